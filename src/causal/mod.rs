@@ -1,0 +1,17 @@
+//! Causal primitives: replica ids, dots, version vectors, causal contexts and dot stores.
+//!
+//! Layering: [`lattice`](crate::lattice) → `causal` → the types → `sync`. Nothing here knows the
+//! types built on it.
+
+mod context;
+mod dot;
+mod replica;
+mod store;
+mod vv;
+
+pub use context::CausalContext;
+pub(crate) use context::{Ranges, ranges_canonical, union_ranges};
+pub use dot::Dot;
+pub use replica::ReplicaId;
+pub use store::{Causal, Decompose, DotLog, DotStore, Handle};
+pub use vv::VersionVector;

@@ -1,0 +1,389 @@
+//! Dot stores and the causal pair `(store, context)` they live in.
+//!
+//! A causal CRDT state is a pair of a *dot store* (which events are live, and what they carry) and a
+//! [`CausalContext`] (every event seen, live or removed). Almeida et al., JPDC 2018, section 6:
+//! joining `(s, c)` with `(s', c')` keeps a dot when both stores have it, or when one store has it
+//! and the other context has never seen it. A dot the other side has seen but no longer holds was
+//! removed there, and stays removed. This is what makes removes exact without tombstones.
+//!
+//! Nested values (the values of an [`OrMap`](crate::OrMap)) are bare dot stores sharing the one
+//! context at the top, so every dot in the whole structure is unique and a remove of a key removes
+//! exactly the dots its remover saw under that key.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::{CausalContext, Dot, ReplicaId};
+use crate::Lattice;
+
+/// Records the dots a join or mutation added to or removed from a store, so that containers can
+/// keep a dot index (dot -> key) up to date in time proportional to the change. Disabled logs
+/// record nothing.
+#[derive(Debug, Default, Clone)]
+pub struct DotLog {
+    enabled: bool,
+    added: Vec<Dot>,
+    removed: Vec<Dot>,
+}
+
+impl DotLog {
+    /// A log that records nothing.
+    ///
+    /// ```
+    /// # use convergent::DotLog;
+    /// let log = DotLog::disabled();
+    /// assert!(!log.is_enabled());
+    /// ```
+    #[must_use]
+    pub fn disabled() -> Self {
+        DotLog::default()
+    }
+
+    /// A log that records every added and removed dot.
+    ///
+    /// ```
+    /// # use convergent::DotLog;
+    /// assert!(DotLog::recording().is_enabled());
+    /// ```
+    #[must_use]
+    pub fn recording() -> Self {
+        DotLog { enabled: true, ..DotLog::default() }
+    }
+
+    /// Whether this log records.
+    ///
+    /// ```
+    /// # use convergent::DotLog;
+    /// assert!(!DotLog::default().is_enabled());
+    /// ```
+    #[must_use]
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Notes that `dot` became live in the store.
+    #[inline]
+    pub(crate) fn added(&mut self, dot: Dot) {
+        if self.enabled {
+            self.added.push(dot);
+        }
+    }
+
+    /// Notes that `dot` stopped being live in the store.
+    #[inline]
+    pub(crate) fn removed(&mut self, dot: Dot) {
+        if self.enabled {
+            self.removed.push(dot);
+        }
+    }
+
+    /// Takes the recorded `(added, removed)` dots, leaving the log empty (and still enabled).
+    pub(crate) fn take(&mut self) -> (Vec<Dot>, Vec<Dot>) {
+        (core::mem::take(&mut self.added), core::mem::take(&mut self.removed))
+    }
+}
+
+/// A store of dots with payloads: the `s` of a causal pair `(s, c)`.
+///
+/// Implemented by the stores of every causal type of this crate; the join of causal pairs, their
+/// decomposition into irreducibles and their validation are written once, over this trait.
+///
+/// Invariants every implementation keeps: each dot occurs at most once in the whole store; an
+/// empty nested value is never stored (an [`OrMap`](crate::OrMap) drops a key whose value became
+/// empty).
+pub trait DotStore: Clone + PartialEq + Default {
+    /// Whether the store holds no dot.
+    fn is_empty(&self) -> bool;
+
+    /// The number of live dots.
+    fn dot_count(&self) -> usize;
+
+    /// Calls `f` on every live dot.
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot));
+
+    /// Whether `dot` is live in the store.
+    fn contains_dot(&self, dot: &Dot) -> bool;
+
+    /// The causal join of `(self, ctx)` with `(other, other_ctx)`, into `self` (contexts are not
+    /// touched: the caller joins them afterwards). Returns whether `self` changed, and reports
+    /// every dot that became live or stopped being live to `log`.
+    ///
+    /// Cost: proportional to `other` plus the dots of `self` that `other_ctx` can remove, not to
+    /// the size of `self`, for every store of this crate.
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: &Self,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> bool;
+
+    /// Keeps only the live dots for which `keep` returns true (with their payloads), dropping
+    /// nested values that become empty. Used for decompositions and optimal deltas.
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool);
+}
+
+/// A causal CRDT state: a dot store `S` and the [`CausalContext`] of every event it has seen.
+///
+/// This is the lattice the causal types of this crate are built on ([`OrSet`](crate::OrSet),
+/// [`OrMap`](crate::OrMap), [`MvRegister`](crate::MvRegister), [`EwFlag`](crate::EwFlag),
+/// [`CausalCounter`](crate::CausalCounter)); each of them wraps a `Causal<its store>`.
+///
+/// # Example
+///
+/// ```
+/// use convergent::{Causal, EwFlag, Lattice, ReplicaId};
+///
+/// let mut flag = EwFlag::new();
+/// let delta = flag.enable(ReplicaId::from_u128(1));
+/// let causal: &Causal<_> = delta.as_causal();
+/// assert_eq!(causal.store().dot_count(), 1);
+/// assert_eq!(causal.context().dot_count(), 1);
+/// ```
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Causal<S> {
+    pub(crate) store: S,
+    pub(crate) context: CausalContext,
+}
+
+impl<S> Causal<S> {
+    /// The dot store.
+    ///
+    /// ```
+    /// # use convergent::{Causal, DotSet};
+    /// assert!(Causal::<DotSet>::default().store().is_empty());
+    /// ```
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The causal context.
+    ///
+    /// ```
+    /// # use convergent::{Causal, DotSet};
+    /// assert!(Causal::<DotSet>::default().context().is_empty());
+    /// ```
+    pub fn context(&self) -> &CausalContext {
+        &self.context
+    }
+
+    /// Builds a pair from parts without checking them. Crate-internal: callers guarantee every
+    /// live dot of `store` is in `context`.
+    pub(crate) fn from_parts(store: S, context: CausalContext) -> Self {
+        Causal { store, context }
+    }
+}
+
+impl<S: DotStore> Causal<S> {
+    /// Whether every live dot of the store lies inside the context (the invariant of a causal
+    /// pair). Validation checks this on everything received.
+    ///
+    /// ```
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut f = EwFlag::new();
+    /// let _ = f.enable(ReplicaId::from_u128(1));
+    /// assert!(f.as_causal().store_within_context());
+    /// ```
+    pub fn store_within_context(&self) -> bool {
+        let mut ok = true;
+        self.store.for_each_dot(&mut |d| ok &= self.context.contains(&d));
+        ok
+    }
+
+    /// Runs `f` on a [`Handle`] over this state and returns the delta of everything `f` did,
+    /// joined into ONE delta, together with `f`'s result. Every causal type's mutators are built
+    /// on this.
+    ///
+    /// ```
+    /// # use convergent::{Causal, DotSet, Lattice, ReplicaId};
+    /// let mut s = Causal::<DotSet>::default();
+    /// let before = s.clone();
+    /// let (delta, ()) = s.mutate(ReplicaId::from_u128(1), |h| h.enable());
+    /// assert_eq!(before.joined(delta), s);
+    /// ```
+    pub fn mutate<R>(&mut self, replica: ReplicaId, f: impl FnOnce(&mut Handle<'_, S>) -> R) -> (Self, R) {
+        let mut delta = Causal::<S>::default();
+        let mut log = DotLog::disabled();
+        let r = {
+            let mut h = Handle {
+                store: &mut self.store,
+                dstore: &mut delta.store,
+                ctx: &mut self.context,
+                dctx: &mut delta.context,
+                replica,
+                log: &mut log,
+            };
+            f(&mut h)
+        };
+        (delta, r)
+    }
+}
+
+impl<S: DotStore> Lattice for Causal<S> {
+    fn bottom() -> Self {
+        Causal::default()
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.store.is_empty() && self.context.is_empty()
+    }
+
+    /// `(s, c) ⊔ (s', c') = (s ⊔_{c,c'} s', c ∪ c')`. Cost follows `other`.
+    fn join_ref(&mut self, other: &Self) -> bool {
+        let mut log = DotLog::disabled();
+        let a = self.store.join_store(&self.context, &other.store, &other.context, &mut log);
+        let b = self.context.join_ref(&other.context);
+        a | b
+    }
+
+    fn leq(&self, other: &Self) -> bool {
+        if !self.context.leq(&other.context) {
+            return false;
+        }
+        // With self.c ⊆ other.c, self ≤ other iff every dot live in other that self has seen is
+        // live in self (otherwise self removed it) and every live dot of self is live in other
+        // (otherwise other removed it) with a payload other already covers.
+        let mut o = other.clone();
+        let mut log = DotLog::disabled();
+        !o.store.join_store(&other.context, &self.store, &self.context, &mut log)
+    }
+}
+
+/// A mutable view of a dot store inside a causal state, used to mutate it and record the delta.
+///
+/// Delta mutators of the causal types are methods on `Handle<'_, TheirStore>`: on the top-level
+/// types they are reached through their own methods (`OrSet::insert` and so on); inside an
+/// [`OrMap`](crate::OrMap) through [`OrMap::update`](crate::OrMap::update), whose closure
+/// receives a handle on the key's value. Every change goes to the state AND to the delta, so the
+/// delta returned at the end is exactly what the mutations did.
+pub struct Handle<'a, S> {
+    pub(crate) store: &'a mut S,
+    pub(crate) dstore: &'a mut S,
+    pub(crate) ctx: &'a mut CausalContext,
+    pub(crate) dctx: &'a mut CausalContext,
+    pub(crate) replica: ReplicaId,
+    pub(crate) log: &'a mut DotLog,
+}
+
+impl<'a, S> Handle<'a, S> {
+    /// The replica on whose behalf the mutations are made.
+    pub fn replica(&self) -> ReplicaId {
+        self.replica
+    }
+
+    /// The current value (read access while mutating).
+    pub fn get(&self) -> &S {
+        self.store
+    }
+
+    /// Mints a new dot for this replica, recording it in the state's and the delta's contexts.
+    pub(crate) fn mint(&mut self) -> Dot {
+        let d = self.ctx.next_dot(self.replica);
+        self.dctx.insert(d);
+        self.log.added(d);
+        d
+    }
+
+    /// Records that `dot` was removed from the state's store by this mutation: the delta's
+    /// context carries it, so receivers remove it too.
+    pub(crate) fn forget(&mut self, dot: Dot) {
+        self.dctx.insert(dot);
+        self.log.removed(dot);
+    }
+
+    /// A handle on a nested store, sharing this handle's contexts, replica and log.
+    pub(crate) fn nested<'b, T>(&'b mut self, store: &'b mut T, dstore: &'b mut T) -> Handle<'b, T> {
+        Handle { store, dstore, ctx: self.ctx, dctx: self.dctx, replica: self.replica, log: self.log }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for Handle<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").field("replica", &self.replica).field("value", &self.store).finish()
+    }
+}
+
+/// `Causal { store, context }`, both shaped like their domain.
+impl<S: fmt::Debug> fmt::Debug for Causal<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Causal").field("store", &self.store).field("context", &self.context).finish()
+    }
+}
+
+/// Join decomposition and optimal deltas (Enes et al., ICDE 2019, section III).
+///
+/// Every state is the join of a unique set of *join-irreducible* states; the optimal delta
+/// `a.delta(b)` is the join of the irreducibles of `a` that are not below `b`: the smallest state
+/// `d` with `d ⊔ b == a ⊔ b`.
+///
+/// For causal types the irreducibles are `({d: payload}, {d})` for each live dot and `(⊥, {d})`
+/// for each seen-but-removed dot: removed dots are never cut as redundant, so removes survive
+/// every optimisation.
+///
+/// # Example
+///
+/// ```
+/// use convergent::{Decompose, GCounter, Lattice, ReplicaId};
+///
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut x = GCounter::new();
+/// let _ = x.increment(a, 5);
+/// let mut y = x.clone();
+/// let _ = y.increment(b, 1);
+/// let d = y.delta(&x); // what x lacks of y: b's entry only
+/// assert_eq!(d.irreducible_count(), 1);
+/// assert_eq!(x.clone().joined(d), x.joined(y));
+/// ```
+pub trait Decompose: Lattice + Clone {
+    /// The irredundant decomposition: irreducibles whose join is `self`, none below another.
+    fn decompose(&self) -> Vec<Self>;
+
+    /// The number of irreducibles of [`decompose`](Self::decompose), without building them.
+    fn irreducible_count(&self) -> usize;
+
+    /// The optimal delta: the smallest `d` with `d ⊔ other == self ⊔ other`. Cost follows `self`.
+    #[must_use]
+    fn delta(&self, other: &Self) -> Self;
+}
+
+impl<S: DotStore> Decompose for Causal<S> {
+    fn decompose(&self) -> Vec<Self> {
+        let mut out = Vec::new();
+        let mut live = Vec::new();
+        self.store.for_each_dot(&mut |d| live.push(d));
+        for d in &live {
+            let mut s = self.store.clone();
+            s.retain_dots(&mut |x| x == d);
+            out.push(Causal { store: s, context: core::iter::once(*d).collect() });
+        }
+        for d in self.context.dots() {
+            if !self.store.contains_dot(&d) {
+                out.push(Causal { store: S::default(), context: core::iter::once(d).collect() });
+            }
+        }
+        out
+    }
+
+    fn irreducible_count(&self) -> usize {
+        // Live dots count once each; every other dot of the context is a removed-dot irreducible.
+        let ctx = usize::try_from(self.context.dot_count()).unwrap_or(usize::MAX);
+        ctx
+    }
+
+    fn delta(&self, other: &Self) -> Self {
+        // Live irreducibles of self not below other: dots other has never seen.
+        let mut store = self.store.clone();
+        store.retain_dots(&mut |d| !other.context.contains(d));
+        // Removed irreducibles of self not below other: dots other has not seen, or still holds.
+        let mut context = self.context.difference(&other.context);
+        other.store.for_each_dot(&mut |d| {
+            if self.context.contains(&d) && !self.store.contains_dot(&d) {
+                context.insert(d);
+            }
+        });
+        store.for_each_dot(&mut |d| {
+            context.insert(d);
+        });
+        Causal { store, context }
+    }
+}

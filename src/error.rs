@@ -1,0 +1,190 @@
+//! Errors and limits for everything that arrives from another replica.
+
+use core::fmt;
+
+use crate::causal::{Dot, ReplicaId};
+
+/// Why a received state, delta or message was refused.
+///
+/// Joining is infallible; these errors come from decoding and validating remote input. On any
+/// error, nothing was applied: the receiving replica's state is exactly what it was.
+///
+/// # Example
+///
+/// ```
+/// use convergent::Error;
+///
+/// let e = Error::TooLarge { field: "replicas", limit: 4096, found: 1_000_000 };
+/// assert_eq!(e.to_string(), "replicas: 1000000 exceeds the limit of 4096");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bytes are not a well-formed encoding (truncated, bad varint, wrong shape).
+    Malformed {
+        /// What was being decoded.
+        field: &'static str,
+    },
+    /// The encoding carries a format version this build does not read.
+    UnsupportedVersion {
+        /// The version tag found.
+        found: u8,
+    },
+    /// A size limit of [`Limits`] was exceeded.
+    TooLarge {
+        /// Which quantity.
+        field: &'static str,
+        /// The configured limit.
+        limit: u64,
+        /// The value found (or claimed by a length prefix).
+        found: u64,
+    },
+    /// A structure that must be canonical (sorted, merged, no empty entries) is not.
+    NotCanonical {
+        /// Which structure.
+        field: &'static str,
+    },
+    /// A replica index points outside the value's replica table.
+    UnknownReplicaIndex {
+        /// The index found.
+        index: u64,
+    },
+    /// A live dot of the store is not in the value's own causal context.
+    DotOutsideContext {
+        /// The offending dot.
+        dot: Dot,
+    },
+    /// One dot occurs twice in a store (possibly with two different payloads).
+    DuplicateDot {
+        /// The offending dot.
+        dot: Dot,
+    },
+    /// The same dot or `(timestamp, replica)` carries a different payload than the receiver's.
+    ConflictingPayload {
+        /// What carries it.
+        field: &'static str,
+    },
+    /// A counter or event number is outside the accepted range.
+    CounterOutOfRange {
+        /// Which counter.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+        /// The largest accepted value.
+        max: u64,
+    },
+    /// A timestamp lies further ahead of the receiver's clock than the accepted skew.
+    TimestampTooFarAhead {
+        /// The timestamp found (milliseconds since the Unix epoch).
+        found_ms: u64,
+        /// The receiver's clock (milliseconds since the Unix epoch).
+        now_ms: u64,
+        /// The accepted skew in milliseconds.
+        max_skew_ms: u64,
+    },
+    /// The input speaks for the RECEIVER's own replica with an event the receiver never made.
+    ///
+    /// Either this replica lost state (a restore from an old backup, a wiped disk) and must take
+    /// a new [`ReplicaId`] before writing again, or another process is using its id. Do not keep
+    /// writing under this id.
+    OwnDotFromFuture {
+        /// The receiver's replica.
+        replica: ReplicaId,
+        /// The highest event number the receiver has made.
+        own_max: u64,
+        /// The event number found.
+        found: u64,
+    },
+    /// The input nests deeper than the limit.
+    TooDeep {
+        /// The configured limit.
+        limit: u32,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Malformed { field } => write!(f, "{field}: malformed encoding"),
+            Error::UnsupportedVersion { found } => write!(f, "version: unsupported format version {found}"),
+            Error::TooLarge { field, limit, found } => {
+                write!(f, "{field}: {found} exceeds the limit of {limit}")
+            }
+            Error::NotCanonical { field } => write!(f, "{field}: not in canonical form"),
+            Error::UnknownReplicaIndex { index } => {
+                write!(f, "replica: index {index} is outside the replica table")
+            }
+            Error::DotOutsideContext { dot } => write!(f, "store: dot {dot} is not in the causal context"),
+            Error::DuplicateDot { dot } => write!(f, "store: dot {dot} occurs more than once"),
+            Error::ConflictingPayload { field } => {
+                write!(f, "{field}: one event carries two different payloads")
+            }
+            Error::CounterOutOfRange { field, value, max } => {
+                write!(f, "{field}: {value} is above the accepted maximum {max}")
+            }
+            Error::TimestampTooFarAhead { found_ms, now_ms, max_skew_ms } => write!(
+                f,
+                "timestamp: {found_ms} ms is more than {max_skew_ms} ms ahead of the local clock ({now_ms} ms)"
+            ),
+            Error::OwnDotFromFuture { replica, own_max, found } => write!(
+                f,
+                "context: event {found} of this replica ({replica}) is beyond its own counter {own_max}: \
+                 this replica lost state or another process uses its id; take a new replica id"
+            ),
+            Error::TooDeep { limit } => write!(f, "nesting: deeper than the limit of {limit}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Bounds on what a receiver accepts, checked before anything is allocated or applied.
+///
+/// The defaults suit application state exchanged between a few thousand replicas; raise them
+/// for bigger states, lower them for untrusted peers.
+///
+/// # Example
+///
+/// ```
+/// use convergent::Limits;
+///
+/// let strict = Limits { max_bytes: 64 * 1024, ..Limits::default() };
+/// assert_eq!(strict.max_replicas, Limits::default().max_replicas);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest encoded input, in bytes. Default 64 MiB.
+    pub max_bytes: usize,
+    /// Most distinct replicas in one value. Default 65 536.
+    pub max_replicas: usize,
+    /// Most ranges in a causal context (gaps make ranges). Default 1 000 000.
+    pub max_ranges: usize,
+    /// Most live dots in a store. Default 10 000 000.
+    pub max_dots: usize,
+    /// Most elements or keys in one set or map. Default 10 000 000.
+    pub max_elements: usize,
+    /// Largest event number or counter entry accepted (`2^53` by default, far above any real
+    /// replica's event count and far below overflow). An entry at `u64::MAX` would censor a
+    /// replica forever.
+    pub max_counter: u64,
+    /// Deepest nesting of maps. Default 64.
+    pub max_depth: u32,
+    /// How far ahead of the receiver's clock an LWW timestamp may be, in ms. Default 5 minutes.
+    pub max_clock_skew_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 64 << 20,
+            max_replicas: 1 << 16,
+            max_ranges: 1_000_000,
+            max_dots: 10_000_000,
+            max_elements: 10_000_000,
+            max_counter: 1 << 53,
+            max_depth: 64,
+            max_clock_skew_ms: 5 * 60 * 1000,
+        }
+    }
+}

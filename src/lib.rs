@@ -1,0 +1,25 @@
+//! # convergent: delta-state CRDTs
+//!
+//! (crate docs: see README)
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod macros;
+
+pub mod causal;
+pub mod error;
+pub mod lattice;
+#[cfg(feature = "serde")]
+pub mod wire;
+
+mod flag;
+
+pub use causal::{Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, ReplicaId, VersionVector};
+pub use error::{Error, Limits};
+pub use flag::{DotSet, EwFlag};
+pub use lattice::Lattice;
