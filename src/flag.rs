@@ -5,7 +5,7 @@ use core::fmt;
 
 use smallvec::SmallVec;
 
-use crate::causal::{Causal, CausalContext, Dot, DotLog, DotStore, Handle, ReplicaId};
+use crate::causal::{Causal, CausalContext, Dot, DotLog, DotStore, Handle, Nested, ReplicaId};
 use crate::macros::causal_newtype;
 
 /// A set of dots without payload: the store of an [`EwFlag`] (each live dot is one "enable" that
@@ -189,6 +189,10 @@ pub struct EwFlag {
 }
 
 causal_newtype!([] EwFlag => DotSet);
+
+impl Nested for EwFlag {
+    type Store = DotSet;
+}
 
 impl EwFlag {
     /// A disabled flag that has seen nothing.

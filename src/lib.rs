@@ -12,6 +12,7 @@ extern crate std;
 mod macros;
 
 pub mod causal;
+pub mod clock;
 pub mod error;
 pub mod lattice;
 #[cfg(feature = "serde")]
@@ -19,7 +20,8 @@ pub mod wire;
 
 mod flag;
 
-pub use causal::{Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, ReplicaId, VersionVector};
+pub use causal::{Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, Nested, ReplicaId, VersionVector};
+pub use clock::{HybridClock, Timestamp};
 pub use error::{Error, Limits};
 pub use flag::{DotSet, EwFlag};
 pub use lattice::Lattice;

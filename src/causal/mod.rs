@@ -13,5 +13,5 @@ pub use context::CausalContext;
 pub(crate) use context::{Ranges, ranges_canonical, union_ranges};
 pub use dot::Dot;
 pub use replica::ReplicaId;
-pub use store::{Causal, Decompose, DotLog, DotStore, Handle};
+pub use store::{Causal, Decompose, DotLog, DotStore, Handle, Nested};
 pub use vv::VersionVector;

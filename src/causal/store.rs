@@ -310,6 +310,27 @@ impl<S: fmt::Debug> fmt::Debug for Causal<S> {
     }
 }
 
+/// A CRDT that can be the value type of an [`OrMap`](crate::OrMap).
+///
+/// Inside a map a value lives as a bare dot store sharing the map's causal context, so that a
+/// remove of its key is an exact observed reset. `Store` is that causal form: for causal types it
+/// is their own store; for the plain counters and the LWW register it is a causal counterpart
+/// (a [`CausalCounter`](crate::CausalCounter) store, an LWW value under a dot), because a plain
+/// counter has no dots and would resurrect a removed key's old count on the next merge.
+///
+/// # Example
+///
+/// ```
+/// use convergent::{Nested, OrMap, PnCounter, ReplicaId};
+///
+/// fn store_name<V: Nested>() -> &'static str { core::any::type_name::<V::Store>() }
+/// assert!(store_name::<PnCounter>().contains("Counter"));
+/// ```
+pub trait Nested {
+    /// The causal form of the value inside a map.
+    type Store: DotStore;
+}
+
 /// Join decomposition and optimal deltas (Enes et al., ICDE 2019, section III).
 ///
 /// Every state is the join of a unique set of *join-irreducible* states; the optimal delta
