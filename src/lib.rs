@@ -20,7 +20,9 @@ pub mod wire;
 
 mod flag;
 
-pub use causal::{Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, Nested, ReplicaId, VersionVector};
+pub use causal::{
+    Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, Nested, ReplicaId, VersionVector,
+};
 pub use clock::{HybridClock, Timestamp};
 pub use error::{Error, Limits};
 pub use flag::{DotSet, EwFlag};

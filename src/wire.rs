@@ -50,7 +50,11 @@ impl ReplicaTable {
         if w.1 > cx.limits.max_counter {
             return Err(Error::CounterOutOfRange { field: "dot", value: w.1, max: cx.limits.max_counter });
         }
-        Dot::new(r, w.1).ok_or(Error::CounterOutOfRange { field: "dot", value: 0, max: cx.limits.max_counter })
+        Dot::new(r, w.1).ok_or(Error::CounterOutOfRange {
+            field: "dot",
+            value: 0,
+            max: cx.limits.max_counter,
+        })
     }
 }
 
@@ -144,7 +148,11 @@ pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<C
             let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
             let hi = lo.and_then(|lo| lo.checked_add(len));
             let (Some(lo), Some(hi)) = (lo, hi) else {
-                return Err(Error::CounterOutOfRange { field: "context", value: u64::MAX, max: l.max_counter });
+                return Err(Error::CounterOutOfRange {
+                    field: "context",
+                    value: u64::MAX,
+                    max: l.max_counter,
+                });
             };
             if hi > l.max_counter {
                 return Err(Error::CounterOutOfRange { field: "context", value: hi, max: l.max_counter });
@@ -257,7 +265,9 @@ impl Serialize for Dot {
 impl<'de> Deserialize<'de> for Dot {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (r, n) = <(ReplicaId, u64)>::deserialize(d)?;
-        Dot::new(r, n).ok_or_else(|| serde::de::Error::custom(Error::CounterOutOfRange { field: "dot", value: 0, max: 0 }))
+        Dot::new(r, n).ok_or_else(|| {
+            serde::de::Error::custom(Error::CounterOutOfRange { field: "dot", value: 0, max: 0 })
+        })
     }
 }
 
@@ -318,7 +328,11 @@ pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 /// ```
 pub fn from_bytes_with<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     if bytes.len() > limits.max_bytes {
-        return Err(Error::TooLarge { field: "bytes", limit: limits.max_bytes as u64, found: bytes.len() as u64 });
+        return Err(Error::TooLarge {
+            field: "bytes",
+            limit: limits.max_bytes as u64,
+            found: bytes.len() as u64,
+        });
     }
     match bytes.split_first() {
         None => Err(Error::Malformed { field: "version" }),

@@ -129,10 +129,6 @@ impl fmt::Debug for ReplicaId {
 impl fmt::Display for ReplicaId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.as_u128();
-        if n < 1 << 32 {
-            write!(f, "r{n}")
-        } else {
-            write!(f, "{:08x}", (n >> 96) as u32)
-        }
+        if n < 1 << 32 { write!(f, "r{n}") } else { write!(f, "{:08x}", (n >> 96) as u32) }
     }
 }
