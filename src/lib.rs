@@ -15,6 +15,7 @@ pub mod causal;
 pub mod clock;
 pub mod error;
 pub mod lattice;
+pub mod sync;
 #[cfg(feature = "serde")]
 pub mod wire;
 

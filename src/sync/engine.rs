@@ -1,0 +1,949 @@
+//! The sync engine: delta-interval anti-entropy with acknowledgements (Almeida et al., JPDC
+//! 2018, algorithm 2) and the BP and RR optimisations (Enes et al., ICDE 2019, algorithm 1).
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::message::Message;
+use crate::causal::{CausalContext, Decompose, ReplicaId};
+use crate::error::{Error, Limits};
+use crate::lattice::Lattice;
+
+/// What the engine sends, and what it keeps.
+///
+/// | Mode | Sends each poll | Buffers on receipt of group `g` from `j` |
+/// |---|---|---|
+/// | `FullState` | the whole state, to every neighbour | nothing |
+/// | `Delta` | the unacknowledged deltas, joined | `g`, if it inflated the state |
+/// | `DeltaBp` | the same, minus groups that came from the target | `g`, tagged with `j` |
+/// | `DeltaRr` | the unacknowledged deltas, joined | `Δ(g, state)`: only what was new |
+/// | `DeltaBpRr` | BP and RR together: optimal on trees | `Δ(g, state)`, tagged with `j` |
+/// | `DeltaBpRrEcho` | BP+RR, minus what the target itself sent us since its last ack | as `DeltaBpRr` |
+///
+/// `DeltaBpRrEcho` goes beyond the paper: a node that learns the same news from two neighbours in
+/// one round buffers it once (RR) tagged with the first; BP then still forwards it to the second,
+/// which sent it. Echo suppression remembers the groups each neighbour sent until it acknowledges
+/// past them, and removes their irreducibles from what it sends that neighbour. It costs memory
+/// for the unacknowledged groups only, and no extra bytes on the wire.
+///
+/// ```
+/// use convergent::sync::Mode;
+///
+/// assert!(Mode::DeltaBpRr.bp() && Mode::DeltaBpRr.rr());
+/// assert!(!Mode::FullState.is_delta());
+/// assert_eq!(Mode::ALL.len(), 6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Mode {
+    /// State-based anti-entropy: the full state to every neighbour on every poll, no acks.
+    FullState,
+    /// Classic delta propagation (algorithm 2 of Almeida et al.).
+    Delta,
+    /// Delta propagation without back-propagation (BP).
+    DeltaBp,
+    /// Delta propagation buffering only the new part of received groups (RR).
+    DeltaRr,
+    /// Both BP and RR: the default.
+    #[default]
+    DeltaBpRr,
+    /// BP and RR, plus echo suppression (see the type's documentation).
+    DeltaBpRrEcho,
+}
+
+impl Mode {
+    /// Every mode, in the order of the table above.
+    pub const ALL: [Mode; 6] =
+        [Mode::FullState, Mode::Delta, Mode::DeltaBp, Mode::DeltaRr, Mode::DeltaBpRr, Mode::DeltaBpRrEcho];
+
+    /// Whether the mode sends deltas (every mode but [`FullState`](Mode::FullState)).
+    ///
+    /// ```
+    /// # use convergent::sync::Mode;
+    /// assert!(Mode::Delta.is_delta());
+    /// ```
+    #[must_use]
+    pub const fn is_delta(self) -> bool {
+        !matches!(self, Mode::FullState)
+    }
+
+    /// Whether groups are never sent back to the neighbour they came from.
+    ///
+    /// ```
+    /// # use convergent::sync::Mode;
+    /// assert!(Mode::DeltaBp.bp() && !Mode::DeltaRr.bp());
+    /// ```
+    #[must_use]
+    pub const fn bp(self) -> bool {
+        matches!(self, Mode::DeltaBp | Mode::DeltaBpRr | Mode::DeltaBpRrEcho)
+    }
+
+    /// Whether only the new part of a received group is buffered.
+    ///
+    /// ```
+    /// # use convergent::sync::Mode;
+    /// assert!(Mode::DeltaRr.rr() && !Mode::DeltaBp.rr());
+    /// ```
+    #[must_use]
+    pub const fn rr(self) -> bool {
+        matches!(self, Mode::DeltaRr | Mode::DeltaBpRr | Mode::DeltaBpRrEcho)
+    }
+
+    /// Whether echo suppression is on.
+    ///
+    /// ```
+    /// # use convergent::sync::Mode;
+    /// assert!(Mode::DeltaBpRrEcho.echo() && !Mode::DeltaBpRr.echo());
+    /// ```
+    #[must_use]
+    pub const fn echo(self) -> bool {
+        matches!(self, Mode::DeltaBpRrEcho)
+    }
+
+    /// A short name for tables: `state`, `delta`, `bp`, `rr`, `bp+rr`, `bp+rr+echo`.
+    ///
+    /// ```
+    /// # use convergent::sync::Mode;
+    /// assert_eq!(Mode::DeltaBpRr.name(), "bp+rr");
+    /// ```
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::FullState => "state",
+            Mode::Delta => "delta",
+            Mode::DeltaBp => "bp",
+            Mode::DeltaRr => "rr",
+            Mode::DeltaBpRr => "bp+rr",
+            Mode::DeltaBpRrEcho => "bp+rr+echo",
+        }
+    }
+}
+
+/// A check run on every received payload BEFORE it touches the state (after decoding, which
+/// already checked the payload's own invariants).
+///
+/// Implemented by [`AcceptAll`] (the default), [`OwnDotsCheck`], closures
+/// `Fn(&L, &L, ReplicaId) -> Result<(), Error>` taking `(incoming, local, me)`, and pairs of
+/// validators (both must pass).
+///
+/// ```
+/// use convergent::sync::{Mode, SyncEngine, Validator};
+/// use convergent::{EwFlag, Error, ReplicaId};
+///
+/// // Refuse anything while read-only.
+/// let read_only = |_: &EwFlag, _: &EwFlag, _: ReplicaId| Err(Error::Malformed { field: "read-only" });
+/// let e = SyncEngine::new(ReplicaId::from_u128(1), Mode::DeltaBpRr).with_validator(read_only);
+/// assert!(e.validator().validate(&EwFlag::new(), e.state(), e.id()).is_err());
+/// ```
+pub trait Validator<L> {
+    /// `Ok` if `incoming` may be joined into `local`, the state of replica `me`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the check finds; the engine returns it and changes nothing.
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error>;
+}
+
+/// The validator that accepts every payload that decoded. `O(1)`.
+///
+/// ```
+/// # use convergent::sync::{AcceptAll, Validator};
+/// # use convergent::{EwFlag, ReplicaId};
+/// assert!(AcceptAll.validate(&EwFlag::new(), &EwFlag::new(), ReplicaId::from_u128(1)).is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AcceptAll;
+
+impl<L> Validator<L> for AcceptAll {
+    fn validate(&self, _: &L, _: &L, _: ReplicaId) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl<L, F: Fn(&L, &L, ReplicaId) -> Result<(), Error>> Validator<L> for F {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+        self(incoming, local, me)
+    }
+}
+
+impl<L, A: Validator<L>, B: Validator<L>> Validator<L> for (A, B) {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+        self.0.validate(incoming, local, me)?;
+        self.1.validate(incoming, local, me)
+    }
+}
+
+/// A state with a causal context (every causal type of this crate), for [`OwnDotsCheck`].
+///
+/// ```
+/// # use convergent::sync::HasContext;
+/// # use convergent::{EwFlag, ReplicaId};
+/// let mut f = EwFlag::new();
+/// let _ = f.enable(ReplicaId::from_u128(1));
+/// assert_eq!(HasContext::causal_context(&f).dot_count(), 1);
+/// ```
+pub trait HasContext {
+    /// The causal context: every event this value has seen.
+    fn causal_context(&self) -> &CausalContext;
+}
+
+impl<S> HasContext for crate::Causal<S> {
+    fn causal_context(&self) -> &CausalContext {
+        self.context()
+    }
+}
+
+impl HasContext for crate::EwFlag {
+    fn causal_context(&self) -> &CausalContext {
+        self.context()
+    }
+}
+
+/// Refuses input that carries an event of the RECEIVER's own replica beyond its own counter
+/// ([`Error::OwnDotFromFuture`]). `O(replicas of the incoming context)`.
+///
+/// Such input means this replica lost state (a restore from an old backup, a wiped disk) and came
+/// back under its old id, or another process uses its id. Writing on would re-issue event numbers
+/// peers have already seen, and their copies would treat the new writes as old news (riak_kv
+/// issue 679). The fix is a new [`ReplicaId`]: see [`SyncEngine::new`].
+///
+/// ```
+/// use convergent::sync::{OwnDotsCheck, Validator};
+/// use convergent::{EwFlag, Error, ReplicaId};
+///
+/// let me = ReplicaId::from_u128(1);
+/// let mut before_the_crash = EwFlag::new();
+/// let _ = before_the_crash.enable(me);
+/// let wiped = EwFlag::new(); // came back empty under the same id: wrong
+/// assert!(matches!(
+///     OwnDotsCheck.validate(&before_the_crash, &wiped, me),
+///     Err(Error::OwnDotFromFuture { .. })
+/// ));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct OwnDotsCheck;
+
+impl<L: HasContext> Validator<L> for OwnDotsCheck {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+        let found = incoming.causal_context().max(me);
+        let own_max = local.causal_context().max(me);
+        if found > own_max {
+            return Err(Error::OwnDotFromFuture { replica: me, own_max, found });
+        }
+        Ok(())
+    }
+}
+
+/// One buffered delta-group: what changed the state, and where it came from.
+#[derive(Clone, PartialEq)]
+struct Entry<L> {
+    delta: L,
+    /// The neighbour it came from; `None` for a local mutation.
+    origin: Option<ReplicaId>,
+}
+
+/// What the engine knows of one neighbour (volatile).
+#[derive(Clone, PartialEq)]
+struct Peer<L> {
+    /// The neighbour holds every buffered delta below this sequence number; `None` if unknown
+    /// (it gets a snapshot first).
+    acked: Option<u64>,
+    /// Echo suppression: groups this neighbour sent us, with our `seq` when each arrived.
+    heard: Vec<(u64, L)>,
+}
+
+/// Anti-entropy for one replica, driven by any transport: it owns no socket, thread or clock.
+///
+/// The engine holds the replica's state `X`, a sequence number `c`, a buffer of the delta-groups
+/// that changed `X` (with their origin), and per neighbour the highest sequence number it
+/// acknowledged. The transport calls:
+///
+/// * [`update`](Self::update) or [`local`](Self::local) for each local mutation;
+/// * [`poll_outgoing`](Self::poll_outgoing) (or [`messages_for`](Self::messages_for)) when it
+///   wants to sync, say every 100 ms, and sends each message to its neighbour;
+/// * [`on_message`](Self::on_message) (or `on_bytes` with the `serde` feature) for each message
+///   received, then sends the acknowledgements from [`poll_acks`](Self::poll_acks) or the next
+///   poll.
+///
+/// To neighbour `j` it sends the join of the buffered deltas `j` has not acknowledged (minus, with
+/// BP, those that came from `j`); if `j` is behind the collected log, or unknown, it sends the
+/// whole state ([`Message::Snapshot`]). Deltas every neighbour acknowledged are dropped.
+///
+/// # Durability and restarts
+///
+/// * **Durable**: `(state(), seq())`. Persist both, together, after each call that changed them
+///   and before sending the messages of the next poll. After a crash, [`restore`](Self::restore)
+///   them: the buffers and acks are volatile, so the restarted engine sends each neighbour a
+///   snapshot once, and neighbours resume sending it deltas where its acks left them.
+/// * **Lost state** (wiped disk, old backup): start with [`new`](Self::new) under a NEW
+///   [`ReplicaId`]. Reusing the old id with a stale event counter re-issues event numbers peers
+///   have already seen, and they drop the new writes as old news. [`OwnDotsCheck`] detects the
+///   mistake on causal types.
+///
+/// # Example
+///
+/// ```
+/// use convergent::sync::{Mode, SyncEngine};
+/// use convergent::{EwFlag, ReplicaId};
+///
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut x = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+/// let mut y = SyncEngine::<EwFlag>::new(b, Mode::DeltaBpRr);
+/// x.add_neighbour(b);
+/// y.add_neighbour(a);
+///
+/// x.update(|f, me| f.enable(me));
+/// for (to, m) in x.poll_outgoing() {
+///     assert_eq!(to, b);
+///     y.on_message(a, m).unwrap();
+/// }
+/// for (_, ack) in y.poll_outgoing() {
+///     x.on_message(b, ack).unwrap();
+/// }
+/// assert!(y.state().is_enabled());
+/// assert_eq!(x.buffered(), 0); // acknowledged by every neighbour: collected
+/// ```
+#[derive(Clone)]
+pub struct SyncEngine<L, V = AcceptAll> {
+    id: ReplicaId,
+    mode: Mode,
+    state: L,
+    /// `c`: the sequence number of the next buffered delta.
+    seq: u64,
+    /// Buffered deltas with sequence numbers `log_start..seq`.
+    log: VecDeque<Entry<L>>,
+    log_start: u64,
+    /// Whether the log covers every change since the empty state (a new engine whose log was
+    /// never collected): a new neighbour can then start from delta 0 instead of a snapshot.
+    log_complete: bool,
+    peers: BTreeMap<ReplicaId, Peer<L>>,
+    acks_due: BTreeMap<ReplicaId, u64>,
+    validator: V,
+    limits: Limits,
+}
+
+impl<L: Lattice> SyncEngine<L> {
+    /// A new replica with the empty state, no neighbours, and the [`AcceptAll`] validator. `O(1)`.
+    ///
+    /// Use a NEW `id` for every replica that starts without state, including one that lost its
+    /// disk: see the type's documentation.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, Lattice, ReplicaId};
+    /// let e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::DeltaBpRr);
+    /// assert!(e.state().is_bottom());
+    /// assert_eq!(e.seq(), 0);
+    /// ```
+    #[must_use]
+    pub fn new(id: ReplicaId, mode: Mode) -> Self {
+        Self::build(id, mode, L::bottom(), 0, true)
+    }
+
+    /// A new replica under a fresh random id: the way back for a replica that lost its state.
+    /// `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::EwFlag;
+    /// let a = SyncEngine::<EwFlag>::fresh(Mode::DeltaBpRr);
+    /// let b = SyncEngine::<EwFlag>::fresh(Mode::DeltaBpRr);
+    /// assert_ne!(a.id(), b.id());
+    /// ```
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn fresh(mode: Mode) -> Self {
+        Self::new(ReplicaId::random(), mode)
+    }
+
+    /// A replica restarting from its durable `(state, seq)` (as persisted from
+    /// [`state`](Self::state) and [`seq`](Self::seq)) with no buffers and no acks. `O(1)`.
+    ///
+    /// It sends each neighbour a snapshot first; neighbours go on sending it deltas. Restore only
+    /// the LATEST persisted pair: an older one is lost state and needs a new id.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine, Message};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut e = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+    /// e.update(|f, me| f.enable(me));
+    /// let (state, seq) = (e.state().clone(), e.seq()); // persisted
+    ///
+    /// let mut back = SyncEngine::restore(a, Mode::DeltaBpRr, state, seq);
+    /// back.add_neighbour(b);
+    /// let out = back.poll_outgoing();
+    /// assert!(matches!(out[0].1, Message::Snapshot { seq: 1, .. }));
+    /// ```
+    #[must_use]
+    pub fn restore(id: ReplicaId, mode: Mode, state: L, seq: u64) -> Self {
+        Self::build(id, mode, state, seq, false)
+    }
+
+    fn build(id: ReplicaId, mode: Mode, state: L, seq: u64, log_complete: bool) -> Self {
+        SyncEngine {
+            id,
+            mode,
+            state,
+            seq,
+            log: VecDeque::new(),
+            log_start: seq,
+            log_complete: log_complete && seq == 0,
+            peers: BTreeMap::new(),
+            acks_due: BTreeMap::new(),
+            validator: AcceptAll,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl<L, V> SyncEngine<L, V> {
+    /// Replaces the validator run on every received payload. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, OwnDotsCheck, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::DeltaBpRr)
+    ///     .with_validator(OwnDotsCheck);
+    /// assert_eq!(e.validator(), &OwnDotsCheck);
+    /// ```
+    #[must_use]
+    pub fn with_validator<W: Validator<L>>(self, validator: W) -> SyncEngine<L, W> {
+        SyncEngine {
+            id: self.id,
+            mode: self.mode,
+            state: self.state,
+            seq: self.seq,
+            log: self.log,
+            log_start: self.log_start,
+            log_complete: self.log_complete,
+            peers: self.peers,
+            acks_due: self.acks_due,
+            validator,
+            limits: self.limits,
+        }
+    }
+
+    /// Replaces the [`Limits`] used by `on_bytes` and for sequence numbers. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, Limits, ReplicaId};
+    /// let tight = Limits { max_bytes: 1024, ..Limits::default() };
+    /// let e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::DeltaBpRr).with_limits(tight);
+    /// assert_eq!(e.limits().max_bytes, 1024);
+    /// ```
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// This replica's id. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let r = ReplicaId::from_u128(1);
+    /// assert_eq!(SyncEngine::<EwFlag>::new(r, Mode::Delta).id(), r);
+    /// ```
+    pub fn id(&self) -> ReplicaId {
+        self.id
+    }
+
+    /// The sync mode. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// assert_eq!(SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta).mode(), Mode::Delta);
+    /// ```
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The replica's current state (durable, with [`seq`](Self::seq)). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.update(|f, me| f.enable(me));
+    /// assert!(e.state().is_enabled());
+    /// ```
+    pub fn state(&self) -> &L {
+        &self.state
+    }
+
+    /// Unwraps the state. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, Lattice, ReplicaId};
+    /// let e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// assert!(e.into_state().is_bottom());
+    /// ```
+    pub fn into_state(self) -> L {
+        self.state
+    }
+
+    /// The sequence number of the next buffered delta (durable, with [`state`](Self::state)): it
+    /// grows by one each time the state changes. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.update(|f, me| f.enable(me));
+    /// assert_eq!(e.seq(), 1);
+    /// ```
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The validator. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{AcceptAll, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// assert_eq!(SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta).validator(), &AcceptAll);
+    /// ```
+    pub fn validator(&self) -> &V {
+        &self.validator
+    }
+
+    /// The limits. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, Limits, ReplicaId};
+    /// let e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// assert_eq!(e.limits(), &Limits::default());
+    /// ```
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The number of buffered delta-groups (not yet acknowledged by every neighbour). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(ReplicaId::from_u128(2));
+    /// e.update(|f, me| f.enable(me));
+    /// assert_eq!(e.buffered(), 1);
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.log.len()
+    }
+
+    /// The neighbours, in id order. `O(neighbours)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(ReplicaId::from_u128(2));
+    /// assert_eq!(e.neighbours().collect::<Vec<_>>(), [ReplicaId::from_u128(2)]);
+    /// ```
+    pub fn neighbours(&self) -> impl ExactSizeIterator<Item = ReplicaId> + '_ {
+        self.peers.keys().copied()
+    }
+
+    /// What `neighbour` acknowledged: it holds every buffered delta below this sequence
+    /// number. `None` if it is not a neighbour or has not acknowledged anything since this
+    /// engine started. `O(log neighbours)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(b);
+    /// assert_eq!(e.acked(b), Some(0)); // a new engine: nothing to send yet
+    /// ```
+    pub fn acked(&self, neighbour: ReplicaId) -> Option<u64> {
+        self.peers.get(&neighbour).and_then(|p| p.acked)
+    }
+}
+
+impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
+    /// Adds a neighbour (idempotent). It starts from the first buffered delta if the log still
+    /// covers everything since the empty state, and from a snapshot otherwise.
+    /// `O(log neighbours)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(ReplicaId::from_u128(2));
+    /// assert_eq!(e.neighbours().len(), 1);
+    /// ```
+    pub fn add_neighbour(&mut self, neighbour: ReplicaId) {
+        let acked = (self.log_complete && self.log_start == 0).then_some(0);
+        self.peers.entry(neighbour).or_insert(Peer { acked, heard: Vec::new() });
+    }
+
+    /// Removes a neighbour (a departed replica, or the old id of one that lost its state), and
+    /// collects the deltas only it was holding back. `O(log neighbours + collected)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(b);
+    /// e.update(|f, me| f.enable(me));
+    /// e.remove_neighbour(b);
+    /// assert_eq!(e.buffered(), 0);
+    /// ```
+    pub fn remove_neighbour(&mut self, neighbour: ReplicaId) {
+        self.peers.remove(&neighbour);
+        self.acks_due.remove(&neighbour);
+        self.collect();
+    }
+
+    /// Runs a local delta mutator on the state and buffers the delta it returns. Returns whether
+    /// the state changed. `O(mutator + delta)`.
+    ///
+    /// `f` receives the state and this replica's id, and must return the delta of what it did
+    /// (every delta mutator of this crate does).
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// assert!(e.update(|f, me| f.enable(me)));
+    /// assert!(e.state().is_enabled());
+    /// ```
+    pub fn update(&mut self, f: impl FnOnce(&mut L, ReplicaId) -> L) -> bool {
+        let before = self.seq;
+        let delta = f(&mut self.state, self.id);
+        // The mutator already changed the state; joining its delta again is a no-op that keeps
+        // us safe from a mutator that only returned it.
+        self.state.join_ref(&delta);
+        if !delta.is_bottom() {
+            self.push(delta, None);
+        }
+        self.seq != before
+    }
+
+    /// Joins a delta produced elsewhere for this replica (for instance by a pure delta mutator)
+    /// into the state and buffers it. Returns whether the state changed. `O(delta)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let r = ReplicaId::from_u128(1);
+    /// let mut scratch = EwFlag::new();
+    /// let d = scratch.enable(r);
+    /// let mut e = SyncEngine::<EwFlag>::new(r, Mode::Delta);
+    /// assert!(e.local(d.clone()));
+    /// assert!(!e.local(d)); // nothing new the second time
+    /// ```
+    pub fn local(&mut self, delta: L) -> bool {
+        if self.state.join_ref(&delta) {
+            self.push(delta, None);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn push(&mut self, delta: L, origin: Option<ReplicaId>) {
+        self.seq += 1;
+        if self.mode.is_delta() {
+            self.log.push_back(Entry { delta, origin });
+        } else {
+            self.log_start = self.seq;
+        }
+        self.collect();
+    }
+
+    /// Drops the buffered deltas every neighbour acknowledged.
+    fn collect(&mut self) {
+        let floor = self.peers.values().map(|p| p.acked.unwrap_or(self.log_start)).min().unwrap_or(self.seq);
+        while self.log_start < floor && self.log.pop_front().is_some() {
+            self.log_start += 1;
+            self.log_complete = false;
+        }
+        if self.log.is_empty() && self.log_start < self.seq {
+            self.log_start = self.seq;
+            self.log_complete = false;
+        }
+    }
+
+    /// Handles a message from `from`: validates it, then joins its payload or records its ack.
+    ///
+    /// Delta-groups and snapshots are acknowledged through the next
+    /// [`poll_acks`](Self::poll_acks) or [`poll_outgoing`](Self::poll_outgoing). A payload from a
+    /// replica that is not a neighbour is joined and acknowledged too (its news is as good as
+    /// anyone's); an ack from one is ignored.
+    ///
+    /// Cost: `O(payload)` with RR (`O(payload + state)` for the optimal delta of types whose
+    /// `delta` follows both operands), `O(payload)` otherwise.
+    ///
+    /// # Errors
+    ///
+    /// Checked in this order, BEFORE anything changes; on error the state, the buffers and the
+    /// acks are exactly what they were:
+    /// [`Error::CounterOutOfRange`] for a sequence number above the limit, or an ack of a
+    /// sequence number this engine never issued (a sign that the sender speaks to a previous
+    /// incarnation that persisted less than it sent); then the validator's error.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, Error, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(b);
+    /// let bad = Message::Ack { seq: 7 }; // we never sent seq 7
+    /// assert!(matches!(e.on_message(b, bad), Err(Error::CounterOutOfRange { field: "ack", .. })));
+    /// assert_eq!(e.acked(b), Some(0));
+    /// ```
+    pub fn on_message(&mut self, from: ReplicaId, msg: Message<L>) -> Result<(), Error> {
+        match msg {
+            Message::Ack { seq } => {
+                if seq > self.seq {
+                    return Err(Error::CounterOutOfRange { field: "ack", value: seq, max: self.seq });
+                }
+                if let Some(p) = self.peers.get_mut(&from) {
+                    let a = p.acked.map_or(seq, |a| a.max(seq));
+                    p.acked = Some(a);
+                    // Groups heard before `a` can no longer overlap what we send (RR kept them
+                    // out of every later buffered delta).
+                    p.heard.retain(|(s, _)| *s > a);
+                    self.collect();
+                }
+                Ok(())
+            }
+            Message::Delta { seq, delta: payload } | Message::Snapshot { seq, state: payload } => {
+                if seq > self.limits.max_counter {
+                    return Err(Error::CounterOutOfRange {
+                        field: "seq",
+                        value: seq,
+                        max: self.limits.max_counter,
+                    });
+                }
+                self.validator.validate(&payload, &self.state, self.id)?;
+                self.receive(from, payload);
+                let due = self.acks_due.entry(from).or_insert(seq);
+                *due = (*due).max(seq);
+                Ok(())
+            }
+            Message::State { state } => {
+                self.validator.validate(&state, &self.state, self.id)?;
+                self.receive(from, state);
+                Ok(())
+            }
+        }
+    }
+
+    fn receive(&mut self, from: ReplicaId, group: L) {
+        if !self.mode.is_delta() {
+            if self.state.join_ref(&group) {
+                self.seq += 1;
+                self.log_start = self.seq;
+            }
+            return;
+        }
+        let fresh = if self.mode.rr() {
+            let d = group.delta(&self.state);
+            if d.is_bottom() {
+                None
+            } else {
+                self.state.join_ref(&d);
+                Some(d)
+            }
+        } else if self.state.join_ref(&group) {
+            Some(group.clone())
+        } else {
+            None
+        };
+        if let Some(d) = fresh {
+            self.push(d, Some(from));
+        }
+        if self.mode.echo() {
+            let seq = self.seq;
+            if let Some(p) = self.peers.get_mut(&from) {
+                if !group.is_bottom() {
+                    p.heard.push((seq, group));
+                }
+            }
+        }
+    }
+
+    /// Takes the acknowledgements due, one per sender. `O(senders)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.on_message(b, Message::Delta { seq: 4, delta: EwFlag::new() }).unwrap();
+    /// assert_eq!(e.poll_acks(), [(b, Message::Ack { seq: 4 })]);
+    /// assert!(e.poll_acks().is_empty());
+    /// ```
+    pub fn poll_acks(&mut self) -> Vec<(ReplicaId, Message<L>)> {
+        core::mem::take(&mut self.acks_due).into_iter().map(|(to, seq)| (to, Message::Ack { seq })).collect()
+    }
+
+    /// Every message due now: acknowledgements, then per neighbour a delta-group, a snapshot
+    /// or (in [`Mode::FullState`]) the state. A neighbour that already holds everything gets no
+    /// data message. `O(neighbours × unacknowledged deltas)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(b);
+    /// assert!(e.poll_outgoing().is_empty()); // nothing new
+    /// e.update(|f, me| f.enable(me));
+    /// let out = e.poll_outgoing();
+    /// assert!(matches!(&out[..], [(to, Message::Delta { seq: 1, .. })] if *to == b));
+    /// ```
+    pub fn poll_outgoing(&mut self) -> Vec<(ReplicaId, Message<L>)> {
+        let mut out = self.poll_acks();
+        let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
+        for j in ids {
+            if let Some(m) = self.data_for(j) {
+                out.push((j, m));
+            }
+        }
+        out
+    }
+
+    /// The messages due now for one neighbour: its acknowledgement, then its data message.
+    /// `O(unacknowledged deltas)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(b);
+    /// e.update(|f, me| f.enable(me));
+    /// assert_eq!(e.messages_for(b).len(), 1);
+    /// assert!(e.messages_for(ReplicaId::from_u128(9)).is_empty());
+    /// ```
+    pub fn messages_for(&mut self, neighbour: ReplicaId) -> Vec<Message<L>> {
+        let mut out = Vec::new();
+        if let Some(seq) = self.acks_due.remove(&neighbour) {
+            out.push(Message::Ack { seq });
+        }
+        if let Some(m) = self.data_for(neighbour) {
+            out.push(m);
+        }
+        out
+    }
+
+    fn data_for(&mut self, j: ReplicaId) -> Option<Message<L>> {
+        let mode = self.mode;
+        let peer = self.peers.get(&j)?;
+        if !mode.is_delta() {
+            return Some(Message::State { state: self.state.clone() });
+        }
+        let acked = match peer.acked {
+            Some(a) if a >= self.log_start => a,
+            _ => return Some(Message::Snapshot { seq: self.seq, state: self.state.clone() }),
+        };
+        if acked >= self.seq {
+            return None;
+        }
+        let start = usize::try_from(acked - self.log_start).unwrap_or(usize::MAX);
+        let mut group = L::bottom();
+        for e in self.log.iter().skip(start) {
+            if !(mode.bp() && e.origin == Some(j)) {
+                group.join_ref(&e.delta);
+            }
+        }
+        if mode.echo() && !group.is_bottom() {
+            let mut heard = L::bottom();
+            for (_, h) in peer.heard.iter().filter(|(s, _)| *s > acked) {
+                heard.join_ref(h);
+            }
+            if !heard.is_bottom() {
+                group = group.delta(&heard);
+            }
+        }
+        if group.is_bottom() {
+            // Everything unacknowledged came from `j` (or `j` sent it to us): `j` holds it.
+            let seq = self.seq;
+            if let Some(p) = self.peers.get_mut(&j) {
+                p.acked = Some(seq);
+                p.heard.clear();
+            }
+            self.collect();
+            return None;
+        }
+        Some(Message::Delta { seq: self.seq, delta: group })
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<L, V> SyncEngine<L, V>
+where
+    L: Lattice + Decompose + serde::de::DeserializeOwned,
+    V: Validator<L>,
+{
+    /// Decodes and validates a message (see [`Message::from_bytes`]), then handles it as
+    /// [`on_message`](Self::on_message). Never panics. `O(bytes)` plus `on_message`.
+    ///
+    /// # Errors
+    ///
+    /// Any decoding error of [`Message::from_bytes`] under this engine's [`limits`](Self::limits),
+    /// then any error of [`on_message`](Self::on_message). On error nothing changed.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, Error, ReplicaId};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut src = EwFlag::new();
+    /// let bytes = Message::Delta { seq: 1, delta: src.enable(b) }.to_bytes();
+    /// let mut e = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+    /// assert!(e.on_bytes(b, &bytes[..bytes.len() - 1]).is_err()); // truncated: refused
+    /// assert!(!e.state().is_enabled());
+    /// e.on_bytes(b, &bytes).unwrap();
+    /// assert!(e.state().is_enabled());
+    /// ```
+    pub fn on_bytes(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<(), Error> {
+        let msg = Message::from_bytes(bytes, &self.limits)?;
+        self.on_message(from, msg)
+    }
+}
+
+/// A summary: id, mode, seq, buffered deltas, neighbours' acks, and the state.
+impl<L: fmt::Debug, V> fmt::Debug for SyncEngine<L, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let acks: BTreeMap<ReplicaId, Option<u64>> = self.peers.iter().map(|(k, p)| (*k, p.acked)).collect();
+        f.debug_struct("SyncEngine")
+            .field("id", &self.id)
+            .field("mode", &self.mode)
+            .field("seq", &self.seq)
+            .field("buffered", &self.log.len())
+            .field("acked", &acks)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// Equal when id, mode, state, sequence number, buffers, acks and validator are equal.
+impl<L: PartialEq, V: PartialEq> PartialEq for SyncEngine<L, V> {
+    fn eq(&self, o: &Self) -> bool {
+        self.id == o.id
+            && self.mode == o.mode
+            && self.state == o.state
+            && self.seq == o.seq
+            && self.log_start == o.log_start
+            && self.log_complete == o.log_complete
+            && self.log == o.log
+            && self.peers == o.peers
+            && self.acks_due == o.acks_due
+            && self.validator == o.validator
+            && self.limits == o.limits
+    }
+}
+
+impl<L: Eq, V: Eq> Eq for SyncEngine<L, V> {}

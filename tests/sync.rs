@@ -1,0 +1,550 @@
+//! The sync engine and the network simulator, through the public API.
+#![cfg(feature = "serde")]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use convergent::sync::{
+    Faults, Message, Mode, OwnDotsCheck, SimEvent, SimRng, Simulation, Stats, SyncEngine, Topology,
+};
+use convergent::{Decompose, Error, EwFlag, Lattice, ReplicaId};
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------------------------------------
+// Two small lattices of our own: the engine works for any `Lattice + Decompose + serde`.
+
+/// A grow-only set of `u64`: irreducibles are the singletons.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct GSet(BTreeSet<u64>);
+
+impl GSet {
+    fn add(&mut self, x: u64) -> GSet {
+        self.0.insert(x);
+        GSet(BTreeSet::from([x]))
+    }
+}
+
+impl Lattice for GSet {
+    fn bottom() -> Self {
+        GSet::default()
+    }
+    fn is_bottom(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn join_ref(&mut self, other: &Self) -> bool {
+        let n = self.0.len();
+        self.0.extend(other.0.iter().copied());
+        self.0.len() != n
+    }
+    fn leq(&self, other: &Self) -> bool {
+        self.0.is_subset(&other.0)
+    }
+}
+
+impl Decompose for GSet {
+    fn decompose(&self) -> Vec<Self> {
+        self.0.iter().map(|&x| GSet(BTreeSet::from([x]))).collect()
+    }
+    fn irreducible_count(&self) -> usize {
+        self.0.len()
+    }
+    fn delta(&self, other: &Self) -> Self {
+        GSet(self.0.difference(&other.0).copied().collect())
+    }
+}
+
+/// A grow-only counter: irreducibles are the per-replica entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct GCounter(BTreeMap<ReplicaId, u64>);
+
+impl GCounter {
+    fn inc(&mut self, r: ReplicaId) -> GCounter {
+        let e = self.0.entry(r).or_insert(0);
+        *e += 1;
+        GCounter(BTreeMap::from([(r, *e)]))
+    }
+    fn value(&self) -> u64 {
+        self.0.values().sum()
+    }
+}
+
+impl Lattice for GCounter {
+    fn bottom() -> Self {
+        GCounter::default()
+    }
+    fn is_bottom(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn join_ref(&mut self, other: &Self) -> bool {
+        let mut changed = false;
+        for (r, &n) in &other.0 {
+            let e = self.0.entry(*r).or_insert(0);
+            if n > *e {
+                *e = n;
+                changed = true;
+            }
+        }
+        changed
+    }
+}
+
+impl Decompose for GCounter {
+    fn decompose(&self) -> Vec<Self> {
+        self.0.iter().map(|(r, n)| GCounter(BTreeMap::from([(*r, *n)]))).collect()
+    }
+    fn irreducible_count(&self) -> usize {
+        self.0.len()
+    }
+    fn delta(&self, other: &Self) -> Self {
+        GCounter(
+            self.0
+                .iter()
+                .filter(|(r, n)| other.0.get(r).is_none_or(|m| m < n))
+                .map(|(r, n)| (*r, *n))
+                .collect(),
+        )
+    }
+}
+
+fn id(n: u128) -> ReplicaId {
+    ReplicaId::from_u128(n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// ICDE 2019 micro-benchmarks.
+
+/// Each node does `events` events (one per round), syncing every round; then rounds until all
+/// states are equal. Returns the counters.
+fn icde<L>(
+    topology: Topology,
+    mode: Mode,
+    events: u64,
+    mut op: impl FnMut(&mut L, ReplicaId, usize, u64) -> L,
+) -> Stats
+where
+    L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq,
+{
+    let n = topology.len();
+    let mut sim = Simulation::<L>::new(topology, mode, 0);
+    for round in 0..events {
+        for i in 0..n {
+            assert!(sim.update(i, |s, me| op(s, me, i, round)));
+        }
+        sim.step();
+    }
+    assert!(sim.run_until_converged(1000).is_some(), "{mode:?} did not converge");
+    *sim.stats()
+}
+
+fn gset_op(s: &mut GSet, _: ReplicaId, i: usize, round: u64) -> GSet {
+    s.add(round * 1000 + i as u64)
+}
+
+fn gcounter_op(s: &mut GCounter, me: ReplicaId, _: usize, _: u64) -> GCounter {
+    s.inc(me)
+}
+
+#[test]
+fn tree_bp_rr_sends_exactly_the_lower_bound() {
+    // (N - 1) x new irreducibles: 14 x 1500 = 21 000, for both workloads.
+    let s = icde(Topology::icde_tree(), Mode::DeltaBpRr, 100, gset_op);
+    assert_eq!(s.payload_entries, 21_000);
+    let c = icde(Topology::icde_tree(), Mode::DeltaBpRr, 100, gcounter_op);
+    assert_eq!(c.payload_entries, 21_000);
+    // BP alone is also optimal on a tree.
+    assert_eq!(icde(Topology::icde_tree(), Mode::DeltaBp, 100, gset_op).payload_entries, 21_000);
+    // Echo suppression cannot do better than the floor, and must not do worse.
+    assert_eq!(icde(Topology::icde_tree(), Mode::DeltaBpRrEcho, 100, gset_op).payload_entries, 21_000);
+}
+
+#[test]
+fn mesh_modes_are_ordered_as_in_the_paper() {
+    let run = |m| icde(Topology::icde_mesh(), m, 30, gset_op).entries();
+    let (state, classic, bp, rr, bprr, echo) = (
+        run(Mode::FullState),
+        run(Mode::Delta),
+        run(Mode::DeltaBp),
+        run(Mode::DeltaRr),
+        run(Mode::DeltaBpRr),
+        run(Mode::DeltaBpRrEcho),
+    );
+    assert!(
+        state > classic && classic >= bp && bp > rr && rr > bprr && bprr > echo,
+        "{state} {classic} {bp} {rr} {bprr} {echo}"
+    );
+    // Every delta mode sends at least the lower bound: 14 x 450 irreducibles.
+    let floor = 14 * 450;
+    let echo_payload = icde(Topology::icde_mesh(), Mode::DeltaBpRrEcho, 30, gset_op).payload_entries;
+    assert!(echo_payload >= floor);
+}
+
+#[test]
+fn metadata_of_bp_rr_is_flat_in_n() {
+    let per_node_round = |n: usize| {
+        let s = icde(Topology::partial_mesh(n), Mode::DeltaBpRr, 20, gset_op);
+        s.metadata_bytes as f64 / (n as f64 * s.rounds as f64)
+    };
+    let (a, b, c) = (per_node_round(16), per_node_round(32), per_node_round(64));
+    // Four neighbours: per round a delta-group header and an ack each way; no version vector.
+    for x in [a, b, c] {
+        assert!((12.0..=40.0).contains(&x), "{a} {b} {c}");
+    }
+    assert!(c / a < 1.25, "metadata grows with n: {a} {b} {c}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine.
+
+fn pair(mode: Mode) -> (SyncEngine<GSet>, SyncEngine<GSet>) {
+    let mut a = SyncEngine::new(id(1), mode);
+    let mut b = SyncEngine::new(id(2), mode);
+    a.add_neighbour(id(2));
+    b.add_neighbour(id(1));
+    (a, b)
+}
+
+/// Delivers everything `x` has for `y` and returns how many messages went.
+fn pump(x: &mut SyncEngine<GSet>, y: &mut SyncEngine<GSet>) -> usize {
+    let out = x.messages_for(y.id());
+    let n = out.len();
+    for m in out {
+        y.on_message(x.id(), m).unwrap();
+    }
+    n
+}
+
+#[test]
+fn deltas_are_collected_once_acknowledged() {
+    let (mut a, mut b) = pair(Mode::DeltaBpRr);
+    for x in 0..5 {
+        a.update(|s, _| s.add(x));
+    }
+    assert_eq!(a.buffered(), 5);
+    assert_eq!(pump(&mut a, &mut b), 1); // one group of five
+    assert_eq!(b.state().0.len(), 5);
+    assert_eq!(a.buffered(), 5); // not acknowledged yet
+    pump(&mut b, &mut a); // the ack
+    assert_eq!(a.buffered(), 0);
+    assert_eq!(a.acked(id(2)), Some(5));
+    // BP: b does not send a's group back; having nothing else, it counts a as up to date.
+    assert_eq!(pump(&mut b, &mut a), 0);
+    assert_eq!(b.buffered(), 0);
+}
+
+#[test]
+fn lost_messages_are_resent_until_acknowledged() {
+    let (mut a, mut b) = pair(Mode::DeltaBpRr);
+    a.update(|s, _| s.add(1));
+    let _lost = a.poll_outgoing();
+    a.update(|s, _| s.add(2));
+    let out = a.messages_for(id(2));
+    assert!(matches!(&out[..], [Message::Delta { seq: 2, delta }] if delta.0.len() == 2));
+    for m in out {
+        b.on_message(id(1), m).unwrap();
+    }
+    assert_eq!(b.poll_acks(), [(id(1), Message::Ack { seq: 2 })]);
+}
+
+#[test]
+fn a_neighbour_behind_the_collected_log_gets_a_snapshot() {
+    let (mut a, mut b) = pair(Mode::DeltaBpRr);
+    a.update(|s, _| s.add(1));
+    pump(&mut a, &mut b);
+    pump(&mut b, &mut a);
+    assert_eq!(a.buffered(), 0);
+    a.add_neighbour(id(3));
+    let out = a.messages_for(id(3));
+    assert!(matches!(&out[..], [Message::Snapshot { seq: 1, state }] if state.0.len() == 1));
+    // A new engine that never collected its log starts a late neighbour from delta 0.
+    let mut c = SyncEngine::<GSet>::new(id(4), Mode::DeltaBpRr);
+    c.add_neighbour(id(5));
+    c.update(|s, _| s.add(9));
+    c.add_neighbour(id(6));
+    assert!(matches!(&c.messages_for(id(6))[..], [Message::Delta { seq: 1, .. }]));
+}
+
+#[test]
+fn rr_buffers_only_what_was_new() {
+    let mut a = SyncEngine::<GSet>::new(id(1), Mode::DeltaRr);
+    a.add_neighbour(id(2));
+    a.add_neighbour(id(3));
+    a.update(|s, _| s.add(1));
+    let g = GSet(BTreeSet::from([1, 2, 3]));
+    a.on_message(id(2), Message::Delta { seq: 1, delta: g.clone() }).unwrap();
+    let out = a.messages_for(id(3));
+    // Our own {1} and the new part {2, 3} of the group: three irreducibles, not four.
+    assert!(matches!(&out[..], [Message::Delta { delta, .. }] if delta.0.len() == 3));
+    // Classic delta buffers the whole group.
+    let mut c = SyncEngine::<GSet>::new(id(1), Mode::Delta);
+    c.add_neighbour(id(2));
+    c.update(|s, _| s.add(1));
+    c.on_message(id(2), Message::Delta { seq: 1, delta: g }).unwrap();
+    let m = c.messages_for(id(2));
+    // No BP either: the group goes back to its sender, with our own delta.
+    assert!(matches!(&m[1], Message::Delta { delta, .. } if delta.0.len() == 3));
+}
+
+#[test]
+fn echo_suppression_drops_what_the_target_sent_us() {
+    let mut a = SyncEngine::<GSet>::new(id(1), Mode::DeltaBpRrEcho);
+    a.add_neighbour(id(2));
+    a.add_neighbour(id(3));
+    // x arrives from 2 first, then from 3 in the same round.
+    a.on_message(id(2), Message::Delta { seq: 1, delta: GSet(BTreeSet::from([7])) }).unwrap();
+    a.on_message(id(3), Message::Delta { seq: 1, delta: GSet(BTreeSet::from([7, 8])) }).unwrap();
+    // BP+RR would send {7} to 3 (it was buffered from 2); echo knows 3 sent it.
+    let to3 = a.messages_for(id(3));
+    assert_eq!(to3, [Message::Ack { seq: 1 }]);
+    assert_eq!(a.acked(id(3)), Some(2));
+    let to2 = a.messages_for(id(2));
+    assert!(matches!(&to2[1], Message::Delta { delta, .. } if delta.0 == BTreeSet::from([8])));
+}
+
+#[test]
+fn full_state_mode_sends_the_state_every_poll_without_acks() {
+    let (mut a, mut b) = pair(Mode::FullState);
+    a.update(|s, _| s.add(1));
+    for _ in 0..2 {
+        let out = a.messages_for(id(2));
+        assert!(matches!(&out[..], [Message::State { state }] if state.0.len() == 1));
+        for m in out {
+            b.on_message(id(1), m).unwrap();
+        }
+        assert!(b.poll_acks().is_empty());
+    }
+    assert_eq!(a.buffered(), 0);
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let (mut a, mut b) = pair(Mode::DeltaBpRr);
+    a.update(|s, _| s.add(1));
+    pump(&mut a, &mut b);
+    b.update(|s, _| s.add(2));
+    let before = b.clone();
+    let good = Message::Delta { seq: 2, delta: GSet(BTreeSet::from([3])) }.to_bytes();
+    // Truncations, every single-bit flip that breaks decoding, a bad version, an ack from the
+    // future, a sequence number out of range: refused, and b is exactly what it was.
+    for cut in 0..good.len() {
+        assert!(b.on_bytes(id(1), &good[..cut]).is_err());
+    }
+    assert_eq!(b.on_bytes(id(1), &[1, 2, 3, 0]), Err(Error::UnsupportedVersion { found: 2 }));
+    assert_eq!(b.on_bytes(id(1), &[7, 1, 3, 0]), Err(Error::UnsupportedVersion { found: 7 }));
+    assert!(matches!(b.on_message(id(1), Message::Ack { seq: 99 }), Err(Error::CounterOutOfRange { .. })));
+    let huge = Message::Delta { seq: u64::MAX, delta: GSet::default() };
+    assert!(matches!(
+        b.on_bytes(id(1), &huge.to_bytes()),
+        Err(Error::CounterOutOfRange { field: "seq", .. })
+    ));
+    assert_eq!(b, before);
+    b.on_bytes(id(1), &good).unwrap();
+    assert_ne!(b, before);
+}
+
+#[test]
+fn a_validator_runs_before_the_join() {
+    let picky = |inc: &GSet, _: &GSet, _: ReplicaId| {
+        if inc.0.iter().any(|&x| x >= 100) { Err(Error::Malformed { field: "element" }) } else { Ok(()) }
+    };
+    let mut a = SyncEngine::<GSet>::new(id(1), Mode::DeltaBpRr).with_validator(picky);
+    a.add_neighbour(id(2));
+    let before = a.clone();
+    let bad = Message::Delta { seq: 1, delta: GSet(BTreeSet::from([5, 500])) };
+    assert_eq!(a.on_message(id(2), bad), Err(Error::Malformed { field: "element" }));
+    assert_eq!(a.state(), before.state());
+    assert_eq!(a.buffered(), 0);
+    assert!(a.poll_acks().is_empty()); // not acknowledged either
+}
+
+#[test]
+fn restart_with_durable_state_catches_up() {
+    let (mut a, mut b) = pair(Mode::DeltaBpRr);
+    a.update(|s, _| s.add(1));
+    pump(&mut a, &mut b);
+    pump(&mut b, &mut a);
+    // b changes, persists, crashes before sending.
+    b.update(|s, _| s.add(2));
+    let (state, seq) = (b.state().clone(), b.seq());
+    a.update(|s, _| s.add(3));
+    let mut b = SyncEngine::restore(id(2), Mode::DeltaBpRr, state, seq);
+    b.add_neighbour(id(1));
+    // b's buffers are gone: it sends a snapshot; a resumes sending deltas from b's last ack.
+    let out = b.messages_for(id(1));
+    assert!(matches!(&out[..], [Message::Snapshot { .. }]));
+    for m in out {
+        a.on_message(id(2), m).unwrap();
+    }
+    let to_b = a.messages_for(id(2));
+    assert!(matches!(&to_b[1], Message::Delta { delta, .. } if delta.0 == BTreeSet::from([3])));
+    for m in to_b {
+        b.on_message(id(1), m).unwrap();
+    }
+    pump(&mut b, &mut a);
+    assert_eq!(a.state(), b.state());
+    assert_eq!(a.state().0, BTreeSet::from([1, 2, 3]));
+}
+
+#[test]
+fn lost_state_under_the_old_id_is_detected() {
+    let (me, peer) = (id(1), id(2));
+    let mut a = SyncEngine::<EwFlag>::new(me, Mode::DeltaBpRr).with_validator(OwnDotsCheck);
+    let mut b = SyncEngine::<EwFlag>::new(peer, Mode::DeltaBpRr).with_validator(OwnDotsCheck);
+    a.add_neighbour(peer);
+    b.add_neighbour(me);
+    a.update(|f, r| f.enable(r));
+    for m in a.messages_for(peer) {
+        b.on_message(me, m).unwrap();
+    }
+    // a loses its disk and wrongly comes back under the same id.
+    let mut a = SyncEngine::<EwFlag>::new(me, Mode::DeltaBpRr).with_validator(OwnDotsCheck);
+    a.add_neighbour(peer);
+    let snap = Message::Snapshot { seq: b.seq(), state: b.state().clone() };
+    assert!(matches!(a.on_message(peer, snap.clone()), Err(Error::OwnDotFromFuture { found: 1, .. })));
+    // Under a new id, all is well.
+    let mut a2 = SyncEngine::<EwFlag>::new(id(3), Mode::DeltaBpRr).with_validator(OwnDotsCheck);
+    a2.on_message(peer, snap).unwrap();
+    assert!(a2.state().is_enabled());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convergence under faults.
+
+/// Jepsen's set checker over a simulated cluster of GSet replicas.
+#[derive(Default)]
+struct SetCheck {
+    attempted: BTreeSet<u64>,
+    /// By element: the node and incarnation that acknowledged it.
+    acked: BTreeMap<u64, (usize, ReplicaId)>,
+    /// Acknowledged by a replica that then lost its disk before anyone else had it.
+    lost_with_disk: BTreeSet<u64>,
+}
+
+impl SetCheck {
+    fn after_step(&mut self, sim: &mut Simulation<GSet>) {
+        for e in sim.take_events() {
+            if let SimEvent::Wiped { old, .. } = e {
+                let survivors: BTreeSet<u64> =
+                    (0..sim.len()).flat_map(|i| sim.state(i).0.iter().copied()).collect();
+                for (x, (_, by)) in &self.acked {
+                    if *by == old && !survivors.contains(x) {
+                        self.lost_with_disk.insert(*x);
+                    }
+                }
+            }
+        }
+    }
+
+    /// (lost, unexpected) against a final state.
+    fn check(&self, fin: &GSet) -> (usize, usize) {
+        let lost =
+            self.acked.keys().filter(|x| !self.lost_with_disk.contains(x) && !fin.0.contains(x)).count();
+        let unexpected = fin.0.iter().filter(|x| !self.attempted.contains(x)).count();
+        (lost, unexpected)
+    }
+}
+
+/// One seeded run: `ops` adds spread over `rounds` rounds under `faults`, then calm and converge.
+fn faulty_run(
+    mode: Mode,
+    topology: Topology,
+    seed: u64,
+    ops: u64,
+    faults: Faults,
+) -> (Simulation<GSet>, SetCheck) {
+    let n = topology.len();
+    let mut sim = Simulation::<GSet>::new(topology, mode, seed);
+    sim.set_faults(faults);
+    let mut work = SimRng::new(seed ^ 0xABCD);
+    let mut check = SetCheck::default();
+    for x in 0..ops {
+        let i = work.below(n as u64) as usize;
+        check.attempted.insert(x);
+        if sim.update(i, |s, _| s.add(x)) {
+            check.acked.insert(x, (i, sim.replica_id(i)));
+        }
+        if x % 5 == 4 {
+            sim.step();
+            check.after_step(&mut sim);
+        }
+    }
+    sim.calm();
+    let r = sim.run_until_converged(500);
+    check.after_step(&mut sim);
+    assert!(r.is_some(), "seed {seed} {mode:?} did not converge");
+    (sim, check)
+}
+
+#[test]
+fn every_seed_converges_under_faults_and_loses_nothing() {
+    let faults = Faults { wipe: 0.2, ..Faults::chaos() };
+    let mut total = Stats::default();
+    for seed in 0..12 {
+        for mode in Mode::ALL {
+            let (sim, check) = faulty_run(mode, Topology::ring(5), seed, 150, faults);
+            let (lost, unexpected) = check.check(sim.state(0));
+            assert_eq!((lost, unexpected), (0, 0), "seed {seed} {mode:?}");
+            assert_eq!(sim.stats().rejected, 0);
+            let s = sim.stats();
+            total.lost += s.lost;
+            total.duplicated += s.duplicated;
+            total.crashes += s.crashes;
+            total.wipes += s.wipes;
+            total.snapshot_messages += s.snapshot_messages;
+        }
+    }
+    // The faults did happen.
+    assert!(total.lost > 0 && total.duplicated > 0 && total.crashes > 10 && total.wipes > 0, "{total:?}");
+    assert!(total.snapshot_messages > 0);
+}
+
+#[test]
+fn delta_sync_ends_where_full_state_sync_ends() {
+    // Network faults and partitions but no crash: every add is acknowledged in every mode, and
+    // every mode must end in the state full-state sync ends in.
+    let faults = Faults { crash: 0.0, ..Faults::chaos() };
+    for seed in 0..8 {
+        let (full, check) = faulty_run(Mode::FullState, Topology::partial_mesh(9), seed, 150, faults);
+        assert_eq!(check.acked.len(), 150);
+        for mode in Mode::ALL {
+            let (sim, _) = faulty_run(mode, Topology::partial_mesh(9), seed, 150, faults);
+            assert_eq!(sim.state(0), full.state(0), "seed {seed} {mode:?}");
+        }
+    }
+}
+
+#[test]
+fn causal_type_with_removes_converges_to_the_join_of_all_deltas() {
+    for seed in 0..10 {
+        for mode in Mode::ALL {
+            let mut sim =
+                Simulation::<EwFlag, _>::with_validator(Topology::partial_mesh(9), mode, seed, OwnDotsCheck);
+            sim.set_faults(Faults::chaos());
+            let mut work = SimRng::new(seed);
+            let mut deltas = Vec::new();
+            for k in 0..200 {
+                let i = work.below(9) as usize;
+                let on = work.chance(0.5);
+                sim.update(i, |f, me| {
+                    let d = if on { f.enable(me) } else { f.disable(me) };
+                    deltas.push(d.clone());
+                    d
+                });
+                if k % 3 == 0 {
+                    sim.step();
+                }
+            }
+            sim.calm();
+            assert!(sim.run_until_converged(500).is_some(), "seed {seed} {mode:?}");
+            let oracle = convergent::lattice::join_all(deltas);
+            assert_eq!(sim.state(0), &oracle, "seed {seed} {mode:?}");
+            assert_eq!(sim.stats().rejected, 0);
+        }
+    }
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    let a = faulty_run(Mode::DeltaBpRr, Topology::ring(5), 7, 100, Faults::chaos()).0;
+    let b = faulty_run(Mode::DeltaBpRr, Topology::ring(5), 7, 100, Faults::chaos()).0;
+    assert_eq!(a.stats(), b.stats());
+    assert_eq!(a, b);
+}
