@@ -97,7 +97,11 @@ impl Decompose for GCounter {
     }
     fn delta(&self, other: &Self) -> Self {
         GCounter(
-            self.0.iter().filter(|(r, n)| other.0.get(r).is_none_or(|m| m < n)).map(|(r, n)| (*r, *n)).collect(),
+            self.0
+                .iter()
+                .filter(|(r, n)| other.0.get(r).is_none_or(|m| m < n))
+                .map(|(r, n)| (*r, *n))
+                .collect(),
         )
     }
 }
@@ -158,14 +162,20 @@ fn figure1() {
     let mut rows: Vec<(String, &str, Vec<Stats>)> = Vec::new();
     for (topo_name, topo) in [("tree", &tree), ("mesh", &mesh)] {
         rows.push(("G-Set".into(), topo_name, MODES.iter().map(|&m| run(topo, m, events, gset)).collect()));
-        rows.push(("G-Counter".into(), topo_name, MODES.iter().map(|&m| run(topo, m, events, gcounter)).collect()));
+        rows.push((
+            "G-Counter".into(),
+            topo_name,
+            MODES.iter().map(|&m| run(topo, m, events, gcounter)).collect(),
+        ));
     }
 
     let floor = 14 * 15 * events; // (N - 1) x new irreducibles
     println!("## Figure 1: transmission relative to delta BP+RR (15 nodes, {events} events per node)\n");
     println!("Network lower bound: (N-1) x new irreducibles = {floor} CRDT entries.\n");
     println!("### In entries (irreducibles + 1 per delta-group + 1 per ack); measured (published)\n");
-    println!("| Workload | Topology | State-based | Classic delta | BP only | RR only | BP+RR entries | BP+RR CRDT entries / floor | BP+RR+echo |");
+    println!(
+        "| Workload | Topology | State-based | Classic delta | BP only | RR only | BP+RR entries | BP+RR CRDT entries / floor | BP+RR+echo |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (w, t, s) in &rows {
         let base = s[4].entries() as f64;
@@ -186,7 +196,9 @@ fn figure1() {
         );
     }
     println!("\n### In bytes (postcard; payload + metadata), relative to BP+RR\n");
-    println!("| Workload | Topology | State-based | Classic delta | BP only | RR only | BP+RR bytes (metadata) | BP+RR+echo |");
+    println!(
+        "| Workload | Topology | State-based | Classic delta | BP only | RR only | BP+RR bytes (metadata) | BP+RR+echo |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for (w, t, s) in &rows {
         let base = s[4].bytes() as f64;
@@ -202,7 +214,9 @@ fn figure1() {
         );
     }
     println!("\n### Raw counts\n");
-    println!("| Workload | Topology | Mode | messages | CRDT entries | metadata entries | payload bytes | metadata bytes | rounds |");
+    println!(
+        "| Workload | Topology | Mode | messages | CRDT entries | metadata entries | payload bytes | metadata bytes | rounds |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (w, t, s) in &rows {
         for (m, st) in MODES.iter().zip(s) {
@@ -226,7 +240,9 @@ fn figure1() {
 
 fn scaling() {
     println!("## Metadata of delta BP+RR on partial meshes (i±1, i±4), G-Set, 100 events per node\n");
-    println!("| N | rounds | metadata bytes / node / round | metadata entries / node / round | CRDT entries / floor |");
+    println!(
+        "| N | rounds | metadata bytes / node / round | metadata entries / node / round | CRDT entries / floor |"
+    );
     println!("|---|---|---|---|---|");
     let gset: &dyn Fn(&mut GSet, ReplicaId, usize, u64) -> GSet = &|s, _, i, r| s.add(r * 100_000 + i as u64);
     for n in [16usize, 32, 64, 256] {
@@ -283,8 +299,11 @@ fn gset_fault_run(mode: Mode, seed: u64, ops: u64, faults: Faults, tally: &mut T
     let mut note_wipes = |sim: &mut Simulation<GSet>, acked: &BTreeMap<u64, ReplicaId>| {
         for e in sim.take_events() {
             if let SimEvent::Wiped { old, .. } = e {
-                let alive: BTreeSet<u64> = (0..sim.len()).flat_map(|i| sim.state(i).0.iter().copied()).collect();
-                lost_with_disk.extend(acked.iter().filter(|(x, by)| **by == old && !alive.contains(x)).map(|(x, _)| *x));
+                let alive: BTreeSet<u64> =
+                    (0..sim.len()).flat_map(|i| sim.state(i).0.iter().copied()).collect();
+                lost_with_disk.extend(
+                    acked.iter().filter(|(x, by)| **by == old && !alive.contains(x)).map(|(x, _)| *x),
+                );
             }
         }
     };
@@ -355,8 +374,12 @@ fn faults() {
     println!("Faults while operations run: 20% loss, 10% duplication, reordering, delays of 0-3 rounds,");
     println!("crashes (2% per replica-round; restarts 50% per round; in the G-Set runs 20% of restarts lose");
     println!("the disk and come back under a new id), random partitions (5% per round, healing 25%).");
-    println!("Then the faults stop, and the replicas sync until their states are equal (at most 2000 rounds).\n");
-    println!("| Type | Mode | runs | converged | attempted | acknowledged | lost with a wiped disk | lost | unexpected | delta vs full-state mismatches | messages | lost msgs | dup msgs | crashes | wipes | snapshots |");
+    println!(
+        "Then the faults stop, and the replicas sync until their states are equal (at most 2000 rounds).\n"
+    );
+    println!(
+        "| Type | Mode | runs | converged | attempted | acknowledged | lost with a wiped disk | lost | unexpected | delta vs full-state mismatches | messages | lost msgs | dup msgs | crashes | wipes | snapshots |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for mode in MODES {
         let mut t = Tally::default();

@@ -62,9 +62,6 @@ impl GCounter {
         *e += 1;
         GCounter(BTreeMap::from([(r, *e)]))
     }
-    fn value(&self) -> u64 {
-        self.0.values().sum()
-    }
 }
 
 impl Lattice for GCounter {

@@ -237,7 +237,7 @@ mod wire_impls {
         }
     }
 
-    impl<L: DeserializeOwned> Message<L> {
+    impl<L: Serialize + DeserializeOwned> Message<L> {
         /// Decodes and validates a message written by [`to_bytes`](Self::to_bytes). Never
         /// panics. `O(bytes)`.
         ///
