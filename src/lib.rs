@@ -19,12 +19,19 @@ pub mod sync;
 #[cfg(feature = "serde")]
 pub mod wire;
 
+mod counter;
 mod flag;
+mod register;
+
+#[cfg(feature = "quickcheck")]
+mod arbitrary;
 
 pub use causal::{
     Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, Nested, ReplicaId, VersionVector,
 };
 pub use clock::{HybridClock, Timestamp};
+pub use counter::{GCounter, PnCounter};
 pub use error::{Error, Limits};
 pub use flag::{DotSet, EwFlag};
 pub use lattice::Lattice;
+pub use register::LwwRegister;

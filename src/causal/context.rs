@@ -555,6 +555,8 @@ impl fmt::Debug for CausalContext {
 
 #[cfg(test)]
 mod tests {
+    use alloc::format;
+
     use super::*;
 
     fn naive(rs: &[(u64, u64)]) -> alloc::collections::BTreeSet<u64> {
