@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use convergent::sync::{
     Faults, Message, Mode, OwnDotsCheck, SimEvent, SimRng, Simulation, Stats, SyncEngine, Topology,
 };
-use convergent::{Decompose, Error, EwFlag, Lattice, ReplicaId};
+use convergent::{Decompose, Error, EwFlag, GCounter, Lattice, ReplicaId};
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------------
-// Two small lattices of our own: the engine works for any `Lattice + Decompose + serde`.
+// A small lattice of our own: the engine works for any `Lattice + Decompose + serde`.
 
 /// A grow-only set of `u64`: irreducibles are the singletons.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,56 +52,6 @@ impl Decompose for GSet {
     }
 }
 
-/// A grow-only counter: irreducibles are the per-replica entries.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct GCounter(BTreeMap<ReplicaId, u64>);
-
-impl GCounter {
-    fn inc(&mut self, r: ReplicaId) -> GCounter {
-        let e = self.0.entry(r).or_insert(0);
-        *e += 1;
-        GCounter(BTreeMap::from([(r, *e)]))
-    }
-}
-
-impl Lattice for GCounter {
-    fn bottom() -> Self {
-        GCounter::default()
-    }
-    fn is_bottom(&self) -> bool {
-        self.0.is_empty()
-    }
-    fn join_ref(&mut self, other: &Self) -> bool {
-        let mut changed = false;
-        for (r, &n) in &other.0 {
-            let e = self.0.entry(*r).or_insert(0);
-            if n > *e {
-                *e = n;
-                changed = true;
-            }
-        }
-        changed
-    }
-}
-
-impl Decompose for GCounter {
-    fn decompose(&self) -> Vec<Self> {
-        self.0.iter().map(|(r, n)| GCounter(BTreeMap::from([(*r, *n)]))).collect()
-    }
-    fn irreducible_count(&self) -> usize {
-        self.0.len()
-    }
-    fn delta(&self, other: &Self) -> Self {
-        GCounter(
-            self.0
-                .iter()
-                .filter(|(r, n)| other.0.get(r).is_none_or(|m| m < n))
-                .map(|(r, n)| (*r, *n))
-                .collect(),
-        )
-    }
-}
-
 fn id(n: u128) -> ReplicaId {
     ReplicaId::from_u128(n)
 }
@@ -137,7 +87,7 @@ fn gset_op(s: &mut GSet, _: ReplicaId, i: usize, round: u64) -> GSet {
 }
 
 fn gcounter_op(s: &mut GCounter, me: ReplicaId, _: usize, _: u64) -> GCounter {
-    s.inc(me)
+    s.increment(me, 1)
 }
 
 #[test]
