@@ -237,12 +237,22 @@ fn add(t: &mut Stats, s: &Stats) {
     t.restarts += s.restarts;
     t.wipes += s.wipes;
     t.snapshot_messages += s.snapshot_messages;
+    t.payload_bytes += s.payload_bytes;
+    t.metadata_bytes += s.metadata_bytes;
 }
 
 /// One seeded G-Set run with Jepsen's set checker; returns the final state if it converged.
-fn gset_fault_run(mode: Mode, seed: u64, ops: u64, faults: Faults, tally: &mut Tally) -> Option<GSet> {
+fn gset_fault_run(
+    mode: Mode,
+    seed: u64,
+    ops: u64,
+    faults: Faults,
+    pace: u32,
+    tally: &mut Tally,
+) -> Option<GSet> {
     let n = 5;
     let mut sim = Simulation::<GSet>::new(Topology::full_mesh(n), mode, seed);
+    sim.set_resend_after(pace);
     sim.set_faults(faults);
     let mut work = SimRng::new(seed ^ 0x5EED);
     let mut acked: BTreeMap<u64, ReplicaId> = BTreeMap::new();
@@ -339,7 +349,7 @@ where
         for seed in 0..seeds {
             oracle_run(mode, seed, ops, Faults::chaos(), op, &mut t);
         }
-        print_tally(name, mode, &t);
+        print_tally(name, mode.name(), &t);
     }
 }
 
@@ -358,27 +368,33 @@ fn faults() {
     println!("this mode differs from full-state sync of the same adds (runs without crashes). Other types:");
     println!("mismatches = end state differs from the join of every delta made (full-state sync's end).\n");
     println!(
-        "| Type | Mode | runs | converged | attempted | applied | lost with a wiped disk | lost | unexpected | delta vs full-state mismatches | messages | lost msgs | dup msgs | crashes | wipes | snapshots |"
+        "| Type | Mode | runs | converged | attempted | applied | lost with a wiped disk | lost | unexpected | delta vs full-state mismatches | messages | lost msgs | dup msgs | crashes | wipes | snapshots | bytes |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for mode in MODES {
         let mut t = Tally::default();
         for seed in 0..seeds {
-            gset_fault_run(mode, seed, ops, Faults { wipe: 0.2, ..Faults::chaos() }, &mut t);
+            gset_fault_run(mode, seed, ops, Faults { wipe: 0.2, ..Faults::chaos() }, 1, &mut t);
         }
         // Delta sync against full-state sync on the same adds: no crash, so every add is
         // acknowledged whatever the mode, and the end states must be identical.
         let calm_crash = Faults { crash: 0.0, ..Faults::chaos() };
         for seed in 0..seeds {
             let mut scratch = Tally::default();
-            let full = gset_fault_run(Mode::FullState, seed, ops, calm_crash, &mut scratch);
-            let this = gset_fault_run(mode, seed, ops, calm_crash, &mut scratch);
+            let full = gset_fault_run(Mode::FullState, seed, ops, calm_crash, 1, &mut scratch);
+            let this = gset_fault_run(mode, seed, ops, calm_crash, 1, &mut scratch);
             if full.is_none() || full != this {
                 t.mismatches += 1;
             }
         }
-        print_tally("G-Set", mode, &t);
+        print_tally("G-Set", mode.name(), &t);
     }
+    // Retransmission paced to every 4th poll (the round trip here is up to 6 rounds).
+    let mut t = Tally::default();
+    for seed in 0..seeds {
+        gset_fault_run(Mode::DeltaBpRr, seed, ops, Faults { wipe: 0.2, ..Faults::chaos() }, 4, &mut t);
+    }
+    print_tally("G-Set", "bp+rr, resend after 4 polls", &t);
     oracle_table::<EwFlag>("EwFlag", seeds, ops, &|w, f, me, _| {
         if w.chance(0.5) { f.enable(me) } else { f.disable(me) }
     });
@@ -394,11 +410,11 @@ fn faults() {
     println!();
 }
 
-fn print_tally(ty: &str, mode: Mode, t: &Tally) {
+fn print_tally(ty: &str, mode: &str, t: &Tally) {
     let s = &t.stats;
     println!(
-        "| {ty} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-        mode.name(),
+        "| {ty} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        mode,
         t.runs,
         t.converged,
         t.attempted,
@@ -412,7 +428,8 @@ fn print_tally(ty: &str, mode: Mode, t: &Tally) {
         s.duplicated,
         s.crashes,
         s.wipes,
-        s.snapshot_messages
+        s.snapshot_messages,
+        s.bytes()
     );
 }
 

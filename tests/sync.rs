@@ -397,9 +397,21 @@ fn faulty_run(
     ops: u64,
     faults: Faults,
 ) -> (Simulation<GSet>, SetCheck) {
+    paced_run(mode, topology, seed, ops, faults, 1)
+}
+
+fn paced_run(
+    mode: Mode,
+    topology: Topology,
+    seed: u64,
+    ops: u64,
+    faults: Faults,
+    pace: u32,
+) -> (Simulation<GSet>, SetCheck) {
     let n = topology.len();
     let mut sim = Simulation::<GSet>::new(topology, mode, seed);
     sim.set_faults(faults);
+    sim.set_resend_after(pace);
     let mut work = SimRng::new(seed ^ 0xABCD);
     let mut check = SetCheck::default();
     for x in 0..ops {
@@ -444,6 +456,20 @@ fn every_seed_converges_under_faults_and_loses_nothing() {
 }
 
 #[test]
+fn paced_retransmission_converges_with_fewer_snapshot_bytes() {
+    let faults = Faults { wipe: 0.2, ..Faults::chaos() };
+    let (mut eager, mut paced) = (0, 0);
+    for seed in 0..6 {
+        for (pace, total) in [(1, &mut eager), (4, &mut paced)] {
+            let (sim, check) = paced_run(Mode::DeltaBpRr, Topology::ring(5), seed, 150, faults, pace);
+            assert_eq!(check.check(sim.state(0)), (0, 0), "seed {seed} pace {pace}");
+            *total += sim.stats().payload_bytes;
+        }
+    }
+    assert!(paced < eager, "{paced} >= {eager}");
+}
+
+#[test]
 fn delta_sync_ends_where_full_state_sync_ends() {
     // Network faults and partitions but no crash: every add is acknowledged in every mode, and
     // every mode must end in the state full-state sync ends in.
@@ -458,20 +484,27 @@ fn delta_sync_ends_where_full_state_sync_ends() {
     }
 }
 
-#[test]
-fn causal_type_with_removes_converges_to_the_join_of_all_deltas() {
-    for seed in 0..10 {
+/// Random operations under chaos (crashes keep the disk): every mode must converge to the join
+/// of every delta made, where full-state sync of the same operations ends.
+fn converges_to_join_of_all_deltas<L, V>(
+    seeds: u64,
+    validator: V,
+    op: impl Fn(&mut SimRng, &mut L, ReplicaId) -> L,
+) where
+    L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq + Clone + std::fmt::Debug,
+    V: convergent::sync::Validator<L> + Clone,
+{
+    for seed in 0..seeds {
         for mode in Mode::ALL {
             let mut sim =
-                Simulation::<EwFlag, _>::with_validator(Topology::partial_mesh(9), mode, seed, OwnDotsCheck);
+                Simulation::<L, V>::with_validator(Topology::partial_mesh(9), mode, seed, validator.clone());
             sim.set_faults(Faults::chaos());
             let mut work = SimRng::new(seed);
             let mut deltas = Vec::new();
             for k in 0..200 {
                 let i = work.below(9) as usize;
-                let on = work.chance(0.5);
-                sim.update(i, |f, me| {
-                    let d = if on { f.enable(me) } else { f.disable(me) };
+                sim.update(i, |s, me| {
+                    let d = op(&mut work, s, me);
                     deltas.push(d.clone());
                     d
                 });
@@ -481,11 +514,30 @@ fn causal_type_with_removes_converges_to_the_join_of_all_deltas() {
             }
             sim.calm();
             assert!(sim.run_until_converged(500).is_some(), "seed {seed} {mode:?}");
-            let oracle = convergent::lattice::join_all(deltas);
-            assert_eq!(sim.state(0), &oracle, "seed {seed} {mode:?}");
+            assert_eq!(sim.state(0), &convergent::lattice::join_all(deltas), "seed {seed} {mode:?}");
             assert_eq!(sim.stats().rejected, 0);
         }
     }
+}
+
+#[test]
+fn causal_type_with_removes_converges_to_the_join_of_all_deltas() {
+    converges_to_join_of_all_deltas::<EwFlag, _>(8, OwnDotsCheck, |w, f, me| {
+        if w.chance(0.5) { f.enable(me) } else { f.disable(me) }
+    });
+}
+
+#[test]
+fn counters_and_registers_converge_to_the_join_of_all_deltas() {
+    use convergent::sync::AcceptAll;
+    use convergent::{LwwRegister, PnCounter, Timestamp};
+    converges_to_join_of_all_deltas::<GCounter, _>(4, AcceptAll, |w, c, me| c.increment(me, 1 + w.below(5)));
+    converges_to_join_of_all_deltas::<PnCounter, _>(4, AcceptAll, |w, c, me| {
+        if w.chance(0.5) { c.increment(me, 1 + w.below(5)) } else { c.decrement(me, 1 + w.below(5)) }
+    });
+    converges_to_join_of_all_deltas::<LwwRegister<u64>, _>(4, AcceptAll, |w, r, me| {
+        r.write(me, Timestamp::from_parts(1_000 + w.below(500), 0), w.below(100))
+    });
 }
 
 #[test]

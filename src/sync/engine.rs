@@ -250,6 +250,8 @@ struct Peer<L> {
     acked: Option<u64>,
     /// Echo suppression: groups this neighbour sent us, with our `seq` when each arrived.
     heard: Vec<(u64, L)>,
+    /// Our `seq` when we last sent this neighbour a delta-group or snapshot, and the polls since.
+    sent: Option<(u64, u32)>,
 }
 
 /// Anti-entropy for one replica, driven by any transport: it owns no socket, thread or clock.
@@ -320,6 +322,7 @@ pub struct SyncEngine<L, V = AcceptAll> {
     acks_due: BTreeMap<ReplicaId, u64>,
     validator: V,
     limits: Limits,
+    resend_after: u32,
 }
 
 impl<L: Lattice> SyncEngine<L> {
@@ -393,6 +396,7 @@ impl<L: Lattice> SyncEngine<L> {
             acks_due: BTreeMap::new(),
             validator: AcceptAll,
             limits: Limits::default(),
+            resend_after: 1,
         }
     }
 }
@@ -421,6 +425,7 @@ impl<L, V> SyncEngine<L, V> {
             acks_due: self.acks_due,
             validator,
             limits: self.limits,
+            resend_after: self.resend_after,
         }
     }
 
@@ -437,6 +442,47 @@ impl<L, V> SyncEngine<L, V> {
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Paces retransmission: an unacknowledged delta-group or snapshot is sent again only after
+    /// `polls` polls without news for that neighbour (at least 1). `O(1)`.
+    ///
+    /// The default, 1, is algorithm 2 of Almeida et al.: every poll sends each neighbour
+    /// everything it has not acknowledged. When a round trip takes several polls, a larger value
+    /// avoids sending the same group (or, worse, the same snapshot) several times while its
+    /// acknowledgement is on its way; news for the neighbour are still sent at once.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta).with_resend_after(3);
+    /// e.add_neighbour(b);
+    /// e.update(|f, me| f.enable(me));
+    /// assert_eq!(e.poll_outgoing().len(), 1);
+    /// assert_eq!(e.poll_outgoing().len(), 0); // unacknowledged, but just sent
+    /// assert_eq!(e.poll_outgoing().len(), 0);
+    /// assert_eq!(e.poll_outgoing().len(), 1); // three polls without an ack: again
+    /// ```
+    #[must_use]
+    pub fn with_resend_after(mut self, polls: u32) -> Self {
+        self.set_resend_after(polls);
+        self
+    }
+
+    pub(crate) fn set_resend_after(&mut self, polls: u32) {
+        self.resend_after = polls.max(1);
+    }
+
+    /// The retransmission pace (see [`with_resend_after`](Self::with_resend_after)). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// assert_eq!(SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta).resend_after(), 1);
+    /// ```
+    pub fn resend_after(&self) -> u32 {
+        self.resend_after
     }
 
     /// This replica's id. `O(1)`.
@@ -582,7 +628,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// ```
     pub fn add_neighbour(&mut self, neighbour: ReplicaId) {
         let acked = (self.log_complete && self.log_start == 0).then_some(0);
-        self.peers.entry(neighbour).or_insert(Peer { acked, heard: Vec::new() });
+        self.peers.entry(neighbour).or_insert(Peer { acked, heard: Vec::new(), sent: None });
     }
 
     /// Removes a neighbour (a departed replica, or the old id of one that lost its state), and
@@ -712,6 +758,9 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 if let Some(p) = self.peers.get_mut(&from) {
                     let a = p.acked.map_or(seq, |a| a.max(seq));
                     p.acked = Some(a);
+                    if p.sent.is_some_and(|(s, _)| a >= s) {
+                        p.sent = None;
+                    }
                     // Groups heard before `a` can no longer overlap what we send (RR kept them
                     // out of every later buffered delta).
                     p.heard.retain(|(s, _)| *s > a);
@@ -849,12 +898,31 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
             return Some(Message::State { state: self.state.clone() });
         }
         let acked = match peer.acked {
-            Some(a) if a >= self.log_start => a,
-            _ => return Some(Message::Snapshot { seq: self.seq, state: self.state.clone() }),
+            Some(a) if a >= self.log_start => Some(a),
+            _ => None,
         };
-        if acked >= self.seq {
+        if acked.is_some_and(|a| a >= self.seq) {
             return None;
         }
+        // Pacing: while the last message to `j` may still be on its way, send again only with
+        // news (for a delta-group) or after `resend_after` polls.
+        if let Some((last, idle)) = peer.sent {
+            let news = acked.is_some() && self.seq > last;
+            if !news && idle + 1 < self.resend_after {
+                if let Some(p) = self.peers.get_mut(&j) {
+                    p.sent = Some((last, idle + 1));
+                }
+                return None;
+            }
+        }
+        let seq = self.seq;
+        if let Some(p) = self.peers.get_mut(&j) {
+            p.sent = Some((seq, 0));
+        }
+        let Some(acked) = acked else {
+            return Some(Message::Snapshot { seq, state: self.state.clone() });
+        };
+        let peer = &self.peers[&j];
         let start = usize::try_from(acked - self.log_start).unwrap_or(usize::MAX);
         let mut group = L::bottom();
         for e in self.log.iter().skip(start) {
@@ -877,6 +945,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
             if let Some(p) = self.peers.get_mut(&j) {
                 p.acked = Some(seq);
                 p.heard.clear();
+                p.sent = None;
             }
             self.collect();
             return None;
@@ -946,6 +1015,7 @@ impl<L: PartialEq, V: PartialEq> PartialEq for SyncEngine<L, V> {
             && self.acks_due == o.acks_due
             && self.validator == o.validator
             && self.limits == o.limits
+            && self.resend_after == o.resend_after
     }
 }
 
@@ -996,7 +1066,9 @@ mod tests {
             for seed in 0..20u64 {
                 let mut rng = seed;
                 let ids: Vec<ReplicaId> = (1..=3).map(ReplicaId::from_u128).collect();
-                let mut e: Vec<SyncEngine<EwFlag>> = ids.iter().map(|&r| SyncEngine::new(r, mode)).collect();
+                let pace = 1 + (seed % 3) as u32;
+                let mut e: Vec<SyncEngine<EwFlag>> =
+                    ids.iter().map(|&r| SyncEngine::new(r, mode).with_resend_after(pace)).collect();
                 for (i, x) in e.iter_mut().enumerate() {
                     for (j, &r) in ids.iter().enumerate() {
                         if i != j {
@@ -1034,7 +1106,7 @@ mod tests {
                     e.iter().for_each(SyncEngine::check);
                 }
                 // Lossless rounds until quiet: everyone converges, and the logs drain.
-                for _ in 0..10 {
+                for _ in 0..10 * pace {
                     for i in 0..3 {
                         for (to, m) in e[i].poll_outgoing() {
                             let j = ids.iter().position(|r| *r == to).unwrap();

@@ -424,6 +424,7 @@ pub struct Simulation<L, V = AcceptAll> {
     round: u64,
     stats: Stats,
     events: Vec<SimEvent>,
+    resend_after: u32,
 }
 
 /// The id of incarnation `k` of node `i`: `k << 64 | (i + 1)` (readable in debug output).
@@ -477,6 +478,7 @@ where
             round: 0,
             stats: Stats::default(),
             events: Vec::new(),
+            resend_after: 1,
             topology,
         };
         for i in 0..sim.topology.len() {
@@ -509,6 +511,23 @@ where
     /// ```
     pub fn set_faults(&mut self, faults: Faults) {
         self.faults = faults;
+    }
+
+    /// Sets every replica's retransmission pace, now and after restarts (see
+    /// [`SyncEngine::with_resend_after`]). `O(n)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::EwFlag;
+    /// let mut sim = Simulation::<EwFlag>::new(Topology::line(3), Mode::Delta, 1);
+    /// sim.set_resend_after(4);
+    /// assert_eq!(sim.engine(0).resend_after(), 4);
+    /// ```
+    pub fn set_resend_after(&mut self, polls: u32) {
+        self.resend_after = polls.max(1);
+        for n in &mut self.nodes {
+            n.engine.set_resend_after(polls);
+        }
     }
 
     /// The faults injected. `O(1)`.
@@ -785,7 +804,8 @@ where
         }
         let old = &self.nodes[node].engine;
         let engine = SyncEngine::restore(old.id(), self.mode, old.state().clone(), old.seq())
-            .with_validator(self.validator.clone());
+            .with_validator(self.validator.clone())
+            .with_resend_after(self.resend_after);
         self.nodes[node].engine = engine;
         self.nodes[node].up = true;
         self.connect(node);
@@ -817,7 +837,9 @@ where
         let k = self.nodes[node].incarnation + 1;
         let new = node_id(node, k);
         self.nodes[node].incarnation = k;
-        self.nodes[node].engine = SyncEngine::new(new, self.mode).with_validator(self.validator.clone());
+        self.nodes[node].engine = SyncEngine::new(new, self.mode)
+            .with_validator(self.validator.clone())
+            .with_resend_after(self.resend_after);
         self.nodes[node].up = true;
         self.connect(node);
         for &j in self.topology.neighbours(node) {
@@ -1096,5 +1118,6 @@ impl<L: PartialEq, V: PartialEq> PartialEq for Simulation<L, V> {
             && self.round == o.round
             && self.stats == o.stats
             && self.events == o.events
+            && self.resend_after == o.resend_after
     }
 }
