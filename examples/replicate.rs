@@ -94,7 +94,8 @@ fn main() {
         "# {REPLICAS} replicas x {OPS_PER_REPLICA} operations each; deltas delivered shuffled and duplicated"
     );
 
-    let (rs, b) = run::<GCounter, _>("GCounter", &mut rng, |c, id, _, rng| c.increment(id, rng.gen_range(1..4)));
+    let (rs, b) =
+        run::<GCounter, _>("GCounter", &mut rng, |c, id, _, rng| c.increment(id, rng.gen_range(1..4)));
     report("GCounter (page views)", &rs, |c| c.value().to_string(), &b);
 
     let (rs, b) = run::<PnCounter, _>("PnCounter", &mut rng, |c, id, _, rng| {
