@@ -596,8 +596,8 @@ mod wire_impls {
     use crate::error::{Error, Limits};
     use crate::wire::DecodeCx;
 
-    /// A replica id on the wire: 16 raw bytes in compact formats (postcard writes `uuid`'s own
-    /// byte form with a length prefix, 17 bytes), the hyphenated UUID in human-readable ones.
+    /// A replica id on the wire: 16 raw bytes in compact formats, the hyphenated UUID in
+    /// human-readable ones (the same encoding as `ReplicaId`'s own serde impls).
     #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
     pub(crate) struct WireId(pub(crate) ReplicaId);
 
