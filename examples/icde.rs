@@ -89,8 +89,7 @@ where
     *sim.stats()
 }
 
-const MODES: [Mode; 6] =
-    [Mode::FullState, Mode::Delta, Mode::DeltaBp, Mode::DeltaRr, Mode::DeltaBpRr, Mode::DeltaBpRrEcho];
+const MODES: [Mode; 7] = Mode::ALL;
 
 /// Published ratios to BP+RR (state, classic, bp, rr), from the authors' raw data.
 fn published(workload: &str, topo: &str) -> [&'static str; 4] {
@@ -125,14 +124,14 @@ fn figure1() {
     println!("Network lower bound: (N-1) x new irreducibles = {floor} CRDT entries.\n");
     println!("### In entries (irreducibles + 1 per delta-group + 1 per ack); measured (published)\n");
     println!(
-        "| Workload | Topology | State-based | Classic delta | BP only | RR only | BP+RR entries | BP+RR CRDT entries / floor | BP+RR+echo |"
+        "| Workload | Topology | State-based | Classic delta | BP only | RR only | BP+RR entries | BP+RR CRDT entries / floor | BP+RR+echo | BP+RR+echo+defer | echo CRDT entries / floor | echo+defer CRDT entries / floor |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (w, t, s) in &rows {
         let base = s[4].entries() as f64;
         let p = published(w, t);
         println!(
-            "| {w} | {t} | {:.2} ({}) | {:.2} ({}) | {:.2} ({}) | {:.2} ({}) | {} | {:.2} | {:.2} |",
+            "| {w} | {t} | {:.2} ({}) | {:.2} ({}) | {:.2} ({}) | {:.2} ({}) | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             s[0].entries() as f64 / base,
             p[0],
             s[1].entries() as f64 / base,
@@ -144,17 +143,20 @@ fn figure1() {
             s[4].entries(),
             s[4].payload_entries as f64 / floor as f64,
             s[5].entries() as f64 / base,
+            s[6].entries() as f64 / base,
+            s[5].payload_entries as f64 / floor as f64,
+            s[6].payload_entries as f64 / floor as f64,
         );
     }
     println!("\n### In bytes (postcard; payload + metadata), relative to BP+RR\n");
     println!(
-        "| Workload | Topology | State-based | Classic delta | BP only | RR only | BP+RR bytes (metadata) | BP+RR+echo |"
+        "| Workload | Topology | State-based | Classic delta | BP only | RR only | BP+RR bytes (metadata) | BP+RR+echo | BP+RR+echo+defer |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (w, t, s) in &rows {
         let base = s[4].bytes() as f64;
         println!(
-            "| {w} | {t} | {:.2} | {:.2} | {:.2} | {:.2} | {} ({}) | {:.2} |",
+            "| {w} | {t} | {:.2} | {:.2} | {:.2} | {:.2} | {} ({}) | {:.2} | {:.2} |",
             s[0].bytes() as f64 / base,
             s[1].bytes() as f64 / base,
             s[2].bytes() as f64 / base,
@@ -162,6 +164,7 @@ fn figure1() {
             s[4].bytes(),
             s[4].metadata_bytes,
             s[5].bytes() as f64 / base,
+            s[6].bytes() as f64 / base,
         );
     }
     println!("\n### Raw counts\n");

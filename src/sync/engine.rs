@@ -20,12 +20,18 @@ use crate::lattice::Lattice;
 /// | `DeltaRr` | the unacknowledged deltas, joined | `Δ(g, state)`: only what was new |
 /// | `DeltaBpRr` | BP and RR together: optimal on trees | `Δ(g, state)`, tagged with `j` |
 /// | `DeltaBpRrEcho` | BP+RR, minus what the target itself sent us since its last ack | as `DeltaBpRr` |
+/// | `DeltaBpRrEchoDefer` | as `DeltaBpRrEcho`; to a neighbour with a smaller id, only deltas buffered before the previous poll | as `DeltaBpRr` |
 ///
 /// `DeltaBpRrEcho` goes beyond the paper: a node that learns the same news from two neighbours in
 /// one round buffers it once (RR) tagged with the first; BP then still forwards it to the second,
 /// which sent it. Echo suppression remembers the groups each neighbour sent until it acknowledges
 /// past them, and removes their irreducibles from what it sends that neighbour. It costs memory
 /// for the unacknowledged groups only, and no extra bytes on the wire.
+///
+/// `DeltaBpRrEchoDefer` also removes most of the remaining "crossings": two neighbours that learn
+/// the same news in the same round both forward it to each other. Deferring forwarding to the
+/// neighbour with the smaller id by one poll lets that neighbour's copy arrive first, and echo
+/// suppression then drops ours. It trades a round of latency on some edges for bandwidth.
 ///
 /// ```
 /// use convergent::sync::Mode;
@@ -49,12 +55,22 @@ pub enum Mode {
     DeltaBpRr,
     /// BP and RR, plus echo suppression (see the type's documentation).
     DeltaBpRrEcho,
+    /// Echo suppression, plus forwarding to a neighbour with a smaller id deferred by one poll
+    /// (see the type's documentation).
+    DeltaBpRrEchoDefer,
 }
 
 impl Mode {
     /// Every mode, in the order of the table above.
-    pub const ALL: [Mode; 6] =
-        [Mode::FullState, Mode::Delta, Mode::DeltaBp, Mode::DeltaRr, Mode::DeltaBpRr, Mode::DeltaBpRrEcho];
+    pub const ALL: [Mode; 7] = [
+        Mode::FullState,
+        Mode::Delta,
+        Mode::DeltaBp,
+        Mode::DeltaRr,
+        Mode::DeltaBpRr,
+        Mode::DeltaBpRrEcho,
+        Mode::DeltaBpRrEchoDefer,
+    ];
 
     /// Whether the mode sends deltas (every mode but [`FullState`](Mode::FullState)).
     ///
@@ -75,7 +91,7 @@ impl Mode {
     /// ```
     #[must_use]
     pub const fn bp(self) -> bool {
-        matches!(self, Mode::DeltaBp | Mode::DeltaBpRr | Mode::DeltaBpRrEcho)
+        matches!(self, Mode::DeltaBp | Mode::DeltaBpRr | Mode::DeltaBpRrEcho | Mode::DeltaBpRrEchoDefer)
     }
 
     /// Whether only the new part of a received group is buffered.
@@ -86,7 +102,7 @@ impl Mode {
     /// ```
     #[must_use]
     pub const fn rr(self) -> bool {
-        matches!(self, Mode::DeltaRr | Mode::DeltaBpRr | Mode::DeltaBpRrEcho)
+        matches!(self, Mode::DeltaRr | Mode::DeltaBpRr | Mode::DeltaBpRrEcho | Mode::DeltaBpRrEchoDefer)
     }
 
     /// Whether echo suppression is on.
@@ -97,7 +113,18 @@ impl Mode {
     /// ```
     #[must_use]
     pub const fn echo(self) -> bool {
-        matches!(self, Mode::DeltaBpRrEcho)
+        matches!(self, Mode::DeltaBpRrEcho | Mode::DeltaBpRrEchoDefer)
+    }
+
+    /// Whether forwarding to neighbours with smaller ids waits one poll.
+    ///
+    /// ```
+    /// # use convergent::sync::Mode;
+    /// assert!(Mode::DeltaBpRrEchoDefer.defer() && !Mode::DeltaBpRrEcho.defer());
+    /// ```
+    #[must_use]
+    pub const fn defer(self) -> bool {
+        matches!(self, Mode::DeltaBpRrEchoDefer)
     }
 
     /// A short name for tables: `state`, `delta`, `bp`, `rr`, `bp+rr`, `bp+rr+echo`.
@@ -115,6 +142,7 @@ impl Mode {
             Mode::DeltaRr => "rr",
             Mode::DeltaBpRr => "bp+rr",
             Mode::DeltaBpRrEcho => "bp+rr+echo",
+            Mode::DeltaBpRrEchoDefer => "bp+rr+echo+defer",
         }
     }
 }
@@ -252,6 +280,8 @@ struct Peer<L> {
     heard: Vec<(u64, L)>,
     /// Our `seq` when we last sent this neighbour a delta-group or snapshot, and the polls since.
     sent: Option<(u64, u32)>,
+    /// Our `seq` at the previous poll for this neighbour (for deferred forwarding).
+    polled: u64,
 }
 
 /// Anti-entropy for one replica, driven by any transport: it owns no socket, thread or clock.
@@ -628,7 +658,12 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// ```
     pub fn add_neighbour(&mut self, neighbour: ReplicaId) {
         let acked = (self.log_complete && self.log_start == 0).then_some(0);
-        self.peers.entry(neighbour).or_insert(Peer { acked, heard: Vec::new(), sent: None });
+        self.peers.entry(neighbour).or_insert(Peer {
+            acked,
+            heard: Vec::new(),
+            sent: None,
+            polled: self.seq,
+        });
     }
 
     /// Removes a neighbour (a departed replica, or the old id of one that lost its state), and
@@ -892,6 +927,15 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     }
 
     fn data_for(&mut self, j: ReplicaId) -> Option<Message<L>> {
+        let m = self.data_for_inner(j);
+        let seq = self.seq;
+        if let Some(p) = self.peers.get_mut(&j) {
+            p.polled = seq;
+        }
+        m
+    }
+
+    fn data_for_inner(&mut self, j: ReplicaId) -> Option<Message<L>> {
         let mode = self.mode;
         let peer = self.peers.get(&j)?;
         if !mode.is_delta() {
@@ -904,10 +948,19 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
         if acked.is_some_and(|a| a >= self.seq) {
             return None;
         }
+        // Deferred forwarding: to a smaller id, only what we had at the previous poll (the
+        // message then acknowledges up to that point only).
+        let end = match acked {
+            Some(a) if mode.defer() && j < self.id => peer.polled.clamp(a, self.seq),
+            _ => self.seq,
+        };
+        if acked.is_some_and(|a| a >= end) {
+            return None;
+        }
         // Pacing: while the last message to `j` may still be on its way, send again only with
         // news (for a delta-group) or after `resend_after` polls.
         if let Some((last, idle)) = peer.sent {
-            let news = acked.is_some() && self.seq > last;
+            let news = acked.is_some() && end > last;
             if !news && idle + 1 < self.resend_after {
                 if let Some(p) = self.peers.get_mut(&j) {
                     p.sent = Some((last, idle + 1));
@@ -915,17 +968,17 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 return None;
             }
         }
-        let seq = self.seq;
         if let Some(p) = self.peers.get_mut(&j) {
-            p.sent = Some((seq, 0));
+            p.sent = Some((end, 0));
         }
         let Some(acked) = acked else {
-            return Some(Message::Snapshot { seq, state: self.state.clone() });
+            return Some(Message::Snapshot { seq: end, state: self.state.clone() });
         };
         let peer = &self.peers[&j];
         let start = usize::try_from(acked - self.log_start).unwrap_or(usize::MAX);
+        let take = usize::try_from(end - acked).unwrap_or(usize::MAX);
         let mut group = L::bottom();
-        for e in self.log.iter().skip(start) {
+        for e in self.log.iter().skip(start).take(take) {
             if !(mode.bp() && e.origin == Some(j)) {
                 group.join_ref(&e.delta);
             }
@@ -941,7 +994,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
         }
         if group.is_bottom() {
             // Everything unacknowledged came from `j` (or `j` sent it to us): `j` holds it.
-            let seq = self.seq;
+            let seq = end;
             if let Some(p) = self.peers.get_mut(&j) {
                 p.acked = Some(seq);
                 p.heard.clear();
@@ -950,7 +1003,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
             self.collect();
             return None;
         }
-        Some(Message::Delta { seq: self.seq, delta: group })
+        Some(Message::Delta { seq: end, delta: group })
     }
 }
 
