@@ -19,6 +19,7 @@ pub mod lattice;
 pub mod wire;
 
 mod flag;
+mod set;
 
 pub use causal::{
     Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, Nested, ReplicaId, VersionVector,
@@ -27,3 +28,4 @@ pub use clock::{HybridClock, Timestamp};
 pub use error::{Error, Limits};
 pub use flag::{DotSet, EwFlag};
 pub use lattice::Lattice;
+pub use set::{OrSet, SetIter, SetStore};
