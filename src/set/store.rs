@@ -332,15 +332,25 @@ impl<T: Hash + Eq> SetStore<T> {
     {
         let h = self.hash_elem(elem.get());
         let Self { slots, by_elem, by_dot, extras, hasher, .. } = self;
-        if let Some(&i) = by_elem.find(h, |&i| slots[i as usize].elem == *elem.get()) {
-            let x = extras.get_or_insert_with(Box::default);
-            x.by_dot.insert(p, i);
-            x.by_slot.entry(i).or_default().push(p);
-            return;
-        }
         let i = u32::try_from(slots.len()).expect("an OR-Set holds at most 2^32 - 1 elements");
+        // One probe: find the element, or the place for it.
+        match by_elem.entry(
+            h,
+            |&j| slots[j as usize].elem == *elem.get(),
+            |&j| hasher.hash_one(&slots[j as usize].elem),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let j = *e.get();
+                let x = extras.get_or_insert_with(Box::default);
+                x.by_dot.insert(p, j);
+                x.by_slot.entry(j).or_default().push(p);
+                return;
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
         slots.push(Slot { elem: elem.into_owned(), dot: p });
-        by_elem.insert_unique(h, i, |&j| hasher.hash_one(&slots[j as usize].elem));
         by_dot.insert_unique(hasher.hash_one(p), i, |&j| hasher.hash_one(slots[j as usize].dot));
     }
 
