@@ -15,12 +15,15 @@
 //!
 //! Run: `cargo bench --bench set` (about two minutes).
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use convergent::{Lattice, OrSet, ReplicaId};
-use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use crdts::{CmRDT, CvRDT, Orswot};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use hashbrown::HashSet;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -229,7 +232,8 @@ fn merge(c: &mut Criterion) {
     let small_c = theirs(SPLIT..N, &[2]);
     assert_eq!(big.clone().joined(small.clone()).len(), full.len());
 
-    let cases: [(&str, &OrSet<u64>, &OrSet<u64>, &Orswot<u64, u64>, &Orswot<u64, u64>); 3] = [
+    type Case<'a> = (&'a str, &'a OrSet<u64>, &'a OrSet<u64>, &'a Orswot<u64, u64>, &'a Orswot<u64, u64>);
+    let cases: [Case<'_>; 3] = [
         ("equal_10000", &full, &full, &full_c, &full_c),
         ("disjoint_6668_with_3332", &big, &small, &big_c, &small_c),
         ("disjoint_3332_with_6668", &small, &big, &small_c, &big_c),

@@ -96,7 +96,8 @@ fn main() {
     let ours_wire = {
         use bincode::Options;
         let ours_wire = convergent::wire::encoded_len(&ours);
-        let back: OrSet<u64> = convergent::wire::from_bytes(&convergent::wire::to_bytes(&ours)).expect("decodes");
+        let back: OrSet<u64> =
+            convergent::wire::from_bytes(&convergent::wire::to_bytes(&ours)).expect("decodes");
         assert_eq!(back, ours);
         let theirs_bincode = bincode::DefaultOptions::new().serialize(&theirs).expect("encodes").len();
         let theirs_json = serde_json::to_vec(&theirs).expect("encodes").len();

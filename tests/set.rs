@@ -20,9 +20,9 @@ fn check_public_invariants<T: std::hash::Hash + Eq + Clone + std::fmt::Debug>(s:
     assert_eq!(elems.len(), s.len());
     assert_eq!(elems.iter().collect::<HashSet<_>>().len(), s.len(), "iter yields each element once");
     assert!(elems.iter().all(|e| s.contains(*e)));
-    assert_eq!(s.is_empty(), s.len() == 0);
+    assert_eq!(s.is_empty(), s.iter().next().is_none());
     assert!(s.store().dot_count() >= s.len());
-    assert_eq!((&s).into_iter().count(), s.len());
+    assert_eq!(s.into_iter().count(), s.len());
 }
 
 #[derive(Clone, Debug)]
@@ -113,9 +113,12 @@ fn one_replica_behaves_like_a_hash_set() {
 /// replica: a remove, a re-insert and a clear cover what they observed). A replica sees a set of
 /// operations; an element is present iff some visible insert of it is covered by no visible
 /// operation.
+/// An operation: the insert events it made `(event, element)`, and the events it covers.
+type SpecOp = (Vec<(usize, u8)>, BTreeSet<usize>);
+
 #[derive(Default)]
 struct Spec {
-    ops: Vec<(Vec<(usize, u8)>, BTreeSet<usize>)>,
+    ops: Vec<SpecOp>,
     events: usize,
 }
 
@@ -180,7 +183,8 @@ fn concurrent_history(seed: u64) -> (Vec<OrSet<u8>>, Vec<OrSet<u8>>) {
     let n = rng.gen_range(2..=5);
     let domain = rng.gen_range(2..=4u8);
     let mut spec = Spec::default();
-    let mut reps: Vec<Replica> = (0..n).map(|_| Replica { state: OrSet::new(), visible: BTreeSet::new() }).collect();
+    let mut reps: Vec<Replica> =
+        (0..n).map(|_| Replica { state: OrSet::new(), visible: BTreeSet::new() }).collect();
     let mut deltas: Vec<(OrSet<u8>, usize)> = Vec::new();
     for _ in 0..rng.gen_range(5..60) {
         let r = rng.gen_range(0..n);
@@ -283,7 +287,10 @@ fn lattice_laws_on_states_from_real_histories() {
         };
         let (a, b, c) = (pick(1), pick(2), pick(3));
         assert_eq!(a.clone().joined(b.clone()), b.clone().joined(a.clone()));
-        assert_eq!(a.clone().joined(b.clone()).joined(c.clone()), a.clone().joined(b.clone().joined(c.clone())));
+        assert_eq!(
+            a.clone().joined(b.clone()).joined(c.clone()),
+            a.clone().joined(b.clone().joined(c.clone()))
+        );
         assert_eq!(a.clone().joined(a.clone()), a);
         assert_eq!(OrSet::bottom().joined(a.clone()), a);
         assert_eq!(a.leq(&b), a.clone().joined(b.clone()) == b);

@@ -42,7 +42,7 @@ type Packed = u64;
 
 #[inline]
 fn pack(idx: u16, n: u64) -> Packed {
-    debug_assert!(n >= 1 && n <= COUNTER_MASK);
+    debug_assert!((1..=COUNTER_MASK).contains(&n));
     (u64::from(idx) << COUNTER_BITS) | n
 }
 
@@ -643,6 +643,10 @@ impl<T: Hash + Eq> PartialEq for SetStore<T> {
 
 impl<T: Hash + Eq> Eq for SetStore<T> {}
 
+/// For a removal scan, per replica index of this store: the other context's ranges of that
+/// replica, and its index in the other store's table.
+type Scan<'c> = (&'c [(u64, u64)], Option<u16>);
+
 /// Per replica of the other store, what a join needs: where its dots fall in this store's
 /// context, and (once known) its index in this store's table.
 struct Translation<'c> {
@@ -690,7 +694,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
         if !self.slots.is_empty() && !other_ctx.is_empty() {
             let mut doomed: Vec<Packed> = Vec::new();
             // Per replica index of self: (ranges seen by other, other's index), for a scan.
-            let mut scan: Vec<Option<(&[(u64, u64)], Option<u16>)>> = Vec::new();
+            let mut scan: Vec<Option<Scan<'_>>> = Vec::new();
             for (i, (id, live)) in self.replicas.entries.iter().enumerate() {
                 if *live == 0 {
                     continue;
