@@ -692,9 +692,9 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
 
         // 1. Removals: dots live here, seen by the other side, not live there.
         if !self.slots.is_empty() && !other_ctx.is_empty() {
-            let mut doomed: Vec<Packed> = Vec::new();
+            let mut doomed: SmallVec<[Packed; 4]> = SmallVec::new();
             // Per replica index of self: (ranges seen by other, other's index), for a scan.
-            let mut scan: Vec<Option<Scan<'_>>> = Vec::new();
+            let mut scan: SmallVec<[Option<Scan<'_>>; 4]> = SmallVec::new();
             for (i, (id, live)) in self.replicas.entries.iter().enumerate() {
                 if *live == 0 {
                     continue;
@@ -747,7 +747,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
 
         // 2. Additions: dots live there that this side has never seen.
         if !other.slots.is_empty() {
-            let mut tr: Vec<Option<Translation<'_>>> = other
+            let mut tr: SmallVec<[Option<Translation<'_>>; 4]> = other
                 .replicas
                 .entries
                 .iter()
@@ -755,7 +755,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     (*live > 0).then(|| Translation { seen: ctx.ranges_of(id), mine: 0, adds: 0 })
                 })
                 .collect();
-            let mut adds: Vec<(u32, Packed)> = Vec::new();
+            let mut adds: SmallVec<[(u32, Packed); 4]> = SmallVec::new();
             for (slot, p) in other.packed_dots() {
                 let (oi, n) = unpack(p);
                 let t = tr[oi].as_mut().expect("live dots have live replicas");
