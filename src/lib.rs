@@ -72,6 +72,7 @@ mod register;
 
 #[cfg(feature = "quickcheck")]
 mod arbitrary;
+mod set;
 
 pub use causal::{
     Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, Nested, ReplicaId, VersionVector,
@@ -82,3 +83,4 @@ pub use error::{Error, Limits};
 pub use flag::{DotSet, EwFlag};
 pub use lattice::Lattice;
 pub use register::LwwRegister;
+pub use set::{OrSet, SetIter, SetStore};
