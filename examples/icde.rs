@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use convergent::sync::{Faults, Mode, SimEvent, SimRng, Simulation, Stats, Topology};
-use convergent::{Decompose, EwFlag, GCounter, Lattice, LwwRegister, PnCounter, ReplicaId, Timestamp};
+use convergent::{Decompose, EwFlag, GCounter, Lattice, LwwRegister, OrSet, PnCounter, ReplicaId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------------
@@ -93,6 +93,7 @@ const MODES: [Mode; 7] = Mode::ALL;
 
 /// Published ratios to BP+RR (state, classic, bp, rr), from the authors' raw data.
 fn published(workload: &str, topo: &str) -> [&'static str; 4] {
+    let workload = if workload.starts_with("G-Set") { "G-Set" } else { workload };
     match (workload, topo) {
         ("G-Set", "mesh") => ["58.4", "56.9", "56.7", "1.26"],
         ("G-Set", "tree") => ["82.0", "41-81", "1.00", "1.79"],
@@ -109,9 +110,16 @@ fn figure1() {
     let gset: &dyn Fn(&mut GSet, ReplicaId, usize, u64) -> GSet = &|s, _, i, r| s.add(r * 1000 + i as u64);
     let gcounter: &dyn Fn(&mut GCounter, ReplicaId, usize, u64) -> GCounter =
         &|s, me, _, _| s.increment(me, 1);
+    let orset: &dyn Fn(&mut OrSet<u64>, ReplicaId, usize, u64) -> OrSet<u64> =
+        &|s, me, i, r| s.insert(me, r * 1000 + i as u64);
     let mut rows: Vec<(String, &str, Vec<Stats>)> = Vec::new();
     for (topo_name, topo) in [("tree", &tree), ("mesh", &mesh)] {
         rows.push(("G-Set".into(), topo_name, MODES.iter().map(|&m| run(topo, m, events, gset)).collect()));
+        rows.push((
+            "G-Set as add-only OrSet".into(),
+            topo_name,
+            MODES.iter().map(|&m| run(topo, m, events, orset)).collect(),
+        ));
         rows.push((
             "G-Counter".into(),
             topo_name,
@@ -244,27 +252,51 @@ fn add(t: &mut Stats, s: &Stats) {
     t.metadata_bytes += s.metadata_bytes;
 }
 
-/// One seeded G-Set run with Jepsen's set checker; returns the final state if it converged.
-fn gset_fault_run(
+/// A set-like type for Jepsen's set checker: add an element, list the elements.
+trait SetLike: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq + Clone {
+    fn add_element(&mut self, me: ReplicaId, x: u64) -> Self;
+    fn elements(&self) -> BTreeSet<u64>;
+}
+
+impl SetLike for GSet {
+    fn add_element(&mut self, _: ReplicaId, x: u64) -> Self {
+        self.add(x)
+    }
+    fn elements(&self) -> BTreeSet<u64> {
+        self.0.clone()
+    }
+}
+
+impl SetLike for OrSet<u64> {
+    fn add_element(&mut self, me: ReplicaId, x: u64) -> Self {
+        self.insert(me, x)
+    }
+    fn elements(&self) -> BTreeSet<u64> {
+        self.iter().copied().collect()
+    }
+}
+
+/// One seeded run of distinct adds with Jepsen's set checker; returns the final state if it
+/// converged.
+fn set_fault_run<L: SetLike>(
     mode: Mode,
     seed: u64,
     ops: u64,
     faults: Faults,
     pace: u32,
     tally: &mut Tally,
-) -> Option<GSet> {
+) -> Option<L> {
     let n = 5;
-    let mut sim = Simulation::<GSet>::new(Topology::full_mesh(n), mode, seed);
+    let mut sim = Simulation::<L>::new(Topology::full_mesh(n), mode, seed);
     sim.set_resend_after(pace);
     sim.set_faults(faults);
     let mut work = SimRng::new(seed ^ 0x5EED);
     let mut acked: BTreeMap<u64, ReplicaId> = BTreeMap::new();
     let mut lost_with_disk = BTreeSet::new();
-    let mut note_wipes = |sim: &mut Simulation<GSet>, acked: &BTreeMap<u64, ReplicaId>| {
+    let mut note_wipes = |sim: &mut Simulation<L>, acked: &BTreeMap<u64, ReplicaId>| {
         for e in sim.take_events() {
             if let SimEvent::Wiped { old, .. } = e {
-                let alive: BTreeSet<u64> =
-                    (0..sim.len()).flat_map(|i| sim.state(i).0.iter().copied()).collect();
+                let alive: BTreeSet<u64> = (0..sim.len()).flat_map(|i| sim.state(i).elements()).collect();
                 lost_with_disk.extend(
                     acked.iter().filter(|(x, by)| **by == old && !alive.contains(x)).map(|(x, _)| *x),
                 );
@@ -273,7 +305,7 @@ fn gset_fault_run(
     };
     for x in 0..ops {
         let i = work.below(n as u64) as usize;
-        if sim.update(i, |s, _| s.add(x)) {
+        if sim.update(i, |s, me| s.add_element(me, x)) {
             acked.insert(x, sim.replica_id(i));
         }
         if x % 5 == 4 {
@@ -294,9 +326,38 @@ fn gset_fault_run(
     }
     tally.converged += 1;
     let fin = sim.state(0).clone();
-    tally.lost += acked.keys().filter(|x| !lost_with_disk.contains(x) && !fin.0.contains(x)).count() as u64;
-    tally.unexpected += fin.0.iter().filter(|x| **x >= ops).count() as u64;
+    let present = fin.elements();
+    tally.lost += acked.keys().filter(|x| !lost_with_disk.contains(x) && !present.contains(x)).count() as u64;
+    tally.unexpected += present.iter().filter(|x| **x >= ops).count() as u64;
     Some(fin)
+}
+
+/// The set-checker table of one set-like type: chaos with lost disks, then delta sync against
+/// full-state sync on the same adds (no crashes, so every add is acknowledged whatever the mode).
+fn set_table<L: SetLike>(name: &str, seeds: u64, ops: u64) {
+    let wipes = Faults { wipe: 0.2, ..Faults::chaos() };
+    let no_crash = Faults { crash: 0.0, ..Faults::chaos() };
+    for mode in MODES {
+        let mut t = Tally::default();
+        for seed in 0..seeds {
+            set_fault_run::<L>(mode, seed, ops, wipes, 1, &mut t);
+        }
+        for seed in 0..seeds {
+            let mut scratch = Tally::default();
+            let full = set_fault_run::<L>(Mode::FullState, seed, ops, no_crash, 1, &mut scratch);
+            let this = set_fault_run::<L>(mode, seed, ops, no_crash, 1, &mut scratch);
+            if full.is_none() || full != this {
+                t.mismatches += 1;
+            }
+        }
+        print_tally(name, mode.name(), &t);
+    }
+    // Retransmission paced to every 4th poll (the round trip here is up to 6 rounds).
+    let mut t = Tally::default();
+    for seed in 0..seeds {
+        set_fault_run::<L>(Mode::DeltaBpRr, seed, ops, wipes, 4, &mut t);
+    }
+    print_tally(name, "bp+rr, resend after 4 polls", &t);
 }
 
 /// One seeded run of a random workload: with crashes that keep the disk, every operation is
@@ -366,7 +427,9 @@ fn faults() {
     println!(
         "Then the faults stop, and the replicas sync until their states are equal (at most 2000 rounds)."
     );
-    println!("G-Set: Jepsen's set checker (lost = acknowledged adds missing at the end, except those whose");
+    println!(
+        "G-Set and OrSet (adds): Jepsen's set checker (lost = acknowledged adds missing at the end, except those whose"
+    );
     println!("only copy was on a wiped disk; unexpected = elements never added); mismatches = end state of");
     println!("this mode differs from full-state sync of the same adds (runs without crashes). Other types:");
     println!("mismatches = end state differs from the join of every delta made (full-state sync's end).\n");
@@ -374,30 +437,13 @@ fn faults() {
         "| Type | Mode | runs | converged | attempted | applied | lost with a wiped disk | lost | unexpected | delta vs full-state mismatches | messages | lost msgs | dup msgs | crashes | wipes | snapshots | bytes |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for mode in MODES {
-        let mut t = Tally::default();
-        for seed in 0..seeds {
-            gset_fault_run(mode, seed, ops, Faults { wipe: 0.2, ..Faults::chaos() }, 1, &mut t);
-        }
-        // Delta sync against full-state sync on the same adds: no crash, so every add is
-        // acknowledged whatever the mode, and the end states must be identical.
-        let calm_crash = Faults { crash: 0.0, ..Faults::chaos() };
-        for seed in 0..seeds {
-            let mut scratch = Tally::default();
-            let full = gset_fault_run(Mode::FullState, seed, ops, calm_crash, 1, &mut scratch);
-            let this = gset_fault_run(mode, seed, ops, calm_crash, 1, &mut scratch);
-            if full.is_none() || full != this {
-                t.mismatches += 1;
-            }
-        }
-        print_tally("G-Set", mode.name(), &t);
-    }
-    // Retransmission paced to every 4th poll (the round trip here is up to 6 rounds).
-    let mut t = Tally::default();
-    for seed in 0..seeds {
-        gset_fault_run(Mode::DeltaBpRr, seed, ops, Faults { wipe: 0.2, ..Faults::chaos() }, 4, &mut t);
-    }
-    print_tally("G-Set", "bp+rr, resend after 4 polls", &t);
+    set_table::<GSet>("G-Set", seeds, ops);
+    set_table::<OrSet<u64>>("OrSet, adds", seeds, ops);
+    // Adds and removes over 8 elements, to force conflicts (as AntidoteDB's tests do with {a, b}).
+    oracle_table::<OrSet<u64>>("OrSet, add/remove", seeds, ops, &|w, s, me, _| {
+        let x = w.below(8);
+        if w.chance(0.6) { s.insert(me, x) } else { s.remove(me, &x) }
+    });
     oracle_table::<EwFlag>("EwFlag", seeds, ops, &|w, f, me, _| {
         if w.chance(0.5) { f.enable(me) } else { f.disable(me) }
     });

@@ -531,8 +531,17 @@ fn converges_to_join_of_all_deltas<L, V>(
 
 #[test]
 fn causal_type_with_removes_converges_to_the_join_of_all_deltas() {
-    converges_to_join_of_all_deltas::<EwFlag, _>(8, OwnDotsCheck, |w, f, me| {
+    converges_to_join_of_all_deltas::<EwFlag, _>(4, OwnDotsCheck, |w, f, me| {
         if w.chance(0.5) { f.enable(me) } else { f.disable(me) }
+    });
+}
+
+#[test]
+fn or_set_with_removes_converges_to_the_join_of_all_deltas() {
+    // Eight elements only, to force concurrent adds and removes of the same element.
+    converges_to_join_of_all_deltas::<convergent::OrSet<u64>, _>(3, OwnDotsCheck, |w, s, me| {
+        let x = w.below(8);
+        if w.chance(0.6) { s.insert(me, x) } else { s.remove(me, &x) }
     });
 }
 
@@ -540,11 +549,11 @@ fn causal_type_with_removes_converges_to_the_join_of_all_deltas() {
 fn counters_and_registers_converge_to_the_join_of_all_deltas() {
     use convergent::sync::AcceptAll;
     use convergent::{LwwRegister, PnCounter, Timestamp};
-    converges_to_join_of_all_deltas::<GCounter, _>(4, AcceptAll, |w, c, me| c.increment(me, 1 + w.below(5)));
-    converges_to_join_of_all_deltas::<PnCounter, _>(4, AcceptAll, |w, c, me| {
+    converges_to_join_of_all_deltas::<GCounter, _>(2, AcceptAll, |w, c, me| c.increment(me, 1 + w.below(5)));
+    converges_to_join_of_all_deltas::<PnCounter, _>(2, AcceptAll, |w, c, me| {
         if w.chance(0.5) { c.increment(me, 1 + w.below(5)) } else { c.decrement(me, 1 + w.below(5)) }
     });
-    converges_to_join_of_all_deltas::<LwwRegister<u64>, _>(4, AcceptAll, |w, r, me| {
+    converges_to_join_of_all_deltas::<LwwRegister<u64>, _>(2, AcceptAll, |w, r, me| {
         r.write(me, Timestamp::from_parts(1_000 + w.below(500), 0), w.below(100))
     });
 }

@@ -227,6 +227,12 @@ impl HasContext for crate::EwFlag {
     }
 }
 
+impl<T: core::hash::Hash + Eq + Clone> HasContext for crate::OrSet<T> {
+    fn causal_context(&self) -> &CausalContext {
+        self.context()
+    }
+}
+
 /// Refuses input that carries an event of the RECEIVER's own replica beyond its own counter
 /// ([`Error::OwnDotFromFuture`]). `O(replicas of the incoming context)`.
 ///
