@@ -67,13 +67,11 @@ impl GSet {
 // ---------------------------------------------------------------------------------------------
 // Figure 1: transmission relative to BP+RR.
 
+/// One event: `(state, replica, node, round) -> delta`.
+type Op<L> = dyn Fn(&mut L, ReplicaId, usize, u64) -> L;
+
 /// Runs `events` rounds of one event per node, then rounds until every state is equal.
-fn run<L>(
-    topology: &Topology,
-    mode: Mode,
-    events: u64,
-    op: &dyn Fn(&mut L, ReplicaId, usize, u64) -> L,
-) -> Stats
+fn run<L>(topology: &Topology, mode: Mode, events: u64, op: &Op<L>) -> Stats
 where
     L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq,
 {
@@ -107,11 +105,9 @@ fn figure1() {
     let events = 100;
     let tree = Topology::icde_tree();
     let mesh = Topology::icde_mesh();
-    let gset: &dyn Fn(&mut GSet, ReplicaId, usize, u64) -> GSet = &|s, _, i, r| s.add(r * 1000 + i as u64);
-    let gcounter: &dyn Fn(&mut GCounter, ReplicaId, usize, u64) -> GCounter =
-        &|s, me, _, _| s.increment(me, 1);
-    let orset: &dyn Fn(&mut OrSet<u64>, ReplicaId, usize, u64) -> OrSet<u64> =
-        &|s, me, i, r| s.insert(me, r * 1000 + i as u64);
+    let gset: &Op<GSet> = &|s, _, i, r| s.add(r * 1000 + i as u64);
+    let gcounter: &Op<GCounter> = &|s, me, _, _| s.increment(me, 1);
+    let orset: &Op<OrSet<u64>> = &|s, me, i, r| s.insert(me, r * 1000 + i as u64);
     let mut rows: Vec<(String, &str, Vec<Stats>)> = Vec::new();
     for (topo_name, topo) in [("tree", &tree), ("mesh", &mesh)] {
         rows.push(("G-Set".into(), topo_name, MODES.iter().map(|&m| run(topo, m, events, gset)).collect()));
@@ -206,7 +202,7 @@ fn scaling() {
         "| N | rounds | metadata bytes / node / round | metadata entries / node / round | CRDT entries / floor |"
     );
     println!("|---|---|---|---|---|");
-    let gset: &dyn Fn(&mut GSet, ReplicaId, usize, u64) -> GSet = &|s, _, i, r| s.add(r * 100_000 + i as u64);
+    let gset: &Op<GSet> = &|s, _, i, r| s.add(r * 100_000 + i as u64);
     for n in [16usize, 32, 64, 256] {
         let s = run(&Topology::partial_mesh(n), Mode::DeltaBpRr, 100, gset);
         let nr = (n as u64 * s.rounds) as f64;
