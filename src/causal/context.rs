@@ -556,6 +556,7 @@ impl fmt::Debug for CausalContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
 
     fn naive(rs: &[(u64, u64)]) -> alloc::collections::BTreeSet<u64> {
         rs.iter().flat_map(|&(a, b)| a..=b).collect()
