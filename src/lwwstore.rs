@@ -31,10 +31,13 @@ use crate::mvreg::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 ///
 /// let r = ReplicaId::from_u128(1);
 /// let mut m: OrMap<&str, Lww> = OrMap::new();
-/// let _ = m.update(r, "title", |v| { v.write(Timestamp::from_parts(10, 0), "draft"); });
-/// let _ = m.update(r, "title", |v| { v.write(Timestamp::from_parts(20, 0), "final"); });
+/// let _ = m.update(r, "title", |v| v.write(Timestamp::from_parts(10, 0), "draft"));
+/// let _ = m.update(r, "title", |v| v.write(Timestamp::from_parts(20, 0), "final"));
 /// assert_eq!(m.get("title").unwrap().value(), Some(&"final"));
 /// ```
+// NOTE: the plain register names this store as its causal form inside maps; the impl lives with
+// the plain type (src/register.rs):
+//     impl<T: Clone + Ord> Nested for LwwRegister<T> { type Store = LwwStore<T>; }
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LwwStore<T> {
     fun: DotFun<(Timestamp, T)>,

@@ -120,7 +120,8 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
     }
 
     /// Runs `f` on a handle to `key`'s value (empty if absent) and returns the delta: ONE delta
-    /// holding only what `f` did. Mutators of the value are methods of the handle (for example
+    /// holding only what `f` did (`f`'s own result is dropped; [`Handle::update`] inside
+    /// [`transact`](Self::transact) returns it). Mutators of the value are methods of the handle (for example
     /// `write` for an [`MvRegister`](crate::MvRegister) value, `enable` for an
     /// [`EwFlag`](crate::EwFlag), `update` for a nested map). `O(f's work)`.
     ///
@@ -137,12 +138,25 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
     /// assert_eq!(m.get("settings").unwrap().len(), 2);
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
-    pub fn update(&mut self, replica: ReplicaId, key: K, f: impl FnOnce(&mut Handle<'_, V::Store>)) -> Self {
-        Self { inner: self.inner.mutate(replica, |h| h.update(key, f)).0 }
+    pub fn update<R>(
+        &mut self,
+        replica: ReplicaId,
+        key: K,
+        f: impl FnOnce(&mut Handle<'_, V::Store>) -> R,
+    ) -> Self {
+        Self {
+            inner: self
+                .inner
+                .mutate(replica, |h| {
+                    h.update(key, f);
+                })
+                .0,
+        }
     }
 
     /// Runs `f` on a handle to the whole map: any number of `update`, `remove` and `clear`
-    /// calls, on the same or different keys, make ONE delta, which is returned.
+    /// calls, on the same or different keys, make ONE delta, which is returned (`f`'s own result
+    /// is dropped).
     ///
     /// ```
     /// # use convergent::{CausalCounter, Lattice, OrMap, ReplicaId};
@@ -158,10 +172,10 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
     /// assert_eq!(before.joined(d), m);
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
-    pub fn transact(
+    pub fn transact<R>(
         &mut self,
         replica: ReplicaId,
-        f: impl FnOnce(&mut Handle<'_, MapStore<K, V::Store>>),
+        f: impl FnOnce(&mut Handle<'_, MapStore<K, V::Store>>) -> R,
     ) -> Self {
         Self { inner: self.inner.mutate(replica, f).0 }
     }

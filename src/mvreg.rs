@@ -6,7 +6,6 @@
 //! changes once minted (a new value always gets a new dot), so the join of two payloads of one dot
 //! is never needed: both sides hold the same payload.
 
-use alloc::vec::Vec;
 use core::fmt;
 
 use smallvec::SmallVec;
@@ -73,7 +72,8 @@ impl<V> DotFun<V> {
 
     /// Builds from entries strictly sorted by dot; otherwise returns the first pair of dots out
     /// of order (equal if a dot is repeated).
-    pub(crate) fn from_sorted(entries: Vec<(Dot, V)>) -> Result<Self, (Dot, Dot)> {
+    #[cfg(feature = "serde")]
+    pub(crate) fn from_sorted(entries: alloc::vec::Vec<(Dot, V)>) -> Result<Self, (Dot, Dot)> {
         match entries.windows(2).find(|w| w[0].0 >= w[1].0) {
             Some(w) => Err((w[0].0, w[1].0)),
             None => Ok(DotFun { entries: SmallVec::from_vec(entries) }),
@@ -549,3 +549,34 @@ mod wire_impls {
 
 #[cfg(feature = "serde")]
 pub(crate) use wire_impls::decode_fun;
+
+/// `quickcheck::Arbitrary`: registers from small real histories (3 replicas with fresh random
+/// ids writing and clearing concurrently, merging at random points), so concurrent values occur.
+#[cfg(feature = "quickcheck")]
+impl<T: quickcheck::Arbitrary + PartialEq> quickcheck::Arbitrary for MvRegister<T> {
+    fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+        use crate::Lattice;
+        // Fresh random replica ids: values generated independently are histories of distinct
+        // replicas, so any two of them can be joined meaningfully.
+        let ids = [ReplicaId::random(), ReplicaId::random(), ReplicaId::random()];
+        let mut reps = [Self::new(), Self::new(), Self::new()];
+        let steps = usize::arbitrary(g) % (g.size() + 1);
+        for _ in 0..steps {
+            let i = usize::from(u8::arbitrary(g) % 3);
+            let id = ids[i];
+            match u8::arbitrary(g) % 8 {
+                0 => {
+                    let _ = reps[i].clear(id);
+                }
+                1 | 2 => {
+                    let other = reps[usize::from(u8::arbitrary(g) % 3)].clone();
+                    reps[i].join(other);
+                }
+                _ => {
+                    let _ = reps[i].write(id, T::arbitrary(g));
+                }
+            }
+        }
+        reps.into_iter().nth(usize::from(u8::arbitrary(g) % 3)).unwrap_or_default()
+    }
+}

@@ -207,7 +207,10 @@ where
                     // Optimal delta (what i lacks of j).
                     let d = states[j].delta(&states[i]);
                     assert_eq!(d.check_invariants(), Ok(()));
-                    assert_eq!(states[i].clone().joined(d.clone()), states[i].clone().joined(states[j].clone()));
+                    assert_eq!(
+                        states[i].clone().joined(d.clone()),
+                        states[i].clone().joined(states[j].clone())
+                    );
                     states[i].join(d);
                     let h = hist[j].clone();
                     hist[i].extend(h);
@@ -249,7 +252,11 @@ where
 fn check_laws<L: Lattice + Clone + PartialEq + Debug>(a: &L, b: &L, c: &L) {
     let ab = a.clone().joined(b.clone());
     assert_eq!(ab, b.clone().joined(a.clone()), "not commutative");
-    assert_eq!(ab.clone().joined(c.clone()), a.clone().joined(b.clone().joined(c.clone())), "not associative");
+    assert_eq!(
+        ab.clone().joined(c.clone()),
+        a.clone().joined(b.clone().joined(c.clone())),
+        "not associative"
+    );
     assert_eq!(a.clone().joined(a.clone()), *a, "not idempotent");
     assert_eq!(L::bottom().joined(a.clone()), *a, "bottom is not the identity");
     assert_eq!(a.clone().joined(L::bottom()), *a, "bottom is not the identity");
@@ -279,7 +286,8 @@ where
     assert_eq!(in_order, full, "in-order deltas differ from the full-state merge");
     let mut shuffled = deltas.clone();
     shuffled.shuffle(&mut rng);
-    let mut dup: Vec<_> = shuffled.iter().flat_map(|d| std::iter::repeat_n(d.clone(), rng.gen_range(1..=3))).collect();
+    let mut dup: Vec<_> =
+        shuffled.iter().flat_map(|d| std::iter::repeat_n(d.clone(), rng.gen_range(1..=3))).collect();
     assert_eq!(shuffled.iter().cloned().fold(Causal::bottom(), Lattice::joined), full, "shuffled deltas");
     dup.shuffle(&mut rng);
     assert_eq!(dup.iter().cloned().fold(Causal::bottom(), Lattice::joined), full, "duplicated deltas");
@@ -622,4 +630,137 @@ fn counters_saturate() {
     let _ = g.update(r, 0, |h| h.increment(u64::MAX));
     let _ = g.update(ReplicaId::from_u128(2), 0, |h| h.increment(u64::MAX));
     assert_eq!(g.get(&0).unwrap().value(), u64::MAX);
+}
+
+// ------------------------------------------------------------------------------------------
+// The wire form: canonical, compact, validated on the way in.
+
+#[cfg(feature = "serde")]
+mod wire {
+    use convergent::wire::{WireDot, encoded_len, from_bytes, to_bytes};
+
+    use convergent::{CausalCounter, EwFlag, MvRegister, OrMap, ReplicaId};
+    use serde::Serialize;
+
+    /// The wire shape of a causal value, to craft hostile inputs.
+    #[derive(Serialize)]
+    struct Raw<S> {
+        context: Vec<(ReplicaId, Vec<(u64, u64)>)>,
+        store: S,
+    }
+
+    /// A crafted value in JSON (serde_json keeps the validation message, postcard drops it).
+    fn raw<S: Serialize>(n_dots: u64, store: S) -> String {
+        serde_json::to_string(&Raw { context: vec![(ReplicaId::from_u128(1), vec![(0, n_dots - 1)])], store })
+            .unwrap()
+    }
+
+    type Flags = OrMap<u8, EwFlag>;
+
+    #[test]
+    fn valid_map_round_trips_canonically() {
+        let r = ReplicaId::from_u128(1);
+        let mut m: OrMap<String, OrMap<u8, MvRegister<u8>>> = OrMap::new();
+        for k in ["b", "a", "c"] {
+            let _ = m.update(r, k.into(), |i| i.update(1, |x| x.write(2)));
+        }
+        let bytes = to_bytes(&m);
+        assert_eq!(from_bytes::<OrMap<String, OrMap<u8, MvRegister<u8>>>>(&bytes), Ok(m.clone()));
+        // Built in one transaction, in another key order: round trips too.
+        let mut m2: OrMap<String, OrMap<u8, MvRegister<u8>>> = OrMap::new();
+        let _ = m2.transact(r, |h| {
+            for k in ["c", "a", "b"] {
+                h.update(k.into(), |i| i.update(1, |x| x.write(9)));
+            }
+        });
+        assert_eq!(from_bytes::<OrMap<String, OrMap<u8, MvRegister<u8>>>>(&to_bytes(&m2)), Ok(m2));
+        assert_eq!(bytes, to_bytes(&from_bytes::<OrMap<String, OrMap<u8, MvRegister<u8>>>>(&bytes).unwrap()));
+    }
+
+    /// The message of the error a crafted value is refused with.
+    fn refused<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+        serde_json::from_str::<T>(json).expect_err("must be refused").to_string()
+    }
+
+    #[test]
+    fn crafted_valid_value_is_accepted() {
+        let ok = raw(2, vec![(0u8, vec![WireDot(0, 1)]), (1u8, vec![WireDot(0, 2)])]);
+        let m: Flags = serde_json::from_str(&ok).unwrap();
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn a_dot_under_two_keys_is_refused() {
+        let json = raw(1, vec![(0u8, vec![WireDot(0, 1)]), (1u8, vec![WireDot(0, 1)])]);
+        assert!(refused::<Flags>(&json).contains("occurs more than once"));
+        // Two levels deep: the same dot in two inner maps of two outer keys.
+        let json =
+            raw(1, vec![(0u8, vec![(0u8, vec![WireDot(0, 1)])]), (1u8, vec![(0u8, vec![WireDot(0, 1)])])]);
+        assert!(refused::<OrMap<u8, Flags>>(&json).contains("occurs more than once"));
+    }
+
+    #[test]
+    fn unsorted_keys_empty_values_and_bad_payloads_are_refused() {
+        let unsorted = raw(2, vec![(1u8, vec![WireDot(0, 1)]), (0u8, vec![WireDot(0, 2)])]);
+        assert!(refused::<Flags>(&unsorted).contains("map keys: not in canonical form"));
+        let repeated = raw(2, vec![(0u8, vec![WireDot(0, 1)]), (0u8, vec![WireDot(0, 2)])]);
+        assert!(refused::<Flags>(&repeated).contains("map keys: not in canonical form"));
+        let empty = raw(1, vec![(0u8, Vec::<WireDot>::new())]);
+        assert!(refused::<Flags>(&empty).contains("map value: not in canonical form"));
+        let empty_inner = raw(1, vec![(0u8, Vec::<(u8, Vec<WireDot>)>::new())]);
+        assert!(refused::<OrMap<u8, Flags>>(&empty_inner).contains("map value: not in canonical form"));
+        let outside = raw(1, vec![(0u8, vec![WireDot(0, 2)])]);
+        assert!(refused::<Flags>(&outside).contains("not in the causal context"));
+        let unknown = raw(1, vec![(0u8, vec![WireDot(3, 1)])]);
+        assert!(refused::<Flags>(&unknown).contains("outside the replica table"));
+        let mv_dup = raw(2, vec![(WireDot(0, 1), 1u8), (WireDot(0, 1), 2u8)]);
+        assert!(refused::<MvRegister<u8>>(&mv_dup).contains("occurs more than once"));
+        let mv_unsorted = raw(2, vec![(WireDot(0, 2), 1u8), (WireDot(0, 1), 2u8)]);
+        assert!(refused::<MvRegister<u8>>(&mv_unsorted).contains("not in canonical form"));
+        let huge = raw(1, vec![(WireDot(0, 1), u64::MAX, 0u64)]);
+        assert!(refused::<CausalCounter>(&huge).contains("counter total"));
+        let huge_map = raw(1, vec![(0u8, vec![(WireDot(0, 1), 0u64, 1u64 << 60)])]);
+        assert!(refused::<OrMap<u8, CausalCounter>>(&huge_map).contains("counter total"));
+    }
+
+    #[test]
+    fn deltas_are_small_on_the_wire() {
+        let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+        let mut m: OrMap<u8, CausalCounter> = OrMap::new();
+        let _ = m.update(b, 1, |c| c.increment(1));
+        let inc = m.update(a, 7, |c| c.increment(3));
+        let rm = m.remove(a, &1);
+        let mut regs: OrMap<u8, MvRegister<u8>> = OrMap::new();
+        let w = regs.update(a, 0, |x| x.write(1));
+        let w2 = regs.update(a, 0, |x| x.write(2));
+        // Version byte, context (one replica: 17 bytes of id, one gap-encoded range), store.
+        assert_eq!(encoded_len(&inc), 1 + 21 + 7, "key, one dot, two totals");
+        assert_eq!(encoded_len(&rm), 1 + 21 + 1, "context only: no key, no value");
+        assert_eq!(encoded_len(&w), 1 + 21 + 6, "key, one dot, the value");
+        assert_eq!(encoded_len(&w2), 1 + 21 + 6, "the overwritten dot costs nothing: same range");
+        assert_eq!(to_bytes(&w2).len(), encoded_len(&w2));
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The exported `Arbitrary` impls produce valid values, and the laws hold on them.
+
+#[cfg(feature = "quickcheck")]
+mod arbitrary {
+    use convergent::{CausalCounter, CheckInvariants, Lattice, MvRegister};
+    use quickcheck::{QuickCheck, TestResult};
+
+    fn laws<L: Lattice + Clone + PartialEq + CheckInvariants>(a: L, b: L, c: L) -> TestResult {
+        let ok = a.check_invariants().is_ok()
+            && a.clone().joined(b.clone()) == b.clone().joined(a.clone())
+            && a.clone().joined(b.clone()).joined(c.clone()) == a.clone().joined(b.joined(c))
+            && a.clone().joined(a.clone()) == a;
+        TestResult::from_bool(ok)
+    }
+
+    #[test]
+    fn arbitrary_registers_and_counters_obey_the_laws() {
+        QuickCheck::new().tests(1000).quickcheck(laws::<MvRegister<u8>> as fn(_, _, _) -> TestResult);
+        QuickCheck::new().tests(1000).quickcheck(laws::<CausalCounter> as fn(_, _, _) -> TestResult);
+    }
 }

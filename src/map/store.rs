@@ -487,6 +487,7 @@ impl<'a, K, S> IntoIterator for &'a MapStore<K, S> {
 impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
     /// Inserts a decoded non-empty value under a new key, indexing its dots. Returns the first
     /// dot already indexed under another key, if any (the caller refuses the input).
+    #[cfg(feature = "serde")]
     pub(crate) fn insert_decoded(&mut self, key: K, value: S) -> Result<(), Dot> {
         let mut dup = None;
         let index = &mut self.index;

@@ -76,3 +76,41 @@ where
         Causal::deserialize(d).map(|inner| OrMap { inner })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use super::*;
+    use crate::causal::ReplicaId;
+    use crate::wire::WireDot;
+    use crate::{CausalContext, DotSet, Limits};
+
+    #[test]
+    fn nesting_depth_is_bounded() {
+        let mut ctx = CausalContext::new();
+        let _ = ctx.next_dot(ReplicaId::from_u128(1));
+        let table = ReplicaTable::of(&ctx);
+        let wire = || vec![(0u8, vec![(0u8, vec![WireDot(0, 1)])])];
+        type Two = MapStore<u8, MapStore<u8, DotSet>>;
+        let mut shallow = DecodeCx::new(Limits { max_depth: 1, ..Limits::default() });
+        assert_eq!(Two::from_wire(wire(), &table, &mut shallow), Err(Error::TooDeep { limit: 1 }));
+        let mut deep = DecodeCx::new(Limits { max_depth: 2, ..Limits::default() });
+        assert!(Two::from_wire(wire(), &table, &mut deep).is_ok());
+        assert_eq!(deep.depth, 0, "every level entered is left");
+    }
+
+    #[test]
+    fn key_count_is_bounded() {
+        let mut ctx = CausalContext::new();
+        let _ = ctx.next_dot(ReplicaId::from_u128(1));
+        let _ = ctx.next_dot(ReplicaId::from_u128(1));
+        let table = ReplicaTable::of(&ctx);
+        let wire = vec![(0u8, vec![WireDot(0, 1)]), (1u8, vec![WireDot(0, 2)])];
+        let mut cx = DecodeCx::new(Limits { max_elements: 1, ..Limits::default() });
+        assert!(matches!(
+            MapStore::<u8, DotSet>::from_wire(wire, &table, &mut cx),
+            Err(Error::TooLarge { field: "map keys", .. })
+        ));
+    }
+}
