@@ -518,3 +518,9 @@ mod tests {
         assert!(from_bytes::<LwwRegister<String>>(&bad).is_err());
     }
 }
+
+/// Inside an [`OrMap`](crate::OrMap) an LWW register lives as an [`LwwStore`](crate::LwwStore):
+/// its write sits under a dot, so removing the key removes exactly the writes its remover saw.
+impl<T: Clone + Ord> crate::Nested for LwwRegister<T> {
+    type Store = crate::LwwStore<T>;
+}

@@ -558,7 +558,6 @@ mod tests {
     use alloc::format;
 
     use super::*;
-    use alloc::format;
 
     fn naive(rs: &[(u64, u64)]) -> alloc::collections::BTreeSet<u64> {
         rs.iter().flat_map(|&(a, b)| a..=b).collect()
