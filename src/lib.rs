@@ -38,7 +38,7 @@
 //!
 //! ## What is not provided
 //!
-//! No sequence/text CRDTs, no transport, no persistence. The [`sync`] engine decides what to send
+//! No sequence/text CRDTs, no transport, no persistence. The `sync` engine decides what to send
 //! and when; moving bytes and storing states is the application's job.
 //!
 //! ## Features
