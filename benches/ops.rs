@@ -1,5 +1,6 @@
 //! Operation, join and encoding benchmarks, side by side with the `crdts` crate 7.3.2 where both
 //! have the type. Seeded inputs; `cargo bench --bench ops`.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::hint::black_box;
 use std::time::Duration;

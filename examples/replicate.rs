@@ -6,7 +6,7 @@
 
 use std::fmt::Debug;
 
-use convergent::{GCounter, HybridClock, Lattice, LwwRegister, PnCounter, ReplicaId, wire};
+use convergent::{GCounter, HybridClock, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId, wire};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -118,4 +118,53 @@ fn main() {
         }
     });
     report("LwwRegister<String> (document title)", &rs, |r| format!("{:?}", r.value()), &b);
+
+    const TAGS: [&str; 4] = ["urgent", "weekly", "party", "veggie"];
+    let (rs, b) = run::<OrSet<String>, _>("OrSet", &mut rng, |set, id, _, rng| {
+        let tag = TAGS[rng.gen_range(0..TAGS.len())].to_string();
+        if rng.gen_bool(0.6) { set.insert(id, tag) } else { set.remove(id, &tag) }
+    });
+    report(
+        "OrSet<String> (tags, add-wins)",
+        &rs,
+        |s| {
+            let mut tags: Vec<&String> = s.iter().collect();
+            tags.sort();
+            format!("{tags:?}")
+        },
+        &b,
+    );
+
+    const LISTS: [&str; 2] = ["groceries", "hardware"];
+    const ITEMS: [&str; 4] = ["milk", "eggs", "nails", "tape"];
+    type Lists = OrMap<String, OrMap<String, PnCounter>>;
+    let (rs, b) = run::<Lists, _>("OrMap", &mut rng, |m, id, _, rng| {
+        let list = LISTS[rng.gen_range(0..LISTS.len())].to_string();
+        let item = ITEMS[rng.gen_range(0..ITEMS.len())].to_string();
+        match rng.gen_range(0..10) {
+            0..=5 => m.update(id, list, |l| l.update(item, |q| q.increment(1))),
+            6..=7 => m.update(id, list, |l| l.update(item, |q| q.decrement(1))),
+            8 => m.update(id, list, |l| l.remove(&item)),
+            _ => m.remove(id, &list),
+        }
+    });
+    report(
+        "OrMap<String, OrMap<String, PnCounter>> (shopping lists: observed-reset removes)",
+        &rs,
+        |m| {
+            let lists: Vec<String> = m
+                .iter()
+                .map(|(l, items)| {
+                    let mut items: Vec<String> =
+                        items.iter().map(|(i, q)| format!("{i}: {}", q.value())).collect();
+                    items.sort();
+                    format!("{l} [{}]", items.join(", "))
+                })
+                .collect();
+            let mut lists = lists;
+            lists.sort();
+            format!("{{{}}}", lists.join("; "))
+        },
+        &b,
+    );
 }

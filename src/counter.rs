@@ -728,6 +728,17 @@ mod wire_impls {
     }
 }
 
+/// Inside an [`OrMap`](crate::OrMap) a G-Counter lives as a [`GCounterStore`](crate::GCounterStore):
+/// one dot per replica holding its running total, so that removing the key is an exact reset.
+impl crate::Nested for GCounter {
+    type Store = crate::GCounterStore;
+}
+
+/// Inside an [`OrMap`](crate::OrMap) a PN-Counter lives as a [`PnCounterStore`](crate::PnCounterStore).
+impl crate::Nested for PnCounter {
+    type Store = crate::PnCounterStore;
+}
+
 #[cfg(test)]
 mod tests {
     use alloc::format;

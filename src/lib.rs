@@ -38,7 +38,7 @@
 //!
 //! ## What is not provided
 //!
-//! No sequence/text CRDTs, no transport, no persistence. The [`sync`] engine decides what to send
+//! No sequence/text CRDTs, no transport, no persistence. The `sync` engine decides what to send
 //! and when; moving bytes and storing states is the application's job.
 //!
 //! ## Features
@@ -74,13 +74,22 @@ mod register;
 mod arbitrary;
 mod set;
 
+pub mod ccounter;
+mod lwwstore;
+mod map;
+mod mvreg;
+
 pub use causal::{
     Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, Nested, ReplicaId, VersionVector,
 };
+pub use ccounter::{CausalCounter, GCounterStore, PnCounterStore};
 pub use clock::{HybridClock, Timestamp};
 pub use counter::{GCounter, PnCounter};
 pub use error::{Error, Limits};
 pub use flag::{DotSet, EwFlag};
 pub use lattice::Lattice;
+pub use lwwstore::LwwStore;
+pub use map::{CheckInvariants, Iter as MapIter, Keys as MapKeys, MapStore, OrMap, Values as MapValues};
+pub use mvreg::{MvRegister, MvStore, MvValues};
 pub use register::LwwRegister;
 pub use set::{OrSet, SetIter, SetStore};

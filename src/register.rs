@@ -323,6 +323,12 @@ mod wire_impls {
     }
 }
 
+/// Inside an [`OrMap`](crate::OrMap) an LWW register lives as an [`LwwStore`](crate::LwwStore):
+/// its write sits under a dot, so removing the key removes exactly the writes its remover saw.
+impl<T: Clone + Ord> crate::Nested for LwwRegister<T> {
+    type Store = crate::LwwStore<T>;
+}
+
 #[cfg(test)]
 mod tests {
     use alloc::format;
