@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use convergent::sync::{Faults, Mode, SimEvent, SimRng, Simulation, Stats, Topology};
 use convergent::{
-    Decompose, EwFlag, GCounter, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId, Timestamp,
+    Decompose, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId,
+    Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -178,7 +179,7 @@ fn published(workload: &str, topo: &str) -> [&'static str; 4] {
 }
 
 fn figure1() {
-    eprintln!("figure 1: 28 workload x topology cells, 7 modes each (a few minutes in release)...");
+    eprintln!("figure 1: 22 workload x topology cells, 7 modes each (a few minutes in release)...");
     let events = 100;
     let tree = Topology::icde_tree();
     let mesh = Topology::icde_mesh();
@@ -555,6 +556,19 @@ fn faults() {
         let x = w.below(8);
         if w.chance(0.6) { s.insert(me, x) } else { s.remove(me, &x) }
     });
+    oracle_table::<OrMap<u8, OrSet<u8>>>("OrMap of OrSet", seeds, ops, &|w, m, me, _| {
+        let (k, x) = (w.below(4) as u8, w.below(4) as u8);
+        match w.below(3) {
+            0 => m.update(me, k, |s| {
+                s.insert(x);
+            }),
+            1 => m.update(me, k, |s| {
+                s.remove(&x);
+            }),
+            _ => m.remove(me, &k),
+        }
+    });
+    oracle_table::<MvRegister<u64>>("MvRegister", seeds, ops, &|w, r, me, _| r.write(me, w.below(100)));
     oracle_table::<EwFlag>("EwFlag", seeds, ops, &|w, f, me, _| {
         if w.chance(0.5) { f.enable(me) } else { f.disable(me) }
     });

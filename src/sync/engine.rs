@@ -233,6 +233,21 @@ impl<T: core::hash::Hash + Eq + Clone> HasContext for crate::OrSet<T> {
     }
 }
 
+impl<K, V: crate::Nested> HasContext for crate::OrMap<K, V>
+where
+    crate::MapStore<K, V::Store>: crate::DotStore,
+{
+    fn causal_context(&self) -> &CausalContext {
+        self.context()
+    }
+}
+
+impl<T: Clone + PartialEq> HasContext for crate::MvRegister<T> {
+    fn causal_context(&self) -> &CausalContext {
+        self.context()
+    }
+}
+
 /// Refuses input that carries an event of the RECEIVER's own replica beyond its own counter
 /// ([`Error::OwnDotFromFuture`]). `O(replicas of the incoming context)`.
 ///
