@@ -396,11 +396,21 @@ impl<S: DotStore> Decompose for Causal<S> {
         store.retain_dots(&mut |d| !other.context.contains(d));
         // Removed irreducibles of self not below other: dots other has not seen, or still holds.
         let mut context = self.context.difference(&other.context);
-        other.store.for_each_dot(&mut |d| {
-            if self.context.contains(&d) && !self.store.contains_dot(&d) {
-                context.insert(d);
+        // Dots self removed that other still holds: walk the smaller of self's context and
+        // other's store, so that the delta of a small group against a large state costs the group.
+        if self.context.dot_count() <= other.store.dot_count() as u64 {
+            for d in self.context.dots() {
+                if !self.store.contains_dot(&d) && other.store.contains_dot(&d) {
+                    context.insert(d);
+                }
             }
-        });
+        } else {
+            other.store.for_each_dot(&mut |d| {
+                if self.context.contains(&d) && !self.store.contains_dot(&d) {
+                    context.insert(d);
+                }
+            });
+        }
         store.for_each_dot(&mut |d| {
             context.insert(d);
         });
