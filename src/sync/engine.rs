@@ -152,7 +152,8 @@ impl Mode {
 ///
 /// Implemented by [`AcceptAll`] (the default), [`OwnDotsCheck`], closures
 /// `Fn(&L, &L, ReplicaId) -> Result<(), Error>` taking `(incoming, local, me)`, and pairs of
-/// validators (both must pass).
+/// validators (both must pass). A register's clock-skew bound is a closure:
+/// `|inc: &LwwRegister<T>, _, _| inc.check_skew(now_ms, max_skew_ms)`.
 ///
 /// ```
 /// use convergent::sync::{Mode, SyncEngine, Validator};
@@ -784,8 +785,9 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// replica that is not a neighbour is joined and acknowledged too (its news is as good as
     /// anyone's); an ack from one is ignored.
     ///
-    /// Cost: `O(payload)` with RR (`O(payload + state)` for the optimal delta of types whose
-    /// `delta` follows both operands), `O(payload)` otherwise.
+    /// Cost: the join of the payload (`O(payload)` for every type of this crate), plus with RR
+    /// its optimal delta against the state (`O(payload)` too for this crate's types), plus the
+    /// validator.
     ///
     /// # Errors
     ///
