@@ -28,7 +28,7 @@ use crate::lattice::Lattice;
 /// past them, and removes their irreducibles from what it sends that neighbour. It costs memory
 /// for the unacknowledged groups only, and no extra bytes on the wire.
 ///
-/// `DeltaBpRrEchoDefer` also removes most of the remaining "crossings": two neighbours that learn
+/// `DeltaBpRrEchoDefer` also removes some of the remaining "crossings": two neighbours that learn
 /// the same news in the same round both forward it to each other. Deferring forwarding to the
 /// neighbour with the smaller id by one poll lets that neighbour's copy arrive first, and echo
 /// suppression then drops ours. It trades a round of latency on some edges for bandwidth.
@@ -38,7 +38,7 @@ use crate::lattice::Lattice;
 ///
 /// assert!(Mode::DeltaBpRr.bp() && Mode::DeltaBpRr.rr());
 /// assert!(!Mode::FullState.is_delta());
-/// assert_eq!(Mode::ALL.len(), 6);
+/// assert_eq!(Mode::ALL.len(), 7);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Mode {
