@@ -755,16 +755,17 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     (*live > 0).then(|| Translation { seen: ctx.ranges_of(id), mine: 0, adds: 0 })
                 })
                 .collect();
-            let mut adds: SmallVec<[(u32, Packed); 4]> = SmallVec::new();
-            for (slot, p) in other.packed_dots() {
+            // Count first (no buffer: a full state can bring many dots), then add.
+            let mut total = 0usize;
+            for (_, p) in other.packed_dots() {
                 let (oi, n) = unpack(p);
                 let t = tr[oi].as_mut().expect("live dots have live replicas");
                 if !ranges_contain(t.seen, n) {
                     t.adds += 1;
-                    adds.push((slot as u32, p));
+                    total += 1;
                 }
             }
-            if !adds.is_empty() {
+            if total > 0 {
                 // Index every replica first, raising its live count by what is coming, so that
                 // no index handed out here is reused by a later one (see `index_for`).
                 for (oi, t) in tr.iter_mut().enumerate() {
@@ -776,16 +777,19 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     }
                 }
                 let Self { slots, by_elem, by_dot, hasher, .. } = self;
-                slots.reserve(adds.len());
-                by_elem.reserve(adds.len(), |&j| hasher.hash_one(&slots[j as usize].elem));
-                by_dot.reserve(adds.len(), |&j| hasher.hash_one(slots[j as usize].dot));
-                for (slot, p) in adds {
+                slots.reserve(total);
+                by_elem.reserve(total, |&j| hasher.hash_one(&slots[j as usize].elem));
+                by_dot.reserve(total, |&j| hasher.hash_one(slots[j as usize].dot));
+                for (slot, p) in other.packed_dots() {
                     let (oi, n) = unpack(p);
-                    let mine = tr[oi].as_ref().map_or(0, |t| t.mine);
+                    let Some(t) = tr[oi].as_ref() else { continue };
+                    if ranges_contain(t.seen, n) {
+                        continue;
+                    }
                     if log.is_enabled() {
                         log.added(other.replicas.dot(p));
                     }
-                    self.add_packed(ElemRef::Borrowed(&other.slots[slot as usize].elem), pack(mine, n));
+                    self.add_packed(ElemRef::Borrowed(&other.slots[slot].elem), pack(t.mine, n));
                 }
                 changed = true;
             }
