@@ -695,17 +695,31 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
             let mut doomed: SmallVec<[Packed; 4]> = SmallVec::new();
             // Per replica index of self: (ranges seen by other, other's index), for a scan.
             let mut scan: SmallVec<[Option<Scan<'_>>; 4]> = SmallVec::new();
-            for (i, (id, live)) in self.replicas.entries.iter().enumerate() {
-                if *live == 0 {
+            // The replicas both sides know: walk the shorter of the two lists (a delta names
+            // few replicas; a store may know thousands).
+            let mut both: SmallVec<[(usize, ReplicaId, &[(u64, u64)]); 4]> = SmallVec::new();
+            if other_ctx.replica_count() < self.replicas.entries.len() {
+                for (id, seen) in other_ctx.ranges() {
+                    if let Some(i) = self.replicas.find(&id) {
+                        both.push((usize::from(i), id, seen));
+                    }
+                }
+            } else {
+                for (i, (id, _)) in self.replicas.entries.iter().enumerate() {
+                    let seen = other_ctx.ranges_of(id);
+                    if !seen.is_empty() {
+                        both.push((i, *id, seen));
+                    }
+                }
+            }
+            for (i, id, seen) in both {
+                let live = self.replicas.entries[i].1;
+                if live == 0 {
                     continue;
                 }
-                let seen = other_ctx.ranges_of(id);
-                if seen.is_empty() {
-                    continue;
-                }
-                let oi = other.replicas.find(id);
+                let oi = other.replicas.find(&id);
                 let idx = i as u16;
-                if ranges_len(seen) <= *live as u64 {
+                if ranges_len(seen) <= live as u64 {
                     for &(lo, hi) in seen {
                         if lo > COUNTER_MASK {
                             break;
