@@ -643,6 +643,9 @@ impl<T: Hash + Eq> PartialEq for SetStore<T> {
 
 impl<T: Hash + Eq> Eq for SetStore<T> {}
 
+/// A replica both sides of a join know: its index here, its id, the other context's ranges.
+type Known<'c> = (usize, ReplicaId, &'c [(u64, u64)]);
+
 /// For a removal scan, per replica index of this store: the other context's ranges of that
 /// replica, and its index in the other store's table.
 type Scan<'c> = (&'c [(u64, u64)], Option<u16>);
@@ -697,7 +700,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
             let mut scan: SmallVec<[Option<Scan<'_>>; 4]> = SmallVec::new();
             // The replicas both sides know: walk the shorter of the two lists (a delta names
             // few replicas; a store may know thousands).
-            let mut both: SmallVec<[(usize, ReplicaId, &[(u64, u64)]); 4]> = SmallVec::new();
+            let mut both: SmallVec<[Known<'_>; 4]> = SmallVec::new();
             if other_ctx.replica_count() < self.replicas.entries.len() {
                 for (id, seen) in other_ctx.ranges() {
                     if let Some(i) = self.replicas.find(&id) {
