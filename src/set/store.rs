@@ -794,9 +794,31 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     }
                 }
                 let Self { slots, by_elem, by_dot, hasher, .. } = self;
-                slots.reserve(total);
-                by_elem.reserve(total, |&j| hasher.hash_one(&slots[j as usize].elem));
-                by_dot.reserve(total, |&j| hasher.hash_one(slots[j as usize].dot));
+                if total >= slots.len() / 2 {
+                    // A bulk join (a full state): no doubling beyond what it brings. Repeated
+                    // small joins still grow the vector geometrically.
+                    slots.reserve_exact(total);
+                } else {
+                    slots.reserve(total);
+                }
+                if by_elem.capacity() - by_elem.len() < total {
+                    // Rebuild at the final size reading the slots in order, rather than let the
+                    // tables rehash in bucket order (a random read of a slot per entry).
+                    let want = slots.len() + total;
+                    let mut e = HashTable::with_capacity(want);
+                    let mut d = HashTable::with_capacity(want);
+                    for (i, s) in slots.iter().enumerate() {
+                        let i = i as u32;
+                        e.insert_unique(hasher.hash_one(&s.elem), i, |&j| {
+                            hasher.hash_one(&slots[j as usize].elem)
+                        });
+                        d.insert_unique(hasher.hash_one(s.dot), i, |&j| {
+                            hasher.hash_one(slots[j as usize].dot)
+                        });
+                    }
+                    *by_elem = e;
+                    *by_dot = d;
+                }
                 for (slot, p) in other.packed_dots() {
                     let (oi, n) = unpack(p);
                     let Some(t) = tr[oi].as_ref() else { continue };
