@@ -177,7 +177,7 @@ impl<T: Hash + Eq + Clone> Handle<'_, SetStore<T>> {
 ///
 /// A delta-state CRDT: every mutator returns a small delta (a value of the same type) to send to
 /// the other replicas, which [`join`](crate::Lattice::join) it, in any order, any number of
-/// times. No tombstones are kept. Reads cost what a hash set's do; memory is about 43 bytes per
+/// times. No tombstones are kept. Reads cost what a hash set's do; memory is about 32 bytes per
 /// `u64` element; a join costs what the received delta or state holds, not the size of the set.
 ///
 /// # Example

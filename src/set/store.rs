@@ -155,7 +155,7 @@ pub(super) struct Extras {
 ///
 /// Costs: `contains`, and each mutation, `O(1)` expected; a join costs `O(size of the other
 /// store + dots of this store the other context can remove)`, never a scan of this store for a
-/// small delta (a dot index finds the elements a remove delta names). About 43 bytes per `u64`
+/// small delta (a dot index finds the elements a remove delta names). About 32 bytes per `u64`
 /// element (see `examples/set_memory.rs`).
 ///
 /// Limits: a store names the replicas of its live dots through a 16-bit table and packs event
