@@ -93,3 +93,8 @@ pub use map::{CheckInvariants, Iter as MapIter, Keys as MapKeys, MapStore, OrMap
 pub use mvreg::{MvRegister, MvStore, MvValues};
 pub use register::LwwRegister;
 pub use set::{OrSet, SetIter, SetStore};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -467,3 +467,18 @@ mod wire {
         }
     }
 }
+
+#[cfg(feature = "quickcheck")]
+#[test]
+fn arbitrary_sets_come_from_real_histories() {
+    let mut g = Gen::new(30);
+    let mut nonempty = 0;
+    for _ in 0..300 {
+        let s = OrSet::<u8>::arbitrary(&mut g);
+        check_public_invariants(&s);
+        nonempty += usize::from(!s.is_empty());
+        let t = OrSet::<u8>::arbitrary(&mut g);
+        assert_eq!(s.clone().joined(t.clone()), t.joined(s));
+    }
+    assert!(nonempty > 30, "{nonempty}");
+}

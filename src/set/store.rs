@@ -155,7 +155,7 @@ pub(super) struct Extras {
 ///
 /// Costs: `contains`, and each mutation, `O(1)` expected; a join costs `O(size of the other
 /// store + dots of this store the other context can remove)`, never a scan of this store for a
-/// small delta (a dot index finds the elements a remove delta names). About 43 bytes per `u64`
+/// small delta (a dot index finds the elements a remove delta names). About 32 bytes per `u64`
 /// element (see `examples/set_memory.rs`).
 ///
 /// Limits: a store names the replicas of its live dots through a 16-bit table and packs event
@@ -643,6 +643,9 @@ impl<T: Hash + Eq> PartialEq for SetStore<T> {
 
 impl<T: Hash + Eq> Eq for SetStore<T> {}
 
+/// A replica both sides of a join know: its index here, its id, the other context's ranges.
+type Known<'c> = (usize, ReplicaId, &'c [(u64, u64)]);
+
 /// For a removal scan, per replica index of this store: the other context's ranges of that
 /// replica, and its index in the other store's table.
 type Scan<'c> = (&'c [(u64, u64)], Option<u16>);
@@ -695,17 +698,31 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
             let mut doomed: SmallVec<[Packed; 4]> = SmallVec::new();
             // Per replica index of self: (ranges seen by other, other's index), for a scan.
             let mut scan: SmallVec<[Option<Scan<'_>>; 4]> = SmallVec::new();
-            for (i, (id, live)) in self.replicas.entries.iter().enumerate() {
-                if *live == 0 {
+            // The replicas both sides know: walk the shorter of the two lists (a delta names
+            // few replicas; a store may know thousands).
+            let mut both: SmallVec<[Known<'_>; 4]> = SmallVec::new();
+            if other_ctx.replica_count() < self.replicas.entries.len() {
+                for (id, seen) in other_ctx.ranges() {
+                    if let Some(i) = self.replicas.find(&id) {
+                        both.push((usize::from(i), id, seen));
+                    }
+                }
+            } else {
+                for (i, (id, _)) in self.replicas.entries.iter().enumerate() {
+                    let seen = other_ctx.ranges_of(id);
+                    if !seen.is_empty() {
+                        both.push((i, *id, seen));
+                    }
+                }
+            }
+            for (i, id, seen) in both {
+                let live = self.replicas.entries[i].1;
+                if live == 0 {
                     continue;
                 }
-                let seen = other_ctx.ranges_of(id);
-                if seen.is_empty() {
-                    continue;
-                }
-                let oi = other.replicas.find(id);
+                let oi = other.replicas.find(&id);
                 let idx = i as u16;
-                if ranges_len(seen) <= *live as u64 {
+                if ranges_len(seen) <= live as u64 {
                     for &(lo, hi) in seen {
                         if lo > COUNTER_MASK {
                             break;
@@ -755,16 +772,17 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     (*live > 0).then(|| Translation { seen: ctx.ranges_of(id), mine: 0, adds: 0 })
                 })
                 .collect();
-            let mut adds: SmallVec<[(u32, Packed); 4]> = SmallVec::new();
-            for (slot, p) in other.packed_dots() {
+            // Count first (no buffer: a full state can bring many dots), then add.
+            let mut total = 0usize;
+            for (_, p) in other.packed_dots() {
                 let (oi, n) = unpack(p);
                 let t = tr[oi].as_mut().expect("live dots have live replicas");
                 if !ranges_contain(t.seen, n) {
                     t.adds += 1;
-                    adds.push((slot as u32, p));
+                    total += 1;
                 }
             }
-            if !adds.is_empty() {
+            if total > 0 {
                 // Index every replica first, raising its live count by what is coming, so that
                 // no index handed out here is reused by a later one (see `index_for`).
                 for (oi, t) in tr.iter_mut().enumerate() {
@@ -776,16 +794,41 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     }
                 }
                 let Self { slots, by_elem, by_dot, hasher, .. } = self;
-                slots.reserve(adds.len());
-                by_elem.reserve(adds.len(), |&j| hasher.hash_one(&slots[j as usize].elem));
-                by_dot.reserve(adds.len(), |&j| hasher.hash_one(slots[j as usize].dot));
-                for (slot, p) in adds {
+                if total >= slots.len() / 2 {
+                    // A bulk join (a full state): no doubling beyond what it brings. Repeated
+                    // small joins still grow the vector geometrically.
+                    slots.reserve_exact(total);
+                } else {
+                    slots.reserve(total);
+                }
+                if by_elem.capacity() - by_elem.len() < total {
+                    // Rebuild at the final size reading the slots in order, rather than let the
+                    // tables rehash in bucket order (a random read of a slot per entry).
+                    let want = slots.len() + total;
+                    let mut e = HashTable::with_capacity(want);
+                    let mut d = HashTable::with_capacity(want);
+                    for (i, s) in slots.iter().enumerate() {
+                        let i = i as u32;
+                        e.insert_unique(hasher.hash_one(&s.elem), i, |&j| {
+                            hasher.hash_one(&slots[j as usize].elem)
+                        });
+                        d.insert_unique(hasher.hash_one(s.dot), i, |&j| {
+                            hasher.hash_one(slots[j as usize].dot)
+                        });
+                    }
+                    *by_elem = e;
+                    *by_dot = d;
+                }
+                for (slot, p) in other.packed_dots() {
                     let (oi, n) = unpack(p);
-                    let mine = tr[oi].as_ref().map_or(0, |t| t.mine);
+                    let Some(t) = tr[oi].as_ref() else { continue };
+                    if ranges_contain(t.seen, n) {
+                        continue;
+                    }
                     if log.is_enabled() {
                         log.added(other.replicas.dot(p));
                     }
-                    self.add_packed(ElemRef::Borrowed(&other.slots[slot as usize].elem), pack(mine, n));
+                    self.add_packed(ElemRef::Borrowed(&other.slots[slot].elem), pack(t.mine, n));
                 }
                 changed = true;
             }

@@ -287,6 +287,7 @@ fn join_reports_exact_dot_changes() {
 }
 
 #[test]
+#[cfg(feature = "std")] // catch_unwind
 fn the_invariant_checker_can_fail() {
     let mut s = SetStore::<u8>::default();
     s.add_dot(1, Dot::test(1, 1));
@@ -315,6 +316,7 @@ fn the_invariant_checker_can_fail() {
 }
 
 #[test]
+#[cfg(feature = "std")] // catch_unwind
 fn replica_indices_are_reused_when_the_table_is_full() {
     let mut s = SetStore::<u32>::default();
     let full = SetStore::<u32>::MAX_REPLICAS;
