@@ -75,7 +75,9 @@ fn anti_entropy<T: Subject>(s: Script) -> Result<(), String> {
     }
     for st in &states {
         same("replica after anti-entropy == ⊔ final states", st, &full)?;
-        ensure(st.read() == states[0].read(), || "replicas read differently after exchanging everything".into())?;
+        ensure(st.read() == states[0].read(), || {
+            "replicas read differently after exchanging everything".into()
+        })?;
         #[cfg(feature = "serde")]
         ensure(convergent::wire::to_bytes(st) == convergent::wire::to_bytes(&states[0]), || {
             "converged replicas encode differently".into()

@@ -51,3 +51,159 @@ macro_rules! laws {
 laws!(causal_context, CausalContext);
 laws!(version_vector, VersionVector);
 laws!(ew_flag, EwFlag, decompose);
+
+/// The harness itself: its histories are realistic (concurrency, conflicts, gaps, removes,
+/// out-of-order delivery happen often), and its laws fail on broken lattices.
+mod harness {
+    use convergent::{Lattice, ReplicaId};
+    use quickcheck::{Arbitrary, Gen};
+
+    use super::common::{self, OpCx, Rng, Script, Subject, laws};
+
+    fn scripts(n: usize) -> Vec<Script> {
+        let mut g = Gen::new(common::MAX_STEPS);
+        (0..n).map(|_| Script::arbitrary(&mut g)).collect()
+    }
+
+    #[test]
+    fn histories_are_realistic() {
+        let n = 1000;
+        let (mut concurrent, mut conflicts, mut gaps, mut removes, mut long, mut replicas5) =
+            (0, 0, 0, 0, 0, 0);
+        for s in scripts(n) {
+            let h = common::run::<convergent::EwFlag>(&s).expect("EwFlag history");
+            let rs = &h.replicas;
+            if rs.iter().any(|a| rs.iter().any(|b| !a.leq(b) && !b.leq(a))) {
+                concurrent += 1;
+            }
+            if rs.iter().chain(&h.snapshots).any(|x| x.as_causal().store().dot_count() >= 2) {
+                conflicts += 1;
+            }
+            if rs
+                .iter()
+                .chain(&h.snapshots)
+                .chain(&h.groups)
+                .any(|x| x.context().range_count() > x.context().replica_count())
+            {
+                gaps += 1;
+            }
+            if h.ops.iter().any(|o| o.delta.as_causal().store().is_empty() && !o.delta.is_bottom()) {
+                removes += 1;
+            }
+            if s.steps.len() >= 20 {
+                long += 1;
+            }
+            if s.n() == 5 {
+                replicas5 += 1;
+            }
+        }
+        let report = format!(
+            "of {n} histories: {concurrent} end with concurrent replicas, {conflicts} hold concurrent enables, \
+             {gaps} have contexts with gaps, {removes} have removes, {long} have 20+ steps, {replicas5} have 5 replicas"
+        );
+        eprintln!("{report}");
+        assert!(concurrent > n / 3, "{report}");
+        assert!(conflicts > n / 5, "{report}");
+        assert!(gaps > n / 20, "{report}");
+        assert!(removes > n / 3, "{report}");
+        assert!(long > n / 3, "{report}");
+        assert!(replicas5 > n / 8, "{report}");
+    }
+
+    /// A replica's count, merged by max per replica, whose delta is the WRONG "+1" (not the new
+    /// absolute value): the mutator law must catch it.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+    struct RelativeDelta(Vec<(u8, u64)>);
+
+    impl Lattice for RelativeDelta {
+        fn bottom() -> Self {
+            Self::default()
+        }
+        fn is_bottom(&self) -> bool {
+            self.0.is_empty()
+        }
+        fn join_ref(&mut self, other: &Self) -> bool {
+            let mut changed = false;
+            for &(r, n) in &other.0 {
+                match self.0.iter_mut().find(|(x, _)| *x == r) {
+                    Some(e) if e.1 >= n => {}
+                    Some(e) => {
+                        e.1 = n;
+                        changed = true;
+                    }
+                    None => {
+                        self.0.push((r, n));
+                        self.0.sort();
+                        changed = true;
+                    }
+                }
+            }
+            changed
+        }
+    }
+
+    impl Subject for RelativeDelta {
+        type Op = ();
+        type Read = u64;
+        fn gen_op(_: &mut Rng, _: &OpCx<'_>, _: &Self) {}
+        fn apply(&mut self, replica: ReplicaId, _: &()) -> Self {
+            let r = replica.to_bytes()[15];
+            let d = RelativeDelta(vec![(r, 1)]);
+            let cur = self.0.iter().find(|(x, _)| *x == r).map_or(0, |e| e.1);
+            self.join_ref(&RelativeDelta(vec![(r, cur + 1)]));
+            d
+        }
+        fn read(&self) -> u64 {
+            self.0.iter().map(|e| e.1).sum()
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "m(X) == X ⊔ mδ(X)")]
+    fn mutator_law_catches_relative_deltas() {
+        common::check(laws::mutator_delta::<RelativeDelta>);
+    }
+
+    /// "Last received wins": not commutative.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+    struct LastReceived(Option<u8>);
+
+    impl Lattice for LastReceived {
+        fn bottom() -> Self {
+            Self::default()
+        }
+        fn is_bottom(&self) -> bool {
+            self.0.is_none()
+        }
+        fn join_ref(&mut self, other: &Self) -> bool {
+            if other.0.is_some() && other.0 != self.0 {
+                self.0 = other.0;
+                return true;
+            }
+            false
+        }
+    }
+
+    impl Subject for LastReceived {
+        type Op = u8;
+        type Read = Option<u8>;
+        fn gen_op(rng: &mut Rng, _: &OpCx<'_>, _: &Self) -> u8 {
+            rng.range(0, 2) as u8
+        }
+        fn apply(&mut self, _: ReplicaId, op: &u8) -> Self {
+            self.0 = Some(*op);
+            self.clone()
+        }
+        fn read(&self) -> Option<u8> {
+            self.0
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "a ⊔ b == b ⊔ a")]
+    fn commutativity_law_catches_last_received_wins() {
+        common::check(laws::commutative::<LastReceived>);
+    }
+}

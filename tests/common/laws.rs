@@ -2,8 +2,8 @@
 //! its claim on several values drawn from the history (final states, intermediate states, deltas
 //! of operations, delivered delta-groups, bottom), comparing states AND reads.
 
-use convergent::lattice::join_all;
 use convergent::Decompose;
+use convergent::lattice::join_all;
 
 use super::{History, Script, Subject, ensure, run, same};
 
@@ -48,7 +48,9 @@ pub fn idempotent<T: Subject>(s: Script) -> Result<(), String> {
         ensure(!x.join_ref(a), || format!("a.join_ref(&a) reported a change\n  a: {}", a.show()))?;
         let mut ab = a.clone().joined(b.clone());
         let once = ab.clone();
-        ensure(!ab.join_ref(b), || format!("(a ⊔ b).join_ref(&b) reported a change\n  a: {}\n  b: {}", a.show(), b.show()))?;
+        ensure(!ab.join_ref(b), || {
+            format!("(a ⊔ b).join_ref(&b) reported a change\n  a: {}\n  b: {}", a.show(), b.show())
+        })?;
         same("(a ⊔ b) ⊔ b == a ⊔ b", &ab, &once)?;
     }
     Ok(())
@@ -84,10 +86,18 @@ pub fn order<T: Subject>(s: Script) -> Result<(), String> {
         let (a, b) = (&t[0], &t[1]);
         let ab = a.clone().joined(b.clone());
         ensure(a.leq(b) == (ab == *b), || {
-            format!("a ≤ b is {} but (a ⊔ b == b) is {}\n  a: {}\n  b: {}", a.leq(b), ab == *b, a.show(), b.show())
+            format!(
+                "a ≤ b is {} but (a ⊔ b == b) is {}\n  a: {}\n  b: {}",
+                a.leq(b),
+                ab == *b,
+                a.show(),
+                b.show()
+            )
         })?;
         ensure(a.leq(a), || format!("a ≤ a is false for {}", a.show()))?;
-        ensure(a.leq(&ab) && b.leq(&ab), || format!("a or b not ≤ a ⊔ b\n  a: {}\n  b: {}", a.show(), b.show()))?;
+        ensure(a.leq(&ab) && b.leq(&ab), || {
+            format!("a or b not ≤ a ⊔ b\n  a: {}\n  b: {}", a.show(), b.show())
+        })?;
         if a.leq(b) && b.leq(a) {
             same("a ≤ b ∧ b ≤ a ⇒ a == b", a, b)?;
         }
@@ -108,11 +118,18 @@ pub fn join_reports_change<T: Subject>(s: Script) -> Result<(), String> {
         let mut x = a.clone();
         let changed = x.join_ref(b);
         ensure(changed == (x != *a), || {
-            format!("join_ref reported changed = {changed} but the state {}\n  a: {}\n  b: {}", if x != *a { "changed" } else { "did not change" }, a.show(), b.show())
+            format!(
+                "join_ref reported changed = {changed} but the state {}\n  a: {}\n  b: {}",
+                if x != *a { "changed" } else { "did not change" },
+                a.show(),
+                b.show()
+            )
         })?;
         let mut y = a.clone();
         let changed_by_value = y.join(b.clone());
-        ensure(changed_by_value == changed, || format!("join and join_ref disagree on the change flag\n  a: {}\n  b: {}", a.show(), b.show()))?;
+        ensure(changed_by_value == changed, || {
+            format!("join and join_ref disagree on the change flag\n  a: {}\n  b: {}", a.show(), b.show())
+        })?;
         same("join == join_ref", &y, &x)?;
         same("joined == join_ref", &a.clone().joined(b.clone()), &x)?;
     }
@@ -124,8 +141,19 @@ pub fn join_reports_change<T: Subject>(s: Script) -> Result<(), String> {
 pub fn mutator_delta<T: Subject>(s: Script) -> Result<(), String> {
     let h: History<T> = run(&s)?;
     for o in &h.ops {
-        let ctx = || format!("op {:?} at r{} (step {})\n  before: {}\n  delta:  {}\n  after:  {}", o.op, o.replica, o.step, o.before.show(), o.delta.show(), o.after.show());
-        same("m(X) == X ⊔ mδ(X)", &o.before.clone().joined(o.delta.clone()), &o.after).map_err(|e| format!("{e}\n{}", ctx()))?;
+        let ctx = || {
+            format!(
+                "op {:?} at r{} (step {})\n  before: {}\n  delta:  {}\n  after:  {}",
+                o.op,
+                o.replica,
+                o.step,
+                o.before.show(),
+                o.delta.show(),
+                o.after.show()
+            )
+        };
+        same("m(X) == X ⊔ mδ(X)", &o.before.clone().joined(o.delta.clone()), &o.after)
+            .map_err(|e| format!("{e}\n{}", ctx()))?;
         ensure(o.delta.leq(&o.after), || format!("delta not ≤ new state\n{}", ctx()))?;
         ensure(o.before.leq(&o.after), || format!("mutator is not an inflation\n{}", ctx()))?;
         // The operation replayed on a clone gives the same state and delta (mutators are functions).
@@ -146,12 +174,17 @@ pub fn delta_groups<T: Subject>(s: Script) -> Result<(), String> {
     let mut i = 0;
     while i < h.ops.len() {
         let mut j = i + 1;
-        while j < h.ops.len() && h.ops[j].replica == h.ops[i].replica && h.ops[j].before == h.ops[j - 1].after {
+        while j < h.ops.len() && h.ops[j].replica == h.ops[i].replica && h.ops[j].before == h.ops[j - 1].after
+        {
             j += 1;
         }
         let run = &h.ops[i..j];
         let group = join_all(run.iter().map(|o| o.delta.clone()));
-        same("op run: X ⊔ (δ1 ⊔ … ⊔ δk) == m_k(…m_1(X))", &run[0].before.clone().joined(group.clone()), &run[run.len() - 1].after)?;
+        same(
+            "op run: X ⊔ (δ1 ⊔ … ⊔ δk) == m_k(…m_1(X))",
+            &run[0].before.clone().joined(group.clone()),
+            &run[run.len() - 1].after,
+        )?;
         let one_by_one = run.iter().fold(run[0].before.clone(), |x, o| x.joined(o.delta.clone()));
         same("op run: deltas one by one", &one_by_one, &run[run.len() - 1].after)?;
         i = j;
@@ -187,7 +220,12 @@ pub fn decomposition<T: Subject + Decompose>(s: Script) -> Result<(), String> {
     for x in h.sample(DRAWS) {
         let parts = x.decompose();
         ensure(parts.len() == x.irreducible_count(), || {
-            format!("irreducible_count() = {} but decompose() has {}\n  x: {}", x.irreducible_count(), parts.len(), x.show())
+            format!(
+                "irreducible_count() = {} but decompose() has {}\n  x: {}",
+                x.irreducible_count(),
+                parts.len(),
+                x.show()
+            )
         })?;
         same("⊔ decompose(x) == x", &join_all(parts.iter().cloned()), &x)?;
         let mut shuffled = parts.clone();
@@ -198,12 +236,16 @@ pub fn decomposition<T: Subject + Decompose>(s: Script) -> Result<(), String> {
             ensure(p.leq(&x), || format!("irreducible {} not ≤ x {}", p.show(), x.show()))?;
             p.check()?;
             let pp = p.decompose();
-            ensure(pp.len() == 1 && pp[0] == *p, || format!("irreducible {} decomposes into {} parts", p.show(), pp.len()))?;
+            ensure(pp.len() == 1 && pp[0] == *p, || {
+                format!("irreducible {} decomposes into {} parts", p.show(), pp.len())
+            })?;
         }
         if parts.len() <= 24 {
             for (i, p) in parts.iter().enumerate() {
                 for (j, q) in parts.iter().enumerate() {
-                    ensure(i == j || !p.leq(q), || format!("redundant decomposition: {} ≤ {}\n  x: {}", p.show(), q.show(), x.show()))?;
+                    ensure(i == j || !p.leq(q), || {
+                        format!("redundant decomposition: {} ≤ {}\n  x: {}", p.show(), q.show(), x.show())
+                    })?;
                 }
             }
         }
@@ -224,7 +266,8 @@ pub fn optimal_delta<T: Subject + Decompose>(s: Script) -> Result<(), String> {
         let d = a.delta(b);
         let ctx = || format!("\n  a: {}\n  b: {}\n  Δ(a, b): {}", a.show(), b.show(), d.show());
         d.check().map_err(|e| format!("invariant broken in Δ(a, b): {e}{}", ctx()))?;
-        same("Δ(a, b) ⊔ b == a ⊔ b", &d.clone().joined(b.clone()), &a.clone().joined(b.clone())).map_err(|e| e + &ctx())?;
+        same("Δ(a, b) ⊔ b == a ⊔ b", &d.clone().joined(b.clone()), &a.clone().joined(b.clone()))
+            .map_err(|e| e + &ctx())?;
         ensure(d.leq(a), || format!("Δ(a, b) not ≤ a{}", ctx()))?;
         for p in d.decompose() {
             ensure(!p.leq(b), || format!("irreducible {} of Δ(a, b) is ≤ b{}", p.show(), ctx()))?;
@@ -249,12 +292,16 @@ pub fn serde_round_trip<T: Subject>(s: Script) -> Result<(), String> {
     all.push(T::bottom());
     for x in &all {
         let bytes = wire::to_bytes(x);
-        ensure(wire::encoded_len(x) == bytes.len(), || format!("encoded_len {} != {} bytes", wire::encoded_len(x), bytes.len()))?;
-        let back: T = wire::from_bytes(&bytes).map_err(|e| format!("from_bytes(to_bytes(x)) failed: {e}\n  x: {}", x.show()))?;
+        ensure(wire::encoded_len(x) == bytes.len(), || {
+            format!("encoded_len {} != {} bytes", wire::encoded_len(x), bytes.len())
+        })?;
+        let back: T = wire::from_bytes(&bytes)
+            .map_err(|e| format!("from_bytes(to_bytes(x)) failed: {e}\n  x: {}", x.show()))?;
         same("wire round trip", &back, x)?;
         ensure(wire::to_bytes(&back) == bytes, || "re-encoding a decoded value changed its bytes".into())?;
         let json = serde_json::to_string(x).map_err(|e| format!("serde_json: {e}"))?;
-        let back: T = serde_json::from_str(&json).map_err(|e| format!("serde_json back: {e}\n  json: {json}"))?;
+        let back: T =
+            serde_json::from_str(&json).map_err(|e| format!("serde_json back: {e}\n  json: {json}"))?;
         same("json round trip", &back, x)?;
     }
     // Canonical: the same state reached in different orders has the same bytes.
@@ -283,8 +330,11 @@ pub fn serde_round_trip<T: Subject>(s: Script) -> Result<(), String> {
     }
     for b in damaged {
         if let Ok(v) = wire::from_bytes::<T>(&b) {
-            v.check().map_err(|e| format!("decoding damaged bytes {b:?} gave a value breaking invariants: {e}\n  {}", v.show()))?;
-            let again: T = wire::from_bytes(&wire::to_bytes(&v)).map_err(|e| format!("a value decoded from damaged bytes does not round trip: {e}"))?;
+            v.check().map_err(|e| {
+                format!("decoding damaged bytes {b:?} gave a value breaking invariants: {e}\n  {}", v.show())
+            })?;
+            let again: T = wire::from_bytes(&wire::to_bytes(&v))
+                .map_err(|e| format!("a value decoded from damaged bytes does not round trip: {e}"))?;
             same("decoded-from-damaged round trip", &again, &v)?;
         }
     }

@@ -31,7 +31,10 @@ pub fn check_context(c: &CausalContext) -> Result<(), String> {
         }
     }
     if count != c.dot_count() || c.dots().count() as u64 != count {
-        return Err(format!("context dot_count {} disagrees with its ranges ({count}): {c:?}", c.dot_count()));
+        return Err(format!(
+            "context dot_count {} disagrees with its ranges ({count}): {c:?}",
+            c.dot_count()
+        ));
     }
     if c.is_empty() != (count == 0) {
         return Err(format!("context is_empty() wrong: {c:?}"));
