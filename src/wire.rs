@@ -336,8 +336,10 @@ pub fn from_bytes_with<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Re
     }
     match bytes.split_first() {
         None => Err(Error::Malformed { field: "version" }),
-        Some((&FORMAT_VERSION, rest)) => match postcard::from_bytes::<T>(rest) {
-            Ok(v) => Ok(v),
+        Some((&FORMAT_VERSION, rest)) => match postcard::take_from_bytes::<T>(rest) {
+            Ok((v, [])) => Ok(v),
+            // Bytes after the value: not an encoding this crate writes (one value, one encoding).
+            Ok(_) => Err(Error::Malformed { field: "trailing bytes" }),
             Err(_) => Err(Error::Malformed { field: "value" }),
         },
         Some((&v, _)) => Err(Error::UnsupportedVersion { found: v }),

@@ -318,6 +318,14 @@ pub fn serde_round_trip<T: Subject>(s: Script) -> Result<(), String> {
             format!("equal states encode differently: {}", x.show())
         })?;
     }
+    // One value, one encoding: bytes after a valid encoding are rejected.
+    for x in &all {
+        let mut bytes = wire::to_bytes(x);
+        bytes.push(h.rng.below(256) as u8);
+        ensure(wire::from_bytes::<T>(&bytes).is_err(), || {
+            format!("trailing byte accepted after {}", x.show())
+        })?;
+    }
     // Damaged input: truncations and bit flips of one encoding.
     let x = h.rng.pick(&all).clone();
     let bytes = wire::to_bytes(&x);
