@@ -34,6 +34,8 @@ macro_rules! laws {
             fn mutator_delta() { check(laws::mutator_delta::<$t>) }
             #[test]
             fn delta_groups() { check(laws::delta_groups::<$t>) }
+            #[test]
+            fn specification() { check(laws::specification::<$t>) }
             #[cfg(feature = "serde")]
             #[test]
             fn serde_round_trip() { check(laws::serde_round_trip::<$t>) }

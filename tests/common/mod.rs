@@ -121,6 +121,52 @@ pub trait Subject: Lattice + Clone + PartialEq + Debug + Wire + 'static {
     fn show(&self) -> String {
         format!("{self:?}")
     }
+
+    /// The type's concurrent specification, if it has one: what a replica that has seen exactly
+    /// the operations `visible` (a causally closed set: bit `k` is `events[k]`) must read.
+    /// `None` (the default) skips the `specification` law.
+    fn spec(events: &[Event<Self>], visible: Ops) -> Option<Self::Read> {
+        let _ = (events, visible);
+        None
+    }
+}
+
+/// A set of operations of a history, by index (bit `k` is the `k`-th local operation).
+pub type Ops = u128;
+
+/// The most operations a history may have for the `specification` law (bits of [`Ops`]).
+pub const MAX_SPEC_OPS: usize = 128;
+
+/// Iterates the indices in a set of operations.
+pub fn ops_in(m: Ops) -> impl Iterator<Item = usize> {
+    (0..MAX_SPEC_OPS).filter(move |k| m >> k & 1 == 1)
+}
+
+/// One local operation as the specification sees it: who did what, having seen what.
+#[derive(Clone, Debug)]
+pub struct Event<T: Subject> {
+    pub replica: usize,
+    pub id: ReplicaId,
+    pub op: T::Op,
+    /// The operations that happened before this one (transitively closed).
+    pub past: Ops,
+}
+
+impl<T: Subject> Event<T> {
+    /// Whether event `k` happened before this one.
+    pub fn saw(&self, k: usize) -> bool {
+        self.past >> k & 1 == 1
+    }
+}
+
+/// Whether op `k` is overwritten: some visible op `j` has `k` in its past and `covers(&events[j])`.
+pub fn covered<T: Subject>(
+    events: &[Event<T>],
+    visible: Ops,
+    k: usize,
+    covers: impl Fn(&Event<T>) -> bool,
+) -> bool {
+    ops_in(visible).any(|j| events[j].saw(k) && covers(&events[j]))
 }
 
 /// The replica ids of a history: not in index order, so nothing may depend on that. They print
@@ -296,6 +342,15 @@ pub struct History<T: Subject> {
     pub logs: Vec<Vec<T>>,
     /// The script's own randomness, for the laws' choices.
     pub rng: Rng,
+    /// Every local operation with its causal past (for the specification).
+    pub events: Vec<Event<T>>,
+    /// After every step, the replica that changed, the operations it has seen, and its state.
+    pub trace: Vec<(usize, Ops, T)>,
+}
+
+/// `m` with the pasts of its operations: the causally closed set it implies.
+pub fn closure<T: Subject>(events: &[Event<T>], m: Ops) -> Ops {
+    ops_in(m).fold(m, |acc, k| acc | events[k].past)
 }
 
 fn checked<T: Subject>(what: &str, step: usize, x: &T) -> Result<(), String> {
@@ -310,6 +365,11 @@ pub fn run<T: Subject>(script: &Script) -> Result<History<T>, String> {
     let mut states = vec![T::bottom(); n];
     let mut logs: Vec<Vec<T>> = vec![Vec::new(); n];
     let (mut ops, mut groups, mut snapshots) = (Vec::new(), Vec::new(), Vec::new());
+    // Visibility, for the specification: what each replica has seen, what each log entry carries.
+    let mut seen: Vec<Ops> = vec![0; n];
+    let mut log_masks: Vec<Vec<Ops>> = vec![Vec::new(); n];
+    let mut events: Vec<Event<T>> = Vec::new();
+    let mut trace = Vec::new();
     for (i, step) in script.steps.iter().enumerate() {
         match *step {
             Step::Op { at, seed } => {
@@ -319,15 +379,19 @@ pub fn run<T: Subject>(script: &Script) -> Result<History<T>, String> {
                 let delta = states[r].apply(ids[r], &op);
                 checked("delta", i, &delta)?;
                 checked("state after op", i, &states[r])?;
-                ops.push(OpRecord {
-                    step: i,
-                    replica: r,
-                    op,
-                    before,
-                    delta: delta.clone(),
-                    after: states[r].clone(),
-                });
+                let k = ops.len();
+                if k < MAX_SPEC_OPS {
+                    let past = closure(&events, seen[r]);
+                    events.push(Event { replica: r, id: ids[r], op: op.clone(), past });
+                    seen[r] |= 1 << k;
+                    log_masks[r].push(1 << k);
+                } else {
+                    log_masks[r].push(0);
+                }
+                let after = states[r].clone();
+                ops.push(OpRecord { step: i, replica: r, op, before, delta: delta.clone(), after });
                 logs[r].push(delta);
+                trace.push((r, seen[r], states[r].clone()));
             }
             Step::Sync { from, to } => {
                 let (f, t) = script.pair(from, to);
@@ -335,6 +399,8 @@ pub fn run<T: Subject>(script: &Script) -> Result<History<T>, String> {
                 snapshots.push(states[t].clone());
                 states[t].join_ref(&s);
                 checked("state after sync", i, &states[t])?;
+                seen[t] |= seen[f];
+                trace.push((t, seen[t], states[t].clone()));
             }
             Step::Deliver { from, to, start, len } => {
                 let (f, t) = script.pair(from, to);
@@ -350,10 +416,15 @@ pub fn run<T: Subject>(script: &Script) -> Result<History<T>, String> {
                 checked("state after delivery", i, &states[t])?;
                 logs[t].push(group.clone());
                 groups.push(group);
+                let m = log_masks[f][lo..hi].iter().fold(0, |a, b| a | b);
+                seen[t] |= m;
+                log_masks[t].push(m);
+                trace.push((t, seen[t], states[t].clone()));
             }
         }
     }
-    Ok(History { ids, replicas: states, ops, groups, snapshots, logs, rng: Rng::new(script.seed) })
+    let rng = Rng::new(script.seed);
+    Ok(History { ids, replicas: states, ops, groups, snapshots, logs, rng, events, trace })
 }
 
 impl<T: Subject> History<T> {

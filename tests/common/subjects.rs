@@ -2,7 +2,7 @@
 
 use convergent::{Causal, CausalContext, Dot, DotStore, EwFlag, ReplicaId, VersionVector};
 
-use super::{OpCx, Rng, Subject};
+use super::{Event, OpCx, Ops, Rng, Subject, covered, ops_in};
 
 // ---------------------------------------------------------------------------------------------
 // Invariant checkers shared by the causal types
@@ -194,5 +194,13 @@ impl Subject for EwFlag {
 
     fn show(&self) -> String {
         format!("{:?}", self.as_causal())
+    }
+
+    /// Enable-wins: on iff some visible enable is not in the past of a visible disable.
+    fn spec(events: &[Event<Self>], visible: Ops) -> Option<bool> {
+        Some(ops_in(visible).any(|k| {
+            matches!(events[k].op, FlagOp::Enable)
+                && !covered(events, visible, k, |e| matches!(e.op, FlagOp::Disable))
+        }))
     }
 }
