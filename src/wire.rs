@@ -308,7 +308,7 @@ pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
 ///
 /// assert_eq!(wire::from_bytes::<GCounter>(&[9]), Err(Error::UnsupportedVersion { found: 9 }));
 /// ```
-pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+pub fn from_bytes<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     from_bytes_with(bytes, &Limits::default())
 }
 
@@ -326,7 +326,7 @@ pub fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 /// let tight = Limits { max_bytes: 2, ..Limits::default() };
 /// assert!(matches!(wire::from_bytes_with::<GCounter>(&[1, 0, 0], &tight), Err(Error::TooLarge { .. })));
 /// ```
-pub fn from_bytes_with<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
+pub fn from_bytes_with<T: Serialize + DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     if bytes.len() > limits.max_bytes {
         return Err(Error::TooLarge {
             field: "bytes",
@@ -337,8 +337,16 @@ pub fn from_bytes_with<T: DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Re
     match bytes.split_first() {
         None => Err(Error::Malformed { field: "version" }),
         Some((&FORMAT_VERSION, rest)) => match postcard::take_from_bytes::<T>(rest) {
-            Ok((v, [])) => Ok(v),
-            // Bytes after the value: not an encoding this crate writes (one value, one encoding).
+            Ok((v, [])) => {
+                // Strict: only the canonical encoding is accepted (postcard itself also reads
+                // over-long varints such as `[0x80, 0x00]` for 0), so bytes and values are in
+                // one-to-one correspondence and hashes of encodings can be trusted.
+                if postcard::to_allocvec(&v).map_or(true, |b| b != rest) {
+                    return Err(Error::NotCanonical { field: "encoding" });
+                }
+                Ok(v)
+            }
+            // Trailing bytes: two encodings would decode to one value, breaking canonicality.
             Ok(_) => Err(Error::Malformed { field: "trailing bytes" }),
             Err(_) => Err(Error::Malformed { field: "value" }),
         },

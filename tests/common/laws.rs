@@ -341,6 +341,9 @@ pub fn serde_round_trip<T: Subject>(s: Script) -> Result<(), String> {
             v.check().map_err(|e| {
                 format!("decoding damaged bytes {b:?} gave a value breaking invariants: {e}\n  {}", v.show())
             })?;
+            ensure(wire::to_bytes(&v) == b, || {
+                format!("non-canonical bytes {b:?} accepted for {}", v.show())
+            })?;
             let again: T = wire::from_bytes(&wire::to_bytes(&v))
                 .map_err(|e| format!("a value decoded from damaged bytes does not round trip: {e}"))?;
             same("decoded-from-damaged round trip", &again, &v)?;
