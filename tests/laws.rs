@@ -72,6 +72,7 @@ mod harness {
         let n = 1000;
         let (mut concurrent, mut conflicts, mut gaps, mut removes, mut long, mut replicas5) =
             (0, 0, 0, 0, 0, 0);
+        let (mut views, mut causal_views) = (0, 0);
         for s in scripts(n) {
             let h = common::run::<convergent::EwFlag>(&s).expect("EwFlag history");
             let rs = &h.replicas;
@@ -98,10 +99,13 @@ mod harness {
             if s.n() == 5 {
                 replicas5 += 1;
             }
+            views += h.trace.len();
+            causal_views += h.trace.iter().filter(|t| common::causally_consistent(&h.events, t.1)).count();
         }
         let report = format!(
             "of {n} histories: {concurrent} end with concurrent replicas, {conflicts} hold concurrent enables, \
-             {gaps} have contexts with gaps, {removes} have removes, {long} have 20+ steps, {replicas5} have 5 replicas"
+             {gaps} have contexts with gaps, {removes} have removes, {long} have 20+ steps, {replicas5} have 5 replicas; \
+             {causal_views} of {views} replica views are causally consistent (checked against the spec)"
         );
         eprintln!("{report}");
         assert!(concurrent > n / 3, "{report}");
@@ -110,6 +114,7 @@ mod harness {
         assert!(removes > n / 3, "{report}");
         assert!(long > n / 3, "{report}");
         assert!(replicas5 > n / 8, "{report}");
+        assert!(causal_views > views / 3, "{report}");
     }
 
     /// A replica's count, merged by max per replica, whose delta is the WRONG "+1" (not the new

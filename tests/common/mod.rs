@@ -123,7 +123,8 @@ pub trait Subject: Lattice + Clone + PartialEq + Debug + Wire + 'static {
     }
 
     /// The type's concurrent specification, if it has one: what a replica that has seen exactly
-    /// the operations `visible` (a causally closed set: bit `k` is `events[k]`) must read.
+    /// the operations `visible` (bit `k` is `events[k]`; causally closed, each made on a causally
+    /// closed view) must read. `events[k].past` is what event `k` had seen.
     /// `None` (the default) skips the `specification` law.
     fn spec(events: &[Event<Self>], visible: Ops) -> Option<Self::Read> {
         let _ = (events, visible);
@@ -148,8 +149,11 @@ pub struct Event<T: Subject> {
     pub replica: usize,
     pub id: ReplicaId,
     pub op: T::Op,
-    /// The operations that happened before this one (transitively closed).
+    /// The operations the replica had received when it did this one.
     pub past: Ops,
+    /// Whether `past` was causally closed (every operation's own past received too): only then
+    /// is the state it acted on the one causal delivery would give, and the spec applies.
+    pub causal: bool,
 }
 
 impl<T: Subject> Event<T> {
@@ -348,9 +352,22 @@ pub struct History<T: Subject> {
     pub trace: Vec<(usize, Ops, T)>,
 }
 
-/// `m` with the pasts of its operations: the causally closed set it implies.
+/// `m` with the pasts of its operations, transitively: the causally closed set it implies.
 pub fn closure<T: Subject>(events: &[Event<T>], m: Ops) -> Ops {
-    ops_in(m).fold(m, |acc, k| acc | events[k].past)
+    let mut acc = m;
+    loop {
+        let next = ops_in(acc).fold(acc, |a, k| a | events[k].past);
+        if next == acc {
+            return acc;
+        }
+        acc = next;
+    }
+}
+
+/// Whether a replica that has received exactly `seen` is in a state causal delivery could give:
+/// `seen` is causally closed and every operation in it was made on a causally closed view.
+pub fn causally_consistent<T: Subject>(events: &[Event<T>], seen: Ops) -> bool {
+    closure(events, seen) == seen && ops_in(seen).all(|k| events[k].causal)
 }
 
 fn checked<T: Subject>(what: &str, step: usize, x: &T) -> Result<(), String> {
@@ -381,8 +398,9 @@ pub fn run<T: Subject>(script: &Script) -> Result<History<T>, String> {
                 checked("state after op", i, &states[r])?;
                 let k = ops.len();
                 if k < MAX_SPEC_OPS {
-                    let past = closure(&events, seen[r]);
-                    events.push(Event { replica: r, id: ids[r], op: op.clone(), past });
+                    let past = seen[r];
+                    let causal = closure(&events, past) == past;
+                    events.push(Event { replica: r, id: ids[r], op: op.clone(), past, causal });
                     seen[r] |= 1 << k;
                     log_masks[r].push(1 << k);
                 } else {
