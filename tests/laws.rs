@@ -74,7 +74,7 @@ mod harness {
             (0, 0, 0, 0, 0, 0);
         let (mut views, mut causal_views) = (0, 0);
         for s in scripts(n) {
-            let h = common::run::<convergent::EwFlag>(&s).expect("EwFlag history");
+            let h = common::run_checked::<convergent::EwFlag>(&s).expect("EwFlag history");
             let rs = &h.replicas;
             if rs.iter().any(|a| rs.iter().any(|b| !a.leq(b) && !b.leq(a))) {
                 concurrent += 1;

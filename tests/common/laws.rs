@@ -5,7 +5,7 @@
 use convergent::Decompose;
 use convergent::lattice::join_all;
 
-use super::{History, Script, Subject, ensure, run, same};
+use super::{History, Script, Subject, ensure, run, run_checked, same};
 
 /// Draws per history for the pairwise and triple laws.
 const DRAWS: usize = 6;
@@ -137,9 +137,10 @@ pub fn join_reports_change<T: Subject>(s: Script) -> Result<(), String> {
 }
 
 /// `m(X) == X ⊔ mδ(X)` for every operation of the history; the delta is below the new state, and
-/// the new state is above the old one.
+/// the new state is above the old one. Also checks the type's invariants on every state after
+/// every step and on every delta and delta-group.
 pub fn mutator_delta<T: Subject>(s: Script) -> Result<(), String> {
-    let h: History<T> = run(&s)?;
+    let h: History<T> = run_checked(&s)?;
     for o in &h.ops {
         let ctx = || {
             format!(
@@ -329,7 +330,7 @@ pub fn serde_round_trip<T: Subject>(s: Script) -> Result<(), String> {
     // Damaged input: truncations and bit flips of one encoding.
     let x = h.rng.pick(&all).clone();
     let bytes = wire::to_bytes(&x);
-    let mut damaged: Vec<Vec<u8>> = (0..bytes.len()).map(|k| bytes[..k].to_vec()).collect();
+    let mut damaged: Vec<Vec<u8>> = (0..8).map(|_| bytes[..h.rng.below(bytes.len())].to_vec()).collect();
     for _ in 0..8 {
         let mut b = bytes.clone();
         let i = h.rng.below(b.len());
@@ -358,7 +359,7 @@ pub fn serde_round_trip<T: Subject>(s: Script) -> Result<(), String> {
 /// and operations made on such a view act on it; those views are skipped here. Convergence and
 /// the lattice laws are checked on every history regardless.)
 pub fn specification<T: Subject>(s: Script) -> Result<(), String> {
-    let h: History<T> = run(&s)?;
+    let h: History<T> = run_checked(&s)?;
     if h.ops.len() > super::MAX_SPEC_OPS || T::spec(&h.events, 0).is_none() {
         return Ok(());
     }
@@ -373,7 +374,7 @@ pub fn specification<T: Subject>(s: Script) -> Result<(), String> {
                 .map(|k| {
                     let e = &h.events[k];
                     format!(
-                        "#{k} r{} {:?} after {:?}",
+                        "#{k} r{} {:?} having seen {:?}",
                         e.replica,
                         e.op,
                         super::ops_in(e.past).collect::<Vec<_>>()
