@@ -482,24 +482,44 @@ impl<T: Subject> History<T> {
         v
     }
 
+    /// One random value of the pool, or bottom.
+    fn draw(&mut self) -> T {
+        let n = self.replicas.len() + self.snapshots.len() + 2 * self.ops.len() + self.groups.len() + 1;
+        let mut i = self.rng.below(n);
+        if i < self.replicas.len() {
+            return self.replicas[i].clone();
+        }
+        i -= self.replicas.len();
+        if i < self.snapshots.len() {
+            return self.snapshots[i].clone();
+        }
+        i -= self.snapshots.len();
+        if i < 2 * self.ops.len() {
+            let o = &self.ops[i / 2];
+            return if i % 2 == 0 { o.before.clone() } else { o.delta.clone() };
+        }
+        i -= 2 * self.ops.len();
+        if i < self.groups.len() {
+            return self.groups[i].clone();
+        }
+        T::bottom()
+    }
+
     /// `k` random draws from the pool (with bottom among the candidates), plus every final state.
     pub fn sample(&mut self, k: usize) -> Vec<T> {
-        let pool: Vec<T> = self.pool().into_iter().cloned().chain(std::iter::once(T::bottom())).collect();
         let mut out: Vec<T> = self.replicas.clone();
         for _ in 0..k {
-            out.push(self.rng.pick(&pool).clone());
+            out.push(self.draw());
         }
         out
     }
 
     /// `k` random tuples of `m` values drawn from the pool, and the final states in order.
     pub fn tuples(&mut self, k: usize, m: usize) -> Vec<Vec<T>> {
-        let pool: Vec<T> = self.pool().into_iter().cloned().chain(std::iter::once(T::bottom())).collect();
-        let mut out = Vec::new();
         let n = self.replicas.len();
-        out.push((0..m).map(|i| self.replicas[i % n].clone()).collect());
+        let mut out = vec![(0..m).map(|i| self.replicas[i % n].clone()).collect()];
         for _ in 0..k {
-            out.push((0..m).map(|_| self.rng.pick(&pool).clone()).collect());
+            out.push((0..m).map(|_| self.draw()).collect());
         }
         out
     }
