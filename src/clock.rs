@@ -236,6 +236,36 @@ mod tests {
     }
 
     #[test]
+    fn logical_overflow_carries_into_the_millisecond() {
+        let mut c = HybridClock::new();
+        c.observe(Timestamp::from_parts(7, u16::MAX));
+        let t = c.tick(7);
+        assert_eq!((t.wall_ms(), t.logical()), (8, 0));
+        assert!(t > Timestamp::from_parts(7, u16::MAX));
+        // The wall clock reaching that millisecond does not reissue it.
+        assert!(c.tick(8) > t);
+    }
+
+    #[test]
+    fn observe_never_moves_back_and_tick_passes_remote() {
+        let mut c = HybridClock::new();
+        let local = c.tick(1_000);
+        c.observe(Timestamp::from_parts(500, 9));
+        assert_eq!(c.last(), local, "an older remote timestamp changes nothing");
+        let remote = Timestamp::from_parts(2_000, 4);
+        c.observe(remote);
+        let t = c.tick(1_500);
+        assert_eq!(t, Timestamp::from_parts(2_000, 5));
+        // Once the wall clock passes the remote time, timestamps follow wall time again.
+        assert_eq!(c.tick(2_001), Timestamp::from_parts(2_001, 0));
+    }
+
+    #[test]
+    fn debug_is_ms_plus_logical() {
+        assert_eq!(alloc::format!("{:?}", Timestamp::from_parts(12, 3)), "12ms+3");
+    }
+
+    #[test]
     fn saturates_instead_of_wrapping() {
         let mut c = HybridClock::new();
         c.observe(Timestamp::from_u64(u64::MAX));

@@ -8,7 +8,7 @@
 //! seed.
 //!
 //! Decoding converts the wire form back and checks every invariant on the way in (see
-//! [`Error`](crate::Error)); with the `serde` feature, [`to_bytes`] and [`from_bytes`] wrap this
+//! [`Error`]); with the `serde` feature, [`to_bytes`] and [`from_bytes`] wrap this
 //! with postcard and a one-byte format version.
 
 use alloc::vec::Vec;

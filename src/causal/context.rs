@@ -205,6 +205,7 @@ impl CausalContext {
 
     /// Removes `dot`; returns whether it was present. Crate-internal: a context only grows in a
     /// replica, but decompositions and deltas are built by carving contexts.
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, dot: &Dot) -> bool {
         let Ok(i) = self.find(&dot.replica()) else { return false };
         let rs = &mut self.entries[i].1;
@@ -226,20 +227,6 @@ impl CausalContext {
             self.entries.remove(i);
         }
         true
-    }
-
-    /// Adds the dots `lo..=hi` of `replica` (`1 <= lo <= hi`). Crate-internal.
-    pub(crate) fn insert_range(&mut self, replica: ReplicaId, lo: u64, hi: u64) {
-        debug_assert!(1 <= lo && lo <= hi);
-        let mut one = Ranges::new();
-        one.push((lo, hi));
-        match self.find(&replica) {
-            Ok(i) => {
-                let merged = union_ranges(&self.entries[i].1, &one);
-                self.entries[i].1 = merged;
-            }
-            Err(i) => self.entries.insert(i, (replica, one)),
-        }
     }
 
     /// Iterates the replicas and their dots as sorted inclusive ranges `(first, last)`.
@@ -555,6 +542,8 @@ impl fmt::Debug for CausalContext {
 
 #[cfg(test)]
 mod tests {
+    use alloc::format;
+
     use super::*;
 
     fn naive(rs: &[(u64, u64)]) -> alloc::collections::BTreeSet<u64> {

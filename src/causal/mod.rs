@@ -10,7 +10,7 @@ mod store;
 mod vv;
 
 pub use context::CausalContext;
-pub(crate) use context::{Ranges, ranges_canonical, union_ranges};
+pub(crate) use context::{Ranges, ranges_canonical};
 pub use dot::Dot;
 pub use replica::ReplicaId;
 pub use store::{Causal, Decompose, DotLog, DotStore, Handle, Nested};

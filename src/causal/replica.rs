@@ -39,8 +39,6 @@ use core::fmt;
 /// assert_eq!(ReplicaId::from_u128(1) < ReplicaId::from_u128(2), true);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct ReplicaId(uuid::Uuid);
 
 impl ReplicaId {
@@ -130,5 +128,25 @@ impl fmt::Display for ReplicaId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.as_u128();
         if n < 1 << 32 { write!(f, "r{n}") } else { write!(f, "{:08x}", (n >> 96) as u32) }
+    }
+}
+
+/// 16 raw bytes in compact formats (no length prefix: 16 bytes, not 17), the hyphenated UUID in
+/// human-readable ones such as JSON.
+#[cfg(feature = "serde")]
+impl serde::Serialize for ReplicaId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() { self.0.serialize(s) } else { self.to_bytes().serialize(s) }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for ReplicaId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            uuid::Uuid::deserialize(d).map(ReplicaId)
+        } else {
+            <[u8; 16]>::deserialize(d).map(ReplicaId::from_bytes)
+        }
     }
 }

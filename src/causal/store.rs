@@ -321,10 +321,10 @@ impl<S: fmt::Debug> fmt::Debug for Causal<S> {
 /// # Example
 ///
 /// ```
-/// use convergent::{Nested, OrMap, PnCounter, ReplicaId};
+/// use convergent::{DotStore, EwFlag, Nested};
 ///
-/// fn store_name<V: Nested>() -> &'static str { core::any::type_name::<V::Store>() }
-/// assert!(store_name::<PnCounter>().contains("Counter"));
+/// fn empty_store<V: Nested>() -> V::Store { V::Store::default() }
+/// assert!(empty_store::<EwFlag>().is_empty());
 /// ```
 pub trait Nested {
     /// The causal form of the value inside a map.
@@ -387,8 +387,7 @@ impl<S: DotStore> Decompose for Causal<S> {
 
     fn irreducible_count(&self) -> usize {
         // Live dots count once each; every other dot of the context is a removed-dot irreducible.
-        let ctx = usize::try_from(self.context.dot_count()).unwrap_or(usize::MAX);
-        ctx
+        usize::try_from(self.context.dot_count()).unwrap_or(usize::MAX)
     }
 
     fn delta(&self, other: &Self) -> Self {

@@ -1,0 +1,893 @@
+//! The causal store of an add-wins set: element -> live dots, with a dot -> element index.
+//!
+//! # Layout (why it is this way)
+//!
+//! Memory per element is a target (at most 64 bytes for `u64` elements, against about 246 for the
+//! `crdts` crate), and so is a join whose cost follows the delta. A remove delta carries only dots,
+//! so the join must find an element from a dot without scanning: a dot index is needed. A [`Dot`]
+//! is 24 bytes, so neither the store nor the index holds `Dot`s:
+//!
+//! * each store has a small replica table (index -> id, live dot count), and a dot is packed in a
+//!   `u64` as `replica index (16 bits) | event number (48 bits)`;
+//! * elements live in a dense vector of slots `(element, primary dot)`, 16 bytes for a `u64`;
+//! * two hash tables of `u32` slot numbers find a slot by element and by primary dot (5 bytes per
+//!   bucket each, the keys are read from the slot);
+//! * an element with several concurrent dots (two replicas added it concurrently) keeps its other
+//!   dots in a side table, boxed and absent in the common case.
+//!
+//! Slot order depends on history, so equality is semantic (same elements with the same dots),
+//! written by hand, and the wire form sorts by dot.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::borrow::Borrow;
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+use core::iter::FusedIterator;
+
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use smallvec::SmallVec;
+
+use crate::causal::{CausalContext, Dot, DotLog, DotStore, ReplicaId};
+
+/// Bits of the event number in a packed dot.
+const COUNTER_BITS: u32 = 48;
+/// Mask of the event number in a packed dot.
+const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
+/// Replica indices available in one store.
+const REPLICA_SLOTS: usize = 1 << (64 - COUNTER_BITS);
+
+/// A dot packed as `replica index << 48 | event number`.
+type Packed = u64;
+
+#[inline]
+fn pack(idx: u16, n: u64) -> Packed {
+    debug_assert!((1..=COUNTER_MASK).contains(&n));
+    (u64::from(idx) << COUNTER_BITS) | n
+}
+
+#[inline]
+fn unpack(p: Packed) -> (usize, u64) {
+    ((p >> COUNTER_BITS) as usize, p & COUNTER_MASK)
+}
+
+/// Whether the canonical range list `rs` holds `n`.
+#[inline]
+fn ranges_contain(rs: &[(u64, u64)], n: u64) -> bool {
+    match rs {
+        [] => false,
+        [(lo, hi)] => *lo <= n && n <= *hi,
+        _ => {
+            let i = rs.partition_point(|&(lo, _)| lo <= n);
+            i > 0 && rs[i - 1].1 >= n
+        }
+    }
+}
+
+/// The number of dots of a range list (saturating).
+fn ranges_len(rs: &[(u64, u64)]) -> u64 {
+    rs.iter().fold(0u64, |acc, &(lo, hi)| acc.saturating_add(hi - lo + 1))
+}
+
+/// The replica table of one store: index -> `(id, live dots)`, and the indices sorted by id.
+#[derive(Clone, Default)]
+pub(super) struct Replicas {
+    pub(super) entries: Vec<(ReplicaId, usize)>,
+    by_id: Vec<u16>,
+}
+
+impl Replicas {
+    fn search(&self, id: &ReplicaId) -> Result<usize, usize> {
+        self.by_id.binary_search_by(|&i| self.entries[usize::from(i)].0.cmp(id))
+    }
+
+    fn find(&self, id: &ReplicaId) -> Option<u16> {
+        self.search(id).ok().map(|k| self.by_id[k])
+    }
+
+    /// The index of `id`, creating it if needed. When the table is full, an entry without live
+    /// dots is reused: callers hold no index of a replica without live dots across this call.
+    ///
+    /// # Panics
+    ///
+    /// If 65 536 replicas all have live dots in this store.
+    fn index_for(&mut self, id: ReplicaId) -> u16 {
+        match self.search(&id) {
+            Ok(k) => self.by_id[k],
+            Err(k) => {
+                if self.entries.len() < REPLICA_SLOTS {
+                    // Fits: len < 2^16.
+                    let idx = self.entries.len() as u16;
+                    self.entries.push((id, 0));
+                    self.by_id.insert(k, idx);
+                    idx
+                } else {
+                    let free = self
+                        .entries
+                        .iter()
+                        .position(|e| e.1 == 0)
+                        .expect("an OR-Set holds live elements of at most 65 536 replicas");
+                    let old = self.entries[free].0;
+                    let pos = self.search(&old).expect("table is consistent");
+                    self.by_id.remove(pos);
+                    self.entries[free] = (id, 0);
+                    let k = self.search(&id).expect_err("id is new");
+                    let idx = free as u16;
+                    self.by_id.insert(k, idx);
+                    idx
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn id(&self, idx: usize) -> ReplicaId {
+        self.entries[idx].0
+    }
+
+    #[inline]
+    fn dot(&self, p: Packed) -> Dot {
+        let (i, n) = unpack(p);
+        Dot::new(self.id(i), n).expect("packed counters are at least 1")
+    }
+}
+
+/// One element and one of its live dots.
+#[derive(Clone)]
+pub(super) struct Slot<T> {
+    elem: T,
+    pub(super) dot: Packed,
+}
+
+/// The dots of elements with more than one live dot, beyond the one in the slot.
+#[derive(Clone, Default)]
+pub(super) struct Extras {
+    by_dot: HashMap<Packed, u32>,
+    by_slot: HashMap<u32, SmallVec<[Packed; 2]>>,
+}
+
+/// The causal store of an add-wins set ([`OrSet`](crate::OrSet)): each element with the dots of
+/// the inserts of it that no remove has observed yet.
+///
+/// It is also what an [`OrMap`](crate::OrMap) of sets holds under each key, so the reads of a set
+/// ([`contains`](Self::contains), [`len`](Self::len), [`iter`](Self::iter)) are here too. It is
+/// mutated through a [`Handle`](crate::Handle) (see the methods of `Handle<'_, SetStore<T>>`).
+///
+/// Costs: `contains`, and each mutation, `O(1)` expected; a join costs `O(size of the other
+/// store + dots of this store the other context can remove)`, never a scan of this store for a
+/// small delta (a dot index finds the elements a remove delta names). About 43 bytes per `u64`
+/// element (see `examples/set_memory.rs`).
+///
+/// Limits: a store names the replicas of its live dots through a 16-bit table and packs event
+/// numbers in 48 bits; see [`MAX_COUNTER`](Self::MAX_COUNTER) and
+/// [`MAX_REPLICAS`](Self::MAX_REPLICAS). Decoding refuses input beyond them.
+///
+/// # Example
+///
+/// ```
+/// use convergent::{OrSet, ReplicaId, SetStore};
+///
+/// let mut s = OrSet::new();
+/// let _ = s.insert(ReplicaId::from_u128(1), "a");
+/// let store: &SetStore<&str> = s.as_causal().store();
+/// assert!(store.contains("a"));
+/// assert_eq!(format!("{store:?}"), r#"{"a"}"#);
+/// ```
+#[derive(Clone)]
+pub struct SetStore<T> {
+    pub(super) slots: Vec<Slot<T>>,
+    by_elem: HashTable<u32>,
+    by_dot: HashTable<u32>,
+    pub(super) extras: Option<Box<Extras>>,
+    pub(super) replicas: Replicas,
+    hasher: DefaultHashBuilder,
+}
+
+impl<T> Default for SetStore<T> {
+    fn default() -> Self {
+        SetStore {
+            slots: Vec::new(),
+            by_elem: HashTable::new(),
+            by_dot: HashTable::new(),
+            extras: None,
+            replicas: Replicas::default(),
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+}
+
+impl<T> SetStore<T> {
+    /// The largest event number a set stores: `2^48 - 1`. A replica making a million events a
+    /// second would reach it in nine years.
+    ///
+    /// ```
+    /// # use convergent::SetStore;
+    /// assert_eq!(SetStore::<u64>::MAX_COUNTER, (1 << 48) - 1);
+    /// ```
+    pub const MAX_COUNTER: u64 = COUNTER_MASK;
+
+    /// The most replicas with live elements in one set: 65 536 (the default
+    /// [`Limits::max_replicas`](crate::Limits::max_replicas)).
+    ///
+    /// ```
+    /// # use convergent::SetStore;
+    /// assert_eq!(SetStore::<u64>::MAX_REPLICAS, 65_536);
+    /// ```
+    pub const MAX_REPLICAS: usize = REPLICA_SLOTS;
+
+    /// The number of elements. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::{OrSet, ReplicaId};
+    /// let mut s = OrSet::new();
+    /// let _ = s.insert_all(ReplicaId::from_u128(1), [1, 2, 2]);
+    /// assert_eq!(s.as_causal().store().len(), 2);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the set has no element. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::SetStore;
+    /// assert!(SetStore::<u8>::default().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Iterates the elements, in no particular order. `O(1)` per element.
+    ///
+    /// ```
+    /// # use convergent::{OrSet, ReplicaId};
+    /// let mut s = OrSet::new();
+    /// let _ = s.insert_all(ReplicaId::from_u128(1), [1, 2]);
+    /// let mut v: Vec<_> = s.as_causal().store().iter().copied().collect();
+    /// v.sort();
+    /// assert_eq!(v, [1, 2]);
+    /// ```
+    pub fn iter(&self) -> SetIter<'_, T> {
+        SetIter { inner: self.slots.iter() }
+    }
+
+    /// The number of live dots: the elements plus the extra dots of elements added concurrently
+    /// by several replicas. `O(1)`.
+    fn live_dots(&self) -> usize {
+        self.slots.len() + self.extras.as_ref().map_or(0, |x| x.by_dot.len())
+    }
+
+    /// Iterates every live dot, packed, with its slot.
+    fn packed_dots(&self) -> impl Iterator<Item = (usize, Packed)> + '_ {
+        let extra = self.extras.iter().flat_map(|x| x.by_dot.iter().map(|(&p, &s)| (s as usize, p)));
+        self.slots.iter().enumerate().map(|(i, s)| (i, s.dot)).chain(extra)
+    }
+}
+
+impl<T: Hash + Eq> SetStore<T> {
+    /// Whether `value` is in the set. `O(1)` expected.
+    ///
+    /// ```
+    /// # use convergent::{OrSet, ReplicaId};
+    /// let mut s = OrSet::new();
+    /// let _ = s.insert(ReplicaId::from_u128(1), String::from("x"));
+    /// assert!(s.as_causal().store().contains("x"));
+    /// ```
+    #[must_use]
+    pub fn contains<Q>(&self, value: &Q) -> bool
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.slot_of(value).is_some()
+    }
+
+    #[inline]
+    fn hash_elem<Q: Hash + ?Sized>(&self, q: &Q) -> u64 {
+        self.hasher.hash_one(q)
+    }
+
+    #[inline]
+    fn hash_dot(&self, p: Packed) -> u64 {
+        self.hasher.hash_one(p)
+    }
+
+    fn slot_of<Q>(&self, q: &Q) -> Option<usize>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let h = self.hash_elem(q);
+        self.by_elem.find(h, |&i| self.slots[i as usize].elem.borrow() == q).map(|&i| i as usize)
+    }
+
+    /// The slot holding the live dot `p`.
+    fn slot_of_dot(&self, p: Packed) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let h = self.hash_dot(p);
+        if let Some(&i) = self.by_dot.find(h, |&i| self.slots[i as usize].dot == p) {
+            return Some(i as usize);
+        }
+        self.extras.as_ref()?.by_dot.get(&p).map(|&i| i as usize)
+    }
+
+    /// The packed form of `dot` in this store, if its replica is in the table and it fits.
+    fn packed(&self, dot: &Dot) -> Option<Packed> {
+        let idx = self.replicas.find(&dot.replica())?;
+        (dot.counter() <= COUNTER_MASK).then(|| pack(idx, dot.counter()))
+    }
+
+    /// Adds the new live dot `p` to the element `elem` (creating it if absent). `p` must not be
+    /// live already, and its replica's live count is the caller's to raise.
+    fn add_packed(&mut self, elem: ElemRef<'_, T>, p: Packed)
+    where
+        T: Clone,
+    {
+        let h = self.hash_elem(elem.get());
+        let Self { slots, by_elem, by_dot, extras, hasher, .. } = self;
+        let i = u32::try_from(slots.len()).expect("an OR-Set holds at most 2^32 - 1 elements");
+        // One probe: find the element, or the place for it.
+        match by_elem.entry(
+            h,
+            |&j| slots[j as usize].elem == *elem.get(),
+            |&j| hasher.hash_one(&slots[j as usize].elem),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let j = *e.get();
+                let x = extras.get_or_insert_with(Box::default);
+                x.by_dot.insert(p, j);
+                x.by_slot.entry(j).or_default().push(p);
+                return;
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
+        slots.push(Slot { elem: elem.into_owned(), dot: p });
+        by_dot.insert_unique(hasher.hash_one(p), i, |&j| hasher.hash_one(slots[j as usize].dot));
+    }
+
+    /// Adds a new live dot `dot` to `elem`. `dot` must not be live.
+    ///
+    /// # Panics
+    ///
+    /// If the dot's event number exceeds [`MAX_COUNTER`](Self::MAX_COUNTER), or the replica
+    /// table is full of replicas with live dots.
+    pub(crate) fn add_dot(&mut self, elem: T, dot: Dot)
+    where
+        T: Clone,
+    {
+        assert!(
+            dot.counter() <= COUNTER_MASK,
+            "an OR-Set stores event numbers up to 2^48 - 1 (replica {} reached {})",
+            dot.replica(),
+            dot.counter()
+        );
+        let idx = self.replicas.index_for(dot.replica());
+        self.replicas.entries[usize::from(idx)].1 += 1;
+        self.add_packed(ElemRef::Owned(elem), pack(idx, dot.counter()));
+    }
+
+    /// Removes the live dot `p` of the element in `slot`; drops the element if it was its last.
+    fn remove_packed(&mut self, slot: usize, p: Packed) {
+        let (ri, _) = unpack(p);
+        self.replicas.entries[ri].1 -= 1;
+        if self.slots[slot].dot != p {
+            let x = self.extras.as_mut().expect("a non-primary dot is an extra");
+            x.by_dot.remove(&p);
+            let s = slot as u32;
+            let list = x.by_slot.get_mut(&s).expect("extras listed by slot");
+            list.retain(|q| *q != p);
+            if list.is_empty() {
+                x.by_slot.remove(&s);
+            }
+            self.drop_empty_extras();
+            return;
+        }
+        // The primary dot: promote an extra one, or remove the element.
+        let promoted = self.extras.as_mut().and_then(|x| {
+            let s = slot as u32;
+            let list = x.by_slot.get_mut(&s)?;
+            let q = list.pop().expect("extras lists are never empty");
+            if list.is_empty() {
+                x.by_slot.remove(&s);
+            }
+            x.by_dot.remove(&q);
+            Some(q)
+        });
+        match promoted {
+            Some(q) => {
+                self.drop_empty_extras();
+                let (h_old, h_new) = (self.hash_dot(p), self.hash_dot(q));
+                let Self { slots, by_dot, hasher, .. } = self;
+                if let Ok(e) = by_dot.find_entry(h_old, |&i| i as usize == slot) {
+                    e.remove();
+                }
+                slots[slot].dot = q;
+                by_dot.insert_unique(h_new, slot as u32, |&j| hasher.hash_one(slots[j as usize].dot));
+            }
+            None => {
+                self.remove_slot(slot);
+            }
+        }
+    }
+
+    fn drop_empty_extras(&mut self) {
+        if self.extras.as_ref().is_some_and(|x| x.by_dot.is_empty()) {
+            self.extras = None;
+        }
+    }
+
+    /// Removes the slot `slot`, which has no extra dots, moving the last slot into its place.
+    /// Does not touch live counts.
+    fn remove_slot(&mut self, slot: usize) -> T {
+        let h_elem = self.hash_elem(&self.slots[slot].elem);
+        let h_dot = self.hash_dot(self.slots[slot].dot);
+        let last = self.slots.len() - 1;
+        let moved = (slot != last).then(|| {
+            let s = &self.slots[last];
+            (self.hash_elem(&s.elem), self.hash_dot(s.dot))
+        });
+        let Self { slots, by_elem, by_dot, extras, .. } = self;
+        if let Ok(e) = by_elem.find_entry(h_elem, |&i| i as usize == slot) {
+            e.remove();
+        }
+        if let Ok(e) = by_dot.find_entry(h_dot, |&i| i as usize == slot) {
+            e.remove();
+        }
+        let removed = slots.swap_remove(slot);
+        if let Some((he, hd)) = moved {
+            let (from, to) = (last as u32, slot as u32);
+            if let Some(i) = by_elem.find_mut(he, |&i| i == from) {
+                *i = to;
+            }
+            if let Some(i) = by_dot.find_mut(hd, |&i| i == from) {
+                *i = to;
+            }
+            if let Some(x) = extras.as_mut()
+                && let Some(list) = x.by_slot.remove(&from)
+            {
+                for q in &list {
+                    x.by_dot.insert(*q, to);
+                }
+                x.by_slot.insert(to, list);
+            }
+        }
+        removed.elem
+    }
+
+    /// Removes the element in `slot` with all its dots, returning them (packed). Lowers the
+    /// live counts.
+    fn take_slot(&mut self, slot: usize) -> (T, SmallVec<[Packed; 2]>) {
+        let mut dots: SmallVec<[Packed; 2]> = SmallVec::new();
+        dots.push(self.slots[slot].dot);
+        if let Some(x) = self.extras.as_mut()
+            && let Some(list) = x.by_slot.remove(&(slot as u32))
+        {
+            for q in &list {
+                x.by_dot.remove(q);
+            }
+            dots.extend(list);
+        }
+        self.drop_empty_extras();
+        for &p in &dots {
+            self.replicas.entries[unpack(p).0].1 -= 1;
+        }
+        (self.remove_slot(slot), dots)
+    }
+
+    /// Removes `value` with all its dots; returns the dots, or `None` if absent.
+    pub(crate) fn take<Q>(&mut self, value: &Q) -> Option<SmallVec<[Dot; 2]>>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let slot = self.slot_of(value)?;
+        let (_, dots) = self.take_slot(slot);
+        Some(dots.into_iter().map(|p| self.replicas.dot(p)).collect())
+    }
+
+    /// Removes every element; returns every live dot, sorted.
+    pub(crate) fn take_all(&mut self) -> Vec<Dot> {
+        let mut dots: Vec<Dot> = self.packed_dots().map(|(_, p)| self.replicas.dot(p)).collect();
+        dots.sort_unstable();
+        self.clear_all();
+        dots
+    }
+
+    /// Empties the store, keeping its allocations and hasher.
+    fn clear_all(&mut self) {
+        self.slots.clear();
+        self.by_elem.clear();
+        self.by_dot.clear();
+        self.extras = None;
+        self.replicas.entries.clear();
+        self.replicas.by_id.clear();
+    }
+
+    /// Whether the packed dot `p` is live.
+    #[inline]
+    fn has_packed(&self, p: Packed) -> bool {
+        self.slot_of_dot(p).is_some()
+    }
+
+    /// Checks every internal invariant; panics with a message on the first violation.
+    /// Tests call it after every operation.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        let n = self.slots.len();
+        assert_eq!(self.by_elem.len(), n, "element index size");
+        assert_eq!(self.by_dot.len(), n, "dot index size");
+        for (i, s) in self.slots.iter().enumerate() {
+            let found = self.slot_of(&s.elem);
+            assert_eq!(found, Some(i), "element index points at its slot");
+            let h = self.hash_dot(s.dot);
+            assert_eq!(self.by_dot.find(h, |&j| j as usize == i), Some(&(i as u32)), "dot index");
+            let (ri, c) = unpack(s.dot);
+            assert!(ri < self.replicas.entries.len(), "replica index in table");
+            assert!(c >= 1, "counter at least 1");
+        }
+        // Every slot number appears once in each index.
+        let mut seen = alloc::vec![false; n];
+        for &i in &self.by_elem {
+            assert!(!core::mem::replace(&mut seen[i as usize], true), "slot twice in element index");
+        }
+        let mut seen = alloc::vec![false; n];
+        for &i in &self.by_dot {
+            assert!(!core::mem::replace(&mut seen[i as usize], true), "slot twice in dot index");
+        }
+        if let Some(x) = &self.extras {
+            assert!(!x.by_dot.is_empty(), "empty extras are dropped");
+            let listed: usize = x.by_slot.values().map(SmallVec::len).sum();
+            assert_eq!(listed, x.by_dot.len(), "extras listed once by slot");
+            for (&s, list) in &x.by_slot {
+                assert!((s as usize) < n, "extra of a live slot");
+                assert!(!list.is_empty(), "no empty extras list");
+                for q in list {
+                    assert_eq!(x.by_dot.get(q), Some(&s), "extra dot index");
+                    let (ri, c) = unpack(*q);
+                    assert!(ri < self.replicas.entries.len() && c >= 1);
+                }
+            }
+        }
+        // No dot twice.
+        let mut all: Vec<Packed> = self.packed_dots().map(|(_, p)| p).collect();
+        all.sort_unstable();
+        let before = all.len();
+        all.dedup();
+        assert_eq!(all.len(), before, "a dot is live twice");
+        // Live counts per replica.
+        let mut live = alloc::vec![0usize; self.replicas.entries.len()];
+        for p in &all {
+            live[unpack(*p).0] += 1;
+        }
+        for (i, (_, l)) in self.replicas.entries.iter().enumerate() {
+            assert_eq!(*l, live[i], "live count of replica index {i}");
+        }
+        // The id lookup is a sorted permutation of the table.
+        let r = &self.replicas;
+        assert_eq!(r.by_id.len(), r.entries.len(), "replica lookup size");
+        assert!(r.by_id.windows(2).all(|w| r.entries[usize::from(w[0])].0 < r.entries[usize::from(w[1])].0));
+        for (i, (id, _)) in r.entries.iter().enumerate() {
+            assert_eq!(r.find(id), Some(i as u16), "replica lookup");
+        }
+    }
+
+    /// Test hook: the number of live dots of `value`.
+    #[cfg(test)]
+    pub(crate) fn dot_count_of(&self, value: &T) -> usize {
+        self.slot_of(value).map_or(0, |s| {
+            1 + self.extras.as_ref().and_then(|x| x.by_slot.get(&(s as u32))).map_or(0, SmallVec::len)
+        })
+    }
+
+    /// Test hook: the number of entries of the replica table.
+    #[cfg(test)]
+    pub(crate) fn replica_table_len(&self) -> usize {
+        self.replicas.entries.len()
+    }
+}
+
+/// An element to add: borrowed from another store (cloned only if it is new here) or owned.
+enum ElemRef<'a, T> {
+    Borrowed(&'a T),
+    Owned(T),
+}
+
+impl<T: Clone> ElemRef<'_, T> {
+    #[inline]
+    fn get(&self) -> &T {
+        match self {
+            ElemRef::Borrowed(t) => t,
+            ElemRef::Owned(t) => t,
+        }
+    }
+
+    #[inline]
+    fn into_owned(self) -> T {
+        match self {
+            ElemRef::Borrowed(t) => t.clone(),
+            ElemRef::Owned(t) => t,
+        }
+    }
+}
+
+/// Semantic equality: the same elements with the same live dots, whatever the history (slot
+/// order, replica table order, hash seeds) that built either side. `O(n)`.
+impl<T: Hash + Eq> PartialEq for SetStore<T> {
+    fn eq(&self, other: &Self) -> bool {
+        if self.slots.len() != other.slots.len() || self.live_dots() != other.live_dots() {
+            return false;
+        }
+        let tr: Vec<Option<u16>> = self
+            .replicas
+            .entries
+            .iter()
+            .map(|(id, live)| if *live > 0 { other.replicas.find(id) } else { None })
+            .collect();
+        // Every (element, dot) pair of self is in other, and both have as many pairs.
+        self.packed_dots().all(|(slot, p)| {
+            let (ri, n) = unpack(p);
+            let Some(oi) = tr[ri] else { return false };
+            other.slot_of_dot(pack(oi, n)).is_some_and(|j| other.slots[j].elem == self.slots[slot].elem)
+        })
+    }
+}
+
+impl<T: Hash + Eq> Eq for SetStore<T> {}
+
+/// For a removal scan, per replica index of this store: the other context's ranges of that
+/// replica, and its index in the other store's table.
+type Scan<'c> = (&'c [(u64, u64)], Option<u16>);
+
+/// Per replica of the other store, what a join needs: where its dots fall in this store's
+/// context, and (once known) its index in this store's table.
+struct Translation<'c> {
+    seen: &'c [(u64, u64)],
+    mine: u16,
+    adds: usize,
+}
+
+impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
+    fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    fn dot_count(&self) -> usize {
+        self.live_dots()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        for (_, p) in self.packed_dots() {
+            f(self.replicas.dot(p));
+        }
+    }
+
+    fn contains_dot(&self, dot: &Dot) -> bool {
+        self.packed(dot).is_some_and(|p| self.has_packed(p))
+    }
+
+    /// Removes the dots of `self` that `other_ctx` saw and `other` no longer holds, then adds the
+    /// dots of `other` that `ctx` never saw.
+    ///
+    /// Removal looks, per replica with live dots here, either up each dot `other_ctx` holds of
+    /// that replica in the dot index (when there are fewer of those than live dots here: the
+    /// case of every delta) or scans this store once; so a delta costs `O(its dots)`, a full
+    /// state at most `O(both stores)`.
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: &Self,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> bool {
+        let mut changed = false;
+
+        // 1. Removals: dots live here, seen by the other side, not live there.
+        if !self.slots.is_empty() && !other_ctx.is_empty() {
+            let mut doomed: SmallVec<[Packed; 4]> = SmallVec::new();
+            // Per replica index of self: (ranges seen by other, other's index), for a scan.
+            let mut scan: SmallVec<[Option<Scan<'_>>; 4]> = SmallVec::new();
+            for (i, (id, live)) in self.replicas.entries.iter().enumerate() {
+                if *live == 0 {
+                    continue;
+                }
+                let seen = other_ctx.ranges_of(id);
+                if seen.is_empty() {
+                    continue;
+                }
+                let oi = other.replicas.find(id);
+                let idx = i as u16;
+                if ranges_len(seen) <= *live as u64 {
+                    for &(lo, hi) in seen {
+                        if lo > COUNTER_MASK {
+                            break;
+                        }
+                        for n in lo..=hi.min(COUNTER_MASK) {
+                            let p = pack(idx, n);
+                            if self.has_packed(p) && !oi.is_some_and(|oi| other.has_packed(pack(oi, n))) {
+                                doomed.push(p);
+                            }
+                        }
+                    }
+                } else {
+                    if scan.is_empty() {
+                        scan.resize(self.replicas.entries.len(), None);
+                    }
+                    scan[i] = Some((seen, oi));
+                }
+            }
+            if !scan.is_empty() {
+                for (_, p) in self.packed_dots() {
+                    let (ri, n) = unpack(p);
+                    if let Some((seen, oi)) = scan[ri]
+                        && ranges_contain(seen, n)
+                        && !oi.is_some_and(|oi| other.has_packed(pack(oi, n)))
+                    {
+                        doomed.push(p);
+                    }
+                }
+            }
+            for p in doomed {
+                let slot = self.slot_of_dot(p).expect("doomed dots are live");
+                if log.is_enabled() {
+                    log.removed(self.replicas.dot(p));
+                }
+                self.remove_packed(slot, p);
+                changed = true;
+            }
+        }
+
+        // 2. Additions: dots live there that this side has never seen.
+        if !other.slots.is_empty() {
+            let mut tr: SmallVec<[Option<Translation<'_>>; 4]> = other
+                .replicas
+                .entries
+                .iter()
+                .map(|(id, live)| {
+                    (*live > 0).then(|| Translation { seen: ctx.ranges_of(id), mine: 0, adds: 0 })
+                })
+                .collect();
+            let mut adds: SmallVec<[(u32, Packed); 4]> = SmallVec::new();
+            for (slot, p) in other.packed_dots() {
+                let (oi, n) = unpack(p);
+                let t = tr[oi].as_mut().expect("live dots have live replicas");
+                if !ranges_contain(t.seen, n) {
+                    t.adds += 1;
+                    adds.push((slot as u32, p));
+                }
+            }
+            if !adds.is_empty() {
+                // Index every replica first, raising its live count by what is coming, so that
+                // no index handed out here is reused by a later one (see `index_for`).
+                for (oi, t) in tr.iter_mut().enumerate() {
+                    if let Some(t) = t
+                        && t.adds > 0
+                    {
+                        t.mine = self.replicas.index_for(other.replicas.id(oi));
+                        self.replicas.entries[usize::from(t.mine)].1 += t.adds;
+                    }
+                }
+                let Self { slots, by_elem, by_dot, hasher, .. } = self;
+                slots.reserve(adds.len());
+                by_elem.reserve(adds.len(), |&j| hasher.hash_one(&slots[j as usize].elem));
+                by_dot.reserve(adds.len(), |&j| hasher.hash_one(slots[j as usize].dot));
+                for (slot, p) in adds {
+                    let (oi, n) = unpack(p);
+                    let mine = tr[oi].as_ref().map_or(0, |t| t.mine);
+                    if log.is_enabled() {
+                        log.added(other.replicas.dot(p));
+                    }
+                    self.add_packed(ElemRef::Borrowed(&other.slots[slot as usize].elem), pack(mine, n));
+                }
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
+        let doomed: Vec<Packed> =
+            self.packed_dots().map(|(_, p)| p).filter(|p| !keep(&self.replicas.dot(*p))).collect();
+        for p in doomed {
+            let slot = self.slot_of_dot(p).expect("live dot");
+            self.remove_packed(slot, p);
+        }
+    }
+}
+
+/// Shaped like the domain: `{1, 2}` (elements in no particular order).
+impl<T: fmt::Debug> fmt::Debug for SetStore<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// An iterator over the elements of a set, in no particular order: see [`SetStore::iter`] and
+/// [`OrSet::iter`](crate::OrSet::iter).
+///
+/// ```
+/// # use convergent::{OrSet, ReplicaId, SetIter};
+/// let mut s = OrSet::new();
+/// let _ = s.insert(ReplicaId::from_u128(1), 7);
+/// let it: SetIter<'_, i32> = s.iter();
+/// assert_eq!(it.len(), 1);
+/// ```
+pub struct SetIter<'a, T> {
+    inner: core::slice::Iter<'a, Slot<T>>,
+}
+
+impl<'a, T> Iterator for SetIter<'a, T> {
+    type Item = &'a T;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a T> {
+        self.inner.next().map(|s| &s.elem)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<T> DoubleEndedIterator for SetIter<'_, T> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back().map(|s| &s.elem)
+    }
+}
+
+impl<T> ExactSizeIterator for SetIter<'_, T> {}
+impl<T> FusedIterator for SetIter<'_, T> {}
+
+impl<T> Clone for SetIter<'_, T> {
+    fn clone(&self) -> Self {
+        SetIter { inner: self.inner.clone() }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for SetIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a SetStore<T> {
+    type Item = &'a T;
+    type IntoIter = SetIter<'a, T>;
+
+    fn into_iter(self) -> SetIter<'a, T> {
+        self.iter()
+    }
+}
+
+/// Crate-internal access for the wire form.
+#[cfg(feature = "serde")]
+impl<T: Hash + Eq + Clone> SetStore<T> {
+    /// Every live dot as `(replica id, event number, element)`, grouped by replica (in table
+    /// order), unsorted.
+    pub(crate) fn dots_by_replica(&self) -> Vec<(ReplicaId, Vec<(u64, &T)>)> {
+        let mut groups: Vec<(ReplicaId, Vec<(u64, &T)>)> =
+            self.replicas.entries.iter().map(|(id, live)| (*id, Vec::with_capacity(*live))).collect();
+        for (slot, p) in self.packed_dots() {
+            let (ri, n) = unpack(p);
+            groups[ri].1.push((n, &self.slots[slot].elem));
+        }
+        groups.retain(|(_, v)| !v.is_empty());
+        groups
+    }
+
+    /// Reserves room for `n` more elements.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        let Self { slots, by_elem, by_dot, hasher, .. } = self;
+        slots.reserve(n);
+        by_elem.reserve(n, |&j| hasher.hash_one(&slots[j as usize].elem));
+        by_dot.reserve(n, |&j| hasher.hash_one(slots[j as usize].dot));
+    }
+}

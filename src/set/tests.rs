@@ -1,0 +1,445 @@
+//! Unit tests of the set's private invariants, run after every operation of random histories.
+
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::causal::{Causal, CausalContext, DotLog, DotStore};
+use crate::{Decompose, Dot, Lattice};
+
+fn rid(n: u128) -> ReplicaId {
+    ReplicaId::from_u128(n)
+}
+
+/// Checks a mutation: invariants of state and delta, and `before ⊔ delta == after`.
+fn check_delta(before: &OrSet<u8>, after: &OrSet<u8>, delta: &OrSet<u8>) {
+    after.check_invariants();
+    delta.check_invariants();
+    assert_eq!(&before.clone().joined(delta.clone()), after, "m(X) == X ⊔ m_delta(X)");
+}
+
+/// Joins `from` into `into`, checking the changed flag, the invariants and the join by value.
+fn check_join(into: &mut OrSet<u8>, from: &OrSet<u8>) {
+    let before = into.clone();
+    let changed = into.join_ref(from);
+    into.check_invariants();
+    assert_eq!(changed, &before != into, "changed flag is exact");
+    assert_eq!(before.joined(from.clone()), *into, "join by value == join by reference");
+}
+
+fn contents(s: &OrSet<u8>) -> BTreeSet<u8> {
+    s.iter().copied().collect()
+}
+
+/// A random history on `n` replicas over elements `0..domain`: local operations interleaved with
+/// full-state merges and delta deliveries. Returns the final states and every delta made.
+fn history(seed: u64, n: usize, steps: usize, domain: u8) -> (Vec<OrSet<u8>>, Vec<OrSet<u8>>) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut reps: Vec<OrSet<u8>> = vec![OrSet::new(); n];
+    let mut deltas: Vec<OrSet<u8>> = Vec::new();
+    for _ in 0..steps {
+        let r = rng.gen_range(0..n);
+        let id = rid(r as u128 + 1);
+        let e = rng.gen_range(0..domain);
+        let before = reps[r].clone();
+        let delta = match rng.gen_range(0..12) {
+            0..=3 => Some(reps[r].insert(id, e)),
+            4 | 5 => Some(reps[r].remove(id, &e)),
+            6 => Some(reps[r].clear(id)),
+            7 => Some(reps[r].insert_all(id, [e, (e + 1) % domain])),
+            8 => Some(reps[r].remove_all(id, [e, (e + 1) % domain])),
+            9 => {
+                let (d, _) = reps[r].mutate(id, |h| {
+                    h.insert(e);
+                    h.remove(&((e + 1) % domain));
+                    h.insert(e);
+                    h.insert((e + 1) % domain)
+                });
+                Some(d)
+            }
+            10 => {
+                let from = reps[rng.gen_range(0..n)].clone();
+                check_join(&mut reps[r], &from);
+                None
+            }
+            _ => {
+                if !deltas.is_empty() {
+                    let d = deltas[rng.gen_range(0..deltas.len())].clone();
+                    check_join(&mut reps[r], &d);
+                }
+                None
+            }
+        };
+        if let Some(d) = delta {
+            check_delta(&before, &reps[r], &d);
+            deltas.push(d);
+        }
+    }
+    (reps, deltas)
+}
+
+#[test]
+fn single_replica_matches_a_model_set() {
+    for seed in 0..200u64 {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let r = rid(1);
+        let mut s = OrSet::<u8>::new();
+        let mut model = BTreeSet::new();
+        for _ in 0..60 {
+            let e = rng.gen_range(0..6u8);
+            let before = s.clone();
+            let d = match rng.gen_range(0..10) {
+                0..=4 => {
+                    let d = s.insert(r, e);
+                    // One element, one new dot, plus the element's old dots in the context.
+                    assert_eq!((d.len(), d.store().dot_count()), (1, 1));
+                    assert_eq!(d.context().dot_count() as usize, 1 + before.store().dot_count_of(&e));
+                    model.insert(e);
+                    d
+                }
+                5..=7 => {
+                    let d = s.remove(r, &e);
+                    assert!(d.is_empty(), "a remove delta holds no element");
+                    if model.remove(&e) {
+                        assert_eq!(d.context().dot_count() as usize, before.store().dot_count_of(&e));
+                    } else {
+                        assert!(d.is_bottom(), "removing an absent element: empty delta");
+                    }
+                    d
+                }
+                8 => {
+                    let d = s.clear(r);
+                    assert!(d.is_empty());
+                    assert_eq!(d.context().dot_count() as usize, before.store().dot_count());
+                    model.clear();
+                    d
+                }
+                _ => {
+                    let d = s.insert_all(r, [e, e / 2]);
+                    model.insert(e);
+                    model.insert(e / 2);
+                    d
+                }
+            };
+            check_delta(&before, &s, &d);
+            assert_eq!(contents(&s), model);
+            assert_eq!(s.len(), model.len());
+            for x in 0..6u8 {
+                assert_eq!(s.contains(&x), model.contains(&x));
+            }
+            // One replica never has an element with two dots.
+            assert_eq!(s.store().dot_count(), s.len());
+        }
+    }
+}
+
+#[test]
+fn random_histories_keep_invariants_and_laws() {
+    for seed in 0..300u64 {
+        let n = 2 + (seed % 4) as usize;
+        let (reps, deltas) = history(seed, n, 80, 3);
+        // Lattice laws on states from the same history.
+        let (a, b, c) = (&reps[0], &reps[1], &reps[n - 1]);
+        assert_eq!(a.clone().joined(b.clone()), b.clone().joined(a.clone()), "commutative");
+        assert_eq!(
+            a.clone().joined(b.clone()).joined(c.clone()),
+            a.clone().joined(b.clone().joined(c.clone())),
+            "associative"
+        );
+        assert_eq!(a.clone().joined(a.clone()), *a, "idempotent");
+        assert_eq!(OrSet::bottom().joined(a.clone()), *a, "bottom is the identity");
+        let ab = a.clone().joined(b.clone());
+        assert!(a.leq(&ab) && b.leq(&ab));
+        assert_eq!(a.leq(b), a.clone().joined(b.clone()) == *b, "order consistent with join");
+        // Order invariance: all deltas in any order, duplicated, pre-joined == all states.
+        let mut all = OrSet::new();
+        for r in &reps {
+            check_join(&mut all, r);
+        }
+        let mut rng = SmallRng::seed_from_u64(seed ^ 0xdead);
+        let mut shuffled = deltas.clone();
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, rng.gen_range(0..=i));
+        }
+        let mut x = OrSet::new();
+        for d in shuffled.iter().chain(shuffled.iter().take(shuffled.len() / 2)) {
+            check_join(&mut x, d);
+        }
+        assert_eq!(x, all, "shuffled and duplicated deltas == full-state merge");
+        let mut y = OrSet::new();
+        for chunk in shuffled.chunks(5) {
+            let group = crate::lattice::join_all(chunk.iter().cloned());
+            group.check_invariants();
+            check_join(&mut y, &group);
+        }
+        assert_eq!(y, all, "pre-joined delta groups == full-state merge");
+    }
+}
+
+#[test]
+fn concurrent_inserts_make_multi_dot_elements_that_stay_consistent() {
+    // Three replicas insert the same elements concurrently: each element gets three dots.
+    let mut reps: Vec<OrSet<u8>> = (1..=3)
+        .map(|r| {
+            let mut s = OrSet::new();
+            let _ = s.insert_all(rid(r), 0..10);
+            s
+        })
+        .collect();
+    let mut all = OrSet::new();
+    for r in &reps {
+        all.join_ref(r);
+        all.check_invariants();
+    }
+    assert_eq!((all.len(), all.store().dot_count()), (10, 30));
+    // Removing dots one replica at a time exercises promotion of extra dots and slot moves.
+    for (i, r) in reps.iter_mut().enumerate() {
+        let d = r.remove_all(rid(i as u128 + 1), [0, 3, 9]);
+        assert!(all.join_ref(&d));
+        all.check_invariants();
+        let gone = i == 2;
+        assert_eq!(!all.contains(&0), gone);
+    }
+    assert_eq!((all.len(), all.store().dot_count()), (7, 21));
+    // A re-insert replaces all three dots with one.
+    let d = all.insert(rid(9), 5);
+    all.check_invariants();
+    assert_eq!(d.context().dot_count(), 4);
+    assert_eq!(all.store().dot_count(), 19);
+    // retain_dots (decompositions, optimal deltas) keeps the structure sane.
+    let parts = all.decompose();
+    assert_eq!(parts.len() as u64, all.context().dot_count());
+    for p in &parts {
+        p.check_invariants();
+    }
+    assert_eq!(crate::lattice::join_all(parts), all);
+    let delta = all.delta(&reps[0]);
+    delta.check_invariants();
+    assert_eq!(reps[0].clone().joined(delta), reps[0].clone().joined(all.clone()));
+}
+
+#[test]
+fn equality_is_semantic() {
+    let (a, b) = (rid(1), rid(2));
+    let mut x = OrSet::new();
+    let mut y = OrSet::new();
+    let da = x.insert_all(a, [1u8, 2, 3]);
+    let db = y.insert_all(b, [3u8, 4]);
+    // Opposite orders: different replica tables and slot orders, same contents.
+    let mut p = OrSet::new();
+    p.join_ref(&da);
+    p.join_ref(&db);
+    let mut q = OrSet::new();
+    q.join_ref(&db);
+    q.join_ref(&da);
+    assert_eq!(p, q);
+    assert_eq!(p.store().replica_table_len(), 2);
+    // Same elements, different dots: not equal.
+    let mut z = OrSet::new();
+    let _ = z.insert_all(a, [3u8, 1, 2]);
+    assert_ne!(z.store(), x.store());
+    // Removing and re-adding moves slots around but keeps equality semantic.
+    let mut w = p.clone();
+    let d1 = w.remove(a, &1);
+    let mut v = q.clone();
+    v.join_ref(&d1);
+    assert_eq!(w, v);
+    w.check_invariants();
+}
+
+#[test]
+fn debug_prints_a_set() {
+    let mut s = OrSet::new();
+    let _ = s.insert(rid(1), 7u8);
+    assert_eq!(format!("{s:?}"), "{7}");
+    assert_eq!(format!("{:?}", s.store()), "{7}");
+    assert_eq!(format!("{:?}", OrSet::<u8>::new()), "{}");
+}
+
+#[test]
+fn join_reports_exact_dot_changes() {
+    // A remove delta names only a dot: the join finds the element through the dot index.
+    let (a, b) = (rid(1), rid(2));
+    let mut big = OrSet::new();
+    let _ = big.insert_all(a, 0..200u8);
+    let mut small = OrSet::new();
+    small.join_ref(&big.remove(a, &0)); // learn nothing but one removed dot
+    let ins = small.insert(b, 250);
+    assert!(big.join_ref(&ins));
+    let rem = {
+        let mut other = big.clone();
+        other.remove(a, &17)
+    };
+    let mut log = DotLog::recording();
+    let mut store = big.store().clone();
+    let ctx: &CausalContext = big.context();
+    assert!(store.join_store(ctx, rem.store(), rem.context(), &mut log));
+    let (added, removed) = log.take();
+    assert!(added.is_empty());
+    assert_eq!(removed.len(), 1);
+    assert!(!store.contains(&17));
+    store.check_invariants();
+}
+
+#[test]
+fn the_invariant_checker_can_fail() {
+    let mut s = SetStore::<u8>::default();
+    s.add_dot(1, Dot::test(1, 1));
+    s.add_dot(2, Dot::test(1, 2));
+    s.check_invariants();
+
+    let mut bad = s.clone();
+    bad.replicas.entries[0].1 += 1;
+    assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "live count");
+
+    let mut bad = s.clone();
+    bad.slots[0].dot = bad.slots[1].dot;
+    assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "dot twice");
+
+    let mut bad = s.clone();
+    bad.slots.swap(0, 1);
+    assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "stale index");
+
+    let mut bad = s.clone();
+    bad.extras = Some(alloc::boxed::Box::default());
+    assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "empty extras");
+
+    // A store dot outside the context is caught by the pair's checker.
+    let pair = OrSet { inner: Causal::from_parts(s, CausalContext::new()) };
+    assert!(std::panic::catch_unwind(move || pair.check_invariants()).is_err(), "outside context");
+}
+
+#[test]
+fn replica_indices_are_reused_when_the_table_is_full() {
+    let mut s = SetStore::<u32>::default();
+    let full = SetStore::<u32>::MAX_REPLICAS;
+    for r in 0..full {
+        s.add_dot(r as u32, Dot::new(rid(r as u128 + 1), 1).unwrap());
+    }
+    assert_eq!(s.replica_table_len(), full);
+    // Element 7 (replica 8) goes: its index is free for a new replica.
+    assert!(s.take(&7).is_some());
+    s.add_dot(u32::MAX, Dot::new(rid(1 << 40), 3).unwrap());
+    assert_eq!(s.replica_table_len(), full);
+    assert!(s.contains(&u32::MAX));
+    assert!(s.contains_dot(&Dot::new(rid(1 << 40), 3).unwrap()));
+    assert!(!s.contains_dot(&Dot::new(rid(8), 1).unwrap()));
+    s.check_invariants();
+    // Now every index has a live dot: one more replica cannot be held.
+    let r = std::panic::catch_unwind(move || s.add_dot(0, Dot::new(rid(1 << 41), 1).unwrap()));
+    assert!(r.is_err());
+}
+
+#[cfg(feature = "serde")]
+mod wire {
+    use super::*;
+    use crate::Error;
+    use crate::wire::{from_bytes, to_bytes};
+
+    type CtxWire = Vec<(ReplicaId, Vec<(u64, u64)>)>;
+    type StoreWire = Vec<(u32, Vec<(u64, u8)>)>;
+
+    /// Decodes a hand-made wire form, checking that the byte decoder refuses it too.
+    /// (`from_bytes` reports every validation error as `Malformed`: serde's error type carries
+    /// no structured payload, so the specific error is checked on the wire form.)
+    fn craft(ctx: CtxWire, store: StoreWire) -> Result<OrSet<u8>, Error> {
+        let bytes = to_bytes(&(ctx.clone(), store.clone()));
+        let r = Causal::<SetStore<u8>>::from_wire_checked(
+            ctx,
+            store,
+            &mut crate::wire::DecodeCx::new(crate::Limits::default()),
+        )
+        .map(OrSet::from);
+        assert_eq!(r.is_ok(), from_bytes::<OrSet<u8>>(&bytes).is_ok());
+        r
+    }
+
+    #[test]
+    fn round_trips_and_is_canonical() {
+        for seed in 0..100 {
+            let (reps, deltas) = history(seed, 3, 60, 4);
+            for s in reps.iter().chain(&deltas) {
+                let bytes = to_bytes(s);
+                let back: OrSet<u8> = from_bytes(&bytes).unwrap();
+                back.check_invariants();
+                assert_eq!(&back, s);
+                assert_eq!(to_bytes(&back), bytes, "same bytes after a round trip");
+            }
+            // Equal states built by different histories encode to the same bytes.
+            let mut x = OrSet::new();
+            let mut y = OrSet::new();
+            for r in &reps {
+                x.join_ref(r);
+            }
+            for r in reps.iter().rev() {
+                y.join_ref(r);
+            }
+            assert_eq!(to_bytes(&x), to_bytes(&y));
+        }
+    }
+
+    #[test]
+    fn decoding_validates() {
+        let (a, b) = (rid(1), rid(2));
+        let ctx = vec![(a, vec![(0, 4)]), (b, vec![(0, 1)])];
+        let ok = craft(ctx.clone(), vec![(0, vec![(0, 10), (1, 11)]), (1, vec![(1, 12)])]).unwrap();
+        ok.check_invariants();
+        assert_eq!(contents(&ok), [10, 11, 12].into());
+        // An element may carry several dots (concurrent inserts).
+        let multi = craft(ctx.clone(), vec![(0, vec![(0, 10)]), (1, vec![(0, 10)])]).unwrap();
+        assert_eq!((multi.len(), multi.store().dot_count()), (1, 2));
+        multi.check_invariants();
+
+        let e = |r: Result<OrSet<u8>, Error>| r.unwrap_err();
+        assert_eq!(
+            e(craft(ctx.clone(), vec![(1, vec![(0, 1)]), (0, vec![(0, 1)])])),
+            Error::NotCanonical { field: "set" }
+        );
+        assert_eq!(
+            e(craft(ctx.clone(), vec![(0, vec![(0, 1)]), (0, vec![(2, 1)])])),
+            Error::NotCanonical { field: "set" }
+        );
+        assert_eq!(e(craft(ctx.clone(), vec![(0, vec![])])), Error::NotCanonical { field: "set" });
+        assert_eq!(e(craft(ctx.clone(), vec![(2, vec![(0, 1)])])), Error::UnknownReplicaIndex { index: 2 });
+        let outside = Dot::new(b, 3).unwrap();
+        assert_eq!(e(craft(ctx.clone(), vec![(1, vec![(2, 1)])])), Error::DotOutsideContext { dot: outside });
+        assert!(matches!(
+            e(craft(ctx.clone(), vec![(0, vec![(u64::MAX, 1)])])),
+            Error::CounterOutOfRange { .. }
+        ));
+        assert!(matches!(
+            e(craft(ctx.clone(), vec![(0, vec![(1 << 50, 1)])])),
+            Error::CounterOutOfRange { .. }
+        ));
+        // Beyond the packed range but within the default max_counter.
+        let big = vec![(a, vec![(0, (1 << 49) - 1)])];
+        assert!(matches!(
+            e(craft(big, vec![(0, vec![((1 << 48) + 5, 1)])])),
+            Error::CounterOutOfRange { field: "set", .. }
+        ));
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        use crate::Limits;
+        use crate::wire::DecodeCx;
+        let a = rid(1);
+        let mut s = OrSet::new();
+        let _ = s.insert_all(a, 0..10u8);
+        let table = crate::wire::ReplicaTable::of(s.context());
+        let w = s.store().to_wire(&table);
+        let mut cx = DecodeCx::new(Limits { max_dots: 9, ..Limits::default() });
+        assert!(matches!(SetStore::<u8>::from_wire(w.clone(), &table, &mut cx), Err(Error::TooLarge { .. })));
+        let mut cx = DecodeCx::new(Limits { max_elements: 9, ..Limits::default() });
+        assert!(matches!(SetStore::<u8>::from_wire(w.clone(), &table, &mut cx), Err(Error::TooLarge { .. })));
+        let mut cx = DecodeCx::new(Limits::default());
+        assert_eq!(&SetStore::<u8>::from_wire(w, &table, &mut cx).unwrap(), s.store());
+    }
+
+    use crate::wire::WireStore;
+}

@@ -1,0 +1,105 @@
+//! The wire form of a set: live dots grouped by replica, gap-encoded, each with its element.
+//!
+//! `[(replica index, [(counter gap, element), ...]), ...]`, groups in table order and dots in
+//! counter order, so the bytes depend only on the set's contents. A replica's own inserts are
+//! usually consecutive events, so a gap is one byte: an element costs its own bytes plus one
+//! (3 bytes for `u64` elements below 16 384 in postcard).
+
+use alloc::vec::Vec;
+use core::hash::Hash;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{OrSet, SetStore};
+use crate::Error;
+use crate::causal::Causal;
+use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
+
+impl<T> WireStore for SetStore<T>
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    type Wire = Vec<(u32, Vec<(u64, T)>)>;
+
+    fn to_wire(&self, table: &ReplicaTable) -> Self::Wire {
+        let mut groups: Vec<(u32, Vec<(u64, T)>)> = self
+            .dots_by_replica()
+            .into_iter()
+            .map(|(id, mut dots)| {
+                dots.sort_unstable_by_key(|(n, _)| *n);
+                let mut prev = 0u64;
+                let v = dots
+                    .into_iter()
+                    .map(|(n, e)| {
+                        let gap = n - prev - 1;
+                        prev = n;
+                        (gap, e.clone())
+                    })
+                    .collect();
+                (table.index(&id), v)
+            })
+            .collect();
+        groups.sort_unstable_by_key(|(i, _)| *i);
+        groups
+    }
+
+    fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
+        cx.check_len("set.replicas", wire.len(), SetStore::<T>::MAX_REPLICAS)?;
+        let total = wire.iter().fold(0usize, |acc, (_, g)| acc.saturating_add(g.len()));
+        cx.check_len("set.dots", total, cx.limits.max_dots)?;
+        let mut store = SetStore::default();
+        store.reserve(total);
+        let mut last_index = None;
+        for (index, group) in wire {
+            if group.is_empty() || last_index.is_some_and(|l| l >= index) {
+                return Err(Error::NotCanonical { field: "set" });
+            }
+            last_index = Some(index);
+            let mut prev = 0u64;
+            for (gap, elem) in group {
+                let Some(n) = prev.checked_add(gap).and_then(|x| x.checked_add(1)) else {
+                    return Err(Error::CounterOutOfRange {
+                        field: "set",
+                        value: u64::MAX,
+                        max: SetStore::<T>::MAX_COUNTER,
+                    });
+                };
+                let dot = table.resolve(WireDot(index, n), cx)?;
+                if n > SetStore::<T>::MAX_COUNTER {
+                    return Err(Error::CounterOutOfRange {
+                        field: "set",
+                        value: n,
+                        max: SetStore::<T>::MAX_COUNTER,
+                    });
+                }
+                // Strictly increasing counters in distinct groups: no dot can occur twice.
+                store.add_dot(elem, dot);
+                prev = n;
+            }
+        }
+        cx.check_len("set.elements", store.len(), cx.limits.max_elements)?;
+        Ok(store)
+    }
+}
+
+/// The compact, canonical wire form (see [`wire`](crate::wire)); equal sets encode to the same
+/// bytes whatever their history.
+impl<T> Serialize for OrSet<T>
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.inner.serialize(s)
+    }
+}
+
+/// Validated: canonical order, every dot in the value's replica table and context, limits.
+impl<'de, T> Deserialize<'de> for OrSet<T>
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Causal::deserialize(d).map(|inner| OrSet { inner })
+    }
+}
