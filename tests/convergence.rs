@@ -6,7 +6,10 @@ mod common;
 
 use common::{History, Script, Subject, check, ensure, run, same};
 #[allow(unused_imports)]
-use convergent::{CausalContext, Decompose, EwFlag, Lattice, VersionVector, lattice::join_all};
+use convergent::{
+    CausalContext, CausalCounter, Decompose, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap,
+    OrSet, PnCounter, VersionVector, lattice::join_all,
+};
 
 /// The deltas of every operation, delivered to a fresh replica and to every replica of the
 /// history in order, shuffled, duplicated and pre-joined, give the join of the final states.
@@ -134,4 +137,21 @@ macro_rules! convergence {
 
 convergence!(causal_context, CausalContext);
 convergence!(version_vector, VersionVector);
+convergence!(g_counter, GCounter, decompose);
+convergence!(pn_counter, PnCounter, decompose);
+convergence!(lww_register, LwwRegister<u8>, decompose);
 convergence!(ew_flag, EwFlag, decompose);
+convergence!(or_set, OrSet<u8>, decompose);
+convergence!(mv_register, MvRegister<u8>, decompose);
+convergence!(causal_counter, CausalCounter, decompose);
+convergence!(map_of_flags, OrMap<u8, EwFlag>, decompose);
+convergence!(map_of_sets, OrMap<u8, OrSet<u8>>, decompose);
+convergence!(map_of_mv_registers, OrMap<u8, MvRegister<u8>>, decompose);
+convergence!(map_of_causal_counters, OrMap<u8, CausalCounter>, decompose);
+convergence!(map_of_g_counters, OrMap<u8, GCounter>, decompose);
+convergence!(map_of_pn_counters, OrMap<u8, PnCounter>, decompose);
+convergence!(map_of_lww_registers, OrMap<u8, LwwRegister<u8>>, decompose);
+convergence!(map_of_maps_of_sets, OrMap<u8, OrMap<u8, OrSet<u8>>>, decompose);
+convergence!(map_of_maps_of_mv_registers, OrMap<u8, OrMap<u8, MvRegister<u8>>>, decompose);
+convergence!(map_of_maps_of_counters, OrMap<u8, OrMap<u8, PnCounter>>, decompose);
+convergence!(map3_of_flags, OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>, decompose);

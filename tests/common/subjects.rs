@@ -2,11 +2,15 @@
 
 use std::fmt::Debug;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use convergent::{
-    Causal, CausalContext, Dot, DotSet, DotStore, EwFlag, Handle, Nested, ReplicaId, VersionVector,
+    Causal, CausalContext, CausalCounter, Dot, DotSet, DotStore, EwFlag, GCounter, GCounterStore, Handle,
+    LwwRegister, LwwStore, MapStore, MvRegister, MvStore, Nested, OrMap, OrSet, PnCounter, PnCounterStore,
+    ReplicaId, SetStore, Timestamp, VersionVector,
 };
 
-use super::{OpCx, Ops, Rng, Subject, ops_in};
+use super::{Event, OpCx, Ops, Rng, Subject, ops_in};
 
 // ---------------------------------------------------------------------------------------------
 // Invariant checkers shared by the causal types
@@ -164,6 +168,148 @@ impl Subject for VersionVector {
             return Err("version vector len() wrong".into());
         }
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain (state-based, dot-free) types
+// ---------------------------------------------------------------------------------------------
+
+/// A huge increment, now and then, so saturation at `u64::MAX` happens inside histories.
+const HUGE: u64 = u64::MAX / 3;
+
+fn gen_amount(rng: &mut Rng) -> u64 {
+    if rng.chance(3) { HUGE } else { rng.range(1, 3) }
+}
+
+/// Per replica, the saturating sum of the amounts of its visible events for which `pick` gives one.
+fn per_replica_sums<O>(
+    events: &[Event<impl Subject<Op = O>>],
+    visible: Ops,
+    pick: impl Fn(&O) -> Option<u64>,
+) -> u128 {
+    let mut sums: BTreeMap<ReplicaId, u64> = BTreeMap::new();
+    for k in ops_in(visible) {
+        if let Some(n) = pick(&events[k].op) {
+            let e = sums.entry(events[k].id).or_default();
+            *e = e.saturating_add(n);
+        }
+    }
+    sums.values().map(|&n| u128::from(n)).sum()
+}
+
+impl Subject for GCounter {
+    type Op = u64;
+    /// The exact value.
+    type Read = u128;
+
+    fn gen_op(rng: &mut Rng, _: &OpCx<'_>, _: &Self) -> u64 {
+        gen_amount(rng)
+    }
+
+    fn apply(&mut self, replica: ReplicaId, n: &u64) -> Self {
+        self.increment(replica, *n)
+    }
+
+    fn read(&self) -> u128 {
+        self.value_u128()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let v: Vec<(ReplicaId, u64)> = self.iter().collect();
+        if v.windows(2).any(|w| w[0].0 >= w[1].0) || v.iter().any(|e| e.1 == 0) {
+            return Err(format!("G-Counter entries not canonical: {self:?}"));
+        }
+        if v.len() != self.len() || self.is_empty() != v.is_empty() {
+            return Err("G-Counter len() wrong".into());
+        }
+        if u128::from(self.value()) != self.value_u128().min(u128::from(u64::MAX)) {
+            return Err("G-Counter value() is not the saturated value_u128()".into());
+        }
+        if v.iter().any(|&(r, n)| self.get(r) != n) {
+            return Err("G-Counter get() disagrees with iter()".into());
+        }
+        Ok(())
+    }
+
+    /// Each replica's increments, summed (saturating per replica).
+    fn spec(events: &[Event<Self>], visible: Ops) -> Option<u128> {
+        Some(per_replica_sums(events, visible, |n| Some(*n)))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum PnOp {
+    Inc(u64),
+    Dec(u64),
+}
+
+impl Subject for PnCounter {
+    type Op = PnOp;
+    /// The exact value.
+    type Read = i128;
+
+    fn gen_op(rng: &mut Rng, _: &OpCx<'_>, _: &Self) -> PnOp {
+        if rng.chance(55) { PnOp::Inc(gen_amount(rng)) } else { PnOp::Dec(gen_amount(rng)) }
+    }
+
+    fn apply(&mut self, replica: ReplicaId, op: &PnOp) -> Self {
+        match op {
+            PnOp::Inc(n) => self.increment(replica, *n),
+            PnOp::Dec(n) => self.decrement(replica, *n),
+        }
+    }
+
+    fn read(&self) -> i128 {
+        self.value_i128()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.increments().check()?;
+        self.decrements().check()?;
+        let v = self.value_i128();
+        let sat = i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
+        if self.value() != sat {
+            return Err("PN-Counter value() is not the saturated value_i128()".into());
+        }
+        Ok(())
+    }
+
+    fn spec(events: &[Event<Self>], visible: Ops) -> Option<i128> {
+        let p = per_replica_sums(events, visible, |o| if let PnOp::Inc(n) = o { Some(*n) } else { None });
+        let n = per_replica_sums(events, visible, |o| if let PnOp::Dec(n) = o { Some(*n) } else { None });
+        Some(p as i128 - n as i128)
+    }
+}
+
+impl Subject for LwwRegister<u8> {
+    type Op = LwwWrite;
+    type Read = Option<(Timestamp, ReplicaId, u8)>;
+
+    /// Timestamps 1..=3 ms: equal timestamps (and equal (timestamp, replica) pairs) are constant.
+    fn gen_op(rng: &mut Rng, cx: &OpCx<'_>, _: &Self) -> LwwWrite {
+        <LwwRegister<u8> as Value>::gen_nop(rng, cx)
+    }
+
+    fn apply(&mut self, replica: ReplicaId, op: &LwwWrite) -> Self {
+        self.write(replica, Timestamp::from_parts(op.0, 0), op.1)
+    }
+
+    fn read(&self) -> Self::Read {
+        Some((self.timestamp()?, self.writer()?, *self.value()?))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let parts = [self.timestamp().is_some(), self.writer().is_some(), self.value().is_some()];
+        if parts.iter().any(|&p| p != parts[0]) {
+            return Err("LWW register: timestamp, writer and value not all set or all unset".into());
+        }
+        Ok(())
+    }
+
+    /// The greatest `(timestamp, writer, value)` among the visible writes.
+    fn spec(events: &[Event<Self>], visible: Ops) -> Option<Self::Read> {
+        Some(ops_in(visible).map(|k| events[k].op.key(events[k].id)).max())
     }
 }
 
@@ -380,3 +526,550 @@ impl TopApply for EwFlag {
 }
 
 causal_subject!(EwFlag);
+
+// ---------------------------------------------------------------------------------------------
+// OrSet
+// ---------------------------------------------------------------------------------------------
+
+/// Elements: 0..=3.
+#[derive(Clone, Debug)]
+pub enum SetOp {
+    Insert(u8),
+    Remove(u8),
+    InsertAll(Vec<u8>),
+    RemoveAll(Vec<u8>),
+    Clear,
+}
+
+impl SetOp {
+    /// The operation's effect on `x`: `Some(true)` adds it, `Some(false)` removes it.
+    fn effect(&self, x: u8) -> Option<bool> {
+        match self {
+            SetOp::Insert(y) if *y == x => Some(true),
+            SetOp::Remove(y) if *y == x => Some(false),
+            SetOp::InsertAll(ys) if ys.contains(&x) => Some(true),
+            SetOp::RemoveAll(ys) if ys.contains(&x) => Some(false),
+            SetOp::Clear => Some(false),
+            _ => None,
+        }
+    }
+}
+
+fn small_vec(rng: &mut Rng, max: u64) -> Vec<u8> {
+    (0..rng.range(0, 3)).map(|_| rng.range(0, max) as u8).collect()
+}
+
+impl Value for OrSet<u8> {
+    type NOp = SetOp;
+    type NRead = BTreeSet<u8>;
+
+    fn gen_nop(rng: &mut Rng, _: &OpCx<'_>) -> SetOp {
+        match rng.below(20) {
+            0..=8 => SetOp::Insert(rng.range(0, 3) as u8),
+            9..=14 => SetOp::Remove(rng.range(0, 3) as u8),
+            15..=16 => SetOp::InsertAll(small_vec(rng, 3)),
+            17..=18 => SetOp::RemoveAll(small_vec(rng, 3)),
+            _ => SetOp::Clear,
+        }
+    }
+
+    fn apply_nop(h: &mut Handle<'_, SetStore<u8>>, op: &SetOp) {
+        match op {
+            SetOp::Insert(x) => {
+                h.insert(*x);
+            }
+            SetOp::Remove(x) => {
+                h.remove(x);
+            }
+            SetOp::InsertAll(xs) => h.insert_all(xs.iter().copied()),
+            SetOp::RemoveAll(xs) => h.remove_all(xs.iter()),
+            SetOp::Clear => h.clear(),
+        }
+    }
+
+    fn read_store(s: &SetStore<u8>) -> BTreeSet<u8> {
+        s.iter().copied().collect()
+    }
+
+    fn check_store(s: &SetStore<u8>) -> Result<(), String> {
+        let n = s.iter().count();
+        if n != s.len() || s.is_empty() != (n == 0) {
+            return Err(format!("set len() {} but iter() yields {n}", s.len()));
+        }
+        if s.iter().any(|x| !s.contains(x)) {
+            return Err("set iter() yields an element contains() denies".into());
+        }
+        if n > s.dot_count() {
+            return Err("set has an element without a dot".into());
+        }
+        Ok(())
+    }
+
+    /// Add-wins: `x` is in iff some visible operation's net effect on `x` is an insert that no
+    /// visible operation touching `x` (or reset) has observed.
+    fn spec_value(evs: &[NEv<SetOp>], visible: Ops) -> Option<(bool, BTreeSet<u8>)> {
+        let live = alive(evs, visible);
+        let net = |e: &NEv<SetOp>, x: u8| e.ops.iter().filter_map(|o| o.effect(x)).next_back();
+        let set: BTreeSet<u8> = (0..=3)
+            .filter(|&x| {
+                ops_in(live).any(|k| {
+                    net(&evs[k], x) == Some(true) && !overwritten(evs, live, k, |e| net(e, x).is_some())
+                })
+            })
+            .collect();
+        Some((!set.is_empty(), set))
+    }
+}
+
+impl TopApply for OrSet<u8> {
+    fn apply_one(&mut self, replica: ReplicaId, op: &SetOp) -> Self {
+        match op {
+            SetOp::Insert(x) => self.insert(replica, *x),
+            SetOp::Remove(x) => self.remove(replica, x),
+            SetOp::InsertAll(xs) => self.insert_all(replica, xs.iter().copied()),
+            SetOp::RemoveAll(xs) => self.remove_all(replica, xs.iter()),
+            SetOp::Clear => self.clear(replica),
+        }
+    }
+}
+
+causal_subject!(OrSet<u8>);
+
+// ---------------------------------------------------------------------------------------------
+// MvRegister
+// ---------------------------------------------------------------------------------------------
+
+/// Values: 0..=2.
+#[derive(Clone, Debug)]
+pub enum MvOp {
+    Write(u8),
+    Clear,
+}
+
+impl Value for MvRegister<u8> {
+    type NOp = MvOp;
+    /// The concurrent values, sorted (with repeats: two concurrent writes of one value are two).
+    type NRead = Vec<u8>;
+
+    fn gen_nop(rng: &mut Rng, _: &OpCx<'_>) -> MvOp {
+        if rng.chance(80) { MvOp::Write(rng.range(0, 2) as u8) } else { MvOp::Clear }
+    }
+
+    fn apply_nop(h: &mut Handle<'_, MvStore<u8>>, op: &MvOp) {
+        match op {
+            MvOp::Write(v) => h.write(*v),
+            MvOp::Clear => h.clear(),
+        }
+    }
+
+    fn read_store(s: &MvStore<u8>) -> Vec<u8> {
+        let mut v: Vec<u8> = s.values().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn check_store(s: &MvStore<u8>) -> Result<(), String> {
+        if s.len() != s.values().count() || s.len() != s.dot_count() {
+            return Err("register len() disagrees with its values or dots".into());
+        }
+        Ok(())
+    }
+
+    /// Every visible write not overwritten (or cleared) by a visible operation that saw it.
+    fn spec_value(evs: &[NEv<MvOp>], visible: Ops) -> Option<(bool, Vec<u8>)> {
+        let live = alive(evs, visible);
+        let mut v: Vec<u8> = ops_in(live)
+            .filter_map(|k| match evs[k].ops.last() {
+                Some(MvOp::Write(x)) if !overwritten(evs, live, k, |e| !e.ops.is_empty()) => Some(*x),
+                _ => None,
+            })
+            .collect();
+        v.sort_unstable();
+        Some((!v.is_empty(), v))
+    }
+}
+
+impl TopApply for MvRegister<u8> {
+    fn apply_one(&mut self, replica: ReplicaId, op: &MvOp) -> Self {
+        match op {
+            MvOp::Write(v) => self.write(replica, *v),
+            MvOp::Clear => self.clear(replica),
+        }
+    }
+}
+
+causal_subject!(MvRegister<u8>);
+
+// ---------------------------------------------------------------------------------------------
+// Causal counters
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+pub enum CounterOp {
+    Inc(u64),
+    Dec(u64),
+    Reset,
+}
+
+std::thread_local! {
+    /// Whether the counter specification is the strict observed reset (see [`counter_spec`]).
+    pub static STRICT_COUNTER_SPEC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The amounts of an operation's counter operations after its last reset, and whether it reset.
+fn counter_ops(evs: &[NEv<CounterOp>]) -> Vec<NEv<CounterOp>> {
+    let mut out: Vec<NEv<CounterOp>> = evs.to_vec();
+    for e in &mut out {
+        if let Some(p) = e.ops.iter().rposition(|o| matches!(o, CounterOp::Reset)) {
+            e.reset = true;
+            e.ops.drain(..=p);
+        }
+    }
+    out
+}
+
+/// The counter specification, as `(non-empty, increments, decrements)` (the caller applies its
+/// store's saturation to `increments - decrements`).
+///
+/// Strict observed reset (what issue 3 asks: "nothing the remover saw ever comes back"): the sum
+/// of the visible increments and decrements that no visible reset observed.
+///
+/// Documented (`src/ccounter.rs`, "Observed reset, and its one limitation"): each replica's
+/// contribution is its running total (saturating at `u64::MAX`), carried by the dot of its latest
+/// operation that changed it; a reset removes the dots it saw, so a replica contributes the
+/// running total of its latest such visible operation if no visible reset saw that operation.
+/// Differs from strict exactly when a replica whose count a reset saw increments concurrently
+/// with the reset.
+fn counter_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128, i128) {
+    let evs = counter_ops(evs);
+    let live = alive(&evs, visible);
+    if STRICT_COUNTER_SPEC.with(|s| s.get()) {
+        let (mut any, mut p, mut n) = (false, 0i128, 0i128);
+        for k in ops_in(live) {
+            for o in &evs[k].ops {
+                any = true;
+                match o {
+                    CounterOp::Inc(x) => p += i128::from(*x),
+                    CounterOp::Dec(x) => n += i128::from(*x),
+                    CounterOp::Reset => unreachable!("resets are split off"),
+                }
+            }
+        }
+        return (any, p, n);
+    }
+    // `dot[k]`: the running total `(p, n)` under the dot operation `k` minted, if it minted one.
+    let mut dot: Vec<Option<(u64, u64)>> = Vec::with_capacity(evs.len());
+    let latest = |dot: &[Option<(u64, u64)>], set: Ops, id: ReplicaId| {
+        ops_in(set).filter(|&j| evs[j].id == id && dot[j].is_some()).max()
+    };
+    for e in &evs {
+        let mine = if e.reset {
+            None
+        } else {
+            latest(&dot, e.past, e.id).filter(|j| alive(&evs, e.past) >> j & 1 == 1).and_then(|j| dot[j])
+        };
+        let (mut has, mut cur) = (mine.is_some(), mine.unwrap_or((0, 0)));
+        let mut minted = false;
+        for o in &e.ops {
+            let new = match o {
+                CounterOp::Inc(x) => (cur.0.saturating_add(*x), cur.1),
+                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x)),
+                CounterOp::Reset => unreachable!("resets are split off"),
+            };
+            if new == cur && has {
+                continue; // saturated: nothing changes, no dot
+            }
+            (has, cur, minted) = (true, new, true);
+        }
+        dot.push(minted.then_some(cur));
+    }
+    let mut ids: Vec<ReplicaId> = ops_in(visible).map(|k| evs[k].id).collect();
+    ids.sort();
+    ids.dedup();
+    let (mut any, mut p, mut n) = (false, 0i128, 0i128);
+    for id in ids {
+        if let Some(j) = latest(&dot, visible, id).filter(|j| live >> j & 1 == 1) {
+            let (dp, dn) = dot[j].expect("latest minted");
+            any = true;
+            p += i128::from(dp);
+            n += i128::from(dn);
+        }
+    }
+    (any, p, n)
+}
+
+/// A counter's amount: 1..=3, or now and then a third of `u64::MAX` (saturation happens).
+fn gen_counter_op(rng: &mut Rng, resets: bool, decrements: bool) -> CounterOp {
+    match rng.below(10) {
+        0..=4 => CounterOp::Inc(gen_amount(rng)),
+        5..=7 if decrements => CounterOp::Dec(gen_amount(rng)),
+        _ if resets => CounterOp::Reset,
+        _ => CounterOp::Inc(gen_amount(rng)),
+    }
+}
+
+fn pn_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128) {
+    let (any, p, n) = counter_spec(evs, visible);
+    (any, (p - n).clamp(i128::from(i64::MIN), i128::from(i64::MAX)))
+}
+
+impl Value for CausalCounter {
+    type NOp = CounterOp;
+    type NRead = i128;
+
+    fn gen_nop(rng: &mut Rng, _: &OpCx<'_>) -> CounterOp {
+        gen_counter_op(rng, true, true)
+    }
+
+    fn apply_nop(h: &mut Handle<'_, PnCounterStore>, op: &CounterOp) {
+        match op {
+            CounterOp::Inc(n) => h.increment(*n),
+            CounterOp::Dec(n) => h.decrement(*n),
+            CounterOp::Reset => h.reset(),
+        }
+    }
+
+    fn read_store(s: &PnCounterStore) -> i128 {
+        i128::from(s.value())
+    }
+
+    fn spec_value(evs: &[NEv<CounterOp>], visible: Ops) -> Option<(bool, i128)> {
+        Some(pn_spec(evs, visible))
+    }
+}
+
+impl TopApply for CausalCounter {
+    fn apply_one(&mut self, replica: ReplicaId, op: &CounterOp) -> Self {
+        match op {
+            CounterOp::Inc(n) => self.increment(replica, *n),
+            CounterOp::Dec(n) => self.decrement(replica, *n),
+            CounterOp::Reset => self.reset(replica),
+        }
+    }
+}
+
+causal_subject!(CausalCounter);
+
+/// A `GCounter` inside an `OrMap` (its causal form, `GCounterStore`).
+impl Value for GCounter {
+    type NOp = CounterOp;
+    type NRead = i128;
+
+    fn gen_nop(rng: &mut Rng, _: &OpCx<'_>) -> CounterOp {
+        gen_counter_op(rng, false, false)
+    }
+
+    fn apply_nop(h: &mut Handle<'_, GCounterStore>, op: &CounterOp) {
+        if let CounterOp::Inc(n) = op {
+            h.increment(*n);
+        }
+    }
+
+    fn read_store(s: &GCounterStore) -> i128 {
+        i128::from(s.value())
+    }
+
+    /// As the causal counter's, saturating the sum at `u64::MAX` as `GCounterStore::value` does.
+    fn spec_value(evs: &[NEv<CounterOp>], visible: Ops) -> Option<(bool, i128)> {
+        let (any, p, _) = counter_spec(evs, visible);
+        Some((any, p.min(i128::from(u64::MAX))))
+    }
+}
+
+/// A `PnCounter` inside an `OrMap` (its causal form, `PnCounterStore`, with reset).
+impl Value for PnCounter {
+    type NOp = CounterOp;
+    type NRead = i128;
+
+    fn gen_nop(rng: &mut Rng, cx: &OpCx<'_>) -> CounterOp {
+        CausalCounter::gen_nop(rng, cx)
+    }
+
+    fn apply_nop(h: &mut Handle<'_, PnCounterStore>, op: &CounterOp) {
+        CausalCounter::apply_nop(h, op)
+    }
+
+    fn read_store(s: &PnCounterStore) -> i128 {
+        i128::from(s.value())
+    }
+
+    fn spec_value(evs: &[NEv<CounterOp>], visible: Ops) -> Option<(bool, i128)> {
+        Some(pn_spec(evs, visible))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LWW values under dots
+// ---------------------------------------------------------------------------------------------
+
+/// Timestamps 1..=3 ms (ties are constant), values 0..=2.
+#[derive(Clone, Debug)]
+pub struct LwwWrite(pub u64, pub u8);
+
+impl LwwWrite {
+    pub fn key(&self, id: ReplicaId) -> (Timestamp, ReplicaId, u8) {
+        (Timestamp::from_parts(self.0, 0), id, self.1)
+    }
+}
+
+/// An `LwwRegister` inside an `OrMap` (its causal form, `LwwStore`).
+impl Value for LwwRegister<u8> {
+    type NOp = LwwWrite;
+    type NRead = Option<(Timestamp, ReplicaId, u8)>;
+
+    fn gen_nop(rng: &mut Rng, _: &OpCx<'_>) -> LwwWrite {
+        LwwWrite(rng.range(1, 3), rng.range(0, 2) as u8)
+    }
+
+    fn apply_nop(h: &mut Handle<'_, LwwStore<u8>>, op: &LwwWrite) {
+        h.write(Timestamp::from_parts(op.0, 0), op.1);
+    }
+
+    fn read_store(s: &LwwStore<u8>) -> Self::NRead {
+        s.winner().map(|(t, r, v)| (t, r, *v))
+    }
+
+    /// The greatest `(timestamp, writer, value)` among the visible writes that took effect (beat
+    /// the winner their writer saw) and that no reset observed.
+    fn spec_value(evs: &[NEv<LwwWrite>], visible: Ops) -> Option<(bool, Self::NRead)> {
+        // The write each operation made, if any, in index order (an operation's past is earlier).
+        let mut made: Vec<Option<(Timestamp, ReplicaId, u8)>> = Vec::with_capacity(evs.len());
+        for e in evs {
+            let mut w = if e.reset { None } else { ops_in(alive(evs, e.past)).filter_map(|j| made[j]).max() };
+            let mut mine = None;
+            for op in &e.ops {
+                let key = op.key(e.id);
+                if w.is_none_or(|w| key > w) {
+                    w = Some(key);
+                    mine = Some(key);
+                }
+            }
+            made.push(mine);
+        }
+        let w = ops_in(alive(evs, visible)).filter_map(|k| made[k]).max();
+        Some((w.is_some(), w))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OrMap, of any value above, to any depth
+// ---------------------------------------------------------------------------------------------
+
+/// Keys: 0..=2.
+#[derive(Clone, Debug)]
+pub enum MapOp<O> {
+    /// One `update` of a key, running these operations of the value in one handle.
+    Update(u8, Vec<O>),
+    Remove(u8),
+    Clear,
+}
+
+impl<V: Value> Value for OrMap<u8, V> {
+    type NOp = MapOp<V::NOp>;
+    type NRead = BTreeMap<u8, V::NRead>;
+
+    fn gen_nop(rng: &mut Rng, cx: &OpCx<'_>) -> Self::NOp {
+        match rng.below(20) {
+            0..=13 => {
+                let n = if rng.chance(80) { 1 } else { 2 };
+                MapOp::Update(rng.range(0, 2) as u8, (0..n).map(|_| V::gen_nop(rng, cx)).collect())
+            }
+            14..=18 => MapOp::Remove(rng.range(0, 2) as u8),
+            _ => MapOp::Clear,
+        }
+    }
+
+    fn apply_nop(h: &mut Handle<'_, MapStore<u8, V::Store>>, op: &Self::NOp) {
+        match op {
+            MapOp::Update(k, ops) => h.update(*k, |v| {
+                for o in ops {
+                    V::apply_nop(v, o);
+                }
+            }),
+            MapOp::Remove(k) => {
+                h.remove(k);
+            }
+            MapOp::Clear => h.clear(),
+        }
+    }
+
+    fn read_store(s: &MapStore<u8, V::Store>) -> Self::NRead {
+        s.iter().map(|(k, v)| (*k, V::read_store(v))).collect()
+    }
+
+    fn check_store(s: &MapStore<u8, V::Store>) -> Result<(), String> {
+        let n = s.iter().count();
+        if n != s.len() || s.keys().count() != n || s.values().count() != n || s.is_empty() != (n == 0) {
+            return Err("map len(), iter(), keys(), values() disagree".into());
+        }
+        for (k, v) in s.iter() {
+            if v.is_empty() {
+                return Err(format!("key {k} holds an empty value"));
+            }
+            if !s.contains_key(k) || s.get(k) != Some(v) {
+                return Err(format!("get/contains_key disagree with iter on key {k}"));
+            }
+            check_store_dots(v).map_err(|e| format!("key {k}: {e}"))?;
+            V::check_store(v).map_err(|e| format!("key {k}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Observed reset per key: a key's value is the value's specification over the visible
+    /// operations on that key that no visible remove of the key (or clear, or reset of the whole
+    /// map) observed; the key is present iff that value is non-empty.
+    fn spec_value(evs: &[NEv<Self::NOp>], visible: Ops) -> Option<(bool, Self::NRead)> {
+        let mut out = BTreeMap::new();
+        for key in 0..=2u8 {
+            let per_key: Vec<NEv<V::NOp>> = evs
+                .iter()
+                .map(|e| {
+                    let last_reset = e.ops.iter().rposition(|o| {
+                        matches!(o, MapOp::Remove(k) if *k == key) || matches!(o, MapOp::Clear)
+                    });
+                    let after = last_reset.map_or(0, |p| p + 1);
+                    let ops = e.ops[after..]
+                        .iter()
+                        .filter_map(|o| match o {
+                            MapOp::Update(k, os) if *k == key => Some(os.clone()),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect();
+                    NEv { past: e.past, id: e.id, reset: e.reset || last_reset.is_some(), ops }
+                })
+                .collect();
+            let (present, read) = V::spec_value(&per_key, visible)?;
+            if present {
+                out.insert(key, read);
+            }
+        }
+        Some((!out.is_empty(), out))
+    }
+}
+
+impl<V: Value> TopApply for OrMap<u8, V> {
+    fn apply_one(&mut self, replica: ReplicaId, op: &Self::NOp) -> Self {
+        match op {
+            MapOp::Update(k, ops) => self.update(replica, *k, |v| {
+                for o in ops {
+                    V::apply_nop(v, o);
+                }
+            }),
+            MapOp::Remove(k) => self.remove(replica, k),
+            MapOp::Clear => self.clear(replica),
+        }
+    }
+}
+
+causal_subject!(OrMap<u8, EwFlag>);
+causal_subject!(OrMap<u8, OrSet<u8>>);
+causal_subject!(OrMap<u8, MvRegister<u8>>);
+causal_subject!(OrMap<u8, CausalCounter>);
+causal_subject!(OrMap<u8, GCounter>);
+causal_subject!(OrMap<u8, PnCounter>);
+causal_subject!(OrMap<u8, LwwRegister<u8>>);
+causal_subject!(OrMap<u8, OrMap<u8, OrSet<u8>>>);
+causal_subject!(OrMap<u8, OrMap<u8, MvRegister<u8>>>);
+causal_subject!(OrMap<u8, OrMap<u8, PnCounter>>);
+causal_subject!(OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>);
