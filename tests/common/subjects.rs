@@ -412,9 +412,10 @@ pub fn check_store_dots<S: DotStore>(s: &S) -> Result<(), String> {
     Ok(())
 }
 
-/// `impl Subject` for a top-level causal type described by [`Value`] and [`TopApply`].
+/// `impl Subject` for a top-level causal type described by [`Value`] and [`TopApply`];
+/// `causal_subject!(T, check_invariants)` also runs the crate's `CheckInvariants` on every state.
 macro_rules! causal_subject {
-    ($t:ty) => {
+    ($t:ty $(, $check:ident)?) => {
         impl $crate::common::Subject for $t {
             type Op = $crate::common::subjects::Top<<$t as $crate::common::subjects::Value>::NOp>;
             type Read = <$t as $crate::common::subjects::Value>::NRead;
@@ -453,6 +454,12 @@ macro_rules! causal_subject {
             fn check(&self) -> Result<(), String> {
                 $crate::common::subjects::check_causal(self.as_causal())?;
                 $crate::common::subjects::check_store_dots(self.as_causal().store())?;
+                $(
+                    // The crate's own checker (it sees private indexes), where the store has one.
+                    let _ = stringify!($check);
+                    convergent::CheckInvariants::check_invariants(self.as_causal())
+                        .map_err(|e| format!("CheckInvariants: {e}"))?;
+                )?
                 <$t as $crate::common::subjects::Value>::check_store(self.as_causal().store())
             }
 
@@ -525,7 +532,7 @@ impl TopApply for EwFlag {
     }
 }
 
-causal_subject!(EwFlag);
+causal_subject!(EwFlag, check_invariants);
 
 // ---------------------------------------------------------------------------------------------
 // OrSet
@@ -698,7 +705,7 @@ impl TopApply for MvRegister<u8> {
     }
 }
 
-causal_subject!(MvRegister<u8>);
+causal_subject!(MvRegister<u8>, check_invariants);
 
 // ---------------------------------------------------------------------------------------------
 // Causal counters
@@ -848,7 +855,7 @@ impl TopApply for CausalCounter {
     }
 }
 
-causal_subject!(CausalCounter);
+causal_subject!(CausalCounter, check_invariants);
 
 /// A `GCounter` inside an `OrMap` (its causal form, `GCounterStore`).
 impl Value for GCounter {
@@ -1062,14 +1069,14 @@ impl<V: Value> TopApply for OrMap<u8, V> {
     }
 }
 
-causal_subject!(OrMap<u8, EwFlag>);
+causal_subject!(OrMap<u8, EwFlag>, check_invariants);
 causal_subject!(OrMap<u8, OrSet<u8>>);
-causal_subject!(OrMap<u8, MvRegister<u8>>);
-causal_subject!(OrMap<u8, CausalCounter>);
-causal_subject!(OrMap<u8, GCounter>);
-causal_subject!(OrMap<u8, PnCounter>);
-causal_subject!(OrMap<u8, LwwRegister<u8>>);
+causal_subject!(OrMap<u8, MvRegister<u8>>, check_invariants);
+causal_subject!(OrMap<u8, CausalCounter>, check_invariants);
+causal_subject!(OrMap<u8, GCounter>, check_invariants);
+causal_subject!(OrMap<u8, PnCounter>, check_invariants);
+causal_subject!(OrMap<u8, LwwRegister<u8>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, OrSet<u8>>>);
-causal_subject!(OrMap<u8, OrMap<u8, MvRegister<u8>>>);
-causal_subject!(OrMap<u8, OrMap<u8, PnCounter>>);
-causal_subject!(OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>);
+causal_subject!(OrMap<u8, OrMap<u8, MvRegister<u8>>>, check_invariants);
+causal_subject!(OrMap<u8, OrMap<u8, PnCounter>>, check_invariants);
+causal_subject!(OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>, check_invariants);
