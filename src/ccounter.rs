@@ -39,7 +39,7 @@ use crate::macros::causal_newtype;
 use crate::mvreg::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 
 /// The largest total per replica: where increments saturate.
-const MAX: u64 = u64::MAX;
+const MAX: u64 = crate::MAX_COUNT;
 
 /// For each replica, the largest payload among its live dots.
 ///
@@ -140,7 +140,7 @@ impl Handle<'_, GCounterStore> {
             return;
         }
         fun_forget(self, |d, _| d.replica() == me);
-        fun_put(self, old.saturating_add(n));
+        fun_put(self, old.saturating_add(n).min(MAX));
     }
 
     /// The current value (read access while mutating). `O(replicas)`.
@@ -234,7 +234,7 @@ impl Handle<'_, PnCounterStore> {
         }
         let me = self.replica;
         let old = own_max(&self.store.fun, me, pn_max);
-        let new = Pn { p: old.p.saturating_add(dp), n: old.n.saturating_add(dn) };
+        let new = Pn { p: old.p.saturating_add(dp).min(MAX), n: old.n.saturating_add(dn).min(MAX) };
         if new == old && self.store.fun.iter().any(|(d, _)| d.replica() == me) {
             return; // saturated: nothing changes
         }

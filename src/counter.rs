@@ -32,13 +32,14 @@ const SMALL_JOIN: usize = 4;
 ///
 /// # Overflow
 ///
-/// Nothing wraps and nothing panics. Each entry saturates at `u64::MAX` (an increment past it
-/// leaves the entry at `u64::MAX`), [`value`](Self::value) saturates at `u64::MAX`, and
+/// Nothing wraps and nothing panics. Each entry saturates at [`MAX_COUNT`](crate::MAX_COUNT)
+/// (`2^53`; an increment past it leaves the entry there), [`value`](Self::value) saturates at
+/// `u64::MAX` (reached only by more than 2 047 saturated replicas), and
 /// [`value_u128`](Self::value_u128) is the exact sum. Saturating per entry keeps join a lattice
-/// join (it is still the pointwise maximum). Receivers refuse entries above
-/// [`Limits::max_counter`](crate::Limits::max_counter) (`2^53` by default) when decoding: an
-/// entry at `u64::MAX` from a hostile peer would freeze a replica's count forever. A replica that
-/// really counts past `2^53` must raise that limit on its peers.
+/// join (it is still the pointwise maximum). Entries saturate at `2^53` rather than `u64::MAX`
+/// because receivers refuse entries above [`Limits::max_counter`](crate::Limits::max_counter)
+/// (`2^53` by default): an entry at `u64::MAX` from a hostile peer would freeze a replica's count
+/// forever. So every state a replica can produce is one its peers accept.
 ///
 /// # Example
 ///
@@ -78,7 +79,7 @@ impl GCounter {
 
     /// Adds `n` to `replica`'s count and returns the delta: `{replica: new absolute count}`.
     ///
-    /// The count saturates at `u64::MAX`. When nothing changed (`n == 0`, or the entry was already
+    /// The count saturates at [`MAX_COUNT`](crate::MAX_COUNT). When nothing changed (`n == 0`, or the entry was already
     /// saturated) the delta is the bottom element: there is nothing to send. `O(log r)` plus a
     /// shift of `O(r)` entries when `replica` is new.
     ///
@@ -95,7 +96,7 @@ impl GCounter {
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
     pub fn increment(&mut self, replica: ReplicaId, n: u64) -> Self {
-        let new = self.get(replica).saturating_add(n);
+        let new = self.get(replica).saturating_add(n).min(crate::MAX_COUNT);
         if self.raise(replica, new) {
             let mut entries = Entries::new();
             entries.push((replica, new));
@@ -127,9 +128,11 @@ impl GCounter {
     /// ```
     /// # use convergent::{GCounter, ReplicaId};
     /// let mut c = GCounter::new();
-    /// let _ = c.increment(ReplicaId::from_u128(1), u64::MAX);
-    /// let _ = c.increment(ReplicaId::from_u128(2), 1);
-    /// assert_eq!(c.value(), u64::MAX);
+    /// for r in 0..2048 {
+    ///     let _ = c.increment(ReplicaId::from_u128(r), u64::MAX); // each saturates at 2^53
+    /// }
+    /// assert_eq!(c.value(), u64::MAX); // 2048 * 2^53 = 2^64: saturated
+    /// assert_eq!(c.value_u128(), 1 << 64);
     /// ```
     #[must_use]
     pub fn value(&self) -> u64 {
@@ -142,9 +145,9 @@ impl GCounter {
     /// ```
     /// # use convergent::{GCounter, ReplicaId};
     /// let mut c = GCounter::new();
-    /// let _ = c.increment(ReplicaId::from_u128(1), u64::MAX);
+    /// let _ = c.increment(ReplicaId::from_u128(1), 1 << 53);
     /// let _ = c.increment(ReplicaId::from_u128(2), 1);
-    /// assert_eq!(c.value_u128(), u128::from(u64::MAX) + 1);
+    /// assert_eq!(c.value_u128(), (1 << 53) + 1);
     /// ```
     #[must_use]
     pub fn value_u128(&self) -> u128 {
@@ -451,8 +454,10 @@ impl PnCounter {
     /// ```
     /// # use convergent::{PnCounter, ReplicaId};
     /// let mut c = PnCounter::new();
-    /// let _ = c.decrement(ReplicaId::from_u128(1), u64::MAX);
-    /// assert_eq!(c.value(), i64::MIN);
+    /// for r in 0..1025 {
+    ///     let _ = c.decrement(ReplicaId::from_u128(r), u64::MAX); // each saturates at 2^53
+    /// }
+    /// assert_eq!(c.value(), i64::MIN); // -1025 * 2^53 < i64::MIN: saturated
     /// ```
     #[must_use]
     pub fn value(&self) -> i64 {
@@ -465,8 +470,9 @@ impl PnCounter {
     /// ```
     /// # use convergent::{PnCounter, ReplicaId};
     /// let mut c = PnCounter::new();
-    /// let _ = c.decrement(ReplicaId::from_u128(1), u64::MAX);
-    /// assert_eq!(c.value_i128(), -i128::from(u64::MAX));
+    /// let _ = c.decrement(ReplicaId::from_u128(1), 5);
+    /// let _ = c.increment(ReplicaId::from_u128(2), 2);
+    /// assert_eq!(c.value_i128(), -3);
     /// ```
     #[must_use]
     pub fn value_i128(&self) -> i128 {
@@ -882,21 +888,23 @@ mod tests {
     }
 
     #[test]
-    fn overflow_saturates_at_u64_max() {
+    fn overflow_saturates_at_max_count_and_u64_max() {
+        use crate::MAX_COUNT;
         let mut c = GCounter::new();
-        let d1 = c.increment(r(1), u64::MAX - 1);
-        let d2 = c.increment(r(1), 5);
-        assert_eq!(d1.get(r(1)), u64::MAX - 1);
-        assert_eq!(d2.get(r(1)), u64::MAX, "saturates, does not wrap");
+        let d1 = c.increment(r(1), MAX_COUNT - 1);
+        let d2 = c.increment(r(1), u64::MAX);
+        assert_eq!(d1.get(r(1)), MAX_COUNT - 1);
+        assert_eq!(d2.get(r(1)), MAX_COUNT, "saturates, does not wrap");
         assert!(c.increment(r(1), 1).is_bottom(), "saturated: nothing changes");
-        assert_eq!(c.get(r(1)), u64::MAX);
-        assert_eq!(c.value(), u64::MAX);
-        let _ = c.increment(r(2), u64::MAX);
-        let _ = c.increment(r(3), 7);
+        assert_eq!(c.get(r(1)), MAX_COUNT);
+        // The value saturates at u64::MAX: 2048 saturated entries sum to exactly 2^64.
+        for i in 2..=2048 {
+            let _ = c.increment(r(i), u64::MAX);
+        }
+        assert_eq!(c.value_u128(), 1u128 << 64);
         assert_eq!(c.value(), u64::MAX, "value saturates");
-        assert_eq!(c.value_u128(), 2 * u128::from(u64::MAX) + 7);
         // Joins of saturated entries stay the pointwise maximum.
-        let mut other = gc(&[(1, 3), (2, u64::MAX)]);
+        let mut other = gc(&[(1, 3), (2, MAX_COUNT)]);
         assert!(other.join_ref(&c));
         assert_eq!(other, c);
     }
@@ -932,28 +940,26 @@ mod tests {
     }
 
     #[test]
-    fn pn_counter_overflow_saturates() {
+    fn pn_counter_overflow_saturates_at_i64_bounds() {
+        use crate::MAX_COUNT;
+        // 1024 saturated decrements are exactly -2^63 = i64::MIN; one more is below it.
         let mut c = PnCounter::new();
-        let _ = c.decrement(r(1), u64::MAX);
-        let _ = c.decrement(r(2), u64::MAX);
+        for i in 1..=1024 {
+            let _ = c.decrement(r(i), u64::MAX);
+        }
         assert_eq!(c.value(), i64::MIN);
-        assert_eq!(c.value_i128(), -2 * i128::from(u64::MAX));
-        let _ = c.increment(r(1), u64::MAX);
-        let _ = c.increment(r(2), u64::MAX);
-        let _ = c.increment(r(3), u64::MAX);
-        assert_eq!(c.value(), i64::MAX);
-        assert_eq!(c.value_i128(), i128::from(u64::MAX));
-        // Exactly at the i64 bounds, and one past them.
-        let mut e = PnCounter::new();
-        let _ = e.decrement(r(1), i64::MAX as u64 + 1);
-        assert_eq!(e.value(), i64::MIN);
-        let _ = e.decrement(r(1), 1);
-        assert_eq!((e.value(), e.value_i128()), (i64::MIN, i128::from(i64::MIN) - 1));
+        assert_eq!(c.value_i128(), i128::from(i64::MIN));
+        let _ = c.decrement(r(1025), 1);
+        assert_eq!((c.value(), c.value_i128()), (i64::MIN, i128::from(i64::MIN) - 1));
+        // And the other way: 1024 saturated increments are 2^63 = i64::MAX + 1.
         let mut f = PnCounter::new();
-        let _ = f.increment(r(1), i64::MAX as u64);
+        for i in 1..=1024 {
+            let _ = f.increment(r(i), MAX_COUNT);
+        }
+        assert_eq!((f.value(), f.value_i128()), (i64::MAX, i128::from(i64::MAX) + 1));
+        let d = f.decrement(r(1), 1);
+        assert_eq!(d.decrements().get(r(1)), 1);
         assert_eq!(f.value(), i64::MAX);
-        let _ = f.increment(r(1), u64::MAX);
-        assert_eq!((f.value(), f.value_i128()), (i64::MAX, i128::from(u64::MAX)));
     }
 
     #[cfg(feature = "serde")]

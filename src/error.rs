@@ -139,6 +139,20 @@ impl fmt::Display for Error {
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
 
+/// The largest count a counter entry holds, and the largest event number a receiver accepts by
+/// default: `2^53`. Counters saturate here rather than at `u64::MAX`, so that every state a
+/// replica can produce is one its peers accept (an entry at `u64::MAX` from a hostile peer would
+/// freeze a replica's count forever, and is refused), and sums of up to 2 048 entries fit a `u64`.
+///
+/// ```
+/// use convergent::{GCounter, MAX_COUNT, ReplicaId};
+///
+/// let mut c = GCounter::new();
+/// let _ = c.increment(ReplicaId::from_u128(1), u64::MAX);
+/// assert_eq!(c.value(), MAX_COUNT);
+/// ```
+pub const MAX_COUNT: u64 = 1 << 53;
+
 /// Bounds on what a receiver accepts, checked before anything is allocated or applied.
 ///
 /// The defaults suit application state exchanged between a few thousand replicas; raise them
@@ -182,7 +196,7 @@ impl Default for Limits {
             max_ranges: 1_000_000,
             max_dots: 10_000_000,
             max_elements: 10_000_000,
-            max_counter: 1 << 53,
+            max_counter: MAX_COUNT,
             max_depth: 64,
             max_clock_skew_ms: 5 * 60 * 1000,
         }

@@ -85,7 +85,7 @@ pub use causal::{
 pub use ccounter::{CausalCounter, GCounterStore, PnCounterStore};
 pub use clock::{HybridClock, Timestamp};
 pub use counter::{GCounter, PnCounter};
-pub use error::{Error, Limits};
+pub use error::{Error, Limits, MAX_COUNT};
 pub use flag::{DotSet, EwFlag};
 pub use lattice::Lattice;
 pub use lwwstore::LwwStore;

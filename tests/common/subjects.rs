@@ -175,7 +175,7 @@ impl Subject for VersionVector {
 // Plain (state-based, dot-free) types
 // ---------------------------------------------------------------------------------------------
 
-/// A huge increment, now and then, so saturation at `u64::MAX` happens inside histories.
+/// A huge increment, now and then, so saturation (at `MAX_COUNT` per entry) happens inside histories.
 const HUGE: u64 = u64::MAX / 3;
 
 fn gen_amount(rng: &mut Rng) -> u64 {
@@ -192,7 +192,7 @@ fn per_replica_sums<O>(
     for k in ops_in(visible) {
         if let Some(n) = pick(&events[k].op) {
             let e = sums.entry(events[k].id).or_default();
-            *e = e.saturating_add(n);
+            *e = e.saturating_add(n).min(convergent::MAX_COUNT);
         }
     }
     sums.values().map(|&n| u128::from(n)).sum()
@@ -779,8 +779,8 @@ fn counter_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128, i128) {
         let mut minted = false;
         for o in &e.ops {
             let new = match o {
-                CounterOp::Inc(x) => (cur.0.saturating_add(*x), cur.1),
-                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x)),
+                CounterOp::Inc(x) => (cur.0.saturating_add(*x).min(convergent::MAX_COUNT), cur.1),
+                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x).min(convergent::MAX_COUNT)),
                 CounterOp::Reset => unreachable!("resets are split off"),
             };
             if new == cur && has {
