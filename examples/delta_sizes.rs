@@ -1,8 +1,9 @@
 //! Figure 2: the size of every operation's delta against the state and the information floor,
 //! over replicas `n` in 1..=256 and elements (or keys) `m` in 0..=100 000.
 //!
-//! Prints a markdown summary, writes every measurement to `docs/delta_sizes.csv` and plots
-//! `delta/state` and `delta/floor` against `n` and `m` into `docs/delta_sizes.svg`.
+//! Prints a markdown summary (also written to `docs/delta_sizes.md`), writes every measurement
+//! to `docs/delta_sizes.csv` and plots `delta/state` and `delta/floor` against `n` and `m` into
+//! `docs/delta_sizes.svg`.
 //!
 //! Bytes are `convergent::wire::encoded_len`: postcard plus one format-version byte. The floor is
 //! `benchmarks.md` section 1 with a 16-byte replica id written once per delta; see
@@ -30,22 +31,26 @@ fn main() -> std::io::Result<()> {
     let rows = sweep::sweep(ns, ms);
     eprintln!("{} measurements in {:.1} s", rows.len(), t.elapsed().as_secs_f64());
 
-    println!("## Delta sizes (figure 2)\n");
-    println!(
+    let mut report = String::from("## Delta sizes (figure 2)\n\n");
+    let _ = writeln!(
+        report,
         "Bytes: `wire::encoded_len` (postcard + 1 format-version byte). Floor: `benchmarks.md` \
          section 1, each replica id once at 16 bytes, event numbers, elements, keys, values and \
          timestamps as postcard varints of the actual values. Ranges over n in {ns:?} and m in \
-         {ms:?}.\n"
+         {ms:?}. `cargo run --release --example delta_sizes` regenerates this file, \
+         `delta_sizes.csv` and `delta_sizes.svg`.\n"
     );
-    print!("{}", summary(&rows, ns, ms));
-    println!();
-    print!("{}", checks(&rows));
+    report.push_str(&summary(&rows, ns, ms));
+    report.push('\n');
+    report.push_str(&checks(&rows));
+    print!("{report}");
     if !quick {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
         fs::create_dir_all(&dir)?;
+        fs::write(dir.join("delta_sizes.md"), &report)?;
         fs::write(dir.join("delta_sizes.csv"), csv(&rows))?;
         fs::write(dir.join("delta_sizes.svg"), svg::plot(&rows, N_AT, M_AT))?;
-        println!("\nwrote docs/delta_sizes.csv and docs/delta_sizes.svg");
+        println!("\nwrote docs/delta_sizes.md, docs/delta_sizes.csv and docs/delta_sizes.svg");
     }
     Ok(())
 }

@@ -196,10 +196,13 @@ impl Out<'_> {
     }
 }
 
+/// Measures every operation of one type at one (n, m).
+type Measure = fn(&mut Out<'_>);
+
 /// Runs the sweep over `ns` x `ms`. Rows come type by type, then by `n`, then by `m`.
 pub(crate) fn sweep(ns: &[usize], ms: &[usize]) -> Vec<Row> {
     let mut rows = Vec::new();
-    let kinds: [(&'static str, fn(&mut Out<'_>)); 11] = [
+    let kinds: [(&'static str, Measure); 11] = [
         ("GCounter", gcounter),
         ("PnCounter", pncounter),
         ("LwwRegister", lww),
