@@ -615,20 +615,26 @@ fn debug_is_shaped_like_a_map() {
 
 #[test]
 fn counters_saturate() {
+    use convergent::MAX_COUNT;
     let r = ReplicaId::from_u128(1);
     let mut c = CausalCounter::new();
     let _ = c.increment(r, u64::MAX);
     let _ = c.increment(r, 5);
-    assert_eq!(c.value(), i64::MAX);
+    assert_eq!(c.value(), MAX_COUNT as i64, "each replica's total saturates at MAX_COUNT");
     let d = c.increment(r, 1);
     assert!(d.is_bottom(), "a saturated increment changes nothing");
     let _ = c.decrement(r, u64::MAX);
     assert_eq!(c.value(), 0);
-    let _ = c.decrement(ReplicaId::from_u128(2), u64::MAX);
+    // 1025 replicas' saturated decrements are below i64::MIN: the value saturates there.
+    for i in 2..=1026 {
+        let _ = c.decrement(ReplicaId::from_u128(i), u64::MAX);
+    }
     assert_eq!(c.value(), i64::MIN);
+    // 2048 saturated grow-only totals are exactly 2^64: the u64 value saturates.
     let mut g: OrMap<u8, G> = OrMap::new();
-    let _ = g.update(r, 0, |h| h.increment(u64::MAX));
-    let _ = g.update(ReplicaId::from_u128(2), 0, |h| h.increment(u64::MAX));
+    for i in 1..=2048 {
+        let _ = g.update(ReplicaId::from_u128(i), 0, |h| h.increment(u64::MAX));
+    }
     assert_eq!(g.get(&0).unwrap().value(), u64::MAX);
 }
 
