@@ -7,7 +7,7 @@
 //! build left), after every other replica and delta was dropped; plus the value's inline size.
 //! The same figure is given for a clone, whose vectors are allocated to size.
 //!
-//! Run: `cargo run --release --example set_memory --features serde`
+//! Run: `cargo run --release --example set_memory`
 //! (without `serde` the encoded sizes are skipped).
 
 use std::alloc::System;
