@@ -1,170 +1,214 @@
-//! The main job: several in-process replicas of counters and registers update concurrently,
-//! exchange their deltas in a shuffled, duplicated order, converge, and report what each replica
-//! read and how many bytes the deltas took against shipping full states.
+//! The main job: five replicas edit one shared shopping list (a title, a set of tags, and a map
+//! of item -> quantity) over a network that loses, duplicates, delays and reorders messages and
+//! splits in two for a while. Each replica runs a [`SyncEngine`] on the deterministic simulator;
+//! the same edits are replayed under full-state sync, classic delta sync and delta sync with
+//! the BP+RR optimisations, and the bytes each sent are compared.
 //!
 //! Run: `cargo run --release --example replicate`
+//!
+//! [`SyncEngine`]: convergent::sync::SyncEngine
 
-use std::fmt::Debug;
+use std::collections::BTreeMap;
 
-use convergent::{GCounter, HybridClock, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId, wire};
-use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use convergent::sync::{Faults, Mode, SimRng, Simulation, Stats, Topology};
+use convergent::{Decompose, HybridClock, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId};
+use serde::{Deserialize, Serialize};
 
-const REPLICAS: usize = 5;
-const OPS_PER_REPLICA: usize = 200;
-
-/// Bytes sent if each delta went to every peer, against the full state after the operation.
-#[derive(Default)]
-struct Bytes {
-    deltas: usize,
-    full_states: usize,
-    messages: usize,
+/// The application's document, composed from the crate's types. A struct of CRDTs is a CRDT:
+/// join, order and decomposition are field by field.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct ShoppingList {
+    /// Last writer wins (hybrid logical clock timestamps).
+    title: LwwRegister<String>,
+    /// Add-wins set of tags.
+    tags: OrSet<String>,
+    /// Item -> quantity; removing an item is an observed reset (a concurrent increment survives
+    /// with only its own part).
+    items: OrMap<String, PnCounter>,
 }
 
-/// Runs one type: every replica applies `OPS_PER_REPLICA` local operations; all deltas are then
-/// delivered to every replica shuffled, with a third of them duplicated, and the result must equal
-/// the join of the final states.
-fn run<T, F>(name: &str, rng: &mut SmallRng, mut op: F) -> (Vec<T>, Bytes)
-where
-    T: Lattice + Clone + PartialEq + Debug + Serialize,
-    F: FnMut(&mut T, ReplicaId, usize, &mut SmallRng) -> T,
-{
-    let ids: Vec<ReplicaId> = (0..REPLICAS).map(|_| ReplicaId::random()).collect();
-    let mut replicas: Vec<T> = (0..REPLICAS).map(|_| T::bottom()).collect();
-    let mut inboxes: Vec<Vec<T>> = (0..REPLICAS).map(|_| Vec::new()).collect();
-    let mut bytes = Bytes::default();
-    let mut everything = T::bottom();
-    for step in 0..OPS_PER_REPLICA {
-        for i in 0..REPLICAS {
-            let d = op(&mut replicas[i], ids[i], step, rng);
-            if !d.is_bottom() {
-                bytes.deltas += wire::encoded_len(&d) * (REPLICAS - 1);
-                bytes.full_states += wire::encoded_len(&replicas[i]) * (REPLICAS - 1);
-                bytes.messages += REPLICAS - 1;
-                everything.join_ref(&d);
-                for (j, inbox) in inboxes.iter_mut().enumerate() {
-                    if j != i {
-                        inbox.push(d.clone());
-                        if rng.gen_bool(0.3) {
-                            inbox.push(d.clone()); // duplicated by the network
-                        }
-                    }
-                }
+impl Lattice for ShoppingList {
+    fn bottom() -> Self {
+        ShoppingList::default()
+    }
+    fn is_bottom(&self) -> bool {
+        self.title.is_bottom() && self.tags.is_bottom() && self.items.is_bottom()
+    }
+    fn join_ref(&mut self, other: &Self) -> bool {
+        // Non-short-circuiting `|`: every field must be joined.
+        self.title.join_ref(&other.title)
+            | self.tags.join_ref(&other.tags)
+            | self.items.join_ref(&other.items)
+    }
+    fn leq(&self, other: &Self) -> bool {
+        self.title.leq(&other.title) && self.tags.leq(&other.tags) && self.items.leq(&other.items)
+    }
+}
+
+impl Decompose for ShoppingList {
+    fn decompose(&self) -> Vec<Self> {
+        let mut out = Vec::new();
+        out.extend(self.title.decompose().into_iter().map(|title| ShoppingList { title, ..Self::bottom() }));
+        out.extend(self.tags.decompose().into_iter().map(|tags| ShoppingList { tags, ..Self::bottom() }));
+        out.extend(self.items.decompose().into_iter().map(|items| ShoppingList { items, ..Self::bottom() }));
+        out
+    }
+    fn irreducible_count(&self) -> usize {
+        self.title.irreducible_count() + self.tags.irreducible_count() + self.items.irreducible_count()
+    }
+    fn delta(&self, other: &Self) -> Self {
+        ShoppingList {
+            title: self.title.delta(&other.title),
+            tags: self.tags.delta(&other.tags),
+            items: self.items.delta(&other.items),
+        }
+    }
+}
+
+/// What a user reads.
+fn render(doc: &ShoppingList) -> String {
+    let items: BTreeMap<&String, i64> = doc.items.iter().map(|(k, q)| (k, q.value())).collect();
+    let mut tags: Vec<&String> = doc.tags.iter().collect();
+    tags.sort();
+    format!("{:?} tags {:?} items {:?}", doc.title.value().map_or("", |s| s.as_str()), tags, items)
+}
+
+const NODES: usize = 5;
+const ROUNDS: u64 = 60;
+const PARTITION: std::ops::Range<u64> = 20..40;
+const ITEMS: [&str; 6] = ["milk", "eggs", "bread", "apples", "coffee", "rice"];
+const TAGS: [&str; 4] = ["weekly", "party", "veggie", "urgent"];
+
+/// One scripted edit by `node` in `round`: the same script in every mode. Returns the delta.
+fn edit(
+    doc: &mut ShoppingList,
+    me: ReplicaId,
+    clock: &mut HybridClock,
+    node: usize,
+    round: u64,
+) -> ShoppingList {
+    let mut rng = SimRng::new(0x5eed ^ ((node as u64) << 32) ^ round);
+    let item = ITEMS[rng.below(ITEMS.len() as u64) as usize].to_string();
+    let tag = TAGS[rng.below(TAGS.len() as u64) as usize].to_string();
+    let mut d = ShoppingList::bottom();
+    match rng.below(20) {
+        0..=8 => d.items = doc.items.update(me, item, |q| q.increment(1 + rng.below(3))),
+        9..=10 => d.items = doc.items.update(me, item, |q| q.decrement(1)),
+        11..=12 => d.items = doc.items.remove(me, &item),
+        13..=15 => d.tags = doc.tags.insert(me, tag),
+        16..=17 => d.tags = doc.tags.remove(me, &tag),
+        _ => {
+            // Wall clocks that disagree by up to 2 s: the hybrid clock keeps writes ordered.
+            let wall = 1_767_225_600_000 + round * 1_000 + rng.below(2_000);
+            d.title = doc.title.write_with(me, clock, wall, format!("list v{round} by node {node}"));
+        }
+    }
+    d
+}
+
+/// The conflict the partition makes: one side deletes the milk and retitles, the other side
+/// buys more milk and retitles too, concurrently.
+fn partition_conflict(sim: &mut Simulation<ShoppingList>, clocks: &mut [HybridClock], round: u64) {
+    let wall = 1_767_225_600_000 + round * 1_000;
+    sim.update(0, |d, me| ShoppingList { items: d.items.remove(me, "milk"), ..ShoppingList::bottom() });
+    sim.update(0, |d, me| ShoppingList {
+        title: d.title.write_with(me, &mut clocks[0], wall, "no dairy this week".into()),
+        ..ShoppingList::bottom()
+    });
+    sim.update(3, |d, me| ShoppingList {
+        items: d.items.update(me, "milk".into(), |q| q.increment(2)),
+        ..ShoppingList::bottom()
+    });
+    sim.update(3, |d, me| ShoppingList {
+        title: d.title.write_with(me, &mut clocks[3], wall + 500, "party on saturday".into()),
+        ..ShoppingList::bottom()
+    });
+}
+
+/// Runs the script under one sync mode; prints the story if `narrate`. Returns the stats and
+/// the rounds it took to converge once the faults stopped; panics if a replica diverges.
+fn run(mode: Mode, narrate: bool) -> (Stats, u64) {
+    // Two laptops and a phone around a home server, a work laptop and a phone on the office
+    // server, the two servers linked, and one phone that also talks to the home laptop.
+    let topology = Topology::from_edges(NODES, &[(0, 1), (1, 2), (1, 3), (3, 4), (4, 0)]);
+    let mut sim = Simulation::<ShoppingList>::new(topology, mode, 7);
+    sim.set_faults(Faults { loss: 0.2, duplicate: 0.1, reorder: true, max_delay: 2, ..Faults::none() });
+    let mut clocks: Vec<HybridClock> = (0..NODES).map(|_| HybridClock::new()).collect();
+    for round in 0..ROUNDS {
+        if round == PARTITION.start {
+            sim.partition(&[0, 1, 2]);
+            partition_conflict(&mut sim, &mut clocks, round);
+            if narrate {
+                println!("round {round}: the network splits {{0, 1, 2}} | {{3, 4}}; node 0 removes the milk");
+                println!("          and retitles, node 3 buys 2 more milk and retitles, concurrently");
             }
-            // Deliver a random part of the inbox, in random order: merges at random points.
-            let inbox = &mut inboxes[i];
-            inbox.shuffle(rng);
-            let keep = rng.gen_range(0..=inbox.len());
-            for d in inbox.drain(keep..) {
-                replicas[i].join(d);
+        }
+        if round == PARTITION.end {
+            sim.heal();
+            if narrate {
+                println!("round {round}: the partition heals");
+            }
+        }
+        for (node, clock) in clocks.iter_mut().enumerate() {
+            if (round + node as u64) % 2 == 0 {
+                sim.update(node, |d, me| edit(d, me, clock, node, round));
+            }
+        }
+        sim.step();
+        if narrate && (round == PARTITION.end - 1 || round == ROUNDS - 1) {
+            println!("round {round}, while edits go on:");
+            for node in 0..NODES {
+                println!("  node {node}: {}", render(sim.state(node)));
             }
         }
     }
-    // Updates stop: deliver everything still in flight.
-    for (replica, inbox) in replicas.iter_mut().zip(&mut inboxes) {
-        inbox.shuffle(rng);
-        for d in inbox.drain(..) {
-            replica.join(d);
+    sim.calm();
+    let rounds = sim.run_until_converged(1_000).expect("replicas converge once the faults stop");
+    let fin = sim.state(0).clone();
+    for node in 1..NODES {
+        assert_eq!(sim.state(node), &fin, "node {node} did not converge");
+    }
+    if narrate {
+        println!("edits stop, the network calms: converged after {rounds} more round(s). Every node reads:");
+        for node in 0..NODES {
+            println!("  node {node}: {}", render(sim.state(node)));
         }
-        assert_eq!(*replica, everything, "{name}: a replica did not converge");
     }
-    (replicas, bytes)
-}
-
-fn report<T: Debug>(name: &str, replicas: &[T], read: impl Fn(&T) -> String, b: &Bytes) {
-    println!("\n## {name}");
-    for (i, r) in replicas.iter().enumerate() {
-        println!("  replica {i} reads {}", read(r));
-    }
-    println!(
-        "  {} delta messages: {} bytes of deltas vs {} bytes of full states ({:.1}x less), {:.1} B/delta",
-        b.messages,
-        b.deltas,
-        b.full_states,
-        b.full_states as f64 / b.deltas as f64,
-        b.deltas as f64 / b.messages as f64
-    );
+    (*sim.stats(), rounds)
 }
 
 fn main() {
-    let mut rng = SmallRng::seed_from_u64(2026);
+    println!("# A shared shopping list on {NODES} replicas, {ROUNDS} rounds of edits");
     println!(
-        "# {REPLICAS} replicas x {OPS_PER_REPLICA} operations each; deltas delivered shuffled and duplicated"
+        "# network: 20% loss, 10% duplication, reordering, delays of 0-2 rounds; partition in rounds {}..{}\n",
+        PARTITION.start, PARTITION.end
     );
+    println!("## Delta sync with BP+RR (the default mode)\n");
+    let _ = run(Mode::DeltaBpRr, true);
 
-    let (rs, b) =
-        run::<GCounter, _>("GCounter", &mut rng, |c, id, _, rng| c.increment(id, rng.gen_range(1..4)));
-    report("GCounter (page views)", &rs, |c| c.value().to_string(), &b);
-
-    let (rs, b) = run::<PnCounter, _>("PnCounter", &mut rng, |c, id, _, rng| {
-        if rng.gen_bool(0.6) { c.increment(id, 1) } else { c.decrement(id, 1) }
-    });
-    report("PnCounter (stock level)", &rs, |c| c.value().to_string(), &b);
-
-    let mut clocks: Vec<(ReplicaId, HybridClock)> = Vec::new();
-    let (rs, b) = run::<LwwRegister<String>, _>("LwwRegister", &mut rng, |reg, id, step, rng| {
-        let pos = clocks.iter().position(|(r, _)| *r == id).unwrap_or_else(|| {
-            clocks.push((id, HybridClock::new()));
-            clocks.len() - 1
-        });
-        // Wall clocks that disagree by up to 50 ms and sometimes step back.
-        let wall = 1_700_000_000_000 + step as u64 * 10 + rng.gen_range(0..50);
-        if rng.gen_bool(0.2) {
-            reg.write_with(id, &mut clocks[pos].1, wall, format!("title v{step} by {id}"))
-        } else {
-            LwwRegister::bottom()
-        }
-    });
-    report("LwwRegister<String> (document title)", &rs, |r| format!("{:?}", r.value()), &b);
-
-    const TAGS: [&str; 4] = ["urgent", "weekly", "party", "veggie"];
-    let (rs, b) = run::<OrSet<String>, _>("OrSet", &mut rng, |set, id, _, rng| {
-        let tag = TAGS[rng.gen_range(0..TAGS.len())].to_string();
-        if rng.gen_bool(0.6) { set.insert(id, tag) } else { set.remove(id, &tag) }
-    });
-    report(
-        "OrSet<String> (tags, add-wins)",
-        &rs,
-        |s| {
-            let mut tags: Vec<&String> = s.iter().collect();
-            tags.sort();
-            format!("{tags:?}")
-        },
-        &b,
+    println!("\n## Bytes sent for the same edits (compact encoding: payload + metadata)\n");
+    println!(
+        "| mode | messages | payload bytes | metadata bytes | total bytes | vs BP+RR | rounds to converge |"
     );
-
-    const LISTS: [&str; 2] = ["groceries", "hardware"];
-    const ITEMS: [&str; 4] = ["milk", "eggs", "nails", "tape"];
-    type Lists = OrMap<String, OrMap<String, PnCounter>>;
-    let (rs, b) = run::<Lists, _>("OrMap", &mut rng, |m, id, _, rng| {
-        let list = LISTS[rng.gen_range(0..LISTS.len())].to_string();
-        let item = ITEMS[rng.gen_range(0..ITEMS.len())].to_string();
-        match rng.gen_range(0..10) {
-            0..=5 => m.update(id, list, |l| l.update(item, |q| q.increment(1))),
-            6..=7 => m.update(id, list, |l| l.update(item, |q| q.decrement(1))),
-            8 => m.update(id, list, |l| l.remove(&item)),
-            _ => m.remove(id, &list),
-        }
-    });
-    report(
-        "OrMap<String, OrMap<String, PnCounter>> (shopping lists: observed-reset removes)",
-        &rs,
-        |m| {
-            let lists: Vec<String> = m
-                .iter()
-                .map(|(l, items)| {
-                    let mut items: Vec<String> =
-                        items.iter().map(|(i, q)| format!("{i}: {}", q.value())).collect();
-                    items.sort();
-                    format!("{l} [{}]", items.join(", "))
-                })
-                .collect();
-            let mut lists = lists;
-            lists.sort();
-            format!("{{{}}}", lists.join("; "))
-        },
-        &b,
-    );
+    println!("|---|---|---|---|---|---|---|");
+    let modes =
+        [Mode::FullState, Mode::Delta, Mode::DeltaBp, Mode::DeltaRr, Mode::DeltaBpRr, Mode::DeltaBpRrEcho];
+    let results: Vec<(Mode, Stats, u64)> = modes
+        .iter()
+        .map(|&m| {
+            let (s, r) = run(m, false);
+            (m, s, r)
+        })
+        .collect();
+    let base = results.iter().find(|r| r.0 == Mode::DeltaBpRr).map_or(1, |r| r.1.bytes()) as f64;
+    for (m, s, r) in &results {
+        println!(
+            "| {m:?} | {} | {} | {} | {} | {:.2}x | {r} |",
+            s.messages,
+            s.payload_bytes,
+            s.metadata_bytes,
+            s.bytes(),
+            s.bytes() as f64 / base
+        );
+    }
 }
