@@ -57,6 +57,15 @@ pub trait Golden: Clone + PartialEq + Debug + serde::Serialize + serde::de::Dese
     /// The checks of a decoded value against a live replica `live` (the golden value itself):
     /// structural invariants, then a join into a copy of `live` that must be `>=` both inputs.
     fn validate(&self, live: &Self) -> Result<(), String>;
+    /// Whether joining with `live` gives the same state in both orders. Not a validity check: a
+    /// decoded value can be valid on its own and still carry, under a dot `live` also holds, a
+    /// different payload; the sweep counts how often (see its report).
+    fn commutes(&self, live: &Self) -> bool;
+}
+
+/// `live ⊔ v == v ⊔ live`.
+pub fn commutes<T: Lattice + Clone + PartialEq>(v: &T, live: &T) -> bool {
+    live.clone().joined(v.clone()) == v.clone().joined(live.clone())
 }
 
 /// Joins `v` into a copy of `live` and checks the lattice facts a receiver relies on: the result
@@ -94,6 +103,9 @@ fn invariants<T: CheckInvariants>(v: &T, what: &str) -> Result<(), String> {
 
 macro_rules! golden_type {
     ($t:ty, |$v:ident, $live:ident| $validate:expr) => {
+        golden_type!($t, |$v, $live| $validate, |v, live| commutes(v, live));
+    };
+    ($t:ty, |$v:ident, $live:ident| $validate:expr, |$cv:ident, $clive:ident| $commutes:expr) => {
         impl Golden for $t {
             fn encode(&self) -> Vec<u8> {
                 wire::to_bytes(self)
@@ -105,6 +117,11 @@ macro_rules! golden_type {
                 let $v = self;
                 let $live = live;
                 $validate
+            }
+            fn commutes(&self, live: &Self) -> bool {
+                let $cv = self;
+                let $clive = live;
+                $commutes
             }
         }
     };
@@ -166,7 +183,11 @@ golden_type!(CausalContext, |v, live| {
     invariants(&j, "joined")
 });
 // A dot is no lattice: decoding it is all there is (re-encoding is checked by the caller).
-golden_type!(Dot, |v, _live| if v.counter() >= 1 { Ok(()) } else { Err("dot with counter 0".into()) });
+golden_type!(
+    Dot,
+    |v, _live| if v.counter() >= 1 { Ok(()) } else { Err("dot with counter 0".into()) },
+    |_v, _live| true
+);
 
 /// Messages decode through `Message::from_bytes` (which also checks the protocol byte and the
 /// sequence number against the limits); the payload must pass its own type's checks.
@@ -191,6 +212,12 @@ macro_rules! golden_message {
                     (Some(p), Some(l)) => p.validate(l),
                     (Some(p), None) => p.validate(&<$t as Lattice>::bottom()),
                     (None, _) => Ok(()),
+                }
+            }
+            fn commutes(&self, live: &Self) -> bool {
+                match (self.payload(), live.payload()) {
+                    (Some(p), Some(l)) => p.commutes(l),
+                    _ => true,
                 }
             }
         }
@@ -226,6 +253,8 @@ pub trait Vector {
     /// Decodes `bytes` (a mutation of the stored vector); `Err` when the input was accepted but
     /// the decoded value is invalid.
     fn try_input(&self, bytes: &[u8]) -> Result<Outcome, String>;
+    /// For an input that decodes: whether its join with the golden value commutes.
+    fn commutes_with_golden(&self, bytes: &[u8]) -> Option<bool>;
 }
 
 struct Entry<T> {
@@ -287,6 +316,10 @@ impl<T: Golden> Vector for Entry<T> {
         }
         v.validate(&self.value)?;
         Ok(Outcome::AcceptedValid)
+    }
+
+    fn commutes_with_golden(&self, bytes: &[u8]) -> Option<bool> {
+        T::decode(bytes).ok().map(|v| v.commutes(&self.value))
     }
 }
 
