@@ -138,7 +138,10 @@ fn no_stray_or_missing_files() {
         .collect();
     let stray: Vec<_> = found.difference(&expected).collect();
     let missing: Vec<_> = expected.difference(&found).collect();
-    assert!(stray.is_empty() && missing.is_empty(), "stray files {stray:?}, missing files {missing:?}\n{BLESS_HINT}");
+    assert!(
+        stray.is_empty() && missing.is_empty(),
+        "stray files {stray:?}, missing files {missing:?}\n{BLESS_HINT}"
+    );
 }
 
 /// The first byte of every encoding is the format version; every other first byte is refused, as
@@ -173,7 +176,10 @@ fn version_byte_is_checked() {
         }
     }
     // The documented layout of the smallest message: versions, tag 3 (Ack), varint 300.
-    assert_eq!(Message::<EwFlag>::Ack { seq: 300 }.to_bytes(), [wire::FORMAT_VERSION, PROTOCOL_VERSION, 3, 0xac, 0x02]);
+    assert_eq!(
+        Message::<EwFlag>::Ack { seq: 300 }.to_bytes(),
+        [wire::FORMAT_VERSION, PROTOCOL_VERSION, 3, 0xac, 0x02]
+    );
     assert_eq!(wire::to_bytes(&GCounter::new()), [wire::FORMAT_VERSION, 0]);
 }
 
@@ -330,7 +336,8 @@ fn check_determinism<T: Golden + Lattice>(
         assert_eq!(back, reference, "{what} seed {seed}: decode");
         assert_eq!(back.encode(), bytes, "{what} seed {seed}: decode then encode");
         // A clone made through JSON (fresh maps, fresh hash seeds) encodes the same too.
-        let via_json: T = serde_json::from_str(&serde_json::to_string(&reference).expect("json")).expect("json back");
+        let via_json: T =
+            serde_json::from_str(&serde_json::to_string(&reference).expect("json")).expect("json back");
         assert_eq!(via_json.encode(), bytes, "{what} seed {seed}: JSON round trip changed the bytes");
         out.push(bytes);
     }
@@ -357,7 +364,11 @@ fn op_orset_string(s: &mut OrSet<String>, r: ReplicaId, rng: &mut Rng) -> OrSet<
     if rng.chance(60) { s.insert(r, x) } else { s.remove(r, &x) }
 }
 
-fn op_map_sets(m: &mut OrMap<String, OrSet<String>>, r: ReplicaId, rng: &mut Rng) -> OrMap<String, OrSet<String>> {
+fn op_map_sets(
+    m: &mut OrMap<String, OrSet<String>>,
+    r: ReplicaId,
+    rng: &mut Rng,
+) -> OrMap<String, OrSet<String>> {
     let k = word(rng, 5);
     let x = word(rng, 8);
     match rng.below(10) {
@@ -440,7 +451,10 @@ fn all_scenarios(seeds: std::ops::Range<u64>, steps: usize) -> Vec<(String, Vec<
         }
     };
     push("orset_u64", check_determinism::<OrSet<u64>>("orset_u64", seeds.clone(), steps, op_orset_u64));
-    push("orset_string", check_determinism::<OrSet<String>>("orset_string", seeds.clone(), steps, op_orset_string));
+    push(
+        "orset_string",
+        check_determinism::<OrSet<String>>("orset_string", seeds.clone(), steps, op_orset_string),
+    );
     push("map_sets", check_determinism("map_sets", seeds.clone(), steps, op_map_sets));
     push("map3", check_determinism("map3", seeds.clone(), steps, op_map3));
     push("map_counters", check_determinism("map_counters", seeds.clone(), steps, op_map_counters));
@@ -562,7 +576,8 @@ fn determinism_child_process() {
 }
 
 fn encodings_for_processes() -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = vectors::all().iter().map(|v| (v.name().to_string(), v.bytes())).collect();
+    let mut out: Vec<(String, Vec<u8>)> =
+        vectors::all().iter().map(|v| (v.name().to_string(), v.bytes())).collect();
     out.extend(all_scenarios(100..103, 160));
     out
 }

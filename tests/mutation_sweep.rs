@@ -120,7 +120,8 @@ fn every_truncation_and_bit_flip_is_rejected_or_valid() {
                     t.panics += 1;
                     let msg = PANICS.lock().unwrap_or_else(|e| e.into_inner()).get(before).cloned();
                     if panicked.len() < 20 {
-                        panicked.push(format!("{name}, {what}: {}\n  input {m:02x?}", msg.unwrap_or_default()));
+                        panicked
+                            .push(format!("{name}, {what}: {}\n  input {m:02x?}", msg.unwrap_or_default()));
                     }
                 }
             }
@@ -164,7 +165,10 @@ fn every_truncation_and_bit_flip_is_rejected_or_valid() {
     }
 
     assert_eq!(totals.tried, expected_tried, "every prefix and every bit of every vector was tried");
-    assert_eq!(totals.tried, totals.rejected + totals.accepted_valid + totals.accepted_invalid + totals.panics);
+    assert_eq!(
+        totals.tried,
+        totals.rejected + totals.accepted_valid + totals.accepted_invalid + totals.panics
+    );
     assert_eq!(totals.panics, 0, "decoding or joining panicked:\n{}", panicked.join("\n"));
     assert_eq!(totals.accepted_invalid, 0, "invalid values were accepted:\n{}", invalid.join("\n"));
     // The sweep is not vacuous: both outcomes occur (flips inside ids, counters and payloads

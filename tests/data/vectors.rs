@@ -48,7 +48,9 @@ fn s(x: &str) -> String {
 
 /// What a golden vector's type provides: its encoder and decoder (concrete calls), and the checks
 /// a decoded value must pass to count as valid.
-pub trait Golden: Clone + PartialEq + Debug + serde::Serialize + serde::de::DeserializeOwned + 'static {
+pub trait Golden:
+    Clone + PartialEq + Debug + serde::Serialize + serde::de::DeserializeOwned + 'static
+{
     /// `wire::to_bytes` (or `Message::to_bytes`).
     fn encode(&self) -> Vec<u8>;
     /// `wire::from_bytes` (or `Message::from_bytes` with the default limits); the error's
@@ -283,7 +285,8 @@ impl<T: Golden> Vector for Entry<T> {
                 self.value
             ));
         }
-        let from_json: T = serde_json::from_str(json).map_err(|e| format!("stored JSON does not decode: {e}"))?;
+        let from_json: T =
+            serde_json::from_str(json).map_err(|e| format!("stored JSON does not decode: {e}"))?;
         if from_json != self.value {
             return Err(format!(
                 "stored JSON decodes to a different value\n stored {from_json:?}\n built  {:?}",
@@ -310,7 +313,8 @@ impl<T: Golden> Vector for Entry<T> {
         }
         // JSON round trip of the accepted value.
         let j = serde_json::to_string(&v).map_err(|e| format!("accepted value has no JSON: {e}"))?;
-        let back: T = serde_json::from_str(&j).map_err(|e| format!("accepted value's JSON is refused: {e}"))?;
+        let back: T =
+            serde_json::from_str(&j).map_err(|e| format!("accepted value's JSON is refused: {e}"))?;
         if back != v {
             return Err(format!("accepted value's JSON decodes to another value: {v:?} vs {back:?}"));
         }
@@ -513,7 +517,11 @@ pub fn orset_u64() -> OrSet<u64> {
 /// Counters under keys: concurrent increments, a remove of a key concurrent with an increment by
 /// a replica the remover had not seen (it survives as just that increment).
 pub fn ormap_ccounter() -> OrMap<String, CausalCounter> {
-    let (mut a, mut b, mut c) = (OrMap::<String, CausalCounter>::new(), OrMap::<String, CausalCounter>::new(), OrMap::<String, CausalCounter>::new());
+    let (mut a, mut b, mut c) = (
+        OrMap::<String, CausalCounter>::new(),
+        OrMap::<String, CausalCounter>::new(),
+        OrMap::<String, CausalCounter>::new(),
+    );
     let d = a.transact(A, |h| {
         h.update(s("likes"), |n| n.increment(10));
         h.update(s("views"), |n| n.increment(1_000));
@@ -557,7 +565,11 @@ pub fn ormap_pncounter() -> OrMap<String, PnCounter> {
 
 /// Sets under keys: a key removed by A while B adds to it (only B's element survives).
 pub fn ormap_orset() -> OrMap<String, OrSet<String>> {
-    let (mut a, mut b, mut c) = (OrMap::<String, OrSet<String>>::new(), OrMap::<String, OrSet<String>>::new(), OrMap::<String, OrSet<String>>::new());
+    let (mut a, mut b, mut c) = (
+        OrMap::<String, OrSet<String>>::new(),
+        OrMap::<String, OrSet<String>>::new(),
+        OrMap::<String, OrSet<String>>::new(),
+    );
     let d = a.transact(A, |h| {
         h.update(s("fruit"), |set| set.insert_all([s("apple"), s("pear")]));
         h.update(s("veg"), |set| {
@@ -582,7 +594,11 @@ pub fn ormap_orset() -> OrMap<String, OrSet<String>> {
 
 /// Registers under keys: concurrent writes to one key, and a key removed then re-added.
 pub fn ormap_mvreg() -> OrMap<String, MvRegister<String>> {
-    let (mut a, mut b, mut c) = (OrMap::<String, MvRegister<String>>::new(), OrMap::<String, MvRegister<String>>::new(), OrMap::<String, MvRegister<String>>::new());
+    let (mut a, mut b, mut c) = (
+        OrMap::<String, MvRegister<String>>::new(),
+        OrMap::<String, MvRegister<String>>::new(),
+        OrMap::<String, MvRegister<String>>::new(),
+    );
     let d = a.update(A, s("color"), |r| r.write(s("red")));
     b.join_ref(&d);
     let da = a.update(A, s("color"), |r| r.write(s("green")));
@@ -600,7 +616,8 @@ pub fn ormap_mvreg() -> OrMap<String, MvRegister<String>> {
 
 /// LWW values under keys, with timestamps of the same millisecond.
 pub fn ormap_lww() -> OrMap<String, LwwRegister<String>> {
-    let (mut a, mut b) = (OrMap::<String, LwwRegister<String>>::new(), OrMap::<String, LwwRegister<String>>::new());
+    let (mut a, mut b) =
+        (OrMap::<String, LwwRegister<String>>::new(), OrMap::<String, LwwRegister<String>>::new());
     let d = a.update(A, s("title"), |v| {
         v.write(ts(1, 0), s("Draft"));
     });
