@@ -11,15 +11,44 @@
 #[path = "data/vectors.rs"]
 mod vectors;
 
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::Once;
 use std::time::Instant;
 
 use vectors::Outcome;
 
-/// Messages of the panics caught, with the mutation that caused them.
-static PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+thread_local! {
+    /// Set while a mutant is being tried: the hook then records the panic instead of printing it.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+    /// The message of the last panic caught on this thread.
+    static LAST_PANIC: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Installs (once per process) a panic hook that stays silent for the mutants' panics, which
+/// are counted, and hands every other panic (the tests' own assertions) to the default hook.
+fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if QUIET.with(Cell::get) {
+                LAST_PANIC.with(|l| *l.borrow_mut() = info.to_string());
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `f` catching and silencing a panic; `Err(message)` if it panicked.
+fn quietly<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    QUIET.with(|q| q.set(true));
+    let r = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    r.map_err(|_| LAST_PANIC.with(|l| l.borrow().clone()))
+}
 
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
 struct Totals {
@@ -28,7 +57,8 @@ struct Totals {
     accepted_valid: u64,
     accepted_invalid: u64,
     panics: u64,
-    /// Accepted and valid, but `golden ⊔ m != m ⊔ golden` (informational).
+    /// Accepted and valid, but `golden ⊔ m != m ⊔ golden` (informational: see
+    /// `regression_conflicting_payload_under_a_known_dot_diverges`).
     order_dependent: u64,
 }
 
@@ -43,8 +73,10 @@ impl Totals {
     }
 }
 
-/// Every mutant of `bytes`: each strict prefix (lengths 0 to len-1), then each single-bit flip.
-fn mutants(bytes: &[u8]) -> impl Iterator<Item = (String, Vec<u8>)> + '_ {
+type Mutants = Vec<(String, Vec<u8>)>;
+
+/// Each strict prefix (lengths 0 to len-1), then each single-bit flip: `9 * len` mutants.
+fn truncations_and_bit_flips(bytes: &[u8]) -> Mutants {
     let truncations = (0..bytes.len()).map(|n| (format!("truncated to {n} bytes"), bytes[..n].to_vec()));
     let flips = (0..bytes.len()).flat_map(move |i| {
         (0..8).map(move |bit| {
@@ -53,80 +85,115 @@ fn mutants(bytes: &[u8]) -> impl Iterator<Item = (String, Vec<u8>)> + '_ {
             (format!("bit {bit} of byte {i} flipped"), m)
         })
     });
-    truncations.chain(flips)
+    truncations.chain(flips).collect()
 }
 
-#[test]
-fn every_truncation_and_bit_flip_is_rejected_or_valid() {
+/// Each byte deleted; each byte overwritten by 0x00, 0x01, 0x7f, 0x80, 0xff; 0x00, 0x7f and 0x80
+/// inserted before each byte and at the end; the vector's last byte duplicated.
+fn byte_edits(bytes: &[u8]) -> Mutants {
+    let mut out = Vec::new();
+    for i in 0..bytes.len() {
+        let mut m = bytes.to_vec();
+        m.remove(i);
+        out.push((format!("byte {i} deleted"), m));
+        for x in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+            if bytes[i] != x {
+                let mut m = bytes.to_vec();
+                m[i] = x;
+                out.push((format!("byte {i} set to {x:#04x}"), m));
+            }
+        }
+    }
+    for i in 0..=bytes.len() {
+        for x in [0x00, 0x7f, 0x80] {
+            let mut m = bytes.to_vec();
+            m.insert(i, x);
+            out.push((format!("{x:#04x} inserted at {i}"), m));
+        }
+    }
+    let mut m = bytes.to_vec();
+    m.push(*bytes.last().expect("non-empty vector"));
+    out.push(("last byte repeated".into(), m));
+    out
+}
+
+/// What a sweep found, with examples of each kind of failure.
+struct Report {
+    totals: Totals,
+    panicked: Vec<String>,
+    invalid: Vec<String>,
+    order_dependent: Vec<String>,
+    /// The sum over the vectors of `expected(len)`.
+    expected_tried: u64,
+}
+
+/// Tries every mutant of every stored golden vector, printing a line per vector.
+fn sweep(label: &str, mutants: fn(&[u8]) -> Mutants, expected: fn(usize) -> Option<u64>) -> Report {
+    install_hook();
     let start = Instant::now();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("data");
-
-    // Count panics instead of printing each one's backtrace; keep the messages.
-    let previous_hook = panic::take_hook();
-    panic::set_hook(Box::new(|info| {
-        let mut p = PANICS.lock().unwrap_or_else(|e| e.into_inner());
-        p.push(format!("{info}"));
-    }));
-
-    let mut totals = Totals::default();
-    let mut invalid = Vec::new();
-    let mut panicked = Vec::new();
-    let mut order_dependent = Vec::new();
-    let mut expected_tried = 0u64;
-    println!(
-        "{:<36} {:>6} {:>8} {:>9} {:>15} {:>8} {:>7} {:>10}",
+    let mut r = Report {
+        totals: Totals::default(),
+        panicked: Vec::new(),
+        invalid: Vec::new(),
+        order_dependent: Vec::new(),
+        expected_tried: 0,
+    };
+    let mut lines = vec![format!(
+        "{label}\n{:<36} {:>6} {:>8} {:>9} {:>15} {:>8} {:>7} {:>10}",
         "vector", "bytes", "tried", "rejected", "accepted-valid", "invalid", "panics", "order-dep"
-    );
+    )];
     for v in vectors::all() {
         let name = v.name();
         let stored = std::fs::read(dir.join(format!("{name}.bin")))
             .unwrap_or_else(|e| panic!("{name}.bin: {e} (run the golden test first)"));
         assert_eq!(stored, v.bytes(), "{name}.bin is not the current golden vector: run tests/golden.rs");
         assert!(matches!(v.try_input(&stored), Ok(Outcome::AcceptedValid)), "{name}: the vector itself");
-        expected_tried += 9 * stored.len() as u64;
+        let ms = mutants(&stored);
+        if let Some(n) = expected(stored.len()) {
+            assert_eq!(ms.len() as u64, n, "{name}: number of mutants");
+        }
+        r.expected_tried += expected(stored.len()).unwrap_or(ms.len() as u64);
 
         let mut t = Totals::default();
-        for (what, m) in mutants(&stored) {
+        for (what, m) in ms {
             t.tried += 1;
-            let before = PANICS.lock().unwrap_or_else(|e| e.into_inner()).len();
-            match panic::catch_unwind(AssertUnwindSafe(|| v.try_input(&m))) {
+            match quietly(|| v.try_input(&m)) {
                 Ok(Ok(Outcome::Rejected(e))) => {
                     assert!(!e.is_empty());
                     t.rejected += 1;
                 }
                 Ok(Ok(Outcome::AcceptedValid)) => {
                     t.accepted_valid += 1;
-                    match panic::catch_unwind(AssertUnwindSafe(|| v.commutes_with_golden(&m))) {
+                    match quietly(|| v.commutes_with_golden(&m)) {
                         Ok(Some(true)) => {}
                         Ok(_) => {
                             t.order_dependent += 1;
-                            if order_dependent.len() < 12 {
-                                order_dependent.push(format!("{name}, {what}"));
+                            if r.order_dependent.len() < 12 {
+                                r.order_dependent.push(format!("{name}, {what}"));
                             }
                         }
-                        Err(_) => {
+                        Err(msg) => {
                             t.panics += 1;
-                            panicked.push(format!("{name}, {what}: panic in the commutativity check"));
+                            r.panicked.push(format!("{name}, {what}: in the commutativity check: {msg}"));
                         }
                     }
                 }
                 Ok(Err(why)) => {
                     t.accepted_invalid += 1;
-                    if invalid.len() < 20 {
-                        invalid.push(format!("{name}, {what}: {why}\n  input {m:02x?}"));
+                    if r.invalid.len() < 20 {
+                        r.invalid.push(format!("{name}, {what}: {why}\n  input {m:02x?}"));
                     }
                 }
-                Err(_) => {
+                Err(msg) => {
                     t.panics += 1;
-                    let msg = PANICS.lock().unwrap_or_else(|e| e.into_inner()).get(before).cloned();
-                    if panicked.len() < 20 {
-                        panicked
-                            .push(format!("{name}, {what}: {}\n  input {m:02x?}", msg.unwrap_or_default()));
+                    if r.panicked.len() < 20 {
+                        r.panicked.push(format!("{name}, {what}: {msg}\n  input {m:02x?}"));
                     }
                 }
             }
         }
-        println!(
+        lines.push(format!(
             "{name:<36} {:>6} {:>8} {:>9} {:>15} {:>8} {:>7} {:>10}",
             stored.len(),
             t.tried,
@@ -135,46 +202,67 @@ fn every_truncation_and_bit_flip_is_rejected_or_valid() {
             t.accepted_invalid,
             t.panics,
             t.order_dependent
-        );
-        assert_eq!(t.tried, 9 * stored.len() as u64);
-        totals.add(&t);
+        ));
+        r.totals.add(&t);
     }
-    panic::set_hook(previous_hook);
+    let t = &r.totals;
+    lines.push(format!(
+        "TOTAL ({label}): {} mutations tried, {} rejected, {} accepted and valid, {} accepted but invalid, \
+         {} panics ({:.1} s)\nof the accepted, {} join the golden value order-dependently (a different \
+         payload under a dot both hold)",
+        t.tried,
+        t.rejected,
+        t.accepted_valid,
+        t.accepted_invalid,
+        t.panics,
+        start.elapsed().as_secs_f64(),
+        t.order_dependent
+    ));
+    lines.extend(r.order_dependent.iter().map(|o| format!("ORDER-DEPENDENT: {o}")));
+    lines.extend(r.panicked.iter().map(|p| format!("PANIC: {p}")));
+    lines.extend(r.invalid.iter().map(|i| format!("INVALID: {i}")));
+    // One print, so that the tables of tests running in parallel do not interleave.
+    println!("{}\n", lines.join("\n"));
+    r
+}
 
-    println!(
-        "TOTAL: {} mutations tried, {} rejected, {} accepted and valid, {} accepted but invalid, {} panics ({:.1} s)",
-        totals.tried,
-        totals.rejected,
-        totals.accepted_valid,
-        totals.accepted_invalid,
-        totals.panics,
-        start.elapsed().as_secs_f64()
-    );
-    println!(
-        "of the accepted, {} join the golden value order-dependently (a different payload under a dot both hold)",
-        totals.order_dependent
-    );
-    for o in &order_dependent {
-        println!("ORDER-DEPENDENT: {o}");
-    }
-    for p in &panicked {
-        println!("PANIC: {p}");
-    }
-    for i in &invalid {
-        println!("INVALID: {i}");
-    }
+fn assert_clean(r: &Report) {
+    let t = &r.totals;
+    assert_eq!(t.tried, r.expected_tried, "every mutant was tried");
+    assert_eq!(t.tried, t.rejected + t.accepted_valid + t.accepted_invalid + t.panics);
+    assert_eq!(t.panics, 0, "decoding or joining panicked:\n{}", r.panicked.join("\n"));
+    assert_eq!(t.accepted_invalid, 0, "invalid values were accepted:\n{}", r.invalid.join("\n"));
+}
 
-    assert_eq!(totals.tried, expected_tried, "every prefix and every bit of every vector was tried");
-    assert_eq!(
-        totals.tried,
-        totals.rejected + totals.accepted_valid + totals.accepted_invalid + totals.panics
-    );
-    assert_eq!(totals.panics, 0, "decoding or joining panicked:\n{}", panicked.join("\n"));
-    assert_eq!(totals.accepted_invalid, 0, "invalid values were accepted:\n{}", invalid.join("\n"));
+#[test]
+fn every_truncation_and_bit_flip_is_rejected_or_valid() {
+    let r = sweep("truncations and single-bit flips", truncations_and_bit_flips, |len| Some(9 * len as u64));
+    assert_clean(&r);
     // The sweep is not vacuous: both outcomes occur (flips inside ids, counters and payloads
     // often give another valid value; flips in lengths, tags and orders are refused).
-    assert!(totals.rejected > totals.tried / 10, "suspiciously few rejections: {totals:?}");
-    assert!(totals.accepted_valid > 0, "no mutation was accepted: {totals:?}");
+    let t = &r.totals;
+    assert!(t.rejected > t.tried / 10, "suspiciously few rejections: {t:?}");
+    assert!(t.accepted_valid > 0, "no mutation was accepted: {t:?}");
+}
+
+/// Beyond the brief's sweep: deleted, inserted and overwritten bytes (length prefixes and
+/// varints shifted against their contents).
+#[test]
+fn every_byte_deletion_insertion_and_overwrite_is_rejected_or_valid() {
+    let r = sweep("byte deletions, insertions and overwrites", byte_edits, |_| None);
+    assert_clean(&r);
+    assert!(r.totals.rejected > 0 && r.totals.accepted_valid > 0, "{:?}", r.totals);
+}
+
+/// The counting machinery itself: a panic inside `quietly` is caught, silenced and reported
+/// with its message; the hook lets other panics through (this test's own asserts would show).
+#[test]
+fn panics_are_counted_not_raised() {
+    install_hook();
+    let r: Result<(), String> = quietly(|| panic!("boom {}", 42));
+    assert!(r.as_ref().is_err_and(|m| m.contains("boom 42")), "{r:?}");
+    assert_eq!(quietly(|| 7), Ok(7));
+    assert!(!QUIET.with(Cell::get), "quiet mode is left after a panic");
 }
 
 /// Replaces the first occurrence of `from` in `bytes` by `to` (same length).
