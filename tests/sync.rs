@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct GSet(BTreeSet<u64>);
 
+/// Decoded with serde (a lattice of our own: no typed validation).
+impl convergent::wire::Decode for GSet {}
+
 impl GSet {
     fn add(&mut self, x: u64) -> GSet {
         self.0.insert(x);
@@ -68,7 +71,7 @@ fn icde<L>(
     mut op: impl FnMut(&mut L, ReplicaId, usize, u64) -> L,
 ) -> Stats
 where
-    L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq,
+    L: Lattice + Decompose + convergent::wire::Decode + PartialEq,
 {
     let n = topology.len();
     let mut sim = Simulation::<L>::new(topology, mode, 0);
@@ -527,7 +530,7 @@ fn converges_to_join_of_all_deltas<L, V>(
     validator: V,
     op: impl Fn(&mut SimRng, &mut L, ReplicaId) -> L,
 ) where
-    L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq + Clone + std::fmt::Debug,
+    L: Lattice + Decompose + convergent::wire::Decode + PartialEq + Clone + std::fmt::Debug,
     V: convergent::sync::Validator<L> + Clone,
 {
     for seed in 0..seeds {

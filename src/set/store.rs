@@ -934,3 +934,25 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
         by_dot.reserve(n, |&j| hasher.hash_one(slots[j as usize].dot));
     }
 }
+
+/// An element under each dot: the one the receiver holds for the same dot, or none.
+/// `O(self)` expected: one dot-index lookup in `local` per live dot of `self`.
+impl<T: Hash + Eq + Clone> crate::receive::ReceiveStore for SetStore<T> {
+    fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
+        Ok(())
+    }
+
+    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
+        if local.slots.is_empty() {
+            return Ok(());
+        }
+        for (slot, p) in self.packed_dots() {
+            let dot = self.replicas.dot(p);
+            let theirs = local.packed(&dot).and_then(|lp| local.slot_of_dot(lp));
+            if theirs.is_some_and(|i| local.slots[i].elem != self.slots[slot].elem) {
+                return Err(crate::Error::ConflictingPayload { field: "set element" });
+            }
+        }
+        Ok(())
+    }
+}
