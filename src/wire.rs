@@ -449,6 +449,12 @@ impl Decode for Dot {
 /// Sixteen raw bytes.
 impl Decode for ReplicaId {}
 
+/// Plain values decode with serde: nothing to validate beyond their shape.
+macro_rules! plain_decode {
+    ($($t:ty),*) => { $(impl Decode for $t {})* };
+}
+plain_decode!((), bool, u8, u16, u32, u64, u128, i8, i16, i32, i64, i128, alloc::string::String);
+
 /// A varint.
 impl Decode for crate::clock::Timestamp {}
 

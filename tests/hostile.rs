@@ -685,6 +685,43 @@ fn regression_every_limit_applies_at_every_level() {
     assert!(e.state().is_bottom());
 }
 
+/// The limits inside every nested store kind, not only at the top.
+#[test]
+fn limits_inside_every_nested_store() {
+    let _s = serial();
+    let dots1 = limits(|l| l.max_dots = 1);
+    let too_large = |e: Error| match e {
+        Error::TooLarge { field, limit: 1, found: 2 } => field,
+        other => panic!("expected TooLarge 2 > 1, got {other:?}"),
+    };
+    // OrMap<u8, CausalCounter>: key 0 holding the dots (PEER, 1) and (PEER, 2), totals 1 and 2.
+    let cc = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(1).v(0).wdot(0, 2).v(2).v(0).bytes();
+    assert!(wire::from_bytes::<OrMap<u8, CausalCounter>>(&cc).is_ok());
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, CausalCounter>>(&cc, &dots1)), "counter");
+    // OrMap<u8, GCounter>: the nested G-Counter is a dot -> total store `[(dot, total)]`.
+    let g = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(1).wdot(0, 2).v(2).bytes();
+    assert!(wire::from_bytes::<OrMap<u8, GCounter>>(&g).is_ok());
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, GCounter>>(&g, &dots1)), "counter");
+    let g_max = peer_ctx(1).v(1).raw(&[0]).v(1).wdot(0, 1).v(u64::MAX).bytes();
+    assert_eq!(
+        decode_err::<OrMap<u8, GCounter>>(&g_max),
+        Error::CounterOutOfRange { field: "counter total", value: u64::MAX, max: MAX_COUNT }
+    );
+    // OrMap<u8, LwwRegister<u64>>: two concurrent writes under one key.
+    let lww = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(ts(1)).v(1).wdot(0, 2).v(ts(2)).v(2).bytes();
+    assert!(wire::from_bytes::<OrMap<u8, LwwRegister<u64>>>(&lww).is_ok());
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, LwwRegister<u64>>>(&lww, &dots1)), "lww value");
+    // OrMap<u8, EwFlag> inside a map: the dot set's own limit.
+    let flags = peer_ctx(2).v(1).raw(&[0]).v(1).raw(&[0]).v(2).wdot(0, 1).wdot(0, 2).bytes();
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, OrMap<u8, EwFlag>>>(&flags, &dots1)), "dot set");
+    // The replica limit applies to the context of a nested value's map too.
+    let two = B::new().ctx(&[(ME, &[(0, 0)]), (PEER, &[(0, 0)])]).v(0).bytes();
+    assert_eq!(
+        too_large(decode_err_with::<OrMap<u8, OrSet<u8>>>(&two, &limits(|l| l.max_replicas = 1))),
+        "context.replicas"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Error messages
 // ---------------------------------------------------------------------------------------------
