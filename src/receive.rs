@@ -278,9 +278,12 @@ impl Receive for PnCounter {
     }
 }
 
-/// The timestamp within the skew bound; and a write with the receiver's `(timestamp, writer)`
-/// must carry the receiver's value ([`Error::ConflictingPayload`] otherwise: a writer never
-/// issues one timestamp twice).
+/// The timestamp within the skew bound.
+///
+/// Two writes with one `(timestamp, writer)` and different values are NOT refused: the join
+/// orders writes totally by `(timestamp, writer, value)`, so every replica keeps the same one
+/// whatever the order of delivery (no divergence), and [`LwwRegister::write`] with an explicit
+/// timestamp may legitimately produce them.
 ///
 /// ```
 /// use convergent::{Error, LwwRegister, Receive, ReceivePolicy, ReplicaId, Timestamp};
@@ -293,11 +296,7 @@ impl Receive for PnCounter {
 /// ```
 impl<T: Ord + Clone> Receive for LwwRegister<T> {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
-        let Some(ts) = self.timestamp() else { return Ok(()) };
-        policy.check_timestamp(ts)?;
-        if local.timestamp() == Some(ts) && local.writer() == self.writer() && local.value() != self.value() {
-            return Err(Error::ConflictingPayload { field: "lww register" });
-        }
-        Ok(())
+        let _ = local;
+        self.timestamp().map_or(Ok(()), |ts| policy.check_timestamp(ts))
     }
 }

@@ -330,11 +330,16 @@ fn one_dot_two_payloads_against_the_receiver() {
     assert_eq!(wire::receive(&mut c, &cc(3), &policy()), Ok(true));
     assert_eq!(refused(&mut c, &cc(4)), Error::ConflictingPayload { field: "counter total" });
 
-    // LWW register: the same (timestamp, writer) with another value.
+    // LWW register (no dots): the same (timestamp, writer) with another value is accepted, as
+    // the join orders writes totally by (timestamp, writer, value): no divergence either way.
     let reg = |v: u64| B::new().v(1).v(ts(NOW_MS)).id(PEER).v(v).bytes();
     let mut l = LwwRegister::<u64>::new();
+    let mut m = LwwRegister::<u64>::new();
     assert_eq!(wire::receive(&mut l, &reg(5), &policy()), Ok(true));
-    assert_eq!(refused(&mut l, &reg(6)), Error::ConflictingPayload { field: "lww register" });
+    assert_eq!(wire::receive(&mut l, &reg(6), &policy()), Ok(true));
+    assert_eq!(wire::receive(&mut m, &reg(6), &policy()), Ok(true));
+    assert_eq!(wire::receive(&mut m, &reg(5), &policy()), Ok(false));
+    assert_eq!(l, m);
 
     // Nested: a set inside a map, same key, same dot, another element.
     let nested = |e: u8| peer_ctx(1).v(1).raw(&[0]).v(1).v(0).v(1).v(0).raw(&[e]).bytes();

@@ -609,6 +609,55 @@ fn counters_and_registers_converge_to_the_join_of_all_deltas() {
     });
 }
 
+/// Validated receipt has no false positives: under chaos, honest histories of every type are
+/// never refused by `ReceiveCheck` (own dots, clock skew, one dot with two payloads).
+#[test]
+fn validated_receipt_never_refuses_honest_histories() {
+    use convergent::sync::ReceiveCheck;
+    use convergent::{CausalCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter, Timestamp};
+    fn clock() -> u64 {
+        10_000
+    }
+    let check = ReceiveCheck::new(clock as fn() -> u64);
+    converges_to_join_of_all_deltas::<GCounter, _>(1, check, |w, c, me| c.increment(me, 1 + w.below(5)));
+    converges_to_join_of_all_deltas::<PnCounter, _>(1, check, |w, c, me| {
+        if w.chance(0.5) { c.increment(me, 1 + w.below(5)) } else { c.decrement(me, 1 + w.below(5)) }
+    });
+    converges_to_join_of_all_deltas::<CausalCounter, _>(1, check, |w, c, me| match w.below(4) {
+        0 => c.reset(me),
+        1 => c.decrement(me, 1 + w.below(5)),
+        _ => c.increment(me, 1 + w.below(5)),
+    });
+    converges_to_join_of_all_deltas::<LwwRegister<u64>, _>(1, check, |w, r, me| {
+        r.write(me, Timestamp::from_parts(1_000 + w.below(500), 0), w.below(100))
+    });
+    converges_to_join_of_all_deltas::<OrSet<u64>, _>(1, check, |w, s, me| {
+        let x = w.below(8);
+        if w.chance(0.6) { s.insert(me, x) } else { s.remove(me, &x) }
+    });
+    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(1, check, |w, r, me| r.write(me, w.below(100)));
+    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(1, check, |w, m, me| {
+        let (k, x) = (w.below(4) as u8, w.below(4) as u8);
+        match w.below(3) {
+            0 => m.update(me, k, |s| {
+                s.insert(x);
+            }),
+            1 => m.update(me, k, |s| {
+                s.remove(&x);
+            }),
+            _ => m.remove(me, &k),
+        }
+    });
+    converges_to_join_of_all_deltas::<OrMap<u8, LwwRegister<u64>>, _>(1, check, |w, m, me| {
+        let (k, x) = (w.below(4) as u8, w.below(100));
+        if w.chance(0.8) {
+            m.update(me, k, |r| r.write(Timestamp::from_parts(1_000 + w.below(500), 0), x))
+        } else {
+            m.remove(me, &k)
+        }
+    });
+}
+
 #[test]
 fn a_seed_replays_exactly() {
     let a = faulty_run(Mode::DeltaBpRr, Topology::ring(5), 7, 100, Faults::chaos()).0;
