@@ -205,10 +205,13 @@ pub trait ReceiveStore: DotStore {
     fn check_payloads(&self, local: &Self) -> Result<(), Error>;
 }
 
-/// Own dots (through [`OwnDotsCheck`]), then timestamps, then payloads.
+/// Own dots (through [`OwnDotsCheck`]), the replicas of the joined context within
+/// [`Limits::max_replicas`], then timestamps, then payloads.
 impl<S: ReceiveStore> Receive for Causal<S> {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
         OwnDotsCheck.validate(self, local, policy.replica)?;
+        let new = self.context.ranges().filter(|(r, _)| local.context.max(*r) == 0).count();
+        check_replicas("context.replicas", local.context.replica_count() + new, &policy.limits)?;
         self.store.check_clock(policy)?;
         self.store.check_payloads(&local.store)
     }
@@ -242,6 +245,20 @@ receive_via_causal!([T: core::hash::Hash + Eq + Clone] OrSet<T>);
 receive_via_causal!([T: Clone + PartialEq] MvRegister<T>);
 receive_via_causal!([K: core::hash::Hash + Eq + Clone, V: Nested] OrMap<K, V> where MapStore<K, V::Store>: ReceiveStore);
 
+/// The replicas a join would leave in the receiver's state, against the limit: beyond it, the
+/// receiver's own state would no longer decode at peers with the same limits.
+fn check_replicas(field: &'static str, found: usize, limits: &Limits) -> Result<(), Error> {
+    if found > limits.max_replicas {
+        return Err(Error::TooLarge { field, limit: limits.max_replicas as u64, found: found as u64 });
+    }
+    Ok(())
+}
+
+/// The replicas of `a` and `b` together. `O(a log b)`.
+fn union_len(a: &GCounter, b: &GCounter) -> usize {
+    b.len() + a.iter().filter(|(r, _)| b.get(*r) == 0).count()
+}
+
 /// The count a value claims for the receiver's own replica, against the receiver's own count.
 fn own_entry(found: u64, own_max: u64, replica: ReplicaId) -> Result<(), Error> {
     if found > own_max { Err(Error::OwnDotFromFuture { replica, own_max, found }) } else { Ok(()) }
@@ -262,19 +279,27 @@ fn own_entry(found: u64, own_max: u64, replica: ReplicaId) -> Result<(), Error> 
 ///     Err(Error::OwnDotFromFuture { own_max: 0, found: 5, .. })
 /// ));
 /// ```
+///
+/// The replicas of the join must stay within [`Limits::max_replicas`] ([`Error::TooLarge`]).
 impl Receive for GCounter {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
         let me = policy.replica;
-        own_entry(self.get(me), local.get(me), me)
+        own_entry(self.get(me), local.get(me), me)?;
+        check_replicas("g-counter", union_len(self, local), &policy.limits)
     }
 }
 
-/// As a [`GCounter`], for both halves.
+/// As a [`GCounter`], for both halves (the replicas of the two halves together are its entries).
 impl Receive for PnCounter {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
         let me = policy.replica;
         own_entry(self.increments().get(me), local.increments().get(me), me)?;
-        own_entry(self.decrements().get(me), local.decrements().get(me), me)
+        own_entry(self.decrements().get(me), local.decrements().get(me), me)?;
+        let (p, n) = (
+            self.increments().clone().joined(self.decrements().clone()),
+            local.increments().clone().joined(local.decrements().clone()),
+        );
+        check_replicas("pn-counter", union_len(&p, &n), &policy.limits)
     }
 }
 

@@ -727,6 +727,70 @@ fn limits_inside_every_nested_store() {
     );
 }
 
+/// Regression: an OR-Set names the replicas of its live dots through a 16-bit table, and a join
+/// that would need a 65 537th replica with live dots panicked ("an OR-Set holds live elements of
+/// at most 65 536 replicas"). Each delta passes decoding (one replica), so a peer could crash a
+/// receiver with 65 537 tiny deltas. Validated receipt refuses the last one instead.
+#[test]
+fn regression_set_replica_table_overflow_is_refused_not_a_panic() {
+    let _s = serial();
+    let full = 65_536u32;
+    let mut s = OrSet::<u32>::new();
+    for i in 0..full {
+        // OrSet<u32> with element i under the dot (replica 10 + i, 1); a u32 is a varint.
+        let bytes =
+            B::new().ctx(&[(10 + u128::from(i), &[(0, 0)])]).v(1).v(0).v(1).v(0).v(u64::from(i)).bytes();
+        assert_eq!(wire::receive(&mut s, &bytes, &policy()), Ok(true));
+    }
+    let one_more = B::new().ctx(&[(1_000_000, &[(0, 0)])]).v(1).v(0).v(1).v(0).v(7).bytes();
+    // Under the default limits the receiver's context is full first...
+    assert_eq!(
+        refused(&mut s, &one_more),
+        Error::TooLarge { field: "context.replicas", limit: 65_536, found: 65_537 }
+    );
+    // ...and with a larger replica limit, the set's own table is.
+    let roomy = policy().with_limits(limits(|l| l.max_replicas = 1 << 20));
+    assert_eq!(
+        refused_with(&mut s, &one_more, &roomy),
+        Error::TooLarge { field: "set.replicas", limit: 65_536, found: 65_537 }
+    );
+    assert_eq!(s.len(), full as usize);
+}
+
+/// Replicas accumulate at the receiver one small delta at a time; validated receipt keeps the
+/// receiver's state within `max_replicas` (beyond it, its own state would no longer decode at
+/// its peers under the same limits).
+#[test]
+fn replicas_accumulating_at_the_receiver_are_bounded() {
+    let _s = serial();
+    let p = policy().with_limits(limits(|l| l.max_replicas = 3));
+    let flag = |r: u128| B::new().ctx(&[(r, &[(0, 0)])]).v(1).wdot(0, 1).bytes();
+    let mut f = EwFlag::new();
+    for r in 10..13 {
+        assert_eq!(wire::receive(&mut f, &flag(r), &p), Ok(true));
+    }
+    assert_eq!(wire::receive(&mut f, &flag(11), &p), Ok(false), "a known replica is fine");
+    assert_eq!(
+        refused_with(&mut f, &flag(13), &p),
+        Error::TooLarge { field: "context.replicas", limit: 3, found: 4 }
+    );
+    let g = |r: u128| B::new().v(1).id(r).v(1).bytes();
+    let mut c = GCounter::new();
+    for r in 10..13 {
+        assert_eq!(wire::receive(&mut c, &g(r), &p), Ok(true));
+    }
+    assert_eq!(refused_with(&mut c, &g(13), &p), Error::TooLarge { field: "g-counter", limit: 3, found: 4 });
+    let pn = |r: u128| B::new().v(1).id(r).v(0).v(1).bytes();
+    let mut c = PnCounter::new();
+    for r in 10..13 {
+        assert_eq!(wire::receive(&mut c, &pn(r), &p), Ok(true));
+    }
+    assert_eq!(
+        refused_with(&mut c, &pn(13), &p),
+        Error::TooLarge { field: "pn-counter", limit: 3, found: 4 }
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Error messages
 // ---------------------------------------------------------------------------------------------
