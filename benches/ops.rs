@@ -667,7 +667,7 @@ fn state_encoding(c: &mut Criterion) {
 
     fn pair<O, T>(c: &mut Criterion, name: &str, ours: &O, theirs: &T)
     where
-        O: serde::Serialize + serde::de::DeserializeOwned,
+        O: wire::Decode,
         T: serde::Serialize + serde::de::DeserializeOwned,
     {
         let ob = wire::to_bytes(ours);

@@ -31,6 +31,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct GSet(BTreeSet<u64>);
 
+/// Decoded with serde (a lattice of our own: no typed validation).
+impl convergent::wire::Decode for GSet {}
+
 impl Lattice for GSet {
     fn bottom() -> Self {
         GSet::default()
@@ -71,6 +74,8 @@ impl GSet {
 /// join pointwise; irreducibles are the written keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct GMap(BTreeMap<u32, LwwRegister<u64>>);
+
+impl convergent::wire::Decode for GMap {}
 
 impl Lattice for GMap {
     fn bottom() -> Self {
@@ -126,7 +131,7 @@ type Op<L> = dyn Fn(&mut L, ReplicaId, usize, u64) -> L;
 /// Also returns the network lower bound: `(N - 1) x` the irreducibles of every local delta.
 fn run<L>(topology: &Topology, mode: Mode, events: u64, op: &Op<L>) -> (Stats, u64)
 where
-    L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq,
+    L: Lattice + Decompose + convergent::wire::Decode + PartialEq,
 {
     let n = topology.len();
     let mut sim = Simulation::<L>::new(topology.clone(), mode, 0);
@@ -148,7 +153,7 @@ where
 /// Every mode on one workload: the counters, and the lower bound.
 fn cell<L>(topology: &Topology, events: u64, op: &Op<L>) -> (Vec<Stats>, u64)
 where
-    L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq,
+    L: Lattice + Decompose + convergent::wire::Decode + PartialEq,
 {
     let runs: Vec<(Stats, u64)> = MODES.iter().map(|&m| run(topology, m, events, op)).collect();
     let floor = runs[0].1;
@@ -365,7 +370,7 @@ fn add(t: &mut Stats, s: &Stats) {
 }
 
 /// A set-like type for Jepsen's set checker: add an element, list the elements.
-trait SetLike: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq + Clone {
+trait SetLike: Lattice + Decompose + convergent::wire::Decode + PartialEq + Clone {
     fn add_element(&mut self, me: ReplicaId, x: u64) -> Self;
     fn elements(&self) -> BTreeSet<u64>;
 }
@@ -483,7 +488,7 @@ fn oracle_run<L>(
     op: &dyn Fn(&mut SimRng, &mut L, ReplicaId, u64) -> L,
     tally: &mut Tally,
 ) where
-    L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq + Clone,
+    L: Lattice + Decompose + convergent::wire::Decode + PartialEq + Clone,
 {
     let mut sim = Simulation::<L>::new(Topology::full_mesh(5), mode, seed);
     sim.set_faults(faults);
@@ -518,7 +523,7 @@ fn oracle_run<L>(
 
 fn oracle_table<L>(name: &str, seeds: u64, ops: u64, op: &dyn Fn(&mut SimRng, &mut L, ReplicaId, u64) -> L)
 where
-    L: Lattice + Decompose + Serialize + serde::de::DeserializeOwned + PartialEq + Clone,
+    L: Lattice + Decompose + convergent::wire::Decode + PartialEq + Clone,
 {
     for mode in MODES {
         let mut t = Tally::default();

@@ -431,7 +431,7 @@ mod wire_impls {
 
     use super::{CausalCounter, GCounterStore, Pn, PnCounterStore};
     use crate::mvreg::decode_fun;
-    use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
+    use crate::wire::{Decode, DecodeCx, ReplicaTable, WireDot, WireStore};
     use crate::{Causal, Error};
 
     fn check_total(v: u64, cx: &DecodeCx) -> Result<u64, Error> {
@@ -481,6 +481,13 @@ mod wire_impls {
             Causal::deserialize(d).map(|inner| CausalCounter { inner })
         }
     }
+
+    /// A causal pair: context, then `[(dot, increments, decrements)]`.
+    impl Decode for CausalCounter {
+        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+            Causal::decode_body(body, cx).map(|inner| CausalCounter { inner })
+        }
+    }
 }
 
 /// `quickcheck::Arbitrary`: counters from small real histories (3 replicas with fresh random ids
@@ -515,5 +522,33 @@ impl quickcheck::Arbitrary for CausalCounter {
             }
         }
         reps.into_iter().nth(usize::from(u8::arbitrary(g) % 3)).unwrap_or_default()
+    }
+}
+
+/// A dot the receiver holds carries the same total.
+impl crate::receive::ReceiveStore for GCounterStore {
+    fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
+        Ok(())
+    }
+
+    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
+        match self.fun.first_conflict(&local.fun) {
+            Some(_) => Err(crate::Error::ConflictingPayload { field: "counter total" }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A dot the receiver holds carries the same pair of totals.
+impl crate::receive::ReceiveStore for PnCounterStore {
+    fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
+        Ok(())
+    }
+
+    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
+        match self.fun.first_conflict(&local.fun) {
+            Some(_) => Err(crate::Error::ConflictingPayload { field: "counter total" }),
+            None => Ok(()),
+        }
     }
 }

@@ -591,16 +591,13 @@ pub(crate) use wire_impls::WireId;
 #[cfg(feature = "serde")]
 mod wire_impls {
     use alloc::vec::Vec;
-    use core::fmt;
-    use core::marker::PhantomData;
 
-    use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
-    use serde::{Serialize, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::{GCounter, PnCounter};
     use crate::causal::ReplicaId;
-    use crate::error::{Error, Limits};
-    use crate::wire::DecodeCx;
+    use crate::error::Error;
+    use crate::wire::{Decode, DecodeCx, checked_default, decode_via};
 
     /// A replica id on the wire: 16 raw bytes in compact formats, the hyphenated UUID in
     /// human-readable ones (the same encoding as `ReplicaId`'s own serde impls).
@@ -647,46 +644,38 @@ mod wire_impls {
         }
     }
 
-    /// Reads a sorted entry list, validating as it goes and before allocating.
-    struct Entries<E> {
-        field: &'static str,
-        _e: PhantomData<E>,
+    /// Checks a decoded entry list: at most `max_replicas` entries, sorted by replica with no
+    /// replica twice, no all-zero entry, every count within `max_counter`.
+    fn check_entries<E: Entry>(v: &[E], field: &'static str, cx: &DecodeCx) -> Result<(), Error> {
+        let (max_replicas, max_counter) = (cx.limits.max_replicas, cx.limits.max_counter);
+        cx.check_len(field, v.len(), max_replicas)?;
+        let mut last: Option<ReplicaId> = None;
+        for e in v {
+            let counts = e.counts();
+            if counts == [0, 0] {
+                return Err(Error::NotCanonical { field });
+            }
+            if let Some(&value) = counts.iter().find(|&&c| c > max_counter) {
+                return Err(Error::CounterOutOfRange { field, value, max: max_counter });
+            }
+            if last.is_some_and(|l| l >= e.replica()) {
+                return Err(Error::NotCanonical { field });
+            }
+            last = Some(e.replica());
+        }
+        Ok(())
     }
 
-    impl<'de, E: Entry + Deserialize<'de>> Visitor<'de> for Entries<E> {
-        type Value = Vec<E>;
+    fn gcounter_from_wire(v: Vec<(WireId, u64)>, cx: &DecodeCx) -> Result<GCounter, Error> {
+        check_entries(&v, "g-counter", cx)?;
+        Ok(GCounter::from_canonical(v.into_iter().map(|(r, n)| (r.0, n)).collect()))
+    }
 
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{} entries sorted by replica", self.field)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<E>, A::Error> {
-            let cx = DecodeCx::new(Limits::default());
-            let (max_replicas, max_counter) = (cx.limits.max_replicas, cx.limits.max_counter);
-            let field = self.field;
-            let hint = seq.size_hint().unwrap_or(0);
-            cx.check_len(field, hint, max_replicas).map_err(de::Error::custom)?;
-            let mut out: Vec<E> = Vec::with_capacity(hint.min(1024));
-            while let Some(e) = seq.next_element::<E>()? {
-                cx.check_len(field, out.len() + 1, max_replicas).map_err(de::Error::custom)?;
-                let counts = e.counts();
-                if counts == [0, 0] {
-                    return Err(de::Error::custom(Error::NotCanonical { field }));
-                }
-                if let Some(&value) = counts.iter().find(|&&c| c > max_counter) {
-                    return Err(de::Error::custom(Error::CounterOutOfRange {
-                        field,
-                        value,
-                        max: max_counter,
-                    }));
-                }
-                if out.last().is_some_and(|last| last.replica() >= e.replica()) {
-                    return Err(de::Error::custom(Error::NotCanonical { field }));
-                }
-                out.push(e);
-            }
-            Ok(out)
-        }
+    fn pncounter_from_wire(v: Vec<(WireId, u64, u64)>, cx: &DecodeCx) -> Result<PnCounter, Error> {
+        check_entries(&v, "pn-counter", cx)?;
+        let p = v.iter().filter(|e| e.1 > 0).map(|e| (e.0.0, e.1)).collect();
+        let n = v.iter().filter(|e| e.2 > 0).map(|e| (e.0.0, e.2)).collect();
+        Ok(PnCounter { p: GCounter::from_canonical(p), n: GCounter::from_canonical(n) })
     }
 
     impl Serialize for GCounter {
@@ -697,8 +686,15 @@ mod wire_impls {
 
     impl<'de> Deserialize<'de> for GCounter {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let v = d.deserialize_seq(Entries::<(WireId, u64)> { field: "g-counter", _e: PhantomData })?;
-            Ok(GCounter::from_canonical(v.into_iter().map(|(r, n)| (r.0, n)).collect()))
+            let v = Vec::<(WireId, u64)>::deserialize(d)?;
+            checked_default(|cx| gcounter_from_wire(v, cx))
+        }
+    }
+
+    /// `[(16-byte id, count)]`.
+    impl Decode for GCounter {
+        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+            decode_via(body, cx, |v, cx| gcounter_from_wire(v, cx))
         }
     }
 
@@ -725,11 +721,15 @@ mod wire_impls {
 
     impl<'de> Deserialize<'de> for PnCounter {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let v =
-                d.deserialize_seq(Entries::<(WireId, u64, u64)> { field: "pn-counter", _e: PhantomData })?;
-            let p = v.iter().filter(|e| e.1 > 0).map(|e| (e.0.0, e.1)).collect();
-            let n = v.iter().filter(|e| e.2 > 0).map(|e| (e.0.0, e.2)).collect();
-            Ok(PnCounter { p: GCounter::from_canonical(p), n: GCounter::from_canonical(n) })
+            let v = Vec::<(WireId, u64, u64)>::deserialize(d)?;
+            checked_default(|cx| pncounter_from_wire(v, cx))
+        }
+    }
+
+    /// `[(16-byte id, increments, decrements)]`.
+    impl Decode for PnCounter {
+        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+            decode_via(body, cx, |v, cx| pncounter_from_wire(v, cx))
         }
     }
 }
@@ -1056,7 +1056,8 @@ mod tests {
                 from_bytes::<GCounter>(&[&bytes[..2], &bytes[2..19], &bytes[19..36]].concat()),
                 Ok(gc(&[(1, 1), (2, 1)]))
             );
-            assert_eq!(from_bytes::<GCounter>(&swapped), Err(Error::Malformed { field: "value" }));
+            // (A regression: this was `Malformed { field: "value" }`, the typed error lost in serde.)
+            assert_eq!(from_bytes::<GCounter>(&swapped), Err(Error::NotCanonical { field: "g-counter" }));
             for cut in 0..bytes.len() {
                 assert!(from_bytes::<GCounter>(&bytes[..cut]).is_err(), "truncated at {cut}");
             }

@@ -59,7 +59,9 @@ pub enum Error {
         /// The offending dot.
         dot: Dot,
     },
-    /// The same dot or `(timestamp, replica)` carries a different payload than the receiver's.
+    /// An incoming dot carries a different payload (element, key, value or total) than the same
+    /// dot at the receiver. Payloads are immutable per dot; joining such input would keep one
+    /// payload at some replicas and the other elsewhere, forever.
     ConflictingPayload {
         /// What carries it.
         field: &'static str,

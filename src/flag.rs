@@ -264,7 +264,7 @@ mod wire_impls {
 
     use super::{DotSet, EwFlag};
     use crate::Error;
-    use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
+    use crate::wire::{Decode, DecodeCx, ReplicaTable, WireDot, WireStore};
 
     impl WireStore for DotSet {
         type Wire = Vec<WireDot>;
@@ -297,6 +297,13 @@ mod wire_impls {
     impl<'de> serde::Deserialize<'de> for EwFlag {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             crate::Causal::deserialize(d).map(|inner| EwFlag { inner })
+        }
+    }
+
+    /// A causal pair: context, then the live dots in dot order.
+    impl Decode for EwFlag {
+        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+            crate::Causal::decode_body(body, cx).map(|inner| EwFlag { inner })
         }
     }
 }

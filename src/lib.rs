@@ -62,6 +62,7 @@ pub mod causal;
 pub mod clock;
 pub mod error;
 pub mod lattice;
+pub mod receive;
 pub mod sync;
 #[cfg(feature = "serde")]
 pub mod wire;
@@ -91,6 +92,7 @@ pub use lattice::Lattice;
 pub use lwwstore::LwwStore;
 pub use map::{CheckInvariants, Iter as MapIter, Keys as MapKeys, MapStore, OrMap, Values as MapValues};
 pub use mvreg::{MvRegister, MvStore, MvValues};
+pub use receive::{Receive, ReceivePolicy, ReceiveStore};
 pub use register::LwwRegister;
 pub use set::{OrSet, SetIter, SetStore};
 

@@ -185,3 +185,18 @@ mod wire_impls {
         }
     }
 }
+
+/// Every timestamp within the skew bound; a dot the receiver holds carries the same
+/// `(timestamp, value)`.
+impl<T: Clone + PartialEq> crate::receive::ReceiveStore for LwwStore<T> {
+    fn check_clock(&self, policy: &crate::ReceivePolicy) -> Result<(), crate::Error> {
+        self.fun.iter().try_for_each(|(_, (ts, _))| policy.check_timestamp(*ts))
+    }
+
+    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
+        match self.fun.first_conflict(&local.fun) {
+            Some(_) => Err(crate::Error::ConflictingPayload { field: "lww value" }),
+            None => Ok(()),
+        }
+    }
+}

@@ -492,7 +492,7 @@ mod wire_impls {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::{DotFun, MvRegister, MvStore};
-    use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
+    use crate::wire::{Decode, DecodeCx, ReplicaTable, WireDot, WireStore};
     use crate::{Causal, Error};
 
     impl<V> DotFun<V> {
@@ -545,6 +545,13 @@ mod wire_impls {
             Causal::deserialize(d).map(|inner| MvRegister { inner })
         }
     }
+
+    /// A causal pair: context, then `[(dot, value)]` in dot order.
+    impl<T: Clone + PartialEq + Serialize + DeserializeOwned> Decode for MvRegister<T> {
+        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+            Causal::decode_body(body, cx).map(|inner| MvRegister { inner })
+        }
+    }
 }
 
 #[cfg(feature = "serde")]
@@ -578,5 +585,29 @@ impl<T: quickcheck::Arbitrary + PartialEq> quickcheck::Arbitrary for MvRegister<
             }
         }
         reps.into_iter().nth(usize::from(u8::arbitrary(g) % 3)).unwrap_or_default()
+    }
+}
+
+impl<V: PartialEq> DotFun<V> {
+    /// The first dot of `self` that `local` holds with a different payload. `O(self log local)`.
+    pub(crate) fn first_conflict(&self, local: &Self) -> Option<Dot> {
+        if local.is_empty() {
+            return None;
+        }
+        self.iter().find(|(d, v)| local.find(d).is_ok_and(|i| local.entries[i].1 != *v)).map(|(d, _)| *d)
+    }
+}
+
+/// A value under each dot: the one the receiver holds for the same dot, or none.
+impl<T: Clone + PartialEq> crate::receive::ReceiveStore for MvStore<T> {
+    fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
+        Ok(())
+    }
+
+    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
+        match self.fun.first_conflict(&local.fun) {
+            Some(_) => Err(crate::Error::ConflictingPayload { field: "mv register value" }),
+            None => Ok(()),
+        }
     }
 }

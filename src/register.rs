@@ -303,11 +303,14 @@ impl<T: fmt::Debug> fmt::Debug for LwwRegister<T> {
 /// [`LwwRegister::check_skew`].
 #[cfg(feature = "serde")]
 mod wire_impls {
+    use serde::de::DeserializeOwned;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::LwwRegister;
     use crate::clock::Timestamp;
     use crate::counter::WireId;
+    use crate::error::Error;
+    use crate::wire::{Decode, DecodeCx, decode_via};
 
     impl<T: Serialize> Serialize for LwwRegister<T> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -319,6 +322,15 @@ mod wire_impls {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let e = Option::<(Timestamp, WireId, T)>::deserialize(d)?;
             Ok(LwwRegister { entry: e.map(|(t, r, v)| (t, r.0, v)) })
+        }
+    }
+
+    /// `None`, or `(timestamp, 16-byte id, value)`; the value decodes with serde.
+    impl<T: Serialize + DeserializeOwned> Decode for LwwRegister<T> {
+        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+            decode_via(body, cx, |e: Option<(Timestamp, WireId, T)>, _| {
+                Ok(LwwRegister { entry: e.map(|(t, r, v)| (t, r.0, v)) })
+            })
         }
     }
 }

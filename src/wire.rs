@@ -18,6 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::causal::{Causal, CausalContext, Dot, DotStore, Ranges, ReplicaId, VersionVector};
 use crate::error::{Error, Limits};
+use crate::receive::{Receive, ReceivePolicy};
 
 /// The format version written by [`to_bytes`] and accepted by [`from_bytes`].
 pub const FORMAT_VERSION: u8 = 1;
@@ -62,20 +63,72 @@ impl ReplicaTable {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct WireDot(pub u32, pub u64);
 
-/// State carried through a decode: the limits and the nesting depth.
-#[derive(Debug)]
+/// State carried through a decode: the [`Limits`] and the current nesting depth.
+///
+/// Every checked conversion from a wire form receives one; [`from_bytes_with`] builds it from the
+/// caller's limits, so every limit applies at every nesting level.
+///
+/// ```
+/// use convergent::wire::DecodeCx;
+/// use convergent::Limits;
+///
+/// let cx = DecodeCx::new(Limits { max_depth: 3, ..Limits::default() });
+/// assert_eq!(cx.limits().max_depth, 3);
+/// assert_eq!(cx.depth(), 0);
+/// ```
+#[derive(Debug, Clone)]
 pub struct DecodeCx {
     pub(crate) limits: Limits,
     pub(crate) depth: u32,
 }
 
 impl DecodeCx {
-    pub(crate) fn new(limits: Limits) -> Self {
+    /// A context at depth 0 with the given limits.
+    ///
+    /// ```
+    /// # use convergent::{wire::DecodeCx, Limits};
+    /// assert_eq!(DecodeCx::new(Limits::default()).limits(), &Limits::default());
+    /// ```
+    #[must_use]
+    pub fn new(limits: Limits) -> Self {
         DecodeCx { limits, depth: 0 }
     }
 
-    /// Checks a length against a limit.
-    pub(crate) fn check_len(&self, field: &'static str, found: usize, limit: usize) -> Result<(), Error> {
+    /// The limits in force.
+    ///
+    /// ```
+    /// # use convergent::{wire::DecodeCx, Limits};
+    /// assert_eq!(DecodeCx::new(Limits::default()).limits().max_depth, 64);
+    /// ```
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The nesting depth of the value being decoded (0 at the top).
+    ///
+    /// ```
+    /// # use convergent::{wire::DecodeCx, Limits};
+    /// assert_eq!(DecodeCx::new(Limits::default()).depth(), 0);
+    /// ```
+    #[must_use]
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Checks a length against a limit: [`Error::TooLarge`] naming `field` if `found > limit`.
+    ///
+    /// ```
+    /// # use convergent::{wire::DecodeCx, Error, Limits};
+    /// let cx = DecodeCx::new(Limits::default());
+    /// assert!(cx.check_len("items", 3, 3).is_ok());
+    /// assert_eq!(cx.check_len("items", 4, 3), Err(Error::TooLarge { field: "items", limit: 3, found: 4 }));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLarge`] when `found > limit`.
+    pub fn check_len(&self, field: &'static str, found: usize, limit: usize) -> Result<(), Error> {
         if found > limit {
             Err(Error::TooLarge { field, limit: limit as u64, found: found as u64 })
         } else {
@@ -83,10 +136,11 @@ impl DecodeCx {
         }
     }
 
-    /// Enters one level of nesting.
+    /// Enters one level of nesting: [`Error::TooDeep`] beyond [`Limits::max_depth`].
     pub(crate) fn enter(&mut self) -> Result<(), Error> {
         self.depth += 1;
         if self.depth > self.limits.max_depth {
+            self.depth -= 1;
             return Err(Error::TooDeep { limit: self.limits.max_depth });
         }
         Ok(())
@@ -96,6 +150,100 @@ impl DecodeCx {
     pub(crate) fn leave(&mut self) {
         self.depth -= 1;
     }
+}
+
+/// A type that decodes from the bytes of [`to_bytes`] with typed errors and every [`Limits`].
+///
+/// [`from_bytes`] and [`from_bytes_with`] call [`decode_body`](Self::decode_body) on the
+/// postcard body (the bytes after the format-version byte). Every type of this crate implements
+/// it in two steps: postcard decodes the body into a plain serde *wire form* (structural errors
+/// only: [`Error::Malformed`]), then a checked conversion under the [`DecodeCx`] builds the value
+/// and reports the precise [`Error`] (`TooLarge`, `NotCanonical`, `DotOutsideContext`,
+/// `DuplicateDot`, `CounterOutOfRange`, `TooDeep`, ...). The types' serde `Deserialize` impls run
+/// the same conversion with [`Limits::default`] (for other serde formats, where the error becomes
+/// the format's custom error).
+///
+/// Your own lattice types (for a [`SyncEngine`](crate::sync::SyncEngine) or a
+/// [`Simulation`](crate::sync::Simulation)) opt in with one line: the provided method decodes
+/// with serde and reports any failure as [`Error::Malformed`].
+///
+/// Allocation: no length prefix makes decoding allocate more than the input holds (postcard
+/// gives no size hint for a sequence longer than the bytes left, and the limits are checked
+/// before the decoded value is built).
+///
+/// # Example
+///
+/// ```
+/// use convergent::wire::{self, Decode};
+/// use convergent::{Error, GCounter, Limits, ReplicaId};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Note(String);
+/// impl Decode for Note {}
+///
+/// let n = Note("hi".into());
+/// assert_eq!(wire::from_bytes::<Note>(&wire::to_bytes(&n)), Ok(n));
+///
+/// // The crate's own types report what is wrong, under the caller's limits.
+/// let mut c = GCounter::new();
+/// let _ = c.increment(ReplicaId::from_u128(1), 1);
+/// let _ = c.increment(ReplicaId::from_u128(2), 1);
+/// let one = Limits { max_replicas: 1, ..Limits::default() };
+/// assert!(matches!(
+///     wire::from_bytes_with::<GCounter>(&wire::to_bytes(&c), &one),
+///     Err(Error::TooLarge { field: "g-counter", limit: 1, found: 2 })
+/// ));
+/// ```
+pub trait Decode: Serialize + DeserializeOwned {
+    /// Decodes `body` (postcard, no version byte; all of it) under the limits of `cx`.
+    ///
+    /// The provided method decodes `Self` with serde and reports any failure as
+    /// [`Error::Malformed`]; the crate's types override it with typed errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for bytes that do not decode (or are followed by trailing bytes),
+    /// and any validation error of the type.
+    ///
+    /// ```
+    /// use convergent::wire::{Decode, DecodeCx};
+    /// use convergent::{Error, EwFlag, Limits};
+    ///
+    /// let mut cx = DecodeCx::new(Limits::default());
+    /// assert_eq!(EwFlag::decode_body(&[0, 0], &mut cx), Ok(EwFlag::new()));
+    /// assert_eq!(EwFlag::decode_body(&[0, 0, 7], &mut cx), Err(Error::Malformed { field: "trailing bytes" }));
+    /// ```
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        let _ = cx;
+        decode_exact(body)
+    }
+}
+
+/// Postcard-decodes a plain serde value from all of `body`: structural errors only.
+pub(crate) fn decode_exact<W: DeserializeOwned>(body: &[u8]) -> Result<W, Error> {
+    match postcard::take_from_bytes::<W>(body) {
+        Ok((v, [])) => Ok(v),
+        // Trailing bytes: two encodings would decode to one value, breaking canonicality.
+        Ok(_) => Err(Error::Malformed { field: "trailing bytes" }),
+        Err(_) => Err(Error::Malformed { field: "value" }),
+    }
+}
+
+/// Decodes the wire form `W` from all of `body`, then converts it with `f` under `cx`.
+pub(crate) fn decode_via<W: DeserializeOwned, T>(
+    body: &[u8],
+    cx: &mut DecodeCx,
+    f: impl FnOnce(W, &mut DecodeCx) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let w = decode_exact::<W>(body)?;
+    f(w, cx)
+}
+
+/// Runs a checked conversion with the default limits, for serde `Deserialize` impls.
+pub(crate) fn checked_default<T, E: serde::de::Error>(
+    f: impl FnOnce(&mut DecodeCx) -> Result<T, Error>,
+) -> Result<T, E> {
+    f(&mut DecodeCx::new(Limits::default())).map_err(E::custom)
 }
 
 /// A dot store with a wire form. Implemented by every store of this crate.
@@ -169,6 +317,7 @@ pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<C
     CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
 }
 
+/// The wire form of a causal pair: the context (which is also the replica table), then the store.
 #[derive(Serialize, Deserialize)]
 struct CausalWire<W> {
     context: Vec<WireCtxEntry>,
@@ -209,8 +358,14 @@ impl<S: WireStore> Serialize for Causal<S> {
 impl<'de, S: WireStore> Deserialize<'de> for Causal<S> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = CausalWire::<S::Wire>::deserialize(d)?;
-        let mut cx = DecodeCx::new(Limits::default());
-        Causal::from_wire_checked(w.context, w.store, &mut cx).map_err(serde::de::Error::custom)
+        checked_default(|cx| Causal::from_wire_checked(w.context, w.store, cx))
+    }
+}
+
+/// `[(context entry)] [store]`: the context, then the store's wire form.
+impl<S: WireStore> Decode for Causal<S> {
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        decode_via(body, cx, |w: CausalWire<S::Wire>, cx| Causal::from_wire_checked(w.context, w.store, cx))
     }
 }
 
@@ -223,7 +378,14 @@ impl Serialize for CausalContext {
 impl<'de> Deserialize<'de> for CausalContext {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let w = Vec::<WireCtxEntry>::deserialize(d)?;
-        context_from_wire(w, &DecodeCx::new(Limits::default())).map_err(serde::de::Error::custom)
+        checked_default(|cx| context_from_wire(w, cx))
+    }
+}
+
+/// `[(replica id, [(gap, length)])]`, sorted by id.
+impl Decode for CausalContext {
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        decode_via(body, cx, |w, cx| context_from_wire(w, cx))
     }
 }
 
@@ -233,26 +395,26 @@ impl Serialize for VersionVector {
     }
 }
 
+fn vv_from_wire(v: Vec<(ReplicaId, u64)>, cx: &DecodeCx) -> Result<VersionVector, Error> {
+    let limits = &cx.limits;
+    cx.check_len("version vector", v.len(), limits.max_replicas)?;
+    if let Some(&(_, n)) = v.iter().find(|(_, n)| *n > limits.max_counter) {
+        return Err(Error::CounterOutOfRange { field: "version vector", value: n, max: limits.max_counter });
+    }
+    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version vector" })
+}
+
 impl<'de> Deserialize<'de> for VersionVector {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Vec::<(ReplicaId, u64)>::deserialize(d)?;
-        let limits = Limits::default();
-        if v.len() > limits.max_replicas {
-            return Err(serde::de::Error::custom(Error::TooLarge {
-                field: "version vector",
-                limit: limits.max_replicas as u64,
-                found: v.len() as u64,
-            }));
-        }
-        if let Some(&(_, n)) = v.iter().find(|(_, n)| *n > limits.max_counter) {
-            return Err(serde::de::Error::custom(Error::CounterOutOfRange {
-                field: "version vector",
-                value: n,
-                max: limits.max_counter,
-            }));
-        }
-        VersionVector::from_canonical_parts(v)
-            .ok_or_else(|| serde::de::Error::custom(Error::NotCanonical { field: "version vector" }))
+        checked_default(|cx| vv_from_wire(v, cx))
+    }
+}
+
+/// `[(replica id, counter)]`, sorted by id, no zero counter.
+impl Decode for VersionVector {
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        decode_via(body, cx, |w, cx| vv_from_wire(w, cx))
     }
 }
 
@@ -262,14 +424,39 @@ impl Serialize for Dot {
     }
 }
 
+fn dot_from_wire((r, n): (ReplicaId, u64), cx: &DecodeCx) -> Result<Dot, Error> {
+    let max = cx.limits.max_counter;
+    if n > max {
+        return Err(Error::CounterOutOfRange { field: "dot", value: n, max });
+    }
+    Dot::new(r, n).ok_or(Error::CounterOutOfRange { field: "dot", value: 0, max })
+}
+
 impl<'de> Deserialize<'de> for Dot {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (r, n) = <(ReplicaId, u64)>::deserialize(d)?;
-        Dot::new(r, n).ok_or_else(|| {
-            serde::de::Error::custom(Error::CounterOutOfRange { field: "dot", value: 0, max: 0 })
-        })
+        let w = <(ReplicaId, u64)>::deserialize(d)?;
+        checked_default(|cx| dot_from_wire(w, cx))
     }
 }
+
+/// `(replica id, counter)`, the counter in `1..=max_counter`.
+impl Decode for Dot {
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        decode_via(body, cx, |w, cx| dot_from_wire(w, cx))
+    }
+}
+
+/// Sixteen raw bytes.
+impl Decode for ReplicaId {}
+
+/// Plain values decode with serde: nothing to validate beyond their shape.
+macro_rules! plain_decode {
+    ($($t:ty),*) => { $(impl Decode for $t {})* };
+}
+plain_decode!((), bool, u8, u16, u32, u64, u128, i8, i16, i32, i64, i128, alloc::string::String);
+
+/// A varint.
+impl Decode for crate::clock::Timestamp {}
 
 /// Encodes `value` compactly: one format-version byte, then postcard (varints, no field names).
 ///
@@ -296,10 +483,15 @@ pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
 /// Decodes bytes written by [`to_bytes`], checking the version and every invariant with the
 /// default [`Limits`]. Never panics; on error nothing is returned.
 ///
+/// The error is the precise one (see [`Decode`]): [`Error::Malformed`] only for bytes that do not
+/// decode at all.
+///
 /// # Errors
 ///
-/// [`Error::TooLarge`] for inputs over `max_bytes`, [`Error::UnsupportedVersion`],
-/// [`Error::Malformed`], and any validation error of the type.
+/// [`Error::TooLarge`] for inputs over `max_bytes` (or a value over any other limit),
+/// [`Error::UnsupportedVersion`], [`Error::Malformed`], [`Error::NotCanonical`] for a
+/// non-canonical encoding, and any validation error of the type ([`Error::DotOutsideContext`],
+/// [`Error::DuplicateDot`], [`Error::CounterOutOfRange`], [`Error::TooDeep`], ...).
 ///
 /// # Example
 ///
@@ -308,11 +500,12 @@ pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
 ///
 /// assert_eq!(wire::from_bytes::<GCounter>(&[9]), Err(Error::UnsupportedVersion { found: 9 }));
 /// ```
-pub fn from_bytes<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
     from_bytes_with(bytes, &Limits::default())
 }
 
-/// [`from_bytes`] with explicit limits on the input size.
+/// [`from_bytes`] under explicit limits: every field of `limits` applies (the input size, and
+/// replicas, ranges, dots, elements, counters and depth at every nesting level).
 ///
 /// # Errors
 ///
@@ -326,7 +519,7 @@ pub fn from_bytes<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, Er
 /// let tight = Limits { max_bytes: 2, ..Limits::default() };
 /// assert!(matches!(wire::from_bytes_with::<GCounter>(&[1, 0, 0], &tight), Err(Error::TooLarge { .. })));
 /// ```
-pub fn from_bytes_with<T: Serialize + DeserializeOwned>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
+pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     if bytes.len() > limits.max_bytes {
         return Err(Error::TooLarge {
             field: "bytes",
@@ -336,20 +529,16 @@ pub fn from_bytes_with<T: Serialize + DeserializeOwned>(bytes: &[u8], limits: &L
     }
     match bytes.split_first() {
         None => Err(Error::Malformed { field: "version" }),
-        Some((&FORMAT_VERSION, rest)) => match postcard::take_from_bytes::<T>(rest) {
-            Ok((v, [])) => {
-                // Strict: only the canonical encoding is accepted (postcard itself also reads
-                // over-long varints such as `[0x80, 0x00]` for 0), so bytes and values are in
-                // one-to-one correspondence and hashes of encodings can be trusted.
-                if postcard::to_allocvec(&v).map_or(true, |b| b != rest) {
-                    return Err(Error::NotCanonical { field: "encoding" });
-                }
-                Ok(v)
+        Some((&FORMAT_VERSION, rest)) => {
+            let v = T::decode_body(rest, &mut DecodeCx::new(*limits))?;
+            // Strict: only the canonical encoding is accepted (postcard itself also reads
+            // over-long varints such as `[0x80, 0x00]` for 0), so bytes and values are in
+            // one-to-one correspondence and hashes of encodings can be trusted.
+            if postcard::to_allocvec(&v).map_or(true, |b| b != rest) {
+                return Err(Error::NotCanonical { field: "encoding" });
             }
-            // Trailing bytes: two encodings would decode to one value, breaking canonicality.
-            Ok(_) => Err(Error::Malformed { field: "trailing bytes" }),
-            Err(_) => Err(Error::Malformed { field: "value" }),
-        },
+            Ok(v)
+        }
         Some((&v, _)) => Err(Error::UnsupportedVersion { found: v }),
     }
 }
@@ -365,4 +554,39 @@ pub fn from_bytes_with<T: Serialize + DeserializeOwned>(bytes: &[u8], limits: &L
 /// ```
 pub fn encoded_len<T: Serialize>(value: &T) -> usize {
     1 + postcard::experimental::serialized_size(value).expect("serialization into memory")
+}
+
+/// Validated receipt from bytes: decodes `bytes` under `policy.limits` (all of them), validates
+/// the value against `local` ([`Receive::validate_against`]), then joins it. Returns whether
+/// `local` changed. Never panics; on ANY error `local` is exactly what it was.
+///
+/// # Errors
+///
+/// Every error of [`from_bytes_with`], then of [`Receive::validate_against`].
+///
+/// # Example
+///
+/// ```
+/// use convergent::{wire, Error, OrSet, ReceivePolicy, ReplicaId};
+///
+/// let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut remote = OrSet::new();
+/// let bytes = wire::to_bytes(&remote.insert(peer, 7u32));
+///
+/// let mut local = OrSet::<u32>::new();
+/// let policy = ReceivePolicy::new(me, 1_700_000_000_000);
+/// assert_eq!(wire::receive(&mut local, &bytes, &policy), Ok(true));
+/// assert!(local.contains(&7));
+///
+/// let before = local.clone();
+/// assert!(wire::receive(&mut local, &bytes[..bytes.len() - 1], &policy).is_err());
+/// assert_eq!(local, before);
+/// ```
+pub fn receive<T: Decode + Receive>(
+    local: &mut T,
+    bytes: &[u8],
+    policy: &ReceivePolicy,
+) -> Result<bool, Error> {
+    let incoming = from_bytes_with::<T>(bytes, &policy.limits)?;
+    local.receive(incoming, policy)
 }

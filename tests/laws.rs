@@ -143,6 +143,9 @@ mod harness {
     #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
     struct RelativeDelta(Vec<(u8, u64)>);
 
+    #[cfg(feature = "serde")]
+    impl convergent::wire::Decode for RelativeDelta {}
+
     impl Lattice for RelativeDelta {
         fn bottom() -> Self {
             Self::default()
@@ -196,6 +199,9 @@ mod harness {
     #[derive(Clone, Debug, PartialEq, Default)]
     #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
     struct LastReceived(Option<u8>);
+
+    #[cfg(feature = "serde")]
+    impl convergent::wire::Decode for LastReceived {}
 
     impl Lattice for LastReceived {
         fn bottom() -> Self {

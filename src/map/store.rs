@@ -531,3 +531,27 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
         v
     }
 }
+
+/// Per key, the nested store's checks; and no dot under two different keys.
+impl<K: Hash + Eq + Clone, S: crate::receive::ReceiveStore> crate::receive::ReceiveStore for MapStore<K, S> {
+    fn check_clock(&self, policy: &crate::ReceivePolicy) -> Result<(), crate::Error> {
+        self.entries.values().try_for_each(|v| v.check_clock(policy))
+    }
+
+    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
+        if local.entries.is_empty() {
+            return Ok(());
+        }
+        for (dot, key) in &self.index {
+            if local.index.get(dot).is_some_and(|k| k != key) {
+                return Err(crate::Error::ConflictingPayload { field: "map key" });
+            }
+        }
+        for (key, value) in &self.entries {
+            if let Some(mine) = local.entries.get(key) {
+                value.check_payloads(mine)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{MapStore, OrMap};
 use crate::causal::Nested;
-use crate::wire::{DecodeCx, ReplicaTable, WireStore};
+use crate::wire::{Decode, DecodeCx, ReplicaTable, WireStore};
 use crate::{Causal, Error};
 
 /// Canonical: keys in ascending order (hence `K: Ord`), no empty value. Decoding checks both,
@@ -74,6 +74,16 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Causal::deserialize(d).map(|inner| OrMap { inner })
+    }
+}
+
+/// A causal pair: context, then `[(key, value's store)]` sorted by key, nested to any depth.
+impl<K, V: Nested> Decode for OrMap<K, V>
+where
+    MapStore<K, V::Store>: WireStore,
+{
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        Causal::decode_body(body, cx).map(|inner| OrMap { inner })
     }
 }
 

@@ -934,3 +934,52 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
         by_dot.reserve(n, |&j| hasher.hash_one(slots[j as usize].dot));
     }
 }
+
+impl<T> SetStore<T> {
+    /// Whether `local` has room in its replica table for the live replicas of `self` it lacks.
+    /// `O(replicas of self)`, plus `O(replicas of local)` only near the limit.
+    fn check_replica_room(&self, local: &Self) -> Result<(), crate::Error> {
+        let live_in = |s: &Self, id: &ReplicaId| {
+            s.replicas.find(id).is_some_and(|i| s.replicas.entries[usize::from(i)].1 > 0)
+        };
+        let new = self.replicas.entries.iter().filter(|(id, live)| *live > 0 && !live_in(local, id)).count();
+        if new == 0 || local.replicas.entries.len() + new <= REPLICA_SLOTS {
+            return Ok(());
+        }
+        let found = local.replicas.entries.iter().filter(|(_, live)| *live > 0).count() + new;
+        if found > REPLICA_SLOTS {
+            return Err(crate::Error::TooLarge {
+                field: "set.replicas",
+                limit: REPLICA_SLOTS as u64,
+                found: found as u64,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An element under each dot: the one the receiver holds for the same dot, or none.
+/// `O(self)` expected: one dot-index lookup in `local` per live dot of `self`.
+impl<T: Hash + Eq + Clone> crate::receive::ReceiveStore for SetStore<T> {
+    fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
+        Ok(())
+    }
+
+    /// Also refuses a value whose join would give `local` live dots of more than
+    /// [`MAX_REPLICAS`](Self::MAX_REPLICAS) replicas ([`Error::TooLarge`](crate::Error::TooLarge),
+    /// field `set.replicas`): the join could not store them, and would panic.
+    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
+        self.check_replica_room(local)?;
+        if local.slots.is_empty() {
+            return Ok(());
+        }
+        for (slot, p) in self.packed_dots() {
+            let dot = self.replicas.dot(p);
+            let theirs = local.packed(&dot).and_then(|lp| local.slot_of_dot(lp));
+            if theirs.is_some_and(|i| local.slots[i].elem != self.slots[slot].elem) {
+                return Err(crate::Error::ConflictingPayload { field: "set element" });
+            }
+        }
+        Ok(())
+    }
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::{OrSet, SetStore};
 use crate::Error;
 use crate::causal::Causal;
-use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
+use crate::wire::{Decode, DecodeCx, ReplicaTable, WireDot, WireStore};
 
 impl<T> WireStore for SetStore<T>
 where
@@ -101,5 +101,15 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Causal::deserialize(d).map(|inner| OrSet { inner })
+    }
+}
+
+/// A causal pair: context, then the live dots grouped by replica, each with its element.
+impl<T> Decode for OrSet<T>
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        Causal::decode_body(body, cx).map(|inner| OrSet { inner })
     }
 }

@@ -284,6 +284,81 @@ impl<L: HasContext> Validator<L> for OwnDotsCheck {
     }
 }
 
+/// Validates every received payload against the engine's state with
+/// [`Receive::validate_against`](crate::Receive::validate_against): own dots from the future,
+/// LWW timestamps too far ahead of `clock()` (milliseconds since the Unix epoch), and dots whose
+/// payload differs from the receiver's. `O(payload)`.
+///
+/// ```
+/// use convergent::sync::{Message, Mode, ReceiveCheck, SyncEngine};
+/// use convergent::{Error, LwwRegister, ReplicaId, Timestamp};
+///
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let clock = || 1_000_000; // a fixed clock, for the example
+/// let mut e = SyncEngine::<LwwRegister<u8>>::new(a, Mode::DeltaBpRr).with_validator(ReceiveCheck::new(clock));
+/// let mut far = LwwRegister::new();
+/// let delta = far.write(b, Timestamp::from_parts(9_000_000_000, 0), 1);
+/// assert!(matches!(e.on_message(b, Message::Delta { seq: 1, delta }), Err(Error::TimestampTooFarAhead { .. })));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveCheck<C> {
+    clock: C,
+    max_clock_skew_ms: u64,
+}
+
+impl<C: Fn() -> u64> ReceiveCheck<C> {
+    /// Checks against `clock`, with the default skew bound
+    /// ([`Limits::max_clock_skew_ms`]). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::ReceiveCheck;
+    /// let c = ReceiveCheck::new(|| 0);
+    /// assert_eq!(c.max_clock_skew_ms(), 5 * 60 * 1000);
+    /// ```
+    pub fn new(clock: C) -> Self {
+        ReceiveCheck { clock, max_clock_skew_ms: Limits::default().max_clock_skew_ms }
+    }
+
+    /// Replaces the skew bound. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::ReceiveCheck;
+    /// assert_eq!(ReceiveCheck::new(|| 0).with_max_clock_skew_ms(10).max_clock_skew_ms(), 10);
+    /// ```
+    #[must_use]
+    pub fn with_max_clock_skew_ms(mut self, ms: u64) -> Self {
+        self.max_clock_skew_ms = ms;
+        self
+    }
+
+    /// The skew bound in milliseconds. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::ReceiveCheck;
+    /// assert_eq!(ReceiveCheck::new(|| 0).with_max_clock_skew_ms(7).max_clock_skew_ms(), 7);
+    /// ```
+    pub fn max_clock_skew_ms(&self) -> u64 {
+        self.max_clock_skew_ms
+    }
+}
+
+impl<L: crate::Receive, C: Fn() -> u64> Validator<L> for ReceiveCheck<C> {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+        let limits = Limits { max_clock_skew_ms: self.max_clock_skew_ms, ..Limits::default() };
+        let policy = crate::ReceivePolicy::new(me, (self.clock)()).with_limits(limits);
+        incoming.validate_against(local, &policy)
+    }
+}
+
+/// `ReceiveCheck { max_clock_skew_ms: .. }` (the clock is not shown).
+impl<C> fmt::Debug for ReceiveCheck<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiveCheck")
+            .field("max_clock_skew_ms", &self.max_clock_skew_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One buffered delta-group: what changed the state, and where it came from.
 #[derive(Clone, PartialEq)]
 struct Entry<L> {
@@ -1033,7 +1108,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
 #[cfg(feature = "serde")]
 impl<L, V> SyncEngine<L, V>
 where
-    L: Lattice + Decompose + serde::Serialize + serde::de::DeserializeOwned,
+    L: Lattice + Decompose + crate::wire::Decode,
     V: Validator<L>,
 {
     /// Decodes and validates a message (see [`Message::from_bytes`]), then handles it as

@@ -151,12 +151,11 @@ impl<L: fmt::Debug> fmt::Debug for Message<L> {
 mod wire_impls {
     use alloc::vec::Vec;
 
-    use serde::de::DeserializeOwned;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::{Message, PROTOCOL_VERSION};
     use crate::error::{Error, Limits};
-    use crate::wire;
+    use crate::wire::{self, Decode, DecodeCx};
 
     /// The body on the wire: a tagged enum, postcard writes the tag as one varint byte.
     #[derive(Serialize)]
@@ -237,16 +236,62 @@ mod wire_impls {
         }
     }
 
-    impl<L: Serialize + DeserializeOwned> Message<L> {
-        /// Decodes and validates a message written by [`to_bytes`](Self::to_bytes). Never
-        /// panics. `O(bytes)`.
+    /// Takes one postcard value from the front of `bytes`.
+    fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8], field: &'static str) -> Result<(T, &'a [u8]), Error> {
+        postcard::take_from_bytes::<T>(bytes).map_err(|_| Error::Malformed { field })
+    }
+
+    /// The header first (protocol version, kind, sequence number: checked before the payload is
+    /// even looked at), then the payload from the rest with [`Decode::decode_body`], under the
+    /// same limits.
+    impl<L: Decode> Decode for Message<L> {
+        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+            let (v, rest) = take::<u8>(body, "protocol version")?;
+            if v != PROTOCOL_VERSION {
+                return Err(Error::UnsupportedVersion { found: v });
+            }
+            // The enum tag of `Body`: a varint (postcard's variant index).
+            let (tag, rest) = take::<u32>(rest, "message kind")?;
+            let max = cx.limits.max_counter;
+            let seq = |rest| -> Result<(u64, &[u8]), Error> {
+                let (seq, rest) = take::<u64>(rest, "seq")?;
+                if seq > max {
+                    return Err(Error::CounterOutOfRange { field: "seq", value: seq, max });
+                }
+                Ok((seq, rest))
+            };
+            match tag {
+                0 => Ok(Message::State { state: L::decode_body(rest, cx)? }),
+                1 => {
+                    let (seq, rest) = seq(rest)?;
+                    Ok(Message::Delta { seq, delta: L::decode_body(rest, cx)? })
+                }
+                2 => {
+                    let (seq, rest) = seq(rest)?;
+                    Ok(Message::Snapshot { seq, state: L::decode_body(rest, cx)? })
+                }
+                3 => match seq(rest)? {
+                    (seq, []) => Ok(Message::Ack { seq }),
+                    _ => Err(Error::Malformed { field: "trailing bytes" }),
+                },
+                _ => Err(Error::Malformed { field: "message kind" }),
+            }
+        }
+    }
+
+    impl<L: Decode> Message<L> {
+        /// Decodes and validates a message written by [`to_bytes`](Self::to_bytes) under
+        /// `limits` (all of them, also inside the payload). Never panics. `O(bytes)`.
+        ///
+        /// The payload type implements [`Decode`]: every type of this crate does, and a lattice
+        /// of your own opts in with `impl Decode for MyLattice {}`.
         ///
         /// # Errors
         ///
         /// [`Error::TooLarge`] over `limits.max_bytes`, [`Error::UnsupportedVersion`] for an
-        /// unknown format or protocol version, [`Error::Malformed`] for anything that does not
-        /// decode or fails the payload type's validation, [`Error::CounterOutOfRange`] for a
-        /// sequence number above `limits.max_counter`.
+        /// unknown format or protocol version, [`Error::CounterOutOfRange`] for a sequence number
+        /// above `limits.max_counter`, [`Error::Malformed`] for bytes that do not decode, and
+        /// the payload type's own typed validation errors.
         ///
         /// ```
         /// # use convergent::{sync::Message, EwFlag, Error, Limits};
@@ -259,26 +304,7 @@ mod wire_impls {
         /// );
         /// ```
         pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
-            // Check the protocol byte ourselves so the error says which version was found
-            // (serde's custom errors do not survive postcard).
-            if bytes.len() <= limits.max_bytes {
-                if let [wire::FORMAT_VERSION, v, ..] = bytes {
-                    if *v != PROTOCOL_VERSION {
-                        return Err(Error::UnsupportedVersion { found: *v });
-                    }
-                }
-            }
-            let m: Self = wire::from_bytes_with(bytes, limits)?;
-            if let Some(seq) = m.seq() {
-                if seq > limits.max_counter {
-                    return Err(Error::CounterOutOfRange {
-                        field: "seq",
-                        value: seq,
-                        max: limits.max_counter,
-                    });
-                }
-            }
-            Ok(m)
+            wire::from_bytes_with(bytes, limits)
         }
     }
 }

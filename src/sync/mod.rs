@@ -58,7 +58,7 @@ mod message;
 mod sim;
 mod topology;
 
-pub use engine::{AcceptAll, HasContext, Mode, OwnDotsCheck, SyncEngine, Validator};
+pub use engine::{AcceptAll, HasContext, Mode, OwnDotsCheck, ReceiveCheck, SyncEngine, Validator};
 pub use message::{Message, MessageKind, PROTOCOL_VERSION};
 #[cfg(feature = "serde")]
 pub use sim::{Faults, SimEvent, SimRng, Simulation, Stats};

@@ -15,16 +15,13 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 use super::engine::{AcceptAll, Mode, SyncEngine, Validator};
 use super::message::{Message, MessageKind};
 use super::topology::Topology;
 use crate::causal::{Decompose, ReplicaId};
 use crate::error::Error;
 use crate::lattice::Lattice;
-use crate::wire;
+use crate::wire::{self, Decode};
 
 /// A tiny seeded pseudo-random generator (splitmix64): deterministic on every platform, no
 /// dependency. Good for simulations and workloads, not for cryptography.
@@ -434,7 +431,7 @@ fn node_id(i: usize, incarnation: u64) -> ReplicaId {
 
 impl<L> Simulation<L>
 where
-    L: Lattice + Decompose + Serialize + DeserializeOwned,
+    L: Lattice + Decompose + Decode,
 {
     /// A simulation of `topology.len()` new replicas (node `i` has id `i + 1`), every one in
     /// `mode`, with no faults. `O(n + edges)`.
@@ -453,7 +450,7 @@ where
 
 impl<L, V> Simulation<L, V>
 where
-    L: Lattice + Decompose + Serialize + DeserializeOwned,
+    L: Lattice + Decompose + Decode,
     V: Validator<L> + Clone,
 {
     /// As [`new`](Simulation::new), every replica checking received payloads with `validator`.

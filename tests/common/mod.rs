@@ -74,11 +74,11 @@ impl Rng {
 // Subjects
 // ---------------------------------------------------------------------------------------------
 
-/// Serde bounds, required only when the `serde` feature is on.
+/// Wire bounds (typed decoding), required only when the `serde` feature is on.
 #[cfg(feature = "serde")]
-pub trait Wire: serde::Serialize + serde::de::DeserializeOwned {}
+pub trait Wire: convergent::wire::Decode {}
 #[cfg(feature = "serde")]
-impl<T: serde::Serialize + serde::de::DeserializeOwned> Wire for T {}
+impl<T: convergent::wire::Decode> Wire for T {}
 #[cfg(not(feature = "serde"))]
 pub trait Wire {}
 #[cfg(not(feature = "serde"))]

@@ -1,0 +1,327 @@
+//! Validated receipt: checks a remote value against the RECEIVER's own state before joining it.
+//!
+//! Decoding (see [`wire`](crate::wire)) checks what a value says about itself: sizes, canonical
+//! form, store dots inside its own context, no dot twice, counters in range. A value can pass all
+//! of that and still harm THIS replica. [`Receive::validate_against`] checks, cheapest first:
+//!
+//! 1. **Own dots from the future** ([`Error::OwnDotFromFuture`]): the value carries an event of
+//!    the receiver's own replica beyond the receiver's own highest event (its context, or its
+//!    counter entry). Either this replica lost state and came back under its old id, or someone
+//!    else speaks for it. Shared with the sync engine's [`OwnDotsCheck`].
+//! 2. **Clock skew** ([`Error::TimestampTooFarAhead`]): an LWW timestamp (an [`LwwRegister`], or
+//!    an LWW value inside a map) more than [`Limits::max_clock_skew_ms`] ahead of the receiver's
+//!    clock, which would win against every write for as long as it stays in the future.
+//! 3. **One dot, two payloads** ([`Error::ConflictingPayload`]): an incoming dot that the
+//!    receiver already holds under a different element, key or value. Payloads are immutable per
+//!    dot, and the join relies on it: it keeps the receiver's payload and drops the other, so two
+//!    replicas that received the two payloads in opposite orders never converge.
+//!
+//! [`Receive::receive`] validates and then joins: on any error the receiver's state is exactly
+//! what it was (the join itself cannot fail). With the `serde` feature,
+//! [`wire::receive`](crate::wire::receive) decodes, validates and joins in one call.
+//!
+//! Nesting depth is bounded by the Rust type (an `OrMap<K, OrMap<K, ...>>` has as many levels as
+//! its type spells), so the recursion of validation, like that of join, `Drop` and `Debug`, is as
+//! deep as the type and no deeper: hostile input cannot make it deeper. Decoding checks
+//! [`Limits::max_depth`] in addition, for types that nest deeper than a receiver wants.
+//!
+//! # Example
+//!
+//! ```
+//! use convergent::{Error, Lattice, OrSet, Receive, ReceivePolicy, ReplicaId};
+//!
+//! let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+//! let mut local = OrSet::new();
+//! let _ = local.insert(me, "a");
+//!
+//! let mut remote = OrSet::new();
+//! let delta = remote.insert(peer, "b");
+//! let policy = ReceivePolicy::new(me, 1_700_000_000_000);
+//! assert_eq!(local.receive(delta, &policy), Ok(true));
+//!
+//! // A value that speaks for `me` beyond what `me` ever did is refused, and nothing changes.
+//! let mut impostor = OrSet::new();
+//! let _ = impostor.insert(me, "x");
+//! let forged = impostor.insert(me, "y");
+//! let before = local.clone();
+//! assert!(matches!(local.receive(forged, &policy), Err(Error::OwnDotFromFuture { .. })));
+//! assert_eq!(local, before);
+//! ```
+
+use crate::causal::{Causal, DotStore, ReplicaId};
+use crate::error::{Error, Limits};
+use crate::lattice::Lattice;
+use crate::sync::{OwnDotsCheck, Validator};
+use crate::{
+    CausalCounter, DotSet, EwFlag, GCounter, LwwRegister, MapStore, MvRegister, Nested, OrMap, OrSet,
+    PnCounter,
+};
+
+/// What the receiver knows about itself when it validates remote input: its replica id, its
+/// clock, and its [`Limits`] (the clock-skew bound is [`Limits::max_clock_skew_ms`]).
+///
+/// ```
+/// use convergent::{Limits, ReceivePolicy, ReplicaId};
+///
+/// let p = ReceivePolicy::new(ReplicaId::from_u128(1), 10_000)
+///     .with_limits(Limits { max_clock_skew_ms: 1_000, ..Limits::default() });
+/// assert_eq!(p.now_ms, 10_000);
+/// assert_eq!(p.limits.max_clock_skew_ms, 1_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReceivePolicy {
+    /// The receiver's own replica id.
+    pub replica: ReplicaId,
+    /// The receiver's clock, in milliseconds since the Unix epoch.
+    pub now_ms: u64,
+    /// The limits: [`max_clock_skew_ms`](Limits::max_clock_skew_ms) here, and every limit of
+    /// decoding in [`wire::receive`](crate::wire::receive).
+    pub limits: Limits,
+}
+
+impl ReceivePolicy {
+    /// The policy of replica `replica` whose clock reads `now_ms`, with the default [`Limits`].
+    ///
+    /// ```
+    /// # use convergent::{Limits, ReceivePolicy, ReplicaId};
+    /// let p = ReceivePolicy::new(ReplicaId::from_u128(1), 5);
+    /// assert_eq!(p.limits, Limits::default());
+    /// ```
+    #[must_use]
+    pub fn new(replica: ReplicaId, now_ms: u64) -> Self {
+        ReceivePolicy { replica, now_ms, limits: Limits::default() }
+    }
+
+    /// The policy of `replica` at the system clock's current time (`std` only).
+    ///
+    /// ```
+    /// # use convergent::{ReceivePolicy, ReplicaId};
+    /// assert!(ReceivePolicy::now(ReplicaId::from_u128(1)).now_ms > 1_600_000_000_000);
+    /// ```
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn now(replica: ReplicaId) -> Self {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Self::new(replica, now_ms)
+    }
+
+    /// Replaces the limits.
+    ///
+    /// ```
+    /// # use convergent::{Limits, ReceivePolicy, ReplicaId};
+    /// let strict = Limits { max_bytes: 1024, ..Limits::default() };
+    /// assert_eq!(ReceivePolicy::new(ReplicaId::from_u128(1), 0).with_limits(strict).limits, strict);
+    /// ```
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Checks one LWW timestamp against the clock and the skew bound.
+    pub(crate) fn check_timestamp(&self, ts: crate::Timestamp) -> Result<(), Error> {
+        ts.check_skew(self.now_ms, self.limits.max_clock_skew_ms)
+    }
+}
+
+/// A lattice whose remote values can be validated against the receiver's state before a join.
+///
+/// Implemented by every type of this crate; see the [module documentation](self) for what is
+/// checked and in which order.
+///
+/// ```
+/// use convergent::{Error, Lattice, MvRegister, Receive, ReceivePolicy, ReplicaId};
+///
+/// let me = ReplicaId::from_u128(1);
+/// let mut local = MvRegister::new();
+/// let _ = local.write(me, 1);
+/// let remote = local.clone();
+/// let policy = ReceivePolicy::new(me, 0);
+/// assert!(remote.validate_against(&local, &policy).is_ok());
+/// assert_eq!(local.receive(remote, &policy), Ok(false)); // nothing new
+/// ```
+pub trait Receive: Lattice {
+    /// `Ok` if `self`, a value received from another replica (already decoded and valid in
+    /// itself), may be joined into `local`, the state of the replica `policy` describes.
+    /// Costs follow `self` (plus a lookup in `local` per incoming dot), not `local`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::OwnDotFromFuture`], [`Error::TimestampTooFarAhead`], [`Error::ConflictingPayload`].
+    fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error>;
+
+    /// Validates `incoming` against `self`, then joins it. Returns whether `self` changed. On
+    /// error, `self` is exactly what it was.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`validate_against`](Self::validate_against).
+    ///
+    /// ```
+    /// use convergent::{GCounter, Receive, ReceivePolicy, ReplicaId};
+    ///
+    /// let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut local = GCounter::new();
+    /// let mut remote = GCounter::new();
+    /// let d = remote.increment(peer, 3);
+    /// assert_eq!(local.receive(d, &ReceivePolicy::new(me, 0)), Ok(true));
+    /// assert_eq!(local.value(), 3);
+    /// ```
+    fn receive(&mut self, incoming: Self, policy: &ReceivePolicy) -> Result<bool, Error> {
+        incoming.validate_against(self, policy)?;
+        Ok(self.join(incoming))
+    }
+}
+
+/// The part of [`Receive`] that a dot store checks, for [`Causal`] states and values nested in
+/// maps. Implemented by every store of this crate.
+///
+/// ```
+/// use convergent::{Causal, EwFlag, ReceivePolicy, ReceiveStore, ReplicaId};
+///
+/// let mut f = EwFlag::new();
+/// let _ = f.enable(ReplicaId::from_u128(2));
+/// let store = f.as_causal().store();
+/// let policy = ReceivePolicy::new(ReplicaId::from_u128(1), 0);
+/// assert!(store.check_clock(&policy).is_ok());
+/// assert!(store.check_payloads(store).is_ok());
+/// ```
+pub trait ReceiveStore: DotStore {
+    /// Every LWW timestamp of the store within the policy's skew bound. `O(timestamps)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimestampTooFarAhead`].
+    fn check_clock(&self, policy: &ReceivePolicy) -> Result<(), Error>;
+
+    /// No live dot of `self` that `local` also holds live carries a different payload there
+    /// (element, key, value or total). `O(self)` lookups in `local`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ConflictingPayload`] naming what carries the payload.
+    fn check_payloads(&self, local: &Self) -> Result<(), Error>;
+}
+
+/// Own dots (through [`OwnDotsCheck`]), the replicas of the joined context within
+/// [`Limits::max_replicas`], then timestamps, then payloads.
+impl<S: ReceiveStore> Receive for Causal<S> {
+    fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
+        OwnDotsCheck.validate(self, local, policy.replica)?;
+        let new = self.context.ranges().filter(|(r, _)| local.context.max(*r) == 0).count();
+        check_replicas("context.replicas", local.context.replica_count() + new, &policy.limits)?;
+        self.store.check_clock(policy)?;
+        self.store.check_payloads(&local.store)
+    }
+}
+
+/// A dot set has no payload: only its own dots and nothing else to check.
+impl ReceiveStore for DotSet {
+    fn check_clock(&self, _: &ReceivePolicy) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn check_payloads(&self, _: &Self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+macro_rules! receive_via_causal {
+    ([$($gen:tt)*] $name:ty $(where $($bound:tt)*)?) => {
+        /// As its [`Causal`] state: own dots, timestamps, then payloads.
+        impl<$($gen)*> Receive for $name $(where $($bound)*)? {
+            fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
+                self.as_causal().validate_against(local.as_causal(), policy)
+            }
+        }
+    };
+}
+
+receive_via_causal!([] EwFlag);
+receive_via_causal!([] CausalCounter);
+receive_via_causal!([T: core::hash::Hash + Eq + Clone] OrSet<T>);
+receive_via_causal!([T: Clone + PartialEq] MvRegister<T>);
+receive_via_causal!([K: core::hash::Hash + Eq + Clone, V: Nested] OrMap<K, V> where MapStore<K, V::Store>: ReceiveStore);
+
+/// The replicas a join would leave in the receiver's state, against the limit: beyond it, the
+/// receiver's own state would no longer decode at peers with the same limits.
+fn check_replicas(field: &'static str, found: usize, limits: &Limits) -> Result<(), Error> {
+    if found > limits.max_replicas {
+        return Err(Error::TooLarge { field, limit: limits.max_replicas as u64, found: found as u64 });
+    }
+    Ok(())
+}
+
+/// The replicas of `a` and `b` together. `O(a log b)`.
+fn union_len(a: &GCounter, b: &GCounter) -> usize {
+    b.len() + a.iter().filter(|(r, _)| b.get(*r) == 0).count()
+}
+
+/// The count a value claims for the receiver's own replica, against the receiver's own count.
+fn own_entry(found: u64, own_max: u64, replica: ReplicaId) -> Result<(), Error> {
+    if found > own_max { Err(Error::OwnDotFromFuture { replica, own_max, found }) } else { Ok(()) }
+}
+
+/// Only the receiver's replica counts its own increments: an entry for it above its own count is
+/// [`Error::OwnDotFromFuture`] (the counter's analogue of a dot from the future).
+///
+/// ```
+/// use convergent::{Error, GCounter, Receive, ReceivePolicy, ReplicaId};
+///
+/// let me = ReplicaId::from_u128(1);
+/// let mut before_the_crash = GCounter::new();
+/// let _ = before_the_crash.increment(me, 5);
+/// let wiped = GCounter::new();
+/// assert!(matches!(
+///     before_the_crash.validate_against(&wiped, &ReceivePolicy::new(me, 0)),
+///     Err(Error::OwnDotFromFuture { own_max: 0, found: 5, .. })
+/// ));
+/// ```
+///
+/// The replicas of the join must stay within [`Limits::max_replicas`] ([`Error::TooLarge`]).
+impl Receive for GCounter {
+    fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
+        let me = policy.replica;
+        own_entry(self.get(me), local.get(me), me)?;
+        check_replicas("g-counter", union_len(self, local), &policy.limits)
+    }
+}
+
+/// As a [`GCounter`], for both halves (the replicas of the two halves together are its entries).
+impl Receive for PnCounter {
+    fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
+        let me = policy.replica;
+        own_entry(self.increments().get(me), local.increments().get(me), me)?;
+        own_entry(self.decrements().get(me), local.decrements().get(me), me)?;
+        let (p, n) = (
+            self.increments().clone().joined(self.decrements().clone()),
+            local.increments().clone().joined(local.decrements().clone()),
+        );
+        check_replicas("pn-counter", union_len(&p, &n), &policy.limits)
+    }
+}
+
+/// The timestamp within the skew bound.
+///
+/// Two writes with one `(timestamp, writer)` and different values are NOT refused: the join
+/// orders writes totally by `(timestamp, writer, value)`, so every replica keeps the same one
+/// whatever the order of delivery (no divergence), and [`LwwRegister::write`] with an explicit
+/// timestamp may legitimately produce them.
+///
+/// ```
+/// use convergent::{Error, LwwRegister, Receive, ReceivePolicy, ReplicaId, Timestamp};
+///
+/// let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut far = LwwRegister::new();
+/// let _ = far.write(peer, Timestamp::from_parts(10_000_000, 0), "x");
+/// let policy = ReceivePolicy::new(me, 1_000);
+/// assert!(matches!(far.validate_against(&LwwRegister::new(), &policy), Err(Error::TimestampTooFarAhead { .. })));
+/// ```
+impl<T: Ord + Clone> Receive for LwwRegister<T> {
+    fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
+        let _ = local;
+        self.timestamp().map_or(Ok(()), |ts| policy.check_timestamp(ts))
+    }
+}

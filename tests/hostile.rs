@@ -1,0 +1,823 @@
+//! Attacks a receiver must survive (notes/reliability.md, section 3), each expecting the RIGHT
+//! typed error, and on every error the receiver's state exactly as before.
+//!
+//! Attack inputs are hand-crafted bytes, built with [`B`] from the layouts below, never values
+//! made by internal constructors that bypass the decoder.
+//!
+//! # Byte layouts (postcard after the one-byte format version `1`)
+//!
+//! * varint: LEB128 (7 bits per byte, low first); `u8` is one raw byte; a replica id is 16 raw
+//!   bytes; a `Vec` is a varint length and its items; a tuple is its fields in order.
+//! * causal context: `[len] ([id16] [ranges len] ([gap] [len-1])*)*`, replicas sorted by id,
+//!   ranges gap-encoded: range `lo..=hi` after the previous range ending at `prev` (0 at first)
+//!   is `(lo - prev - 1, hi - lo)`. The context's replicas, in order, are the replica table:
+//!   `WireDot` = `[replica index varint] [counter varint]`.
+//! * [`EwFlag`]: context, then the dot set `[len] (WireDot)*`.
+//! * [`OrSet<u8>`]: context, then `[groups] ([replica index] [dots] ([counter gap] [u8])*)*`.
+//! * [`MvRegister<u8>`]: context, then `[len] (WireDot [u8])*`.
+//! * [`CausalCounter`]: context, then `[len] (WireDot [increments] [decrements])*`.
+//! * [`OrMap<u8, V>`]: context, then `[keys] ([u8 key] [V's store])*`, keys ascending; nested
+//!   maps nest the store form.
+//! * `LwwStore` (an LWW register inside a map): `[len] (WireDot [timestamp] [value])*`.
+//! * [`LwwRegister<u64>`]: `0` (empty) or `1 [timestamp] [id16] [value varint]`; a timestamp is
+//!   the varint `wall_ms << 16 | logical`.
+//! * [`GCounter`]: `[len] ([id16] [count])*`; [`PnCounter`]: `[len] ([id16] [inc] [dec])*`.
+//! * [`Message`]: `[1] [protocol 1] [kind: 0 state, 1 delta, 2 snapshot, 3 ack] [seq]? [payload]`.
+//!
+//! Nesting depth: the recursion of decoding, validation, join, `Drop` and `Debug` follows the
+//! Rust type (an `OrMap<K, OrMap<K, V>>` has exactly two levels of maps), so input bytes cannot
+//! make it deeper than the type; bytes that claim more levels than the type has are malformed.
+//! [`deep_types_join_drop_and_debug_without_overflow`] exercises the deepest realistic type, six
+//! levels of `OrMap`.
+
+use std::alloc::System;
+use std::sync::{Mutex, MutexGuard};
+
+use convergent::sync::{Message, Mode, OwnDotsCheck, ReceiveCheck, SyncEngine};
+use convergent::wire::{self, Decode};
+use convergent::{
+    CausalContext, CausalCounter, Dot, Error, EwFlag, GCounter, Lattice, Limits, LwwRegister, MAX_COUNT,
+    MvRegister, OrMap, OrSet, PnCounter, Receive, ReceivePolicy, ReplicaId, VersionVector,
+};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Tests in this file run one at a time, so that the allocation counts of one are not polluted
+/// by another running on a second thread.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The receiver.
+const ME: u128 = 1;
+/// A peer.
+const PEER: u128 = 2;
+/// The receiver's clock: 2023-11-14.
+const NOW_MS: u64 = 1_700_000_000_000;
+
+fn id(n: u128) -> ReplicaId {
+    ReplicaId::from_u128(n)
+}
+
+/// The dot `(r, n)`, decoded from its wire form `[id16] [counter]`.
+fn dot(r: u128, n: u64) -> Dot {
+    wire::from_bytes(&B::new().id(r).v(n).bytes()).unwrap()
+}
+
+fn policy() -> ReceivePolicy {
+    ReceivePolicy::new(id(ME), NOW_MS)
+}
+
+fn limits(f: impl FnOnce(&mut Limits)) -> Limits {
+    let mut l = Limits::default();
+    f(&mut l);
+    l
+}
+
+/// A byte builder for hand-crafted encodings (see the module docs for the layouts).
+#[derive(Clone)]
+struct B(Vec<u8>);
+
+impl B {
+    /// Starts with the format version byte.
+    fn new() -> Self {
+        B(vec![wire::FORMAT_VERSION])
+    }
+    /// A varint.
+    fn v(mut self, mut n: u64) -> Self {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                self.0.push(byte);
+                return self;
+            }
+            self.0.push(byte | 0x80);
+        }
+    }
+    /// Raw bytes.
+    fn raw(mut self, b: &[u8]) -> Self {
+        self.0.extend_from_slice(b);
+        self
+    }
+    /// A 16-byte replica id.
+    fn id(self, n: u128) -> Self {
+        self.raw(&id(n).to_bytes())
+    }
+    /// A causal context: `(replica, [(gap, len - 1)])`, replicas in ascending order.
+    fn ctx(mut self, entries: &[(u128, &[(u64, u64)])]) -> Self {
+        self = self.v(entries.len() as u64);
+        for (r, ranges) in entries {
+            self = self.id(*r).v(ranges.len() as u64);
+            for &(gap, len) in *ranges {
+                self = self.v(gap).v(len);
+            }
+        }
+        self
+    }
+    /// A wire dot `(replica index, counter)`.
+    fn wdot(self, index: u64, n: u64) -> Self {
+        self.v(index).v(n)
+    }
+    fn bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// The replica `PEER` with events `1..=n`.
+fn peer_ctx(n: u64) -> B {
+    B::new().ctx(&[(PEER, &[(0, n - 1)])])
+}
+
+/// Receives `bytes` into `local` with [`wire::receive`], expecting an error and `local` unchanged.
+fn refused<T: Decode + Receive + PartialEq + std::fmt::Debug + Clone>(local: &mut T, bytes: &[u8]) -> Error {
+    refused_with(local, bytes, &policy())
+}
+
+fn refused_with<T: Decode + Receive + PartialEq + std::fmt::Debug + Clone>(
+    local: &mut T,
+    bytes: &[u8],
+    policy: &ReceivePolicy,
+) -> Error {
+    let before = local.clone();
+    let e = wire::receive(local, bytes, policy).expect_err("hostile input must be refused");
+    assert_eq!(*local, before, "state changed on error {e:?}");
+    e
+}
+
+/// Decodes with the default limits, expecting an error.
+fn decode_err<T: Decode + std::fmt::Debug>(bytes: &[u8]) -> Error {
+    wire::from_bytes::<T>(bytes).expect_err("hostile input must be refused")
+}
+
+fn decode_err_with<T: Decode + std::fmt::Debug>(bytes: &[u8], l: &Limits) -> Error {
+    wire::from_bytes_with::<T>(bytes, l).expect_err("hostile input must be refused")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counters and contexts at u64::MAX
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn context_entry_at_u64_max() {
+    let _s = serial();
+    // One range `u64::MAX..=u64::MAX` (gap u64::MAX - 1), empty store.
+    let bytes = B::new().ctx(&[(PEER, &[(u64::MAX - 1, 0)])]).v(0).bytes();
+    let want = Error::CounterOutOfRange { field: "context", value: u64::MAX, max: MAX_COUNT };
+    assert_eq!(decode_err::<EwFlag>(&bytes), want);
+    assert_eq!(decode_err::<OrSet<u8>>(&bytes), want);
+    assert_eq!(decode_err::<MvRegister<u8>>(&bytes), want);
+    assert_eq!(decode_err::<CausalCounter>(&bytes), want);
+    assert_eq!(decode_err::<OrMap<u8, EwFlag>>(&bytes), want);
+    assert_eq!(decode_err::<CausalContext>(&B::new().ctx(&[(PEER, &[(u64::MAX - 1, 0)])]).bytes()), want);
+    // `1..=u64::MAX + 1`: the range end overflows.
+    let bytes = B::new().ctx(&[(PEER, &[(0, u64::MAX)])]).v(0).bytes();
+    assert_eq!(decode_err::<EwFlag>(&bytes), want);
+    // Through validated receipt: refused, nothing applied.
+    let mut local = OrSet::<u8>::new();
+    let _ = local.insert(id(ME), 1);
+    assert_eq!(refused(&mut local, &bytes), want);
+    // The largest accepted entry is `max_counter` itself.
+    let ok = B::new().ctx(&[(PEER, &[(MAX_COUNT - 1, 0)])]).v(0).bytes();
+    assert!(wire::from_bytes::<EwFlag>(&ok).is_ok());
+}
+
+#[test]
+fn counter_entry_at_u64_max() {
+    let _s = serial();
+    // G-Counter `[1 entry] [id] [u64::MAX]`.
+    let g = B::new().v(1).id(PEER).v(u64::MAX).bytes();
+    assert_eq!(
+        decode_err::<GCounter>(&g),
+        Error::CounterOutOfRange { field: "g-counter", value: u64::MAX, max: MAX_COUNT }
+    );
+    let mut local = GCounter::new();
+    let _ = local.increment(id(ME), 3);
+    assert!(matches!(refused(&mut local, &g), Error::CounterOutOfRange { field: "g-counter", .. }));
+    // PN-Counter `[1 entry] [id] [0 increments] [u64::MAX decrements]`.
+    let pn = B::new().v(1).id(PEER).v(0).v(u64::MAX).bytes();
+    assert_eq!(
+        decode_err::<PnCounter>(&pn),
+        Error::CounterOutOfRange { field: "pn-counter", value: u64::MAX, max: MAX_COUNT }
+    );
+    // Causal counter: one dot holding a total of u64::MAX.
+    let cc = peer_ctx(1).v(1).wdot(0, 1).v(u64::MAX).v(0).bytes();
+    assert_eq!(
+        decode_err::<CausalCounter>(&cc),
+        Error::CounterOutOfRange { field: "counter total", value: u64::MAX, max: MAX_COUNT }
+    );
+    // MAX_COUNT itself is a state a replica can reach, and is accepted.
+    let ok = B::new().v(1).id(PEER).v(MAX_COUNT).bytes();
+    assert_eq!(wire::from_bytes::<GCounter>(&ok).unwrap().value(), MAX_COUNT);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Far-future timestamps
+// ---------------------------------------------------------------------------------------------
+
+/// A timestamp on the wire: `wall_ms << 16 | logical`.
+fn ts(wall_ms: u64) -> u64 {
+    wall_ms << 16
+}
+
+#[test]
+fn far_future_lww_timestamp() {
+    let _s = serial();
+    let skew = Limits::default().max_clock_skew_ms;
+    let far = NOW_MS + 24 * 3600 * 1000;
+    // LwwRegister<u64>: `1 [timestamp] [writer] [value]`.
+    let reg = B::new().v(1).v(ts(far)).id(PEER).v(7).bytes();
+    let decoded = wire::from_bytes::<LwwRegister<u64>>(&reg).expect("decoding has no clock");
+    assert_eq!(decoded.value(), Some(&7));
+    let want = Error::TimestampTooFarAhead { found_ms: far, now_ms: NOW_MS, max_skew_ms: skew };
+    let mut local = LwwRegister::new();
+    let _ = local.write(id(ME), convergent::Timestamp::from_parts(NOW_MS, 0), 1);
+    assert_eq!(refused(&mut local, &reg), want);
+    // Just within the skew: accepted.
+    let near = B::new().v(1).v(ts(NOW_MS + skew)).id(PEER).v(7).bytes();
+    assert_eq!(wire::receive(&mut local, &near, &policy()), Ok(true));
+    // The largest timestamp there is.
+    let max = B::new().v(1).v(u64::MAX).id(PEER).v(7).bytes();
+    assert!(matches!(refused(&mut local, &max), Error::TimestampTooFarAhead { .. }));
+
+    // Inside a map: OrMap<u8, LwwRegister<u64>>, key 0 holding one write under dot (PEER, 1).
+    let map = peer_ctx(1).v(1).raw(&[0]).v(1).wdot(0, 1).v(ts(far)).v(7).bytes();
+    let mut local = OrMap::<u8, LwwRegister<u64>>::new();
+    assert_eq!(refused(&mut local, &map), want);
+    // Nested two levels deep.
+    let deep = peer_ctx(1).v(1).raw(&[0]).v(1).raw(&[3]).v(1).wdot(0, 1).v(ts(far)).v(7).bytes();
+    let mut local = OrMap::<u8, OrMap<u8, LwwRegister<u64>>>::new();
+    assert_eq!(refused(&mut local, &deep), want);
+
+    // Through the sync engine with `ReceiveCheck`.
+    let msg = [&[1u8, 1, 1, 1][..], &map[1..]].concat(); // format, protocol, Delta, seq 1
+    fn clock() -> u64 {
+        NOW_MS
+    }
+    let mut e = SyncEngine::<OrMap<u8, LwwRegister<u64>>>::new(id(ME), Mode::DeltaBpRr)
+        .with_validator(ReceiveCheck::new(clock as fn() -> u64));
+    let before = e.clone();
+    assert_eq!(e.on_bytes(id(PEER), &msg), Err(want));
+    assert!(e == before, "engine unchanged");
+}
+
+// ---------------------------------------------------------------------------------------------
+// One dot, two payloads
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn one_dot_twice_within_one_value_is_a_duplicate() {
+    let _s = serial();
+    let want = Error::DuplicateDot { dot: dot(PEER, 1) };
+    // EwFlag: the dot set `[(0, 1), (0, 1)]`.
+    assert_eq!(decode_err::<EwFlag>(&peer_ctx(1).v(2).wdot(0, 1).wdot(0, 1).bytes()), want);
+    // MvRegister<u8>: dot (PEER, 1) holding 5 and 6.
+    assert_eq!(
+        decode_err::<MvRegister<u8>>(&peer_ctx(1).v(2).wdot(0, 1).raw(&[5]).wdot(0, 1).raw(&[6]).bytes()),
+        want
+    );
+    // CausalCounter: one dot with totals 3 and 4.
+    let cc = peer_ctx(1).v(2).wdot(0, 1).v(3).v(0).wdot(0, 1).v(4).v(0).bytes();
+    assert_eq!(decode_err::<CausalCounter>(&cc), want);
+    // OrMap<u8, EwFlag>: the same dot under keys 0 and 1.
+    let m = peer_ctx(1).v(2).raw(&[0]).v(1).wdot(0, 1).raw(&[1]).v(1).wdot(0, 1).bytes();
+    assert_eq!(decode_err::<OrMap<u8, EwFlag>>(&m), want);
+    // ... and under two keys of a nested map.
+    let m = peer_ctx(1).v(1).raw(&[0]).v(2).raw(&[0]).v(1).wdot(0, 1).raw(&[1]).v(1).wdot(0, 1).bytes();
+    assert_eq!(decode_err::<OrMap<u8, OrMap<u8, EwFlag>>>(&m), want);
+    // An OR-Set cannot even say it: its dots are gap-encoded, strictly increasing per replica.
+}
+
+/// OrSet<u8> with the single element `e` under the dot (PEER, 1).
+fn set_with(e: u8) -> Vec<u8> {
+    peer_ctx(1).v(1).v(0).v(1).v(0).raw(&[e]).bytes()
+}
+
+#[test]
+fn one_dot_two_payloads_against_the_receiver() {
+    let _s = serial();
+    // OR-Set: dot (PEER, 1) under element 10, then under 11.
+    let mut s = OrSet::<u8>::new();
+    assert_eq!(wire::receive(&mut s, &set_with(10), &policy()), Ok(true));
+    assert_eq!(refused(&mut s, &set_with(11)), Error::ConflictingPayload { field: "set element" });
+    assert_eq!(wire::receive(&mut s, &set_with(10), &policy()), Ok(false), "the same payload again is fine");
+
+    // OR-Map: dot (PEER, 1) under key 0, then under key 1.
+    let key = |k: u8| peer_ctx(1).v(1).raw(&[k]).v(1).wdot(0, 1).bytes();
+    let mut m = OrMap::<u8, EwFlag>::new();
+    assert_eq!(wire::receive(&mut m, &key(0), &policy()), Ok(true));
+    assert_eq!(refused(&mut m, &key(1)), Error::ConflictingPayload { field: "map key" });
+
+    // MV-Register: dot (PEER, 1) holding 5, then 6.
+    let mv = |v: u8| peer_ctx(1).v(1).wdot(0, 1).raw(&[v]).bytes();
+    let mut r = MvRegister::<u8>::new();
+    assert_eq!(wire::receive(&mut r, &mv(5), &policy()), Ok(true));
+    assert_eq!(refused(&mut r, &mv(6)), Error::ConflictingPayload { field: "mv register value" });
+
+    // LWW value in a map: dot (PEER, 1) holding (t, 5), then (t, 6).
+    let lww = |v: u64| peer_ctx(1).v(1).raw(&[0]).v(1).wdot(0, 1).v(ts(NOW_MS)).v(v).bytes();
+    let mut m = OrMap::<u8, LwwRegister<u64>>::new();
+    assert_eq!(wire::receive(&mut m, &lww(5), &policy()), Ok(true));
+    assert_eq!(refused(&mut m, &lww(6)), Error::ConflictingPayload { field: "lww value" });
+
+    // Causal counter: dot (PEER, 1) with total 3, then 4.
+    let cc = |t: u64| peer_ctx(1).v(1).wdot(0, 1).v(t).v(0).bytes();
+    let mut c = CausalCounter::new();
+    assert_eq!(wire::receive(&mut c, &cc(3), &policy()), Ok(true));
+    assert_eq!(refused(&mut c, &cc(4)), Error::ConflictingPayload { field: "counter total" });
+
+    // LWW register (no dots): the same (timestamp, writer) with another value is accepted, as
+    // the join orders writes totally by (timestamp, writer, value): no divergence either way.
+    let reg = |v: u64| B::new().v(1).v(ts(NOW_MS)).id(PEER).v(v).bytes();
+    let mut l = LwwRegister::<u64>::new();
+    let mut m = LwwRegister::<u64>::new();
+    assert_eq!(wire::receive(&mut l, &reg(5), &policy()), Ok(true));
+    assert_eq!(wire::receive(&mut l, &reg(6), &policy()), Ok(true));
+    assert_eq!(wire::receive(&mut m, &reg(6), &policy()), Ok(true));
+    assert_eq!(wire::receive(&mut m, &reg(5), &policy()), Ok(false));
+    assert_eq!(l, m);
+
+    // Nested: a set inside a map, same key, same dot, another element.
+    let nested = |e: u8| peer_ctx(1).v(1).raw(&[0]).v(1).v(0).v(1).v(0).raw(&[e]).bytes();
+    let mut m = OrMap::<u8, OrSet<u8>>::new();
+    assert_eq!(wire::receive(&mut m, &nested(1), &policy()), Ok(true));
+    assert_eq!(refused(&mut m, &nested(2)), Error::ConflictingPayload { field: "set element" });
+}
+
+/// What goes wrong without the check: two replicas that got the two payloads of one dot in
+/// opposite orders keep different elements forever, even after exchanging full states (each
+/// side's context already covers the dot, so the join keeps its own payload).
+#[test]
+fn one_dot_two_payloads_diverge_forever_without_the_check() {
+    let _s = serial();
+    let a: OrSet<u8> = wire::from_bytes(&set_with(10)).unwrap();
+    let b: OrSet<u8> = wire::from_bytes(&set_with(11)).unwrap();
+    let mut p = a.clone().joined(b.clone());
+    let mut q = b.clone().joined(a.clone());
+    assert_ne!(p, q, "order-dependent join");
+    let (p0, q0) = (p.clone(), q.clone());
+    p.join(q0);
+    q.join(p0);
+    assert_ne!(p, q, "full-state exchange does not repair it");
+    assert!(p.contains(&10) && !p.contains(&11) && q.contains(&11) && !q.contains(&10));
+
+    // With validated receipt, the second payload is refused at each replica, and so is the
+    // exchange of states between them: the attack is detected instead of silently diverging.
+    let mut p = OrSet::<u8>::new();
+    let mut q = OrSet::<u8>::new();
+    wire::receive(&mut p, &set_with(10), &policy()).unwrap();
+    wire::receive(&mut q, &set_with(11), &policy()).unwrap();
+    assert_eq!(refused(&mut p, &set_with(11)), Error::ConflictingPayload { field: "set element" });
+    assert_eq!(
+        q.clone().receive(p.clone(), &policy()),
+        Err(Error::ConflictingPayload { field: "set element" })
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Length prefixes claiming millions: rejected without allocating
+// ---------------------------------------------------------------------------------------------
+
+/// Bytes allocated while running `f`.
+fn allocated(f: impl FnOnce()) -> usize {
+    let region = Region::new(GLOBAL);
+    f();
+    region.change().bytes_allocated
+}
+
+/// The bound asserted below for a 20-byte input claiming 2^32 items.
+const ALLOC_BOUND: usize = 1024;
+
+/// A decoder under test, returning its error.
+type Decoder = fn(&[u8]) -> Error;
+
+fn message_err(b: &[u8]) -> Error {
+    Message::<OrSet<u64>>::from_bytes(b, &Limits::default()).unwrap_err()
+}
+
+#[test]
+fn length_prefixes_claiming_millions_do_not_allocate() {
+    let _s = serial();
+    let huge = 1u64 << 32;
+    let pad = |b: B| {
+        let mut v = b.bytes();
+        v.resize(20.max(v.len()), 0);
+        v
+    };
+    // Each input is 20 bytes, a few more where a context comes first.
+    let cases: Vec<(&str, Vec<u8>, Decoder)> = vec![
+        ("g-counter replicas", pad(B::new().v(huge)), decode_err::<GCounter>),
+        ("pn-counter replicas", pad(B::new().v(huge)), decode_err::<PnCounter>),
+        ("context replicas", pad(B::new().v(huge)), decode_err::<EwFlag>),
+        ("context ranges", pad(B::new().v(1).id(PEER).v(huge)), decode_err::<EwFlag>),
+        ("dot set dots", pad(B::new().v(0).v(huge)), decode_err::<EwFlag>),
+        ("set groups", pad(B::new().v(0).v(huge)), decode_err::<OrSet<u64>>),
+        ("set group dots", pad(peer_ctx(1).v(1).v(0).v(huge)), decode_err::<OrSet<u64>>),
+        ("mv register dots", pad(B::new().v(0).v(huge)), decode_err::<MvRegister<u64>>),
+        ("counter dots", pad(B::new().v(0).v(huge)), decode_err::<CausalCounter>),
+        ("map keys", pad(B::new().v(0).v(huge)), decode_err::<OrMap<u64, EwFlag>>),
+        (
+            "nested map keys",
+            pad(B::new().v(0).v(1).raw(&[0]).v(huge)),
+            decode_err::<OrMap<u8, OrMap<u64, EwFlag>>>,
+        ),
+        ("version vector", pad(B::new().v(huge)), decode_err::<VersionVector>),
+        ("message payload", pad(B(vec![1, 1, 1, 1]).v(0).v(huge)), message_err),
+        ("string element", pad(peer_ctx(1).v(1).v(0).v(1).v(0).v(huge)), decode_err::<OrSet<String>>),
+    ];
+    let mut worst = 0;
+    for (name, bytes, decode) in &cases {
+        assert!(bytes.len() <= 32, "{name}: {} bytes", bytes.len());
+        let mut err = None;
+        let n = allocated(|| err = Some(decode(bytes)));
+        let err = err.unwrap();
+        assert!(matches!(err, Error::Malformed { .. } | Error::TooLarge { .. }), "{name}: {err:?}");
+        assert!(n <= ALLOC_BOUND, "{name}: {n} bytes allocated for a {}-byte input", bytes.len());
+        eprintln!("{name}: {err}, {n} bytes allocated");
+        worst = worst.max(n);
+    }
+    eprintln!("worst case: {worst} bytes allocated (bound {ALLOC_BOUND})");
+    // A million claimed items with nothing behind them: the same.
+    let n = allocated(|| {
+        let _ = decode_err::<OrSet<u64>>(&pad(B::new().v(0).v(1 << 20)));
+    });
+    assert!(n <= ALLOC_BOUND, "{n}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depth
+// ---------------------------------------------------------------------------------------------
+
+type Deep6 = OrMap<u8, OrMap<u8, OrMap<u8, OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>>>>;
+
+#[test]
+fn ten_thousand_levels_of_nesting_bytes() {
+    let _s = serial();
+    // An empty context, then 10 000 times `[1 key] [key 0]`, then an empty dot set.
+    let mut b = B::new().v(0);
+    for _ in 0..10_000 {
+        b = b.v(1).raw(&[0]);
+    }
+    let bytes = b.v(0).bytes();
+    // The decoder reads as many levels as the type has; what remains is not a valid value.
+    assert!(matches!(decode_err::<Deep6>(&bytes), Error::Malformed { .. }));
+    assert!(matches!(decode_err::<OrMap<u8, EwFlag>>(&bytes), Error::Malformed { .. }));
+    assert!(matches!(decode_err::<OrMap<u8, OrMap<u8, EwFlag>>>(&bytes), Error::Malformed { .. }));
+    let mut local = Deep6::new();
+    assert!(matches!(refused(&mut local, &bytes), Error::Malformed { .. }));
+}
+
+#[test]
+fn max_depth_gives_too_deep() {
+    let _s = serial();
+    // OrMap<u8, OrMap<u8, EwFlag>>: key 0 -> key 0 -> dot (PEER, 1).
+    let two = peer_ctx(1).v(1).raw(&[0]).v(1).raw(&[0]).v(1).wdot(0, 1).bytes();
+    type Two = OrMap<u8, OrMap<u8, EwFlag>>;
+    assert!(wire::from_bytes::<Two>(&two).is_ok());
+    assert_eq!(decode_err_with::<Two>(&two, &limits(|l| l.max_depth = 1)), Error::TooDeep { limit: 1 });
+    assert_eq!(decode_err_with::<Two>(&two, &limits(|l| l.max_depth = 0)), Error::TooDeep { limit: 0 });
+    assert!(wire::from_bytes_with::<Two>(&two, &limits(|l| l.max_depth = 2)).is_ok());
+    // Six levels.
+    let mut b = peer_ctx(1);
+    for _ in 0..6 {
+        b = b.v(1).raw(&[0]);
+    }
+    let six = b.v(1).wdot(0, 1).bytes();
+    assert!(wire::from_bytes::<Deep6>(&six).is_ok());
+    assert_eq!(decode_err_with::<Deep6>(&six, &limits(|l| l.max_depth = 5)), Error::TooDeep { limit: 5 });
+    // And through validated receipt: the policy's limits apply.
+    let mut local = Deep6::new();
+    let p = policy().with_limits(limits(|l| l.max_depth = 3));
+    assert_eq!(refused_with(&mut local, &six, &p), Error::TooDeep { limit: 3 });
+}
+
+/// The deepest realistic type, six levels of maps: join, `Drop`, `Debug`, encode and decode
+/// recurse once per level of the TYPE, so none of them can overflow the stack, whatever the
+/// input.
+#[test]
+fn deep_types_join_drop_and_debug_without_overflow() {
+    let _s = serial();
+    let mut a = Deep6::new();
+    let mut b = Deep6::new();
+    for k in 0..4u8 {
+        let _ = a.update(id(ME), k, |h| {
+            h.update(k, |h| h.update(1, |h| h.update(2, |h| h.update(3, |h| h.update(4, |f| f.enable())))))
+        });
+        let _ = b.update(id(PEER), k + 1, |h| {
+            h.update(0, |h| h.update(1, |h| h.update(2, |h| h.update(3, |h| h.update(4, |f| f.enable())))))
+        });
+    }
+    let j = a.clone().joined(b.clone());
+    assert_eq!(j, b.clone().joined(a.clone()));
+    assert!(format!("{j:?}").len() > 100);
+    let back: Deep6 = wire::from_bytes(&wire::to_bytes(&j)).unwrap();
+    assert_eq!(back, j);
+    assert_eq!(j.clone().receive(a.clone(), &policy()), Ok(false));
+    drop((a, b, j, back));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The receiver's own dots, dots outside the context
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn own_dot_from_the_future() {
+    let _s = serial();
+    let mut local = EwFlag::new();
+    let _ = local.enable(id(ME)); // my counter is 1
+    // A flag whose context says I made events 1..=5.
+    let bytes = B::new().ctx(&[(ME, &[(0, 4)])]).v(0).bytes();
+    let want = Error::OwnDotFromFuture { replica: id(ME), own_max: 1, found: 5 };
+    assert_eq!(refused(&mut local, &bytes), want);
+    // From another replica's point of view it is fine.
+    let mut other = EwFlag::new();
+    assert!(wire::receive(&mut other, &bytes, &ReceivePolicy::new(id(PEER), NOW_MS)).is_ok());
+    // Counters: an entry for me above my own count.
+    let mut c = GCounter::new();
+    let _ = c.increment(id(ME), 2);
+    let g = B::new().v(1).id(ME).v(9).bytes();
+    assert_eq!(refused(&mut c, &g), Error::OwnDotFromFuture { replica: id(ME), own_max: 2, found: 9 });
+    let pn = B::new().v(1).id(ME).v(0).v(9).bytes();
+    let mut p = PnCounter::new();
+    assert_eq!(refused(&mut p, &pn), Error::OwnDotFromFuture { replica: id(ME), own_max: 0, found: 9 });
+    // Through the sync engine with `OwnDotsCheck`: a message with the same payload.
+    let msg = [&[1u8, 1, 1, 1][..], &bytes[1..]].concat();
+    let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr).with_validator(OwnDotsCheck);
+    e.update(|f, me| f.enable(me));
+    let before = e.clone();
+    assert_eq!(e.on_bytes(id(PEER), &msg), Err(want));
+    assert!(e == before);
+}
+
+#[test]
+fn store_dot_outside_its_context() {
+    let _s = serial();
+    // Context {PEER: 1}, dot set {(PEER, 2)}.
+    let bytes = peer_ctx(1).v(1).wdot(0, 2).bytes();
+    let want = Error::DotOutsideContext { dot: dot(PEER, 2) };
+    assert_eq!(decode_err::<EwFlag>(&bytes), want);
+    let mut local = EwFlag::new();
+    assert_eq!(refused(&mut local, &bytes), want);
+    // In a set, in a map, in a register.
+    assert_eq!(decode_err::<OrSet<u8>>(&peer_ctx(1).v(1).v(0).v(1).v(1).raw(&[9]).bytes()), want);
+    assert_eq!(decode_err::<OrMap<u8, EwFlag>>(&peer_ctx(1).v(1).raw(&[0]).v(1).wdot(0, 2).bytes()), want);
+    assert_eq!(decode_err::<MvRegister<u8>>(&peer_ctx(1).v(1).wdot(0, 2).raw(&[1]).bytes()), want);
+    // A replica index outside the table.
+    assert_eq!(
+        decode_err::<EwFlag>(&peer_ctx(1).v(1).wdot(1, 1).bytes()),
+        Error::UnknownReplicaIndex { index: 1 }
+    );
+}
+
+/// Regression: `on_bytes` (and every `from_bytes`) used to report every validation failure as
+/// `Malformed { field: "value" }`, because postcard drops serde's custom error messages.
+#[test]
+fn regression_typed_errors_reach_the_caller() {
+    let _s = serial();
+    let flag = peer_ctx(1).v(1).wdot(0, 2).bytes();
+    let msg = [&[1u8, 1, 1, 1][..], &flag[1..]].concat();
+    let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr);
+    assert_eq!(e.on_bytes(id(PEER), &msg), Err(Error::DotOutsideContext { dot: dot(PEER, 2) }));
+    assert_eq!(
+        Message::<EwFlag>::from_bytes(&msg, &Limits::default()),
+        Err(Error::DotOutsideContext { dot: dot(PEER, 2) })
+    );
+    // Unsorted context replicas: NotCanonical, not Malformed.
+    let unsorted = B::new().ctx(&[(PEER, &[(0, 0)]), (ME, &[(0, 0)])]).v(0).bytes();
+    assert_eq!(decode_err::<EwFlag>(&unsorted), Error::NotCanonical { field: "context" });
+    // An over-long varint (0 as `[0x80, 0x00]`): the encoding is not canonical.
+    assert_eq!(decode_err::<GCounter>(&[1, 0x80, 0x00]), Error::NotCanonical { field: "encoding" });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every limit
+// ---------------------------------------------------------------------------------------------
+
+/// Regression: `from_bytes_with` applied only `max_bytes`; every other limit was the default.
+#[test]
+fn regression_every_limit_applies_at_every_level() {
+    let _s = serial();
+    let too_large = |e: Error| match e {
+        Error::TooLarge { field, .. } => field,
+        other => panic!("expected TooLarge, got {other:?}"),
+    };
+    // max_bytes.
+    let flag = peer_ctx(1).v(1).wdot(0, 1).bytes();
+    assert_eq!(
+        decode_err_with::<EwFlag>(&flag, &limits(|l| l.max_bytes = 3)),
+        Error::TooLarge { field: "bytes", limit: 3, found: flag.len() as u64 }
+    );
+    // max_replicas: a context, a G-Counter, a version vector with two replicas.
+    let one = limits(|l| l.max_replicas = 1);
+    let two_ctx = B::new().ctx(&[(ME, &[(0, 0)]), (PEER, &[(0, 0)])]).v(0).bytes();
+    assert_eq!(
+        decode_err_with::<EwFlag>(&two_ctx, &one),
+        Error::TooLarge { field: "context.replicas", limit: 1, found: 2 }
+    );
+    let g = B::new().v(2).id(ME).v(1).id(PEER).v(1).bytes();
+    assert_eq!(too_large(decode_err_with::<GCounter>(&g, &one)), "g-counter");
+    let pn = B::new().v(2).id(ME).v(1).v(0).id(PEER).v(1).v(0).bytes();
+    assert_eq!(too_large(decode_err_with::<PnCounter>(&pn, &one)), "pn-counter");
+    assert_eq!(too_large(decode_err_with::<VersionVector>(&g, &one)), "version vector");
+    // max_ranges: events {1, 3} of one replica are two ranges.
+    let gappy = B::new().ctx(&[(PEER, &[(0, 0), (1, 0)])]).v(0).bytes();
+    assert!(wire::from_bytes::<EwFlag>(&gappy).is_ok());
+    assert_eq!(
+        decode_err_with::<EwFlag>(&gappy, &limits(|l| l.max_ranges = 1)),
+        Error::TooLarge { field: "context.ranges", limit: 1, found: 2 }
+    );
+    // max_dots: a flag with two dots; an MV register nested in a map; the whole map's dots.
+    let dots1 = limits(|l| l.max_dots = 1);
+    let two_dots = peer_ctx(2).v(2).wdot(0, 1).wdot(0, 2).bytes();
+    assert_eq!(too_large(decode_err_with::<EwFlag>(&two_dots, &dots1)), "dot set");
+    let nested_mv = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).raw(&[1]).wdot(0, 2).raw(&[2]).bytes();
+    assert!(wire::from_bytes::<OrMap<u8, MvRegister<u8>>>(&nested_mv).is_ok());
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, MvRegister<u8>>>(&nested_mv, &dots1)), "mv register");
+    let two_keys = peer_ctx(2).v(2).raw(&[0]).v(1).wdot(0, 1).raw(&[1]).v(1).wdot(0, 2).bytes();
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, EwFlag>>(&two_keys, &dots1)), "store.dots");
+    let set2 = peer_ctx(2).v(1).v(0).v(2).v(0).raw(&[1]).v(0).raw(&[2]).bytes();
+    assert_eq!(too_large(decode_err_with::<OrSet<u8>>(&set2, &dots1)), "set.dots");
+    // max_elements: set elements, map keys, a set nested in a map.
+    let elems1 = limits(|l| l.max_elements = 1);
+    assert_eq!(too_large(decode_err_with::<OrSet<u8>>(&set2, &elems1)), "set.elements");
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, EwFlag>>(&two_keys, &elems1)), "map keys");
+    let nested_set = peer_ctx(2).v(1).raw(&[0]).v(1).v(0).v(2).v(0).raw(&[1]).v(0).raw(&[2]).bytes();
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, OrSet<u8>>>(&nested_set, &elems1)), "set.elements");
+    // max_counter: a context, a dot, a counter entry, a counter total, a message's seq.
+    let ten = limits(|l| l.max_counter = 10);
+    let ctx11 = B::new().ctx(&[(PEER, &[(0, 10)])]).v(0).bytes();
+    assert_eq!(
+        decode_err_with::<EwFlag>(&ctx11, &ten),
+        Error::CounterOutOfRange { field: "context", value: 11, max: 10 }
+    );
+    let dot11 = B::new().id(PEER).v(11).bytes();
+    assert_eq!(
+        decode_err_with::<Dot>(&dot11, &ten),
+        Error::CounterOutOfRange { field: "dot", value: 11, max: 10 }
+    );
+    let g11 = B::new().v(1).id(PEER).v(11).bytes();
+    assert_eq!(
+        decode_err_with::<GCounter>(&g11, &ten),
+        Error::CounterOutOfRange { field: "g-counter", value: 11, max: 10 }
+    );
+    let cc11 = peer_ctx(1).v(1).wdot(0, 1).v(11).v(0).bytes();
+    assert_eq!(
+        decode_err_with::<CausalCounter>(&cc11, &ten),
+        Error::CounterOutOfRange { field: "counter total", value: 11, max: 10 }
+    );
+    let ack11 = [1u8, 1, 3, 11];
+    assert_eq!(
+        Message::<EwFlag>::from_bytes(&ack11, &ten),
+        Err(Error::CounterOutOfRange { field: "seq", value: 11, max: 10 })
+    );
+    // max_depth: see `max_depth_gives_too_deep`. max_clock_skew_ms: through the policy.
+    let reg = B::new().v(1).v(ts(NOW_MS + 2_000)).id(PEER).v(7).bytes();
+    let mut l = LwwRegister::<u64>::new();
+    let strict = policy().with_limits(limits(|l| l.max_clock_skew_ms = 1_000));
+    assert_eq!(
+        refused_with(&mut l, &reg, &strict),
+        Error::TimestampTooFarAhead { found_ms: NOW_MS + 2_000, now_ms: NOW_MS, max_skew_ms: 1_000 }
+    );
+    assert_eq!(wire::receive(&mut l, &reg, &policy()), Ok(true));
+    // The sync engine decodes under its own limits.
+    let msg = [&[1u8, 1, 1, 1][..], &two_dots[1..]].concat();
+    let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr).with_limits(dots1);
+    assert!(matches!(e.on_bytes(id(PEER), &msg), Err(Error::TooLarge { field: "dot set", .. })));
+    assert!(e.state().is_bottom());
+}
+
+/// The limits inside every nested store kind, not only at the top.
+#[test]
+fn limits_inside_every_nested_store() {
+    let _s = serial();
+    let dots1 = limits(|l| l.max_dots = 1);
+    let too_large = |e: Error| match e {
+        Error::TooLarge { field, limit: 1, found: 2 } => field,
+        other => panic!("expected TooLarge 2 > 1, got {other:?}"),
+    };
+    // OrMap<u8, CausalCounter>: key 0 holding the dots (PEER, 1) and (PEER, 2), totals 1 and 2.
+    let cc = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(1).v(0).wdot(0, 2).v(2).v(0).bytes();
+    assert!(wire::from_bytes::<OrMap<u8, CausalCounter>>(&cc).is_ok());
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, CausalCounter>>(&cc, &dots1)), "counter");
+    // OrMap<u8, GCounter>: the nested G-Counter is a dot -> total store `[(dot, total)]`.
+    let g = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(1).wdot(0, 2).v(2).bytes();
+    assert!(wire::from_bytes::<OrMap<u8, GCounter>>(&g).is_ok());
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, GCounter>>(&g, &dots1)), "counter");
+    let g_max = peer_ctx(1).v(1).raw(&[0]).v(1).wdot(0, 1).v(u64::MAX).bytes();
+    assert_eq!(
+        decode_err::<OrMap<u8, GCounter>>(&g_max),
+        Error::CounterOutOfRange { field: "counter total", value: u64::MAX, max: MAX_COUNT }
+    );
+    // OrMap<u8, LwwRegister<u64>>: two concurrent writes under one key.
+    let lww = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(ts(1)).v(1).wdot(0, 2).v(ts(2)).v(2).bytes();
+    assert!(wire::from_bytes::<OrMap<u8, LwwRegister<u64>>>(&lww).is_ok());
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, LwwRegister<u64>>>(&lww, &dots1)), "lww value");
+    // OrMap<u8, EwFlag> inside a map: the dot set's own limit.
+    let flags = peer_ctx(2).v(1).raw(&[0]).v(1).raw(&[0]).v(2).wdot(0, 1).wdot(0, 2).bytes();
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, OrMap<u8, EwFlag>>>(&flags, &dots1)), "dot set");
+    // The replica limit applies to the context of a nested value's map too.
+    let two = B::new().ctx(&[(ME, &[(0, 0)]), (PEER, &[(0, 0)])]).v(0).bytes();
+    assert_eq!(
+        too_large(decode_err_with::<OrMap<u8, OrSet<u8>>>(&two, &limits(|l| l.max_replicas = 1))),
+        "context.replicas"
+    );
+}
+
+/// Regression: an OR-Set names the replicas of its live dots through a 16-bit table, and a join
+/// that would need a 65 537th replica with live dots panicked ("an OR-Set holds live elements of
+/// at most 65 536 replicas"). Each delta passes decoding (one replica), so a peer could crash a
+/// receiver with 65 537 tiny deltas. Validated receipt refuses the last one instead.
+#[test]
+fn regression_set_replica_table_overflow_is_refused_not_a_panic() {
+    let _s = serial();
+    let full = 65_536u32;
+    let mut s = OrSet::<u32>::new();
+    for i in 0..full {
+        // OrSet<u32> with element i under the dot (replica 10 + i, 1); a u32 is a varint.
+        let bytes =
+            B::new().ctx(&[(10 + u128::from(i), &[(0, 0)])]).v(1).v(0).v(1).v(0).v(u64::from(i)).bytes();
+        assert_eq!(wire::receive(&mut s, &bytes, &policy()), Ok(true));
+    }
+    let one_more = B::new().ctx(&[(1_000_000, &[(0, 0)])]).v(1).v(0).v(1).v(0).v(7).bytes();
+    // Under the default limits the receiver's context is full first...
+    assert_eq!(
+        refused(&mut s, &one_more),
+        Error::TooLarge { field: "context.replicas", limit: 65_536, found: 65_537 }
+    );
+    // ...and with a larger replica limit, the set's own table is.
+    let roomy = policy().with_limits(limits(|l| l.max_replicas = 1 << 20));
+    assert_eq!(
+        refused_with(&mut s, &one_more, &roomy),
+        Error::TooLarge { field: "set.replicas", limit: 65_536, found: 65_537 }
+    );
+    assert_eq!(s.len(), full as usize);
+}
+
+/// Replicas accumulate at the receiver one small delta at a time; validated receipt keeps the
+/// receiver's state within `max_replicas` (beyond it, its own state would no longer decode at
+/// its peers under the same limits).
+#[test]
+fn replicas_accumulating_at_the_receiver_are_bounded() {
+    let _s = serial();
+    let p = policy().with_limits(limits(|l| l.max_replicas = 3));
+    let flag = |r: u128| B::new().ctx(&[(r, &[(0, 0)])]).v(1).wdot(0, 1).bytes();
+    let mut f = EwFlag::new();
+    for r in 10..13 {
+        assert_eq!(wire::receive(&mut f, &flag(r), &p), Ok(true));
+    }
+    assert_eq!(wire::receive(&mut f, &flag(11), &p), Ok(false), "a known replica is fine");
+    assert_eq!(
+        refused_with(&mut f, &flag(13), &p),
+        Error::TooLarge { field: "context.replicas", limit: 3, found: 4 }
+    );
+    let g = |r: u128| B::new().v(1).id(r).v(1).bytes();
+    let mut c = GCounter::new();
+    for r in 10..13 {
+        assert_eq!(wire::receive(&mut c, &g(r), &p), Ok(true));
+    }
+    assert_eq!(refused_with(&mut c, &g(13), &p), Error::TooLarge { field: "g-counter", limit: 3, found: 4 });
+    let pn = |r: u128| B::new().v(1).id(r).v(0).v(1).bytes();
+    let mut c = PnCounter::new();
+    for r in 10..13 {
+        assert_eq!(wire::receive(&mut c, &pn(r), &p), Ok(true));
+    }
+    assert_eq!(
+        refused_with(&mut c, &pn(13), &p),
+        Error::TooLarge { field: "pn-counter", limit: 3, found: 4 }
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error messages
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn error_messages_are_lowercase_and_name_the_field() {
+    let _s = serial();
+    let cases = [
+        (Error::Malformed { field: "value" }, "value"),
+        (Error::UnsupportedVersion { found: 9 }, "version"),
+        (Error::TooLarge { field: "context.replicas", limit: 1, found: 2 }, "context.replicas"),
+        (Error::NotCanonical { field: "context" }, "context"),
+        (Error::UnknownReplicaIndex { index: 3 }, "replica"),
+        (Error::DotOutsideContext { dot: dot(PEER, 2) }, "store"),
+        (Error::DuplicateDot { dot: dot(PEER, 2) }, "store"),
+        (Error::ConflictingPayload { field: "set element" }, "set element"),
+        (Error::CounterOutOfRange { field: "g-counter", value: 11, max: 10 }, "g-counter"),
+        (Error::TimestampTooFarAhead { found_ms: 9, now_ms: 1, max_skew_ms: 2 }, "timestamp"),
+        (
+            Error::OwnDotFromFuture { replica: ReplicaId::from_u128(u128::MAX), own_max: 1, found: 5 },
+            "context",
+        ),
+        (Error::TooDeep { limit: 4 }, "nesting"),
+    ];
+    for (e, field) in cases {
+        let msg = e.to_string();
+        assert_eq!(msg, msg.to_lowercase(), "{e:?}");
+        assert!(msg.starts_with(&format!("{field}: ")), "{msg}");
+    }
+}
