@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use convergent::sync::{Faults, Mode, SimRng, Simulation, Stats, Topology};
-use convergent::{Decompose, HybridClock, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId};
+use convergent::{Decompose, HybridClock, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId, wire};
 use serde::{Deserialize, Serialize};
 
 /// The application's document, composed from the crate's types. A struct of CRDTs is a CRDT:
@@ -44,6 +44,10 @@ impl Lattice for ShoppingList {
         self.title.leq(&other.title) && self.tags.leq(&other.tags) && self.items.leq(&other.items)
     }
 }
+
+/// Received messages are decoded through serde and validated field by field by the crate's
+/// types (any failure reported as `Error::Malformed`).
+impl wire::Decode for ShoppingList {}
 
 impl Decompose for ShoppingList {
     fn decompose(&self) -> Vec<Self> {
