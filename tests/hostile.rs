@@ -595,6 +595,23 @@ fn regression_typed_errors_reach_the_caller() {
     assert_eq!(decode_err::<GCounter>(&[1, 0x80, 0x00]), Error::NotCanonical { field: "encoding" });
 }
 
+/// Regression: a lone `Dot` decoded with any counter up to `u64::MAX` (its `Deserialize` had no
+/// `max_counter` check), and refused 0 as "0 is above the accepted maximum 0".
+#[test]
+fn regression_dot_decode_checks_max_counter() {
+    let _s = serial();
+    assert_eq!(
+        decode_err::<Dot>(&B::new().id(PEER).v(u64::MAX).bytes()),
+        Error::CounterOutOfRange { field: "dot", value: u64::MAX, max: MAX_COUNT }
+    );
+    assert_eq!(
+        decode_err::<Dot>(&B::new().id(PEER).v(0).bytes()),
+        Error::CounterOutOfRange { field: "dot", value: 0, max: MAX_COUNT }
+    );
+    let json = format!(r#"["00000000-0000-0000-0000-000000000002",{}]"#, u64::MAX);
+    assert!(serde_json::from_str::<Dot>(&json).unwrap_err().to_string().starts_with("dot: "));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every limit
 // ---------------------------------------------------------------------------------------------
