@@ -8,10 +8,15 @@
 //!    the receiver's own replica beyond the receiver's own highest event (its context, or its
 //!    counter entry). Either this replica lost state and came back under its old id, or someone
 //!    else speaks for it. Shared with the sync engine's [`OwnDotsCheck`].
-//! 2. **Clock skew** ([`Error::TimestampTooFarAhead`]): an LWW timestamp (an [`LwwRegister`], or
+//! 2. **Replicas** ([`Error::TooLarge`]): the join would leave the receiver's context or counter
+//!    with more than [`Limits::max_replicas`] replicas (its own state would then no longer decode
+//!    at peers with the same limits; replicas otherwise accumulate one small delta at a time), or
+//!    an OR-Set with live elements of more than [`SetStore::MAX_REPLICAS`](crate::SetStore::MAX_REPLICAS)
+//!    replicas (which its join cannot store, and would panic on).
+//! 3. **Clock skew** ([`Error::TimestampTooFarAhead`]): an LWW timestamp (an [`LwwRegister`], or
 //!    an LWW value inside a map) more than [`Limits::max_clock_skew_ms`] ahead of the receiver's
 //!    clock, which would win against every write for as long as it stays in the future.
-//! 3. **One dot, two payloads** ([`Error::ConflictingPayload`]): an incoming dot that the
+//! 4. **One dot, two payloads** ([`Error::ConflictingPayload`]): an incoming dot that the
 //!    receiver already holds under a different element, key or value. Payloads are immutable per
 //!    dot, and the join relies on it: it keeps the receiver's payload and drops the other, so two
 //!    replicas that received the two payloads in opposite orders never converge.

@@ -30,6 +30,8 @@
 //! [`deep_types_join_drop_and_debug_without_overflow`] exercises the deepest realistic type, six
 //! levels of `OrMap`.
 
+#![cfg(feature = "serde")]
+
 use std::alloc::System;
 use std::sync::{Mutex, MutexGuard};
 
@@ -593,6 +595,23 @@ fn regression_typed_errors_reach_the_caller() {
     assert_eq!(decode_err::<GCounter>(&[1, 0x80, 0x00]), Error::NotCanonical { field: "encoding" });
 }
 
+/// Regression: a lone `Dot` decoded with any counter up to `u64::MAX` (its `Deserialize` had no
+/// `max_counter` check), and refused 0 as "0 is above the accepted maximum 0".
+#[test]
+fn regression_dot_decode_checks_max_counter() {
+    let _s = serial();
+    assert_eq!(
+        decode_err::<Dot>(&B::new().id(PEER).v(u64::MAX).bytes()),
+        Error::CounterOutOfRange { field: "dot", value: u64::MAX, max: MAX_COUNT }
+    );
+    assert_eq!(
+        decode_err::<Dot>(&B::new().id(PEER).v(0).bytes()),
+        Error::CounterOutOfRange { field: "dot", value: 0, max: MAX_COUNT }
+    );
+    let json = format!(r#"["00000000-0000-0000-0000-000000000002",{}]"#, u64::MAX);
+    assert!(serde_json::from_str::<Dot>(&json).unwrap_err().to_string().starts_with("dot: "));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Every limit
 // ---------------------------------------------------------------------------------------------
@@ -789,6 +808,82 @@ fn replicas_accumulating_at_the_receiver_are_bounded() {
         refused_with(&mut c, &pn(13), &p),
         Error::TooLarge { field: "pn-counter", limit: 3, found: 4 }
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The typed decoder and the serde `Deserialize` impls agree
+// ---------------------------------------------------------------------------------------------
+
+/// The serde path: postcard through `Deserialize` (default limits), all bytes consumed, canonical.
+fn via_serde<T: serde::Serialize + serde::de::DeserializeOwned>(b: &[u8]) -> Option<T> {
+    let rest = b.strip_prefix(&[wire::FORMAT_VERSION])?;
+    match postcard::take_from_bytes::<T>(rest) {
+        Ok((v, [])) if postcard::to_allocvec(&v).ok()? == rest => Some(v),
+        _ => None,
+    }
+}
+
+/// Every truncation and many single-byte corruptions of `v`'s encoding: the typed decoder
+/// accepts exactly what serde's `Deserialize` accepts (the same checked conversion), and never
+/// panics.
+fn agree<T: Decode + PartialEq + std::fmt::Debug>(v: &T) {
+    let good = wire::to_bytes(v);
+    assert_eq!(wire::from_bytes::<T>(&good).as_ref(), Ok(v));
+    let mut inputs: Vec<Vec<u8>> = (0..good.len()).map(|n| good[..n].to_vec()).collect();
+    for i in 0..good.len() {
+        for mask in [0x01u8, 0x02, 0x10, 0x80, 0xff] {
+            let mut b = good.clone();
+            b[i] ^= mask;
+            inputs.push(b);
+        }
+    }
+    for b in inputs {
+        assert_eq!(wire::from_bytes::<T>(&b).ok(), via_serde::<T>(&b), "{b:?}");
+    }
+}
+
+#[test]
+fn typed_decoder_and_serde_agree_on_corrupted_inputs() {
+    let _s = serial();
+    let (a, b) = (id(ME), id(PEER));
+    let mut g = GCounter::new();
+    let _ = g.increment(a, 300);
+    let _ = g.increment(b, 2);
+    agree(&g);
+    let mut pn = PnCounter::new();
+    let _ = pn.increment(a, 5);
+    let _ = pn.decrement(b, 1 << 20);
+    agree(&pn);
+    let mut s = OrSet::<u16>::new();
+    for x in 0..6 {
+        let _ = s.insert(if x % 2 == 0 { a } else { b }, x * 100);
+    }
+    let _ = s.remove(a, &200);
+    agree(&s);
+    let mut m = OrMap::<u8, OrMap<u8, MvRegister<u8>>>::new();
+    for k in 0..3u8 {
+        let _ = m.update(a, k, |h| h.update(k + 1, |r| r.write(k)));
+        let _ = m.update(b, k, |h| h.update(k, |r| r.write(k + 7)));
+    }
+    let _ = m.remove(a, &1);
+    agree(&m);
+    let mut l = OrMap::<u8, LwwRegister<u64>>::new();
+    let _ = l.update(b, 4, |r| r.write(convergent::Timestamp::from_parts(NOW_MS, 3), 99));
+    agree(&l);
+    let mut c = CausalCounter::new();
+    let _ = c.increment(a, 9);
+    let _ = c.decrement(b, 4);
+    agree(&c);
+    let mut f = EwFlag::new();
+    let _ = f.enable(a);
+    let _ = f.disable(b);
+    let _ = f.enable(b);
+    agree(&f);
+    let mut reg = LwwRegister::new();
+    let _ = reg.write(b, convergent::Timestamp::from_parts(NOW_MS, 1), String::from("hi"));
+    agree(&reg);
+    agree(f.context());
+    agree(&f.context().version_vector());
 }
 
 // ---------------------------------------------------------------------------------------------

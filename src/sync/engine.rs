@@ -1116,8 +1116,10 @@ where
     ///
     /// # Errors
     ///
-    /// Any decoding error of [`Message::from_bytes`] under this engine's [`limits`](Self::limits),
-    /// then any error of [`on_message`](Self::on_message). On error nothing changed.
+    /// Any decoding error of [`Message::from_bytes`] under this engine's [`limits`](Self::limits)
+    /// (the precise typed error, every limit applied inside the payload too), then any error of
+    /// [`on_message`](Self::on_message). On error nothing changed. For peers you do not trust,
+    /// also validate payloads against the state with [`ReceiveCheck`].
     ///
     /// ```
     /// # use convergent::sync::{Message, Mode, SyncEngine};
