@@ -71,6 +71,7 @@ impl DotSet {
         }
     }
 
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) fn from_sorted(dots: Vec<Dot>) -> Option<Self> {
         dots.windows(2).all(|w| w[0] < w[1]).then(|| DotSet { dots: SmallVec::from_vec(dots) })
     }

@@ -347,6 +347,7 @@ impl CausalContext {
     /// Builds a context from raw per-replica ranges, checking that it is canonical. Used by
     /// decoders: returns `None` if the replicas are not strictly increasing, a replica has no
     /// range, or a replica's ranges are not sorted, disjoint, non-adjacent and within `1..`.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) fn from_canonical_parts(entries: Vec<(ReplicaId, Ranges)>) -> Option<CausalContext> {
         for w in entries.windows(2) {
             if w[0].0 >= w[1].0 {

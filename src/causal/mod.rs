@@ -10,6 +10,7 @@ mod store;
 mod vv;
 
 pub use context::CausalContext;
+#[cfg_attr(not(feature = "serde"), allow(unused_imports))]
 pub(crate) use context::{Ranges, ranges_canonical};
 pub use dot::Dot;
 pub use replica::ReplicaId;

@@ -169,6 +169,7 @@ impl<S> Causal<S> {
 
     /// Builds a pair from parts without checking them. Crate-internal: callers guarantee every
     /// live dot of `store` is in `context`.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) fn from_parts(store: S, context: CausalContext) -> Self {
         Causal { store, context }
     }

@@ -138,6 +138,7 @@ impl VersionVector {
 
     /// Builds a vector from entries, checking they are canonical (strictly increasing replicas,
     /// no zero count). Used by decoders.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) fn from_canonical_parts(entries: Vec<(ReplicaId, u64)>) -> Option<Self> {
         let sorted = entries.windows(2).all(|w| w[0].0 < w[1].0);
         (sorted && entries.iter().all(|&(_, n)| n > 0)).then_some(VersionVector { entries })
