@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use convergent::sync::Message;
-use convergent::{CausalContext, EwFlag, ReplicaId, wire};
+use convergent::{CausalContext, EwFlag, ReplicaId, VersionVector, wire};
 use convergent_fuzz::targets::live;
 use convergent_fuzz::{Subject, TYPES, dispatch};
 
@@ -70,4 +70,9 @@ fn main() {
     let _ = c.next_dot(b);
     let _ = c.next_dot(b);
     write("decode_flag", "context", &wire::to_bytes(&c));
+    let mut v = VersionVector::new();
+    v.raise(a, 2);
+    v.raise(b, 7);
+    write("decode_flag", "version-vector", &wire::to_bytes(&v));
+    write("decode_flag", "dot", &wire::to_bytes(&c.next_dot(a)));
 }
