@@ -61,7 +61,15 @@ fn few<T>(v: &[T], n: usize) -> &[T] {
 
 /// A type under test: its operations and invariants.
 pub trait Subject:
-    Lattice + Decompose + Clone + PartialEq + Debug + Serialize + DeserializeOwned + convergent::wire::Decode + 'static
+    Lattice
+    + Decompose
+    + Clone
+    + PartialEq
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + convergent::wire::Decode
+    + 'static
 {
     /// A local operation: one call of a delta mutator (or a batch of them in one handle).
     type Op: for<'a> Arbitrary<'a> + Debug + Clone;
