@@ -525,30 +525,22 @@ impl quickcheck::Arbitrary for CausalCounter {
     }
 }
 
-/// A dot the receiver holds carries the same total.
-impl crate::receive::ReceiveStore for GCounterStore {
-    fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
-        Ok(())
-    }
+/// Counter stores have no clock; a dot the receiver holds must carry the same total(s).
+macro_rules! counter_receive_store {
+    ($($store:ty),*) => {$(
+        impl crate::receive::ReceiveStore for $store {
+            fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
+                Ok(())
+            }
 
-    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
-        match self.fun.first_conflict(&local.fun) {
-            Some(_) => Err(crate::Error::ConflictingPayload { field: "counter total" }),
-            None => Ok(()),
+            fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
+                match self.fun.first_conflict(&local.fun) {
+                    Some(_) => Err(crate::Error::ConflictingPayload { field: "counter total" }),
+                    None => Ok(()),
+                }
+            }
         }
-    }
+    )*};
 }
 
-/// A dot the receiver holds carries the same pair of totals.
-impl crate::receive::ReceiveStore for PnCounterStore {
-    fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
-        Ok(())
-    }
-
-    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
-        match self.fun.first_conflict(&local.fun) {
-            Some(_) => Err(crate::Error::ConflictingPayload { field: "counter total" }),
-            None => Ok(()),
-        }
-    }
-}
+counter_receive_store!(GCounterStore, PnCounterStore);

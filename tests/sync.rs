@@ -523,6 +523,49 @@ fn delta_sync_ends_where_full_state_sync_ends() {
     }
 }
 
+/// Workload operations shared by the convergence tests below: each returns its delta.
+fn gcounter_inc_op(w: &mut SimRng, c: &mut GCounter, me: ReplicaId) -> GCounter {
+    c.increment(me, 1 + w.below(5))
+}
+
+fn pncounter_op(w: &mut SimRng, c: &mut convergent::PnCounter, me: ReplicaId) -> convergent::PnCounter {
+    if w.chance(0.5) { c.increment(me, 1 + w.below(5)) } else { c.decrement(me, 1 + w.below(5)) }
+}
+
+fn lww_op(
+    w: &mut SimRng,
+    r: &mut convergent::LwwRegister<u64>,
+    me: ReplicaId,
+) -> convergent::LwwRegister<u64> {
+    r.write(me, convergent::Timestamp::from_parts(1_000 + w.below(500), 0), w.below(100))
+}
+
+fn mvreg_op(
+    w: &mut SimRng,
+    r: &mut convergent::MvRegister<u64>,
+    me: ReplicaId,
+) -> convergent::MvRegister<u64> {
+    r.write(me, w.below(100))
+}
+
+/// A map of sets over a few keys: nested inserts and removes, and key removes (observed resets).
+fn map_of_sets_op(
+    w: &mut SimRng,
+    m: &mut convergent::OrMap<u8, convergent::OrSet<u8>>,
+    me: ReplicaId,
+) -> convergent::OrMap<u8, convergent::OrSet<u8>> {
+    let (k, x) = (w.below(4) as u8, w.below(4) as u8);
+    match w.below(3) {
+        0 => m.update(me, k, |s| {
+            s.insert(x);
+        }),
+        1 => m.update(me, k, |s| {
+            s.remove(&x);
+        }),
+        _ => m.remove(me, &k),
+    }
+}
+
 /// Random operations under chaos (crashes keep the disk): every mode must converge to the join
 /// of every delta made, where full-state sync of the same operations ends.
 fn converges_to_join_of_all_deltas<L, V>(
@@ -579,34 +622,17 @@ fn or_set_with_removes_converges_to_the_join_of_all_deltas() {
 fn nested_maps_and_mv_registers_converge_to_the_join_of_all_deltas() {
     use convergent::{MvRegister, OrMap, OrSet};
     // A map of sets over a few keys: nested inserts and removes, and key removes (observed resets).
-    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(2, OwnDotsCheck, |w, m, me| {
-        let (k, x) = (w.below(4) as u8, w.below(4) as u8);
-        match w.below(3) {
-            0 => m.update(me, k, |s| {
-                s.insert(x);
-            }),
-            1 => m.update(me, k, |s| {
-                s.remove(&x);
-            }),
-            _ => m.remove(me, &k),
-        }
-    });
-    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(2, OwnDotsCheck, |w, r, me| {
-        r.write(me, w.below(100))
-    });
+    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(2, OwnDotsCheck, map_of_sets_op);
+    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(2, OwnDotsCheck, mvreg_op);
 }
 
 #[test]
 fn counters_and_registers_converge_to_the_join_of_all_deltas() {
     use convergent::sync::AcceptAll;
-    use convergent::{LwwRegister, PnCounter, Timestamp};
-    converges_to_join_of_all_deltas::<GCounter, _>(2, AcceptAll, |w, c, me| c.increment(me, 1 + w.below(5)));
-    converges_to_join_of_all_deltas::<PnCounter, _>(2, AcceptAll, |w, c, me| {
-        if w.chance(0.5) { c.increment(me, 1 + w.below(5)) } else { c.decrement(me, 1 + w.below(5)) }
-    });
-    converges_to_join_of_all_deltas::<LwwRegister<u64>, _>(2, AcceptAll, |w, r, me| {
-        r.write(me, Timestamp::from_parts(1_000 + w.below(500), 0), w.below(100))
-    });
+    use convergent::{LwwRegister, PnCounter};
+    converges_to_join_of_all_deltas::<GCounter, _>(2, AcceptAll, gcounter_inc_op);
+    converges_to_join_of_all_deltas::<PnCounter, _>(2, AcceptAll, pncounter_op);
+    converges_to_join_of_all_deltas::<LwwRegister<u64>, _>(2, AcceptAll, lww_op);
 }
 
 /// Validated receipt has no false positives: under chaos, honest histories of every type are
@@ -619,35 +645,20 @@ fn validated_receipt_never_refuses_honest_histories() {
         10_000
     }
     let check = ReceiveCheck::new(clock as fn() -> u64);
-    converges_to_join_of_all_deltas::<GCounter, _>(1, check, |w, c, me| c.increment(me, 1 + w.below(5)));
-    converges_to_join_of_all_deltas::<PnCounter, _>(1, check, |w, c, me| {
-        if w.chance(0.5) { c.increment(me, 1 + w.below(5)) } else { c.decrement(me, 1 + w.below(5)) }
-    });
+    converges_to_join_of_all_deltas::<GCounter, _>(1, check, gcounter_inc_op);
+    converges_to_join_of_all_deltas::<PnCounter, _>(1, check, pncounter_op);
     converges_to_join_of_all_deltas::<CausalCounter, _>(1, check, |w, c, me| match w.below(4) {
         0 => c.reset(me),
         1 => c.decrement(me, 1 + w.below(5)),
         _ => c.increment(me, 1 + w.below(5)),
     });
-    converges_to_join_of_all_deltas::<LwwRegister<u64>, _>(1, check, |w, r, me| {
-        r.write(me, Timestamp::from_parts(1_000 + w.below(500), 0), w.below(100))
-    });
+    converges_to_join_of_all_deltas::<LwwRegister<u64>, _>(1, check, lww_op);
     converges_to_join_of_all_deltas::<OrSet<u64>, _>(1, check, |w, s, me| {
         let x = w.below(8);
         if w.chance(0.6) { s.insert(me, x) } else { s.remove(me, &x) }
     });
-    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(1, check, |w, r, me| r.write(me, w.below(100)));
-    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(1, check, |w, m, me| {
-        let (k, x) = (w.below(4) as u8, w.below(4) as u8);
-        match w.below(3) {
-            0 => m.update(me, k, |s| {
-                s.insert(x);
-            }),
-            1 => m.update(me, k, |s| {
-                s.remove(&x);
-            }),
-            _ => m.remove(me, &k),
-        }
-    });
+    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(1, check, mvreg_op);
+    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(1, check, map_of_sets_op);
     converges_to_join_of_all_deltas::<OrMap<u8, LwwRegister<u64>>, _>(1, check, |w, m, me| {
         let (k, x) = (w.below(4) as u8, w.below(100));
         if w.chance(0.8) {
