@@ -1,9 +1,10 @@
-//! The per-operation delta-size sweep behind `examples/delta_sizes.rs` and `tests/delta_sizes.rs`.
+//! The per-operation delta-size sweep behind the `delta_sizes` experiment and `tests/delta_sizes.rs`.
 //!
 //! For every type and operation, over `n` replicas and `m` elements (or keys, or history length),
 //! it builds a state the way a deployment would (each of the `n` replicas makes its own updates on
 //! its own replica, then the replicas are merged pairwise), applies the operation at replica 0,
-//! and measures the delta against the information floor of `benchmarks.md` section 1.
+//! and measures the delta against the information floor defined in `docs/performance.md` (the
+//! information floor).
 //!
 //! Bytes are `convergent::wire::encoded_len`: postcard (varints, no field names) plus one
 //! format-version byte, so every delta and state carries one byte of framing.
@@ -15,7 +16,7 @@
 //! number as a varint `s_c`. A dot-free type's entry is `s_id + s_c`. Varints are postcard's
 //! (7 bits a byte).
 //!
-//! Shared by `#[path]` so the example and the test measure exactly the same thing.
+//! Shared by `#[path]` so the experiment and the test measure exactly the same thing.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -85,7 +86,7 @@ pub(crate) fn payload<T: Serialize>(v: &T) -> usize {
 
 /// Floor bytes of a set of dots: each distinct replica id once (16 bytes), then each maximal run
 /// of consecutive event numbers of that replica by its ends (one varint for a lone dot, two for a
-/// run). For at most two dots per replica this is `benchmarks.md`'s `s_c` per dot; a run only
+/// run). For at most two dots per replica this is the floor's `s_id + s_c` per dot; a run only
 /// matters for removes of many dots (a clear), whose dots are mostly consecutive.
 /// Returns the bytes and the number of replicas.
 pub(crate) fn dots_floor(dots: impl IntoIterator<Item = Dot>) -> (usize, usize) {

@@ -2,10 +2,10 @@
 //! the fault-convergence runs and the metadata scaling of BP+RR.
 //!
 //! ```text
-//! cargo run --release --all-features --example icde            # everything
-//! cargo run --release --all-features --example icde -- figure1 # transmission tables only
-//! cargo run --release --all-features --example icde -- faults  # fault convergence only
-//! cargo run --release --all-features --example icde -- scaling # metadata scaling only
+//! cargo run --release -p experiments --bin icde > docs/icde.md  # everything (about 10 minutes)
+//! cargo run --release -p experiments --bin icde -- figure1      # transmission tables only
+//! cargo run --release -p experiments --bin icde -- faults       # fault convergence only
+//! cargo run --release -p experiments --bin icde -- scaling      # metadata scaling only
 //! ```
 //!
 //! Enes, Almeida, Baquero, Leitão, *Efficient Synchronization of State-based CRDTs*, ICDE 2019:
@@ -614,6 +614,12 @@ fn print_tally(ty: &str, mode: &str, t: &Tally) {
 
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    if what == "all" {
+        println!(
+            "<!-- Output of `cargo run --release -p experiments --bin icde > docs/icde.md` \
+             (deterministic: every run prints these numbers). -->\n"
+        );
+    }
     if what == "all" || what == "figure1" {
         figure1();
     }
