@@ -12,9 +12,7 @@
 //! Run: `cargo run --release -p experiments --bin delta_sizes` (about half a minute). `--quick` sweeps
 //! n <= 64, m <= 1000 and writes nothing.
 
-#[path = "delta_sizes/svg.rs"]
 mod svg;
-#[path = "delta_sizes/sweep.rs"]
 mod sweep;
 
 use std::fmt::Write as _;
