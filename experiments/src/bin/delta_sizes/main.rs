@@ -33,7 +33,7 @@ fn main() -> std::io::Result<()> {
     let _ = writeln!(
         report,
         "Bytes: `wire::encoded_len` (postcard + 1 format-version byte). Floor (defined in \
-         `performance.md`): each replica id once at 16 bytes, event numbers, elements, keys, values and \
+         [`performance.md`](performance.md#the-information-floor)): each replica id once at 16 bytes, event numbers, elements, keys, values and \
          timestamps as postcard varints of the actual values. Ranges over n in {ns:?} and m in \
          {ms:?}. `cargo run --release -p experiments --bin delta_sizes` regenerates this file, \
          `delta_sizes.csv` and `delta_sizes.svg`.\n"
