@@ -2,12 +2,10 @@
 //!
 //! Each `laws!` line gives a type one test per law (`cargo test --test laws <type>::`), each law
 //! checked on 1 000 generated histories (`CONVERGENT_CASES` raises it for soak runs). The laws
-//! themselves are written once, in `tests/common/laws.rs`; the instances in
-//! `tests/common/subjects.rs`. Counterexamples found are kept below as `regression_*` tests.
+//! themselves are written once, in the test kit (`testkit::laws`); the instances in
+//! `testkit::subjects`. Counterexamples found are kept below as `regression_*` tests.
 
-mod common;
-
-use common::{check, laws};
+use testkit::{check, laws};
 #[allow(unused_imports)]
 use convergent::{
     CausalContext, CausalCounter, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
@@ -80,10 +78,10 @@ mod harness {
     use convergent::{Lattice, ReplicaId};
     use quickcheck::{Arbitrary, Gen};
 
-    use super::common::{self, OpCx, Rng, Script, Subject, laws};
+    use testkit::{OpCx, Rng, Script, Subject, laws};
 
     fn scripts(n: usize) -> Vec<Script> {
-        let mut g = Gen::new(common::MAX_STEPS);
+        let mut g = Gen::new(testkit::MAX_STEPS);
         (0..n).map(|_| Script::arbitrary(&mut g)).collect()
     }
 
@@ -94,7 +92,7 @@ mod harness {
             (0, 0, 0, 0, 0, 0);
         let (mut views, mut causal_views) = (0, 0);
         for s in scripts(n) {
-            let h = common::run_checked::<convergent::EwFlag>(&s).expect("EwFlag history");
+            let h = testkit::run_checked::<convergent::EwFlag>(&s).expect("EwFlag history");
             let rs = &h.replicas;
             if rs.iter().any(|a| rs.iter().any(|b| !a.leq(b) && !b.leq(a))) {
                 concurrent += 1;
@@ -120,7 +118,7 @@ mod harness {
                 replicas5 += 1;
             }
             views += h.trace.len();
-            causal_views += h.trace.iter().filter(|t| common::causally_consistent(&h.events, t.1)).count();
+            causal_views += h.trace.iter().filter(|t| testkit::causally_consistent(&h.events, t.1)).count();
         }
         let report = format!(
             "of {n} histories: {concurrent} end with concurrent replicas, {conflicts} hold concurrent enables, \
@@ -192,7 +190,7 @@ mod harness {
     #[test]
     #[should_panic(expected = "m(X) == X ⊔ mδ(X)")]
     fn mutator_law_catches_relative_deltas() {
-        common::check(laws::mutator_delta::<RelativeDelta>);
+        testkit::check(laws::mutator_delta::<RelativeDelta>);
     }
 
     /// "Last received wins": not commutative.
@@ -237,7 +235,7 @@ mod harness {
     #[test]
     #[should_panic(expected = "a ⊔ b == b ⊔ a")]
     fn commutativity_law_catches_last_received_wins() {
-        common::check(laws::commutative::<LastReceived>);
+        testkit::check(laws::commutative::<LastReceived>);
     }
 }
 
@@ -250,7 +248,7 @@ mod harness {
 #[test]
 #[ignore = "documented limitation of CausalCounter: concurrent increment by an observed replica restores its count"]
 fn counter_strict_observed_reset() {
-    common::subjects::STRICT_COUNTER_SPEC.with(|s| s.set(true));
+    testkit::subjects::STRICT_COUNTER_SPEC.with(|s| s.set(true));
     check(laws::specification::<CausalCounter>);
 }
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use arbitrary::Unstructured;
-use convergent_fuzz::{dispatch, targets::convergence_of};
+use testkit::{dispatch, fuzz::convergence_of};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! `dispatch!`); the rest is the encoding.
 #![no_main]
 
-use convergent_fuzz::{dispatch, targets::decode_of};
+use testkit::{dispatch, fuzz::decode_of};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

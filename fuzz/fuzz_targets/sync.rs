@@ -4,7 +4,7 @@
 #![no_main]
 
 use arbitrary::Unstructured;
-use convergent_fuzz::{dispatch, targets::sync_of};
+use testkit::{dispatch, fuzz::sync_of};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

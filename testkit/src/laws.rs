@@ -1,6 +1,8 @@
-//! The laws, each written once for every [`Subject`]. Each takes a [`Script`], plays it, and checks
-//! its claim on several values drawn from the history (final states, intermediate states, deltas
-//! of operations, delivered delta-groups, bottom), comparing states AND reads.
+//! The laws, each written once for every [`Subject`]: the one law checker of the tests and the
+//! fuzz targets. Each takes a [`Script`], plays it, and checks its claim on several values drawn
+//! from the history (final states, intermediate states, deltas of operations, delivered
+//! delta-groups, bottom), comparing states AND reads. The convergence laws (at the end) deliver
+//! a history's deltas and states in other orders and groupings.
 
 use convergent::Decompose;
 use convergent::lattice::join_all;
@@ -219,35 +221,42 @@ pub fn decomposition<T: Subject + Decompose>(s: Script) -> Result<(), String> {
     let mut h: History<T> = run(&s)?;
     ensure(T::bottom().decompose().is_empty(), || "⊥ decomposes into something".into())?;
     for x in h.sample(DRAWS) {
-        let parts = x.decompose();
-        ensure(parts.len() == x.irreducible_count(), || {
-            format!(
-                "irreducible_count() = {} but decompose() has {}\n  x: {}",
-                x.irreducible_count(),
-                parts.len(),
-                x.show()
-            )
-        })?;
-        same("⊔ decompose(x) == x", &join_all(parts.iter().cloned()), &x)?;
-        let mut shuffled = parts.clone();
+        decomposition_of(&x)?;
+        let mut shuffled = x.decompose();
         h.rng.shuffle(&mut shuffled);
         same("⊔ shuffled decompose(x) == x", &join_all(shuffled.iter().cloned()), &x)?;
-        for p in &parts {
-            ensure(!p.is_bottom(), || format!("an irreducible is ⊥\n  x: {}", x.show()))?;
-            ensure(p.leq(&x), || format!("irreducible {} not ≤ x {}", p.show(), x.show()))?;
-            p.check()?;
-            let pp = p.decompose();
-            ensure(pp.len() == 1 && pp[0] == *p, || {
-                format!("irreducible {} decomposes into {} parts", p.show(), pp.len())
-            })?;
-        }
-        if parts.len() <= 24 {
-            for (i, p) in parts.iter().enumerate() {
-                for (j, q) in parts.iter().enumerate() {
-                    ensure(i == j || !p.leq(q), || {
-                        format!("redundant decomposition: {} ≤ {}\n  x: {}", p.show(), q.show(), x.show())
-                    })?;
-                }
+    }
+    Ok(())
+}
+
+/// The decomposition of one value: its irreducibles join back to it, are irreducible,
+/// irredundant (checked up to 24 parts), non-bottom, below it and as many as `irreducible_count`.
+pub fn decomposition_of<T: Subject + Decompose>(x: &T) -> Result<(), String> {
+    let parts = x.decompose();
+    ensure(parts.len() == x.irreducible_count(), || {
+        format!(
+            "irreducible_count() = {} but decompose() has {}\n  x: {}",
+            x.irreducible_count(),
+            parts.len(),
+            x.show()
+        )
+    })?;
+    same("⊔ decompose(x) == x", &join_all(parts.iter().cloned()), x)?;
+    for p in &parts {
+        ensure(!p.is_bottom(), || format!("an irreducible is ⊥\n  x: {}", x.show()))?;
+        ensure(p.leq(x), || format!("irreducible {} not ≤ x {}", p.show(), x.show()))?;
+        p.check()?;
+        let pp = p.decompose();
+        ensure(pp.len() == 1 && pp[0] == *p, || {
+            format!("irreducible {} decomposes into {} parts", p.show(), pp.len())
+        })?;
+    }
+    if parts.len() <= 24 {
+        for (i, p) in parts.iter().enumerate() {
+            for (j, q) in parts.iter().enumerate() {
+                ensure(i == j || !p.leq(q), || {
+                    format!("redundant decomposition: {} ≤ {}\n  x: {}", p.show(), q.show(), x.show())
+                })?;
             }
         }
     }
@@ -285,7 +294,6 @@ pub fn optimal_delta<T: Subject + Decompose>(s: Script) -> Result<(), String> {
 /// Serde: round trips through `convergent::wire` and serde_json; the compact encoding is a
 /// function of the state (equal states built in different orders encode to equal bytes);
 /// `encoded_len` is exact; damaged bytes never panic and never yield a value breaking invariants.
-#[cfg(feature = "serde")]
 pub fn serde_round_trip<T: Subject>(s: Script) -> Result<(), String> {
     use convergent::wire;
     let mut h: History<T> = run(&s)?;
@@ -386,6 +394,116 @@ pub fn specification<T: Subject>(s: Script) -> Result<(), String> {
                 state.show()
             )
         })?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convergence: however the deltas of a history travel (in order, shuffled, duplicated, pre-joined
+// into groups, through optimal deltas), every replica ends where full-state merging ends.
+// ---------------------------------------------------------------------------------------------
+
+/// The deltas of every operation, delivered to a fresh replica and to every replica of the
+/// history in order, shuffled, duplicated and pre-joined, give the join of the final states.
+pub fn delivery_orders<T: Subject>(s: Script) -> Result<(), String> {
+    let mut h: History<T> = run(&s)?;
+    let full = h.full();
+    let deltas = h.deltas();
+    same("⊔ final states == ⊔ all deltas", &join_all(deltas.iter().cloned()), &full)?;
+    let in_order = deltas.iter().fold(T::bottom(), |x, d| x.joined(d.clone()));
+    same("deltas in order", &in_order, &full)?;
+    let mut shuffled = deltas.clone();
+    h.rng.shuffle(&mut shuffled);
+    let mut x = T::bottom();
+    for d in &shuffled {
+        x.join_ref(d);
+    }
+    same("deltas shuffled", &x, &full)?;
+    let mut dup = Vec::new();
+    for d in &deltas {
+        for _ in 0..1 + h.rng.below(3) {
+            dup.push(d.clone());
+        }
+    }
+    h.rng.shuffle(&mut dup);
+    same("deltas duplicated and shuffled", &join_all(dup.iter().cloned()), &full)?;
+    // Pre-joined: random groups of the duplicated stream, the groups themselves shuffled.
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i < dup.len() {
+        let k = 1 + h.rng.below(4);
+        groups.push(join_all(dup[i..(i + k).min(dup.len())].iter().cloned()));
+        i += k;
+    }
+    h.rng.shuffle(&mut groups);
+    same("deltas pre-joined in groups", &join_all(groups.iter().cloned()), &full)?;
+    // Every replica, from where it stands, receiving every delta (shuffled) reaches the same.
+    for r in h.replicas.clone() {
+        let mut ds = deltas.clone();
+        h.rng.shuffle(&mut ds);
+        let got = ds.into_iter().fold(r, |x, d| x.joined(d));
+        same("a replica receiving every delta", &got, &full)?;
+    }
+    Ok(())
+}
+
+/// Full-state anti-entropy in random orders: every replica ends with the same state, reads the
+/// same, and (with serde) encodes to the same bytes.
+pub fn anti_entropy<T: Subject>(s: Script) -> Result<(), String> {
+    let mut h: History<T> = run(&s)?;
+    let full = h.full();
+    let n = h.replicas.len();
+    let mut states = h.replicas.clone();
+    // Random gossip, then a star through replica 0 to finish.
+    for _ in 0..n * n {
+        let (a, b) = (h.rng.below(n), h.rng.below(n));
+        let sa = states[a].clone();
+        states[b].join_ref(&sa);
+    }
+    for i in 1..n {
+        let si = states[i].clone();
+        states[0].join_ref(&si);
+    }
+    for i in 1..n {
+        let s0 = states[0].clone();
+        states[i].join_ref(&s0);
+    }
+    for st in &states {
+        same("replica after anti-entropy == ⊔ final states", st, &full)?;
+        ensure(st.read() == states[0].read(), || {
+            "replicas read differently after exchanging everything".into()
+        })?;
+        ensure(convergent::wire::to_bytes(st) == convergent::wire::to_bytes(&states[0]), || {
+            "converged replicas encode differently".into()
+        })?;
+    }
+    Ok(())
+}
+
+/// Delta-based anti-entropy with optimal deltas `Δ(a, b)`: same end as full-state merging, and a
+/// replica that already has everything is sent ⊥.
+pub fn optimal_delta_sync<T: Subject + Decompose>(s: Script) -> Result<(), String> {
+    let mut h: History<T> = run(&s)?;
+    let full = h.full();
+    let n = h.replicas.len();
+    let mut states = h.replicas.clone();
+    for _ in 0..n * n {
+        let (a, b) = (h.rng.below(n), h.rng.below(n));
+        let d = states[a].delta(&states[b]);
+        states[b].join(d);
+    }
+    for i in 1..n {
+        let d = states[i].delta(&states[0]);
+        states[0].join(d);
+    }
+    for i in 1..n {
+        let d = states[0].delta(&states[i]);
+        states[i].join(d);
+    }
+    for (i, st) in states.iter().enumerate() {
+        same("replica after optimal-delta sync == ⊔ final states", st, &full)?;
+        let d = full.delta(st);
+        ensure(d.is_bottom(), || format!("converged r{i} is still sent a non-empty delta: {}", d.show()))?;
     }
     Ok(())
 }
