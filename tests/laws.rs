@@ -5,12 +5,12 @@
 //! themselves are written once, in the test kit (`testkit::laws`); the instances in
 //! `testkit::subjects`. Counterexamples found are kept below as `regression_*` tests.
 
-use testkit::{check, laws};
 #[allow(unused_imports)]
 use convergent::{
     CausalContext, CausalCounter, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
     VersionVector,
 };
+use testkit::{check, laws};
 
 /// `laws!(module, Type)` checks the lattice laws (and, under the `serde` feature, the encoding);
 /// `laws!(module, Type, decompose)` also the join-decomposition and optimal-delta laws.

@@ -377,7 +377,17 @@ pub fn live<T: Subject>() -> T {
     let s = script(
         3,
         0,
-        &[op(0, 1), op(1, 2), op(2, 3), deliver(0, 1, 0, 1), op(1, 4), sync(1, 2), op(2, 5), op(0, 6), op(0, 7)],
+        &[
+            op(0, 1),
+            op(1, 2),
+            op(2, 3),
+            deliver(0, 1, 0, 1),
+            op(1, 4),
+            sync(1, 2),
+            op(2, 5),
+            op(0, 6),
+            op(0, 7),
+        ],
     );
     run_checked::<T>(&s).map_or_else(|_| T::bottom(), |h| h.full())
 }

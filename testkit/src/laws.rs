@@ -7,6 +7,10 @@
 use convergent::Decompose;
 use convergent::lattice::join_all;
 
+use std::collections::BTreeSet;
+
+use convergent::Dot;
+
 use super::{History, Script, Subject, ensure, run, run_checked, same};
 
 /// Draws per history for the pairwise and triple laws.
@@ -393,6 +397,61 @@ pub fn specification<T: Subject>(s: Script) -> Result<(), String> {
                 "r{r} reads {got:?}, the specification says {want:?}\n  seen: {ops:#?}\n  state: {}",
                 state.show()
             )
+        })?;
+    }
+    Ok(())
+}
+
+/// Observed-remove at the level of dots, for causal types:
+/// every operation mints only new dots of its own replica and removes only dots it has seen (or
+/// its own); after every step, a replica's live dots are exactly the dots minted by the operations
+/// it has received and removed by none of them, and its context is every dot they minted or
+/// removed. So nothing a remove, clear, reset or overwrite saw ever comes back, through any order
+/// of merges and deliveries.
+pub fn observed_remove<T: Subject>(s: Script) -> Result<(), String> {
+    let h: History<T> = run_checked(&s)?;
+    if h.ops.len() > super::MAX_SPEC_OPS || T::bottom().dots().is_none() {
+        return Ok(());
+    }
+    let dots = |x: &T| x.dots().expect("a causal type has dots");
+    let (mut minted, mut killed): (Vec<BTreeSet<Dot>>, Vec<BTreeSet<Dot>>) = (Vec::new(), Vec::new());
+    for o in &h.ops {
+        let (m, ctx) = dots(&o.delta);
+        let (_, seen) = dots(&o.before);
+        let id = h.ids[o.replica];
+        let ctx_of =
+            || format!("op {:?} at r{} (step {})\n  before: {}", o.op, o.replica, o.step, o.before.show());
+        for d in &m {
+            ensure(!seen.contains(d) && d.replica() == id, || {
+                format!("minted dot {d:?} already seen or not the acting replica's\n{}", ctx_of())
+            })?;
+        }
+        let k: BTreeSet<Dot> = ctx.difference(&m).copied().collect();
+        for d in &k {
+            ensure(seen.contains(d) || d.replica() == id, || {
+                format!("removed dot {d:?} the operation had not seen\n{}", ctx_of())
+            })?;
+        }
+        minted.push(m);
+        killed.push(k);
+    }
+    for (r, seen, state) in &h.trace {
+        let (mut m, mut k) = (BTreeSet::new(), BTreeSet::new());
+        for i in super::ops_in(*seen) {
+            m.extend(minted[i].iter().copied());
+            k.extend(killed[i].iter().copied());
+        }
+        let ctx: BTreeSet<Dot> = m.union(&k).copied().collect();
+        let live: BTreeSet<Dot> = m.difference(&k).copied().collect();
+        let (got_live, got_ctx) = dots(state);
+        ensure(got_live == live, || {
+            format!(
+                "r{r}: live dots {got_live:?}, the observed-remove specification says {live:?}\n  state: {}",
+                state.show()
+            )
+        })?;
+        ensure(got_ctx == ctx, || {
+            format!("r{r}: context {got_ctx:?}, the specification says {ctx:?}\n  state: {}", state.show())
         })?;
     }
     Ok(())

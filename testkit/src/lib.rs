@@ -20,14 +20,16 @@
 //! it into a `regression_*` test with [`replay`].
 #![forbid(unsafe_code)]
 
-pub mod laws;
-pub mod subjects;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod laws;
+pub mod subjects;
 
 use std::fmt::{self, Debug};
 
-use convergent::{Lattice, ReplicaId};
+use std::collections::BTreeSet;
+
+use convergent::{Dot, Lattice, ReplicaId};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +129,12 @@ pub trait Subject: Lattice + Clone + PartialEq + Debug + convergent::wire::Decod
     /// A full rendering for failure messages (the domain-shaped `Debug` may hide the context).
     fn show(&self) -> String {
         format!("{self:?}")
+    }
+
+    /// For a causal type: its live dots (the store's) and the dots of its context, for the
+    /// dot-level observed-remove law. `None` (the default) skips that law.
+    fn dots(&self) -> Option<(BTreeSet<Dot>, BTreeSet<Dot>)> {
+        None
     }
 
     /// The type's concurrent specification, if it has one: what a replica that has seen exactly
@@ -628,7 +636,10 @@ pub fn join_checked<T: Lattice + Clone + PartialEq + Debug>(x: &mut T, y: &T) ->
     let before = x.clone();
     let changed = x.join_ref(y);
     ensure(changed == (*x != before), || {
-        format!("join_ref reported changed = {changed} but the state {} change", if changed { "did not" } else { "did" })
+        format!(
+            "join_ref reported changed = {changed} but the state {} change",
+            if changed { "did not" } else { "did" }
+        )
     })?;
     let mut by_value = before;
     ensure(by_value.join(y.clone()) == changed, || "join and join_ref disagree on the change flag".into())?;
@@ -691,4 +702,3 @@ pub fn explain<T: Subject>(s: &Script) -> String {
     }
     out
 }
-

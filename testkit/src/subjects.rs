@@ -492,6 +492,17 @@ macro_rules! causal_subject {
                 format!("{:?}", self.as_causal())
             }
 
+            fn dots(
+                &self,
+            ) -> Option<(std::collections::BTreeSet<convergent::Dot>, std::collections::BTreeSet<convergent::Dot>)> {
+                let c = self.as_causal();
+                let mut live = std::collections::BTreeSet::new();
+                c.store().for_each_dot(&mut |d| {
+                    live.insert(d);
+                });
+                Some((live, c.context().dots().collect()))
+            }
+
             fn spec(
                 events: &[$crate::Event<Self>],
                 visible: $crate::Ops,
@@ -558,7 +569,11 @@ impl TopApply for EwFlag {
             FlagOp::Disable => self.disable(replica),
         };
         assert_eq!(self.is_enabled(), matches!(op, FlagOp::Enable), "{op:?} did not take effect");
-        assert_eq!(self.is_enabled(), !self.as_causal().store().is_empty(), "is_enabled() disagrees with the store");
+        assert_eq!(
+            self.is_enabled(),
+            !self.as_causal().store().is_empty(),
+            "is_enabled() disagrees with the store"
+        );
         d
     }
 }
@@ -1146,6 +1161,7 @@ causal_subject!(OrMap<u8, GCounter>, check_invariants);
 causal_subject!(OrMap<u8, PnCounter>, check_invariants);
 causal_subject!(OrMap<u8, LwwRegister<u8>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, OrSet<u8>>>);
+causal_subject!(OrMap<u8, OrMap<u8, EwFlag>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, MvRegister<u8>>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, PnCounter>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>, check_invariants);
