@@ -48,7 +48,7 @@ observed_remove! {
     histories_map_of_lww_values: OrMap<u8, LwwRegister<u8>>;
     histories_map_of_map_of_flags: OrMap<u8, OrMap<u8, EwFlag>>;
     histories_top_level_types: MvRegister<u8>, CausalCounter, EwFlag;
-    histories_set_and_nested_sets: OrSet<u8>, OrMap<u8, OrSet<u8>>, OrMap<u8, OrMap<u8, OrSet<u8>>>;
+    histories_nested_sets: OrMap<u8, OrSet<u8>>, OrMap<u8, OrMap<u8, OrSet<u8>>>;
     histories_other_maps: OrMap<u8, PnCounter>, OrMap<u8, OrMap<u8, PnCounter>>, OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>;
 }
 

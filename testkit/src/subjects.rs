@@ -617,6 +617,41 @@ fn small_vec(rng: &mut Rng, max: u64) -> Vec<u8> {
     (0..rng.range(0, 3)).map(|_| rng.range(0, max) as u8).collect()
 }
 
+/// An OR-Set store's own invariants: `len`, `is_empty`, `iter`, `into_iter` and `contains`
+/// agree, each element is yielded once and has a dot.
+pub fn check_set_store<T: std::hash::Hash + Eq + Clone + Debug>(s: &SetStore<T>) -> Result<(), String> {
+    let n = s.iter().count();
+    if n != s.len() || s.is_empty() != (n == 0) || s.into_iter().count() != n {
+        return Err(format!("set len() {} but iter() yields {n}", s.len()));
+    }
+    if s.iter().collect::<std::collections::HashSet<_>>().len() != n {
+        return Err("set iter() yields an element twice".into());
+    }
+    if s.iter().any(|x| !s.contains(x)) {
+        return Err("set iter() yields an element contains() denies".into());
+    }
+    if n > s.dot_count() {
+        return Err("set has an element without a dot".into());
+    }
+    Ok(())
+}
+
+/// Every invariant of an OR-Set of any element type (the causal pair's and the store's): what
+/// [`Subject::check`](crate::Subject::check) checks for `OrSet<u8>`.
+pub fn check_or_set<T: std::hash::Hash + Eq + Clone + Debug>(s: &OrSet<T>) -> Result<(), String> {
+    check_causal(s.as_causal())?;
+    check_store_dots(s.as_causal().store())?;
+    check_set_store(s.as_causal().store())
+}
+
+/// quickcheck generates set operations with the set's op source (for single-replica model tests).
+impl quickcheck::Arbitrary for SetOp {
+    fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+        let ids = crate::replica_ids(2);
+        <OrSet<u8> as Value>::gen_nop(&mut Rng::new(u64::arbitrary(g)), &OpCx { ids: &ids, me: 0 })
+    }
+}
+
 impl Value for OrSet<u8> {
     type NOp = SetOp;
     type NRead = BTreeSet<u8>;
@@ -650,17 +685,7 @@ impl Value for OrSet<u8> {
     }
 
     fn check_store(s: &SetStore<u8>) -> Result<(), String> {
-        let n = s.iter().count();
-        if n != s.len() || s.is_empty() != (n == 0) {
-            return Err(format!("set len() {} but iter() yields {n}", s.len()));
-        }
-        if s.iter().any(|x| !s.contains(x)) {
-            return Err("set iter() yields an element contains() denies".into());
-        }
-        if n > s.dot_count() {
-            return Err("set has an element without a dot".into());
-        }
-        Ok(())
+        check_set_store(s)
     }
 
     /// Add-wins: `x` is in iff some visible operation's net effect on `x` is an insert that no
