@@ -760,7 +760,10 @@ impl Value for MvRegister<u8> {
     }
 
     fn check_store(s: &MvStore<u8>) -> Result<(), String> {
-        if s.len() != s.values().count() || s.len() != s.dot_count() || s.is_empty() != (s.len() == 0) {
+        if s.len() != s.values().count()
+            || s.len() != s.dot_count()
+            || s.is_empty() != s.values().next().is_none()
+        {
             return Err("register len() disagrees with its values or dots".into());
         }
         Ok(())
