@@ -16,9 +16,7 @@ use convergent::{
     CausalCounter, CheckInvariants, DotStore, EwFlag, GCounter, Lattice, LwwRegister, MapStore, MvRegister,
     OrMap, OrSet, PnCounter, ReplicaId,
 };
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use testkit::{check, laws};
+use testkit::{Rng, check, laws};
 
 const CASES: u64 = 1000;
 
@@ -66,13 +64,13 @@ fn lww_reads_agree_whatever_the_merge_order() {
 fn single_replica_map_of_counters_matches_hashmap() {
     let r = ReplicaId::from_u128(1);
     for seed in 0..CASES {
-        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut rng = Rng::new(seed);
         let mut m: OrMap<u8, CausalCounter> = OrMap::new();
         let mut model: HashMap<u8, i64> = HashMap::new();
-        for _ in 0..rng.gen_range(1..40) {
-            let k = rng.gen_range(0..4u8);
+        for _ in 0..rng.range(1, 39) {
+            let k = rng.range(0, 3) as u8;
             let before = m.clone();
-            let d = match rng.gen_range(0..10) {
+            let d = match rng.range(0, 9) {
                 0 => {
                     model.clear();
                     m.clear(r)
@@ -82,12 +80,12 @@ fn single_replica_map_of_counters_matches_hashmap() {
                     m.remove(r, &k)
                 }
                 3 | 4 => {
-                    let n = rng.gen_range(1..5);
+                    let n = rng.range(1, 4);
                     *model.entry(k).or_default() -= n as i64;
                     m.update(r, k, |c| c.decrement(n))
                 }
                 _ => {
-                    let n = rng.gen_range(1..5);
+                    let n = rng.range(1, 4);
                     *model.entry(k).or_default() += n as i64;
                     m.update(r, k, |c| c.increment(n))
                 }
@@ -115,13 +113,13 @@ fn single_replica_nested_map_of_registers_matches_hashmap() {
     type M = OrMap<u8, OrMap<u8, MvRegister<u8>>>;
     let r = ReplicaId::from_u128(1);
     for seed in 0..CASES {
-        let mut rng = SmallRng::seed_from_u64(seed ^ 77);
+        let mut rng = Rng::new(seed ^ 77);
         let mut m: M = OrMap::new();
         let mut model: HashMap<u8, HashMap<u8, u8>> = HashMap::new();
-        for _ in 0..rng.gen_range(1..40) {
-            let (k, j, v) = (rng.gen_range(0..3u8), rng.gen_range(0..3u8), rng.gen_range(0..3u8));
+        for _ in 0..rng.range(1, 39) {
+            let (k, j, v) = (rng.range(0, 2) as u8, rng.range(0, 2) as u8, rng.range(0, 2) as u8);
             let before = m.clone();
-            let d = match rng.gen_range(0..12) {
+            let d = match rng.range(0, 11) {
                 0 => {
                     model.clear();
                     m.clear(r)
@@ -190,13 +188,13 @@ fn single_replica_nested_map_of_registers_matches_hashmap() {
 fn single_replica_map_of_flags_matches_hashset() {
     let r = ReplicaId::from_u128(1);
     for seed in 0..CASES {
-        let mut rng = SmallRng::seed_from_u64(seed ^ 99);
+        let mut rng = Rng::new(seed ^ 99);
         let mut m: OrMap<u8, EwFlag> = OrMap::new();
         let mut model: BTreeSet<u8> = BTreeSet::new();
-        for _ in 0..rng.gen_range(1..30) {
-            let k = rng.gen_range(0..4u8);
+        for _ in 0..rng.range(1, 29) {
+            let k = rng.range(0, 3) as u8;
             let before = m.clone();
-            let d = match rng.gen_range(0..6) {
+            let d = match rng.range(0, 5) {
                 0 => {
                     model.remove(&k);
                     m.update(r, k, |f| f.disable())
