@@ -75,7 +75,9 @@ laws!(map3_of_flags, OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>, decompose);
 /// The harness itself: its histories are realistic (concurrency, conflicts, gaps, removes,
 /// out-of-order delivery happen often), and its laws fail on broken lattices.
 mod harness {
-    use convergent::{Lattice, ReplicaId};
+    use std::collections::BTreeSet;
+
+    use convergent::{Dot, Lattice, ReplicaId};
     use quickcheck::{Arbitrary, Gen};
 
     use testkit::{OpCx, Rng, Script, Subject, laws};
@@ -236,6 +238,55 @@ mod harness {
     #[should_panic(expected = "a ⊔ b == b ⊔ a")]
     fn commutativity_law_catches_last_received_wins() {
         testkit::check(laws::commutative::<LastReceived>);
+    }
+
+    /// An enable-wins flag whose disable forgets to ship what it removed (its delta is ⊥): the
+    /// dot-level observed-remove law must catch it.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+    struct LostRemove(convergent::EwFlag);
+
+    #[cfg(feature = "serde")]
+    impl convergent::wire::Decode for LostRemove {}
+
+    impl Lattice for LostRemove {
+        fn bottom() -> Self {
+            Self::default()
+        }
+        fn is_bottom(&self) -> bool {
+            self.0.is_bottom()
+        }
+        fn join_ref(&mut self, other: &Self) -> bool {
+            self.0.join_ref(&other.0)
+        }
+    }
+
+    impl Subject for LostRemove {
+        type Op = bool;
+        type Read = bool;
+        fn gen_op(rng: &mut Rng, _: &OpCx<'_>, _: &Self) -> bool {
+            rng.chance(60)
+        }
+        fn apply(&mut self, replica: ReplicaId, enable: &bool) -> Self {
+            if *enable {
+                LostRemove(self.0.enable(replica))
+            } else {
+                let _ = self.0.disable(replica);
+                LostRemove::default()
+            }
+        }
+        fn read(&self) -> bool {
+            self.0.is_enabled()
+        }
+        fn dots(&self) -> Option<(BTreeSet<Dot>, BTreeSet<Dot>)> {
+            self.0.dots()
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "the observed-remove specification says")]
+    fn observed_remove_law_catches_a_lost_remove() {
+        testkit::check(laws::observed_remove::<LostRemove>);
     }
 }
 
