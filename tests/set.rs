@@ -95,6 +95,45 @@ fn concurrent_histories_match_the_add_wins_specification() {
 }
 
 #[test]
+fn add_wins_and_observed_remove() {
+    let (a, b) = (rid(0), rid(1));
+    let mut x = OrSet::new();
+    let d = x.insert(a, "k");
+    let mut y = OrSet::new();
+    y.join_ref(&d);
+
+    // A remove removes what it saw; a concurrent insert survives it.
+    let rm = x.remove(a, "k");
+    let add = y.insert(b, "k");
+    x.join_ref(&add);
+    y.join_ref(&rm);
+    assert_eq!(x, y);
+    assert!(x.contains("k"));
+    assert_eq!(x.store().dot_count(), 1, "only b's insert is left");
+
+    // A remove that saw everything wins.
+    let rm = y.remove(b, "k");
+    x.join_ref(&rm);
+    assert!(!x.contains("k") && x.is_empty());
+    // No tombstone: nothing left in the store, the context holds the removed dots as a range.
+    assert_eq!(x.store().dot_count(), 0);
+    assert_eq!(x.context().range_count(), 2);
+
+    // Concurrent inserts of the same element by two replicas: one element, two dots; a
+    // re-insert replaces both.
+    let i1 = x.insert(a, "z");
+    let i2 = y.insert(b, "z");
+    x.join_ref(&i2);
+    y.join_ref(&i1);
+    assert_eq!((x.len(), x.store().dot_count()), (1, 2));
+    let re = x.insert(a, "z");
+    assert_eq!(re.context().dot_count(), 3, "the new dot and the two it replaces");
+    y.join_ref(&re);
+    assert_eq!((y.len(), y.store().dot_count()), (1, 1));
+    assert_eq!(x, y);
+}
+
+#[test]
 fn a_bulk_mutation_is_one_delta() {
     let r = rid(0);
     let mut s = OrSet::new();

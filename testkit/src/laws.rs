@@ -497,22 +497,9 @@ pub fn delivery_orders<T: Subject>(s: Script) -> Result<(), String> {
 pub fn anti_entropy<T: Subject>(s: Script) -> Result<(), String> {
     let mut h: History<T> = run(&s)?;
     let full = h.full();
-    let n = h.replicas.len();
-    let mut states = h.replicas.clone();
-    // Random gossip, then a star through replica 0 to finish.
-    for _ in 0..n * n {
-        let (a, b) = (h.rng.below(n), h.rng.below(n));
-        let sa = states[a].clone();
-        states[b].join_ref(&sa);
-    }
-    for i in 1..n {
-        let si = states[i].clone();
-        states[0].join_ref(&si);
-    }
-    for i in 1..n {
-        let s0 = states[0].clone();
-        states[i].join_ref(&s0);
-    }
+    let states = gossip(&mut h, |from, to| {
+        to.join_ref(from);
+    });
     for st in &states {
         same("replica after anti-entropy == ⊔ final states", st, &full)?;
         ensure(st.read() == states[0].read(), || {
@@ -530,25 +517,35 @@ pub fn anti_entropy<T: Subject>(s: Script) -> Result<(), String> {
 pub fn optimal_delta_sync<T: Subject + Decompose>(s: Script) -> Result<(), String> {
     let mut h: History<T> = run(&s)?;
     let full = h.full();
-    let n = h.replicas.len();
-    let mut states = h.replicas.clone();
-    for _ in 0..n * n {
-        let (a, b) = (h.rng.below(n), h.rng.below(n));
-        let d = states[a].delta(&states[b]);
-        states[b].join(d);
-    }
-    for i in 1..n {
-        let d = states[i].delta(&states[0]);
-        states[0].join(d);
-    }
-    for i in 1..n {
-        let d = states[0].delta(&states[i]);
-        states[i].join(d);
-    }
+    let states = gossip(&mut h, |from, to| {
+        to.join(from.delta(to));
+    });
     for (i, st) in states.iter().enumerate() {
         same("replica after optimal-delta sync == ⊔ final states", st, &full)?;
         let d = full.delta(st);
         ensure(d.is_bottom(), || format!("converged r{i} is still sent a non-empty delta: {}", d.show()))?;
     }
     Ok(())
+}
+
+/// The final states of `h` after anti-entropy: `n²` exchanges between random pairs, then a star
+/// through replica 0 (everyone to 0, 0 to everyone). `send(from, to)` brings `from`'s news to `to`.
+fn gossip<T: Subject>(h: &mut History<T>, send: impl Fn(&T, &mut T)) -> Vec<T> {
+    let n = h.replicas.len();
+    let mut states = h.replicas.clone();
+    let exchange = |states: &mut [T], a: usize, b: usize| {
+        let from = states[a].clone();
+        send(&from, &mut states[b]);
+    };
+    for _ in 0..n * n {
+        let (a, b) = (h.rng.below(n), h.rng.below(n));
+        exchange(&mut states, a, b);
+    }
+    for i in 1..n {
+        exchange(&mut states, i, 0);
+    }
+    for i in 1..n {
+        exchange(&mut states, 0, i);
+    }
+    states
 }
