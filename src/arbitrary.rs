@@ -16,9 +16,9 @@ use quickcheck::{Arbitrary, Gen};
 use crate::causal::ReplicaId;
 use crate::clock::{HybridClock, Timestamp};
 use crate::counter::{GCounter, PnCounter};
-use crate::error::Limits;
+use crate::limits::Limits;
 use crate::lattice::Lattice;
-use crate::register::LwwRegister;
+use crate::LwwRegister;
 
 /// How many distinct replica ids [`ReplicaId::arbitrary`] draws from.
 const REPLICAS: u128 = 4;
@@ -218,7 +218,7 @@ impl<T: Arbitrary + Ord> Arbitrary for LwwRegister<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::causal::Decompose;
+    use crate::lattice::Decompose;
 
     #[test]
     fn histories_have_conflicts_and_stay_in_limits() {

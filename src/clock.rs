@@ -212,7 +212,7 @@ impl HybridClock {
 /// ```
 #[cfg(feature = "std")]
 #[must_use]
-pub fn system_ms() -> u64 {
+pub(crate) fn system_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

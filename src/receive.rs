@@ -53,14 +53,14 @@
 //! assert_eq!(local, before);
 //! ```
 
-use crate::causal::{Causal, DotStore, ReplicaId};
-use crate::error::{Error, Limits};
+use core::fmt;
+
+use crate::causal::{Causal, CausalContext, DotSet, DotStore, ReplicaId};
+use crate::counter::{GCounter, PnCounter};
+use crate::error::Error;
 use crate::lattice::Lattice;
-use crate::sync::{OwnDotsCheck, Validator};
-use crate::{
-    CausalCounter, DotSet, EwFlag, GCounter, LwwRegister, MapStore, MvRegister, Nested, OrMap, OrSet,
-    PnCounter,
-};
+use crate::limits::Limits;
+use crate::LwwRegister;
 
 /// What the receiver knows about itself when it validates remote input: its replica id, its
 /// clock, and its [`Limits`] (the clock-skew bound is [`Limits::max_clock_skew_ms`]).
@@ -233,23 +233,6 @@ impl ReceiveStore for DotSet {
     }
 }
 
-macro_rules! receive_via_causal {
-    ([$($gen:tt)*] $name:ty $(where $($bound:tt)*)?) => {
-        /// As its [`Causal`] state: own dots, timestamps, then payloads.
-        impl<$($gen)*> Receive for $name $(where $($bound)*)? {
-            fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
-                self.as_causal().validate_against(local.as_causal(), policy)
-            }
-        }
-    };
-}
-
-receive_via_causal!([] EwFlag);
-receive_via_causal!([] CausalCounter);
-receive_via_causal!([T: core::hash::Hash + Eq + Clone] OrSet<T>);
-receive_via_causal!([T: Clone + PartialEq] MvRegister<T>);
-receive_via_causal!([K: core::hash::Hash + Eq + Clone, V: Nested] OrMap<K, V> where MapStore<K, V::Store>: ReceiveStore);
-
 /// The replicas a join would leave in the receiver's state, against the limit: beyond it, the
 /// receiver's own state would no longer decode at peers with the same limits.
 fn check_replicas(field: &'static str, found: usize, limits: &Limits) -> Result<(), Error> {
@@ -333,5 +316,190 @@ impl<T: Ord + Clone> Receive for LwwRegister<T> {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
         let _ = local;
         self.timestamp().map_or(Ok(()), |ts| policy.check_timestamp(ts))
+    }
+}
+
+/// A check run on every received payload BEFORE it touches the state (after decoding, which
+/// already checked the payload's own invariants).
+///
+/// Implemented by [`AcceptAll`] (the default), [`OwnDotsCheck`], closures
+/// `Fn(&L, &L, ReplicaId) -> Result<(), Error>` taking `(incoming, local, me)`, and pairs of
+/// validators (both must pass). A register's clock-skew bound is a closure:
+/// `|inc: &LwwRegister<T>, _, _| inc.check_skew(now_ms, max_skew_ms)`.
+///
+/// ```
+/// use convergent::sync::{Mode, SyncEngine, Validator};
+/// use convergent::{EwFlag, Error, ReplicaId};
+///
+/// // Refuse anything while read-only.
+/// let read_only = |_: &EwFlag, _: &EwFlag, _: ReplicaId| Err(Error::Malformed { field: "read-only" });
+/// let e = SyncEngine::new(ReplicaId::from_u128(1), Mode::DeltaBpRr).with_validator(read_only);
+/// assert!(e.validator().validate(&EwFlag::new(), e.state(), e.id()).is_err());
+/// ```
+pub trait Validator<L> {
+    /// `Ok` if `incoming` may be joined into `local`, the state of replica `me`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the check finds; the engine returns it and changes nothing.
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error>;
+}
+
+/// The validator that accepts every payload that decoded. `O(1)`.
+///
+/// ```
+/// # use convergent::sync::{AcceptAll, Validator};
+/// # use convergent::{EwFlag, ReplicaId};
+/// assert!(AcceptAll.validate(&EwFlag::new(), &EwFlag::new(), ReplicaId::from_u128(1)).is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AcceptAll;
+
+impl<L> Validator<L> for AcceptAll {
+    fn validate(&self, _: &L, _: &L, _: ReplicaId) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl<L, F: Fn(&L, &L, ReplicaId) -> Result<(), Error>> Validator<L> for F {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+        self(incoming, local, me)
+    }
+}
+
+impl<L, A: Validator<L>, B: Validator<L>> Validator<L> for (A, B) {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+        self.0.validate(incoming, local, me)?;
+        self.1.validate(incoming, local, me)
+    }
+}
+
+/// A state with a causal context (every causal type of this crate), for [`OwnDotsCheck`].
+///
+/// ```
+/// # use convergent::sync::HasContext;
+/// # use convergent::{EwFlag, ReplicaId};
+/// let mut f = EwFlag::new();
+/// let _ = f.enable(ReplicaId::from_u128(1));
+/// assert_eq!(HasContext::causal_context(&f).dot_count(), 1);
+/// ```
+pub trait HasContext {
+    /// The causal context: every event this value has seen.
+    fn causal_context(&self) -> &CausalContext;
+}
+
+impl<S> HasContext for crate::Causal<S> {
+    fn causal_context(&self) -> &CausalContext {
+        self.context()
+    }
+}
+
+/// Refuses input that carries an event of the RECEIVER's own replica beyond its own counter
+/// ([`Error::OwnDotFromFuture`]). `O(replicas of the incoming context)`.
+///
+/// Such input means this replica lost state (a restore from an old backup, a wiped disk) and came
+/// back under its old id, or another process uses its id. Writing on would re-issue event numbers
+/// peers have already seen, and their copies would treat the new writes as old news (riak_kv
+/// issue 679). The fix is a new [`ReplicaId`]: see [`SyncEngine::new`].
+///
+/// ```
+/// use convergent::sync::{OwnDotsCheck, Validator};
+/// use convergent::{EwFlag, Error, ReplicaId};
+///
+/// let me = ReplicaId::from_u128(1);
+/// let mut before_the_crash = EwFlag::new();
+/// let _ = before_the_crash.enable(me);
+/// let wiped = EwFlag::new(); // came back empty under the same id: wrong
+/// assert!(matches!(
+///     OwnDotsCheck.validate(&before_the_crash, &wiped, me),
+///     Err(Error::OwnDotFromFuture { .. })
+/// ));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct OwnDotsCheck;
+
+impl<L: HasContext> Validator<L> for OwnDotsCheck {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+        let found = incoming.causal_context().max(me);
+        let own_max = local.causal_context().max(me);
+        if found > own_max {
+            return Err(Error::OwnDotFromFuture { replica: me, own_max, found });
+        }
+        Ok(())
+    }
+}
+
+/// Validates every received payload against the engine's state with
+/// [`Receive::validate_against`](crate::Receive::validate_against): own dots from the future,
+/// LWW timestamps too far ahead of `clock()` (milliseconds since the Unix epoch), and dots whose
+/// payload differs from the receiver's. `O(payload)`.
+///
+/// ```
+/// use convergent::sync::{Message, Mode, ReceiveCheck, SyncEngine};
+/// use convergent::{Error, LwwRegister, ReplicaId, Timestamp};
+///
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let clock = || 1_000_000; // a fixed clock, for the example
+/// let mut e = SyncEngine::<LwwRegister<u8>>::new(a, Mode::DeltaBpRr).with_validator(ReceiveCheck::new(clock));
+/// let mut far = LwwRegister::new();
+/// let delta = far.write(b, Timestamp::from_parts(9_000_000_000, 0), 1);
+/// assert!(matches!(e.on_message(b, Message::Delta { seq: 1, delta }), Err(Error::TimestampTooFarAhead { .. })));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ReceiveCheck<C> {
+    clock: C,
+    max_clock_skew_ms: u64,
+}
+
+impl<C: Fn() -> u64> ReceiveCheck<C> {
+    /// Checks against `clock`, with the default skew bound
+    /// ([`Limits::max_clock_skew_ms`]). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::ReceiveCheck;
+    /// let c = ReceiveCheck::new(|| 0);
+    /// assert_eq!(c.max_clock_skew_ms(), 5 * 60 * 1000);
+    /// ```
+    pub fn new(clock: C) -> Self {
+        ReceiveCheck { clock, max_clock_skew_ms: Limits::default().max_clock_skew_ms }
+    }
+
+    /// Replaces the skew bound. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::ReceiveCheck;
+    /// assert_eq!(ReceiveCheck::new(|| 0).with_max_clock_skew_ms(10).max_clock_skew_ms(), 10);
+    /// ```
+    #[must_use]
+    pub fn with_max_clock_skew_ms(mut self, ms: u64) -> Self {
+        self.max_clock_skew_ms = ms;
+        self
+    }
+
+    /// The skew bound in milliseconds. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::ReceiveCheck;
+    /// assert_eq!(ReceiveCheck::new(|| 0).with_max_clock_skew_ms(7).max_clock_skew_ms(), 7);
+    /// ```
+    pub fn max_clock_skew_ms(&self) -> u64 {
+        self.max_clock_skew_ms
+    }
+}
+
+impl<L: crate::Receive, C: Fn() -> u64> Validator<L> for ReceiveCheck<C> {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+        let limits = Limits { max_clock_skew_ms: self.max_clock_skew_ms, ..Limits::default() };
+        let policy = crate::ReceivePolicy::new(me, (self.clock)()).with_limits(limits);
+        incoming.validate_against(local, &policy)
+    }
+}
+
+/// `ReceiveCheck { max_clock_skew_ms: .. }` (the clock is not shown).
+impl<C> fmt::Debug for ReceiveCheck<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiveCheck")
+            .field("max_clock_skew_ms", &self.max_clock_skew_ms)
+            .finish_non_exhaustive()
     }
 }

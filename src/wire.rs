@@ -17,7 +17,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::causal::{Causal, CausalContext, Dot, DotStore, Ranges, ReplicaId, VersionVector};
-use crate::error::{Error, Limits};
+use crate::error::Error;
+use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
 /// The format version written by [`to_bytes`] and accepted by [`from_bytes`].

@@ -150,3 +150,4 @@ impl<'de> serde::Deserialize<'de> for ReplicaId {
         }
     }
 }
+

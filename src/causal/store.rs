@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::{CausalContext, Dot, ReplicaId};
-use crate::Lattice;
+use crate::lattice::{Decompose, Lattice};
 
 /// Records the dots a join or mutation added to or removed from a store, so that containers can
 /// keep a dot index (dot -> key) up to date in time proportional to the change. Disabled logs
@@ -330,42 +330,6 @@ impl<S: fmt::Debug> fmt::Debug for Causal<S> {
 pub trait Nested {
     /// The causal form of the value inside a map.
     type Store: DotStore;
-}
-
-/// Join decomposition and optimal deltas (Enes et al., ICDE 2019, section III).
-///
-/// Every state is the join of a unique set of *join-irreducible* states; the optimal delta
-/// `a.delta(b)` is the join of the irreducibles of `a` that are not below `b`: the smallest state
-/// `d` with `d ⊔ b == a ⊔ b`.
-///
-/// For causal types the irreducibles are `({d: payload}, {d})` for each live dot and `(⊥, {d})`
-/// for each seen-but-removed dot: removed dots are never cut as redundant, so removes survive
-/// every optimisation.
-///
-/// # Example
-///
-/// ```
-/// use convergent::{Decompose, GCounter, Lattice, ReplicaId};
-///
-/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-/// let mut x = GCounter::new();
-/// let _ = x.increment(a, 5);
-/// let mut y = x.clone();
-/// let _ = y.increment(b, 1);
-/// let d = y.delta(&x); // what x lacks of y: b's entry only
-/// assert_eq!(d.irreducible_count(), 1);
-/// assert_eq!(x.clone().joined(d), x.joined(y));
-/// ```
-pub trait Decompose: Lattice + Clone {
-    /// The irredundant decomposition: irreducibles whose join is `self`, none below another.
-    fn decompose(&self) -> Vec<Self>;
-
-    /// The number of irreducibles of [`decompose`](Self::decompose), without building them.
-    fn irreducible_count(&self) -> usize;
-
-    /// The optimal delta: the smallest `d` with `d ⊔ other == self ⊔ other`. Cost follows `self`.
-    #[must_use]
-    fn delta(&self, other: &Self) -> Self;
 }
 
 impl<S: DotStore> Decompose for Causal<S> {

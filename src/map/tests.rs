@@ -3,7 +3,8 @@
 
 use alloc::vec::Vec;
 
-use super::*;
+use crate::causal::{CheckInvariants, DotStore};
+use crate::{OrMap, ReplicaId};
 use crate::{CausalCounter, Lattice, MvRegister};
 
 fn r(n: u128) -> ReplicaId {

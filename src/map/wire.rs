@@ -4,12 +4,11 @@ use alloc::vec::Vec;
 use core::hash::Hash;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Serialize;
 
-use super::{MapStore, OrMap};
-use crate::causal::Nested;
-use crate::wire::{Decode, DecodeCx, ReplicaTable, WireStore};
-use crate::{Causal, Error};
+use super::MapStore;
+use crate::wire::{DecodeCx, ReplicaTable, WireStore};
+use crate::Error;
 
 /// Canonical: keys in ascending order (hence `K: Ord`), no empty value. Decoding checks both,
 /// the number of keys against [`Limits::max_elements`](crate::Limits::max_elements), the nesting
@@ -59,34 +58,6 @@ where
     Ok(out)
 }
 
-impl<K, V: Nested> Serialize for OrMap<K, V>
-where
-    MapStore<K, V::Store>: WireStore,
-{
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        self.inner.serialize(s)
-    }
-}
-
-impl<'de, K, V: Nested> Deserialize<'de> for OrMap<K, V>
-where
-    MapStore<K, V::Store>: WireStore,
-{
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Causal::deserialize(d).map(|inner| OrMap { inner })
-    }
-}
-
-/// A causal pair: context, then `[(key, value's store)]` sorted by key, nested to any depth.
-impl<K, V: Nested> Decode for OrMap<K, V>
-where
-    MapStore<K, V::Store>: WireStore,
-{
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        Causal::decode_body(body, cx).map(|inner| OrMap { inner })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use alloc::vec;
@@ -94,7 +65,8 @@ mod tests {
     use super::*;
     use crate::causal::ReplicaId;
     use crate::wire::WireDot;
-    use crate::{CausalContext, DotSet, Limits};
+    use crate::causal::DotSet;
+    use crate::{CausalContext, Limits};
 
     #[test]
     fn nesting_depth_is_bounded() {

@@ -249,8 +249,8 @@ impl<T> SetStore<T> {
     /// v.sort();
     /// assert_eq!(v, [1, 2]);
     /// ```
-    pub fn iter(&self) -> SetIter<'_, T> {
-        SetIter { inner: self.slots.iter() }
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { inner: self.slots.iter() }
     }
 
     /// The number of live dots: the elements plus the extra dots of elements added concurrently
@@ -857,17 +857,17 @@ impl<T: fmt::Debug> fmt::Debug for SetStore<T> {
 /// [`OrSet::iter`](crate::OrSet::iter).
 ///
 /// ```
-/// # use convergent::{OrSet, ReplicaId, SetIter};
+/// # use convergent::{OrSet, ReplicaId, Iter};
 /// let mut s = OrSet::new();
 /// let _ = s.insert(ReplicaId::from_u128(1), 7);
-/// let it: SetIter<'_, i32> = s.iter();
+/// let it: Iter<'_, i32> = s.iter();
 /// assert_eq!(it.len(), 1);
 /// ```
-pub struct SetIter<'a, T> {
+pub struct Iter<'a, T> {
     inner: core::slice::Iter<'a, Slot<T>>,
 }
 
-impl<'a, T> Iterator for SetIter<'a, T> {
+impl<'a, T> Iterator for Iter<'a, T> {
     type Item = &'a T;
 
     #[inline]
@@ -880,22 +880,22 @@ impl<'a, T> Iterator for SetIter<'a, T> {
     }
 }
 
-impl<T> DoubleEndedIterator for SetIter<'_, T> {
+impl<T> DoubleEndedIterator for Iter<'_, T> {
     fn next_back(&mut self) -> Option<Self::Item> {
         self.inner.next_back().map(|s| &s.elem)
     }
 }
 
-impl<T> ExactSizeIterator for SetIter<'_, T> {}
-impl<T> FusedIterator for SetIter<'_, T> {}
+impl<T> ExactSizeIterator for Iter<'_, T> {}
+impl<T> FusedIterator for Iter<'_, T> {}
 
-impl<T> Clone for SetIter<'_, T> {
+impl<T> Clone for Iter<'_, T> {
     fn clone(&self) -> Self {
-        SetIter { inner: self.inner.clone() }
+        Iter { inner: self.inner.clone() }
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for SetIter<'_, T> {
+impl<T: fmt::Debug> fmt::Debug for Iter<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.clone()).finish()
     }
@@ -903,9 +903,9 @@ impl<T: fmt::Debug> fmt::Debug for SetIter<'_, T> {
 
 impl<'a, T> IntoIterator for &'a SetStore<T> {
     type Item = &'a T;
-    type IntoIter = SetIter<'a, T>;
+    type IntoIter = Iter<'a, T>;
 
-    fn into_iter(self) -> SetIter<'a, T> {
+    fn into_iter(self) -> Iter<'a, T> {
         self.iter()
     }
 }

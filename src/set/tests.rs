@@ -9,6 +9,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::*;
+use crate::{OrSet, ReplicaId};
 use crate::causal::{Causal, CausalContext, DotLog, DotStore};
 use crate::{Decompose, Dot, Lattice};
 

@@ -154,7 +154,8 @@ mod wire_impls {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::{Message, PROTOCOL_VERSION};
-    use crate::error::{Error, Limits};
+    use crate::error::Error;
+    use crate::limits::Limits;
     use crate::wire::{self, Decode, DecodeCx};
 
     /// The body on the wire: a tagged enum, postcard writes the tag as one varint byte.

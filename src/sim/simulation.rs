@@ -15,10 +15,10 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::engine::{AcceptAll, Mode, SyncEngine, Validator};
-use super::message::{Message, MessageKind};
+use crate::sync::{AcceptAll, Message, MessageKind, Mode, SyncEngine, Validator};
 use super::topology::Topology;
-use crate::causal::{Decompose, ReplicaId};
+use crate::causal::ReplicaId;
+use crate::lattice::Decompose;
 use crate::error::Error;
 use crate::lattice::Lattice;
 use crate::wire::{self, Decode};

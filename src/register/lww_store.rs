@@ -13,7 +13,7 @@ use core::fmt;
 
 use crate::causal::{Handle, ReplicaId};
 use crate::clock::Timestamp;
-use crate::mvreg::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
+use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 
 /// A last-writer-wins value under dots: the value of an [`LwwRegister`](crate::LwwRegister)
 /// inside an [`OrMap`](crate::OrMap).
@@ -167,7 +167,7 @@ mod wire_impls {
     use super::LwwStore;
     use crate::Error;
     use crate::clock::Timestamp;
-    use crate::mvreg::decode_fun;
+    use crate::causal::decode_fun;
     use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
 
     /// Timestamps are checked against the receiver's clock by validated receipt, not here: a

@@ -36,10 +36,10 @@ use core::fmt;
 
 use crate::causal::{Causal, Handle, Nested, ReplicaId};
 use crate::macros::causal_newtype;
-use crate::mvreg::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
+use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 
 /// The largest total per replica: where increments saturate.
-const MAX: u64 = crate::MAX_COUNT;
+const MAX: u64 = crate::counter::MAX_COUNT;
 
 /// For each replica, the largest payload among its live dots.
 ///
@@ -427,12 +427,10 @@ impl fmt::Debug for CausalCounter {
 mod wire_impls {
     use alloc::vec::Vec;
 
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{CausalCounter, GCounterStore, Pn, PnCounterStore};
-    use crate::mvreg::decode_fun;
-    use crate::wire::{Decode, DecodeCx, ReplicaTable, WireDot, WireStore};
-    use crate::{Causal, Error};
+    use super::{GCounterStore, Pn, PnCounterStore};
+    use crate::causal::decode_fun;
+    use crate::error::Error;
+    use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
 
     fn check_total(v: u64, cx: &DecodeCx) -> Result<u64, Error> {
         if v > cx.limits.max_counter {
@@ -467,25 +465,6 @@ mod wire_impls {
                 Ok(Pn { p: check_total(p, cx)?, n: check_total(n, cx)? })
             })?;
             Ok(PnCounterStore { fun })
-        }
-    }
-
-    impl Serialize for CausalCounter {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            self.inner.serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for CausalCounter {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            Causal::deserialize(d).map(|inner| CausalCounter { inner })
-        }
-    }
-
-    /// A causal pair: context, then `[(dot, increments, decrements)]`.
-    impl Decode for CausalCounter {
-        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-            Causal::decode_body(body, cx).map(|inner| CausalCounter { inner })
         }
     }
 }
