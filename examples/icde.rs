@@ -16,10 +16,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use convergent::sync::{Faults, Mode, SimEvent, SimRng, Simulation, Stats, Topology};
 use convergent::{
     Decompose, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId,
     Timestamp,
+};
+use convergent::{
+    sim::{Faults, SimEvent, SimRng, Simulation, Stats, Topology},
+    sync::Mode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -515,7 +518,7 @@ fn oracle_run<L>(
     add(&mut tally.stats, sim.stats());
     if ok {
         tally.converged += 1;
-        if sim.state(0) != &convergent::lattice::join_all(deltas) {
+        if sim.state(0) != &convergent::Lattice::join_all(deltas) {
             tally.mismatches += 1;
         }
     }

@@ -13,12 +13,12 @@ use alloc::vec::Vec;
 
 use quickcheck::{Arbitrary, Gen};
 
+use crate::LwwRegister;
 use crate::causal::ReplicaId;
 use crate::clock::{HybridClock, Timestamp};
 use crate::counter::{GCounter, PnCounter};
-use crate::limits::Limits;
 use crate::lattice::Lattice;
-use crate::LwwRegister;
+use crate::limits::Limits;
 
 /// How many distinct replica ids [`ReplicaId::arbitrary`] draws from.
 const REPLICAS: u128 = 4;

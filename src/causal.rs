@@ -13,6 +13,7 @@ pub(crate) mod replica;
 mod store;
 mod vv;
 
+pub use crate::receive::ReceiveStore;
 #[cfg_attr(not(feature = "serde"), allow(unused_imports))]
 pub(crate) use context::{Ranges, ranges_canonical};
 #[cfg(feature = "serde")]
@@ -20,7 +21,6 @@ pub(crate) use dot_fun::decode_fun;
 pub(crate) use dot_fun::{DotFun, FunPayload, FunStore, fun_dot_store, fun_forget, fun_put};
 pub use dot_set::DotSet;
 pub use invariants::CheckInvariants;
-pub use crate::receive::ReceiveStore;
 pub use store::{Causal, DotLog, DotStore, Handle, Nested};
 
 pub(crate) use crate::{CausalContext, Dot, ReplicaId};

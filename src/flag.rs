@@ -2,7 +2,6 @@
 
 use core::fmt;
 
-
 use crate::causal::{Causal, DotSet, Nested, ReplicaId};
 use crate::macros::causal_newtype;
 

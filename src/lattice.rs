@@ -60,6 +60,26 @@ pub trait Lattice: Sized {
         self.join_ref(&other)
     }
 
+    /// Joins an iterator of values (for example a batch of deltas) into one: their least upper
+    /// bound, bottom for none. `O(sum of the joins)`.
+    ///
+    /// ```
+    /// use convergent::{GCounter, Lattice, ReplicaId};
+    ///
+    /// let r = ReplicaId::from_u128(7);
+    /// let mut c = GCounter::new();
+    /// let deltas = vec![c.increment(r, 1), c.increment(r, 1), c.increment(r, 1)];
+    /// assert_eq!(GCounter::join_all(deltas), c);
+    /// ```
+    #[must_use]
+    fn join_all<I: IntoIterator<Item = Self>>(items: I) -> Self {
+        let mut acc = Self::bottom();
+        for x in items {
+            acc.join(x);
+        }
+        acc
+    }
+
     /// The join of `self` and `other`, by value: `a.joined(b)` is `a ⊔ b`.
     #[must_use]
     fn joined(mut self, other: Self) -> Self {
@@ -78,17 +98,6 @@ pub trait Lattice: Sized {
         let mut o = other.clone();
         !o.join_ref(self)
     }
-}
-
-/// Joins an iterator of values (for example a batch of deltas) into one: their least upper bound.
-///
-#[cfg(test)]
-pub(crate) fn join_all<L: Lattice, I: IntoIterator<Item = L>>(items: I) -> L {
-    let mut acc = L::bottom();
-    for x in items {
-        acc.join(x);
-    }
-    acc
 }
 
 /// Join decomposition and optimal deltas (Enes et al., ICDE 2019, section III).

@@ -6,7 +6,7 @@
 /// freeze a replica's count forever, and is refused), and sums of up to 2 048 entries fit a `u64`.
 ///
 /// ```
-/// use convergent::{GCounter, MAX_COUNT, ReplicaId};
+/// use convergent::{GCounter, ReplicaId, counter::MAX_COUNT};
 ///
 /// let mut c = GCounter::new();
 /// let _ = c.increment(ReplicaId::from_u128(1), u64::MAX);

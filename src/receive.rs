@@ -55,12 +55,12 @@
 
 use core::fmt;
 
+use crate::LwwRegister;
 use crate::causal::{Causal, CausalContext, DotSet, DotStore, ReplicaId};
 use crate::counter::{GCounter, PnCounter};
 use crate::error::Error;
 use crate::lattice::Lattice;
 use crate::limits::Limits;
-use crate::LwwRegister;
 
 /// What the receiver knows about itself when it validates remote input: its replica id, its
 /// clock, and its [`Limits`] (the clock-skew bound is [`Limits::max_clock_skew_ms`]).
@@ -184,7 +184,7 @@ pub trait Receive: Lattice {
 /// maps. Implemented by every store of this crate.
 ///
 /// ```
-/// use convergent::{Causal, EwFlag, ReceivePolicy, ReceiveStore, ReplicaId};
+/// use convergent::{EwFlag, ReceivePolicy, ReplicaId, causal::{Causal, ReceiveStore}};
 ///
 /// let mut f = EwFlag::new();
 /// let _ = f.enable(ReplicaId::from_u128(2));
@@ -214,7 +214,7 @@ pub trait ReceiveStore: DotStore {
 /// [`Limits::max_replicas`], then timestamps, then payloads.
 impl<S: ReceiveStore> Receive for Causal<S> {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
-        OwnDotsCheck.validate(self, local, policy.replica)?;
+        OwnDotsCheck.validate(self, local, policy.replica, &policy.limits)?;
         let new = self.context.ranges().filter(|(r, _)| local.context.max(*r) == 0).count();
         check_replicas("context.replicas", local.context.replica_count() + new, &policy.limits)?;
         self.store.check_clock(policy)?;
@@ -320,57 +320,61 @@ impl<T: Ord + Clone> Receive for LwwRegister<T> {
 }
 
 /// A check run on every received payload BEFORE it touches the state (after decoding, which
-/// already checked the payload's own invariants).
+/// already checked the payload's own invariants): the sync engine's hook into validated receipt.
 ///
-/// Implemented by [`AcceptAll`] (the default), [`OwnDotsCheck`], closures
+/// The engine passes its own replica id and its [`Limits`] (those of
+/// [`SyncEngine::with_limits`](crate::sync::SyncEngine::with_limits)), so decoding and receipt
+/// checks apply one set of limits. Implemented by [`AcceptAll`] (the default),
+/// [`OwnDotsCheck`], [`ReceiveCheck`] (the full [`Receive`] checks), closures
 /// `Fn(&L, &L, ReplicaId) -> Result<(), Error>` taking `(incoming, local, me)`, and pairs of
-/// validators (both must pass). A register's clock-skew bound is a closure:
-/// `|inc: &LwwRegister<T>, _, _| inc.check_skew(now_ms, max_skew_ms)`.
+/// validators (both must pass). A validator of your own refuses with
+/// [`Error::Rejected`].
 ///
 /// ```
 /// use convergent::sync::{Mode, SyncEngine, Validator};
-/// use convergent::{EwFlag, Error, ReplicaId};
+/// use convergent::{Error, EwFlag, Limits, ReplicaId};
 ///
 /// // Refuse anything while read-only.
-/// let read_only = |_: &EwFlag, _: &EwFlag, _: ReplicaId| Err(Error::Malformed { field: "read-only" });
+/// let read_only = |_: &EwFlag, _: &EwFlag, _: ReplicaId| Err(Error::Rejected { reason: "read-only" });
 /// let e = SyncEngine::new(ReplicaId::from_u128(1), Mode::DeltaBpRr).with_validator(read_only);
-/// assert!(e.validator().validate(&EwFlag::new(), e.state(), e.id()).is_err());
+/// assert!(e.validator().validate(&EwFlag::new(), e.state(), e.id(), &Limits::default()).is_err());
 /// ```
 pub trait Validator<L> {
-    /// `Ok` if `incoming` may be joined into `local`, the state of replica `me`.
+    /// `Ok` if `incoming` may be joined into `local`, the state of replica `me`, under `limits`.
     ///
     /// # Errors
     ///
     /// Whatever the check finds; the engine returns it and changes nothing.
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error>;
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error>;
 }
 
 /// The validator that accepts every payload that decoded. `O(1)`.
 ///
 /// ```
 /// # use convergent::sync::{AcceptAll, Validator};
-/// # use convergent::{EwFlag, ReplicaId};
-/// assert!(AcceptAll.validate(&EwFlag::new(), &EwFlag::new(), ReplicaId::from_u128(1)).is_ok());
+/// # use convergent::{EwFlag, Limits, ReplicaId};
+/// assert!(AcceptAll.validate(&EwFlag::new(), &EwFlag::new(), ReplicaId::from_u128(1), &Limits::default()).is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AcceptAll;
 
 impl<L> Validator<L> for AcceptAll {
-    fn validate(&self, _: &L, _: &L, _: ReplicaId) -> Result<(), Error> {
+    fn validate(&self, _: &L, _: &L, _: ReplicaId, _: &Limits) -> Result<(), Error> {
         Ok(())
     }
 }
 
+/// A closure `(incoming, local, me)`; it does not see the limits.
 impl<L, F: Fn(&L, &L, ReplicaId) -> Result<(), Error>> Validator<L> for F {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, _: &Limits) -> Result<(), Error> {
         self(incoming, local, me)
     }
 }
 
 impl<L, A: Validator<L>, B: Validator<L>> Validator<L> for (A, B) {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
-        self.0.validate(incoming, local, me)?;
-        self.1.validate(incoming, local, me)
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error> {
+        self.0.validate(incoming, local, me, limits)?;
+        self.1.validate(incoming, local, me, limits)
     }
 }
 
@@ -404,14 +408,14 @@ impl<S> HasContext for crate::Causal<S> {
 ///
 /// ```
 /// use convergent::sync::{OwnDotsCheck, Validator};
-/// use convergent::{EwFlag, Error, ReplicaId};
+/// use convergent::{Error, EwFlag, Limits, ReplicaId};
 ///
 /// let me = ReplicaId::from_u128(1);
 /// let mut before_the_crash = EwFlag::new();
 /// let _ = before_the_crash.enable(me);
 /// let wiped = EwFlag::new(); // came back empty under the same id: wrong
 /// assert!(matches!(
-///     OwnDotsCheck.validate(&before_the_crash, &wiped, me),
+///     OwnDotsCheck.validate(&before_the_crash, &wiped, me, &Limits::default()),
 ///     Err(Error::OwnDotFromFuture { .. })
 /// ));
 /// ```
@@ -419,7 +423,7 @@ impl<S> HasContext for crate::Causal<S> {
 pub struct OwnDotsCheck;
 
 impl<L: HasContext> Validator<L> for OwnDotsCheck {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, _: &Limits) -> Result<(), Error> {
         let found = incoming.causal_context().max(me);
         let own_max = local.causal_context().max(me);
         if found > own_max {
@@ -430,76 +434,65 @@ impl<L: HasContext> Validator<L> for OwnDotsCheck {
 }
 
 /// Validates every received payload against the engine's state with
-/// [`Receive::validate_against`](crate::Receive::validate_against): own dots from the future,
-/// LWW timestamps too far ahead of `clock()` (milliseconds since the Unix epoch), and dots whose
-/// payload differs from the receiver's. `O(payload)`.
+/// [`Receive::validate_against`]: own dots from the future, replicas beyond
+/// [`Limits::max_replicas`], LWW timestamps more than [`Limits::max_clock_skew_ms`] ahead of
+/// `clock()` (milliseconds since the Unix epoch), and dots whose payload differs from the
+/// receiver's. The limits are the engine's ([`SyncEngine::with_limits`]). `O(payload)`.
+///
+/// [`SyncEngine::with_limits`]: crate::sync::SyncEngine::with_limits
 ///
 /// ```
 /// use convergent::sync::{Message, Mode, ReceiveCheck, SyncEngine};
-/// use convergent::{Error, LwwRegister, ReplicaId, Timestamp};
+/// use convergent::{Error, Limits, LwwRegister, ReplicaId, Timestamp};
 ///
 /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 /// let clock = || 1_000_000; // a fixed clock, for the example
-/// let mut e = SyncEngine::<LwwRegister<u8>>::new(a, Mode::DeltaBpRr).with_validator(ReceiveCheck::new(clock));
-/// let mut far = LwwRegister::new();
-/// let delta = far.write(b, Timestamp::from_parts(9_000_000_000, 0), 1);
+/// let tight = Limits { max_clock_skew_ms: 10, ..Limits::default() };
+/// let mut e = SyncEngine::<LwwRegister<u8>>::new(a, Mode::DeltaBpRr)
+///     .with_limits(tight)
+///     .with_validator(ReceiveCheck::new(clock));
+/// let mut near = LwwRegister::new();
+/// let delta = near.write(b, Timestamp::from_parts(1_000_100, 0), 1); // 100 ms ahead
 /// assert!(matches!(e.on_message(b, Message::Delta { seq: 1, delta }), Err(Error::TimestampTooFarAhead { .. })));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ReceiveCheck<C> {
     clock: C,
-    max_clock_skew_ms: u64,
 }
 
 impl<C: Fn() -> u64> ReceiveCheck<C> {
-    /// Checks against `clock`, with the default skew bound
-    /// ([`Limits::max_clock_skew_ms`]). `O(1)`.
+    /// Checks against `clock`; the bounds are the engine's [`Limits`]. `O(1)`.
     ///
     /// ```
     /// # use convergent::sync::ReceiveCheck;
     /// let c = ReceiveCheck::new(|| 0);
-    /// assert_eq!(c.max_clock_skew_ms(), 5 * 60 * 1000);
+    /// assert_eq!(c.now_ms(), 0);
     /// ```
     pub fn new(clock: C) -> Self {
-        ReceiveCheck { clock, max_clock_skew_ms: Limits::default().max_clock_skew_ms }
+        ReceiveCheck { clock }
     }
 
-    /// Replaces the skew bound. `O(1)`.
+    /// The clock's current reading, in milliseconds since the Unix epoch. `O(clock)`.
     ///
     /// ```
     /// # use convergent::sync::ReceiveCheck;
-    /// assert_eq!(ReceiveCheck::new(|| 0).with_max_clock_skew_ms(10).max_clock_skew_ms(), 10);
+    /// assert_eq!(ReceiveCheck::new(|| 42).now_ms(), 42);
     /// ```
-    #[must_use]
-    pub fn with_max_clock_skew_ms(mut self, ms: u64) -> Self {
-        self.max_clock_skew_ms = ms;
-        self
-    }
-
-    /// The skew bound in milliseconds. `O(1)`.
-    ///
-    /// ```
-    /// # use convergent::sync::ReceiveCheck;
-    /// assert_eq!(ReceiveCheck::new(|| 0).with_max_clock_skew_ms(7).max_clock_skew_ms(), 7);
-    /// ```
-    pub fn max_clock_skew_ms(&self) -> u64 {
-        self.max_clock_skew_ms
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
     }
 }
 
-impl<L: crate::Receive, C: Fn() -> u64> Validator<L> for ReceiveCheck<C> {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
-        let limits = Limits { max_clock_skew_ms: self.max_clock_skew_ms, ..Limits::default() };
-        let policy = crate::ReceivePolicy::new(me, (self.clock)()).with_limits(limits);
+impl<L: Receive, C: Fn() -> u64> Validator<L> for ReceiveCheck<C> {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error> {
+        let policy = ReceivePolicy::new(me, (self.clock)()).with_limits(*limits);
         incoming.validate_against(local, &policy)
     }
 }
 
-/// `ReceiveCheck { max_clock_skew_ms: .. }` (the clock is not shown).
+/// `ReceiveCheck { .. }` (the clock is not shown).
 impl<C> fmt::Debug for ReceiveCheck<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReceiveCheck")
-            .field("max_clock_skew_ms", &self.max_clock_skew_ms)
-            .finish_non_exhaustive()
+        f.debug_struct("ReceiveCheck").finish_non_exhaustive()
     }
 }

@@ -87,7 +87,7 @@ impl DecodeCx {
     /// A context at depth 0 with the given limits.
     ///
     /// ```
-    /// # use convergent::{wire::DecodeCx, Limits};
+    /// # use convergent::{Limits, wire::DecodeCx};
     /// assert_eq!(DecodeCx::new(Limits::default()).limits(), &Limits::default());
     /// ```
     #[must_use]
@@ -98,7 +98,7 @@ impl DecodeCx {
     /// The limits in force.
     ///
     /// ```
-    /// # use convergent::{wire::DecodeCx, Limits};
+    /// # use convergent::{Limits, wire::DecodeCx};
     /// assert_eq!(DecodeCx::new(Limits::default()).limits().max_depth, 64);
     /// ```
     #[must_use]
@@ -109,7 +109,7 @@ impl DecodeCx {
     /// The nesting depth of the value being decoded (0 at the top).
     ///
     /// ```
-    /// # use convergent::{wire::DecodeCx, Limits};
+    /// # use convergent::{Limits, wire::DecodeCx};
     /// assert_eq!(DecodeCx::new(Limits::default()).depth(), 0);
     /// ```
     #[must_use]
@@ -120,7 +120,7 @@ impl DecodeCx {
     /// Checks a length against a limit: [`Error::TooLarge`] naming `field` if `found > limit`.
     ///
     /// ```
-    /// # use convergent::{wire::DecodeCx, Error, Limits};
+    /// # use convergent::{Error, Limits, wire::DecodeCx};
     /// let cx = DecodeCx::new(Limits::default());
     /// assert!(cx.check_len("items", 3, 3).is_ok());
     /// assert_eq!(cx.check_len("items", 4, 3), Err(Error::TooLarge { field: "items", limit: 3, found: 4 }));
@@ -175,7 +175,7 @@ impl DecodeCx {
 /// # Example
 ///
 /// ```
-/// use convergent::wire::{self, Decode};
+/// use convergent::wire::{Decode, self};
 /// use convergent::{Error, GCounter, Limits, ReplicaId};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
@@ -466,7 +466,7 @@ impl Decode for crate::clock::Timestamp {}
 /// # Example
 ///
 /// ```
-/// use convergent::{wire, GCounter, ReplicaId};
+/// use convergent::{GCounter, ReplicaId, wire};
 ///
 /// let mut c = GCounter::new();
 /// let delta = c.increment(ReplicaId::from_u128(1), 5);
@@ -497,7 +497,7 @@ pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
 /// # Example
 ///
 /// ```
-/// use convergent::{wire, Error, GCounter};
+/// use convergent::{Error, GCounter, wire};
 ///
 /// assert_eq!(wire::from_bytes::<GCounter>(&[9]), Err(Error::UnsupportedVersion { found: 9 }));
 /// ```
@@ -515,7 +515,7 @@ pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
 /// # Example
 ///
 /// ```
-/// use convergent::{wire, Error, GCounter, Limits};
+/// use convergent::{Error, GCounter, Limits, wire};
 ///
 /// let tight = Limits { max_bytes: 2, ..Limits::default() };
 /// assert!(matches!(wire::from_bytes_with::<GCounter>(&[1, 0, 0], &tight), Err(Error::TooLarge { .. })));
@@ -547,7 +547,7 @@ pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Er
 /// The size in bytes of `value` in the compact encoding of [`to_bytes`] (version byte included).
 ///
 /// ```
-/// use convergent::{wire, GCounter, ReplicaId};
+/// use convergent::{GCounter, ReplicaId, wire};
 ///
 /// let mut c = GCounter::new();
 /// let d = c.increment(ReplicaId::from_u128(1), 1);
@@ -568,7 +568,7 @@ pub fn encoded_len<T: Serialize>(value: &T) -> usize {
 /// # Example
 ///
 /// ```
-/// use convergent::{wire, Error, OrSet, ReceivePolicy, ReplicaId};
+/// use convergent::{Error, OrSet, ReceivePolicy, ReplicaId, wire};
 ///
 /// let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 /// let mut remote = OrSet::new();

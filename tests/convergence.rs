@@ -8,7 +8,7 @@ use common::{History, Script, Subject, check, ensure, run, same};
 #[allow(unused_imports)]
 use convergent::{
     CausalContext, CausalCounter, Decompose, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap,
-    OrSet, PnCounter, VersionVector, lattice::join_all,
+    OrSet, PnCounter, causal::VersionVector,
 };
 
 /// The deltas of every operation, delivered to a fresh replica and to every replica of the
@@ -17,7 +17,7 @@ fn delivery_orders<T: Subject>(s: Script) -> Result<(), String> {
     let mut h: History<T> = run(&s)?;
     let full = h.full();
     let deltas = h.deltas();
-    same("⊔ final states == ⊔ all deltas", &join_all(deltas.iter().cloned()), &full)?;
+    same("⊔ final states == ⊔ all deltas", &Lattice::join_all(deltas.iter().cloned()), &full)?;
     let in_order = deltas.iter().fold(T::bottom(), |x, d| x.joined(d.clone()));
     same("deltas in order", &in_order, &full)?;
     let mut shuffled = deltas.clone();
@@ -34,17 +34,17 @@ fn delivery_orders<T: Subject>(s: Script) -> Result<(), String> {
         }
     }
     h.rng.shuffle(&mut dup);
-    same("deltas duplicated and shuffled", &join_all(dup.iter().cloned()), &full)?;
+    same("deltas duplicated and shuffled", &Lattice::join_all(dup.iter().cloned()), &full)?;
     // Pre-joined: random groups of the duplicated stream, the groups themselves shuffled.
     let mut groups = Vec::new();
     let mut i = 0;
     while i < dup.len() {
         let k = 1 + h.rng.below(4);
-        groups.push(join_all(dup[i..(i + k).min(dup.len())].iter().cloned()));
+        groups.push(Lattice::join_all(dup[i..(i + k).min(dup.len())].iter().cloned()));
         i += k;
     }
     h.rng.shuffle(&mut groups);
-    same("deltas pre-joined in groups", &join_all(groups.iter().cloned()), &full)?;
+    same("deltas pre-joined in groups", &Lattice::join_all(groups.iter().cloned()), &full)?;
     // Every replica, from where it stands, receiving every delta (shuffled) reaches the same.
     for r in h.replicas.clone() {
         let mut ds = deltas.clone();

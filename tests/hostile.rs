@@ -38,8 +38,8 @@ use std::sync::{Mutex, MutexGuard};
 use convergent::sync::{Message, Mode, OwnDotsCheck, ReceiveCheck, SyncEngine};
 use convergent::wire::{self, Decode};
 use convergent::{
-    CausalContext, CausalCounter, Dot, Error, EwFlag, GCounter, Lattice, Limits, LwwRegister, MAX_COUNT,
-    MvRegister, OrMap, OrSet, PnCounter, Receive, ReceivePolicy, ReplicaId, VersionVector,
+    CausalContext, CausalCounter, Dot, Error, EwFlag, GCounter, Lattice, Limits, LwwRegister, MvRegister,
+    OrMap, OrSet, PnCounter, Receive, ReceivePolicy, ReplicaId, causal::VersionVector, counter::MAX_COUNT,
 };
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 

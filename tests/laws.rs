@@ -11,7 +11,7 @@ use common::{check, laws};
 #[allow(unused_imports)]
 use convergent::{
     CausalContext, CausalCounter, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
-    VersionVector,
+    causal::VersionVector,
 };
 
 /// `laws!(module, Type)` checks the lattice laws (and, under the `serde` feature, the encoding);
@@ -310,7 +310,7 @@ fn regression_wire_rejects_overlong_varint() {
 #[cfg(feature = "serde")]
 #[test]
 fn regression_g_counter_large_count_round_trips() {
-    use convergent::{MAX_COUNT, ReplicaId, wire};
+    use convergent::{ReplicaId, counter::MAX_COUNT, wire};
     let r = ReplicaId::from_u128(1);
     for n in [(1u64 << 53) + 1, u64::MAX / 3, u64::MAX] {
         let mut c = GCounter::new();
@@ -326,7 +326,7 @@ fn regression_g_counter_large_count_round_trips() {
 #[cfg(feature = "serde")]
 #[test]
 fn regression_pn_counter_large_count_round_trips() {
-    use convergent::{MAX_COUNT, ReplicaId, wire};
+    use convergent::{ReplicaId, counter::MAX_COUNT, wire};
     let r = ReplicaId::from_u128(1);
     let mut c = PnCounter::new();
     let _ = c.decrement(r, u64::MAX);

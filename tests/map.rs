@@ -16,8 +16,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 
 use convergent::{
-    Causal, CausalCounter, CheckInvariants, Decompose, Dot, DotStore, EwFlag, GCounterStore, Handle, Lattice,
-    LwwStore, MapStore, MvRegister, Nested, OrMap, ReplicaId, Timestamp,
+    CausalCounter, Decompose, Dot, EwFlag, Lattice, MvRegister, OrMap, ReplicaId, Timestamp,
+    causal::{Causal, CheckInvariants, DotStore, Handle, Nested},
+    counter::GCounterStore,
+    map::MapStore,
+    register::LwwStore,
 };
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
@@ -615,7 +618,7 @@ fn debug_is_shaped_like_a_map() {
 
 #[test]
 fn counters_saturate() {
-    use convergent::MAX_COUNT;
+    use convergent::counter::MAX_COUNT;
     let r = ReplicaId::from_u128(1);
     let mut c = CausalCounter::new();
     let _ = c.increment(r, u64::MAX);
@@ -753,7 +756,7 @@ mod wire {
 
 #[cfg(feature = "quickcheck")]
 mod arbitrary {
-    use convergent::{CausalCounter, CheckInvariants, Lattice, MvRegister};
+    use convergent::{CausalCounter, Lattice, MvRegister, causal::CheckInvariants};
     use quickcheck::{QuickCheck, TestResult};
 
     fn laws<L: Lattice + Clone + PartialEq + CheckInvariants>(a: L, b: L, c: L) -> TestResult {

@@ -5,8 +5,10 @@
 //! (an OR-Set of `u64` is exactly a map from element to enable-wins flag).
 
 use convergent::{
-    CausalCounter, CheckInvariants, EwFlag, GCounterStore, Lattice, LwwStore, MvRegister, Nested, OrMap,
-    ReplicaId, Timestamp,
+    CausalCounter, EwFlag, Lattice, MvRegister, OrMap, ReplicaId, Timestamp,
+    causal::{CheckInvariants, Nested},
+    counter::GCounterStore,
+    register::LwwStore,
 };
 
 fn r(n: u128) -> ReplicaId {

@@ -4,7 +4,11 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use convergent::{Causal, Decompose, DotStore, Lattice, OrSet, ReplicaId, SetStore};
+use convergent::{
+    Decompose, Lattice, OrSet, ReplicaId,
+    causal::{Causal, DotStore},
+    set::SetStore,
+};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use convergent::sync::{
-    Faults, Message, Mode, OwnDotsCheck, SimEvent, SimRng, Simulation, Stats, SyncEngine, Topology,
-};
 use convergent::{Decompose, Error, EwFlag, GCounter, Lattice, ReplicaId};
+use convergent::{
+    sim::{Faults, SimEvent, SimRng, Simulation, Stats, Topology},
+    sync::{Message, Mode, OwnDotsCheck, SyncEngine},
+};
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------------
@@ -596,7 +597,7 @@ fn converges_to_join_of_all_deltas<L, V>(
             }
             sim.calm();
             assert!(sim.run_until_converged(500).is_some(), "seed {seed} {mode:?}");
-            assert_eq!(sim.state(0), &convergent::lattice::join_all(deltas), "seed {seed} {mode:?}");
+            assert_eq!(sim.state(0), &convergent::Lattice::join_all(deltas), "seed {seed} {mode:?}");
             assert_eq!(sim.stats().rejected, 0);
         }
     }

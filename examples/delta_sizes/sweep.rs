@@ -20,8 +20,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use convergent::{
-    Causal, CausalCounter, Decompose, Dot, DotStore, EwFlag, GCounter, Lattice, LwwRegister, MvRegister,
-    OrMap, OrSet, PnCounter, ReplicaId, Timestamp, wire,
+    CausalCounter, Decompose, Dot, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet,
+    PnCounter, ReplicaId, Timestamp,
+    causal::{Causal, DotStore},
+    wire,
 };
 use serde::Serialize;
 
@@ -385,7 +387,7 @@ fn orset(o: &mut Out<'_>) {
 }
 
 /// A map built with [`owner_shares`]: `write(map, replica index, key)` does one update.
-fn build_map<V: convergent::Nested>(
+fn build_map<V: convergent::causal::Nested>(
     n: usize,
     m: usize,
     write: impl Fn(&mut OrMap<u64, V>, usize, u64),

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use convergent::sync::Message;
-use convergent::{CausalContext, EwFlag, ReplicaId, VersionVector, wire};
+use convergent::{CausalContext, EwFlag, ReplicaId, causal::VersionVector, wire};
 use convergent_fuzz::targets::live;
 use convergent_fuzz::{Subject, TYPES, dispatch};
 

@@ -10,9 +10,10 @@ use std::mem;
 use arbitrary::{Arbitrary, Unstructured};
 use convergent::lattice::join_all;
 use convergent::{
-    Causal, CausalCounter, CheckInvariants, Decompose, DotSet, DotStore, EwFlag, GCounter, GCounterStore,
-    Handle, Lattice, LwwRegister, LwwStore, MAX_COUNT, MapStore, MvRegister, MvStore, Nested, OrMap, OrSet,
-    PnCounter, PnCounterStore, ReplicaId, SetStore, Timestamp,
+    CausalCounter, Decompose, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
+    ReplicaId, Timestamp, causal::{Causal, CheckInvariants, DotSet, DotStore, Handle, Nested},
+    counter::{GCounterStore, MAX_COUNT, PnCounterStore}, map::MapStore, register::{LwwStore, MvStore},
+    set::SetStore,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;

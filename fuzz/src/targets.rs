@@ -3,8 +3,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use convergent::lattice::join_all;
-use convergent::sync::{Faults, Message, Mode, Simulation, SyncEngine, Topology};
-use convergent::{Limits, MAX_COUNT, wire};
+use convergent::{sim::{Faults, Simulation, Topology}, sync::{Message, Mode, SyncEngine}};
+use convergent::{Limits, counter::MAX_COUNT, wire};
 
 use crate::{History, Subject, check, history, join_checked, laws, replica_id, run};
 

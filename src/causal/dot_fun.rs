@@ -7,7 +7,6 @@
 //! changes once minted (a new value always gets a new dot), so the join of two payloads of one dot
 //! is never needed: both sides hold the same payload.
 
-
 use smallvec::SmallVec;
 
 use super::{CausalContext, Dot, DotLog, Handle};
@@ -238,8 +237,6 @@ pub(crate) fn decode_fun<V: Clone, W>(
     for (w, p) in wire {
         entries.push((table.resolve(w, cx)?, f(p, cx)?));
     }
-    DotFun::from_sorted(entries).map_err(|(a, b)| {
-        if a == b { Error::DuplicateDot { dot: a } } else { Error::NotCanonical { field } }
-    })
+    DotFun::from_sorted(entries)
+        .map_err(|(a, b)| if a == b { Error::DuplicateDot { dot: a } } else { Error::NotCanonical { field } })
 }
-

@@ -33,7 +33,7 @@ impl DotSet {
     /// Whether the set holds no dot.
     ///
     /// ```
-    /// # use convergent::DotSet;
+    /// # use convergent::causal::DotSet;
     /// assert!(DotSet::default().is_empty());
     /// ```
     #[must_use]
@@ -44,7 +44,7 @@ impl DotSet {
     /// The number of dots.
     ///
     /// ```
-    /// # use convergent::DotSet;
+    /// # use convergent::causal::DotSet;
     /// assert_eq!(DotSet::default().dot_count(), 0);
     /// ```
     #[must_use]
@@ -190,4 +190,3 @@ impl WireStore for DotSet {
         Ok(DotSet::from_sorted(dots).expect("checked sorted"))
     }
 }
-

@@ -13,7 +13,7 @@ use super::{Causal, CausalContext, DotSet, DotStore, ranges_canonical};
 /// # Example
 ///
 /// ```
-/// use convergent::{CheckInvariants, MvRegister, OrMap, ReplicaId};
+/// use convergent::{MvRegister, OrMap, ReplicaId, causal::CheckInvariants};
 ///
 /// let mut m: OrMap<u8, OrMap<u8, MvRegister<u8>>> = OrMap::new();
 /// let d = m.update(ReplicaId::from_u128(1), 0, |inner| inner.update(1, |r| r.write(2)));

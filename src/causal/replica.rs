@@ -150,4 +150,3 @@ impl<'de> serde::Deserialize<'de> for ReplicaId {
         }
     }
 }
-

@@ -30,7 +30,7 @@ impl DotLog {
     /// A log that records nothing.
     ///
     /// ```
-    /// # use convergent::DotLog;
+    /// # use convergent::causal::DotLog;
     /// let log = DotLog::disabled();
     /// assert!(!log.is_enabled());
     /// ```
@@ -42,7 +42,7 @@ impl DotLog {
     /// A log that records every added and removed dot.
     ///
     /// ```
-    /// # use convergent::DotLog;
+    /// # use convergent::causal::DotLog;
     /// assert!(DotLog::recording().is_enabled());
     /// ```
     #[must_use]
@@ -53,7 +53,7 @@ impl DotLog {
     /// Whether this log records.
     ///
     /// ```
-    /// # use convergent::DotLog;
+    /// # use convergent::causal::DotLog;
     /// assert!(!DotLog::default().is_enabled());
     /// ```
     #[must_use]
@@ -132,7 +132,7 @@ pub trait DotStore: Clone + PartialEq + Default {
 /// # Example
 ///
 /// ```
-/// use convergent::{Causal, EwFlag, Lattice, ReplicaId};
+/// use convergent::{EwFlag, Lattice, ReplicaId, causal::Causal};
 ///
 /// let mut flag = EwFlag::new();
 /// let delta = flag.enable(ReplicaId::from_u128(1));
@@ -150,7 +150,7 @@ impl<S> Causal<S> {
     /// The dot store.
     ///
     /// ```
-    /// # use convergent::{Causal, DotSet};
+    /// # use convergent::causal::{Causal, DotSet};
     /// assert!(Causal::<DotSet>::default().store().is_empty());
     /// ```
     pub fn store(&self) -> &S {
@@ -160,7 +160,7 @@ impl<S> Causal<S> {
     /// The causal context.
     ///
     /// ```
-    /// # use convergent::{Causal, DotSet};
+    /// # use convergent::causal::{Causal, DotSet};
     /// assert!(Causal::<DotSet>::default().context().is_empty());
     /// ```
     pub fn context(&self) -> &CausalContext {
@@ -196,7 +196,7 @@ impl<S: DotStore> Causal<S> {
     /// on this.
     ///
     /// ```
-    /// # use convergent::{Causal, DotSet, Lattice, ReplicaId};
+    /// # use convergent::{Lattice, ReplicaId, causal::{Causal, DotSet}};
     /// let mut s = Causal::<DotSet>::default();
     /// let before = s.clone();
     /// let (delta, ()) = s.mutate(ReplicaId::from_u128(1), |h| h.enable());
@@ -322,7 +322,7 @@ impl<S: fmt::Debug> fmt::Debug for Causal<S> {
 /// # Example
 ///
 /// ```
-/// use convergent::{DotStore, EwFlag, Nested};
+/// use convergent::{EwFlag, causal::{DotStore, Nested}};
 ///
 /// fn empty_store<V: Nested>() -> V::Store { V::Store::default() }
 /// assert!(empty_store::<EwFlag>().is_empty());

@@ -35,8 +35,8 @@
 use core::fmt;
 
 use crate::causal::{Causal, Handle, Nested, ReplicaId};
-use crate::macros::causal_newtype;
 use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
+use crate::macros::causal_newtype;
 
 /// The largest total per replica: where increments saturate.
 const MAX: u64 = crate::counter::MAX_COUNT;
@@ -77,7 +77,7 @@ fn own_max<V: Copy + Default>(fun: &DotFun<V>, replica: ReplicaId, mut fold: imp
 /// # Example
 ///
 /// ```
-/// use convergent::{GCounterStore, Nested};
+/// use convergent::{causal::Nested, counter::GCounterStore};
 ///
 /// let s = GCounterStore::default();
 /// assert_eq!(s.value(), 0);
@@ -97,7 +97,7 @@ impl GCounterStore {
     /// The sum of the replicas' totals, saturating at `u64::MAX`. `O(replicas)`.
     ///
     /// ```
-    /// # use convergent::GCounterStore;
+    /// # use convergent::counter::GCounterStore;
     /// assert_eq!(GCounterStore::default().value(), 0);
     /// ```
     #[must_use]
@@ -122,7 +122,7 @@ impl Handle<'_, GCounterStore> {
     /// `O(replicas)`.
     ///
     /// ```
-    /// # use convergent::{GCounterStore, Handle, Nested, OrMap, ReplicaId};
+    /// # use convergent::{OrMap, ReplicaId, causal::{Handle, Nested}, counter::GCounterStore};
     /// use convergent::GCounter as G;
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<&str, G> = OrMap::new();
@@ -146,7 +146,7 @@ impl Handle<'_, GCounterStore> {
     /// The current value (read access while mutating). `O(replicas)`.
     ///
     /// ```
-    /// # use convergent::{GCounterStore, Handle, Nested, OrMap, ReplicaId};
+    /// # use convergent::{OrMap, ReplicaId, causal::{Handle, Nested}, counter::GCounterStore};
     /// # use convergent::GCounter as G;
     /// let mut m: OrMap<u8, G> = OrMap::new();
     /// let _ = m.update(ReplicaId::from_u128(1), 0, |c| {
@@ -204,7 +204,7 @@ impl PnCounterStore {
     /// range of `i64`. `O(replicas)`.
     ///
     /// ```
-    /// # use convergent::PnCounterStore;
+    /// # use convergent::counter::PnCounterStore;
     /// assert_eq!(PnCounterStore::default().value(), 0);
     /// ```
     #[must_use]

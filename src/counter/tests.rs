@@ -54,7 +54,7 @@ fn delta_is_absolute_and_idempotent() {
         rx.join_ref(d);
     }
     assert_eq!(rx, c);
-    assert_eq!(crate::lattice::join_all(deltas), c);
+    assert_eq!(crate::Lattice::join_all(deltas), c);
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn delta_law_on_interleaved_history() {
     let mut full = a.clone();
     full.join_ref(&b);
     full.join_ref(&x);
-    assert_eq!(crate::lattice::join_all(all), full);
+    assert_eq!(crate::Lattice::join_all(all), full);
     assert_eq!(full.value(), 6 + 8 + 4);
 }
 
@@ -133,7 +133,7 @@ fn decompose_and_optimal_delta() {
     let b = gc(&[(1, 3), (2, 7), (3, 9)]);
     let parts = a.decompose();
     assert_eq!(parts.len(), a.irreducible_count());
-    assert_eq!(crate::lattice::join_all(parts.clone()), a);
+    assert_eq!(crate::Lattice::join_all(parts.clone()), a);
     assert!(parts.iter().all(|p| p.len() == 1));
     let d = a.delta(&b);
     assert_eq!(d, gc(&[(4, 1)]));
@@ -189,7 +189,7 @@ fn pn_counter_basics_and_deltas() {
     }
     let parts = c.decompose();
     assert_eq!(parts.len(), 3);
-    assert_eq!(crate::lattice::join_all(parts), c);
+    assert_eq!(crate::Lattice::join_all(parts), c);
     assert!(c.leq(&c.clone().joined(x.clone())));
     assert!(!c.leq(&x));
 }
@@ -291,16 +291,13 @@ mod wire {
         assert!(json_err::<GCounter>(&format!(r#"[["{ID1}",0]]"#)).contains(&canon));
         // Above the counter limit.
         let too_big = Error::CounterOutOfRange { field: "g-counter", value: u64::MAX, max: 1 << 53 };
-        assert!(
-            json_err::<GCounter>(&format!(r#"[["{ID1}",{}]]"#, u64::MAX)).contains(&too_big.to_string())
-        );
+        assert!(json_err::<GCounter>(&format!(r#"[["{ID1}",{}]]"#, u64::MAX)).contains(&too_big.to_string()));
         // PN-Counter: an entry with both counts zero, order, limit.
         let canon = Error::NotCanonical { field: "pn-counter" }.to_string();
         assert!(json_err::<PnCounter>(&format!(r#"[["{ID1}",0,0]]"#)).contains(&canon));
         assert!(json_err::<PnCounter>(&format!(r#"[["{ID2}",1,0],["{ID1}",0,1]]"#)).contains(&canon));
         assert!(
-            json_err::<PnCounter>(&format!(r#"[["{ID1}",0,{}]]"#, (1u64 << 53) + 1))
-                .contains("pn-counter")
+            json_err::<PnCounter>(&format!(r#"[["{ID1}",0,{}]]"#, (1u64 << 53) + 1)).contains("pn-counter")
         );
         // Through the binary decoder: the same checks, and truncation.
         let bytes = to_bytes(&gc(&[(1, 1), (2, 1)]));

@@ -6,9 +6,8 @@ use core::hash::Hash;
 
 use crate::causal::{Causal, CheckInvariants, DotStore, Handle, Nested, ReplicaId};
 
-use crate::macros::causal_newtype;
 use super::store::{Iter, Keys, MapStore, Values};
-
+use crate::macros::causal_newtype;
 
 /// An observed-remove map whose values are CRDTs of this crate, nested to any depth.
 ///
@@ -97,7 +96,7 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
     /// [`EwFlag`](crate::EwFlag), `update` for a nested map). `O(f's work)`.
     ///
     /// ```
-    /// # use convergent::{Lattice, EwFlag, OrMap, ReplicaId};
+    /// # use convergent::{EwFlag, Lattice, OrMap, ReplicaId};
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<&str, OrMap<&str, EwFlag>> = OrMap::new();
     /// let before = m.clone();

@@ -30,7 +30,7 @@ use crate::causal::{CausalContext, Dot, DotLog, DotStore, Handle};
 /// # Example
 ///
 /// ```
-/// use convergent::{EwFlag, MapStore, OrMap, ReplicaId, DotSet};
+/// use convergent::{EwFlag, OrMap, ReplicaId, causal::DotSet, map::MapStore};
 ///
 /// let mut m: OrMap<&str, EwFlag> = OrMap::new();
 /// let _ = m.update(ReplicaId::from_u128(1), "on", |f| f.enable());
@@ -71,7 +71,7 @@ impl<K, S> MapStore<K, S> {
     /// The number of keys. `O(1)`.
     ///
     /// ```
-    /// # use convergent::{DotSet, MapStore};
+    /// # use convergent::{causal::DotSet, map::MapStore};
     /// assert_eq!(MapStore::<u8, DotSet>::default().len(), 0);
     /// ```
     #[must_use]
@@ -82,7 +82,7 @@ impl<K, S> MapStore<K, S> {
     /// Whether the map holds no key. `O(1)`.
     ///
     /// ```
-    /// # use convergent::{DotSet, MapStore};
+    /// # use convergent::{causal::DotSet, map::MapStore};
     /// assert!(MapStore::<u8, DotSet>::default().is_empty());
     /// ```
     #[must_use]
@@ -147,7 +147,7 @@ impl<K: Hash + Eq, S> MapStore<K, S> {
     /// Whether `key` is present (holds a non-empty value). `O(1)` expected.
     ///
     /// ```
-    /// # use convergent::{DotSet, MapStore};
+    /// # use convergent::{causal::DotSet, map::MapStore};
     /// assert!(!MapStore::<u8, DotSet>::default().contains_key(&1));
     /// ```
     pub fn contains_key<Q>(&self, key: &Q) -> bool
@@ -445,7 +445,7 @@ map_iter!(
     /// # use convergent::{EwFlag, OrMap, ReplicaId};
     /// let mut m: OrMap<u8, EwFlag> = OrMap::new();
     /// let _ = m.update(ReplicaId::from_u128(1), 1, |f| f.enable());
-    /// let it: convergent::MapIter<'_, u8, _> = m.iter();
+    /// let it: convergent::map::Iter<'_, u8, _> = m.iter();
     /// assert_eq!(it.len(), 1);
     /// ```
     Iter, Iter, (&'a K, &'a S), |x| x

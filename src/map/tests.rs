@@ -4,8 +4,8 @@
 use alloc::vec::Vec;
 
 use crate::causal::{CheckInvariants, DotStore};
-use crate::{OrMap, ReplicaId};
 use crate::{CausalCounter, Lattice, MvRegister};
+use crate::{OrMap, ReplicaId};
 
 fn r(n: u128) -> ReplicaId {
     ReplicaId::from_u128(n)

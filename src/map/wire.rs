@@ -3,12 +3,12 @@
 use alloc::vec::Vec;
 use core::hash::Hash;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::MapStore;
-use crate::wire::{DecodeCx, ReplicaTable, WireStore};
 use crate::Error;
+use crate::wire::{DecodeCx, ReplicaTable, WireStore};
 
 /// Canonical: keys in ascending order (hence `K: Ord`), no empty value. Decoding checks both,
 /// the number of keys against [`Limits::max_elements`](crate::Limits::max_elements), the nesting
@@ -63,9 +63,9 @@ mod tests {
     use alloc::vec;
 
     use super::*;
+    use crate::causal::DotSet;
     use crate::causal::ReplicaId;
     use crate::wire::WireDot;
-    use crate::causal::DotSet;
     use crate::{CausalContext, Limits};
 
     #[test]

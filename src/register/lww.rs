@@ -13,9 +13,9 @@ use core::cmp::Ordering;
 use core::fmt;
 
 use crate::causal::ReplicaId;
-use crate::lattice::Decompose;
 use crate::clock::{HybridClock, Timestamp};
 use crate::error::Error;
+use crate::lattice::Decompose;
 use crate::lattice::Lattice;
 
 /// A last-writer-wins register: the value of the write with the greatest
@@ -329,9 +329,7 @@ mod wire_impls {
     /// `None`, or `(timestamp, 16-byte id, value)`; the value decodes with serde.
     impl<T: Serialize + DeserializeOwned> Decode for LwwRegister<T> {
         fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-            decode_via(body, cx, |e: Option<(Timestamp, ReplicaId, T)>, _| {
-                Ok(LwwRegister { entry: e })
-            })
+            decode_via(body, cx, |e: Option<(Timestamp, ReplicaId, T)>, _| Ok(LwwRegister { entry: e }))
         }
     }
 }
@@ -481,7 +479,7 @@ mod tests {
             }
         }
         assert_eq!(a, b);
-        assert_eq!(crate::lattice::join_all(deltas.iter().rev().cloned()), a);
+        assert_eq!(crate::Lattice::join_all(deltas.iter().rev().cloned()), a);
         // The last write in causal order wins: b's 6 at 200ms+2 after observing 200ms+1.
         assert_eq!(a.value(), Some(&6));
     }

@@ -11,9 +11,9 @@
 
 use core::fmt;
 
+use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 use crate::causal::{Handle, ReplicaId};
 use crate::clock::Timestamp;
-use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 
 /// A last-writer-wins value under dots: the value of an [`LwwRegister`](crate::LwwRegister)
 /// inside an [`OrMap`](crate::OrMap).
@@ -24,7 +24,7 @@ use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 /// # Example
 ///
 /// ```
-/// use convergent::{LwwStore, Nested, OrMap, ReplicaId, Timestamp};
+/// use convergent::{OrMap, ReplicaId, Timestamp, causal::Nested, register::LwwStore};
 ///
 /// type Lww = convergent::LwwRegister<&'static str>;
 ///
@@ -56,7 +56,7 @@ impl<T: Ord> LwwStore<T> {
     /// `(timestamp, writer, value)`. `O(concurrent writes)`.
     ///
     /// ```
-    /// # use convergent::LwwStore;
+    /// # use convergent::register::LwwStore;
     /// assert!(LwwStore::<u8>::default().winner().is_none());
     /// ```
     #[must_use]
@@ -67,7 +67,7 @@ impl<T: Ord> LwwStore<T> {
     /// The winning value. `O(concurrent writes)`.
     ///
     /// ```
-    /// # use convergent::LwwStore;
+    /// # use convergent::register::LwwStore;
     /// assert_eq!(LwwStore::<u8>::default().value(), None);
     /// ```
     #[must_use]
@@ -78,7 +78,7 @@ impl<T: Ord> LwwStore<T> {
     /// The timestamp of the winning write. `O(concurrent writes)`.
     ///
     /// ```
-    /// # use convergent::LwwStore;
+    /// # use convergent::register::LwwStore;
     /// assert_eq!(LwwStore::<u8>::default().timestamp(), None);
     /// ```
     #[must_use]
@@ -91,7 +91,7 @@ impl<T> LwwStore<T> {
     /// Whether no write is live. `O(1)`.
     ///
     /// ```
-    /// # use convergent::LwwStore;
+    /// # use convergent::register::LwwStore;
     /// assert!(LwwStore::<u8>::default().is_empty());
     /// ```
     #[must_use]
@@ -119,7 +119,7 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
     /// current winner, so that a later write wins.
     ///
     /// ```
-    /// # use convergent::{LwwStore, Nested, OrMap, ReplicaId, Timestamp};
+    /// # use convergent::{OrMap, ReplicaId, Timestamp, causal::Nested, register::LwwStore};
     /// # type Lww = convergent::LwwRegister<u8>;
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<u8, Lww> = OrMap::new();
@@ -143,7 +143,7 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
     /// The current winning value (read access while mutating). `O(concurrent writes)`.
     ///
     /// ```
-    /// # use convergent::{LwwStore, Nested, OrMap, ReplicaId, Timestamp};
+    /// # use convergent::{OrMap, ReplicaId, Timestamp, causal::Nested, register::LwwStore};
     /// # type Lww = convergent::LwwRegister<u8>;
     /// let mut m: OrMap<u8, Lww> = OrMap::new();
     /// let _ = m.update(ReplicaId::from_u128(1), 0, |v| {
@@ -166,8 +166,8 @@ mod wire_impls {
 
     use super::LwwStore;
     use crate::Error;
-    use crate::clock::Timestamp;
     use crate::causal::decode_fun;
+    use crate::clock::Timestamp;
     use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
 
     /// Timestamps are checked against the receiver's clock by validated receipt, not here: a

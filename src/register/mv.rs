@@ -8,8 +8,9 @@
 
 use core::fmt;
 
-
-use crate::causal::{Causal, Dot, DotFun, FunPayload, Handle, Nested, ReplicaId, fun_dot_store, fun_forget, fun_put};
+use crate::causal::{
+    Causal, Dot, DotFun, FunPayload, Handle, Nested, ReplicaId, fun_dot_store, fun_forget, fun_put,
+};
 use crate::macros::causal_newtype;
 
 /// The store of an [`MvRegister`]: the concurrent values written and not yet overwritten, each
@@ -60,7 +61,7 @@ impl<T> MvStore<T> {
     /// The number of concurrent values. `O(1)`.
     ///
     /// ```
-    /// # use convergent::MvStore;
+    /// # use convergent::register::MvStore;
     /// assert_eq!(MvStore::<u8>::default().len(), 0);
     /// ```
     #[must_use]
@@ -71,7 +72,7 @@ impl<T> MvStore<T> {
     /// Whether the register holds no value (never written, or cleared). `O(1)`.
     ///
     /// ```
-    /// # use convergent::MvStore;
+    /// # use convergent::register::MvStore;
     /// assert!(MvStore::<u8>::default().is_empty());
     /// ```
     #[must_use]
@@ -94,7 +95,7 @@ impl<T: fmt::Debug> fmt::Debug for MvStore<T> {
 /// # use convergent::{MvRegister, ReplicaId};
 /// let mut r = MvRegister::new();
 /// let _ = r.write(ReplicaId::from_u128(1), 3);
-/// let it: convergent::MvValues<'_, i32> = r.values();
+/// let it: convergent::register::MvValues<'_, i32> = r.values();
 /// assert_eq!(it.len(), 1);
 /// ```
 #[derive(Clone, Debug)]
@@ -300,13 +301,13 @@ impl<T: fmt::Debug> fmt::Debug for MvRegister<T> {
 mod wire_impls {
     use alloc::vec::Vec;
 
-    use serde::de::DeserializeOwned;
     use serde::Serialize;
+    use serde::de::DeserializeOwned;
 
     use super::MvStore;
+    use crate::Error;
     use crate::causal::decode_fun;
     use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
-    use crate::Error;
 
     impl<T: Clone + PartialEq + Serialize + DeserializeOwned> WireStore for MvStore<T> {
         type Wire = Vec<(WireDot, T)>;
@@ -320,7 +321,6 @@ mod wire_impls {
             Ok(MvStore { fun })
         }
     }
-
 }
 
 /// `quickcheck::Arbitrary`: registers from small real histories (3 replicas with fresh random

@@ -4,10 +4,9 @@ use core::borrow::Borrow;
 use core::fmt;
 use core::hash::Hash;
 
+use super::store::{Iter, SetStore};
 use crate::causal::{Causal, Handle, Nested, ReplicaId};
 use crate::macros::causal_newtype;
-use super::store::{Iter, SetStore};
-
 
 /// Delta mutators of a set, usable at the top level ([`OrSet`], whose mutators call these) and
 /// inside an [`OrMap`](crate::OrMap) of sets, through the handle its update closure receives.
@@ -17,7 +16,7 @@ use super::store::{Iter, SetStore};
 /// # Example
 ///
 /// ```
-/// use convergent::{Causal, Lattice, ReplicaId, SetStore};
+/// use convergent::{Lattice, ReplicaId, causal::Causal, set::SetStore};
 ///
 /// let mut state = Causal::<SetStore<u32>>::default();
 /// let before = state.clone();
@@ -39,7 +38,7 @@ impl<T: Hash + Eq + Clone> Handle<'_, SetStore<T>> {
     /// If the replica has made more than [`SetStore::MAX_COUNTER`] events.
     ///
     /// ```
-    /// # use convergent::{Causal, ReplicaId, SetStore};
+    /// # use convergent::{ReplicaId, causal::Causal, set::SetStore};
     /// let mut s = Causal::<SetStore<&str>>::default();
     /// let (_, new) = s.mutate(ReplicaId::from_u128(1), |h| h.insert("a"));
     /// assert!(new && s.store().contains("a"));
@@ -76,7 +75,7 @@ impl<T: Hash + Eq + Clone> Handle<'_, SetStore<T>> {
     /// Delta: `(∅, dots of value)`. `O(1 + its dots)` expected.
     ///
     /// ```
-    /// # use convergent::{Causal, ReplicaId, SetStore};
+    /// # use convergent::{ReplicaId, causal::Causal, set::SetStore};
     /// let r = ReplicaId::from_u128(1);
     /// let mut s = Causal::<SetStore<&str>>::default();
     /// let _ = s.mutate(r, |h| h.insert("a"));
@@ -101,7 +100,7 @@ impl<T: Hash + Eq + Clone> Handle<'_, SetStore<T>> {
     /// Inserts every element of `values` (see [`insert`](Self::insert)). `O(values)` expected.
     ///
     /// ```
-    /// # use convergent::{Causal, ReplicaId, SetStore};
+    /// # use convergent::{ReplicaId, causal::Causal, set::SetStore};
     /// let mut s = Causal::<SetStore<u8>>::default();
     /// let (delta, ()) = s.mutate(ReplicaId::from_u128(1), |h| h.insert_all([1, 2, 3]));
     /// assert_eq!(delta.store().len(), 3);
@@ -115,7 +114,7 @@ impl<T: Hash + Eq + Clone> Handle<'_, SetStore<T>> {
     /// Removes every element of `values` (see [`remove`](Self::remove)). `O(values)` expected.
     ///
     /// ```
-    /// # use convergent::{Causal, ReplicaId, SetStore};
+    /// # use convergent::{ReplicaId, causal::Causal, set::SetStore};
     /// let r = ReplicaId::from_u128(1);
     /// let mut s = Causal::<SetStore<u8>>::default();
     /// let _ = s.mutate(r, |h| h.insert_all([1, 2, 3]));
@@ -138,7 +137,7 @@ impl<T: Hash + Eq + Clone> Handle<'_, SetStore<T>> {
     /// delta's context is built by appending).
     ///
     /// ```
-    /// # use convergent::{Causal, ReplicaId, SetStore};
+    /// # use convergent::{ReplicaId, causal::Causal, set::SetStore};
     /// let r = ReplicaId::from_u128(1);
     /// let mut s = Causal::<SetStore<u8>>::default();
     /// let _ = s.mutate(r, |h| h.insert_all([1, 2]));

@@ -165,7 +165,7 @@ pub(super) struct Extras {
 /// # Example
 ///
 /// ```
-/// use convergent::{OrSet, ReplicaId, SetStore};
+/// use convergent::{OrSet, ReplicaId, set::SetStore};
 ///
 /// let mut s = OrSet::new();
 /// let _ = s.insert(ReplicaId::from_u128(1), "a");
@@ -201,7 +201,7 @@ impl<T> SetStore<T> {
     /// second would reach it in nine years.
     ///
     /// ```
-    /// # use convergent::SetStore;
+    /// # use convergent::set::SetStore;
     /// assert_eq!(SetStore::<u64>::MAX_COUNTER, (1 << 48) - 1);
     /// ```
     pub const MAX_COUNTER: u64 = COUNTER_MASK;
@@ -210,7 +210,7 @@ impl<T> SetStore<T> {
     /// [`Limits::max_replicas`](crate::Limits::max_replicas)).
     ///
     /// ```
-    /// # use convergent::SetStore;
+    /// # use convergent::set::SetStore;
     /// assert_eq!(SetStore::<u64>::MAX_REPLICAS, 65_536);
     /// ```
     pub const MAX_REPLICAS: usize = REPLICA_SLOTS;
@@ -231,7 +231,7 @@ impl<T> SetStore<T> {
     /// Whether the set has no element. `O(1)`.
     ///
     /// ```
-    /// # use convergent::SetStore;
+    /// # use convergent::set::SetStore;
     /// assert!(SetStore::<u8>::default().is_empty());
     /// ```
     #[must_use]
@@ -857,7 +857,7 @@ impl<T: fmt::Debug> fmt::Debug for SetStore<T> {
 /// [`OrSet::iter`](crate::OrSet::iter).
 ///
 /// ```
-/// # use convergent::{OrSet, ReplicaId, Iter};
+/// # use convergent::{OrSet, ReplicaId, set::Iter};
 /// let mut s = OrSet::new();
 /// let _ = s.insert(ReplicaId::from_u128(1), 7);
 /// let it: Iter<'_, i32> = s.iter();

@@ -8,8 +8,8 @@
 use alloc::vec::Vec;
 use core::hash::Hash;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
@@ -81,4 +81,3 @@ where
         Ok(store)
     }
 }
-

@@ -7,11 +7,11 @@ use core::fmt;
 
 use super::message::Message;
 use super::mode::Mode;
-use crate::receive::{AcceptAll, Validator};
 use crate::causal::ReplicaId;
 use crate::error::Error;
 use crate::lattice::{Decompose, Lattice};
 use crate::limits::Limits;
+use crate::receive::{AcceptAll, Validator};
 
 /// One buffered delta-group: what changed the state, and where it came from.
 #[derive(Clone, PartialEq)]
@@ -147,7 +147,7 @@ impl<L: Lattice> SyncEngine<L> {
     /// the LATEST persisted pair: an older one is lost state and needs a new id.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, SyncEngine, Message};
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
     /// # use convergent::{EwFlag, ReplicaId};
     /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
     /// let mut e = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
@@ -528,7 +528,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     ///
     /// ```
     /// # use convergent::sync::{Message, Mode, SyncEngine};
-    /// # use convergent::{EwFlag, Error, ReplicaId};
+    /// # use convergent::{Error, EwFlag, ReplicaId};
     /// let b = ReplicaId::from_u128(2);
     /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
     /// e.add_neighbour(b);
@@ -563,14 +563,14 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                         max: self.limits.max_counter,
                     });
                 }
-                self.validator.validate(&payload, &self.state, self.id)?;
+                self.validator.validate(&payload, &self.state, self.id, &self.limits)?;
                 self.receive(from, payload);
                 let due = self.acks_due.entry(from).or_insert(seq);
                 *due = (*due).max(seq);
                 Ok(())
             }
             Message::State { state } => {
-                self.validator.validate(&state, &self.state, self.id)?;
+                self.validator.validate(&state, &self.state, self.id, &self.limits)?;
                 self.receive(from, state);
                 Ok(())
             }
@@ -777,7 +777,7 @@ where
     ///
     /// ```
     /// # use convergent::sync::{Message, Mode, SyncEngine};
-    /// # use convergent::{EwFlag, Error, ReplicaId};
+    /// # use convergent::{Error, EwFlag, ReplicaId};
     /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
     /// let mut src = EwFlag::new();
     /// let bytes = Message::Delta { seq: 1, delta: src.enable(b) }.to_bytes();

@@ -1,6 +1,5 @@
 //! What the engine sends, and what it keeps.
 
-
 /// What the engine sends, and what it keeps.
 ///
 /// | Mode | Sends each poll | Buffers on receipt of group `g` from `j` |

@@ -2,8 +2,7 @@
 //! its claim on several values drawn from the history (final states, intermediate states, deltas
 //! of operations, delivered delta-groups, bottom), comparing states AND reads.
 
-use convergent::Decompose;
-use convergent::lattice::join_all;
+use convergent::{Decompose, Lattice};
 
 use super::{History, Script, Subject, ensure, run, run_checked, same};
 
@@ -180,7 +179,7 @@ pub fn delta_groups<T: Subject>(s: Script) -> Result<(), String> {
             j += 1;
         }
         let run = &h.ops[i..j];
-        let group = join_all(run.iter().map(|o| o.delta.clone()));
+        let group = Lattice::join_all(run.iter().map(|o| o.delta.clone()));
         same(
             "op run: X ⊔ (δ1 ⊔ … ⊔ δk) == m_k(…m_1(X))",
             &run[0].before.clone().joined(group.clone()),
@@ -202,12 +201,13 @@ pub fn delta_groups<T: Subject>(s: Script) -> Result<(), String> {
         let hi = lo + 1 + h.rng.below(log.len() - lo);
         let w = &log[lo..hi];
         let x = h.rng.pick(&states).clone();
-        let group = join_all(w.iter().cloned());
+        let group = Lattice::join_all(w.iter().cloned());
         let by_group = x.clone().joined(group.clone());
         let one_by_one = w.iter().fold(x.clone(), |acc, d| acc.joined(d.clone()));
         same("X ⊔ group == X ⊔ δ1 ⊔ … ⊔ δk", &by_group, &one_by_one)?;
         let k = h.rng.below(w.len() + 1);
-        let split = join_all(w[..k].iter().cloned()).joined(join_all(w[k..].iter().cloned()));
+        let split =
+            Lattice::join_all(w[..k].iter().cloned()).joined(Lattice::join_all(w[k..].iter().cloned()));
         same("a group split anywhere joins back to the group", &split, &group)?;
     }
     Ok(())
@@ -228,10 +228,10 @@ pub fn decomposition<T: Subject + Decompose>(s: Script) -> Result<(), String> {
                 x.show()
             )
         })?;
-        same("⊔ decompose(x) == x", &join_all(parts.iter().cloned()), &x)?;
+        same("⊔ decompose(x) == x", &Lattice::join_all(parts.iter().cloned()), &x)?;
         let mut shuffled = parts.clone();
         h.rng.shuffle(&mut shuffled);
-        same("⊔ shuffled decompose(x) == x", &join_all(shuffled.iter().cloned()), &x)?;
+        same("⊔ shuffled decompose(x) == x", &Lattice::join_all(shuffled.iter().cloned()), &x)?;
         for p in &parts {
             ensure(!p.is_bottom(), || format!("an irreducible is ⊥\n  x: {}", x.show()))?;
             ensure(p.leq(&x), || format!("irreducible {} not ≤ x {}", p.show(), x.show()))?;
@@ -273,7 +273,7 @@ pub fn optimal_delta<T: Subject + Decompose>(s: Script) -> Result<(), String> {
         for p in d.decompose() {
             ensure(!p.leq(b), || format!("irreducible {} of Δ(a, b) is ≤ b{}", p.show(), ctx()))?;
         }
-        let expected = join_all(a.decompose().into_iter().filter(|p| !p.leq(b)));
+        let expected = Lattice::join_all(a.decompose().into_iter().filter(|p| !p.leq(b)));
         same("Δ(a, b) == ⊔ {p ∈ decompose(a) | p ≰ b}", &d, &expected).map_err(|e| e + &ctx())?;
         ensure(a.delta(a).is_bottom(), || format!("Δ(a, a) is not ⊥: {}", a.delta(a).show()))?;
         same("Δ(a, ⊥) == a", &a.delta(&T::bottom()), a)?;

@@ -5,9 +5,13 @@ use std::fmt::Debug;
 use std::collections::{BTreeMap, BTreeSet};
 
 use convergent::{
-    Causal, CausalContext, CausalCounter, Dot, DotSet, DotStore, EwFlag, GCounter, GCounterStore, Handle,
-    LwwRegister, LwwStore, MapStore, MvRegister, MvStore, Nested, OrMap, OrSet, PnCounter, PnCounterStore,
-    ReplicaId, SetStore, Timestamp, VersionVector,
+    CausalContext, CausalCounter, Dot, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
+    ReplicaId, Timestamp,
+    causal::{Causal, DotSet, DotStore, Handle, Nested, VersionVector},
+    counter::{GCounterStore, PnCounterStore},
+    map::MapStore,
+    register::{LwwStore, MvStore},
+    set::SetStore,
 };
 
 use super::{Event, OpCx, Ops, Rng, Subject, ops_in};
@@ -192,7 +196,7 @@ fn per_replica_sums<O>(
     for k in ops_in(visible) {
         if let Some(n) = pick(&events[k].op) {
             let e = sums.entry(events[k].id).or_default();
-            *e = e.saturating_add(n).min(convergent::MAX_COUNT);
+            *e = e.saturating_add(n).min(convergent::counter::MAX_COUNT);
         }
     }
     sums.values().map(|&n| u128::from(n)).sum()
@@ -457,7 +461,7 @@ macro_rules! causal_subject {
                 $(
                     // The crate's own checker (it sees private indexes), where the store has one.
                     let _ = stringify!($check);
-                    convergent::CheckInvariants::check_invariants(self.as_causal())
+                    convergent::causal::CheckInvariants::check_invariants(self.as_causal())
                         .map_err(|e| format!("CheckInvariants: {e}"))?;
                 )?
                 <$t as $crate::common::subjects::Value>::check_store(self.as_causal().store())
@@ -779,8 +783,8 @@ fn counter_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128, i128) {
         let mut minted = false;
         for o in &e.ops {
             let new = match o {
-                CounterOp::Inc(x) => (cur.0.saturating_add(*x).min(convergent::MAX_COUNT), cur.1),
-                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x).min(convergent::MAX_COUNT)),
+                CounterOp::Inc(x) => (cur.0.saturating_add(*x).min(convergent::counter::MAX_COUNT), cur.1),
+                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x).min(convergent::counter::MAX_COUNT)),
                 CounterOp::Reset => unreachable!("resets are split off"),
             };
             if new == cur && has {

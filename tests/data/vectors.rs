@@ -17,8 +17,10 @@ use std::fmt::Debug;
 
 use convergent::sync::Message;
 use convergent::{
-    Causal, CausalContext, CausalCounter, CheckInvariants, Dot, DotStore, EwFlag, GCounter, Lattice, Limits,
-    LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId, Timestamp, VersionVector, wire,
+    CausalContext, CausalCounter, Dot, EwFlag, GCounter, Lattice, Limits, LwwRegister, MvRegister, OrMap,
+    OrSet, PnCounter, ReplicaId, Timestamp,
+    causal::{Causal, CheckInvariants, DotStore, VersionVector},
+    wire,
 };
 
 // ---------------------------------------------------------------------------------------------
