@@ -1,7 +1,7 @@
 //! Causal primitives: replica ids, dots, version vectors, causal contexts, and the dot stores the
 //! causal types are built of ([`DotSet`], the dot function, [`Causal`] pairs).
 //!
-//! Layering: [`lattice`](crate::lattice) → `causal` → the types → format, limits, errors,
+//! Layering: [`Lattice`](crate::Lattice) → `causal` → the types → format, limits, errors,
 //! receipt → [`sync`](crate::sync). Nothing here knows the types built on it.
 
 pub(crate) mod context;

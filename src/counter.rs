@@ -10,7 +10,7 @@
 //! Overflow never wraps and never panics: see [`GCounter`'s section on it](GCounter#overflow).
 //!
 //! Inside an [`OrMap`](crate::OrMap) a counter lives as a causal store ([`GCounterStore`],
-//! [`PnCounterStore`]); [`CausalCounter`] is a counter with an exact reset.
+//! [`PnCounterStore`]); [`CausalCounter`](crate::CausalCounter) is a counter with an exact reset.
 
 pub(crate) mod causal;
 pub(crate) mod gcounter;

@@ -1,4 +1,4 @@
-//! The observed-remove map of nested CRDTs ([`OrMap`]) and its dot store ([`MapStore`]).
+//! The observed-remove map of nested CRDTs ([`OrMap`](crate::OrMap)) and its dot store ([`MapStore`]).
 //!
 //! Almeida, Shoker and Baquero, *Delta State Replicated Data Types* (JPDC 2018), section 6.3
 //! (`ORMap`): a causal pair of a store `key -> nested dot store` and ONE causal context shared by
@@ -17,11 +17,11 @@
 //! keeps a context per value and resurrects overwritten register values and removed set
 //! elements). A re-added key starts from a clean value.
 //!
-//! Values are the causal forms of the crate's types, named by [`Nested`]: an
-//! `OrMap<K, MvRegister<T>>` holds [`MvStore`](crate::MvStore)s, an `OrMap<K, EwFlag>` holds
-//! [`DotSet`](crate::DotSet)s, an `OrMap<K1, OrMap<K2, V>>` holds `MapStore<K2, V::Store>`s.
+//! Values are the causal forms of the crate's types, named by [`Nested`](crate::causal::Nested): an
+//! `OrMap<K, MvRegister<T>>` holds [`MvStore`](crate::register::MvStore)s, an `OrMap<K, EwFlag>` holds
+//! [`DotSet`](crate::causal::DotSet)s, an `OrMap<K1, OrMap<K2, V>>` holds `MapStore<K2, V::Store>`s.
 //! Counters and LWW registers live in a map as causal counters and LWW values under dots (see
-//! [`ccounter`](crate::ccounter) for the exact reset semantics of counters).
+//! [`ccounter`](crate::counter) for the exact reset semantics of counters).
 
 pub(crate) mod or_map;
 mod store;

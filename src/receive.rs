@@ -1,57 +1,4 @@
-//! Validated receipt: checks a remote value against the RECEIVER's own state before joining it.
-//!
-//! Decoding (see [`wire`](crate::wire)) checks what a value says about itself: sizes, canonical
-//! form, store dots inside its own context, no dot twice, counters in range. A value can pass all
-//! of that and still harm THIS replica. [`Receive::validate_against`] checks, cheapest first:
-//!
-//! 1. **Own dots from the future** ([`Error::OwnDotFromFuture`]): the value carries an event of
-//!    the receiver's own replica beyond the receiver's own highest event (its context, or its
-//!    counter entry). Either this replica lost state and came back under its old id, or someone
-//!    else speaks for it. Shared with the sync engine's [`OwnDotsCheck`].
-//! 2. **Replicas** ([`Error::TooLarge`]): the join would leave the receiver's context or counter
-//!    with more than [`Limits::max_replicas`] replicas (its own state would then no longer decode
-//!    at peers with the same limits; replicas otherwise accumulate one small delta at a time), or
-//!    an OR-Set with live elements of more than [`SetStore::MAX_REPLICAS`](crate::SetStore::MAX_REPLICAS)
-//!    replicas (which its join cannot store, and would panic on).
-//! 3. **Clock skew** ([`Error::TimestampTooFarAhead`]): an LWW timestamp (an [`LwwRegister`], or
-//!    an LWW value inside a map) more than [`Limits::max_clock_skew_ms`] ahead of the receiver's
-//!    clock, which would win against every write for as long as it stays in the future.
-//! 4. **One dot, two payloads** ([`Error::ConflictingPayload`]): an incoming dot that the
-//!    receiver already holds under a different element, key or value. Payloads are immutable per
-//!    dot, and the join relies on it: it keeps the receiver's payload and drops the other, so two
-//!    replicas that received the two payloads in opposite orders never converge.
-//!
-//! [`Receive::receive`] validates and then joins: on any error the receiver's state is exactly
-//! what it was (the join itself cannot fail). With the `serde` feature,
-//! [`wire::receive`](crate::wire::receive) decodes, validates and joins in one call.
-//!
-//! Nesting depth is bounded by the Rust type (an `OrMap<K, OrMap<K, ...>>` has as many levels as
-//! its type spells), so the recursion of validation, like that of join, `Drop` and `Debug`, is as
-//! deep as the type and no deeper: hostile input cannot make it deeper. Decoding checks
-//! [`Limits::max_depth`] in addition, for types that nest deeper than a receiver wants.
-//!
-//! # Example
-//!
-//! ```
-//! use convergent::{Error, Lattice, OrSet, Receive, ReceivePolicy, ReplicaId};
-//!
-//! let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-//! let mut local = OrSet::new();
-//! let _ = local.insert(me, "a");
-//!
-//! let mut remote = OrSet::new();
-//! let delta = remote.insert(peer, "b");
-//! let policy = ReceivePolicy::new(me, 1_700_000_000_000);
-//! assert_eq!(local.receive(delta, &policy), Ok(true));
-//!
-//! // A value that speaks for `me` beyond what `me` ever did is refused, and nothing changes.
-//! let mut impostor = OrSet::new();
-//! let _ = impostor.insert(me, "x");
-//! let forged = impostor.insert(me, "y");
-//! let before = local.clone();
-//! assert!(matches!(local.receive(forged, &policy), Err(Error::OwnDotFromFuture { .. })));
-//! assert_eq!(local, before);
-//! ```
+//! Validated receipt: [`Receive`], [`ReceivePolicy`], and the sync engine's [`Validator`]s.
 
 use core::fmt;
 
@@ -132,9 +79,62 @@ impl ReceivePolicy {
 }
 
 /// A lattice whose remote values can be validated against the receiver's state before a join.
+/// Implemented by every type of this crate.
 ///
-/// Implemented by every type of this crate; see the [module documentation](self) for what is
-/// checked and in which order.
+/// Validated receipt: checks a remote value against the RECEIVER's own state before joining it.
+///
+/// Decoding (see [`wire`](crate::wire)) checks what a value says about itself: sizes, canonical
+/// form, store dots inside its own context, no dot twice, counters in range. A value can pass all
+/// of that and still harm THIS replica. [`validate_against`](Self::validate_against) checks, cheapest first:
+///
+/// 1. **Own dots from the future** ([`Error::OwnDotFromFuture`]): the value carries an event of
+///    the receiver's own replica beyond the receiver's own highest event (its context, or its
+///    counter entry). Either this replica lost state and came back under its old id, or someone
+///    else speaks for it. Shared with the sync engine's [`OwnDotsCheck`].
+/// 2. **Replicas** ([`Error::TooLarge`]): the join would leave the receiver's context or counter
+///    with more than [`Limits::max_replicas`] replicas (its own state would then no longer decode
+///    at peers with the same limits; replicas otherwise accumulate one small delta at a time), or
+///    an OR-Set with live elements of more than [`SetStore::MAX_REPLICAS`](crate::set::SetStore::MAX_REPLICAS)
+///    replicas (which its join cannot store, and would panic on).
+/// 3. **Clock skew** ([`Error::TimestampTooFarAhead`]): an LWW timestamp (an [`LwwRegister`], or
+///    an LWW value inside a map) more than [`Limits::max_clock_skew_ms`] ahead of the receiver's
+///    clock, which would win against every write for as long as it stays in the future.
+/// 4. **One dot, two payloads** ([`Error::ConflictingPayload`]): an incoming dot that the
+///    receiver already holds under a different element, key or value. Payloads are immutable per
+///    dot, and the join relies on it: it keeps the receiver's payload and drops the other, so two
+///    replicas that received the two payloads in opposite orders never converge.
+///
+/// [`receive`](Self::receive) validates and then joins: on any error the receiver's state is exactly
+/// what it was (the join itself cannot fail). With the `serde` feature,
+/// [`wire::receive`](crate::wire::receive) decodes, validates and joins in one call.
+///
+/// Nesting depth is bounded by the Rust type (an `OrMap<K, OrMap<K, ...>>` has as many levels as
+/// its type spells), so the recursion of validation, like that of join, `Drop` and `Debug`, is as
+/// deep as the type and no deeper: hostile input cannot make it deeper. Decoding checks
+/// [`Limits::max_depth`] in addition, for types that nest deeper than a receiver wants.
+///
+/// # Examples
+///
+/// ```
+/// use convergent::{Error, Lattice, OrSet, Receive, ReceivePolicy, ReplicaId};
+///
+/// let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut local = OrSet::new();
+/// let _ = local.insert(me, "a");
+///
+/// let mut remote = OrSet::new();
+/// let delta = remote.insert(peer, "b");
+/// let policy = ReceivePolicy::new(me, 1_700_000_000_000);
+/// assert_eq!(local.receive(delta, &policy), Ok(true));
+///
+/// // A value that speaks for `me` beyond what `me` ever did is refused, and nothing changes.
+/// let mut impostor = OrSet::new();
+/// let _ = impostor.insert(me, "x");
+/// let forged = impostor.insert(me, "y");
+/// let before = local.clone();
+/// assert!(matches!(local.receive(forged, &policy), Err(Error::OwnDotFromFuture { .. })));
+/// assert_eq!(local, before);
+/// ```
 ///
 /// ```
 /// use convergent::{Error, Lattice, MvRegister, Receive, ReceivePolicy, ReplicaId};
@@ -404,7 +404,7 @@ impl<S> HasContext for crate::Causal<S> {
 /// Such input means this replica lost state (a restore from an old backup, a wiped disk) and came
 /// back under its old id, or another process uses its id. Writing on would re-issue event numbers
 /// peers have already seen, and their copies would treat the new writes as old news (riak_kv
-/// issue 679). The fix is a new [`ReplicaId`]: see [`SyncEngine::new`].
+/// issue 679). The fix is a new [`ReplicaId`]: see [`SyncEngine::new`](crate::sync::SyncEngine::new).
 ///
 /// ```
 /// use convergent::sync::{OwnDotsCheck, Validator};

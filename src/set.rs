@@ -1,4 +1,4 @@
-//! The add-wins observed-remove set ([`OrSet`]) and its causal store ([`SetStore`]).
+//! The add-wins observed-remove set ([`OrSet`](crate::OrSet)) and its causal store ([`SetStore`]).
 //!
 //! This is the `AWORSet` of Almeida, Shoker and Baquero (*Delta State Replicated Data Types*,
 //! JPDC 2018): a causal pair of a store `element -> dots` and a causal context. With `d` the next

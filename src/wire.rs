@@ -165,7 +165,7 @@ impl DecodeCx {
 /// the format's custom error).
 ///
 /// Your own lattice types (for a [`SyncEngine`](crate::sync::SyncEngine) or a
-/// [`Simulation`](crate::sync::Simulation)) opt in with one line: the provided method decodes
+/// [`Simulation`](crate::sim::Simulation)) opt in with one line: the provided method decodes
 /// with serde and reports any failure as [`Error::Malformed`].
 ///
 /// Allocation: no length prefix makes decoding allocate more than the input holds (postcard

@@ -11,7 +11,7 @@ use crate::error::Error;
 #[cfg(feature = "serde")]
 use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
 
-/// A set of dots without payload: the store of an [`EwFlag`] (each live dot is one "enable" that
+/// A set of dots without payload: the store of an [`EwFlag`](crate::EwFlag) (each live dot is one "enable" that
 /// no "disable" has observed yet).
 ///
 /// # Example
@@ -135,7 +135,7 @@ impl fmt::Debug for DotSet {
     }
 }
 
-/// Delta mutators of a dot set, usable at the top level ([`EwFlag`]) and inside an
+/// Delta mutators of a dot set, usable at the top level ([`EwFlag`](crate::EwFlag)) and inside an
 /// [`OrMap`](crate::OrMap).
 impl Handle<'_, DotSet> {
     /// Enables the flag: one new dot replaces every dot this replica has seen.

@@ -72,7 +72,7 @@ fn own_max<V: Copy + Default>(fun: &DotFun<V>, replica: ReplicaId, mut fold: imp
 ///
 /// This is the value of a [`GCounter`](crate::GCounter) inside an [`OrMap`](crate::OrMap): there
 /// it can only be incremented (`increment` on its [`Handle`]), and removing the
-/// key resets it (see the [module docs](crate::ccounter) for the exact reset semantics).
+/// key resets it (see the [module docs](crate::counter) for the exact reset semantics).
 ///
 /// # Example
 ///
@@ -177,7 +177,7 @@ fn pn_max(a: Pn, b: Pn) -> Pn {
 /// This is the store of [`CausalCounter`], and the value of a [`PnCounter`](crate::PnCounter)
 /// inside an [`OrMap`](crate::OrMap), where its [`Handle`] offers `increment`, `decrement` and
 /// `reset`. Removing
-/// the key resets it (see the [module docs](crate::ccounter)).
+/// the key resets it (see the [module docs](crate::counter)).
 ///
 /// # Example
 ///
@@ -277,7 +277,7 @@ impl Handle<'_, PnCounterStore> {
     }
 
     /// Removes every count this replica has seen (an observed reset; see the
-    /// [module docs](crate::ccounter)). Inside a map, removing the key does the same.
+    /// [module docs](crate::counter)). Inside a map, removing the key does the same.
     /// Delta: `(∅, the dots seen)`. `O(replicas)`.
     ///
     /// ```
@@ -315,7 +315,7 @@ impl Handle<'_, PnCounterStore> {
 /// decrement delta is one dot with its totals, plus the replica's previous dot in the context.
 /// [`reset`](Self::reset) removes exactly the counts it has seen; the one exception (a
 /// concurrent increment by a replica whose count the reset saw) is described in the
-/// [module docs](crate::ccounter).
+/// [module docs](crate::counter).
 ///
 /// Values saturate: each replica's totals at `u64::MAX`, the value at the bounds of `i64`.
 ///

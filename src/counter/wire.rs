@@ -62,7 +62,7 @@ fn check_entries<E: Entry>(v: &[E], field: &'static str, cx: &DecodeCx) -> Resul
 
 fn gcounter_from_wire(v: Vec<(ReplicaId, u64)>, cx: &DecodeCx) -> Result<GCounter, Error> {
     check_entries(&v, "g-counter", cx)?;
-    Ok(GCounter::from_canonical(v.into_iter().map(|(r, n)| (r, n)).collect()))
+    Ok(GCounter::from_canonical(v))
 }
 
 fn pncounter_from_wire(v: Vec<(ReplicaId, u64, u64)>, cx: &DecodeCx) -> Result<PnCounter, Error> {

@@ -17,7 +17,7 @@ use crate::macros::causal_newtype;
 /// * [`remove`](Self::remove) is an observed reset: it removes exactly what this replica has seen
 ///   under the key. A concurrent update survives holding only the concurrent part. Nothing the
 ///   remover saw comes back (for counters, see the one documented exception in
-///   [`ccounter`](crate::ccounter)). Re-adding a removed key starts from a clean value.
+///   [`ccounter`](crate::counter)). Re-adding a removed key starts from a clean value.
 /// * A key is present exactly when its value is non-empty: a value emptied by its own mutators
 ///   (a cleared register, a disabled flag) drops the key too.
 ///

@@ -151,7 +151,7 @@ pub(super) struct Extras {
 ///
 /// It is also what an [`OrMap`](crate::OrMap) of sets holds under each key, so the reads of a set
 /// ([`contains`](Self::contains), [`len`](Self::len), [`iter`](Self::iter)) are here too. It is
-/// mutated through a [`Handle`](crate::Handle) (see the methods of `Handle<'_, SetStore<T>>`).
+/// mutated through a [`Handle`](crate::causal::Handle) (see the methods of `Handle<'_, SetStore<T>>`).
 ///
 /// Costs: `contains`, and each mutation, `O(1)` expected; a join costs `O(size of the other
 /// store + dots of this store the other context can remove)`, never a scan of this store for a

@@ -60,7 +60,7 @@ struct Peer<L> {
 ///   snapshot once, and neighbours resume sending it deltas where its acks left them.
 /// * **Lost state** (wiped disk, old backup): start with [`new`](Self::new) under a NEW
 ///   [`ReplicaId`]. Reusing the old id with a stale event counter re-issues event numbers peers
-///   have already seen, and they drop the new writes as old news. [`OwnDotsCheck`] detects the
+///   have already seen, and they drop the new writes as old news. [`OwnDotsCheck`](crate::sync::OwnDotsCheck) detects the
 ///   mistake on causal types.
 ///
 /// # Example
@@ -773,7 +773,7 @@ where
     /// Any decoding error of [`Message::from_bytes`] under this engine's [`limits`](Self::limits)
     /// (the precise typed error, every limit applied inside the payload too), then any error of
     /// [`on_message`](Self::on_message). On error nothing changed. For peers you do not trust,
-    /// also validate payloads against the state with [`ReceiveCheck`].
+    /// also validate payloads against the state with [`ReceiveCheck`](crate::sync::ReceiveCheck).
     ///
     /// ```
     /// # use convergent::sync::{Message, Mode, SyncEngine};
