@@ -220,11 +220,12 @@ fn figure1() {
                 rows.push((format!("G-Map {pct}%"), topo_name, st, fl));
             }
             let ormap: &Op<OrMap<u32, LwwRegister<u64>>> = &move |s, me, i, r| {
-                s.transact(me, |h| {
+                s.mutate(me, |h| {
                     for key in gmap_keys(i, r, k) {
-                        h.update(key, |v| v.write(Timestamp::from_parts(r + 1, 0), r));
+                        h.update(key, |v| v.write_at(Timestamp::from_parts(r + 1, 0), r));
                     }
                 })
+                .0
             };
             {
                 let (st, fl) = cell(topo, events, ormap);

@@ -64,6 +64,14 @@ fn history<S: Lattice + Clone>(
     states.swap_remove(i)
 }
 
+/// A replica id drawn from the generator (deterministic from its seed, so a failing seed
+/// replays), from 256 random bits: values generated independently get distinct ids, so any two of
+/// them are histories of distinct replicas and can be joined meaningfully.
+pub(crate) fn fresh_replica(g: &mut Gen) -> ReplicaId {
+    let id = (0..4).fold(0u128, |acc, _| acc.rotate_left(64) ^ u128::from(u64::arbitrary(g)));
+    ReplicaId::from_u128(id | 1 << 127)
+}
+
 fn replica(i: usize) -> ReplicaId {
     ReplicaId::from_u128(i as u128 + 1)
 }

@@ -868,7 +868,7 @@ fn typed_decoder_and_serde_agree_on_corrupted_inputs() {
     let _ = m.remove(a, &1);
     agree(&m);
     let mut l = OrMap::<u8, LwwRegister<u64>>::new();
-    let _ = l.update(b, 4, |r| r.write(convergent::Timestamp::from_parts(NOW_MS, 3), 99));
+    let _ = l.update(b, 4, |r| r.write_at(convergent::Timestamp::from_parts(NOW_MS, 3), 99));
     agree(&l);
     let mut c = CausalCounter::new();
     let _ = c.increment(a, 9);

@@ -85,7 +85,7 @@ impl Nested for Lww {
 impl GenOp for Lww {
     fn op(h: &mut Handle<'_, Self::Store>, rng: &mut SmallRng) {
         let ts = Timestamp::from_parts(rng.gen_range(0..4), 0);
-        h.write(ts, rng.gen_range(0..3));
+        h.write_at(ts, rng.gen_range(0..3));
     }
 }
 
@@ -510,13 +510,14 @@ fn single_replica_nested_map_of_registers_matches_hashmap() {
                             model.remove(&k);
                         }
                     }
-                    m.transact(r, |h| {
+                    m.mutate(r, |h| {
                         h.update(k, |inner| inner.update(j, |reg| reg.write(v)));
                         h.update(k.wrapping_add(1) % 3, |inner| inner.update(j, |reg| reg.write(v)));
                         h.update(k, |inner| {
                             inner.remove(&j);
                         });
                     })
+                    .0
                 }
                 _ => {
                     model.entry(k).or_default().insert(j, v);
@@ -677,7 +678,7 @@ mod wire {
         assert_eq!(from_bytes::<OrMap<String, OrMap<u8, MvRegister<u8>>>>(&bytes), Ok(m.clone()));
         // Built in one transaction, in another key order: round trips too.
         let mut m2: OrMap<String, OrMap<u8, MvRegister<u8>>> = OrMap::new();
-        let _ = m2.transact(r, |h| {
+        let _ = m2.mutate(r, |h| {
             for k in ["c", "a", "b"] {
                 h.update(k.into(), |i| i.update(1, |x| x.write(9)));
             }

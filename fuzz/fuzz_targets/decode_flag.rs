@@ -4,8 +4,10 @@
 #![no_main]
 
 use convergent::{
-    CausalContext, Dot, EwFlag, Lattice, ReplicaId, causal::{CheckInvariants, VersionVector},
-    counter::MAX_COUNT, wire,
+    CausalContext, Dot, EwFlag, Lattice, ReplicaId,
+    causal::{CheckInvariants, VersionVector},
+    counter::MAX_COUNT,
+    wire,
 };
 use libfuzzer_sys::fuzz_target;
 

@@ -8,11 +8,13 @@ use std::fmt::Debug;
 use std::mem;
 
 use arbitrary::{Arbitrary, Unstructured};
-use convergent::lattice::join_all;
 use convergent::{
     CausalCounter, Decompose, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
-    ReplicaId, Timestamp, causal::{Causal, CheckInvariants, DotSet, DotStore, Handle, Nested},
-    counter::{GCounterStore, MAX_COUNT, PnCounterStore}, map::MapStore, register::{LwwStore, MvStore},
+    ReplicaId, Timestamp,
+    causal::{Causal, CheckInvariants, DotSet, DotStore, Handle, Nested},
+    counter::{GCounterStore, MAX_COUNT, PnCounterStore},
+    map::MapStore,
+    register::{LwwStore, MvStore},
     set::SetStore,
 };
 use serde::Serialize;
@@ -728,7 +730,7 @@ pub fn run<T: Subject>(h: &History<T::Op>) -> Run<T> {
                 let s = usize::from(*start) % log.len();
                 let e = (s + 1 + usize::from(*len) % 4).min(log.len());
                 let window: Vec<T> = log[s..e].to_vec();
-                let group = join_all(window.iter().cloned());
+                let group = Lattice::join_all(window.iter().cloned());
                 check("delta-group", &group);
                 let mut one_by_one = states[t].clone();
                 for d in &window {
@@ -806,5 +808,5 @@ pub fn decomposition<T: Subject>(a: &T) {
             }
         }
     }
-    assert_eq!(&join_all(parts), a, "the join of the decomposition is not the value");
+    assert_eq!(&Lattice::join_all(parts), a, "the join of the decomposition is not the value");
 }

@@ -2,9 +2,11 @@
 //! `fuzz_targets/` only dispatch on the first input byte).
 
 use arbitrary::{Arbitrary, Unstructured};
-use convergent::lattice::join_all;
-use convergent::{sim::{Faults, Simulation, Topology}, sync::{Message, Mode, SyncEngine}};
-use convergent::{Limits, counter::MAX_COUNT, wire};
+use convergent::{Lattice, Limits, counter::MAX_COUNT, wire};
+use convergent::{
+    sim::{Faults, Simulation, Topology},
+    sync::{Message, Mode, SyncEngine},
+};
 
 use crate::{History, Subject, check, history, join_checked, laws, replica_id, run};
 
@@ -49,10 +51,10 @@ pub fn convergence_of<T: Subject>(mut u: Unstructured<'_>) {
     let Ok(delivery) = Delivery::arbitrary(&mut u) else { return };
     let Some(h) = history::<T>(u) else { return };
     let r = run::<T>(&h);
-    let full = join_all(r.states.iter().cloned());
+    let full = Lattice::join_all(r.states.iter().cloned());
     check("full-state merge", &full);
     assert_eq!(
-        join_all(r.deltas.iter().cloned()),
+        Lattice::join_all(r.deltas.iter().cloned()),
         full,
         "the join of all deltas is not the full-state merge"
     );
@@ -78,7 +80,7 @@ pub fn convergence_of<T: Subject>(mut u: Unstructured<'_>) {
         let mut receiver = T::bottom();
         let mut prev = 0;
         for &c in &cut_at {
-            let group = join_all(seq[prev..c].iter().map(|&i| r.deltas[i].clone()));
+            let group = Lattice::join_all(seq[prev..c].iter().map(|&i| r.deltas[i].clone()));
             check("delivered delta-group", &group);
             join_checked(&mut receiver, &group);
             check("receiver", &receiver);
@@ -291,9 +293,9 @@ pub fn round_trip_of<T: Subject>(mut u: Unstructured<'_>) {
     for x in r.values() {
         round_trip_one(x, seq);
     }
-    let fwd = join_all(r.states.iter().cloned());
+    let fwd = Lattice::join_all(r.states.iter().cloned());
     let bwd = r.states.iter().rev().fold(T::bottom(), |acc, s| acc.joined(s.clone()));
-    let deltas = join_all(r.deltas.iter().rev().cloned());
+    let deltas = Lattice::join_all(r.deltas.iter().rev().cloned());
     assert_eq!(fwd, bwd);
     assert_eq!(wire::to_bytes(&fwd), wire::to_bytes(&bwd), "equal values, different bytes");
     assert_eq!(wire::to_bytes(&fwd), wire::to_bytes(&deltas), "equal values, different bytes");
@@ -325,7 +327,7 @@ pub fn live<T: Subject>() -> T {
         3, 4, 5, 6, 7, 8,
     ];
     match History::<T::Op>::arbitrary_take_rest(Unstructured::new(&SCRIPT)) {
-        Ok(h) => join_all(run::<T>(&h).states),
+        Ok(h) => Lattice::join_all(run::<T>(&h).states),
         Err(_) => T::bottom(),
     }
 }

@@ -41,6 +41,20 @@ impl DotSet {
         self.dots.is_empty()
     }
 
+    /// Whether a flag stored as this set is enabled (some enable is live), as
+    /// [`EwFlag::is_enabled`](crate::EwFlag::is_enabled). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::{EwFlag, OrMap, ReplicaId};
+    /// let mut m: OrMap<&str, EwFlag> = OrMap::new();
+    /// let _ = m.update(ReplicaId::from_u128(1), "dark mode", |f| f.enable());
+    /// assert!(m.get("dark mode").unwrap().is_enabled());
+    /// ```
+    #[must_use]
+    pub fn is_enabled(&self) -> bool {
+        !self.dots.is_empty()
+    }
+
     /// The number of dots.
     ///
     /// ```

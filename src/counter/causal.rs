@@ -106,6 +106,23 @@ impl GCounterStore {
         per_replica_max(&self.fun, u64::max, |v| sum = sum.saturating_add(v));
         sum
     }
+
+    /// The running total of `replica` (0 if it never incremented), as [`GCounter::get`].
+    /// `O(dots)`.
+    ///
+    /// [`GCounter::get`]: crate::GCounter::get
+    ///
+    /// ```
+    /// # use convergent::{GCounter, OrMap, ReplicaId};
+    /// let r = ReplicaId::from_u128(1);
+    /// let mut m: OrMap<&str, GCounter> = OrMap::new();
+    /// let _ = m.update(r, "hits", |c| c.increment(3));
+    /// assert_eq!(m.get("hits").unwrap().get(r), 3);
+    /// ```
+    #[must_use]
+    pub fn get(&self, replica: ReplicaId) -> u64 {
+        own_max(&self.fun, replica, u64::max)
+    }
 }
 
 /// Shaped like the domain: the count.
@@ -217,6 +234,42 @@ impl PnCounterStore {
         // At most 2^64 replicas' entries below 2^64 each: the u128 sums cannot overflow.
         let diff = i128::try_from(p).unwrap_or(i128::MAX) - i128::try_from(n).unwrap_or(i128::MAX);
         i64::try_from(diff).unwrap_or(if diff < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// The increments of each replica, as [`PnCounter::increments`]. `O(dots)`.
+    ///
+    /// [`PnCounter::increments`]: crate::PnCounter::increments
+    ///
+    /// ```
+    /// # use convergent::{OrMap, PnCounter, ReplicaId};
+    /// let r = ReplicaId::from_u128(1);
+    /// let mut m: OrMap<&str, PnCounter> = OrMap::new();
+    /// let _ = m.update(r, "stock", |c| { c.increment(5); c.decrement(2); });
+    /// let store = m.get("stock").unwrap();
+    /// assert_eq!((store.increments().get(r), store.decrements().get(r)), (5, 2));
+    /// ```
+    #[must_use]
+    pub fn increments(&self) -> crate::GCounter {
+        self.totals(|v| v.p)
+    }
+
+    /// The decrements of each replica, as [`PnCounter::decrements`]. `O(dots)`.
+    ///
+    /// [`PnCounter::decrements`]: crate::PnCounter::decrements
+    ///
+    /// ```
+    /// # use convergent::PnCounter;
+    /// # use convergent::counter::PnCounterStore;
+    /// assert_eq!(PnCounterStore::default().decrements(), convergent::GCounter::new());
+    /// ```
+    #[must_use]
+    pub fn decrements(&self) -> crate::GCounter {
+        self.totals(|v| v.n)
+    }
+
+    /// One half's running total per replica (the largest live payload of each replica).
+    fn totals(&self, half: impl Fn(&Pn) -> u64) -> crate::GCounter {
+        self.fun.iter().map(|(d, v)| (d.replica(), half(v))).filter(|&(_, n)| n > 0).collect()
     }
 }
 
@@ -469,15 +522,15 @@ mod wire_impls {
     }
 }
 
-/// `quickcheck::Arbitrary`: counters from small real histories (3 replicas with fresh random ids
+/// `quickcheck::Arbitrary`: counters from small real histories (3 replicas with fresh ids from the generator
 /// incrementing, decrementing and resetting concurrently, merging at random points).
 #[cfg(feature = "quickcheck")]
 impl quickcheck::Arbitrary for CausalCounter {
     fn arbitrary(g: &mut quickcheck::Gen) -> Self {
         use crate::Lattice;
-        // Fresh random replica ids: values generated independently are histories of distinct
-        // replicas, so any two of them can be joined meaningfully.
-        let ids = [ReplicaId::random(), ReplicaId::random(), ReplicaId::random()];
+        // Fresh replica ids from the generator: independent values are histories of distinct
+        // replicas, and a failing seed replays.
+        let ids = [(); 3].map(|()| crate::arbitrary::fresh_replica(g));
         let mut reps = [Self::new(), Self::new(), Self::new()];
         let steps = usize::arbitrary(g) % (g.size() + 1);
         for _ in 0..steps {

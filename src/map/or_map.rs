@@ -12,7 +12,7 @@ use crate::macros::causal_newtype;
 /// An observed-remove map whose values are CRDTs of this crate, nested to any depth.
 ///
 /// * [`update`](Self::update) runs mutations of one key's value and returns ONE delta holding
-///   only the nested delta; [`transact`](Self::transact) runs any number of updates and removes,
+///   only the nested delta; [`mutate`](Self::mutate) runs any number of updates and removes,
 ///   on any keys, into ONE delta.
 /// * [`remove`](Self::remove) is an observed reset: it removes exactly what this replica has seen
 ///   under the key. A concurrent update survives holding only the concurrent part. Nothing the
@@ -91,7 +91,7 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
 
     /// Runs `f` on a handle to `key`'s value (empty if absent) and returns the delta: ONE delta
     /// holding only what `f` did (`f`'s own result is dropped; [`Handle::update`] inside
-    /// [`transact`](Self::transact) returns it). Mutators of the value are methods of the handle (for example
+    /// [`mutate`](Self::mutate) returns it). Mutators of the value are methods of the handle (for example
     /// `write` for an [`MvRegister`](crate::MvRegister) value, `enable` for an
     /// [`EwFlag`](crate::EwFlag), `update` for a nested map). `O(f's work)`.
     ///
@@ -106,6 +106,18 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
     /// });
     /// assert_eq!(before.joined(d), m);
     /// assert_eq!(m.get("settings").unwrap().len(), 2);
+    /// ```
+    ///
+    /// Each handle's mutators have their own names (an LWW value has `write_at` and
+    /// `write_with`, an MV register `write`), so a map whose value type is not yet annotated
+    /// still type-checks (this used to fail with E0034, two handles both having `write`):
+    ///
+    /// ```
+    /// # use convergent::{MvRegister, OrMap, ReplicaId};
+    /// let mut m = OrMap::new();
+    /// let _ = m.update(ReplicaId::from_u128(1), "x", |r| r.write(7));
+    /// let m: OrMap<&str, MvRegister<i32>> = m;
+    /// assert_eq!(m.get("x").unwrap().values().collect::<Vec<_>>(), [&7]);
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
     pub fn update<R>(
@@ -125,15 +137,15 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
     }
 
     /// Runs `f` on a handle to the whole map: any number of `update`, `remove` and `clear`
-    /// calls, on the same or different keys, make ONE delta, which is returned (`f`'s own result
-    /// is dropped).
+    /// calls, on the same or different keys, make ONE delta, returned with `f`'s result (the
+    /// same name and shape as [`OrSet::mutate`](crate::OrSet::mutate)).
     ///
     /// ```
     /// # use convergent::{CausalCounter, Lattice, OrMap, ReplicaId};
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<&str, CausalCounter> = OrMap::new();
     /// let before = m.clone();
-    /// let d = m.transact(r, |h| {
+    /// let (d, ()) = m.mutate(r, |h| {
     ///     h.update("a", |c| c.increment(1));
     ///     h.update("b", |c| c.increment(2));
     ///     h.update("a", |c| c.increment(3));
@@ -142,12 +154,13 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
     /// assert_eq!(before.joined(d), m);
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
-    pub fn transact<R>(
+    pub fn mutate<R>(
         &mut self,
         replica: ReplicaId,
         f: impl FnOnce(&mut Handle<'_, MapStore<K, V::Store>>) -> R,
-    ) -> Self {
-        Self { inner: self.inner.mutate(replica, f).0 }
+    ) -> (Self, R) {
+        let (inner, r) = self.inner.mutate(replica, f);
+        (Self { inner }, r)
     }
 
     /// Removes `key` by observed reset (exactly the dots this replica has seen under it);

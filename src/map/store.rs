@@ -284,7 +284,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
 /// let r = ReplicaId::from_u128(1);
 /// let mut m: OrMap<&str, OrMap<&str, MvRegister<u8>>> = OrMap::new();
 /// let before = m.clone();
-/// let delta = m.transact(r, |h| {
+/// let (delta, _) = m.mutate(r, |h| {
 ///     h.update("user", |inner| {
 ///         inner.update("name", |reg| reg.write(1));
 ///         inner.update("age", |reg| reg.write(2));
@@ -304,7 +304,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     /// ```
     /// # use convergent::{CausalCounter, OrMap, ReplicaId};
     /// let mut m: OrMap<&str, CausalCounter> = OrMap::new();
-    /// let _ = m.transact(ReplicaId::from_u128(1), |h| {
+    /// let _ = m.mutate(ReplicaId::from_u128(1), |h| {
     ///     let v = h.update("a", |c| { c.increment(2); c.value() });
     ///     assert_eq!(v, 2);
     /// });
@@ -348,7 +348,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     /// # use convergent::{EwFlag, OrMap, ReplicaId};
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<u8, EwFlag> = OrMap::new();
-    /// let _ = m.transact(r, |h| {
+    /// let _ = m.mutate(r, |h| {
     ///     h.update(1, |f| f.enable());
     ///     assert!(h.remove(&1));
     ///     assert!(!h.remove(&1));
@@ -385,7 +385,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     /// # use convergent::{EwFlag, OrMap, ReplicaId};
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<u8, EwFlag> = OrMap::new();
-    /// let _ = m.transact(r, |h| {
+    /// let _ = m.mutate(r, |h| {
     ///     h.update(1, |f| f.enable());
     ///     h.update(2, |f| f.enable());
     ///     h.clear();

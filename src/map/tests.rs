@@ -62,7 +62,7 @@ fn full_state_join_walks_the_smaller_side() {
 #[test]
 fn nested_index_is_per_level() {
     let mut m: OrMap<u8, OrMap<u8, MvRegister<u8>>> = OrMap::new();
-    let _ = m.transact(r(1), |h| {
+    let _ = m.mutate(r(1), |h| {
         h.update(0, |i| {
             i.update(1, |x| x.write(1));
             i.update(2, |x| x.write(2));
@@ -83,7 +83,7 @@ fn nested_index_is_per_level() {
 #[test]
 fn delta_index_follows_removes_within_a_transaction() {
     let mut m: OrMap<u8, MvRegister<u8>> = OrMap::new();
-    let d = m.transact(r(1), |h| {
+    let (d, _) = m.mutate(r(1), |h| {
         h.update(0, |x| x.write(1));
         h.update(1, |x| x.write(1));
         h.remove(&0);

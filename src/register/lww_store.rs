@@ -13,7 +13,7 @@ use core::fmt;
 
 use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 use crate::causal::{Handle, ReplicaId};
-use crate::clock::Timestamp;
+use crate::clock::{HybridClock, Timestamp};
 
 /// A last-writer-wins value under dots: the value of an [`LwwRegister`](crate::LwwRegister)
 /// inside an [`OrMap`](crate::OrMap).
@@ -30,8 +30,8 @@ use crate::clock::Timestamp;
 ///
 /// let r = ReplicaId::from_u128(1);
 /// let mut m: OrMap<&str, Lww> = OrMap::new();
-/// let _ = m.update(r, "title", |v| v.write(Timestamp::from_parts(10, 0), "draft"));
-/// let _ = m.update(r, "title", |v| v.write(Timestamp::from_parts(20, 0), "final"));
+/// let _ = m.update(r, "title", |v| v.write_at(Timestamp::from_parts(10, 0), "draft"));
+/// let _ = m.update(r, "title", |v| v.write_at(Timestamp::from_parts(20, 0), "final"));
 /// assert_eq!(m.get("title").unwrap().value(), Some(&"final"));
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -85,6 +85,18 @@ impl<T: Ord> LwwStore<T> {
     pub fn timestamp(&self) -> Option<Timestamp> {
         self.winner().map(|(ts, _, _)| ts)
     }
+
+    /// The replica of the winning write, as [`LwwRegister::writer`](crate::LwwRegister::writer).
+    /// `O(concurrent writes)`.
+    ///
+    /// ```
+    /// # use convergent::register::LwwStore;
+    /// assert_eq!(LwwStore::<u8>::default().writer(), None);
+    /// ```
+    #[must_use]
+    pub fn writer(&self) -> Option<ReplicaId> {
+        self.winner().map(|(_, r, _)| r)
+    }
 }
 
 impl<T> LwwStore<T> {
@@ -123,12 +135,12 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
     /// # type Lww = convergent::LwwRegister<u8>;
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<u8, Lww> = OrMap::new();
-    /// let _ = m.update(r, 0, |v| assert!(v.write(Timestamp::from_parts(5, 0), 1)));
-    /// let d = m.update(r, 0, |v| assert!(!v.write(Timestamp::from_parts(4, 0), 2))); // older: loses
+    /// let _ = m.update(r, 0, |v| assert!(v.write_at(Timestamp::from_parts(5, 0), 1)));
+    /// let d = m.update(r, 0, |v| assert!(!v.write_at(Timestamp::from_parts(4, 0), 2))); // older: loses
     /// assert_eq!(m.get(&0).unwrap().value(), Some(&1));
     /// assert!(d.is_empty() && d.context().is_empty());
     /// ```
-    pub fn write(&mut self, ts: Timestamp, value: T) -> bool {
+    pub fn write_at(&mut self, ts: Timestamp, value: T) -> bool {
         let me = self.replica;
         if let Some(w) = self.store.winner() {
             if (ts, me, &value) <= w {
@@ -140,6 +152,28 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
         true
     }
 
+    /// Writes `value` with a timestamp from `clock`, as
+    /// [`LwwRegister::write_with`](crate::LwwRegister::write_with): the clock first observes the
+    /// current winner, so the write wins (with `wall_ms`, the wall clock in milliseconds since
+    /// the Unix epoch). Always returns `true`. `O(concurrent writes)`.
+    ///
+    /// ```
+    /// # use convergent::{HybridClock, LwwRegister, OrMap, ReplicaId, Timestamp};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut m: OrMap<&str, LwwRegister<&str>> = OrMap::new();
+    /// let _ = m.update(b, "k", |v| v.write_at(Timestamp::from_parts(5_000, 0), "remote, clock ahead"));
+    /// let mut clock = HybridClock::new();
+    /// let _ = m.update(a, "k", |v| v.write_with(&mut clock, 1_000, "local, clock behind"));
+    /// assert_eq!(m.get("k").unwrap().value(), Some(&"local, clock behind"));
+    /// ```
+    pub fn write_with(&mut self, clock: &mut HybridClock, wall_ms: u64, value: T) -> bool {
+        if let Some(t) = self.store.timestamp() {
+            clock.observe(t);
+        }
+        let ts = clock.tick(wall_ms);
+        self.write_at(ts, value)
+    }
+
     /// The current winning value (read access while mutating). `O(concurrent writes)`.
     ///
     /// ```
@@ -147,7 +181,7 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
     /// # type Lww = convergent::LwwRegister<u8>;
     /// let mut m: OrMap<u8, Lww> = OrMap::new();
     /// let _ = m.update(ReplicaId::from_u128(1), 0, |v| {
-    ///     v.write(Timestamp::from_parts(1, 0), 9);
+    ///     v.write_at(Timestamp::from_parts(1, 0), 9);
     ///     assert_eq!(v.value(), Some(&9));
     /// });
     /// ```

@@ -323,15 +323,15 @@ mod wire_impls {
     }
 }
 
-/// `quickcheck::Arbitrary`: registers from small real histories (3 replicas with fresh random
-/// ids writing and clearing concurrently, merging at random points), so concurrent values occur.
+/// `quickcheck::Arbitrary`: registers from small real histories (3 replicas with fresh ids from
+/// the generator writing and clearing concurrently, merging at random points), so concurrent values occur.
 #[cfg(feature = "quickcheck")]
 impl<T: quickcheck::Arbitrary + PartialEq> quickcheck::Arbitrary for MvRegister<T> {
     fn arbitrary(g: &mut quickcheck::Gen) -> Self {
         use crate::Lattice;
-        // Fresh random replica ids: values generated independently are histories of distinct
-        // replicas, so any two of them can be joined meaningfully.
-        let ids = [ReplicaId::random(), ReplicaId::random(), ReplicaId::random()];
+        // Fresh replica ids from the generator: independent values are histories of distinct
+        // replicas, and a failing seed replays.
+        let ids = [(); 3].map(|()| crate::arbitrary::fresh_replica(g));
         let mut reps = [Self::new(), Self::new(), Self::new()];
         let steps = usize::arbitrary(g) % (g.size() + 1);
         for _ in 0..steps {

@@ -933,7 +933,7 @@ impl Value for LwwRegister<u8> {
     }
 
     fn apply_nop(h: &mut Handle<'_, LwwStore<u8>>, op: &LwwWrite) {
-        h.write(Timestamp::from_parts(op.0, 0), op.1);
+        h.write_at(Timestamp::from_parts(op.0, 0), op.1);
     }
 
     fn read_store(s: &LwwStore<u8>) -> Self::NRead {
