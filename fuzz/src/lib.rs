@@ -518,7 +518,7 @@ impl Value for LwwRegister<u8> {
     type NOp = LwwOp;
 
     fn apply_nop(h: &mut Handle<'_, LwwStore<u8>>, op: &LwwOp) {
-        h.write(op.timestamp(), op.value());
+        h.write_at(op.timestamp(), op.value());
     }
 
     fn check_store(_: &LwwStore<u8>) -> Result<(), String> {
