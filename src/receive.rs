@@ -193,6 +193,9 @@ pub trait Receive: Lattice {
 /// assert!(store.check_clock(&policy).is_ok());
 /// assert!(store.check_payloads(store).is_ok());
 /// ```
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 pub trait ReceiveStore: DotStore {
     /// Every LWW timestamp of the store within the policy's skew bound. `O(timestamps)`.
     ///

@@ -25,6 +25,9 @@ use crate::receive::{Receive, ReceivePolicy};
 pub const FORMAT_VERSION: u8 = 1;
 
 /// The replica table of one encoded value: its context's replicas, in id order.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 #[derive(Debug, Clone, Default)]
 pub struct ReplicaTable {
     ids: Vec<ReplicaId>,
@@ -61,6 +64,9 @@ impl ReplicaTable {
 }
 
 /// A dot on the wire: `(index into the replica table, event number)`.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct WireDot(pub u32, pub u64);
 
@@ -248,6 +254,9 @@ pub(crate) fn checked_default<T, E: serde::de::Error>(
 }
 
 /// A dot store with a wire form. Implemented by every store of this crate.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 pub trait WireStore: DotStore {
     /// The serde form of the store; dots are [`WireDot`]s into the value's replica table.
     type Wire: Serialize + DeserializeOwned;

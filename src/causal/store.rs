@@ -19,6 +19,9 @@ use crate::lattice::{Decompose, Lattice};
 /// Records the dots a join or mutation added to or removed from a store, so that containers can
 /// keep a dot index (dot -> key) up to date in time proportional to the change. Disabled logs
 /// record nothing.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 #[derive(Debug, Default, Clone)]
 pub struct DotLog {
     enabled: bool,
@@ -91,6 +94,9 @@ impl DotLog {
 /// Invariants every implementation keeps: each dot occurs at most once in the whole store; an
 /// empty nested value is never stored (an [`OrMap`](crate::OrMap) drops a key whose value became
 /// empty).
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 pub trait DotStore: Clone + PartialEq + Default {
     /// Whether the store holds no dot.
     fn is_empty(&self) -> bool;
@@ -327,6 +333,9 @@ impl<S: fmt::Debug> fmt::Debug for Causal<S> {
 /// fn empty_store<V: Nested>() -> V::Store { V::Store::default() }
 /// assert!(empty_store::<EwFlag>().is_empty());
 /// ```
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 pub trait Nested {
     /// The causal form of the value inside a map.
     type Store: DotStore;
