@@ -9,6 +9,10 @@ use crate::causal::{Dot, ReplicaId};
 /// Joining is infallible; these errors come from decoding and validating remote input. On any
 /// error, nothing was applied: the receiving replica's state is exactly what it was.
 ///
+/// Every `field` names what was being checked in one scheme: `structure` or `structure.part`,
+/// lowercase, words joined by `-` (`"context.replicas"`, `"set.element"`, `"g-counter"`,
+/// `"mv-register.value"`, `"counter-store.total"`, `"bytes.trailing"`).
+///
 /// # Example
 ///
 /// ```

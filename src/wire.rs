@@ -218,7 +218,7 @@ pub trait Decode: Serialize + DeserializeOwned {
     ///
     /// let mut cx = DecodeCx::new(Limits::default());
     /// assert_eq!(EwFlag::decode_body(&[0, 0], &mut cx), Ok(EwFlag::new()));
-    /// assert_eq!(EwFlag::decode_body(&[0, 0, 7], &mut cx), Err(Error::Malformed { field: "trailing bytes" }));
+    /// assert_eq!(EwFlag::decode_body(&[0, 0, 7], &mut cx), Err(Error::Malformed { field: "bytes.trailing" }));
     /// ```
     fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
         let _ = cx;
@@ -231,7 +231,7 @@ pub(crate) fn decode_exact<W: DeserializeOwned>(body: &[u8]) -> Result<W, Error>
     match postcard::take_from_bytes::<W>(body) {
         Ok((v, [])) => Ok(v),
         // Trailing bytes: two encodings would decode to one value, breaking canonicality.
-        Ok(_) => Err(Error::Malformed { field: "trailing bytes" }),
+        Ok(_) => Err(Error::Malformed { field: "bytes.trailing" }),
         Err(_) => Err(Error::Malformed { field: "value" }),
     }
 }
@@ -407,11 +407,11 @@ impl Serialize for VersionVector {
 
 fn vv_from_wire(v: Vec<(ReplicaId, u64)>, cx: &DecodeCx) -> Result<VersionVector, Error> {
     let limits = &cx.limits;
-    cx.check_len("version vector", v.len(), limits.max_replicas)?;
+    cx.check_len("version-vector", v.len(), limits.max_replicas)?;
     if let Some(&(_, n)) = v.iter().find(|(_, n)| *n > limits.max_counter) {
-        return Err(Error::CounterOutOfRange { field: "version vector", value: n, max: limits.max_counter });
+        return Err(Error::CounterOutOfRange { field: "version-vector", value: n, max: limits.max_counter });
     }
-    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version vector" })
+    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version-vector" })
 }
 
 impl<'de> Deserialize<'de> for VersionVector {

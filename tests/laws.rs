@@ -285,7 +285,7 @@ fn regression_wire_rejects_trailing_bytes() {
     let mut bytes = wire::to_bytes(&f);
     assert_eq!(wire::from_bytes::<EwFlag>(&bytes), Ok(f));
     bytes.push(0);
-    assert_eq!(wire::from_bytes::<EwFlag>(&bytes), Err(Error::Malformed { field: "trailing bytes" }));
+    assert_eq!(wire::from_bytes::<EwFlag>(&bytes), Err(Error::Malformed { field: "bytes.trailing" }));
 }
 
 /// Found by the fuzzer on main (now also checked by `serde_round_trip`: accepted bytes re-encode to

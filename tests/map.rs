@@ -712,13 +712,13 @@ mod wire {
     #[test]
     fn unsorted_keys_empty_values_and_bad_payloads_are_refused() {
         let unsorted = raw(2, vec![(1u8, vec![WireDot(0, 1)]), (0u8, vec![WireDot(0, 2)])]);
-        assert!(refused::<Flags>(&unsorted).contains("map keys: not in canonical form"));
+        assert!(refused::<Flags>(&unsorted).contains("map.keys: not in canonical form"));
         let repeated = raw(2, vec![(0u8, vec![WireDot(0, 1)]), (0u8, vec![WireDot(0, 2)])]);
-        assert!(refused::<Flags>(&repeated).contains("map keys: not in canonical form"));
+        assert!(refused::<Flags>(&repeated).contains("map.keys: not in canonical form"));
         let empty = raw(1, vec![(0u8, Vec::<WireDot>::new())]);
-        assert!(refused::<Flags>(&empty).contains("map value: not in canonical form"));
+        assert!(refused::<Flags>(&empty).contains("map.value: not in canonical form"));
         let empty_inner = raw(1, vec![(0u8, Vec::<(u8, Vec<WireDot>)>::new())]);
-        assert!(refused::<OrMap<u8, Flags>>(&empty_inner).contains("map value: not in canonical form"));
+        assert!(refused::<OrMap<u8, Flags>>(&empty_inner).contains("map.value: not in canonical form"));
         let outside = raw(1, vec![(0u8, vec![WireDot(0, 2)])]);
         assert!(refused::<Flags>(&outside).contains("not in the causal context"));
         let unknown = raw(1, vec![(0u8, vec![WireDot(3, 1)])]);
@@ -728,9 +728,9 @@ mod wire {
         let mv_unsorted = raw(2, vec![(WireDot(0, 2), 1u8), (WireDot(0, 1), 2u8)]);
         assert!(refused::<MvRegister<u8>>(&mv_unsorted).contains("not in canonical form"));
         let huge = raw(1, vec![(WireDot(0, 1), u64::MAX, 0u64)]);
-        assert!(refused::<CausalCounter>(&huge).contains("counter total"));
+        assert!(refused::<CausalCounter>(&huge).contains("counter-store.total"));
         let huge_map = raw(1, vec![(0u8, vec![(WireDot(0, 1), 0u64, 1u64 << 60)])]);
-        assert!(refused::<OrMap<u8, CausalCounter>>(&huge_map).contains("counter total"));
+        assert!(refused::<OrMap<u8, CausalCounter>>(&huge_map).contains("counter-store.total"));
     }
 
     #[test]

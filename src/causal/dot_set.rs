@@ -192,13 +192,13 @@ impl WireStore for DotSet {
     }
 
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-        cx.check_len("dot set", wire.len(), cx.limits.max_dots)?;
+        cx.check_len("dot-set", wire.len(), cx.limits.max_dots)?;
         let dots = wire.into_iter().map(|w| table.resolve(w, cx)).collect::<Result<Vec<_>, _>>()?;
         if let Some(w) = dots.windows(2).find(|w| w[0] >= w[1]) {
             return Err(if w[0] == w[1] {
                 Error::DuplicateDot { dot: w[0] }
             } else {
-                Error::NotCanonical { field: "dot set" }
+                Error::NotCanonical { field: "dot-set" }
             });
         }
         Ok(DotSet::from_sorted(dots).expect("checked sorted"))

@@ -487,7 +487,11 @@ mod wire_impls {
 
     fn check_total(v: u64, cx: &DecodeCx) -> Result<u64, Error> {
         if v > cx.limits.max_counter {
-            Err(Error::CounterOutOfRange { field: "counter total", value: v, max: cx.limits.max_counter })
+            Err(Error::CounterOutOfRange {
+                field: "counter-store.total",
+                value: v,
+                max: cx.limits.max_counter,
+            })
         } else {
             Ok(v)
         }
@@ -501,7 +505,7 @@ mod wire_impls {
         }
 
         fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-            Ok(GCounterStore { fun: decode_fun(wire, table, cx, "counter", check_total)? })
+            Ok(GCounterStore { fun: decode_fun(wire, table, cx, "counter-store", check_total)? })
         }
     }
 
@@ -514,7 +518,7 @@ mod wire_impls {
 
         fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
             let wire = wire.into_iter().map(|(d, p, n)| (d, (p, n))).collect();
-            let fun = decode_fun(wire, table, cx, "counter", |(p, n), cx| {
+            let fun = decode_fun(wire, table, cx, "counter-store", |(p, n), cx| {
                 Ok(Pn { p: check_total(p, cx)?, n: check_total(n, cx)? })
             })?;
             Ok(PnCounterStore { fun })
@@ -567,7 +571,7 @@ macro_rules! counter_receive_store {
 
             fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
                 match self.fun.first_conflict(&local.fun) {
-                    Some(_) => Err(crate::Error::ConflictingPayload { field: "counter total" }),
+                    Some(_) => Err(crate::Error::ConflictingPayload { field: "counter-store.total" }),
                     None => Ok(()),
                 }
             }

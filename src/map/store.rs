@@ -544,7 +544,7 @@ impl<K: Hash + Eq + Clone, S: crate::receive::ReceiveStore> crate::receive::Rece
         }
         for (dot, key) in &self.index {
             if local.index.get(dot).is_some_and(|k| k != key) {
-                return Err(crate::Error::ConflictingPayload { field: "map key" });
+                return Err(crate::Error::ConflictingPayload { field: "map.key" });
             }
         }
         for (key, value) in &self.entries {

@@ -25,7 +25,7 @@ where
     }
 
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-        cx.check_len("map keys", wire.len(), cx.limits.max_elements)?;
+        cx.check_len("map.keys", wire.len(), cx.limits.max_elements)?;
         cx.enter()?;
         let r = decode_entries(wire, table, cx);
         cx.leave();
@@ -46,11 +46,11 @@ where
     let mut prev: Option<K> = None;
     for (k, w) in wire {
         if prev.as_ref().is_some_and(|p| *p >= k) {
-            return Err(Error::NotCanonical { field: "map keys" });
+            return Err(Error::NotCanonical { field: "map.keys" });
         }
         let v = S::from_wire(w, table, cx)?;
         if v.is_empty() {
-            return Err(Error::NotCanonical { field: "map value" });
+            return Err(Error::NotCanonical { field: "map.value" });
         }
         out.insert_decoded(k.clone(), v).map_err(|dot| Error::DuplicateDot { dot })?;
         prev = Some(k);
@@ -92,7 +92,7 @@ mod tests {
         let mut cx = DecodeCx::new(Limits { max_elements: 1, ..Limits::default() });
         assert!(matches!(
             MapStore::<u8, DotSet>::from_wire(wire, &table, &mut cx),
-            Err(Error::TooLarge { field: "map keys", .. })
+            Err(Error::TooLarge { field: "map.keys", .. })
         ));
     }
 }

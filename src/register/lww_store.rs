@@ -215,7 +215,7 @@ mod wire_impls {
 
         fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
             let wire = wire.into_iter().map(|(d, ts, v)| (d, (ts, v))).collect();
-            Ok(LwwStore { fun: decode_fun(wire, table, cx, "lww value", |p, _| Ok(p))? })
+            Ok(LwwStore { fun: decode_fun(wire, table, cx, "lww-store.value", |p, _| Ok(p))? })
         }
     }
 }
@@ -229,7 +229,7 @@ impl<T: Clone + PartialEq> crate::receive::ReceiveStore for LwwStore<T> {
 
     fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
         match self.fun.first_conflict(&local.fun) {
-            Some(_) => Err(crate::Error::ConflictingPayload { field: "lww value" }),
+            Some(_) => Err(crate::Error::ConflictingPayload { field: "lww-store.value" }),
             None => Ok(()),
         }
     }

@@ -317,7 +317,7 @@ mod wire_impls {
         }
 
         fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-            let fun = decode_fun(wire, table, cx, "mv register", |v, _| Ok(v))?;
+            let fun = decode_fun(wire, table, cx, "mv-register", |v, _| Ok(v))?;
             Ok(MvStore { fun })
         }
     }
@@ -362,7 +362,7 @@ impl<T: Clone + PartialEq> crate::receive::ReceiveStore for MvStore<T> {
 
     fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
         match self.fun.first_conflict(&local.fun) {
-            Some(_) => Err(crate::Error::ConflictingPayload { field: "mv register value" }),
+            Some(_) => Err(crate::Error::ConflictingPayload { field: "mv-register.value" }),
             None => Ok(()),
         }
     }

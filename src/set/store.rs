@@ -977,7 +977,7 @@ impl<T: Hash + Eq + Clone> crate::receive::ReceiveStore for SetStore<T> {
             let dot = self.replicas.dot(p);
             let theirs = local.packed(&dot).and_then(|lp| local.slot_of_dot(lp));
             if theirs.is_some_and(|i| local.slots[i].elem != self.slots[slot].elem) {
-                return Err(crate::Error::ConflictingPayload { field: "set element" });
+                return Err(crate::Error::ConflictingPayload { field: "set.element" });
             }
         }
         Ok(())

@@ -252,7 +252,7 @@ mod wire_impls {
                 return Err(Error::UnsupportedVersion { found: v });
             }
             // The enum tag of `Body`: a varint (postcard's variant index).
-            let (tag, rest) = take::<u32>(rest, "message kind")?;
+            let (tag, rest) = take::<u32>(rest, "message.kind")?;
             let max = cx.limits.max_counter;
             let seq = |rest| -> Result<(u64, &[u8]), Error> {
                 let (seq, rest) = take::<u64>(rest, "seq")?;
@@ -273,9 +273,9 @@ mod wire_impls {
                 }
                 3 => match seq(rest)? {
                     (seq, []) => Ok(Message::Ack { seq }),
-                    _ => Err(Error::Malformed { field: "trailing bytes" }),
+                    _ => Err(Error::Malformed { field: "bytes.trailing" }),
                 },
-                _ => Err(Error::Malformed { field: "message kind" }),
+                _ => Err(Error::Malformed { field: "message.kind" }),
             }
         }
     }
