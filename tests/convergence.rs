@@ -5,9 +5,10 @@
 //! The laws are written once, in the test kit (`testkit::laws`).
 
 #[allow(unused_imports)]
+use convergent::causal::VersionVector;
+#[allow(unused_imports)]
 use convergent::{
     CausalContext, CausalCounter, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
-    VersionVector,
 };
 use testkit::{check, laws};
 

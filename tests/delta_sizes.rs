@@ -180,7 +180,7 @@ fn floor_of_dots_counts_each_id_once_and_runs_by_their_ends() {
 #[test]
 #[ignore = "known finding: 1.524 x floor at n = 1, m = 100 000 (see the doc comment)"]
 fn regression_reinsert_of_an_old_own_element() {
-    use convergent::{DotStore, OrSet, wire};
+    use convergent::{OrSet, causal::DotStore, wire};
     use std::collections::HashSet;
     let r = ReplicaId::from_u128(1);
     let mut s = OrSet::new();

@@ -363,10 +363,15 @@ fn op_map3(m: &mut Map3, r: ReplicaId, rng: &mut Rng) -> Map3 {
         6 => m.update(r, k1, |l2| l2.update(k2, |l3| l3.remove(&k3))),
         7 => m.update(r, k1, |l2| l2.remove(&k2)),
         8 => m.remove(r, &k1),
-        _ => m.transact(r, |h| {
-            h.update(word(rng, 3), |l2| l2.update(0, |l3| l3.update(String::from("x"), |reg| reg.write(1))));
-            h.remove(&word(rng, 3));
-        }),
+        _ => {
+            m.mutate(r, |h| {
+                h.update(word(rng, 3), |l2| {
+                    l2.update(0, |l3| l3.update(String::from("x"), |reg| reg.write(1)))
+                });
+                h.remove(&word(rng, 3));
+            })
+            .0
+        }
     }
 }
 
@@ -395,7 +400,7 @@ fn op_map_lww(
     let v = word(rng, 12);
     if rng.chance(80) {
         m.update(r, k, |reg| {
-            reg.write(t, v);
+            reg.write_at(t, v);
         })
     } else {
         m.remove(r, &k)

@@ -12,9 +12,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use convergent::causal::{CheckInvariants, DotStore};
+use convergent::map::MapStore;
 use convergent::{
-    CausalCounter, CheckInvariants, DotStore, EwFlag, GCounter, Lattice, LwwRegister, MapStore, MvRegister,
-    OrMap, OrSet, PnCounter, ReplicaId,
+    CausalCounter, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId,
 };
 use testkit::{Rng, check, laws};
 
@@ -149,13 +150,14 @@ fn single_replica_nested_map_of_registers_matches_hashmap() {
                             model.remove(&k);
                         }
                     }
-                    m.transact(r, |h| {
+                    m.mutate(r, |h| {
                         h.update(k, |inner| inner.update(j, |reg| reg.write(v)));
                         h.update(k.wrapping_add(1) % 3, |inner| inner.update(j, |reg| reg.write(v)));
                         h.update(k, |inner| {
                             inner.remove(&j);
                         });
                     })
+                    .0
                 }
                 _ => {
                     model.entry(k).or_default().insert(j, v);
@@ -257,7 +259,7 @@ fn debug_is_shaped_like_a_map() {
 
 #[test]
 fn counters_saturate() {
-    use convergent::MAX_COUNT;
+    use convergent::counter::MAX_COUNT;
     let r = ReplicaId::from_u128(1);
     let mut c = CausalCounter::new();
     let _ = c.increment(r, u64::MAX);
@@ -316,7 +318,7 @@ mod wire {
         assert_eq!(from_bytes::<OrMap<String, OrMap<u8, MvRegister<u8>>>>(&bytes), Ok(m.clone()));
         // Built in one transaction, in another key order: round trips too.
         let mut m2: OrMap<String, OrMap<u8, MvRegister<u8>>> = OrMap::new();
-        let _ = m2.transact(r, |h| {
+        let _ = m2.mutate(r, |h| {
             for k in ["c", "a", "b"] {
                 h.update(k.into(), |i| i.update(1, |x| x.write(9)));
             }
@@ -350,13 +352,13 @@ mod wire {
     #[test]
     fn unsorted_keys_empty_values_and_bad_payloads_are_refused() {
         let unsorted = raw(2, vec![(1u8, vec![WireDot(0, 1)]), (0u8, vec![WireDot(0, 2)])]);
-        assert!(refused::<Flags>(&unsorted).contains("map keys: not in canonical form"));
+        assert!(refused::<Flags>(&unsorted).contains("map.keys: not in canonical form"));
         let repeated = raw(2, vec![(0u8, vec![WireDot(0, 1)]), (0u8, vec![WireDot(0, 2)])]);
-        assert!(refused::<Flags>(&repeated).contains("map keys: not in canonical form"));
+        assert!(refused::<Flags>(&repeated).contains("map.keys: not in canonical form"));
         let empty = raw(1, vec![(0u8, Vec::<WireDot>::new())]);
-        assert!(refused::<Flags>(&empty).contains("map value: not in canonical form"));
+        assert!(refused::<Flags>(&empty).contains("map.value: not in canonical form"));
         let empty_inner = raw(1, vec![(0u8, Vec::<(u8, Vec<WireDot>)>::new())]);
-        assert!(refused::<OrMap<u8, Flags>>(&empty_inner).contains("map value: not in canonical form"));
+        assert!(refused::<OrMap<u8, Flags>>(&empty_inner).contains("map.value: not in canonical form"));
         let outside = raw(1, vec![(0u8, vec![WireDot(0, 2)])]);
         assert!(refused::<Flags>(&outside).contains("not in the causal context"));
         let unknown = raw(1, vec![(0u8, vec![WireDot(3, 1)])]);
@@ -366,9 +368,9 @@ mod wire {
         let mv_unsorted = raw(2, vec![(WireDot(0, 2), 1u8), (WireDot(0, 1), 2u8)]);
         assert!(refused::<MvRegister<u8>>(&mv_unsorted).contains("not in canonical form"));
         let huge = raw(1, vec![(WireDot(0, 1), u64::MAX, 0u64)]);
-        assert!(refused::<CausalCounter>(&huge).contains("counter total"));
+        assert!(refused::<CausalCounter>(&huge).contains("counter-store.total"));
         let huge_map = raw(1, vec![(0u8, vec![(WireDot(0, 1), 0u64, 1u64 << 60)])]);
-        assert!(refused::<OrMap<u8, CausalCounter>>(&huge_map).contains("counter total"));
+        assert!(refused::<OrMap<u8, CausalCounter>>(&huge_map).contains("counter-store.total"));
     }
 
     #[test]
@@ -395,7 +397,8 @@ mod wire {
 
 #[cfg(feature = "quickcheck")]
 mod arbitrary {
-    use convergent::{CausalCounter, CheckInvariants, Lattice, MvRegister};
+    use convergent::causal::CheckInvariants;
+    use convergent::{CausalCounter, Lattice, MvRegister};
     use quickcheck::{QuickCheck, TestResult};
 
     fn laws<L: Lattice + Clone + PartialEq + CheckInvariants>(a: L, b: L, c: L) -> TestResult {

@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use convergent::{Causal, Decompose, DotStore, Lattice, OrSet, ReplicaId, SetStore};
+use convergent::causal::{Causal, DotStore};
+use convergent::set::SetStore;
+use convergent::{Decompose, Lattice, OrSet, ReplicaId};
 use quickcheck::QuickCheck;
 #[cfg(feature = "quickcheck")]
 use quickcheck::{Arbitrary, Gen};

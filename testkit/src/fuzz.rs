@@ -4,8 +4,10 @@
 //! it with the same laws, histories, invariants and specifications as the tests.
 
 use arbitrary::{Arbitrary, Unstructured};
-use convergent::sync::{Faults, Message, Mode, Simulation, SyncEngine, Topology};
-use convergent::{Decompose, Limits, MAX_COUNT, ReplicaId, wire};
+use convergent::counter::MAX_COUNT;
+use convergent::sim::{Faults, Simulation, Topology};
+use convergent::sync::{Message, Mode, SyncEngine};
+use convergent::{Decompose, Limits, ReplicaId, wire};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

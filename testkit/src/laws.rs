@@ -5,7 +5,7 @@
 //! a history's deltas and states in other orders and groupings.
 
 use convergent::Decompose;
-use convergent::lattice::join_all;
+use convergent::Lattice;
 
 use std::collections::BTreeSet;
 
@@ -172,7 +172,7 @@ pub fn delta_groups<T: Subject>(s: Script) -> Result<(), String> {
             j += 1;
         }
         let run = &h.ops[i..j];
-        let group = join_all(run.iter().map(|o| o.delta.clone()));
+        let group = Lattice::join_all(run.iter().map(|o| o.delta.clone()));
         same(
             "op run: X ⊔ (δ1 ⊔ … ⊔ δk) == m_k(…m_1(X))",
             &run[0].before.clone().joined(group.clone()),
@@ -194,12 +194,13 @@ pub fn delta_groups<T: Subject>(s: Script) -> Result<(), String> {
         let hi = lo + 1 + h.rng.below(log.len() - lo);
         let w = &log[lo..hi];
         let x = h.rng.pick(&states).clone();
-        let group = join_all(w.iter().cloned());
+        let group = Lattice::join_all(w.iter().cloned());
         let by_group = x.clone().joined(group.clone());
         let one_by_one = w.iter().fold(x.clone(), |acc, d| acc.joined(d.clone()));
         same("X ⊔ group == X ⊔ δ1 ⊔ … ⊔ δk", &by_group, &one_by_one)?;
         let k = h.rng.below(w.len() + 1);
-        let split = join_all(w[..k].iter().cloned()).joined(join_all(w[k..].iter().cloned()));
+        let split =
+            Lattice::join_all(w[..k].iter().cloned()).joined(Lattice::join_all(w[k..].iter().cloned()));
         same("a group split anywhere joins back to the group", &split, &group)?;
     }
     Ok(())
@@ -214,7 +215,7 @@ pub fn decomposition<T: Subject + Decompose>(s: Script) -> Result<(), String> {
         decomposition_of(&x)?;
         let mut shuffled = x.decompose();
         h.rng.shuffle(&mut shuffled);
-        same("⊔ shuffled decompose(x) == x", &join_all(shuffled.iter().cloned()), &x)?;
+        same("⊔ shuffled decompose(x) == x", &Lattice::join_all(shuffled.iter().cloned()), &x)?;
     }
     Ok(())
 }
@@ -231,7 +232,7 @@ pub fn decomposition_of<T: Subject + Decompose>(x: &T) -> Result<(), String> {
             x.show()
         )
     })?;
-    same("⊔ decompose(x) == x", &join_all(parts.iter().cloned()), x)?;
+    same("⊔ decompose(x) == x", &Lattice::join_all(parts.iter().cloned()), x)?;
     for p in &parts {
         ensure(!p.is_bottom(), || format!("an irreducible is ⊥\n  x: {}", x.show()))?;
         ensure(p.leq(x), || format!("irreducible {} not ≤ x {}", p.show(), x.show()))?;
@@ -272,7 +273,7 @@ pub fn optimal_delta<T: Subject + Decompose>(s: Script) -> Result<(), String> {
         for p in d.decompose() {
             ensure(!p.leq(b), || format!("irreducible {} of Δ(a, b) is ≤ b{}", p.show(), ctx()))?;
         }
-        let expected = join_all(a.decompose().into_iter().filter(|p| !p.leq(b)));
+        let expected = Lattice::join_all(a.decompose().into_iter().filter(|p| !p.leq(b)));
         same("Δ(a, b) == ⊔ {p ∈ decompose(a) | p ≰ b}", &d, &expected).map_err(|e| e + &ctx())?;
         ensure(a.delta(a).is_bottom(), || format!("Δ(a, a) is not ⊥: {}", a.delta(a).show()))?;
         same("Δ(a, ⊥) == a", &a.delta(&T::bottom()), a)?;
@@ -454,7 +455,7 @@ pub fn delivery_orders<T: Subject>(s: Script) -> Result<(), String> {
     let mut h: History<T> = run(&s)?;
     let full = h.full();
     let deltas = h.deltas();
-    same("⊔ final states == ⊔ all deltas", &join_all(deltas.iter().cloned()), &full)?;
+    same("⊔ final states == ⊔ all deltas", &Lattice::join_all(deltas.iter().cloned()), &full)?;
     let in_order = deltas.iter().fold(T::bottom(), |x, d| x.joined(d.clone()));
     same("deltas in order", &in_order, &full)?;
     let mut shuffled = deltas.clone();
@@ -471,17 +472,17 @@ pub fn delivery_orders<T: Subject>(s: Script) -> Result<(), String> {
         }
     }
     h.rng.shuffle(&mut dup);
-    same("deltas duplicated and shuffled", &join_all(dup.iter().cloned()), &full)?;
+    same("deltas duplicated and shuffled", &Lattice::join_all(dup.iter().cloned()), &full)?;
     // Pre-joined: random groups of the duplicated stream, the groups themselves shuffled.
     let mut groups = Vec::new();
     let mut i = 0;
     while i < dup.len() {
         let k = 1 + h.rng.below(4);
-        groups.push(join_all(dup[i..(i + k).min(dup.len())].iter().cloned()));
+        groups.push(Lattice::join_all(dup[i..(i + k).min(dup.len())].iter().cloned()));
         i += k;
     }
     h.rng.shuffle(&mut groups);
-    same("deltas pre-joined in groups", &join_all(groups.iter().cloned()), &full)?;
+    same("deltas pre-joined in groups", &Lattice::join_all(groups.iter().cloned()), &full)?;
     // Every replica, from where it stands, receiving every delta (shuffled) reaches the same.
     for r in h.replicas.clone() {
         let mut ds = deltas.clone();

@@ -507,7 +507,7 @@ fn play<T: Subject>(script: &Script, full: bool) -> Result<History<T>, String> {
                 }
                 let lo = usize::from(start) % logs[f].len();
                 let hi = (lo + usize::from(len.max(1))).min(logs[f].len());
-                let group = convergent::lattice::join_all(logs[f][lo..hi].iter().cloned());
+                let group = convergent::Lattice::join_all(logs[f][lo..hi].iter().cloned());
                 checked("delta-group", i, &group)?;
                 snapshots.push(states[t].clone());
                 if full {
@@ -590,7 +590,7 @@ impl<T: Subject> History<T> {
 
     /// The join of every final state: where full-state anti-entropy ends.
     pub fn full(&self) -> T {
-        convergent::lattice::join_all(self.replicas.iter().cloned())
+        convergent::Lattice::join_all(self.replicas.iter().cloned())
     }
 
     /// Every delta of every local operation, in the order they were made.

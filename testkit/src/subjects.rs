@@ -5,9 +5,13 @@ use std::fmt::Debug;
 use std::collections::{BTreeMap, BTreeSet};
 
 use convergent::{
-    Causal, CausalContext, CausalCounter, Dot, DotSet, DotStore, EwFlag, GCounter, GCounterStore, Handle,
-    LwwRegister, LwwStore, MapStore, MvRegister, MvStore, Nested, OrMap, OrSet, PnCounter, PnCounterStore,
-    ReplicaId, SetStore, Timestamp, VersionVector,
+    CausalContext, CausalCounter, Dot, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
+    ReplicaId, Timestamp,
+    causal::{Causal, DotSet, DotStore, Handle, Nested, VersionVector},
+    counter::{GCounterStore, PnCounterStore},
+    map::MapStore,
+    register::{LwwStore, MvStore},
+    set::SetStore,
 };
 
 use super::{Event, OpCx, Ops, Rng, Subject, ops_in};
@@ -53,7 +57,7 @@ pub fn check_context(c: &CausalContext) -> Result<(), String> {
 /// A causal pair: canonical context, every live dot inside it, the dot count consistent.
 pub fn check_causal<S: DotStore>(c: &Causal<S>) -> Result<(), String> {
     check_context(c.context())?;
-    convergent::CheckInvariants::check_invariants(c.context())
+    convergent::causal::CheckInvariants::check_invariants(c.context())
         .map_err(|e| format!("context CheckInvariants: {e}"))?;
     if !c.store_within_context() {
         return Err("a live dot of the store is outside the context".into());
@@ -196,7 +200,7 @@ fn per_replica_sums<O>(
     for k in ops_in(visible) {
         if let Some(n) = pick(&events[k].op) {
             let e = sums.entry(events[k].id).or_default();
-            *e = e.saturating_add(n).min(convergent::MAX_COUNT);
+            *e = e.saturating_add(n).min(convergent::counter::MAX_COUNT);
         }
     }
     sums.values().map(|&n| u128::from(n)).sum()
@@ -224,7 +228,7 @@ impl Subject for GCounter {
         if v.windows(2).any(|w| w[0].0 >= w[1].0) || v.iter().any(|e| e.1 == 0) {
             return Err(format!("G-Counter entries not canonical: {self:?}"));
         }
-        if v.iter().any(|e| e.1 > convergent::MAX_COUNT) {
+        if v.iter().any(|e| e.1 > convergent::counter::MAX_COUNT) {
             return Err(format!("G-Counter entry above MAX_COUNT: {self:?}"));
         }
         if self.value_u128() != v.iter().map(|e| u128::from(e.1)).sum::<u128>() {
@@ -482,7 +486,7 @@ macro_rules! causal_subject {
                 $(
                     // The crate's own checker (it sees private indexes), where the store has one.
                     let _ = stringify!($check);
-                    convergent::CheckInvariants::check_invariants(self.as_causal())
+                    convergent::causal::CheckInvariants::check_invariants(self.as_causal())
                         .map_err(|e| format!("CheckInvariants: {e}"))?;
                 )?
                 <$t as $crate::subjects::Value>::check_store(self.as_causal().store())
@@ -876,8 +880,8 @@ fn counter_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128, i128) {
         let mut minted = false;
         for o in &e.ops {
             let new = match o {
-                CounterOp::Inc(x) => (cur.0.saturating_add(*x).min(convergent::MAX_COUNT), cur.1),
-                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x).min(convergent::MAX_COUNT)),
+                CounterOp::Inc(x) => (cur.0.saturating_add(*x).min(convergent::counter::MAX_COUNT), cur.1),
+                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x).min(convergent::counter::MAX_COUNT)),
                 CounterOp::Reset => unreachable!("resets are split off"),
             };
             if new == cur && has {
@@ -1031,7 +1035,7 @@ impl Value for LwwRegister<u8> {
     }
 
     fn apply_nop(h: &mut Handle<'_, LwwStore<u8>>, op: &LwwWrite) {
-        h.write(Timestamp::from_parts(op.0, 0), op.1);
+        h.write_at(Timestamp::from_parts(op.0, 0), op.1);
     }
 
     fn read_store(s: &LwwStore<u8>) -> Self::NRead {

@@ -21,8 +21,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use convergent::{
-    Causal, CausalCounter, Decompose, Dot, DotStore, EwFlag, GCounter, Lattice, LwwRegister, MvRegister,
-    OrMap, OrSet, PnCounter, ReplicaId, Timestamp, wire,
+    CausalCounter, Decompose, Dot, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet,
+    PnCounter, ReplicaId, Timestamp,
+    causal::{Causal, DotStore},
+    wire,
 };
 use serde::Serialize;
 
@@ -386,7 +388,7 @@ fn orset(o: &mut Out<'_>) {
 }
 
 /// A map built with [`owner_shares`]: `write(map, replica index, key)` does one update.
-fn build_map<V: convergent::Nested>(
+fn build_map<V: convergent::causal::Nested>(
     n: usize,
     m: usize,
     write: impl Fn(&mut OrMap<u64, V>, usize, u64),
@@ -450,17 +452,17 @@ fn map_lww(o: &mut Out<'_>) {
     // Key k written by replica i at WALL0 + k*n + i ms: the hot key 0 holds n concurrent writes.
     let s = build_map::<LwwRegister<u64>>(n, m, |map, i, k| {
         let ts = Timestamp::from_parts(WALL0 + k * n as u64 + i as u64, 0);
-        let _ = map.update(rid(i), k, |r| r.write(ts, k));
+        let _ = map.update(rid(i), k, |r| r.write_at(ts, k));
     });
     let ts = Timestamp::from_parts(WALL0 + (m * n + n) as u64, 0);
     let (new, v) = (m as u64, m as u64);
     let lww = payload(&v) + varint(ts.as_u64());
     o.causal("update new key (write)", &s, OrMap::as_causal, |map| {
-        (map.update(rid(0), new, |r| r.write(ts, v)), payload(&new) + lww)
+        (map.update(rid(0), new, |r| r.write_at(ts, v)), payload(&new) + lww)
     });
     if m >= 1 {
         o.causal("update hot key (write)", &s, OrMap::as_causal, |map| {
-            (map.update(rid(0), 0, |r| r.write(ts, v)), payload(&0u64) + lww)
+            (map.update(rid(0), 0, |r| r.write_at(ts, v)), payload(&0u64) + lww)
         });
         o.causal("remove hot key", &s, OrMap::as_causal, |map| (map.remove(rid(0), &0), 0));
     }
