@@ -8,53 +8,10 @@ use convergent::{
     sim::{Faults, SimEvent, SimRng, Simulation, Stats, Topology},
     sync::{Message, Mode, OwnDotsCheck, SyncEngine},
 };
-use serde::{Deserialize, Serialize};
+use testkit::gset::GSet;
 
-// ---------------------------------------------------------------------------------------------
-// A small lattice of our own: the engine works for any `Lattice + Decompose + serde`.
-
-/// A grow-only set of `u64`: irreducibles are the singletons.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct GSet(BTreeSet<u64>);
-
-/// Decoded with serde (a lattice of our own: no typed validation).
-impl convergent::wire::Decode for GSet {}
-
-impl GSet {
-    fn add(&mut self, x: u64) -> GSet {
-        self.0.insert(x);
-        GSet(BTreeSet::from([x]))
-    }
-}
-
-impl Lattice for GSet {
-    fn bottom() -> Self {
-        GSet::default()
-    }
-    fn is_bottom(&self) -> bool {
-        self.0.is_empty()
-    }
-    fn join_ref(&mut self, other: &Self) -> bool {
-        let n = self.0.len();
-        self.0.extend(other.0.iter().copied());
-        self.0.len() != n
-    }
-    fn leq(&self, other: &Self) -> bool {
-        self.0.is_subset(&other.0)
-    }
-}
-
-impl Decompose for GSet {
-    fn decompose(&self) -> Vec<Self> {
-        self.0.iter().map(|&x| GSet(BTreeSet::from([x]))).collect()
-    }
-    fn irreducible_count(&self) -> usize {
-        self.0.len()
-    }
-    fn delta(&self, other: &Self) -> Self {
-        GSet(self.0.difference(&other.0).copied().collect())
-    }
-}
+// A small lattice of one's own (`testkit::gset::GSet`): the engine works for any
+// `Lattice + Decompose + serde`.
 
 fn id(n: u128) -> ReplicaId {
     ReplicaId::from_u128(n)

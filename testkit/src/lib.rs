@@ -22,6 +22,7 @@
 
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+pub mod gset;
 pub mod laws;
 pub mod subjects;
 

@@ -25,53 +25,11 @@ use convergent::{
     sync::Mode,
 };
 use serde::{Deserialize, Serialize};
+use testkit::gset::GSet;
 
 // ---------------------------------------------------------------------------------------------
 // A workload type of our own: the simulator takes any `Lattice + Decompose + serde` type, as a
 // user would write it. The crate's own types are used as they are.
-
-/// A grow-only set of `u64`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct GSet(BTreeSet<u64>);
-
-/// Decoded with serde (a lattice of our own: no typed validation).
-impl convergent::wire::Decode for GSet {}
-
-impl Lattice for GSet {
-    fn bottom() -> Self {
-        GSet::default()
-    }
-    fn is_bottom(&self) -> bool {
-        self.0.is_empty()
-    }
-    fn join_ref(&mut self, other: &Self) -> bool {
-        let n = self.0.len();
-        self.0.extend(other.0.iter().copied());
-        self.0.len() != n
-    }
-    fn leq(&self, other: &Self) -> bool {
-        self.0.is_subset(&other.0)
-    }
-}
-
-impl Decompose for GSet {
-    fn decompose(&self) -> Vec<Self> {
-        self.0.iter().map(|&x| GSet(BTreeSet::from([x]))).collect()
-    }
-    fn irreducible_count(&self) -> usize {
-        self.0.len()
-    }
-    fn delta(&self, other: &Self) -> Self {
-        GSet(self.0.difference(&other.0).copied().collect())
-    }
-}
-
-impl GSet {
-    fn add(&mut self, x: u64) -> GSet {
-        self.0.insert(x);
-        GSet(BTreeSet::from([x]))
-    }
-}
 
 /// A grow-only map of LWW registers, as in the paper's G-Map: keys are never removed, values
 /// join pointwise; irreducibles are the written keys.
