@@ -1,0 +1,735 @@
+//! The node: a sync engine on a tokio UDP socket, with foca for membership and redb for
+//! durability.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use convergent::sync::{Message, MessageKind, Mode, SyncEngine};
+use convergent::wire::Decode;
+use convergent::{Decompose, Lattice, ReplicaId};
+use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec, Timer};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::frame::{self, Reassembly, TAG_MEMBERSHIP, TAG_SYNC};
+use crate::store::{DurableReplica, StoreError};
+
+/// A member's identity in the SWIM protocol: its address, the replica it runs, and a number that
+/// grows with every (re)start or renewal, so that a newer identity on the same address always
+/// wins ([`foca::Identity::win_addr_conflict`]).
+///
+/// A process that restarts from its disk keeps its `replica` and comes back with a larger `bump`;
+/// one that lost its disk comes back with a new `replica`: peers then drop the old replica as a
+/// neighbour and take the new one in.
+///
+/// ```
+/// use convergent::ReplicaId;
+/// use convergent_net::MemberId;
+/// use foca::Identity;
+///
+/// let old = MemberId { addr: "127.0.0.1:9000".parse().unwrap(), replica: ReplicaId::from_u128(1), bump: 5 };
+/// let new = MemberId { replica: ReplicaId::from_u128(2), bump: 9, ..old };
+/// assert!(new.win_addr_conflict(&old));
+/// assert_eq!(old.renew().unwrap().bump, 6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MemberId {
+    /// Where the member listens.
+    pub addr: SocketAddr,
+    /// The replica it runs.
+    pub replica: ReplicaId,
+    /// Start time in milliseconds since the Unix epoch, plus one per renewal.
+    pub bump: u64,
+}
+
+impl foca::Identity for MemberId {
+    type Addr = SocketAddr;
+
+    fn renew(&self) -> Option<Self> {
+        Some(MemberId { bump: self.bump + 1, ..*self })
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn win_addr_conflict(&self, other: &Self) -> bool {
+        (self.bump, self.replica) > (other.bump, other.replica)
+    }
+}
+
+/// Faults injected in the node's send path, for tests: every datagram (membership and sync)
+/// is dropped with probability `loss`, and every datagram to an address in `blocked`.
+///
+/// ```
+/// use convergent_net::Faults;
+///
+/// let f = Faults { loss: 0.2, blocked: ["127.0.0.1:9001".parse().unwrap()].into() };
+/// assert!(f.blocked.contains(&"127.0.0.1:9001".parse().unwrap()));
+/// assert_eq!(Faults::default().loss, 0.0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Probability of dropping each datagram sent.
+    pub loss: f64,
+    /// Addresses this node cannot reach (one side of a partition).
+    pub blocked: HashSet<SocketAddr>,
+}
+
+/// How a node runs. Build with [`NodeConfig::new`] and set fields.
+///
+/// ```
+/// use convergent_net::NodeConfig;
+///
+/// let mut c = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+/// c.peers.push("127.0.0.1:9000".parse().unwrap());
+/// assert_eq!(c.max_datagram, 1200);
+/// ```
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The UDP address to bind.
+    pub bind: SocketAddr,
+    /// Addresses to join through (any live member will do); empty for the first node.
+    pub peers: Vec<SocketAddr>,
+    /// The redb file of the replica; `None` keeps the replica in memory (a new id every start).
+    pub data: Option<PathBuf>,
+    /// Largest datagram sent (default 1200 bytes, below common MTUs); larger sync messages go
+    /// in chunks.
+    pub max_datagram: usize,
+    /// How often the engine sends what each neighbour lacks (default 50 ms).
+    pub sync_interval: Duration,
+    /// Polls without an acknowledgement before a delta-group or snapshot is sent again.
+    pub resend_after: u32,
+    /// The sync engine's mode (default BP+RR).
+    pub mode: Mode,
+    /// SWIM settings (default: [`NodeConfig::fast_membership`]).
+    pub membership: foca::Config,
+    /// Seed for the node's randomness (membership probing, injected faults); `None`: from the OS.
+    pub seed: Option<u64>,
+}
+
+impl NodeConfig {
+    /// Defaults for a node bound to `bind`.
+    #[must_use]
+    pub fn new(bind: SocketAddr) -> Self {
+        NodeConfig {
+            bind,
+            peers: Vec::new(),
+            data: None,
+            max_datagram: 1200,
+            sync_interval: Duration::from_millis(50),
+            resend_after: 2,
+            mode: Mode::DeltaBpRr,
+            membership: Self::fast_membership(),
+            seed: None,
+        }
+    }
+
+    /// SWIM settings for a LAN or loopback with loss: a probe every 400 ms, suspicion for 1.6 s
+    /// before a member is declared down, gossip every 100 ms, (re)announcing every second.
+    #[must_use]
+    pub fn fast_membership() -> foca::Config {
+        let mut c = foca::Config::new_lan(std::num::NonZeroU32::new(16).expect("16"));
+        c.probe_period = Duration::from_millis(400);
+        c.probe_rtt = Duration::from_millis(150);
+        c.suspect_to_down_after = Duration::from_millis(1600);
+        c.remove_down_after = Duration::from_secs(120);
+        c.periodic_announce = Some(foca::PeriodicParams {
+            frequency: Duration::from_secs(1),
+            num_members: std::num::NonZeroUsize::new(1).expect("1"),
+        });
+        c.periodic_announce_to_down_members = Some(foca::PeriodicParams {
+            frequency: Duration::from_secs(1),
+            num_members: std::num::NonZeroUsize::new(2).expect("2"),
+        });
+        c.periodic_gossip = Some(foca::PeriodicParams {
+            frequency: Duration::from_millis(100),
+            num_members: std::num::NonZeroUsize::new(3).expect("3"),
+        });
+        c
+    }
+}
+
+/// Why a node could not start or save.
+#[derive(Debug)]
+pub enum NodeError {
+    /// The socket could not be bound.
+    Io(std::io::Error),
+    /// The durable replica could not be opened or written.
+    Store(StoreError),
+    /// The configuration is unusable (for example a datagram size below
+    /// [`frame::MIN_DATAGRAM`]).
+    Config(&'static str),
+}
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeError::Io(e) => write!(f, "socket: {e}"),
+            NodeError::Store(e) => write!(f, "store: {e}"),
+            NodeError::Config(e) => write!(f, "configuration: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+impl From<StoreError> for NodeError {
+    fn from(e: StoreError) -> Self {
+        NodeError::Store(e)
+    }
+}
+
+/// Messages and bytes of one kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Messages (whole sync messages, not chunks).
+    pub messages: u64,
+    /// Encoded bytes of those messages (without frame headers).
+    pub bytes: u64,
+}
+
+/// One neighbour as the engine sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerStatus {
+    /// The neighbour's replica.
+    pub replica: ReplicaId,
+    /// Its address, if known.
+    pub addr: Option<SocketAddr>,
+    /// Whether it acknowledged everything this replica holds.
+    pub caught_up: bool,
+}
+
+/// A node's counters. Everything counts since the process started.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeStats {
+    /// This replica.
+    pub id: Option<ReplicaId>,
+    /// The engine's sequence number.
+    pub seq: u64,
+    /// Sync messages sent, by kind.
+    pub sent: BTreeMap<MessageKind, Traffic>,
+    /// Sync messages received and decoded, by kind.
+    pub received: BTreeMap<MessageKind, Traffic>,
+    /// Datagrams and bytes put on the socket (sync frames with headers, and membership).
+    pub datagrams_sent: u64,
+    /// Bytes of those datagrams.
+    pub bytes_sent: u64,
+    /// Of which membership (foca) bytes.
+    pub membership_bytes_sent: u64,
+    /// Datagrams received.
+    pub datagrams_received: u64,
+    /// Bytes of those datagrams.
+    pub bytes_received: u64,
+    /// Datagrams the injected faults dropped.
+    pub dropped_by_faults: u64,
+    /// Datagrams the socket refused to send (buffer full).
+    pub send_errors: u64,
+    /// Sync frames addressed to another replica id (a previous incarnation): dropped.
+    pub misaddressed: u64,
+    /// Frames that did not parse or exceeded the size limit.
+    pub bad_frames: u64,
+    /// Received messages refused, by error (decoding, validation, out-of-range acks).
+    pub refused: BTreeMap<String, u64>,
+    /// Snapshots sent (a neighbour behind the collected log, new, or restarted).
+    pub snapshots_sent: u64,
+    /// Saves to the durable replica, bytes handed to it, and compactions among them.
+    pub saves: u64,
+    /// Bytes of the saved values (delta or state, plus the sequence number).
+    pub save_bytes: u64,
+    /// Saves that compacted the log.
+    pub compactions: u64,
+    /// Live members seen by SWIM (without this node).
+    pub members: usize,
+    /// Times a member on a known address came back as a different replica (a wiped disk): the
+    /// old replica was dropped as a neighbour and the new one taken in.
+    pub replaced_replicas: u64,
+    /// The neighbours and whether each is caught up.
+    pub neighbours: Vec<PeerStatus>,
+}
+
+type Swim = Foca<MemberId, PostcardCodec, StdRng, NoCustomBroadcast>;
+
+struct Inner<L> {
+    engine: SyncEngine<L>,
+    swim: Swim,
+    runtime: AccumulatingRuntime<MemberId>,
+    timers: Vec<(Instant, u64, Timer<MemberId>)>,
+    timer_seq: u64,
+    socket: Arc<UdpSocket>,
+    addrs: HashMap<ReplicaId, SocketAddr>,
+    store: Option<DurableReplica<L>>,
+    unsaved: L,
+    reassembly: Reassembly,
+    next_message: u32,
+    faults: Faults,
+    rng: StdRng,
+    stats: NodeStats,
+    config: NodeConfig,
+    changes: watch::Sender<u64>,
+    next_sync: Instant,
+    next_announce: Instant,
+}
+
+/// A replica on the network: runs a [`SyncEngine`] for any state type `L` on one UDP socket,
+/// with SWIM membership (foca) deciding the engine's neighbours and, optionally, a durable
+/// replica on redb.
+///
+/// * [`start`](Self::start) binds, loads or creates the replica ([`DurableReplica::load_or_fresh`]),
+///   announces to the configured peers and spawns the receive and timer tasks on the current
+///   tokio runtime.
+/// * [`update`](Self::update) runs a delta mutator; when it returns `Ok`, the delta is on disk
+///   (before it is ever sent).
+/// * [`subscribe`](Self::subscribe) tells about every change (local or remote), [`read`](Self::read)
+///   reads the state, [`stats`](Self::stats) the counters.
+///
+/// Membership: every live SWIM member is a neighbour of the engine. A member that is declared
+/// down is dropped (its buffers freed); when it comes back it gets a snapshot. A member that comes
+/// back on the same address under a new replica id (it lost its disk) replaces the old one.
+///
+/// Received changes are saved before their acknowledgement is sent, so a peer never believes
+/// this replica holds something a crash took away.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use convergent::GCounter;
+/// use convergent_net::{Node, NodeConfig};
+///
+/// let a = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+/// let mut cb = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+/// cb.peers.push(a.local_addr());
+/// let b = Node::<GCounter>::start(cb).await.unwrap();
+///
+/// a.update(|c, me| c.increment(me, 2)).unwrap();
+/// let mut changes = b.subscribe();
+/// while b.read(|c| c.value()) < 2 {
+///     changes.changed().await.unwrap();
+/// }
+/// # });
+/// ```
+pub struct Node<L> {
+    inner: Arc<Mutex<Inner<L>>>,
+    changes: watch::Receiver<u64>,
+    tasks: Vec<JoinHandle<()>>,
+    id: ReplicaId,
+    addr: SocketAddr,
+}
+
+impl<L> std::fmt::Debug for Node<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("id", &self.id).field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl<L> Drop for Node<L> {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn lock<L>(m: &Mutex<Inner<L>>) -> MutexGuard<'_, Inner<L>> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The error's variant name: `CounterOutOfRange`, `Malformed`, ...
+fn error_name(e: &convergent::Error) -> String {
+    let s = format!("{e:?}");
+    s.split([' ', '{', '(']).next().unwrap_or("").to_string()
+}
+
+impl<L> Node<L>
+where
+    L: Lattice + Decompose + Decode + Clone + Send + 'static,
+{
+    /// Binds, opens or creates the replica, and starts the node's tasks on the current tokio
+    /// runtime (which needs the `time` and `net` drivers).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError`] if the socket cannot be bound, the durable replica cannot be opened, or the
+    /// datagram size is below [`frame::MIN_DATAGRAM`].
+    pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        if config.max_datagram < frame::MIN_DATAGRAM {
+            return Err(NodeError::Config("max_datagram below the minimum"));
+        }
+        let socket = Arc::new(UdpSocket::bind(config.bind).await.map_err(NodeError::Io)?);
+        let addr = socket.local_addr().map_err(NodeError::Io)?;
+        let (store, engine) = match &config.data {
+            Some(path) => {
+                let (store, loaded) = DurableReplica::<L>::load_or_fresh(path)?;
+                let engine = if loaded.fresh {
+                    SyncEngine::new(loaded.id, config.mode)
+                } else {
+                    SyncEngine::restore(loaded.id, config.mode, loaded.state, loaded.seq)
+                };
+                (Some(store), engine)
+            }
+            None => (None, SyncEngine::new(ReplicaId::random(), config.mode)),
+        };
+        let engine = engine.with_resend_after(config.resend_after);
+        let id = engine.id();
+        let mut rng = match config.seed {
+            Some(s) => StdRng::seed_from_u64(s),
+            None => StdRng::from_os_rng(),
+        };
+        let mut membership = config.membership.clone();
+        membership.max_packet_size =
+            std::num::NonZeroUsize::new(config.max_datagram - 1).ok_or(NodeError::Config("max_datagram"))?;
+        let me = MemberId { addr, replica: id, bump: now_ms() };
+        let swim = Foca::new(me, membership, StdRng::seed_from_u64(rng.random()), PostcardCodec);
+        let (tx, changes) = watch::channel(engine.seq());
+        let now = Instant::now();
+        let inner = Inner {
+            engine,
+            swim,
+            runtime: AccumulatingRuntime::new(),
+            timers: Vec::new(),
+            timer_seq: 0,
+            socket: socket.clone(),
+            addrs: HashMap::new(),
+            store,
+            unsaved: L::bottom(),
+            reassembly: Reassembly::new(64 << 20),
+            next_message: rng.random(),
+            faults: Faults::default(),
+            rng,
+            stats: NodeStats { id: Some(id), ..NodeStats::default() },
+            config,
+            changes: tx,
+            next_sync: now,
+            next_announce: now,
+        };
+        let inner = Arc::new(Mutex::new(inner));
+        lock(&inner).announce();
+        let recv = {
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65_536];
+                loop {
+                    match socket.recv_from(&mut buf).await {
+                        Ok((n, src)) => lock(&inner).on_datagram(&buf[..n], src),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+                    }
+                }
+            })
+        };
+        let ticks = {
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_millis(10));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    lock(&inner).on_tick(Instant::now());
+                }
+            })
+        };
+        Ok(Node { inner, changes, tasks: vec![recv, ticks], id, addr })
+    }
+
+    /// Runs a delta mutator on the state (see [`SyncEngine::update`]) and saves the delta before
+    /// returning: `Ok(true)` means the change is durable (with a store) and will be sent. Blocks
+    /// for the save (one redb transaction). Returns whether the state changed.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the save failed: the change is applied in memory but not durable.
+    pub fn update(&self, f: impl FnOnce(&mut L, ReplicaId) -> L) -> Result<bool, NodeError> {
+        let mut g = lock(&self.inner);
+        let mut delta = None;
+        let changed = g.engine.update(|s, me| {
+            let d = f(s, me);
+            delta = Some(d.clone());
+            d
+        });
+        if changed {
+            if let Some(d) = delta {
+                g.unsaved.join(d);
+            }
+            g.flush()?;
+            let seq = g.engine.seq();
+            g.changes.send_replace(seq);
+        }
+        Ok(changed)
+    }
+
+    /// Reads the state. `O(f)`, under the node's lock.
+    pub fn read<R>(&self, f: impl FnOnce(&L) -> R) -> R {
+        f(lock(&self.inner).engine.state())
+    }
+
+    /// A receiver told of every change of the state, local or remote: its value is the engine's
+    /// sequence number.
+    #[must_use]
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
+    }
+
+    /// This replica's id.
+    #[must_use]
+    pub fn id(&self) -> ReplicaId {
+        self.id
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The counters, and each neighbour's status. `O(neighbours)`.
+    #[must_use]
+    pub fn stats(&self) -> NodeStats {
+        let g = lock(&self.inner);
+        let mut s = g.stats.clone();
+        s.seq = g.engine.seq();
+        s.members = g.swim.num_members();
+        s.neighbours = g
+            .engine
+            .neighbours()
+            .map(|r| PeerStatus {
+                replica: r,
+                addr: g.addrs.get(&r).copied(),
+                caught_up: g.engine.acked(r) == Some(g.engine.seq()),
+            })
+            .collect();
+        s
+    }
+
+    /// The live SWIM members (without this node).
+    #[must_use]
+    pub fn members(&self) -> Vec<MemberId> {
+        lock(&self.inner).swim.iter_members().map(|m| *m.id()).collect()
+    }
+
+    /// Replaces the injected faults.
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.inner).faults = faults;
+    }
+
+    /// Saves what was received and not yet saved. Updates save themselves; call this before a
+    /// planned shutdown.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the save failed.
+    pub fn flush(&self) -> Result<(), NodeError> {
+        lock(&self.inner).flush()
+    }
+}
+
+impl<L> Inner<L>
+where
+    L: Lattice + Decompose + Decode + Clone,
+{
+    fn send_datagram(&mut self, to: SocketAddr, bytes: &[u8], membership: bool) {
+        if self.faults.blocked.contains(&to) || (self.faults.loss > 0.0 && self.rng.random_bool(self.faults.loss.min(1.0)))
+        {
+            self.stats.dropped_by_faults += 1;
+            return;
+        }
+        match self.socket.try_send_to(bytes, to) {
+            Ok(_) => {
+                self.stats.datagrams_sent += 1;
+                self.stats.bytes_sent += bytes.len() as u64;
+                if membership {
+                    self.stats.membership_bytes_sent += bytes.len() as u64;
+                }
+            }
+            Err(_) => self.stats.send_errors += 1,
+        }
+    }
+
+    /// Sends what foca asked for, schedules its timers and follows its membership changes.
+    fn drain_swim(&mut self) {
+        let mut buf = Vec::new();
+        while let Some((to, data)) = self.runtime.to_send() {
+            buf.clear();
+            buf.push(TAG_MEMBERSHIP);
+            buf.extend_from_slice(&data);
+            self.send_datagram(to.addr, &buf.clone(), true);
+        }
+        let now = Instant::now();
+        while let Some((after, timer)) = self.runtime.to_schedule() {
+            self.timer_seq += 1;
+            self.timers.push((now + after, self.timer_seq, timer));
+        }
+        let mut changed = false;
+        while let Some(n) = self.runtime.to_notify() {
+            match n {
+                OwnedNotification::Rename(old, new) if old.replica != new.replica => {
+                    self.stats.replaced_replicas += 1;
+                    changed = true;
+                }
+                OwnedNotification::MemberUp(_) | OwnedNotification::MemberDown(_) | OwnedNotification::Rename(..) => {
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if changed {
+            self.reconcile();
+        }
+    }
+
+    /// Makes the engine's neighbours the live members.
+    fn reconcile(&mut self) {
+        let me = self.engine.id();
+        let live: BTreeMap<ReplicaId, SocketAddr> =
+            self.swim.iter_members().map(|m| (m.id().replica, m.id().addr)).filter(|(r, _)| *r != me).collect();
+        let current: BTreeSet<ReplicaId> = self.engine.neighbours().collect();
+        for r in current.iter().filter(|r| !live.contains_key(r)) {
+            self.engine.remove_neighbour(*r);
+        }
+        for (r, a) in &live {
+            self.addrs.insert(*r, *a);
+            if !current.contains(r) {
+                self.engine.add_neighbour(*r);
+            }
+        }
+        // Forget addresses of replicas that are gone, keeping the map bounded.
+        self.addrs.retain(|r, _| live.contains_key(r));
+    }
+
+    fn announce(&mut self) {
+        for p in self.config.peers.clone() {
+            if p == self.socket.local_addr().ok().unwrap_or(p) && self.config.peers.len() > 1 {
+                continue;
+            }
+            // The identity we announce to is a placeholder: foca learns the real one from the reply.
+            let dst = MemberId { addr: p, replica: ReplicaId::from_u128(0), bump: 0 };
+            let _ = self.swim.announce(dst, &mut self.runtime);
+        }
+        self.drain_swim();
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        self.timers.sort_by_key(|(at, seq, _)| (*at, *seq));
+        while self.timers.first().is_some_and(|(at, _, _)| *at <= now) {
+            let (_, _, t) = self.timers.remove(0);
+            let _ = self.swim.handle_timer(t, &mut self.runtime);
+            self.drain_swim();
+        }
+        if self.swim.num_members() == 0 && now >= self.next_announce && !self.config.peers.is_empty() {
+            self.next_announce = now + Duration::from_millis(500);
+            self.announce();
+        }
+        if now >= self.next_sync {
+            self.next_sync = now + self.config.sync_interval;
+            // Acknowledgements go out only for what is saved.
+            if self.flush().is_ok() {
+                self.sync();
+            }
+        }
+    }
+
+    /// Saves the received changes not yet saved, in one transaction.
+    fn flush(&mut self) -> Result<(), NodeError> {
+        if self.unsaved.is_bottom() {
+            return Ok(());
+        }
+        if let Some(store) = &mut self.store {
+            let cost = store.append(self.engine.seq(), &self.unsaved, self.engine.state())?;
+            self.stats.saves += 1;
+            self.stats.save_bytes += cost.bytes;
+            self.stats.compactions += u64::from(cost.compacted);
+        }
+        self.unsaved = L::bottom();
+        Ok(())
+    }
+
+    fn sync(&mut self) {
+        let me = self.engine.id();
+        for (to, m) in self.engine.poll_outgoing() {
+            let Some(&addr) = self.addrs.get(&to) else { continue };
+            let kind = m.kind();
+            if kind == MessageKind::Snapshot {
+                self.stats.snapshots_sent += 1;
+            }
+            let bytes = m.to_bytes();
+            let t = self.stats.sent.entry(kind).or_default();
+            t.messages += 1;
+            t.bytes += bytes.len() as u64;
+            self.next_message = self.next_message.wrapping_add(1);
+            let Ok(frames) = frame::split(me, to, self.next_message, &bytes, self.config.max_datagram) else {
+                continue;
+            };
+            for f in frames {
+                self.send_datagram(addr, &f, false);
+            }
+        }
+    }
+
+    fn on_datagram(&mut self, d: &[u8], src: SocketAddr) {
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += d.len() as u64;
+        match d.first() {
+            Some(&TAG_MEMBERSHIP) => {
+                let _ = self.swim.handle_data(&d[1..], &mut self.runtime);
+                self.drain_swim();
+            }
+            Some(&TAG_SYNC) => self.on_sync_frame(d, src),
+            _ => self.stats.bad_frames += 1,
+        }
+    }
+
+    fn on_sync_frame(&mut self, d: &[u8], src: SocketAddr) {
+        let Ok(f) = frame::parse_sync(d) else {
+            self.stats.bad_frames += 1;
+            return;
+        };
+        if f.recipient != self.engine.id() {
+            self.stats.misaddressed += 1;
+            return;
+        }
+        let sender = f.sender;
+        let bytes = match self.reassembly.add(f) {
+            Ok(Some(b)) => b,
+            Ok(None) => return,
+            Err(_) => {
+                self.stats.bad_frames += 1;
+                return;
+            }
+        };
+        let msg = match Message::<L>::from_bytes(&bytes, self.engine.limits()) {
+            Ok(m) => m,
+            Err(e) => {
+                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
+                return;
+            }
+        };
+        let t = self.stats.received.entry(msg.kind()).or_default();
+        t.messages += 1;
+        t.bytes += bytes.len() as u64;
+        // Acks go back to where the message came from, member or not yet.
+        self.addrs.entry(sender).or_insert(src);
+        let payload = msg.payload().cloned();
+        let before = self.engine.seq();
+        match self.engine.on_message(sender, msg) {
+            Ok(()) => {
+                if self.engine.seq() != before {
+                    if let Some(p) = payload {
+                        self.unsaved.join(p);
+                    }
+                    let seq = self.engine.seq();
+                    self.changes.send_replace(seq);
+                }
+            }
+            Err(e) => *self.stats.refused.entry(error_name(&e)).or_default() += 1,
+        }
+    }
+}
