@@ -18,6 +18,7 @@
 //! stdin/stdout by the multi-process tests.
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod demo;
 pub mod frame;
 mod node;
