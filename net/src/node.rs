@@ -521,6 +521,17 @@ where
         lock(&self.inner).faults = faults;
     }
 
+    /// Stops the node's tasks and releases its socket and its file, WITHOUT saving what was
+    /// received and not yet saved (call [`flush`](Self::flush) first for a clean stop): to the
+    /// store this is a crash. Dropping a node stops its tasks too, but the socket and file are
+    /// released only once the runtime has run the cancellation.
+    pub async fn shutdown(mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
     /// Saves what was received and not yet saved. Updates save themselves; call this before a
     /// planned shutdown.
     ///

@@ -51,3 +51,4 @@ fn long_run_many_seeds() {
         }
     }
 }
+

@@ -1,0 +1,133 @@
+//! Nodes in one process, on real loopback sockets: addressing, saving before acknowledging,
+//! and a replica that comes back under a new id.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use convergent::sync::Message;
+use convergent::{GCounter, Lattice, Limits, ReplicaId};
+use convergent_net::frame::{self, parse_sync};
+use convergent_net::{DurableReplica, Node, NodeConfig};
+
+fn local() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn file(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("convergent-net-node-{name}-{}.redb", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Receives one sync message from `sock`, skipping membership datagrams.
+fn recv_sync(sock: &UdpSocket) -> Option<(ReplicaId, ReplicaId, Message<GCounter>)> {
+    let mut buf = [0u8; 2048];
+    for _ in 0..50 {
+        let Ok(n) = sock.recv(&mut buf) else { return None };
+        if let Ok(f) = parse_sync(&buf[..n]) {
+            let m = Message::from_bytes(f.chunk, &Limits::default()).unwrap();
+            return Some((f.sender, f.recipient, m));
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_frame_for_another_incarnation_is_dropped_and_never_acknowledged() {
+    let a = Node::<GCounter>::start(NodeConfig::new(local())).await.unwrap();
+    let fake = UdpSocket::bind(local()).unwrap();
+    fake.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let (me, predecessor) = (ReplicaId::from_u128(77), ReplicaId::from_u128(5));
+    let mut src = GCounter::new();
+    let bytes = Message::Delta { seq: 1, delta: src.increment(me, 3) }.to_bytes();
+
+    // Meant for an earlier replica on A's address: dropped, counted, no ack.
+    for f in frame::split(me, predecessor, 1, &bytes, 1200).unwrap() {
+        fake.send_to(&f, a.local_addr()).unwrap();
+    }
+    until("the drop", || a.stats().misaddressed == 1).await;
+    assert_eq!(a.read(GCounter::value), 0);
+    let fake2 = fake.try_clone().unwrap();
+    let got = tokio::task::spawn_blocking(move || recv_sync(&fake2)).await.unwrap();
+    assert!(got.is_none(), "a dropped frame must not be acknowledged: {got:?}");
+
+    // Addressed to A: joined, and acknowledged to the sender by name.
+    for f in frame::split(me, a.id(), 2, &bytes, 1200).unwrap() {
+        fake.send_to(&f, a.local_addr()).unwrap();
+    }
+    until("the join", || a.read(GCounter::value) == 3).await;
+    let a_id = a.id();
+    let got = tokio::task::spawn_blocking(move || recv_sync(&fake)).await.unwrap();
+    assert_eq!(got, Some((a_id, me, Message::Ack { seq: 1 })));
+}
+
+/// Persist before acknowledging: once a peer counts this replica as caught up, a crash (the node
+/// dropped without a flush) loses nothing it acknowledged.
+#[tokio::test]
+async fn what_a_replica_acknowledged_is_on_its_disk() {
+    let path = file("acked");
+    let a = Node::<GCounter>::start(NodeConfig::new(local())).await.unwrap();
+    let mut cb = NodeConfig::new(local());
+    cb.peers.push(a.local_addr());
+    cb.data = Some(path.clone());
+    let b = Node::<GCounter>::start(cb).await.unwrap();
+    let b_id = b.id();
+    until("membership", || a.members().len() == 1).await;
+    for _ in 0..40 {
+        a.update(|c, me| c.increment(me, 1)).unwrap();
+    }
+    until("b caught up at a", || {
+        let s = a.stats();
+        s.neighbours.iter().any(|p| p.replica == b_id && p.caught_up)
+    })
+    .await;
+    b.shutdown().await; // a crash: no flush
+    let (_, loaded) = DurableReplica::<GCounter>::load_or_fresh(&path).unwrap();
+    assert_eq!((loaded.id, loaded.state.value()), (b_id, 40));
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A replica that lost its disk comes back on the same address with a new id: the others drop
+/// the old id as a neighbour, take the new one in, and send it everything.
+#[tokio::test]
+async fn a_wiped_replica_on_the_same_address_is_taken_in_under_its_new_id() {
+    let path = file("wiped");
+    let a = Node::<GCounter>::start(NodeConfig::new(local())).await.unwrap();
+    let mut cb = NodeConfig::new(local());
+    cb.peers.push(a.local_addr());
+    cb.data = Some(path.clone());
+    let b = Node::<GCounter>::start(cb.clone()).await.unwrap();
+    let (old, addr) = (b.id(), b.local_addr());
+    until("membership", || a.members().len() == 1).await;
+    a.update(|c, me| c.increment(me, 5)).unwrap();
+    b.update(|c, me| c.increment(me, 2)).unwrap();
+    until("convergence", || a.read(GCounter::value) == 7 && b.read(GCounter::value) == 7).await;
+
+    b.shutdown().await;
+    std::fs::remove_file(&path).unwrap();
+    cb.bind = addr;
+    let b = Node::<GCounter>::start(cb).await.unwrap();
+    assert_ne!(b.id(), old);
+    until("the new id as a's neighbour", || {
+        let s = a.stats();
+        s.neighbours.iter().map(|p| p.replica).collect::<Vec<_>>() == [b.id()]
+    })
+    .await;
+    assert!(a.stats().replaced_replicas >= 1);
+    until("the newcomer has everything", || b.read(GCounter::value) == 7).await;
+    b.update(|c, me| c.increment(me, 1)).unwrap();
+    until("and is heard", || a.read(GCounter::value) == 8).await;
+    assert!(a.read(|c| c.leq(&b.read(Clone::clone))));
+    let _ = std::fs::remove_file(&path);
+}
