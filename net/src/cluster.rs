@@ -92,6 +92,18 @@ impl Proc {
         self.lines.recv_timeout(Duration::from_secs(10)).map_err(|_| format!("no reply to {line:?}"))
     }
 
+    /// Bytes this process caused to be written to storage so far (`write_bytes` of
+    /// `/proc/PID/io`; 0 where that is not available).
+    #[must_use]
+    pub fn disk_write_bytes(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/io", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| l.strip_prefix("write_bytes: ").and_then(|v| v.trim().parse().ok()))
+            })
+            .unwrap_or(0)
+    }
+
     /// SIGKILL: no chance to save anything.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -158,6 +170,9 @@ pub struct RunOptions {
     pub dir: PathBuf,
     /// Longest wait for convergence once quiet.
     pub converge_timeout: Duration,
+    /// Share of datagrams dropped while converging (0 for a quiet network; the measurement
+    /// runs keep the loss on).
+    pub loss_while_converging: f64,
 }
 
 impl RunOptions {
@@ -176,6 +191,7 @@ impl RunOptions {
             kill_wiped: true,
             dir,
             converge_timeout: Duration::from_secs(20),
+            loss_while_converging: 0.0,
         }
     }
 }
@@ -185,7 +201,7 @@ impl RunOptions {
 pub struct RunReport {
     /// Every replica ended with the same state.
     pub converged: bool,
-    /// From the start of the quiet phase to equal digests everywhere.
+    /// From the last edit to equal digests everywhere.
     pub time_to_converge: Duration,
     /// Edits made (random edits and tracked inserts).
     pub edits: u64,
@@ -204,12 +220,25 @@ pub struct RunReport {
     pub membership_bytes: u64,
     /// Snapshots sent.
     pub snapshots: u64,
+    /// Sync bytes sent by kind: delta-groups, snapshots, acknowledgements.
+    pub delta_bytes: u64,
+    /// See `delta_bytes`.
+    pub snapshot_bytes: u64,
+    /// See `delta_bytes`.
+    pub ack_bytes: u64,
     /// Frames dropped because they were addressed to an earlier incarnation.
     pub misaddressed: u64,
     /// Times a node saw a member come back under a new replica id.
     pub replaced_replicas: u64,
     /// Whether the restarted-from-disk node kept its id, and the wiped one got a new one.
     pub restart_ids_ok: bool,
+    /// Saves by the processes alive at the end (local updates, and received changes before
+    /// their acknowledgement).
+    pub saves: u64,
+    /// Bytes of values handed to redb by those saves.
+    pub save_bytes: u64,
+    /// Bytes those processes caused to be written to the block device (`/proc/PID/io`).
+    pub disk_write_bytes: u64,
 }
 
 fn stat(s: &[(String, String)], key: &str) -> u64 {
@@ -312,10 +341,12 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
                 acked.insert(e);
             }
         }
-        std::thread::sleep(o.round_pause);
+        if round + 1 < o.rounds {
+            std::thread::sleep(o.round_pause);
+        }
     }
-    // Quiet: no loss, no partition, no edits.
-    set_faults(&mut procs, 0.0, false)?;
+    // Quiet: no partition, no edits (and no loss, unless measuring under loss).
+    set_faults(&mut procs, o.loss_while_converging, false)?;
     let quiet = Instant::now();
     loop {
         let mut digests = BTreeSet::new();
@@ -343,8 +374,17 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         report.bytes_sent += stat(&s, "bytes_sent");
         report.membership_bytes += stat(&s, "membership_bytes_sent");
         report.snapshots += stat(&s, "snapshots_sent");
+        let bytes_of = |k: &str| -> u64 {
+            s.iter().find(|(key, _)| key == k).and_then(|(_, v)| v.split('/').nth(1)?.parse().ok()).unwrap_or(0)
+        };
+        report.delta_bytes += bytes_of("sent_Delta");
+        report.snapshot_bytes += bytes_of("sent_Snapshot");
+        report.ack_bytes += bytes_of("sent_Ack");
         report.misaddressed += stat(&s, "misaddressed");
         report.replaced_replicas += stat(&s, "replaced_replicas");
+        report.saves += stat(&s, "saves");
+        report.save_bytes += stat(&s, "save_bytes");
+        report.disk_write_bytes += p.disk_write_bytes();
     }
     // The set check, against every replica.
     let mut lost = BTreeSet::new();

@@ -114,7 +114,7 @@ pub fn digest<L: Serialize>(state: &L) -> u64 {
 }
 
 /// Command-line options of the binary: `--bind ADDR --peer ADDR... --data PATH --seed N
-/// --max-datagram N --sync-ms N`.
+/// --max-datagram N --sync-ms N --overlay ring|mesh`.
 ///
 /// ```
 /// use convergent_net::demo::parse_args;
@@ -141,6 +141,13 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<NodeConfig, 
             "--max-datagram" => c.max_datagram = value()?.parse().map_err(|_| bad("--max-datagram"))?,
             "--sync-ms" => {
                 c.sync_interval = std::time::Duration::from_millis(value()?.parse().map_err(|_| bad("--sync-ms"))?);
+            }
+            "--overlay" => {
+                c.overlay = match value()?.as_str() {
+                    "mesh" => crate::Overlay::FullMesh,
+                    "ring" => crate::Overlay::Ring,
+                    _ => return Err(bad("--overlay (mesh or ring)")),
+                }
             }
             other => return Err(format!("unknown option {other}")),
         }

@@ -84,6 +84,27 @@ pub struct Faults {
     pub blocked: HashSet<SocketAddr>,
 }
 
+/// Which live members are the sync engine's neighbours.
+///
+/// BP+RR sends each change across each edge of the overlay about once: on a full mesh of `n`
+/// members that is `n - 1` direct sends plus `(n - 1)(n - 2)` forwards per change; on a ring
+/// it is about `n`, at the price of `n / 2` hops of latency. With up to 3 members both are the
+/// same.
+///
+/// ```
+/// use convergent_net::Overlay;
+/// assert_eq!(Overlay::default(), Overlay::Ring);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overlay {
+    /// Every live member.
+    FullMesh,
+    /// The previous and the next live member in replica-id order (wrapping around): two
+    /// neighbours each, a ring that stays connected through any single failure.
+    #[default]
+    Ring,
+}
+
 /// How a node runs. Build with [`NodeConfig::new`] and set fields.
 ///
 /// ```
@@ -114,6 +135,8 @@ pub struct NodeConfig {
     pub membership: foca::Config,
     /// Seed for the node's randomness (membership probing, injected faults); `None`: from the OS.
     pub seed: Option<u64>,
+    /// Which members are sync neighbours (default [`Overlay::Ring`]).
+    pub overlay: Overlay,
 }
 
 impl NodeConfig {
@@ -130,6 +153,7 @@ impl NodeConfig {
             mode: Mode::DeltaBpRr,
             membership: Self::fast_membership(),
             seed: None,
+            overlay: Overlay::Ring,
         }
     }
 
@@ -597,23 +621,28 @@ where
         }
     }
 
-    /// Makes the engine's neighbours the live members.
+    /// Makes the engine's neighbours the live members chosen by the overlay.
     fn reconcile(&mut self) {
         let me = self.engine.id();
         let live: BTreeMap<ReplicaId, SocketAddr> =
             self.swim.iter_members().map(|m| (m.id().replica, m.id().addr)).filter(|(r, _)| *r != me).collect();
+        let wanted: BTreeSet<ReplicaId> = match self.config.overlay {
+            Overlay::FullMesh => live.keys().copied().collect(),
+            Overlay::Ring => {
+                let next = live.range(me..).next().or_else(|| live.iter().next()).map(|(r, _)| *r);
+                let prev = live.range(..me).next_back().or_else(|| live.iter().next_back()).map(|(r, _)| *r);
+                next.into_iter().chain(prev).collect()
+            }
+        };
         let current: BTreeSet<ReplicaId> = self.engine.neighbours().collect();
-        for r in current.iter().filter(|r| !live.contains_key(r)) {
+        for r in current.difference(&wanted) {
             self.engine.remove_neighbour(*r);
         }
-        for (r, a) in &live {
-            self.addrs.insert(*r, *a);
-            if !current.contains(r) {
-                self.engine.add_neighbour(*r);
-            }
+        for r in wanted.difference(&current) {
+            self.engine.add_neighbour(*r);
         }
-        // Forget addresses of replicas that are gone, keeping the map bounded.
-        self.addrs.retain(|r, _| live.contains_key(r));
+        // Addresses of every live member (acks go to non-neighbours too); forget the others.
+        self.addrs = live.into_iter().collect();
     }
 
     fn announce(&mut self) {
