@@ -17,7 +17,7 @@ const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 #[derive(Debug)]
 pub enum StoreError {
     /// The database refused (I/O error, corruption, another process holds the file).
-    Db(redb::Error),
+    Db(Box<redb::Error>),
     /// A stored value did not decode: the file was written by something else.
     Decode(convergent::Error),
     /// A record is missing or has the wrong length.
@@ -38,7 +38,7 @@ impl std::error::Error for StoreError {}
 
 impl<E: Into<redb::Error>> From<E> for StoreError {
     fn from(e: E) -> Self {
-        StoreError::Db(e.into())
+        StoreError::Db(Box::new(e.into()))
     }
 }
 
