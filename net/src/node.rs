@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use convergent::sync::{Message, MessageKind, Mode, SyncEngine};
+use convergent::sync::{AcceptAll, Message, MessageKind, Mode, SyncEngine, Validator};
 use convergent::wire::Decode;
 use convergent::{Decompose, Lattice, ReplicaId};
 use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec, Timer};
@@ -282,8 +282,8 @@ pub struct NodeStats {
 
 type Swim = Foca<MemberId, PostcardCodec, StdRng, NoCustomBroadcast>;
 
-struct Inner<L> {
-    engine: SyncEngine<L>,
+struct Inner<L, V> {
+    engine: SyncEngine<L, V>,
     swim: Swim,
     runtime: AccumulatingRuntime<MemberId>,
     timers: Vec<(Instant, u64, Timer<MemberId>)>,
@@ -339,21 +339,21 @@ struct Inner<L> {
 /// }
 /// # });
 /// ```
-pub struct Node<L> {
-    inner: Arc<Mutex<Inner<L>>>,
+pub struct Node<L, V = AcceptAll> {
+    inner: Arc<Mutex<Inner<L, V>>>,
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
     id: ReplicaId,
     addr: SocketAddr,
 }
 
-impl<L> std::fmt::Debug for Node<L> {
+impl<L, V> std::fmt::Debug for Node<L, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node").field("id", &self.id).field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
-impl<L> Drop for Node<L> {
+impl<L, V> Drop for Node<L, V> {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
@@ -361,7 +361,7 @@ impl<L> Drop for Node<L> {
     }
 }
 
-fn lock<L>(m: &Mutex<Inner<L>>) -> MutexGuard<'_, Inner<L>> {
+fn lock<L, V>(m: &Mutex<Inner<L, V>>) -> MutexGuard<'_, Inner<L, V>> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -380,13 +380,33 @@ where
     L: Lattice + Decompose + Decode + Clone + Send + 'static,
 {
     /// Binds, opens or creates the replica, and starts the node's tasks on the current tokio
-    /// runtime (which needs the `time` and `net` drivers).
+    /// runtime (which needs the `time` and `net` drivers). Received payloads are checked by
+    /// decoding only ([`AcceptAll`]); see [`start_with_validator`](Node::start_with_validator).
     ///
     /// # Errors
     ///
     /// [`NodeError`] if the socket cannot be bound, the durable replica cannot be opened, or the
     /// datagram size is below [`frame::MIN_DATAGRAM`].
     pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        Self::start_with_validator(config, AcceptAll).await
+    }
+}
+
+impl<L, V> Node<L, V>
+where
+    L: Lattice + Decompose + Decode + Clone + Send + 'static,
+    V: Validator<L> + Send + 'static,
+{
+    /// As [`start`](Node::start), with a validator run on every received payload before it
+    /// touches the state (for example [`OwnDotsCheck`](convergent::sync::OwnDotsCheck), which
+    /// catches a replica id reused after lost state even among trusted peers, or
+    /// [`ReceiveCheck`](convergent::sync::ReceiveCheck) for peers you do not trust). Refused
+    /// messages are counted by error in [`NodeStats::refused`] and change nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Node::start).
+    pub async fn start_with_validator(config: NodeConfig, validator: V) -> Result<Self, NodeError> {
         if config.max_datagram < frame::MIN_DATAGRAM {
             return Err(NodeError::Config("max_datagram below the minimum"));
         }
@@ -404,7 +424,7 @@ where
             }
             None => (None, SyncEngine::new(ReplicaId::random(), config.mode)),
         };
-        let engine = engine.with_resend_after(config.resend_after);
+        let engine = engine.with_resend_after(config.resend_after).with_validator(validator);
         let id = engine.id();
         let mut rng = match config.seed {
             Some(s) => StdRng::seed_from_u64(s),
@@ -567,9 +587,10 @@ where
     }
 }
 
-impl<L> Inner<L>
+impl<L, V> Inner<L, V>
 where
     L: Lattice + Decompose + Decode + Clone,
+    V: Validator<L>,
 {
     fn send_datagram(&mut self, to: SocketAddr, bytes: &[u8], membership: bool) {
         if self.faults.blocked.contains(&to) || (self.faults.loss > 0.0 && self.rng.random_bool(self.faults.loss.min(1.0)))

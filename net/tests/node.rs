@@ -131,3 +131,27 @@ async fn a_wiped_replica_on_the_same_address_is_taken_in_under_its_new_id() {
     assert!(a.read(|c| c.leq(&b.read(Clone::clone))));
     let _ = std::fs::remove_file(&path);
 }
+
+/// A trusted network still needs one check: a replica id reused after lost state. With
+/// `OwnDotsCheck` the node refuses input carrying its own events from the future, counts it by
+/// error, and changes nothing.
+#[tokio::test]
+async fn own_dots_from_the_future_are_refused_and_counted() {
+    use convergent::OrSet;
+    use convergent::sync::OwnDotsCheck;
+    let a = Node::<OrSet<u32>, _>::start_with_validator(NodeConfig::new(local()), OwnDotsCheck).await.unwrap();
+    let fake = UdpSocket::bind(local()).unwrap();
+    let sender = ReplicaId::from_u128(9);
+    // An earlier life of `a`'s id wrote 3 events.
+    let mut earlier = OrSet::new();
+    let mut delta = OrSet::new();
+    for i in 0..3 {
+        delta.join(earlier.insert(a.id(), i));
+    }
+    let bytes = Message::Delta { seq: 1, delta }.to_bytes();
+    for f in frame::split(sender, a.id(), 1, &bytes, 1200).unwrap() {
+        fake.send_to(&f, a.local_addr()).unwrap();
+    }
+    until("the refusal", || a.stats().refused.get("OwnDotFromFuture") == Some(&1)).await;
+    assert!(a.read(|s| s.is_bottom()));
+}
