@@ -105,6 +105,22 @@ pub fn random_edit(l: &mut ShoppingList, me: ReplicaId, rng: &mut impl Rng) -> S
     d
 }
 
+/// The demo's validator: [`OwnDotsCheck`](convergent::sync::OwnDotsCheck) on both fields. On a
+/// trusted network this is the check that still matters: it refuses input carrying this
+/// replica's own events beyond its counter (its id was reused after lost state).
+///
+/// # Errors
+///
+/// [`convergent::Error::OwnDotFromFuture`].
+pub fn own_dots_check(incoming: &ShoppingList, local: &ShoppingList, me: ReplicaId) -> Result<(), convergent::Error> {
+    use convergent::sync::{OwnDotsCheck, Validator};
+    OwnDotsCheck.validate(&incoming.items, &local.items, me)?;
+    OwnDotsCheck.validate(&incoming.tags, &local.tags, me)
+}
+
+/// The validator type of the demo node.
+pub type DemoValidator = fn(&ShoppingList, &ShoppingList, ReplicaId) -> Result<(), convergent::Error>;
+
 /// A hash of the state's canonical encoding: equal states, equal digests.
 #[must_use]
 pub fn digest<L: Serialize>(state: &L) -> u64 {
@@ -167,7 +183,7 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
         Some(s) => StdRng::seed_from_u64(s ^ 0x00c0_ffee),
         None => StdRng::from_os_rng(),
     };
-    let node = Node::<ShoppingList>::start(config).await?;
+    let node = Node::<ShoppingList, DemoValidator>::start_with_validator(config, own_dots_check).await?;
     let mut out = tokio::io::stdout();
     let hello = format!(
         "ready {} {} {}\n",
@@ -227,7 +243,7 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
 }
 
 /// `stats key=value ...`: the node's counters on one line.
-fn stats_line(node: &Node<ShoppingList>) -> String {
+fn stats_line(node: &Node<ShoppingList, DemoValidator>) -> String {
     let s = node.stats();
     let mut kv: BTreeMap<String, String> = BTreeMap::new();
     let sync_msgs: u64 = s.sent.values().map(|t| t.messages).sum();
