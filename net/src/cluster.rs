@@ -170,6 +170,8 @@ pub struct RunOptions {
     pub dir: PathBuf,
     /// Longest wait for convergence once quiet.
     pub converge_timeout: Duration,
+    /// Largest datagram (the node's default, 1200, if `None`): small values force chunking.
+    pub max_datagram: Option<usize>,
     /// Share of datagrams dropped while converging (0 for a quiet network; the measurement
     /// runs keep the loss on).
     pub loss_while_converging: f64,
@@ -192,6 +194,7 @@ impl RunOptions {
             dir,
             converge_timeout: Duration::from_secs(20),
             loss_while_converging: 0.0,
+            max_datagram: None,
         }
     }
 }
@@ -226,6 +229,8 @@ pub struct RunReport {
     pub snapshot_bytes: u64,
     /// See `delta_bytes`.
     pub ack_bytes: u64,
+    /// Sync messages sent in more than one frame.
+    pub chunked: u64,
     /// Frames dropped because they were addressed to an earlier incarnation.
     pub misaddressed: u64,
     /// Times a node saw a member come back under a new replica id.
@@ -245,8 +250,11 @@ fn stat(s: &[(String, String)], key: &str) -> u64 {
     s.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse().ok()).unwrap_or(0)
 }
 
-fn node_args(bind: SocketAddr, peer: Option<SocketAddr>, data: &Path, seed: u64) -> Vec<String> {
+fn node_args(o: &RunOptions, bind: SocketAddr, peer: Option<SocketAddr>, data: &Path, seed: u64) -> Vec<String> {
     let mut a = vec!["--bind".to_string(), bind.to_string(), "--data".into(), data.display().to_string()];
+    if let Some(m) = o.max_datagram {
+        a.extend(["--max-datagram".to_string(), m.to_string()]);
+    }
     if let Some(p) = peer {
         a.extend(["--peer".to_string(), p.to_string()]);
     }
@@ -266,11 +274,11 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
     let mut rng = StdRng::seed_from_u64(o.seed);
     let mut procs: Vec<Option<Proc>> = Vec::new();
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let first = Proc::spawn(program, &node_args(any, None, &data(0), o.seed))?;
+    let first = Proc::spawn(program, &node_args(o, any, None, &data(0), o.seed))?;
     let seed_addr = first.addr;
     procs.push(Some(first));
     for i in 1..o.nodes {
-        procs.push(Some(Proc::spawn(program, &node_args(any, Some(seed_addr), &data(i), o.seed + i as u64))?));
+        procs.push(Some(Proc::spawn(program, &node_args(o, any, Some(seed_addr), &data(i), o.seed + i as u64))?));
     }
     let addrs: Vec<SocketAddr> = procs.iter().flatten().map(|p| p.addr).collect();
     // Everyone sees everyone.
@@ -323,7 +331,7 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
             }
         }
         if o.kill_with_disk && o.nodes > 1 && round == restart_at {
-            let mut p = Proc::spawn(program, &node_args(addrs[1], Some(seed_addr), &data(1), o.seed + 101))?;
+            let mut p = Proc::spawn(program, &node_args(o, addrs[1], Some(seed_addr), &data(1), o.seed + 101))?;
             report.restart_ids_ok &= !p.fresh && Some(&p.id) == killed_id.as_ref();
             p.cmd(&format!("faults {}", o.loss))?;
             procs[1] = Some(p);
@@ -381,6 +389,7 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         report.snapshot_bytes += bytes_of("sent_Snapshot");
         report.ack_bytes += bytes_of("sent_Ack");
         report.misaddressed += stat(&s, "misaddressed");
+        report.chunked += stat(&s, "chunked_sent");
         report.replaced_replicas += stat(&s, "replaced_replicas");
         report.saves += stat(&s, "saves");
         report.save_bytes += stat(&s, "save_bytes");
@@ -431,7 +440,7 @@ fn wipe_and_restart(
         id
     });
     let _ = std::fs::remove_file(file);
-    let mut p = Proc::spawn(program, &node_args(addr, Some(seed_addr), file, o.seed + 202))?;
+    let mut p = Proc::spawn(program, &node_args(o, addr, Some(seed_addr), file, o.seed + 202))?;
     report.restart_ids_ok &= p.fresh && Some(&p.id) != old.as_ref();
     p.cmd(&format!("faults {}", o.loss))?;
     procs[2] = Some(p);

@@ -265,6 +265,8 @@ pub struct NodeStats {
     pub refused: BTreeMap<String, u64>,
     /// Snapshots sent (a neighbour behind the collected log, new, or restarted).
     pub snapshots_sent: u64,
+    /// Sync messages sent in more than one frame (larger than a datagram).
+    pub chunked_sent: u64,
     /// Saves to the durable replica, bytes handed to it, and compactions among them.
     pub saves: u64,
     /// Bytes of the saved values (delta or state, plus the sequence number).
@@ -729,6 +731,7 @@ where
             let Ok(frames) = frame::split(me, to, self.next_message, &bytes, self.config.max_datagram) else {
                 continue;
             };
+            self.stats.chunked_sent += u64::from(frames.len() > 1);
             for f in frames {
                 self.send_datagram(addr, &f, false);
             }

@@ -52,3 +52,16 @@ fn long_run_many_seeds() {
     }
 }
 
+
+/// Messages larger than a datagram: 300-byte datagrams chunk every snapshot and most
+/// delta-groups, under the same faults.
+#[test]
+fn small_datagrams_chunk_messages_and_still_converge() {
+    let d = dir("chunked");
+    let mut o = RunOptions::short(d.clone(), 2);
+    o.max_datagram = Some(300);
+    let r = cluster::run(&program(), &o).unwrap();
+    let _ = std::fs::remove_dir_all(&d);
+    check(&r, "chunked run");
+    assert!(r.chunked > 0, "messages were chunked");
+}
