@@ -28,10 +28,13 @@ fn main() {
     }
     let seeds: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(20);
     let program = Program { path: std::env::current_exe().expect("exe"), prefix: vec!["node".into()] };
-    let dir = |name: &str| std::env::temp_dir().join(format!("convergent-cluster-{name}-{}", std::process::id()));
+    let dir =
+        |name: &str| std::env::temp_dir().join(format!("convergent-cluster-{name}-{}", std::process::id()));
 
     println!("## Cost and time to converge, 20% loss all along (no kills)\n");
-    println!("| nodes | edits | sync bytes/edit | datagram bytes/edit | membership bytes | converged after | saves | bytes/save (values) | disk bytes/save |");
+    println!(
+        "| nodes | edits | sync bytes/edit | datagram bytes/edit | membership bytes | converged after | saves | bytes/save (values) | disk bytes/save |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for nodes in [3usize, 8] {
         let d = dir(&format!("measure-{nodes}"));
@@ -62,7 +65,9 @@ fn main() {
     }
 
     println!("\n## Fault runs: 20% loss, a partition, SIGKILL + restart from disk, SIGKILL + wiped disk\n");
-    println!("| nodes | seeds | converged | acknowledged inserts | lost | unexpected | max time to converge | replicas replaced |");
+    println!(
+        "| nodes | seeds | converged | acknowledged inserts | lost | unexpected | max time to converge | replicas replaced |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for nodes in [3usize, 8] {
         let mut all: Vec<RunReport> = Vec::new();

@@ -250,7 +250,13 @@ fn stat(s: &[(String, String)], key: &str) -> u64 {
     s.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse().ok()).unwrap_or(0)
 }
 
-fn node_args(o: &RunOptions, bind: SocketAddr, peer: Option<SocketAddr>, data: &Path, seed: u64) -> Vec<String> {
+fn node_args(
+    o: &RunOptions,
+    bind: SocketAddr,
+    peer: Option<SocketAddr>,
+    data: &Path,
+    seed: u64,
+) -> Vec<String> {
     let mut a = vec!["--bind".to_string(), bind.to_string(), "--data".into(), data.display().to_string()];
     if let Some(m) = o.max_datagram {
         a.extend(["--max-datagram".to_string(), m.to_string()]);
@@ -278,7 +284,10 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
     let seed_addr = first.addr;
     procs.push(Some(first));
     for i in 1..o.nodes {
-        procs.push(Some(Proc::spawn(program, &node_args(o, any, Some(seed_addr), &data(i), o.seed + i as u64))?));
+        procs.push(Some(Proc::spawn(
+            program,
+            &node_args(o, any, Some(seed_addr), &data(i), o.seed + i as u64),
+        )?));
     }
     let addrs: Vec<SocketAddr> = procs.iter().flatten().map(|p| p.addr).collect();
     // Everyone sees everyone.
@@ -331,7 +340,8 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
             }
         }
         if o.kill_with_disk && o.nodes > 1 && round == restart_at {
-            let mut p = Proc::spawn(program, &node_args(o, addrs[1], Some(seed_addr), &data(1), o.seed + 101))?;
+            let mut p =
+                Proc::spawn(program, &node_args(o, addrs[1], Some(seed_addr), &data(1), o.seed + 101))?;
             report.restart_ids_ok &= !p.fresh && Some(&p.id) == killed_id.as_ref();
             p.cmd(&format!("faults {}", o.loss))?;
             procs[1] = Some(p);
@@ -383,7 +393,10 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         report.membership_bytes += stat(&s, "membership_bytes_sent");
         report.snapshots += stat(&s, "snapshots_sent");
         let bytes_of = |k: &str| -> u64 {
-            s.iter().find(|(key, _)| key == k).and_then(|(_, v)| v.split('/').nth(1)?.parse().ok()).unwrap_or(0)
+            s.iter()
+                .find(|(key, _)| key == k)
+                .and_then(|(_, v)| v.split('/').nth(1)?.parse().ok())
+                .unwrap_or(0)
         };
         report.delta_bytes += bytes_of("sent_Delta");
         report.snapshot_bytes += bytes_of("sent_Snapshot");

@@ -73,8 +73,12 @@ impl Decode for ShoppingList {}
 
 impl Decompose for ShoppingList {
     fn decompose(&self) -> Vec<Self> {
-        let mut out: Vec<Self> =
-            self.items.decompose().into_iter().map(|items| ShoppingList { items, ..Self::bottom() }).collect();
+        let mut out: Vec<Self> = self
+            .items
+            .decompose()
+            .into_iter()
+            .map(|items| ShoppingList { items, ..Self::bottom() })
+            .collect();
         out.extend(self.tags.decompose().into_iter().map(|tags| ShoppingList { tags, ..Self::bottom() }));
         out
     }
@@ -112,7 +116,11 @@ pub fn random_edit(l: &mut ShoppingList, me: ReplicaId, rng: &mut impl Rng) -> S
 /// # Errors
 ///
 /// [`convergent::Error::OwnDotFromFuture`].
-pub fn own_dots_check(incoming: &ShoppingList, local: &ShoppingList, me: ReplicaId) -> Result<(), convergent::Error> {
+pub fn own_dots_check(
+    incoming: &ShoppingList,
+    local: &ShoppingList,
+    me: ReplicaId,
+) -> Result<(), convergent::Error> {
     use convergent::sync::{OwnDotsCheck, Validator};
     OwnDotsCheck.validate(&incoming.items, &local.items, me)?;
     OwnDotsCheck.validate(&incoming.tags, &local.tags, me)
@@ -156,7 +164,8 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<NodeConfig, 
             "--seed" => c.seed = Some(value()?.parse().map_err(|_| bad("--seed"))?),
             "--max-datagram" => c.max_datagram = value()?.parse().map_err(|_| bad("--max-datagram"))?,
             "--sync-ms" => {
-                c.sync_interval = std::time::Duration::from_millis(value()?.parse().map_err(|_| bad("--sync-ms"))?);
+                c.sync_interval =
+                    std::time::Duration::from_millis(value()?.parse().map_err(|_| bad("--sync-ms"))?);
             }
             "--overlay" => {
                 c.overlay = match value()?.as_str() {
@@ -207,7 +216,9 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
             }
             (Some("insert"), Some(e)) => {
                 let e = e.to_string();
-                match node.update(|l, me| ShoppingList { tags: l.tags.insert(me, e), ..ShoppingList::bottom() }) {
+                match node
+                    .update(|l, me| ShoppingList { tags: l.tags.insert(me, e), ..ShoppingList::bottom() })
+                {
                     Ok(_) => "ok".to_string(),
                     Err(e) => format!("error {e}"),
                 }
@@ -217,7 +228,8 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
                 format!("digest {d:016x} {}", node.stats().seq.max(seq))
             }
             (Some("elements"), _) => {
-                let mut v: Vec<String> = node.read(|l| l.tags.iter().filter(|t| t.starts_with(TRACKED)).cloned().collect());
+                let mut v: Vec<String> =
+                    node.read(|l| l.tags.iter().filter(|t| t.starts_with(TRACKED)).cloned().collect());
                 v.sort();
                 format!("elements {}", v.join(" "))
             }
@@ -267,7 +279,10 @@ fn stats_line(node: &Node<ShoppingList, DemoValidator>) -> String {
     kv.insert("compactions".into(), s.compactions.to_string());
     kv.insert("members".into(), s.members.to_string());
     kv.insert("replaced_replicas".into(), s.replaced_replicas.to_string());
-    kv.insert("caught_up".into(), format!("{}/{}", s.neighbours.iter().filter(|p| p.caught_up).count(), s.neighbours.len()));
+    kv.insert(
+        "caught_up".into(),
+        format!("{}/{}", s.neighbours.iter().filter(|p| p.caught_up).count(), s.neighbours.len()),
+    );
     for (e, n) in &s.refused {
         kv.insert(format!("refused_{e}"), n.to_string());
     }

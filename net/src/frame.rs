@@ -182,7 +182,9 @@ impl Reassembly {
         if f.count == 1 {
             return Ok(Some(f.chunk.to_vec()));
         }
-        if usize::from(f.count).saturating_mul(f.chunk.len().max(1)) > self.max_bytes.saturating_add(f.chunk.len()) {
+        if usize::from(f.count).saturating_mul(f.chunk.len().max(1))
+            > self.max_bytes.saturating_add(f.chunk.len())
+        {
             return Err(FrameError::TooLarge);
         }
         let key = (f.sender, f.message);

@@ -595,7 +595,8 @@ where
     V: Validator<L>,
 {
     fn send_datagram(&mut self, to: SocketAddr, bytes: &[u8], membership: bool) {
-        if self.faults.blocked.contains(&to) || (self.faults.loss > 0.0 && self.rng.random_bool(self.faults.loss.min(1.0)))
+        if self.faults.blocked.contains(&to)
+            || (self.faults.loss > 0.0 && self.rng.random_bool(self.faults.loss.min(1.0)))
         {
             self.stats.dropped_by_faults += 1;
             return;
@@ -633,7 +634,9 @@ where
                     self.stats.replaced_replicas += 1;
                     changed = true;
                 }
-                OwnedNotification::MemberUp(_) | OwnedNotification::MemberDown(_) | OwnedNotification::Rename(..) => {
+                OwnedNotification::MemberUp(_)
+                | OwnedNotification::MemberDown(_)
+                | OwnedNotification::Rename(..) => {
                     changed = true;
                 }
                 _ => {}
@@ -647,8 +650,12 @@ where
     /// Makes the engine's neighbours the live members chosen by the overlay.
     fn reconcile(&mut self) {
         let me = self.engine.id();
-        let live: BTreeMap<ReplicaId, SocketAddr> =
-            self.swim.iter_members().map(|m| (m.id().replica, m.id().addr)).filter(|(r, _)| *r != me).collect();
+        let live: BTreeMap<ReplicaId, SocketAddr> = self
+            .swim
+            .iter_members()
+            .map(|m| (m.id().replica, m.id().addr))
+            .filter(|(r, _)| *r != me)
+            .collect();
         let wanted: BTreeSet<ReplicaId> = match self.config.overlay {
             Overlay::FullMesh => live.keys().copied().collect(),
             Overlay::Ring => {

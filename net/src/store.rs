@@ -129,17 +129,18 @@ impl<L: Lattice + Decode> DurableReplica<L> {
                 Some(id) => {
                     let id: [u8; 16] = id.value().try_into().map_err(|_| StoreError::Corrupt("id"))?;
                     let seq = meta.get("seq")?.ok_or(StoreError::Corrupt("seq"))?;
-                    let seq = u64::from_le_bytes(seq.value().try_into().map_err(|_| StoreError::Corrupt("seq"))?);
+                    let seq =
+                        u64::from_le_bytes(seq.value().try_into().map_err(|_| StoreError::Corrupt("seq"))?);
                     let state_bytes = meta.get("state")?.ok_or(StoreError::Corrupt("state"))?;
                     let state_len = state_bytes.value().len() as u64;
-                    let mut state: L =
-                        wire::from_bytes_with(state_bytes.value(), &store_limits()).map_err(StoreError::Decode)?;
+                    let mut state: L = wire::from_bytes_with(state_bytes.value(), &store_limits())
+                        .map_err(StoreError::Decode)?;
                     let (mut next, mut entries, mut bytes) = (0, 0, 0);
                     if let Ok(log) = read.open_table(LOG) {
                         for row in log.iter()? {
                             let (k, v) = row?;
-                            let delta: L =
-                                wire::from_bytes_with(v.value(), &store_limits()).map_err(StoreError::Decode)?;
+                            let delta: L = wire::from_bytes_with(v.value(), &store_limits())
+                                .map_err(StoreError::Decode)?;
                             state.join(delta);
                             next = k.value() + 1;
                             entries += 1;

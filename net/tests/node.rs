@@ -139,7 +139,8 @@ async fn a_wiped_replica_on_the_same_address_is_taken_in_under_its_new_id() {
 async fn own_dots_from_the_future_are_refused_and_counted() {
     use convergent::OrSet;
     use convergent::sync::OwnDotsCheck;
-    let a = Node::<OrSet<u32>, _>::start_with_validator(NodeConfig::new(local()), OwnDotsCheck).await.unwrap();
+    let a =
+        Node::<OrSet<u32>, _>::start_with_validator(NodeConfig::new(local()), OwnDotsCheck).await.unwrap();
     let fake = UdpSocket::bind(local()).unwrap();
     let sender = ReplicaId::from_u128(9);
     // An earlier life of `a`'s id wrote 3 events.

@@ -52,7 +52,6 @@ fn long_run_many_seeds() {
     }
 }
 
-
 /// Messages larger than a datagram: 300-byte datagrams chunk every snapshot and most
 /// delta-groups, under the same faults.
 #[test]
