@@ -95,6 +95,17 @@ pub const TRACKED: &str = "ack:";
 
 /// One random edit of every kind the list has: increment, decrement or remove an item, insert or
 /// remove a tag (from small pools, so edits conflict). Returns the delta.
+///
+/// ```
+/// use convergent::{Lattice, ReplicaId};
+/// use convergent_net::demo::{random_edit, ShoppingList};
+/// use rand::SeedableRng;
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+/// let mut l = ShoppingList::default();
+/// let d = random_edit(&mut l, ReplicaId::from_u128(1), &mut rng);
+/// assert!(!d.is_bottom() && d.leq(&l));
+/// ```
 pub fn random_edit(l: &mut ShoppingList, me: ReplicaId, rng: &mut impl Rng) -> ShoppingList {
     let item = format!("item{}", rng.random_range(0..8));
     let tag = format!("tag{}", rng.random_range(0..6));
@@ -116,6 +127,16 @@ pub fn random_edit(l: &mut ShoppingList, me: ReplicaId, rng: &mut impl Rng) -> S
 /// # Errors
 ///
 /// [`convergent::Error::OwnDotFromFuture`].
+///
+/// ```
+/// use convergent::ReplicaId;
+/// use convergent_net::demo::{own_dots_check, ShoppingList};
+///
+/// let me = ReplicaId::from_u128(1);
+/// let mut before_the_crash = ShoppingList::default();
+/// let _ = before_the_crash.tags.insert(me, "x".to_string());
+/// assert!(own_dots_check(&before_the_crash, &ShoppingList::default(), me).is_err());
+/// ```
 pub fn own_dots_check(
     incoming: &ShoppingList,
     local: &ShoppingList,
@@ -130,6 +151,11 @@ pub fn own_dots_check(
 pub type DemoValidator = fn(&ShoppingList, &ShoppingList, ReplicaId) -> Result<(), convergent::Error>;
 
 /// A hash of the state's canonical encoding: equal states, equal digests.
+///
+/// ```
+/// use convergent_net::demo::{digest, ShoppingList};
+/// assert_eq!(digest(&ShoppingList::default()), digest(&ShoppingList::default()));
+/// ```
 #[must_use]
 pub fn digest<L: Serialize>(state: &L) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -186,6 +212,13 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<NodeConfig, 
 /// # Errors
 ///
 /// The node's start error, or an I/O error on stdout.
+///
+/// ```no_run
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let config = convergent_net::demo::parse_args(["--bind", "127.0.0.1:7001"].map(String::from)).unwrap();
+/// convergent_net::demo::serve(config).await.unwrap();
+/// # });
+/// ```
 pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>> {
     let fresh = config.data.as_ref().is_none_or(|p| !p.exists());
     let mut rng = match config.seed {

@@ -93,6 +93,14 @@ pub fn split(
 ///
 /// [`FrameError::Malformed`] for a short datagram, a wrong tag, a zero count or an index past
 /// the count.
+///
+/// ```
+/// use convergent::ReplicaId;
+/// use convergent_net::frame::{parse_sync, split, FrameError};
+/// let f = split(ReplicaId::from_u128(1), ReplicaId::from_u128(2), 9, b"hi", 1200).unwrap();
+/// assert_eq!(parse_sync(&f[0]).unwrap().chunk, b"hi");
+/// assert_eq!(parse_sync(&f[0][..10]), Err(FrameError::Malformed));
+/// ```
 pub fn parse_sync(d: &[u8]) -> Result<SyncFrame<'_>, FrameError> {
     if d.len() < SYNC_HEADER || d[0] != TAG_SYNC {
         return Err(FrameError::Malformed);
@@ -154,6 +162,11 @@ impl std::fmt::Debug for Reassembly {
 
 impl Reassembly {
     /// Reassembly of messages of at most `max_bytes`, 4 incomplete per sender, 64 senders.
+    ///
+    /// ```
+    /// use convergent_net::frame::Reassembly;
+    /// assert_eq!(Reassembly::new(1 << 20).incomplete(), 0);
+    /// ```
     #[must_use]
     pub fn new(max_bytes: usize) -> Self {
         Reassembly {
@@ -166,6 +179,15 @@ impl Reassembly {
     }
 
     /// The number of incomplete messages held.
+    ///
+    /// ```
+    /// use convergent::ReplicaId;
+    /// use convergent_net::frame::{parse_sync, split, Reassembly, SYNC_HEADER};
+    /// let f = split(ReplicaId::from_u128(1), ReplicaId::from_u128(2), 1, &[0; 300], SYNC_HEADER + 100).unwrap();
+    /// let mut r = Reassembly::new(1 << 20);
+    /// r.add(parse_sync(&f[0]).unwrap()).unwrap();
+    /// assert_eq!(r.incomplete(), 1);
+    /// ```
     #[must_use]
     pub fn incomplete(&self) -> usize {
         self.partial.len()

@@ -141,6 +141,12 @@ pub struct NodeConfig {
 
 impl NodeConfig {
     /// Defaults for a node bound to `bind`.
+    ///
+    /// ```
+    /// use convergent_net::{NodeConfig, Overlay};
+    /// let c = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+    /// assert_eq!((c.overlay, c.sync_interval.as_millis(), c.data.is_none()), (Overlay::Ring, 50, true));
+    /// ```
     #[must_use]
     pub fn new(bind: SocketAddr) -> Self {
         NodeConfig {
@@ -159,6 +165,11 @@ impl NodeConfig {
 
     /// SWIM settings for a LAN or loopback with loss: a probe every 400 ms, suspicion for 1.6 s
     /// before a member is declared down, gossip every 100 ms, (re)announcing every second.
+    ///
+    /// ```
+    /// let c = convergent_net::NodeConfig::fast_membership();
+    /// assert!(c.probe_rtt < c.probe_period);
+    /// ```
     #[must_use]
     pub fn fast_membership() -> foca::Config {
         let mut c = foca::Config::new_lan(std::num::NonZeroU32::new(16).expect("16"));
@@ -389,6 +400,19 @@ where
     ///
     /// [`NodeError`] if the socket cannot be bound, the durable replica cannot be opened, or the
     /// datagram size is below [`frame::MIN_DATAGRAM`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use convergent::GCounter;
+    /// use convergent_net::{Node, NodeConfig};
+    ///
+    /// let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+    /// config.data = Some(std::env::temp_dir().join(format!("doc-start-{}.redb", std::process::id())));
+    /// # let _ = std::fs::remove_file(config.data.as_ref().unwrap());
+    /// let node = Node::<GCounter>::start(config).await.unwrap();
+    /// assert_eq!(node.read(|c| c.value()), 0);
+    /// # });
+    /// ```
     pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
         Self::start_with_validator(config, AcceptAll).await
     }
@@ -408,6 +432,19 @@ where
     /// # Errors
     ///
     /// As [`start`](Node::start).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use convergent::OrSet;
+    /// use convergent::sync::OwnDotsCheck;
+    /// use convergent_net::{Node, NodeConfig};
+    ///
+    /// let node = Node::<OrSet<String>, _>::start_with_validator(NodeConfig::new("127.0.0.1:0".parse().unwrap()), OwnDotsCheck)
+    ///     .await
+    ///     .unwrap();
+    /// assert!(node.stats().refused.is_empty());
+    /// # });
+    /// ```
     pub async fn start_with_validator(config: NodeConfig, validator: V) -> Result<Self, NodeError> {
         if config.max_datagram < frame::MIN_DATAGRAM {
             return Err(NodeError::Config("max_datagram below the minimum"));
@@ -494,6 +531,17 @@ where
     /// # Errors
     ///
     /// [`NodeError::Store`] if the save failed: the change is applied in memory but not durable.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert!(node.update(|c, me| c.increment(me, 2)).unwrap());
+    /// assert!(!node.update(|_, _| GCounter::new()).unwrap()); // nothing changed
+    /// assert_eq!(node.read(|c| c.value()), 2);
+    /// # });
+    /// ```
     pub fn update(&self, f: impl FnOnce(&mut L, ReplicaId) -> L) -> Result<bool, NodeError> {
         let mut g = lock(&self.inner);
         let mut delta = None;
@@ -514,30 +562,79 @@ where
     }
 
     /// Reads the state. `O(f)`, under the node's lock.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert_eq!(node.read(|c| c.value()), 0);
+    /// # });
+    /// ```
     pub fn read<R>(&self, f: impl FnOnce(&L) -> R) -> R {
         f(lock(&self.inner).engine.state())
     }
 
     /// A receiver told of every change of the state, local or remote: its value is the engine's
     /// sequence number.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// let changes = node.subscribe();
+    /// node.update(|c, me| c.increment(me, 1)).unwrap();
+    /// assert!(changes.has_changed().unwrap());
+    /// # });
+    /// ```
     #[must_use]
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
 
     /// This replica's id.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert_eq!(node.stats().id, Some(node.id()));
+    /// # });
+    /// ```
     #[must_use]
     pub fn id(&self) -> ReplicaId {
         self.id
     }
 
     /// The bound address.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert_ne!(node.local_addr().port(), 0);
+    /// # });
+    /// ```
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The counters, and each neighbour's status. `O(neighbours)`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// node.update(|c, me| c.increment(me, 1)).unwrap();
+    /// let s = node.stats();
+    /// assert_eq!((s.seq, s.members, s.neighbours.len()), (1, 0, 0));
+    /// # });
+    /// ```
     #[must_use]
     pub fn stats(&self) -> NodeStats {
         let g = lock(&self.inner);
@@ -557,12 +654,30 @@ where
     }
 
     /// The live SWIM members (without this node).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert!(node.members().is_empty()); // alone
+    /// # });
+    /// ```
     #[must_use]
     pub fn members(&self) -> Vec<MemberId> {
         lock(&self.inner).swim.iter_members().map(|m| *m.id()).collect()
     }
 
     /// Replaces the injected faults.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// node.set_faults(convergent_net::Faults { loss: 0.2, ..Default::default() });
+    /// # });
+    /// ```
     pub fn set_faults(&self, faults: Faults) {
         lock(&self.inner).faults = faults;
     }
@@ -571,6 +686,17 @@ where
     /// received and not yet saved (call [`flush`](Self::flush) first for a clean stop): to the
     /// store this is a crash. Dropping a node stops its tasks too, but the socket and file are
     /// released only once the runtime has run the cancellation.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// let addr = node.local_addr();
+    /// node.shutdown().await;
+    /// let again = Node::<GCounter>::start(NodeConfig::new(addr)).await.unwrap(); // the address is free
+    /// # });
+    /// ```
     pub async fn shutdown(mut self) {
         for t in self.tasks.drain(..) {
             t.abort();
@@ -584,6 +710,15 @@ where
     /// # Errors
     ///
     /// [`NodeError::Store`] if the save failed.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// node.flush().unwrap();
+    /// # });
+    /// ```
     pub fn flush(&self) -> Result<(), NodeError> {
         lock(&self.inner).flush()
     }

@@ -121,6 +121,15 @@ impl<L: Lattice + Decode> DurableReplica<L> {
     /// # Errors
     ///
     /// [`StoreError`] if the file cannot be opened or holds something else.
+    ///
+    /// ```
+    /// # use convergent::{GCounter, Lattice};
+    /// # use convergent_net::DurableReplica;
+    /// # let p = std::env::temp_dir().join(format!("doc-{}-{}.redb", line!(), std::process::id()));
+    /// # let _ = std::fs::remove_file(&p);
+    /// let (store, loaded) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// assert!(loaded.fresh && loaded.state.is_bottom());
+    /// ```
     pub fn load_or_fresh(path: impl AsRef<Path>) -> Result<(Self, Loaded<L>), StoreError> {
         let db = Database::create(path.as_ref())?;
         let read = db.begin_read()?;
@@ -204,16 +213,47 @@ impl<L: Lattice + Decode> DurableReplica<L> {
     }
 
     /// The compaction threshold (see [`with_compact_every`](Self::with_compact_every)).
+    ///
+    /// ```
+    /// # use convergent::{GCounter, Lattice};
+    /// # use convergent_net::DurableReplica;
+    /// # let p = std::env::temp_dir().join(format!("doc-{}-{}.redb", line!(), std::process::id()));
+    /// # let _ = std::fs::remove_file(&p);
+    /// let (store, loaded) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// assert_eq!(store.compact_every(), 256);
+    /// ```
     pub fn compact_every(&self) -> u64 {
         self.compact_every
     }
 
     /// The stored replica id.
+    ///
+    /// ```
+    /// # use convergent::{GCounter, Lattice};
+    /// # use convergent_net::DurableReplica;
+    /// # let p = std::env::temp_dir().join(format!("doc-{}-{}.redb", line!(), std::process::id()));
+    /// # let _ = std::fs::remove_file(&p);
+    /// let (store, loaded) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// assert_eq!(store.id(), loaded.id);
+    /// ```
     pub fn id(&self) -> ReplicaId {
         self.id
     }
 
     /// The number of deltas in the log (since the last compaction).
+    ///
+    /// ```
+    /// # use convergent::{GCounter, Lattice};
+    /// # use convergent_net::DurableReplica;
+    /// # let p = std::env::temp_dir().join(format!("doc-{}-{}.redb", line!(), std::process::id()));
+    /// # let _ = std::fs::remove_file(&p);
+    /// let (store, loaded) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// let mut store = store;
+    /// let mut s = loaded.state;
+    /// let d = s.increment(loaded.id, 1);
+    /// store.append(1, &d, &s).unwrap();
+    /// assert_eq!(store.log_entries(), 1);
+    /// ```
     pub fn log_entries(&self) -> u64 {
         self.log_entries
     }
@@ -225,6 +265,19 @@ impl<L: Lattice + Decode> DurableReplica<L> {
     /// # Errors
     ///
     /// [`StoreError::Db`] if the transaction failed; nothing was written then.
+    ///
+    /// ```
+    /// # use convergent::{GCounter, Lattice};
+    /// # use convergent_net::DurableReplica;
+    /// # let p = std::env::temp_dir().join(format!("doc-{}-{}.redb", line!(), std::process::id()));
+    /// # let _ = std::fs::remove_file(&p);
+    /// let (store, loaded) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// let mut store = store;
+    /// let mut s = loaded.state;
+    /// let d = s.increment(loaded.id, 1);
+    /// let cost = store.append(1, &d, &s).unwrap();
+    /// assert!(!cost.compacted && cost.bytes < 40);
+    /// ```
     pub fn append(&mut self, seq: u64, delta: &L, state: &L) -> Result<SaveCost, StoreError> {
         let delta_bytes = wire::to_bytes(delta);
         let compact = self.log_entries + 1 > self.compact_every
