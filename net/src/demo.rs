@@ -143,8 +143,9 @@ pub fn own_dots_check(
     me: ReplicaId,
 ) -> Result<(), convergent::Error> {
     use convergent::sync::{OwnDotsCheck, Validator};
-    OwnDotsCheck.validate(&incoming.items, &local.items, me)?;
-    OwnDotsCheck.validate(&incoming.tags, &local.tags, me)
+    let limits = convergent::Limits::default();
+    OwnDotsCheck.validate(&incoming.items, &local.items, me, &limits)?;
+    OwnDotsCheck.validate(&incoming.tags, &local.tags, me, &limits)
 }
 
 /// The validator type of the demo node.

@@ -1,24 +1,35 @@
-//! The shared property-test harness: test subjects, realistic multi-replica histories, and the
-//! lattice laws written once, generically, for every type of the crate.
+//! The one test kit of `convergent`, used by the integration tests (`tests/`) and the fuzz
+//! targets (`fuzz/`), so that a fix to the harness reaches both.
 //!
-//! * [`Subject`] is what a type provides to be tested: how to generate an operation over a tiny
-//!   domain, how to apply it (returning the delta), how to read it, and its invariants.
-//! * [`Script`] is a quickcheck-generated (and shrinkable) plan of a history: 2-5 replicas, each
-//!   step a local operation, a full-state merge, or the delivery of a group of buffered deltas
-//!   (any window of the sender's delta log, so deltas arrive out of order, duplicated or
-//!   forwarded). [`run`] plays a script for a type and records every state, delta and group.
-//! * [`laws`] holds the laws, each one generic function of a script, and [`check`] runs one
-//!   through quickcheck with [`cases`] cases (1 000 unless `CONVERGENT_CASES` says otherwise).
+//! * [`Rng`]: the one PRNG (SplitMix64), seeded, so every history replays exactly.
+//! * [`Subject`] is what a type provides to be tested, and [`subjects`] holds one instance per
+//!   type of the crate: its operations over a tiny domain (the one op source), its invariants
+//!   (the one invariant checker) and its concurrent specification (one per type).
+//! * [`Script`] is the plan of a realistic multi-replica history: 2-5 replicas, each step a local
+//!   operation, a full-state merge, or the delivery of a group of buffered deltas (any window of
+//!   the sender's delta log, so deltas arrive out of order, duplicated or forwarded). quickcheck
+//!   generates and shrinks it; under the `fuzz` feature `arbitrary` builds it from fuzzer bytes.
+//!   [`run`] plays a script for a type and records every state, delta and group (the one history
+//!   generator).
+//! * [`laws`] holds the laws (lattice, delta-mutator, decomposition, encoding, specification,
+//!   convergence), each one generic function of a script, and [`check`] runs one through
+//!   quickcheck with [`cases`] cases (1 000 unless `CONVERGENT_CASES` says otherwise).
+//! * `fuzz` (feature `fuzz`): the bodies of the fuzz targets and the type selector `dispatch!`.
 //!
 //! A failing law prints the shrunk script as Rust (`script(3, 7, &[op(0, 1), sync(0, 1)])`): paste
 //! it into a `regression_*` test with [`replay`].
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![forbid(unsafe_code)]
 
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
+pub mod laws;
 pub mod subjects;
 
 use std::fmt::{self, Debug};
 
-use convergent::{Lattice, ReplicaId};
+use std::collections::BTreeSet;
+
+use convergent::{Dot, Lattice, ReplicaId};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 // ---------------------------------------------------------------------------------------------
@@ -30,10 +41,12 @@ use quickcheck::{Arbitrary, Gen, QuickCheck};
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
         Rng(seed ^ 0x6A09_E667_F3BC_C909)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -58,10 +71,12 @@ impl Rng {
         self.next_u64() % 100 < percent
     }
 
+    /// One element of a non-empty slice.
     pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len())]
     }
 
+    /// Shuffles `xs` in place (Fisher-Yates).
     pub fn shuffle<T>(&mut self, xs: &mut [T]) {
         for i in (1..xs.len()).rev() {
             let j = self.below(i + 1);
@@ -74,31 +89,24 @@ impl Rng {
 // Subjects
 // ---------------------------------------------------------------------------------------------
 
-/// Wire bounds (typed decoding), required only when the `serde` feature is on.
-#[cfg(feature = "serde")]
-pub trait Wire: convergent::wire::Decode {}
-#[cfg(feature = "serde")]
-impl<T: convergent::wire::Decode> Wire for T {}
-#[cfg(not(feature = "serde"))]
-pub trait Wire {}
-#[cfg(not(feature = "serde"))]
-impl<T> Wire for T {}
-
 /// What an operation generator may know: the replicas of the history and which one acts.
 #[derive(Debug)]
 pub struct OpCx<'a> {
+    /// The replicas of the history.
     pub ids: &'a [ReplicaId],
+    /// The index of the acting replica.
     pub me: usize,
 }
 
 impl OpCx<'_> {
+    /// The acting replica's id.
     pub fn replica(&self) -> ReplicaId {
         self.ids[self.me]
     }
 }
 
 /// A type under test.
-pub trait Subject: Lattice + Clone + PartialEq + Debug + Wire + 'static {
+pub trait Subject: Lattice + Clone + PartialEq + Debug + convergent::wire::Decode + 'static {
     /// A local operation (a call of one delta mutator with its arguments).
     type Op: Clone + Debug;
     /// What users read; equal states must read equal (and the laws compare both).
@@ -110,6 +118,7 @@ pub trait Subject: Lattice + Clone + PartialEq + Debug + Wire + 'static {
     /// Applies `op` at `replica`, mutating `self`, and returns the delta.
     fn apply(&mut self, replica: ReplicaId, op: &Self::Op) -> Self;
 
+    /// The value as users read it.
     fn read(&self) -> Self::Read;
 
     /// The type's invariants (checked after every operation and merge, and on every delta).
@@ -120,6 +129,12 @@ pub trait Subject: Lattice + Clone + PartialEq + Debug + Wire + 'static {
     /// A full rendering for failure messages (the domain-shaped `Debug` may hide the context).
     fn show(&self) -> String {
         format!("{self:?}")
+    }
+
+    /// For a causal type: its live dots (the store's) and the dots of its context, for the
+    /// dot-level observed-remove law. `None` (the default) skips that law.
+    fn dots(&self) -> Option<(BTreeSet<Dot>, BTreeSet<Dot>)> {
+        None
     }
 
     /// The type's concurrent specification, if it has one: what a replica that has seen exactly
@@ -152,8 +167,11 @@ pub fn ops_in(mut m: Ops) -> impl Iterator<Item = usize> {
 /// One local operation as the specification sees it: who did what, having seen what.
 #[derive(Clone, Debug)]
 pub struct Event<T: Subject> {
+    /// The index of the replica that made the operation.
     pub replica: usize,
+    /// Its id.
     pub id: ReplicaId,
+    /// The operation.
     pub op: T::Op,
     /// The operations the replica had received when it did this one.
     pub past: Ops,
@@ -190,24 +208,48 @@ pub fn replica_ids(n: usize) -> Vec<ReplicaId> {
 // Scripts
 // ---------------------------------------------------------------------------------------------
 
-/// One step of a history. Indices are taken modulo the replica count, so every shrink is valid.
+/// One step of a history. Indices are taken modulo the replica count, so every shrink (and every
+/// fuzzer input) is valid.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "fuzz", derive(arbitrary::Arbitrary))]
 pub enum Step {
     /// A local operation at replica `at`, generated from `seed`.
-    Op { at: u8, seed: u64 },
+    Op {
+        /// The acting replica.
+        at: u8,
+        /// The seed of the operation.
+        seed: u64,
+    },
     /// Replica `to` joins the full state of replica `from`.
-    Sync { from: u8, to: u8 },
+    Sync {
+        /// The sender.
+        from: u8,
+        /// The receiver.
+        to: u8,
+    },
     /// Replica `to` receives, as one delta-group, the window `start.., len` of `from`'s delta log
     /// (its own deltas and the groups it received), and logs the group for forwarding.
-    Deliver { from: u8, to: u8, start: u8, len: u8 },
+    Deliver {
+        /// The sender.
+        from: u8,
+        /// The receiver.
+        to: u8,
+        /// The window's start in the sender's log (mod its length).
+        start: u8,
+        /// The window's length (at least 1).
+        len: u8,
+    },
 }
 
+/// A local operation at `at`, generated from `seed`.
 pub fn op(at: u8, seed: u64) -> Step {
     Step::Op { at, seed }
 }
+/// A full-state merge of `from` into `to`.
 pub fn sync(from: u8, to: u8) -> Step {
     Step::Sync { from, to }
 }
+/// The delivery of a window of `from`'s delta log to `to`.
 pub fn deliver(from: u8, to: u8, start: u8, len: u8) -> Step {
     Step::Deliver { from, to, start, len }
 }
@@ -224,12 +266,17 @@ impl Debug for Step {
 
 /// The plan of a history: replica count (2-5), a seed for the laws' own choices, and the steps.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "fuzz", derive(arbitrary::Arbitrary))]
 pub struct Script {
+    /// Replica count (2-5; other values are taken as `2 + replicas % 4`).
     pub replicas: u8,
+    /// The seed of the laws' own random choices.
     pub seed: u64,
+    /// The steps, in order.
     pub steps: Vec<Step>,
 }
 
+/// A script (for regression tests and printed counterexamples).
 pub fn script(replicas: u8, seed: u64, steps: &[Step]) -> Script {
     Script { replicas, seed, steps: steps.to_vec() }
 }
@@ -242,8 +289,9 @@ impl Debug for Script {
 }
 
 impl Script {
+    /// The number of replicas: `replicas` if it is 2-5, else `2 + replicas % 4`.
     pub fn n(&self) -> usize {
-        usize::from(self.replicas.clamp(2, 5))
+        usize::from(if (2..=5).contains(&self.replicas) { self.replicas } else { 2 + self.replicas % 4 })
     }
 
     /// Two distinct replicas from raw indices.
@@ -328,17 +376,24 @@ impl Arbitrary for Script {
 /// One local operation as it happened.
 #[derive(Clone, Debug)]
 pub struct OpRecord<T: Subject> {
+    /// The step of the script.
     pub step: usize,
+    /// The acting replica.
     pub replica: usize,
+    /// The operation.
     pub op: T::Op,
+    /// The state before.
     pub before: T,
+    /// The delta returned.
     pub delta: T,
+    /// The state after.
     pub after: T,
 }
 
 /// Everything a played script produced.
 #[derive(Clone, Debug)]
 pub struct History<T: Subject> {
+    /// The replica ids.
     pub ids: Vec<ReplicaId>,
     /// The final state of each replica.
     pub replicas: Vec<T>,
@@ -434,7 +489,11 @@ fn play<T: Subject>(script: &Script, full: bool) -> Result<History<T>, String> {
                 let (f, t) = script.pair(from, to);
                 let s = states[f].clone();
                 snapshots.push(states[t].clone());
-                states[t].join_ref(&s);
+                if full {
+                    join_checked(&mut states[t], &s).map_err(|e| format!("sync at step {i}: {e}"))?;
+                } else {
+                    states[t].join_ref(&s);
+                }
                 checked("state after sync", i, &states[t])?;
                 seen[t] |= seen[f];
                 if full {
@@ -448,10 +507,15 @@ fn play<T: Subject>(script: &Script, full: bool) -> Result<History<T>, String> {
                 }
                 let lo = usize::from(start) % logs[f].len();
                 let hi = (lo + usize::from(len.max(1))).min(logs[f].len());
-                let group = convergent::lattice::join_all(logs[f][lo..hi].iter().cloned());
+                let group = convergent::Lattice::join_all(logs[f][lo..hi].iter().cloned());
                 checked("delta-group", i, &group)?;
                 snapshots.push(states[t].clone());
-                states[t].join_ref(&group);
+                if full {
+                    // (A group received at once == its deltas one by one: the `delta_groups` law.)
+                    join_checked(&mut states[t], &group).map_err(|e| format!("delivery at step {i}: {e}"))?;
+                } else {
+                    states[t].join_ref(&group);
+                }
                 checked("state after delivery", i, &states[t])?;
                 logs[t].push(group.clone());
                 groups.push(group);
@@ -496,7 +560,7 @@ impl<T: Subject> History<T> {
         i -= self.snapshots.len();
         if i < 2 * self.ops.len() {
             let o = &self.ops[i / 2];
-            return if i % 2 == 0 { o.before.clone() } else { o.delta.clone() };
+            return if i.is_multiple_of(2) { o.before.clone() } else { o.delta.clone() };
         }
         i -= 2 * self.ops.len();
         if i < self.groups.len() {
@@ -526,7 +590,7 @@ impl<T: Subject> History<T> {
 
     /// The join of every final state: where full-state anti-entropy ends.
     pub fn full(&self) -> T {
-        convergent::lattice::join_all(self.replicas.iter().cloned())
+        convergent::Lattice::join_all(self.replicas.iter().cloned())
     }
 
     /// Every delta of every local operation, in the order they were made.
@@ -558,6 +622,22 @@ pub fn same<T: Subject>(what: &str, a: &T, b: &T) -> Result<(), String> {
     Ok(())
 }
 
+/// `x.join_ref(y)`, checking that the returned flag says exactly whether `x` changed and that
+/// `join` by value agrees (flag and result).
+pub fn join_checked<T: Lattice + Clone + PartialEq + Debug>(x: &mut T, y: &T) -> Result<(), String> {
+    let before = x.clone();
+    let changed = x.join_ref(y);
+    ensure(changed == (*x != before), || {
+        format!(
+            "join_ref reported changed = {changed} but the state {} change",
+            if changed { "did not" } else { "did" }
+        )
+    })?;
+    let mut by_value = before;
+    ensure(by_value.join(y.clone()) == changed, || "join and join_ref disagree on the change flag".into())?;
+    ensure(by_value == *x, || "join and join_ref disagree on the result".into())
+}
+
 /// Fails with `msg` (built lazily) unless `cond`.
 pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
     if cond { Ok(()) } else { Err(msg()) }
@@ -572,6 +652,7 @@ pub fn cases() -> u64 {
     std::env::var("CONVERGENT_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1000)
 }
 
+/// A law: plays a script and checks one claim.
 pub type Law = fn(Script) -> Result<(), String>;
 
 /// Runs `law` on [`cases`] generated scripts; panics with the shrunk script on failure.
@@ -613,5 +694,3 @@ pub fn explain<T: Subject>(s: &Script) -> String {
     }
     out
 }
-
-pub mod laws;

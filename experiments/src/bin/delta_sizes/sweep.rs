@@ -1,9 +1,10 @@
-//! The per-operation delta-size sweep behind `examples/delta_sizes.rs` and `tests/delta_sizes.rs`.
+//! The per-operation delta-size sweep behind the `delta_sizes` experiment and `tests/delta_sizes.rs`.
 //!
 //! For every type and operation, over `n` replicas and `m` elements (or keys, or history length),
 //! it builds a state the way a deployment would (each of the `n` replicas makes its own updates on
 //! its own replica, then the replicas are merged pairwise), applies the operation at replica 0,
-//! and measures the delta against the information floor of `benchmarks.md` section 1.
+//! and measures the delta against the information floor defined in `docs/performance.md` (the
+//! information floor).
 //!
 //! Bytes are `convergent::wire::encoded_len`: postcard (varints, no field names) plus one
 //! format-version byte, so every delta and state carries one byte of framing.
@@ -15,13 +16,15 @@
 //! number as a varint `s_c`. A dot-free type's entry is `s_id + s_c`. Varints are postcard's
 //! (7 bits a byte).
 //!
-//! Shared by `#[path]` so the example and the test measure exactly the same thing.
+//! Shared by `#[path]` so the experiment and the test measure exactly the same thing.
 
 use std::collections::{BTreeMap, HashSet};
 
 use convergent::{
-    Causal, CausalCounter, Decompose, Dot, DotStore, EwFlag, GCounter, Lattice, LwwRegister, MvRegister,
-    OrMap, OrSet, PnCounter, ReplicaId, Timestamp, wire,
+    CausalCounter, Decompose, Dot, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet,
+    PnCounter, ReplicaId, Timestamp,
+    causal::{Causal, DotStore},
+    wire,
 };
 use serde::Serialize;
 
@@ -85,7 +88,7 @@ pub(crate) fn payload<T: Serialize>(v: &T) -> usize {
 
 /// Floor bytes of a set of dots: each distinct replica id once (16 bytes), then each maximal run
 /// of consecutive event numbers of that replica by its ends (one varint for a lone dot, two for a
-/// run). For at most two dots per replica this is `benchmarks.md`'s `s_c` per dot; a run only
+/// run). For at most two dots per replica this is the floor's `s_id + s_c` per dot; a run only
 /// matters for removes of many dots (a clear), whose dots are mostly consecutive.
 /// Returns the bytes and the number of replicas.
 pub(crate) fn dots_floor(dots: impl IntoIterator<Item = Dot>) -> (usize, usize) {
@@ -385,7 +388,7 @@ fn orset(o: &mut Out<'_>) {
 }
 
 /// A map built with [`owner_shares`]: `write(map, replica index, key)` does one update.
-fn build_map<V: convergent::Nested>(
+fn build_map<V: convergent::causal::Nested>(
     n: usize,
     m: usize,
     write: impl Fn(&mut OrMap<u64, V>, usize, u64),
@@ -449,17 +452,17 @@ fn map_lww(o: &mut Out<'_>) {
     // Key k written by replica i at WALL0 + k*n + i ms: the hot key 0 holds n concurrent writes.
     let s = build_map::<LwwRegister<u64>>(n, m, |map, i, k| {
         let ts = Timestamp::from_parts(WALL0 + k * n as u64 + i as u64, 0);
-        let _ = map.update(rid(i), k, |r| r.write(ts, k));
+        let _ = map.update(rid(i), k, |r| r.write_at(ts, k));
     });
     let ts = Timestamp::from_parts(WALL0 + (m * n + n) as u64, 0);
     let (new, v) = (m as u64, m as u64);
     let lww = payload(&v) + varint(ts.as_u64());
     o.causal("update new key (write)", &s, OrMap::as_causal, |map| {
-        (map.update(rid(0), new, |r| r.write(ts, v)), payload(&new) + lww)
+        (map.update(rid(0), new, |r| r.write_at(ts, v)), payload(&new) + lww)
     });
     if m >= 1 {
         o.causal("update hot key (write)", &s, OrMap::as_causal, |map| {
-            (map.update(rid(0), 0, |r| r.write(ts, v)), payload(&0u64) + lww)
+            (map.update(rid(0), 0, |r| r.write_at(ts, v)), payload(&0u64) + lww)
         });
         o.causal("remove hot key", &s, OrMap::as_causal, |map| (map.remove(rid(0), &0), 0));
     }

@@ -6,15 +6,13 @@
 //! `docs/delta_sizes.svg`.
 //!
 //! Bytes are `convergent::wire::encoded_len`: postcard plus one format-version byte. The floor is
-//! `benchmarks.md` section 1 with a 16-byte replica id written once per delta; see
-//! `examples/delta_sizes/sweep.rs` for how states are built and floors computed.
+//! defined in `docs/performance.md`, with a 16-byte replica id written once per delta; see
+//! `sweep.rs` beside this file for how states are built and floors computed.
 //!
-//! Run: `cargo run --release --example delta_sizes` (about half a minute). `--quick` sweeps
+//! Run: `cargo run --release -p experiments --bin delta_sizes` (about half a minute). `--quick` sweeps
 //! n <= 64, m <= 1000 and writes nothing.
 
-#[path = "delta_sizes/svg.rs"]
 mod svg;
-#[path = "delta_sizes/sweep.rs"]
 mod sweep;
 
 use std::fmt::Write as _;
@@ -34,10 +32,10 @@ fn main() -> std::io::Result<()> {
     let mut report = String::from("## Delta sizes (figure 2)\n\n");
     let _ = writeln!(
         report,
-        "Bytes: `wire::encoded_len` (postcard + 1 format-version byte). Floor: `benchmarks.md` \
-         section 1, each replica id once at 16 bytes, event numbers, elements, keys, values and \
+        "Bytes: `wire::encoded_len` (postcard + 1 format-version byte). Floor (defined in \
+         [`performance.md`](performance.md#the-information-floor)): each replica id once at 16 bytes, event numbers, elements, keys, values and \
          timestamps as postcard varints of the actual values. Ranges over n in {ns:?} and m in \
-         {ms:?}. `cargo run --release --example delta_sizes` regenerates this file, \
+         {ms:?}. `cargo run --release -p experiments --bin delta_sizes` regenerates this file, \
          `delta_sizes.csv` and `delta_sizes.svg`.\n"
     );
     report.push_str(&summary(&rows, ns, ms));
@@ -45,7 +43,7 @@ fn main() -> std::io::Result<()> {
     report.push_str(&checks(&rows));
     print!("{report}");
     if !quick {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
         fs::create_dir_all(&dir)?;
         fs::write(dir.join("delta_sizes.md"), &report)?;
         fs::write(dir.join("delta_sizes.csv"), csv(&rows))?;

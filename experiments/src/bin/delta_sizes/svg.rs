@@ -244,7 +244,7 @@ pub(crate) fn plot(rows: &[Row], n_at: usize, m_at: usize) -> String {
         "m: elements (sets), keys (maps),",
         "history length (counters, registers, flags).",
         "\"hot\" / \"n dots\": written by all n replicas.",
-        "Floor: benchmarks.md section 1, ids once.",
+        "Floor: docs/performance.md, ids once.",
     ] {
         let _ = writeln!(s, r##"<text x="{lx}" y="{ly:.1}" fill="#444">{}</text>"##, esc(line));
         ly += 16.0;

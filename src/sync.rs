@@ -13,13 +13,11 @@
 //! The engine owns no socket, thread or clock: the transport calls
 //! [`update`](SyncEngine::update) on local changes, [`poll_outgoing`](SyncEngine::poll_outgoing)
 //! when it wants to sync, and [`on_message`](SyncEngine::on_message) (or `on_bytes`) on receipt.
-//! Received input is validated before it touches the state ([`Validator`]); on error nothing
-//! changes.
+//! Received input is validated before it touches the state ([`Validator`], the same receipt checks
+//! as [`Receive`](crate::Receive), under the engine's [`Limits`](crate::Limits)); on error
+//! nothing changes.
 //!
-//! With the `serde` feature, [`Simulation`] runs replicas on a [`Topology`] in deterministic,
-//! seeded rounds with message loss, duplication, reordering, delay, partitions, crashes and
-//! restarts, and counts messages, bytes and the paper's "entries": test your own application
-//! state with it.
+//! With the `sim` feature, `convergent::sim` runs engines on a simulated faulty network.
 //!
 //! [`Decompose::delta`]: crate::Decompose::delta
 //!
@@ -54,12 +52,9 @@
 
 mod engine;
 mod message;
-#[cfg(feature = "serde")]
-mod sim;
-mod topology;
+mod mode;
 
-pub use engine::{AcceptAll, HasContext, Mode, OwnDotsCheck, ReceiveCheck, SyncEngine, Validator};
+pub use crate::receive::{AcceptAll, HasContext, OwnDotsCheck, ReceiveCheck, Validator};
+pub use engine::SyncEngine;
 pub use message::{Message, MessageKind, PROTOCOL_VERSION};
-#[cfg(feature = "serde")]
-pub use sim::{Faults, SimEvent, SimRng, Simulation, Stats};
-pub use topology::Topology;
+pub use mode::Mode;

@@ -1,11 +1,17 @@
-//! The laws, each written once for every [`Subject`]. Each takes a [`Script`], plays it, and checks
-//! its claim on several values drawn from the history (final states, intermediate states, deltas
-//! of operations, delivered delta-groups, bottom), comparing states AND reads.
+//! The laws, each written once for every [`Subject`]: the one law checker of the tests and the
+//! fuzz targets. Each takes a [`Script`], plays it, and checks its claim on several values drawn
+//! from the history (final states, intermediate states, deltas of operations, delivered
+//! delta-groups, bottom), comparing states AND reads. The convergence laws (at the end) deliver
+//! a history's deltas and states in other orders and groupings.
 
 use convergent::Decompose;
-use convergent::lattice::join_all;
+use convergent::Lattice;
 
-use super::{History, Script, Subject, ensure, run, run_checked, same};
+use std::collections::BTreeSet;
+
+use convergent::Dot;
+
+use super::{History, OpRecord, Script, Subject, ensure, join_checked, run, run_checked, same};
 
 /// Draws per history for the pairwise and triple laws.
 const DRAWS: usize = 6;
@@ -76,13 +82,8 @@ pub fn bottom_identity<T: Subject>(s: Script) -> Result<(), String> {
 /// `a ≤ b ⟺ a ⊔ b == b`; `≤` is reflexive and antisymmetric; `a, b ≤ a ⊔ b`.
 pub fn order<T: Subject>(s: Script) -> Result<(), String> {
     let mut h: History<T> = run(&s)?;
-    let mut tuples = h.tuples(DRAWS, 2);
     // Pairs that ARE ordered, so the `true` side of the law is exercised too.
-    for o in h.ops.iter().take(4) {
-        tuples.push(vec![o.before.clone(), o.after.clone()]);
-        tuples.push(vec![o.delta.clone(), o.after.clone()]);
-    }
-    for t in tuples {
+    for t in pairs(&mut h, |o| [[&o.before, &o.after], [&o.delta, &o.after]]) {
         let (a, b) = (&t[0], &t[1]);
         let ab = a.clone().joined(b.clone());
         ensure(a.leq(b) == (ab == *b), || {
@@ -108,32 +109,23 @@ pub fn order<T: Subject>(s: Script) -> Result<(), String> {
 /// `join_ref` and `join` return `true` exactly when the receiver changed, and agree with `joined`.
 pub fn join_reports_change<T: Subject>(s: Script) -> Result<(), String> {
     let mut h: History<T> = run(&s)?;
-    let mut tuples = h.tuples(DRAWS, 2);
-    for o in h.ops.iter().take(4) {
-        tuples.push(vec![o.before.clone(), o.delta.clone()]);
-        tuples.push(vec![o.after.clone(), o.delta.clone()]);
-    }
-    for t in tuples {
+    for t in pairs(&mut h, |o| [[&o.before, &o.delta], [&o.after, &o.delta]]) {
         let (a, b) = (&t[0], &t[1]);
         let mut x = a.clone();
-        let changed = x.join_ref(b);
-        ensure(changed == (x != *a), || {
-            format!(
-                "join_ref reported changed = {changed} but the state {}\n  a: {}\n  b: {}",
-                if x != *a { "changed" } else { "did not change" },
-                a.show(),
-                b.show()
-            )
-        })?;
-        let mut y = a.clone();
-        let changed_by_value = y.join(b.clone());
-        ensure(changed_by_value == changed, || {
-            format!("join and join_ref disagree on the change flag\n  a: {}\n  b: {}", a.show(), b.show())
-        })?;
-        same("join == join_ref", &y, &x)?;
+        join_checked(&mut x, b).map_err(|e| format!("{e}\n  a: {}\n  b: {}", a.show(), b.show()))?;
         same("joined == join_ref", &a.clone().joined(b.clone()), &x)?;
     }
     Ok(())
+}
+
+/// [`DRAWS`] random pairs of the history (and its final states), plus two pairs made by `of_op`
+/// from each of its first four operations.
+fn pairs<T: Subject>(h: &mut History<T>, of_op: impl Fn(&OpRecord<T>) -> [[&T; 2]; 2]) -> Vec<Vec<T>> {
+    let mut tuples = h.tuples(DRAWS, 2);
+    for o in h.ops.iter().take(4) {
+        tuples.extend(of_op(o).map(|[a, b]| vec![a.clone(), b.clone()]));
+    }
+    tuples
 }
 
 /// `m(X) == X ⊔ mδ(X)` for every operation of the history; the delta is below the new state, and
@@ -180,7 +172,7 @@ pub fn delta_groups<T: Subject>(s: Script) -> Result<(), String> {
             j += 1;
         }
         let run = &h.ops[i..j];
-        let group = join_all(run.iter().map(|o| o.delta.clone()));
+        let group = Lattice::join_all(run.iter().map(|o| o.delta.clone()));
         same(
             "op run: X ⊔ (δ1 ⊔ … ⊔ δk) == m_k(…m_1(X))",
             &run[0].before.clone().joined(group.clone()),
@@ -202,12 +194,13 @@ pub fn delta_groups<T: Subject>(s: Script) -> Result<(), String> {
         let hi = lo + 1 + h.rng.below(log.len() - lo);
         let w = &log[lo..hi];
         let x = h.rng.pick(&states).clone();
-        let group = join_all(w.iter().cloned());
+        let group = Lattice::join_all(w.iter().cloned());
         let by_group = x.clone().joined(group.clone());
         let one_by_one = w.iter().fold(x.clone(), |acc, d| acc.joined(d.clone()));
         same("X ⊔ group == X ⊔ δ1 ⊔ … ⊔ δk", &by_group, &one_by_one)?;
         let k = h.rng.below(w.len() + 1);
-        let split = join_all(w[..k].iter().cloned()).joined(join_all(w[k..].iter().cloned()));
+        let split =
+            Lattice::join_all(w[..k].iter().cloned()).joined(Lattice::join_all(w[k..].iter().cloned()));
         same("a group split anywhere joins back to the group", &split, &group)?;
     }
     Ok(())
@@ -219,35 +212,42 @@ pub fn decomposition<T: Subject + Decompose>(s: Script) -> Result<(), String> {
     let mut h: History<T> = run(&s)?;
     ensure(T::bottom().decompose().is_empty(), || "⊥ decomposes into something".into())?;
     for x in h.sample(DRAWS) {
-        let parts = x.decompose();
-        ensure(parts.len() == x.irreducible_count(), || {
-            format!(
-                "irreducible_count() = {} but decompose() has {}\n  x: {}",
-                x.irreducible_count(),
-                parts.len(),
-                x.show()
-            )
-        })?;
-        same("⊔ decompose(x) == x", &join_all(parts.iter().cloned()), &x)?;
-        let mut shuffled = parts.clone();
+        decomposition_of(&x)?;
+        let mut shuffled = x.decompose();
         h.rng.shuffle(&mut shuffled);
-        same("⊔ shuffled decompose(x) == x", &join_all(shuffled.iter().cloned()), &x)?;
-        for p in &parts {
-            ensure(!p.is_bottom(), || format!("an irreducible is ⊥\n  x: {}", x.show()))?;
-            ensure(p.leq(&x), || format!("irreducible {} not ≤ x {}", p.show(), x.show()))?;
-            p.check()?;
-            let pp = p.decompose();
-            ensure(pp.len() == 1 && pp[0] == *p, || {
-                format!("irreducible {} decomposes into {} parts", p.show(), pp.len())
-            })?;
-        }
-        if parts.len() <= 24 {
-            for (i, p) in parts.iter().enumerate() {
-                for (j, q) in parts.iter().enumerate() {
-                    ensure(i == j || !p.leq(q), || {
-                        format!("redundant decomposition: {} ≤ {}\n  x: {}", p.show(), q.show(), x.show())
-                    })?;
-                }
+        same("⊔ shuffled decompose(x) == x", &Lattice::join_all(shuffled.iter().cloned()), &x)?;
+    }
+    Ok(())
+}
+
+/// The decomposition of one value: its irreducibles join back to it, are irreducible,
+/// irredundant (checked up to 24 parts), non-bottom, below it and as many as `irreducible_count`.
+pub fn decomposition_of<T: Subject + Decompose>(x: &T) -> Result<(), String> {
+    let parts = x.decompose();
+    ensure(parts.len() == x.irreducible_count(), || {
+        format!(
+            "irreducible_count() = {} but decompose() has {}\n  x: {}",
+            x.irreducible_count(),
+            parts.len(),
+            x.show()
+        )
+    })?;
+    same("⊔ decompose(x) == x", &Lattice::join_all(parts.iter().cloned()), x)?;
+    for p in &parts {
+        ensure(!p.is_bottom(), || format!("an irreducible is ⊥\n  x: {}", x.show()))?;
+        ensure(p.leq(x), || format!("irreducible {} not ≤ x {}", p.show(), x.show()))?;
+        p.check()?;
+        let pp = p.decompose();
+        ensure(pp.len() == 1 && pp[0] == *p, || {
+            format!("irreducible {} decomposes into {} parts", p.show(), pp.len())
+        })?;
+    }
+    if parts.len() <= 24 {
+        for (i, p) in parts.iter().enumerate() {
+            for (j, q) in parts.iter().enumerate() {
+                ensure(i == j || !p.leq(q), || {
+                    format!("redundant decomposition: {} ≤ {}\n  x: {}", p.show(), q.show(), x.show())
+                })?;
             }
         }
     }
@@ -273,7 +273,7 @@ pub fn optimal_delta<T: Subject + Decompose>(s: Script) -> Result<(), String> {
         for p in d.decompose() {
             ensure(!p.leq(b), || format!("irreducible {} of Δ(a, b) is ≤ b{}", p.show(), ctx()))?;
         }
-        let expected = join_all(a.decompose().into_iter().filter(|p| !p.leq(b)));
+        let expected = Lattice::join_all(a.decompose().into_iter().filter(|p| !p.leq(b)));
         same("Δ(a, b) == ⊔ {p ∈ decompose(a) | p ≰ b}", &d, &expected).map_err(|e| e + &ctx())?;
         ensure(a.delta(a).is_bottom(), || format!("Δ(a, a) is not ⊥: {}", a.delta(a).show()))?;
         same("Δ(a, ⊥) == a", &a.delta(&T::bottom()), a)?;
@@ -285,7 +285,6 @@ pub fn optimal_delta<T: Subject + Decompose>(s: Script) -> Result<(), String> {
 /// Serde: round trips through `convergent::wire` and serde_json; the compact encoding is a
 /// function of the state (equal states built in different orders encode to equal bytes);
 /// `encoded_len` is exact; damaged bytes never panic and never yield a value breaking invariants.
-#[cfg(feature = "serde")]
 pub fn serde_round_trip<T: Subject>(s: Script) -> Result<(), String> {
     use convergent::wire;
     let mut h: History<T> = run(&s)?;
@@ -388,4 +387,166 @@ pub fn specification<T: Subject>(s: Script) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+/// Observed-remove at the level of dots, for causal types:
+/// every operation mints only new dots of its own replica and removes only dots it has seen (or
+/// its own); after every step, a replica's live dots are exactly the dots minted by the operations
+/// it has received and removed by none of them, and its context is every dot they minted or
+/// removed. So nothing a remove, clear, reset or overwrite saw ever comes back, through any order
+/// of merges and deliveries.
+pub fn observed_remove<T: Subject>(s: Script) -> Result<(), String> {
+    let h: History<T> = run_checked(&s)?;
+    if h.ops.len() > super::MAX_SPEC_OPS || T::bottom().dots().is_none() {
+        return Ok(());
+    }
+    let dots = |x: &T| x.dots().expect("a causal type has dots");
+    let (mut minted, mut killed): (Vec<BTreeSet<Dot>>, Vec<BTreeSet<Dot>>) = (Vec::new(), Vec::new());
+    for o in &h.ops {
+        let (m, ctx) = dots(&o.delta);
+        let (_, seen) = dots(&o.before);
+        let id = h.ids[o.replica];
+        let ctx_of =
+            || format!("op {:?} at r{} (step {})\n  before: {}", o.op, o.replica, o.step, o.before.show());
+        for d in &m {
+            ensure(!seen.contains(d) && d.replica() == id, || {
+                format!("minted dot {d:?} already seen or not the acting replica's\n{}", ctx_of())
+            })?;
+        }
+        let k: BTreeSet<Dot> = ctx.difference(&m).copied().collect();
+        for d in &k {
+            ensure(seen.contains(d) || d.replica() == id, || {
+                format!("removed dot {d:?} the operation had not seen\n{}", ctx_of())
+            })?;
+        }
+        minted.push(m);
+        killed.push(k);
+    }
+    for (r, seen, state) in &h.trace {
+        let (mut m, mut k) = (BTreeSet::new(), BTreeSet::new());
+        for i in super::ops_in(*seen) {
+            m.extend(minted[i].iter().copied());
+            k.extend(killed[i].iter().copied());
+        }
+        let ctx: BTreeSet<Dot> = m.union(&k).copied().collect();
+        let live: BTreeSet<Dot> = m.difference(&k).copied().collect();
+        let (got_live, got_ctx) = dots(state);
+        ensure(got_live == live, || {
+            format!(
+                "r{r}: live dots {got_live:?}, the observed-remove specification says {live:?}\n  state: {}",
+                state.show()
+            )
+        })?;
+        ensure(got_ctx == ctx, || {
+            format!("r{r}: context {got_ctx:?}, the specification says {ctx:?}\n  state: {}", state.show())
+        })?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convergence: however the deltas of a history travel (in order, shuffled, duplicated, pre-joined
+// into groups, through optimal deltas), every replica ends where full-state merging ends.
+// ---------------------------------------------------------------------------------------------
+
+/// The deltas of every operation, delivered to a fresh replica and to every replica of the
+/// history in order, shuffled, duplicated and pre-joined, give the join of the final states.
+pub fn delivery_orders<T: Subject>(s: Script) -> Result<(), String> {
+    let mut h: History<T> = run(&s)?;
+    let full = h.full();
+    let deltas = h.deltas();
+    same("⊔ final states == ⊔ all deltas", &Lattice::join_all(deltas.iter().cloned()), &full)?;
+    let in_order = deltas.iter().fold(T::bottom(), |x, d| x.joined(d.clone()));
+    same("deltas in order", &in_order, &full)?;
+    let mut shuffled = deltas.clone();
+    h.rng.shuffle(&mut shuffled);
+    let mut x = T::bottom();
+    for d in &shuffled {
+        x.join_ref(d);
+    }
+    same("deltas shuffled", &x, &full)?;
+    let mut dup = Vec::new();
+    for d in &deltas {
+        for _ in 0..1 + h.rng.below(3) {
+            dup.push(d.clone());
+        }
+    }
+    h.rng.shuffle(&mut dup);
+    same("deltas duplicated and shuffled", &Lattice::join_all(dup.iter().cloned()), &full)?;
+    // Pre-joined: random groups of the duplicated stream, the groups themselves shuffled.
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i < dup.len() {
+        let k = 1 + h.rng.below(4);
+        groups.push(Lattice::join_all(dup[i..(i + k).min(dup.len())].iter().cloned()));
+        i += k;
+    }
+    h.rng.shuffle(&mut groups);
+    same("deltas pre-joined in groups", &Lattice::join_all(groups.iter().cloned()), &full)?;
+    // Every replica, from where it stands, receiving every delta (shuffled) reaches the same.
+    for r in h.replicas.clone() {
+        let mut ds = deltas.clone();
+        h.rng.shuffle(&mut ds);
+        let got = ds.into_iter().fold(r, |x, d| x.joined(d));
+        same("a replica receiving every delta", &got, &full)?;
+    }
+    Ok(())
+}
+
+/// Full-state anti-entropy in random orders: every replica ends with the same state, reads the
+/// same, and (with serde) encodes to the same bytes.
+pub fn anti_entropy<T: Subject>(s: Script) -> Result<(), String> {
+    let mut h: History<T> = run(&s)?;
+    let full = h.full();
+    let states = gossip(&mut h, |from, to| {
+        to.join_ref(from);
+    });
+    for st in &states {
+        same("replica after anti-entropy == ⊔ final states", st, &full)?;
+        ensure(st.read() == states[0].read(), || {
+            "replicas read differently after exchanging everything".into()
+        })?;
+        ensure(convergent::wire::to_bytes(st) == convergent::wire::to_bytes(&states[0]), || {
+            "converged replicas encode differently".into()
+        })?;
+    }
+    Ok(())
+}
+
+/// Delta-based anti-entropy with optimal deltas `Δ(a, b)`: same end as full-state merging, and a
+/// replica that already has everything is sent ⊥.
+pub fn optimal_delta_sync<T: Subject + Decompose>(s: Script) -> Result<(), String> {
+    let mut h: History<T> = run(&s)?;
+    let full = h.full();
+    let states = gossip(&mut h, |from, to| {
+        to.join(from.delta(to));
+    });
+    for (i, st) in states.iter().enumerate() {
+        same("replica after optimal-delta sync == ⊔ final states", st, &full)?;
+        let d = full.delta(st);
+        ensure(d.is_bottom(), || format!("converged r{i} is still sent a non-empty delta: {}", d.show()))?;
+    }
+    Ok(())
+}
+
+/// The final states of `h` after anti-entropy: `n²` exchanges between random pairs, then a star
+/// through replica 0 (everyone to 0, 0 to everyone). `send(from, to)` brings `from`'s news to `to`.
+fn gossip<T: Subject>(h: &mut History<T>, send: impl Fn(&T, &mut T)) -> Vec<T> {
+    let n = h.replicas.len();
+    let mut states = h.replicas.clone();
+    let exchange = |states: &mut [T], a: usize, b: usize| {
+        let from = states[a].clone();
+        send(&from, &mut states[b]);
+    };
+    for _ in 0..n * n {
+        let (a, b) = (h.rng.below(n), h.rng.below(n));
+        exchange(&mut states, a, b);
+    }
+    for i in 1..n {
+        exchange(&mut states, i, 0);
+    }
+    for i in 1..n {
+        exchange(&mut states, 0, i);
+    }
+    states
 }

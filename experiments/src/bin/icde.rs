@@ -2,10 +2,10 @@
 //! the fault-convergence runs and the metadata scaling of BP+RR.
 //!
 //! ```text
-//! cargo run --release --all-features --example icde            # everything
-//! cargo run --release --all-features --example icde -- figure1 # transmission tables only
-//! cargo run --release --all-features --example icde -- faults  # fault convergence only
-//! cargo run --release --all-features --example icde -- scaling # metadata scaling only
+//! cargo run --release -p experiments --bin icde > docs/icde.md  # everything (about 10 minutes)
+//! cargo run --release -p experiments --bin icde -- figure1      # transmission tables only
+//! cargo run --release -p experiments --bin icde -- faults       # fault convergence only
+//! cargo run --release -p experiments --bin icde -- scaling      # metadata scaling only
 //! ```
 //!
 //! Enes, Almeida, Baquero, Leitão, *Efficient Synchronization of State-based CRDTs*, ICDE 2019:
@@ -16,10 +16,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use convergent::sync::{Faults, Mode, SimEvent, SimRng, Simulation, Stats, Topology};
 use convergent::{
     Decompose, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId,
     Timestamp,
+};
+use convergent::{
+    sim::{Faults, SimEvent, SimRng, Simulation, Stats, Topology},
+    sync::Mode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -217,11 +220,12 @@ fn figure1() {
                 rows.push((format!("G-Map {pct}%"), topo_name, st, fl));
             }
             let ormap: &Op<OrMap<u32, LwwRegister<u64>>> = &move |s, me, i, r| {
-                s.transact(me, |h| {
+                s.mutate(me, |h| {
                     for key in gmap_keys(i, r, k) {
-                        h.update(key, |v| v.write(Timestamp::from_parts(r + 1, 0), r));
+                        h.update(key, |v| v.write_at(Timestamp::from_parts(r + 1, 0), r));
                     }
                 })
+                .0
             };
             {
                 let (st, fl) = cell(topo, events, ormap);
@@ -515,7 +519,7 @@ fn oracle_run<L>(
     add(&mut tally.stats, sim.stats());
     if ok {
         tally.converged += 1;
-        if sim.state(0) != &convergent::lattice::join_all(deltas) {
+        if sim.state(0) != &convergent::Lattice::join_all(deltas) {
             tally.mismatches += 1;
         }
     }
@@ -614,6 +618,12 @@ fn print_tally(ty: &str, mode: &str, t: &Tally) {
 
 fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    if what == "all" {
+        println!(
+            "<!-- Output of `cargo run --release -p experiments --bin icde > docs/icde.md` \
+             (deterministic: every run prints these numbers). -->\n"
+        );
+    }
     if what == "all" || what == "figure1" {
         figure1();
     }

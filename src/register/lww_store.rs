@@ -11,9 +11,9 @@
 
 use core::fmt;
 
+use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 use crate::causal::{Handle, ReplicaId};
-use crate::clock::Timestamp;
-use crate::mvreg::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
+use crate::clock::{HybridClock, Timestamp};
 
 /// A last-writer-wins value under dots: the value of an [`LwwRegister`](crate::LwwRegister)
 /// inside an [`OrMap`](crate::OrMap).
@@ -24,14 +24,14 @@ use crate::mvreg::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 /// # Example
 ///
 /// ```
-/// use convergent::{LwwStore, Nested, OrMap, ReplicaId, Timestamp};
+/// use convergent::{OrMap, ReplicaId, Timestamp, causal::Nested, register::LwwStore};
 ///
 /// type Lww = convergent::LwwRegister<&'static str>;
 ///
 /// let r = ReplicaId::from_u128(1);
 /// let mut m: OrMap<&str, Lww> = OrMap::new();
-/// let _ = m.update(r, "title", |v| v.write(Timestamp::from_parts(10, 0), "draft"));
-/// let _ = m.update(r, "title", |v| v.write(Timestamp::from_parts(20, 0), "final"));
+/// let _ = m.update(r, "title", |v| v.write_at(Timestamp::from_parts(10, 0), "draft"));
+/// let _ = m.update(r, "title", |v| v.write_at(Timestamp::from_parts(20, 0), "final"));
 /// assert_eq!(m.get("title").unwrap().value(), Some(&"final"));
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -56,7 +56,7 @@ impl<T: Ord> LwwStore<T> {
     /// `(timestamp, writer, value)`. `O(concurrent writes)`.
     ///
     /// ```
-    /// # use convergent::LwwStore;
+    /// # use convergent::register::LwwStore;
     /// assert!(LwwStore::<u8>::default().winner().is_none());
     /// ```
     #[must_use]
@@ -67,7 +67,7 @@ impl<T: Ord> LwwStore<T> {
     /// The winning value. `O(concurrent writes)`.
     ///
     /// ```
-    /// # use convergent::LwwStore;
+    /// # use convergent::register::LwwStore;
     /// assert_eq!(LwwStore::<u8>::default().value(), None);
     /// ```
     #[must_use]
@@ -78,12 +78,24 @@ impl<T: Ord> LwwStore<T> {
     /// The timestamp of the winning write. `O(concurrent writes)`.
     ///
     /// ```
-    /// # use convergent::LwwStore;
+    /// # use convergent::register::LwwStore;
     /// assert_eq!(LwwStore::<u8>::default().timestamp(), None);
     /// ```
     #[must_use]
     pub fn timestamp(&self) -> Option<Timestamp> {
         self.winner().map(|(ts, _, _)| ts)
+    }
+
+    /// The replica of the winning write, as [`LwwRegister::writer`](crate::LwwRegister::writer).
+    /// `O(concurrent writes)`.
+    ///
+    /// ```
+    /// # use convergent::register::LwwStore;
+    /// assert_eq!(LwwStore::<u8>::default().writer(), None);
+    /// ```
+    #[must_use]
+    pub fn writer(&self) -> Option<ReplicaId> {
+        self.winner().map(|(_, r, _)| r)
     }
 }
 
@@ -91,7 +103,7 @@ impl<T> LwwStore<T> {
     /// Whether no write is live. `O(1)`.
     ///
     /// ```
-    /// # use convergent::LwwStore;
+    /// # use convergent::register::LwwStore;
     /// assert!(LwwStore::<u8>::default().is_empty());
     /// ```
     #[must_use]
@@ -119,16 +131,16 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
     /// current winner, so that a later write wins.
     ///
     /// ```
-    /// # use convergent::{LwwStore, Nested, OrMap, ReplicaId, Timestamp};
+    /// # use convergent::{OrMap, ReplicaId, Timestamp, causal::Nested, register::LwwStore};
     /// # type Lww = convergent::LwwRegister<u8>;
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<u8, Lww> = OrMap::new();
-    /// let _ = m.update(r, 0, |v| assert!(v.write(Timestamp::from_parts(5, 0), 1)));
-    /// let d = m.update(r, 0, |v| assert!(!v.write(Timestamp::from_parts(4, 0), 2))); // older: loses
+    /// let _ = m.update(r, 0, |v| assert!(v.write_at(Timestamp::from_parts(5, 0), 1)));
+    /// let d = m.update(r, 0, |v| assert!(!v.write_at(Timestamp::from_parts(4, 0), 2))); // older: loses
     /// assert_eq!(m.get(&0).unwrap().value(), Some(&1));
     /// assert!(d.is_empty() && d.context().is_empty());
     /// ```
-    pub fn write(&mut self, ts: Timestamp, value: T) -> bool {
+    pub fn write_at(&mut self, ts: Timestamp, value: T) -> bool {
         let me = self.replica;
         if let Some(w) = self.store.winner() {
             if (ts, me, &value) <= w {
@@ -140,14 +152,36 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
         true
     }
 
+    /// Writes `value` with a timestamp from `clock`, as
+    /// [`LwwRegister::write_with`](crate::LwwRegister::write_with): the clock first observes the
+    /// current winner, so the write wins (with `wall_ms`, the wall clock in milliseconds since
+    /// the Unix epoch). Always returns `true`. `O(concurrent writes)`.
+    ///
+    /// ```
+    /// # use convergent::{HybridClock, LwwRegister, OrMap, ReplicaId, Timestamp};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut m: OrMap<&str, LwwRegister<&str>> = OrMap::new();
+    /// let _ = m.update(b, "k", |v| v.write_at(Timestamp::from_parts(5_000, 0), "remote, clock ahead"));
+    /// let mut clock = HybridClock::new();
+    /// let _ = m.update(a, "k", |v| v.write_with(&mut clock, 1_000, "local, clock behind"));
+    /// assert_eq!(m.get("k").unwrap().value(), Some(&"local, clock behind"));
+    /// ```
+    pub fn write_with(&mut self, clock: &mut HybridClock, wall_ms: u64, value: T) -> bool {
+        if let Some(t) = self.store.timestamp() {
+            clock.observe(t);
+        }
+        let ts = clock.tick(wall_ms);
+        self.write_at(ts, value)
+    }
+
     /// The current winning value (read access while mutating). `O(concurrent writes)`.
     ///
     /// ```
-    /// # use convergent::{LwwStore, Nested, OrMap, ReplicaId, Timestamp};
+    /// # use convergent::{OrMap, ReplicaId, Timestamp, causal::Nested, register::LwwStore};
     /// # type Lww = convergent::LwwRegister<u8>;
     /// let mut m: OrMap<u8, Lww> = OrMap::new();
     /// let _ = m.update(ReplicaId::from_u128(1), 0, |v| {
-    ///     v.write(Timestamp::from_parts(1, 0), 9);
+    ///     v.write_at(Timestamp::from_parts(1, 0), 9);
     ///     assert_eq!(v.value(), Some(&9));
     /// });
     /// ```
@@ -166,8 +200,8 @@ mod wire_impls {
 
     use super::LwwStore;
     use crate::Error;
+    use crate::causal::decode_fun;
     use crate::clock::Timestamp;
-    use crate::mvreg::decode_fun;
     use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
 
     /// Timestamps are checked against the receiver's clock by validated receipt, not here: a
@@ -181,7 +215,7 @@ mod wire_impls {
 
         fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
             let wire = wire.into_iter().map(|(d, ts, v)| (d, (ts, v))).collect();
-            Ok(LwwStore { fun: decode_fun(wire, table, cx, "lww value", |p, _| Ok(p))? })
+            Ok(LwwStore { fun: decode_fun(wire, table, cx, "lww-store.value", |p, _| Ok(p))? })
         }
     }
 }
@@ -195,7 +229,7 @@ impl<T: Clone + PartialEq> crate::receive::ReceiveStore for LwwStore<T> {
 
     fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
         match self.fun.first_conflict(&local.fun) {
-            Some(_) => Err(crate::Error::ConflictingPayload { field: "lww value" }),
+            Some(_) => Err(crate::Error::ConflictingPayload { field: "lww-store.value" }),
             None => Ok(()),
         }
     }

@@ -35,11 +35,11 @@
 use core::fmt;
 
 use crate::causal::{Causal, Handle, Nested, ReplicaId};
+use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 use crate::macros::causal_newtype;
-use crate::mvreg::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
 
 /// The largest total per replica: where increments saturate.
-const MAX: u64 = crate::MAX_COUNT;
+const MAX: u64 = crate::counter::MAX_COUNT;
 
 /// For each replica, the largest payload among its live dots.
 ///
@@ -72,12 +72,12 @@ fn own_max<V: Copy + Default>(fun: &DotFun<V>, replica: ReplicaId, mut fold: imp
 ///
 /// This is the value of a [`GCounter`](crate::GCounter) inside an [`OrMap`](crate::OrMap): there
 /// it can only be incremented (`increment` on its [`Handle`]), and removing the
-/// key resets it (see the [module docs](crate::ccounter) for the exact reset semantics).
+/// key resets it (see the [module docs](crate::counter) for the exact reset semantics).
 ///
 /// # Example
 ///
 /// ```
-/// use convergent::{GCounterStore, Nested};
+/// use convergent::{causal::Nested, counter::GCounterStore};
 ///
 /// let s = GCounterStore::default();
 /// assert_eq!(s.value(), 0);
@@ -97,7 +97,7 @@ impl GCounterStore {
     /// The sum of the replicas' totals, saturating at `u64::MAX`. `O(replicas)`.
     ///
     /// ```
-    /// # use convergent::GCounterStore;
+    /// # use convergent::counter::GCounterStore;
     /// assert_eq!(GCounterStore::default().value(), 0);
     /// ```
     #[must_use]
@@ -105,6 +105,23 @@ impl GCounterStore {
         let mut sum = 0u64;
         per_replica_max(&self.fun, u64::max, |v| sum = sum.saturating_add(v));
         sum
+    }
+
+    /// The running total of `replica` (0 if it never incremented), as [`GCounter::get`].
+    /// `O(dots)`.
+    ///
+    /// [`GCounter::get`]: crate::GCounter::get
+    ///
+    /// ```
+    /// # use convergent::{GCounter, OrMap, ReplicaId};
+    /// let r = ReplicaId::from_u128(1);
+    /// let mut m: OrMap<&str, GCounter> = OrMap::new();
+    /// let _ = m.update(r, "hits", |c| c.increment(3));
+    /// assert_eq!(m.get("hits").unwrap().get(r), 3);
+    /// ```
+    #[must_use]
+    pub fn get(&self, replica: ReplicaId) -> u64 {
+        own_max(&self.fun, replica, u64::max)
     }
 }
 
@@ -122,7 +139,7 @@ impl Handle<'_, GCounterStore> {
     /// `O(replicas)`.
     ///
     /// ```
-    /// # use convergent::{GCounterStore, Handle, Nested, OrMap, ReplicaId};
+    /// # use convergent::{OrMap, ReplicaId, causal::{Handle, Nested}, counter::GCounterStore};
     /// use convergent::GCounter as G;
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<&str, G> = OrMap::new();
@@ -146,7 +163,7 @@ impl Handle<'_, GCounterStore> {
     /// The current value (read access while mutating). `O(replicas)`.
     ///
     /// ```
-    /// # use convergent::{GCounterStore, Handle, Nested, OrMap, ReplicaId};
+    /// # use convergent::{OrMap, ReplicaId, causal::{Handle, Nested}, counter::GCounterStore};
     /// # use convergent::GCounter as G;
     /// let mut m: OrMap<u8, G> = OrMap::new();
     /// let _ = m.update(ReplicaId::from_u128(1), 0, |c| {
@@ -177,7 +194,7 @@ fn pn_max(a: Pn, b: Pn) -> Pn {
 /// This is the store of [`CausalCounter`], and the value of a [`PnCounter`](crate::PnCounter)
 /// inside an [`OrMap`](crate::OrMap), where its [`Handle`] offers `increment`, `decrement` and
 /// `reset`. Removing
-/// the key resets it (see the [module docs](crate::ccounter)).
+/// the key resets it (see the [module docs](crate::counter)).
 ///
 /// # Example
 ///
@@ -204,7 +221,7 @@ impl PnCounterStore {
     /// range of `i64`. `O(replicas)`.
     ///
     /// ```
-    /// # use convergent::PnCounterStore;
+    /// # use convergent::counter::PnCounterStore;
     /// assert_eq!(PnCounterStore::default().value(), 0);
     /// ```
     #[must_use]
@@ -217,6 +234,42 @@ impl PnCounterStore {
         // At most 2^64 replicas' entries below 2^64 each: the u128 sums cannot overflow.
         let diff = i128::try_from(p).unwrap_or(i128::MAX) - i128::try_from(n).unwrap_or(i128::MAX);
         i64::try_from(diff).unwrap_or(if diff < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// The increments of each replica, as [`PnCounter::increments`]. `O(dots)`.
+    ///
+    /// [`PnCounter::increments`]: crate::PnCounter::increments
+    ///
+    /// ```
+    /// # use convergent::{OrMap, PnCounter, ReplicaId};
+    /// let r = ReplicaId::from_u128(1);
+    /// let mut m: OrMap<&str, PnCounter> = OrMap::new();
+    /// let _ = m.update(r, "stock", |c| { c.increment(5); c.decrement(2); });
+    /// let store = m.get("stock").unwrap();
+    /// assert_eq!((store.increments().get(r), store.decrements().get(r)), (5, 2));
+    /// ```
+    #[must_use]
+    pub fn increments(&self) -> crate::GCounter {
+        self.totals(|v| v.p)
+    }
+
+    /// The decrements of each replica, as [`PnCounter::decrements`]. `O(dots)`.
+    ///
+    /// [`PnCounter::decrements`]: crate::PnCounter::decrements
+    ///
+    /// ```
+    /// # use convergent::PnCounter;
+    /// # use convergent::counter::PnCounterStore;
+    /// assert_eq!(PnCounterStore::default().decrements(), convergent::GCounter::new());
+    /// ```
+    #[must_use]
+    pub fn decrements(&self) -> crate::GCounter {
+        self.totals(|v| v.n)
+    }
+
+    /// One half's running total per replica (the largest live payload of each replica).
+    fn totals(&self, half: impl Fn(&Pn) -> u64) -> crate::GCounter {
+        self.fun.iter().map(|(d, v)| (d.replica(), half(v))).filter(|&(_, n)| n > 0).collect()
     }
 }
 
@@ -277,7 +330,7 @@ impl Handle<'_, PnCounterStore> {
     }
 
     /// Removes every count this replica has seen (an observed reset; see the
-    /// [module docs](crate::ccounter)). Inside a map, removing the key does the same.
+    /// [module docs](crate::counter)). Inside a map, removing the key does the same.
     /// Delta: `(∅, the dots seen)`. `O(replicas)`.
     ///
     /// ```
@@ -315,7 +368,7 @@ impl Handle<'_, PnCounterStore> {
 /// decrement delta is one dot with its totals, plus the replica's previous dot in the context.
 /// [`reset`](Self::reset) removes exactly the counts it has seen; the one exception (a
 /// concurrent increment by a replica whose count the reset saw) is described in the
-/// [module docs](crate::ccounter).
+/// [module docs](crate::counter).
 ///
 /// Values saturate: each replica's totals at `u64::MAX`, the value at the bounds of `i64`.
 ///
@@ -427,16 +480,18 @@ impl fmt::Debug for CausalCounter {
 mod wire_impls {
     use alloc::vec::Vec;
 
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{CausalCounter, GCounterStore, Pn, PnCounterStore};
-    use crate::mvreg::decode_fun;
-    use crate::wire::{Decode, DecodeCx, ReplicaTable, WireDot, WireStore};
-    use crate::{Causal, Error};
+    use super::{GCounterStore, Pn, PnCounterStore};
+    use crate::causal::decode_fun;
+    use crate::error::Error;
+    use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
 
     fn check_total(v: u64, cx: &DecodeCx) -> Result<u64, Error> {
         if v > cx.limits.max_counter {
-            Err(Error::CounterOutOfRange { field: "counter total", value: v, max: cx.limits.max_counter })
+            Err(Error::CounterOutOfRange {
+                field: "counter-store.total",
+                value: v,
+                max: cx.limits.max_counter,
+            })
         } else {
             Ok(v)
         }
@@ -450,7 +505,7 @@ mod wire_impls {
         }
 
         fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-            Ok(GCounterStore { fun: decode_fun(wire, table, cx, "counter", check_total)? })
+            Ok(GCounterStore { fun: decode_fun(wire, table, cx, "counter-store", check_total)? })
         }
     }
 
@@ -463,42 +518,23 @@ mod wire_impls {
 
         fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
             let wire = wire.into_iter().map(|(d, p, n)| (d, (p, n))).collect();
-            let fun = decode_fun(wire, table, cx, "counter", |(p, n), cx| {
+            let fun = decode_fun(wire, table, cx, "counter-store", |(p, n), cx| {
                 Ok(Pn { p: check_total(p, cx)?, n: check_total(n, cx)? })
             })?;
             Ok(PnCounterStore { fun })
         }
     }
-
-    impl Serialize for CausalCounter {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            self.inner.serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for CausalCounter {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            Causal::deserialize(d).map(|inner| CausalCounter { inner })
-        }
-    }
-
-    /// A causal pair: context, then `[(dot, increments, decrements)]`.
-    impl Decode for CausalCounter {
-        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-            Causal::decode_body(body, cx).map(|inner| CausalCounter { inner })
-        }
-    }
 }
 
-/// `quickcheck::Arbitrary`: counters from small real histories (3 replicas with fresh random ids
+/// `quickcheck::Arbitrary`: counters from small real histories (3 replicas with fresh ids from the generator
 /// incrementing, decrementing and resetting concurrently, merging at random points).
 #[cfg(feature = "quickcheck")]
 impl quickcheck::Arbitrary for CausalCounter {
     fn arbitrary(g: &mut quickcheck::Gen) -> Self {
         use crate::Lattice;
-        // Fresh random replica ids: values generated independently are histories of distinct
-        // replicas, so any two of them can be joined meaningfully.
-        let ids = [ReplicaId::random(), ReplicaId::random(), ReplicaId::random()];
+        // Fresh replica ids from the generator: independent values are histories of distinct
+        // replicas, and a failing seed replays.
+        let ids = [(); 3].map(|()| crate::arbitrary::fresh_replica(g));
         let mut reps = [Self::new(), Self::new(), Self::new()];
         let steps = usize::arbitrary(g) % (g.size() + 1);
         for _ in 0..steps {
@@ -535,7 +571,7 @@ macro_rules! counter_receive_store {
 
             fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
                 match self.fun.first_conflict(&local.fun) {
-                    Some(_) => Err(crate::Error::ConflictingPayload { field: "counter total" }),
+                    Some(_) => Err(crate::Error::ConflictingPayload { field: "counter-store.total" }),
                     None => Ok(()),
                 }
             }

@@ -5,9 +5,13 @@ use std::fmt::Debug;
 use std::collections::{BTreeMap, BTreeSet};
 
 use convergent::{
-    Causal, CausalContext, CausalCounter, Dot, DotSet, DotStore, EwFlag, GCounter, GCounterStore, Handle,
-    LwwRegister, LwwStore, MapStore, MvRegister, MvStore, Nested, OrMap, OrSet, PnCounter, PnCounterStore,
-    ReplicaId, SetStore, Timestamp, VersionVector,
+    CausalContext, CausalCounter, Dot, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
+    ReplicaId, Timestamp,
+    causal::{Causal, DotSet, DotStore, Handle, Nested, VersionVector},
+    counter::{GCounterStore, PnCounterStore},
+    map::MapStore,
+    register::{LwwStore, MvStore},
+    set::SetStore,
 };
 
 use super::{Event, OpCx, Ops, Rng, Subject, ops_in};
@@ -53,6 +57,8 @@ pub fn check_context(c: &CausalContext) -> Result<(), String> {
 /// A causal pair: canonical context, every live dot inside it, the dot count consistent.
 pub fn check_causal<S: DotStore>(c: &Causal<S>) -> Result<(), String> {
     check_context(c.context())?;
+    convergent::causal::CheckInvariants::check_invariants(c.context())
+        .map_err(|e| format!("context CheckInvariants: {e}"))?;
     if !c.store_within_context() {
         return Err("a live dot of the store is outside the context".into());
     }
@@ -94,6 +100,7 @@ pub fn dot(replica: ReplicaId, n: u64) -> Dot {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
+/// An operation on a causal context.
 pub enum CtxOp {
     /// `next_dot` at the acting replica.
     Mint,
@@ -131,6 +138,7 @@ impl Subject for CausalContext {
 }
 
 #[derive(Clone, Debug)]
+/// An operation on a version vector.
 pub enum VvOp {
     /// One more event at the acting replica.
     Bump,
@@ -192,7 +200,7 @@ fn per_replica_sums<O>(
     for k in ops_in(visible) {
         if let Some(n) = pick(&events[k].op) {
             let e = sums.entry(events[k].id).or_default();
-            *e = e.saturating_add(n).min(convergent::MAX_COUNT);
+            *e = e.saturating_add(n).min(convergent::counter::MAX_COUNT);
         }
     }
     sums.values().map(|&n| u128::from(n)).sum()
@@ -220,6 +228,12 @@ impl Subject for GCounter {
         if v.windows(2).any(|w| w[0].0 >= w[1].0) || v.iter().any(|e| e.1 == 0) {
             return Err(format!("G-Counter entries not canonical: {self:?}"));
         }
+        if v.iter().any(|e| e.1 > convergent::counter::MAX_COUNT) {
+            return Err(format!("G-Counter entry above MAX_COUNT: {self:?}"));
+        }
+        if self.value_u128() != v.iter().map(|e| u128::from(e.1)).sum::<u128>() {
+            return Err("G-Counter value_u128() is not the sum of its entries".into());
+        }
         if v.len() != self.len() || self.is_empty() != v.is_empty() {
             return Err("G-Counter len() wrong".into());
         }
@@ -239,8 +253,11 @@ impl Subject for GCounter {
 }
 
 #[derive(Clone, Debug)]
+/// A PN-Counter operation.
 pub enum PnOp {
+    /// Increment by an amount.
     Inc(u64),
+    /// Decrement by an amount.
     Dec(u64),
 }
 
@@ -268,6 +285,9 @@ impl Subject for PnCounter {
         self.increments().check()?;
         self.decrements().check()?;
         let v = self.value_i128();
+        if v != self.increments().value_u128() as i128 - self.decrements().value_u128() as i128 {
+            return Err("PN-Counter value_i128() is not increments - decrements".into());
+        }
         let sat = i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
         if self.value() != sat {
             return Err("PN-Counter value() is not the saturated value_i128()".into());
@@ -322,6 +342,7 @@ impl Subject for LwwRegister<u8> {
 pub struct NEv<O> {
     /// What the operation's replica had seen.
     pub past: Ops,
+    /// The operation's replica.
     pub id: ReplicaId,
     /// Whether the operation first reset the value (a remove of its key in an enclosing map):
     /// everything in its past is gone.
@@ -331,6 +352,7 @@ pub struct NEv<O> {
 }
 
 impl<O> NEv<O> {
+    /// Whether operation `k` happened before this one.
     pub fn saw(&self, k: usize) -> bool {
         self.past >> k & 1 == 1
     }
@@ -356,8 +378,11 @@ pub trait Value: Nested + 'static {
     /// What users read from the value.
     type NRead: PartialEq + Debug + Clone + 'static;
 
+    /// An operation over the tiny domain.
     fn gen_nop(rng: &mut Rng, cx: &OpCx<'_>) -> Self::NOp;
+    /// Applies an operation through a handle.
     fn apply_nop(h: &mut Handle<'_, Self::Store>, op: &Self::NOp);
+    /// What users read from the store.
     fn read_store(s: &Self::Store) -> Self::NRead;
 
     /// The store's own invariants (beyond the causal ones checked for every store).
@@ -375,11 +400,14 @@ pub trait Value: Nested + 'static {
 /// through one handle (one delta).
 #[derive(Clone, Debug)]
 pub enum Top<O> {
+    /// One call of a public method.
     One(O),
+    /// Several operations through one handle (one delta).
     Batch(Vec<O>),
 }
 
 impl<O: Clone> Top<O> {
+    /// The value operations it runs, in order.
     pub fn ops(&self) -> Vec<O> {
         match self {
             Top::One(o) => vec![o.clone()],
@@ -390,6 +418,7 @@ impl<O: Clone> Top<O> {
 
 /// The top-level methods of a causal type (its public API, not the handle).
 pub trait TopApply: Value + Sized {
+    /// Applies one operation through the type's own public method, checking its local effect.
     fn apply_one(&mut self, replica: ReplicaId, op: &Self::NOp) -> Self;
 }
 
@@ -416,12 +445,12 @@ pub fn check_store_dots<S: DotStore>(s: &S) -> Result<(), String> {
 /// `causal_subject!(T, check_invariants)` also runs the crate's `CheckInvariants` on every state.
 macro_rules! causal_subject {
     ($t:ty $(, $check:ident)?) => {
-        impl $crate::common::Subject for $t {
-            type Op = $crate::common::subjects::Top<<$t as $crate::common::subjects::Value>::NOp>;
-            type Read = <$t as $crate::common::subjects::Value>::NRead;
+        impl $crate::Subject for $t {
+            type Op = $crate::subjects::Top<<$t as $crate::subjects::Value>::NOp>;
+            type Read = <$t as $crate::subjects::Value>::NRead;
 
-            fn gen_op(rng: &mut $crate::common::Rng, cx: &$crate::common::OpCx<'_>, _: &Self) -> Self::Op {
-                use $crate::common::subjects::{Top, Value};
+            fn gen_op(rng: &mut $crate::Rng, cx: &$crate::OpCx<'_>, _: &Self) -> Self::Op {
+                use $crate::subjects::{Top, Value};
                 if rng.chance(20) {
                     let n = 1 + rng.below(3);
                     Top::Batch((0..n).map(|_| <$t as Value>::gen_nop(rng, cx)).collect())
@@ -431,7 +460,7 @@ macro_rules! causal_subject {
             }
 
             fn apply(&mut self, replica: convergent::ReplicaId, op: &Self::Op) -> Self {
-                use $crate::common::subjects::{Top, TopApply, Value};
+                use $crate::subjects::{Top, TopApply, Value};
                 match op {
                     Top::One(o) => <$t as TopApply>::apply_one(self, replica, o),
                     Top::Batch(os) => {
@@ -448,30 +477,41 @@ macro_rules! causal_subject {
             }
 
             fn read(&self) -> Self::Read {
-                <$t as $crate::common::subjects::Value>::read_store(self.as_causal().store())
+                <$t as $crate::subjects::Value>::read_store(self.as_causal().store())
             }
 
             fn check(&self) -> Result<(), String> {
-                $crate::common::subjects::check_causal(self.as_causal())?;
-                $crate::common::subjects::check_store_dots(self.as_causal().store())?;
+                $crate::subjects::check_causal(self.as_causal())?;
+                $crate::subjects::check_store_dots(self.as_causal().store())?;
                 $(
                     // The crate's own checker (it sees private indexes), where the store has one.
                     let _ = stringify!($check);
-                    convergent::CheckInvariants::check_invariants(self.as_causal())
+                    convergent::causal::CheckInvariants::check_invariants(self.as_causal())
                         .map_err(|e| format!("CheckInvariants: {e}"))?;
                 )?
-                <$t as $crate::common::subjects::Value>::check_store(self.as_causal().store())
+                <$t as $crate::subjects::Value>::check_store(self.as_causal().store())
             }
 
             fn show(&self) -> String {
                 format!("{:?}", self.as_causal())
             }
 
+            fn dots(
+                &self,
+            ) -> Option<(std::collections::BTreeSet<convergent::Dot>, std::collections::BTreeSet<convergent::Dot>)> {
+                let c = self.as_causal();
+                let mut live = std::collections::BTreeSet::new();
+                c.store().for_each_dot(&mut |d| {
+                    live.insert(d);
+                });
+                Some((live, c.context().dots().collect()))
+            }
+
             fn spec(
-                events: &[$crate::common::Event<Self>],
-                visible: $crate::common::Ops,
+                events: &[$crate::Event<Self>],
+                visible: $crate::Ops,
             ) -> Option<Self::Read> {
-                use $crate::common::subjects::{NEv, Value};
+                use $crate::subjects::{NEv, Value};
                 let evs: Vec<NEv<_>> = events
                     .iter()
                     .map(|e| NEv { past: e.past, id: e.id, reset: false, ops: e.op.ops() })
@@ -487,8 +527,11 @@ macro_rules! causal_subject {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
+/// An enable-wins flag operation.
 pub enum FlagOp {
+    /// Enable.
     Enable,
+    /// Disable.
     Disable,
 }
 
@@ -525,10 +568,17 @@ impl Value for EwFlag {
 
 impl TopApply for EwFlag {
     fn apply_one(&mut self, replica: ReplicaId, op: &FlagOp) -> Self {
-        match op {
+        let d = match op {
             FlagOp::Enable => self.enable(replica),
             FlagOp::Disable => self.disable(replica),
-        }
+        };
+        assert_eq!(self.is_enabled(), matches!(op, FlagOp::Enable), "{op:?} did not take effect");
+        assert_eq!(
+            self.is_enabled(),
+            !self.as_causal().store().is_empty(),
+            "is_enabled() disagrees with the store"
+        );
+        d
     }
 }
 
@@ -541,10 +591,15 @@ causal_subject!(EwFlag, check_invariants);
 /// Elements: 0..=3.
 #[derive(Clone, Debug)]
 pub enum SetOp {
+    /// Insert an element.
     Insert(u8),
+    /// Remove an element.
     Remove(u8),
+    /// Insert several elements (one delta).
     InsertAll(Vec<u8>),
+    /// Remove several elements (one delta).
     RemoveAll(Vec<u8>),
+    /// Remove every element.
     Clear,
 }
 
@@ -564,6 +619,41 @@ impl SetOp {
 
 fn small_vec(rng: &mut Rng, max: u64) -> Vec<u8> {
     (0..rng.range(0, 3)).map(|_| rng.range(0, max) as u8).collect()
+}
+
+/// An OR-Set store's own invariants: `len`, `is_empty`, `iter`, `into_iter` and `contains`
+/// agree, each element is yielded once and has a dot.
+pub fn check_set_store<T: std::hash::Hash + Eq + Clone + Debug>(s: &SetStore<T>) -> Result<(), String> {
+    let n = s.iter().count();
+    if n != s.len() || s.is_empty() != (n == 0) || s.into_iter().count() != n {
+        return Err(format!("set len() {} but iter() yields {n}", s.len()));
+    }
+    if s.iter().collect::<std::collections::HashSet<_>>().len() != n {
+        return Err("set iter() yields an element twice".into());
+    }
+    if s.iter().any(|x| !s.contains(x)) {
+        return Err("set iter() yields an element contains() denies".into());
+    }
+    if n > s.dot_count() {
+        return Err("set has an element without a dot".into());
+    }
+    Ok(())
+}
+
+/// Every invariant of an OR-Set of any element type (the causal pair's and the store's): what
+/// [`Subject::check`](crate::Subject::check) checks for `OrSet<u8>`.
+pub fn check_or_set<T: std::hash::Hash + Eq + Clone + Debug>(s: &OrSet<T>) -> Result<(), String> {
+    check_causal(s.as_causal())?;
+    check_store_dots(s.as_causal().store())?;
+    check_set_store(s.as_causal().store())
+}
+
+/// quickcheck generates set operations with the set's op source (for single-replica model tests).
+impl quickcheck::Arbitrary for SetOp {
+    fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+        let ids = crate::replica_ids(2);
+        <OrSet<u8> as Value>::gen_nop(&mut Rng::new(u64::arbitrary(g)), &OpCx { ids: &ids, me: 0 })
+    }
 }
 
 impl Value for OrSet<u8> {
@@ -599,17 +689,7 @@ impl Value for OrSet<u8> {
     }
 
     fn check_store(s: &SetStore<u8>) -> Result<(), String> {
-        let n = s.iter().count();
-        if n != s.len() || s.is_empty() != (n == 0) {
-            return Err(format!("set len() {} but iter() yields {n}", s.len()));
-        }
-        if s.iter().any(|x| !s.contains(x)) {
-            return Err("set iter() yields an element contains() denies".into());
-        }
-        if n > s.dot_count() {
-            return Err("set has an element without a dot".into());
-        }
-        Ok(())
+        check_set_store(s)
     }
 
     /// Add-wins: `x` is in iff some visible operation's net effect on `x` is an insert that no
@@ -630,13 +710,19 @@ impl Value for OrSet<u8> {
 
 impl TopApply for OrSet<u8> {
     fn apply_one(&mut self, replica: ReplicaId, op: &SetOp) -> Self {
-        match op {
+        let d = match op {
             SetOp::Insert(x) => self.insert(replica, *x),
             SetOp::Remove(x) => self.remove(replica, x),
             SetOp::InsertAll(xs) => self.insert_all(replica, xs.iter().copied()),
             SetOp::RemoveAll(xs) => self.remove_all(replica, xs.iter()),
             SetOp::Clear => self.clear(replica),
+        };
+        for x in 0..=3 {
+            if let Some(present) = op.effect(x) {
+                assert_eq!(self.contains(&x), present, "{op:?} did not take effect on {x}");
+            }
         }
+        d
     }
 }
 
@@ -649,7 +735,9 @@ causal_subject!(OrSet<u8>);
 /// Values: 0..=2.
 #[derive(Clone, Debug)]
 pub enum MvOp {
+    /// Write a value.
     Write(u8),
+    /// Clear the register.
     Clear,
 }
 
@@ -676,7 +764,10 @@ impl Value for MvRegister<u8> {
     }
 
     fn check_store(s: &MvStore<u8>) -> Result<(), String> {
-        if s.len() != s.values().count() || s.len() != s.dot_count() {
+        if s.len() != s.values().count()
+            || s.len() != s.dot_count()
+            || s.is_empty() != s.values().next().is_none()
+        {
             return Err("register len() disagrees with its values or dots".into());
         }
         Ok(())
@@ -698,10 +789,16 @@ impl Value for MvRegister<u8> {
 
 impl TopApply for MvRegister<u8> {
     fn apply_one(&mut self, replica: ReplicaId, op: &MvOp) -> Self {
-        match op {
+        let d = match op {
             MvOp::Write(v) => self.write(replica, *v),
             MvOp::Clear => self.clear(replica),
-        }
+        };
+        let want: &[u8] = match op {
+            MvOp::Write(v) => &[*v],
+            MvOp::Clear => &[],
+        };
+        assert_eq!(self.values().copied().collect::<Vec<_>>(), want, "{op:?} did not take effect");
+        d
     }
 }
 
@@ -712,9 +809,13 @@ causal_subject!(MvRegister<u8>, check_invariants);
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
+/// A counter operation (causal counter, and counters in maps).
 pub enum CounterOp {
+    /// Increment.
     Inc(u64),
+    /// Decrement.
     Dec(u64),
+    /// Reset to 0 (observed reset).
     Reset,
 }
 
@@ -779,8 +880,8 @@ fn counter_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128, i128) {
         let mut minted = false;
         for o in &e.ops {
             let new = match o {
-                CounterOp::Inc(x) => (cur.0.saturating_add(*x).min(convergent::MAX_COUNT), cur.1),
-                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x).min(convergent::MAX_COUNT)),
+                CounterOp::Inc(x) => (cur.0.saturating_add(*x).min(convergent::counter::MAX_COUNT), cur.1),
+                CounterOp::Dec(x) => (cur.0, cur.1.saturating_add(*x).min(convergent::counter::MAX_COUNT)),
                 CounterOp::Reset => unreachable!("resets are split off"),
             };
             if new == cur && has {
@@ -850,7 +951,11 @@ impl TopApply for CausalCounter {
         match op {
             CounterOp::Inc(n) => self.increment(replica, *n),
             CounterOp::Dec(n) => self.decrement(replica, *n),
-            CounterOp::Reset => self.reset(replica),
+            CounterOp::Reset => {
+                let d = self.reset(replica);
+                assert_eq!(self.value(), 0, "a reset counter is not 0");
+                d
+            }
         }
     }
 }
@@ -914,6 +1019,7 @@ impl Value for PnCounter {
 pub struct LwwWrite(pub u64, pub u8);
 
 impl LwwWrite {
+    /// The write's `(timestamp, writer, value)`, as the register orders writes.
     pub fn key(&self, id: ReplicaId) -> (Timestamp, ReplicaId, u8) {
         (Timestamp::from_parts(self.0, 0), id, self.1)
     }
@@ -929,7 +1035,7 @@ impl Value for LwwRegister<u8> {
     }
 
     fn apply_nop(h: &mut Handle<'_, LwwStore<u8>>, op: &LwwWrite) {
-        h.write(Timestamp::from_parts(op.0, 0), op.1);
+        h.write_at(Timestamp::from_parts(op.0, 0), op.1);
     }
 
     fn read_store(s: &LwwStore<u8>) -> Self::NRead {
@@ -967,7 +1073,9 @@ impl Value for LwwRegister<u8> {
 pub enum MapOp<O> {
     /// One `update` of a key, running these operations of the value in one handle.
     Update(u8, Vec<O>),
+    /// Remove a key.
     Remove(u8),
+    /// Remove every key.
     Clear,
 }
 
@@ -1063,8 +1171,16 @@ impl<V: Value> TopApply for OrMap<u8, V> {
                     V::apply_nop(v, o);
                 }
             }),
-            MapOp::Remove(k) => self.remove(replica, k),
-            MapOp::Clear => self.clear(replica),
+            MapOp::Remove(k) => {
+                let d = self.remove(replica, k);
+                assert!(!self.contains_key(k), "a removed key is still present");
+                d
+            }
+            MapOp::Clear => {
+                let d = self.clear(replica);
+                assert!(self.is_empty(), "a cleared map is not empty");
+                d
+            }
         }
     }
 }
@@ -1077,6 +1193,7 @@ causal_subject!(OrMap<u8, GCounter>, check_invariants);
 causal_subject!(OrMap<u8, PnCounter>, check_invariants);
 causal_subject!(OrMap<u8, LwwRegister<u8>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, OrSet<u8>>>);
+causal_subject!(OrMap<u8, OrMap<u8, EwFlag>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, MvRegister<u8>>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, PnCounter>>, check_invariants);
 causal_subject!(OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>, check_invariants);

@@ -1,92 +1,122 @@
-//! The bodies of the fuzz targets, generic over the type under test (the binaries in
-//! `fuzz_targets/` only dispatch on the first input byte).
+//! The bodies of the fuzz targets (feature `fuzz`), generic over the type under test: the
+//! binaries in `fuzz/fuzz_targets/` only read the first input byte as the type ([`dispatch!`])
+//! and hand the rest here. The structured targets read a [`Script`] through `arbitrary` and check
+//! it with the same laws, histories, invariants and specifications as the tests.
 
 use arbitrary::{Arbitrary, Unstructured};
-use convergent::lattice::join_all;
-use convergent::sync::{Faults, Message, Mode, Simulation, SyncEngine, Topology};
-use convergent::{Limits, MAX_COUNT, wire};
+use convergent::counter::MAX_COUNT;
+use convergent::sim::{Faults, Simulation, Topology};
+use convergent::sync::{Message, Mode, SyncEngine};
+use convergent::{Decompose, Limits, ReplicaId, wire};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::{History, Subject, check, history, join_checked, laws, replica_id, run};
+use crate::laws::{self, decomposition_of};
+use crate::{
+    Law, MAX_STEPS, OpCx, Rng, Script, Subject, deliver, join_checked, op, replica_ids, run_checked, script,
+    sync,
+};
+
+/// What a fuzzed type provides beyond [`Subject`]: decomposition and serde.
+pub trait FuzzSubject: Subject + Decompose + Serialize + DeserializeOwned {}
+impl<T: Subject + Decompose + Serialize + DeserializeOwned> FuzzSubject for T {}
+
+/// The number of types [`dispatch!`] selects from.
+pub const TYPES: u8 = 17;
+
+/// Calls the generic function `$f::<T>(args)` for the type selected by `$sel` (mod [`TYPES`]).
+#[macro_export]
+macro_rules! dispatch {
+    ($sel:expr, $f:ident ( $($arg:expr),* )) => {{
+        use convergent::*;
+        match $sel % $crate::fuzz::TYPES {
+            0 => $f::<GCounter>($($arg),*),
+            1 => $f::<PnCounter>($($arg),*),
+            2 => $f::<LwwRegister<u8>>($($arg),*),
+            3 => $f::<MvRegister<u8>>($($arg),*),
+            4 => $f::<EwFlag>($($arg),*),
+            5 => $f::<CausalCounter>($($arg),*),
+            6 => $f::<OrSet<u8>>($($arg),*),
+            7 => $f::<OrMap<u8, PnCounter>>($($arg),*),
+            8 => $f::<OrMap<u8, CausalCounter>>($($arg),*),
+            9 => $f::<OrMap<u8, OrSet<u8>>>($($arg),*),
+            10 => $f::<OrMap<u8, MvRegister<u8>>>($($arg),*),
+            11 => $f::<OrMap<u8, OrMap<u8, MvRegister<u8>>>>($($arg),*),
+            12 => $f::<OrMap<u8, EwFlag>>($($arg),*),
+            13 => $f::<OrMap<u8, GCounter>>($($arg),*),
+            14 => $f::<OrMap<u8, LwwRegister<u8>>>($($arg),*),
+            15 => $f::<OrMap<u8, OrMap<u8, OrSet<u8>>>>($($arg),*),
+            _ => $f::<OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>>($($arg),*),
+        }
+    }};
+}
+
+/// The script in the rest of the input, cut to [`MAX_STEPS`] steps.
+pub fn fuzz_script(u: Unstructured<'_>) -> Option<Script> {
+    let mut s = Script::arbitrary_take_rest(u).ok()?;
+    s.steps.truncate(MAX_STEPS);
+    Some(s)
+}
+
+/// Runs each law on `s`, panicking with the law's name, the script and the law's message.
+fn hold(s: &Script, laws: &[(&str, Law)]) {
+    for (name, law) in laws {
+        if let Err(e) = law(s.clone()) {
+            panic!("law {name} broken by {s:?}\n{e}");
+        }
+    }
+}
+
+/// Panics with a readable message if `x` breaks its invariants.
+pub fn check<T: Subject>(what: &str, x: &T) {
+    if let Err(e) = x.check() {
+        panic!("{what}: invariant broken: {e}\n{}", x.show());
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // laws
 // ---------------------------------------------------------------------------------------------
 
-/// Plays a history (checking every delta mutator) and checks the lattice laws on triples of its
-/// states, deltas and delta-groups.
-pub fn laws_of<T: Subject>(u: Unstructured<'_>) {
-    let Some(h) = history::<T>(u) else { return };
-    let r = run::<T>(&h);
-    let s = &r.states;
-    laws(&s[0], &s[1], &s[s.len() - 1]);
-    let bot = T::bottom();
-    let d = r.deltas.last().unwrap_or(&bot);
-    let g = r.groups.last().unwrap_or(&bot);
-    laws(d, &s[0], g);
-    laws(g, d, &s[1]);
-    if let Some(d0) = r.deltas.first() {
-        laws(d0, d, &s[s.len() - 1]);
-    }
+/// Every law of [`laws`] (lattice, delta mutators with invariants after every step, delta-groups,
+/// decomposition, optimal deltas, the specification) on an arbitrary history.
+pub fn laws_of<T: FuzzSubject>(u: Unstructured<'_>) {
+    let Some(s) = fuzz_script(u) else { return };
+    hold(
+        &s,
+        &[
+            ("commutative", laws::commutative::<T>),
+            ("associative", laws::associative::<T>),
+            ("idempotent", laws::idempotent::<T>),
+            ("bottom_identity", laws::bottom_identity::<T>),
+            ("order", laws::order::<T>),
+            ("join_reports_change", laws::join_reports_change::<T>),
+            ("mutator_delta", laws::mutator_delta::<T>),
+            ("delta_groups", laws::delta_groups::<T>),
+            ("decomposition", laws::decomposition::<T>),
+            ("optimal_delta", laws::optimal_delta::<T>),
+            ("specification", laws::specification::<T>),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
 // convergence
 // ---------------------------------------------------------------------------------------------
 
-/// How the deltas of a history reach three fresh receivers.
-#[derive(Arbitrary, Debug)]
-pub struct Delivery {
-    /// Per receiver: delta indices (mod the delta count), in delivery order, repeats allowed.
-    pub orders: [Vec<u8>; 3],
-    /// Per receiver: where the delivery sequence is cut into delta-groups.
-    pub cuts: [Vec<u8>; 3],
-}
-
-/// An arbitrary history; its deltas delivered to each of three receivers in an arbitrary order,
-/// with duplicates, grouped arbitrarily into delta-groups: each receiver must end at the join of
-/// the replicas' final states (the full-state merge), which must be the join of all deltas.
-pub fn convergence_of<T: Subject>(mut u: Unstructured<'_>) {
-    let Ok(delivery) = Delivery::arbitrary(&mut u) else { return };
-    let Some(h) = history::<T>(u) else { return };
-    let r = run::<T>(&h);
-    let full = join_all(r.states.iter().cloned());
-    check("full-state merge", &full);
-    assert_eq!(
-        join_all(r.deltas.iter().cloned()),
-        full,
-        "the join of all deltas is not the full-state merge"
+/// The convergence laws on an arbitrary history: its deltas delivered in order, shuffled,
+/// duplicated and pre-joined, full-state anti-entropy and optimal-delta sync all end at the join
+/// of the final states.
+pub fn convergence_of<T: FuzzSubject>(u: Unstructured<'_>) {
+    let Some(s) = fuzz_script(u) else { return };
+    hold(
+        &s,
+        &[
+            ("delivery_orders", laws::delivery_orders::<T>),
+            ("anti_entropy", laws::anti_entropy::<T>),
+            ("optimal_delta_sync", laws::optimal_delta_sync::<T>),
+        ],
     );
-    // The full states merged in another order and grouping.
-    let rev = r.states.iter().rev().fold(T::bottom(), |acc, s| s.clone().joined(acc));
-    assert_eq!(rev, full, "full-state merge depends on the order");
-    if r.deltas.is_empty() {
-        return;
-    }
-    let n = r.deltas.len();
-    for (k, (order, cuts)) in delivery.orders.iter().zip(&delivery.cuts).enumerate() {
-        let mut seq: Vec<usize> = order.iter().take(4 * n + 8).map(|&i| usize::from(i) % n).collect();
-        // Every delta arrives at least once: the missing ones at the end, rotated per receiver.
-        let mut seen = vec![false; n];
-        for &i in &seq {
-            seen[i] = true;
-        }
-        seq.extend((0..n).map(|i| (i + k) % n).filter(|&i| !seen[i]));
-        let mut cut_at: Vec<usize> = cuts.iter().map(|&c| usize::from(c) % (seq.len() + 1)).collect();
-        cut_at.push(seq.len());
-        cut_at.sort_unstable();
-        cut_at.dedup();
-        let mut receiver = T::bottom();
-        let mut prev = 0;
-        for &c in &cut_at {
-            let group = join_all(seq[prev..c].iter().map(|&i| r.deltas[i].clone()));
-            check("delivered delta-group", &group);
-            join_checked(&mut receiver, &group);
-            check("receiver", &receiver);
-            assert!(receiver.leq(&full), "a receiver went beyond the full-state merge");
-            prev = c;
-        }
-        assert_eq!(receiver, full, "receiver {k} did not converge to the full-state merge");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -96,18 +126,28 @@ pub fn convergence_of<T: Subject>(mut u: Unstructured<'_>) {
 /// Fault probabilities, each byte scaled to `0..=0.5` (heal and restart to `0.05..=1`).
 #[derive(Arbitrary, Debug, Clone, Copy)]
 pub struct FaultSpec {
+    /// Message loss.
     pub loss: u8,
+    /// Message duplication.
     pub duplicate: u8,
+    /// Whether messages are reordered.
     pub reorder: bool,
+    /// The longest delay, in rounds (mod 4).
     pub max_delay: u8,
+    /// Node crashes.
     pub crash: u8,
+    /// Restart of a crashed node.
     pub restart: u8,
+    /// Lost disks (only above 240).
     pub wipe: u8,
+    /// Partitions.
     pub partition: u8,
+    /// Healing of a partition.
     pub heal: u8,
 }
 
 impl FaultSpec {
+    /// The simulator's fault settings.
     pub fn faults(self) -> Faults {
         let p = |x: u8| f64::from(x) / 510.0;
         let q = |x: u8| 0.05 + f64::from(x) / 268.0;
@@ -128,30 +168,48 @@ impl FaultSpec {
 
 /// One step of a simulation schedule. Node indices are taken modulo the node count.
 #[derive(Arbitrary, Debug, Clone)]
-pub enum SimStep<O> {
+pub enum SimStep {
+    /// A local operation at `node`, generated from `seed` by the type's op source.
+    /// A local operation at `node`, generated from `seed` by the type's op source.
     Update {
+        /// The node (mod the node count).
         node: u8,
-        op: O,
+        /// The seed of the operation.
+        seed: u64,
     },
+    /// One round.
     Step,
+    /// Up to 7 rounds.
     Steps(u8),
+    /// Crash a node.
     Crash(u8),
+    /// Restart a node.
     Restart(u8),
+    /// Wipe a node's disk.
     Wipe(u8),
     /// The nodes whose bit is set form one side.
     Partition(u8),
+    /// Heal every partition.
     Heal,
+    /// New fault settings.
     SetFaults(FaultSpec),
 }
 
+/// A simulation: its size, topology, mode, seed, initial faults and schedule.
 #[derive(Arbitrary, Debug)]
-pub struct SimInput<O> {
+pub struct SimInput {
+    /// Node count (2 + this mod 3).
     pub nodes: u8,
+    /// Topology selector (see [`topology`]).
     pub topology: u8,
+    /// Index into `Mode::ALL`.
     pub mode: u8,
+    /// The simulator's seed.
     pub seed: u64,
+    /// The initial faults.
     pub faults: FaultSpec,
-    pub steps: Vec<SimStep<O>>,
+    /// The schedule (at most 48 steps played).
+    pub steps: Vec<SimStep>,
 }
 
 /// The topology of `n` (2..=4) nodes selected by `k`: line, ring, star or full mesh.
@@ -181,9 +239,10 @@ pub const CALM_ROUNDS: u64 = 400;
 /// The sync engine under an arbitrary fault schedule: updates at arbitrary nodes, rounds,
 /// crashes, restarts, lost disks and partitions; then the network calms down and must converge
 /// to the join of every delta made (or below it if a replica lost its disk).
-pub fn sync_of<T: Subject>(u: Unstructured<'_>) {
-    let Ok(input) = SimInput::<T::Op>::arbitrary_take_rest(u) else { return };
+pub fn sync_of<T: FuzzSubject>(u: Unstructured<'_>) {
+    let Ok(input) = SimInput::arbitrary_take_rest(u) else { return };
     let n = 2 + usize::from(input.nodes) % 3;
+    let ids = replica_ids(n);
     let mode = Mode::ALL[usize::from(input.mode) % Mode::ALL.len()];
     let mut sim = Simulation::<T>::new(topology(n, input.topology), mode, input.seed);
     sim.set_faults(input.faults.faults());
@@ -192,11 +251,12 @@ pub fn sync_of<T: Subject>(u: Unstructured<'_>) {
     let mut wiped = false;
     for step in input.steps.iter().take(48) {
         match step {
-            SimStep::Update { node, op } => {
+            SimStep::Update { node, seed } => {
                 let i = usize::from(*node) % n;
                 let mut delta = None;
                 sim.update(i, |s, me| {
-                    let d = s.apply(me, op);
+                    let op = T::gen_op(&mut Rng::new(*seed), &OpCx { ids: &ids, me: i }, s);
+                    let d = s.apply(me, &op);
                     delta = Some(d.clone());
                     d
                 });
@@ -253,7 +313,7 @@ pub fn sync_of<T: Subject>(u: Unstructured<'_>) {
 // ---------------------------------------------------------------------------------------------
 
 /// A value through the compact encoding, JSON, and every kind of sync message.
-pub fn round_trip_one<T: Subject>(x: &T, seq: u64) {
+pub fn round_trip_one<T: FuzzSubject>(x: &T, seq: u64) {
     let bytes = wire::to_bytes(x);
     assert_eq!(wire::encoded_len(x), bytes.len(), "encoded_len wrong");
     match wire::from_bytes::<T>(&bytes) {
@@ -282,22 +342,18 @@ pub fn round_trip_one<T: Subject>(x: &T, seq: u64) {
     }
 }
 
-/// Every state, delta and delta-group of an arbitrary history round-trips, and equal values
-/// built in different orders encode to the same bytes.
-pub fn round_trip_of<T: Subject>(mut u: Unstructured<'_>) {
+/// The encoding law of [`laws::serde_round_trip`] (compact and JSON round trips, canonical bytes,
+/// damaged bytes) on an arbitrary history, and every value of the history through every kind of
+/// sync message.
+pub fn round_trip_of<T: FuzzSubject>(mut u: Unstructured<'_>) {
     let Ok(seq) = u64::arbitrary(&mut u) else { return };
-    let Some(h) = history::<T>(u) else { return };
-    let r = run::<T>(&h);
-    for x in r.values() {
+    let Some(s) = fuzz_script(u) else { return };
+    hold(&s, &[("serde_round_trip", laws::serde_round_trip::<T>)]);
+    let h = run_checked::<T>(&s).unwrap_or_else(|e| panic!("{s:?}\n{e}"));
+    for x in h.pool() {
         round_trip_one(x, seq);
     }
-    let fwd = join_all(r.states.iter().cloned());
-    let bwd = r.states.iter().rev().fold(T::bottom(), |acc, s| acc.joined(s.clone()));
-    let deltas = join_all(r.deltas.iter().rev().cloned());
-    assert_eq!(fwd, bwd);
-    assert_eq!(wire::to_bytes(&fwd), wire::to_bytes(&bwd), "equal values, different bytes");
-    assert_eq!(wire::to_bytes(&fwd), wire::to_bytes(&deltas), "equal values, different bytes");
-    round_trip_one(&fwd, seq);
+    round_trip_one(&h.full(), seq);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,35 +374,43 @@ pub fn tight_limits() -> Limits {
     }
 }
 
-/// A live replica of `T` to join decoded values into: a short fixed history.
+/// A live replica of `T` to join decoded values into: the join of a short fixed history.
 pub fn live<T: Subject>() -> T {
-    const SCRIPT: [u8; 40] = [
-        1, 0, 0, 1, 0, 3, 5, 7, 0, 1, 1, 0, 2, 9, 4, 1, 2, 0, 0, 1, 1, 1, 1, 2, 0, 3, 0, 2, 1, 0, 0, 6, 1, 2,
-        3, 4, 5, 6, 7, 8,
-    ];
-    match History::<T::Op>::arbitrary_take_rest(Unstructured::new(&SCRIPT)) {
-        Ok(h) => join_all(run::<T>(&h).states),
-        Err(_) => T::bottom(),
-    }
+    let s = script(
+        3,
+        0,
+        &[
+            op(0, 1),
+            op(1, 2),
+            op(2, 3),
+            deliver(0, 1, 0, 1),
+            op(1, 4),
+            sync(1, 2),
+            op(2, 5),
+            op(0, 6),
+            op(0, 7),
+        ],
+    );
+    run_checked::<T>(&s).map_or_else(|_| T::bottom(), |h| h.full())
 }
 
 /// Arbitrary bytes into `T` and into `Message<T>`: never a panic; anything accepted is valid,
 /// canonical (re-encodes to the same bytes), and joins into a live replica (directly and through
 /// a sync engine) with a result above both.
-pub fn decode_of<T: Subject>(bytes: &[u8]) {
+pub fn decode_of<T: FuzzSubject>(bytes: &[u8]) {
     let live = live::<T>();
     if let Ok(v) = wire::from_bytes::<T>(bytes) {
         check("decoded value", &v);
         assert_eq!(wire::to_bytes(&v), bytes, "accepted a non-canonical encoding");
         let mut x = live.clone();
-        join_checked(&mut x, &v);
+        join_checked(&mut x, &v).unwrap_or_else(|e| panic!("live ⊔ decoded: {e}"));
         check("live ⊔ decoded", &x);
         assert!(live.leq(&x) && v.leq(&x), "join not above its operands");
         assert_eq!(x, v.clone().joined(live.clone()), "join with a decoded value not commutative");
         // A context of a few bytes may hold millions of dots, each one irreducible: decompose
         // only small values (`decompose` is documented linear in the dots).
         if v.irreducible_count() <= 4096 {
-            crate::decomposition(&v);
+            decomposition_of(&v).unwrap_or_else(|e| panic!("decoded value: {e}"));
         }
     }
     let tight = Message::<T>::from_bytes(bytes, &tight_limits());
@@ -359,7 +423,7 @@ pub fn decode_of<T: Subject>(bytes: &[u8]) {
     if let Some(p) = m.payload() {
         check("decoded payload", p);
     }
-    let (me, peer) = (replica_id(0), replica_id(1));
+    let (me, peer): (ReplicaId, ReplicaId) = (replica_ids(2)[0], replica_ids(2)[1]);
     for mode in [Mode::DeltaBpRr, Mode::FullState] {
         let mut e = SyncEngine::<T>::restore(me, mode, live.clone(), 3);
         e.add_neighbour(peer);

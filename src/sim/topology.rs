@@ -10,7 +10,7 @@ use core::fmt;
 /// fixes the interleaving of messages in a round).
 ///
 /// ```
-/// use convergent::sync::Topology;
+/// use convergent::sim::Topology;
 ///
 /// let t = Topology::ring(5);
 /// assert_eq!(t.len(), 5);
@@ -32,7 +32,7 @@ impl Topology {
     /// If an edge names a node `>= n`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// let t = Topology::from_edges(3, &[(0, 1), (1, 2), (2, 1)]);
     /// assert_eq!(t.neighbours(1), &[0, 2]);
     /// ```
@@ -54,7 +54,7 @@ impl Topology {
     /// If a list names a node `>= n`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// let t = Topology::from_adjacency(&[vec![1], vec![]]);
     /// assert_eq!(t.neighbours(1), &[0]);
     /// ```
@@ -86,7 +86,7 @@ impl Topology {
     /// `0 - 1 - 2 - ... - (n-1)`. `O(n)`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert_eq!(Topology::line(3).neighbours(1), &[0, 2]);
     /// ```
     #[must_use]
@@ -98,7 +98,7 @@ impl Topology {
     /// A line closed into a cycle. `O(n)`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert_eq!(Topology::ring(4).neighbours(3), &[2, 0]);
     /// ```
     #[must_use]
@@ -118,7 +118,7 @@ impl Topology {
     /// If `arity` is 0.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// let t = Topology::tree(7, 2);
     /// assert_eq!(t.neighbours(1), &[0, 3, 4]);
     /// ```
@@ -132,7 +132,7 @@ impl Topology {
     /// Everyone is everyone's neighbour. `O(n²)`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert_eq!(Topology::full_mesh(4).edge_count(), 6);
     /// ```
     #[must_use]
@@ -150,7 +150,7 @@ impl Topology {
     /// modulo `n` (4-regular for `n >= 9`). `O(n)`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// let t = Topology::partial_mesh(15);
     /// assert_eq!(t.neighbours(0), &[1, 14, 4, 11]);
     /// assert!((0..15).all(|i| t.neighbours(i).len() == 4));
@@ -175,7 +175,7 @@ impl Topology {
     /// The 15-node tree (degree at most 3) of the ICDE 2019 experiments.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// let t = Topology::icde_tree();
     /// assert_eq!((t.len(), t.edge_count()), (15, 14));
     /// assert_eq!(t.neighbours(5), &[4, 6, 2]);
@@ -205,7 +205,7 @@ impl Topology {
     /// The 15-node partial mesh of the ICDE 2019 experiments: [`partial_mesh(15)`](Self::partial_mesh).
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert_eq!(Topology::icde_mesh(), Topology::partial_mesh(15));
     /// ```
     #[must_use]
@@ -216,7 +216,7 @@ impl Topology {
     /// The number of nodes. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert_eq!(Topology::line(3).len(), 3);
     /// ```
     #[must_use]
@@ -227,7 +227,7 @@ impl Topology {
     /// Whether there is no node. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert!(Topology::line(0).is_empty());
     /// ```
     #[must_use]
@@ -242,7 +242,7 @@ impl Topology {
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert_eq!(Topology::line(2).neighbours(0), &[1]);
     /// ```
     #[must_use]
@@ -253,7 +253,7 @@ impl Topology {
     /// The number of undirected edges. `O(n)`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert_eq!(Topology::partial_mesh(16).edge_count(), 32);
     /// ```
     #[must_use]
@@ -264,7 +264,7 @@ impl Topology {
     /// Whether every node reaches every other. `O(n + edges)`.
     ///
     /// ```
-    /// # use convergent::sync::Topology;
+    /// # use convergent::sim::Topology;
     /// assert!(!Topology::from_edges(3, &[(0, 1)]).is_connected());
     /// ```
     #[must_use]

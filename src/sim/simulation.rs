@@ -15,19 +15,19 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::engine::{AcceptAll, Mode, SyncEngine, Validator};
-use super::message::{Message, MessageKind};
 use super::topology::Topology;
-use crate::causal::{Decompose, ReplicaId};
+use crate::causal::ReplicaId;
 use crate::error::Error;
+use crate::lattice::Decompose;
 use crate::lattice::Lattice;
+use crate::sync::{AcceptAll, Message, MessageKind, Mode, SyncEngine, Validator};
 use crate::wire::{self, Decode};
 
 /// A tiny seeded pseudo-random generator (splitmix64): deterministic on every platform, no
 /// dependency. Good for simulations and workloads, not for cryptography.
 ///
 /// ```
-/// use convergent::sync::SimRng;
+/// use convergent::sim::SimRng;
 ///
 /// let mut a = SimRng::new(7);
 /// let mut b = SimRng::new(7);
@@ -43,7 +43,7 @@ impl SimRng {
     /// A generator from a seed. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::SimRng;
+    /// # use convergent::sim::SimRng;
     /// assert_ne!(SimRng::new(1).next_u64(), SimRng::new(2).next_u64());
     /// ```
     #[must_use]
@@ -54,7 +54,7 @@ impl SimRng {
     /// The next 64 random bits. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::SimRng;
+    /// # use convergent::sim::SimRng;
     /// let mut r = SimRng::new(0);
     /// assert_ne!(r.next_u64(), r.next_u64());
     /// ```
@@ -69,7 +69,7 @@ impl SimRng {
     /// A number in `0..n` (0 if `n` is 0). `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::SimRng;
+    /// # use convergent::sim::SimRng;
     /// let mut r = SimRng::new(3);
     /// assert!((0..100).all(|_| r.below(6) < 6));
     /// ```
@@ -84,7 +84,7 @@ impl SimRng {
     /// `true` with probability `p` (clamped to `0.0..=1.0`). `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::SimRng;
+    /// # use convergent::sim::SimRng;
     /// let mut r = SimRng::new(3);
     /// assert!(!r.chance(0.0));
     /// assert!(r.chance(1.0));
@@ -103,7 +103,7 @@ impl SimRng {
     /// Shuffles a slice (Fisher-Yates). `O(len)`.
     ///
     /// ```
-    /// # use convergent::sync::SimRng;
+    /// # use convergent::sim::SimRng;
     /// let mut v = [1, 2, 3, 4];
     /// SimRng::new(9).shuffle(&mut v);
     /// v.sort();
@@ -121,7 +121,7 @@ impl SimRng {
 /// replica per round (crashes, restarts) or per round (partitions).
 ///
 /// ```
-/// use convergent::sync::Faults;
+/// use convergent::sim::Faults;
 ///
 /// let f = Faults { loss: 0.1, ..Faults::none() };
 /// assert!(f.is_faulty());
@@ -155,7 +155,7 @@ impl Faults {
     /// No faults: every message delivered once, in order, in the round it was sent.
     ///
     /// ```
-    /// # use convergent::sync::Faults;
+    /// # use convergent::sim::Faults;
     /// assert_eq!(Faults::none(), Faults::default());
     /// ```
     #[must_use]
@@ -179,7 +179,7 @@ impl Faults {
     /// with 25% per round).
     ///
     /// ```
-    /// # use convergent::sync::Faults;
+    /// # use convergent::sim::Faults;
     /// assert_eq!(Faults::chaos().wipe, 0.0);
     /// ```
     #[must_use]
@@ -200,7 +200,7 @@ impl Faults {
     /// Whether any fault is enabled.
     ///
     /// ```
-    /// # use convergent::sync::Faults;
+    /// # use convergent::sim::Faults;
     /// assert!(Faults::chaos().is_faulty());
     /// ```
     #[must_use]
@@ -218,7 +218,7 @@ impl Faults {
 /// bytes, the tag, the sequence number).
 ///
 /// ```
-/// use convergent::sync::Stats;
+/// use convergent::sim::Stats;
 ///
 /// let s = Stats::default();
 /// assert_eq!(s.entries(), 0);
@@ -267,7 +267,7 @@ impl Stats {
     /// Entries in all: `payload_entries + metadata_entries`. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::Stats;
+    /// # use convergent::sim::Stats;
     /// let s = Stats { payload_entries: 3, metadata_entries: 2, ..Stats::default() };
     /// assert_eq!(s.entries(), 5);
     /// ```
@@ -279,7 +279,7 @@ impl Stats {
     /// Bytes in all: `payload_bytes + metadata_bytes`. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::Stats;
+    /// # use convergent::sim::Stats;
     /// let s = Stats { payload_bytes: 30, metadata_bytes: 4, ..Stats::default() };
     /// assert_eq!(s.bytes(), 34);
     /// ```
@@ -293,7 +293,7 @@ impl Stats {
 /// [`Simulation::take_events`]).
 ///
 /// ```
-/// use convergent::sync::SimEvent;
+/// use convergent::sim::SimEvent;
 ///
 /// let e = SimEvent::Crashed { round: 3, node: 1 };
 /// assert_eq!(e.round(), 3);
@@ -352,7 +352,7 @@ impl SimEvent {
     /// The round in which it happened. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::SimEvent;
+    /// # use convergent::sim::SimEvent;
     /// assert_eq!(SimEvent::Healed { round: 9 }.round(), 9);
     /// ```
     #[must_use]
@@ -394,7 +394,7 @@ struct Node<L, V> {
 /// # Example
 ///
 /// ```
-/// use convergent::sync::{Faults, Mode, Simulation, Topology};
+/// use convergent::{sim::{Faults, Simulation, Topology}, sync::Mode};
 /// use convergent::EwFlag;
 ///
 /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(5), Mode::DeltaBpRr, 42);
@@ -437,7 +437,7 @@ where
     /// `mode`, with no faults. `O(n + edges)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let sim = Simulation::<EwFlag>::new(Topology::line(3), Mode::Delta, 1);
     /// assert_eq!(sim.len(), 3);
@@ -457,7 +457,7 @@ where
     /// `O(n + edges)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, OwnDotsCheck, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::{Mode, OwnDotsCheck}};
     /// # use convergent::EwFlag;
     /// let sim = Simulation::<EwFlag, _>::with_validator(Topology::line(3), Mode::Delta, 1, OwnDotsCheck);
     /// assert_eq!(sim.len(), 3);
@@ -500,7 +500,7 @@ where
     /// Sets the faults injected from the next step on. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Faults, Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Faults, Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::line(3), Mode::Delta, 1);
     /// sim.set_faults(Faults::chaos());
@@ -514,7 +514,7 @@ where
     /// [`SyncEngine::with_resend_after`]). `O(n)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::line(3), Mode::Delta, 1);
     /// sim.set_resend_after(4);
@@ -530,7 +530,7 @@ where
     /// The faults injected. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Faults, Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Faults, Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let sim = Simulation::<EwFlag>::new(Topology::line(3), Mode::Delta, 1);
     /// assert_eq!(sim.faults(), &Faults::none());
@@ -544,7 +544,7 @@ where
     /// due. `O(n)`.
     ///
     /// ```
-    /// # use convergent::sync::{Faults, Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Faults, Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::line(3), Mode::Delta, 1);
     /// sim.crash(1);
@@ -564,7 +564,7 @@ where
     /// The number of replicas. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// assert!(!Simulation::<EwFlag>::new(Topology::line(3), Mode::Delta, 1).is_empty());
     /// ```
@@ -576,7 +576,7 @@ where
     /// Whether there is no replica. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// assert!(Simulation::<EwFlag>::new(Topology::line(0), Mode::Delta, 1).is_empty());
     /// ```
@@ -588,7 +588,7 @@ where
     /// The topology. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// assert_eq!(sim.topology(), &Topology::ring(4));
@@ -601,7 +601,7 @@ where
     /// The sync mode of every replica. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// assert_eq!(Simulation::<EwFlag>::new(Topology::ring(4), Mode::DeltaBp, 1).mode(), Mode::DeltaBp);
     /// ```
@@ -613,7 +613,7 @@ where
     /// Rounds stepped so far. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// sim.step();
@@ -627,7 +627,7 @@ where
     /// The counters. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// sim.update(0, |f, me| f.enable(me));
@@ -643,7 +643,7 @@ where
     /// Zeroes the counters (for instance after a warm-up). `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology, Stats};
+    /// # use convergent::{sim::{Simulation, Stats, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// sim.step();
@@ -657,7 +657,7 @@ where
     /// Takes the events recorded since the last call. `O(events)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology, SimEvent};
+    /// # use convergent::{sim::{SimEvent, Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// sim.crash(2);
@@ -675,7 +675,7 @@ where
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::{EwFlag, ReplicaId};
     /// let sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// assert_eq!(sim.replica_id(0), ReplicaId::from_u128(1));
@@ -692,7 +692,7 @@ where
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// assert!(sim.is_up(0));
@@ -709,7 +709,7 @@ where
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// sim.update(0, |f, me| f.enable(me));
@@ -727,7 +727,7 @@ where
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// assert_eq!(sim.engine(1).neighbours().len(), 2);
@@ -745,7 +745,7 @@ where
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// assert!(sim.update(0, |f, me| f.enable(me)));
@@ -765,7 +765,7 @@ where
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// sim.crash(0);
@@ -787,7 +787,7 @@ where
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// sim.update(0, |f, me| f.enable(me));
@@ -819,7 +819,7 @@ where
     /// If `node >= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::{EwFlag, Lattice};
     /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::Delta, 1);
     /// let before = sim.replica_id(0);
@@ -857,7 +857,7 @@ where
     /// If a node of `side` is `>= len()`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::line(2), Mode::Delta, 1);
     /// sim.partition(&[0]);
@@ -882,7 +882,7 @@ where
     /// Ends the partition, if any. `O(n)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::line(2), Mode::Delta, 1);
     /// sim.partition(&[0]);
@@ -902,7 +902,7 @@ where
     /// Whether the network is split. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// assert!(!Simulation::<EwFlag>::new(Topology::line(2), Mode::Delta, 1).is_partitioned());
     /// ```
@@ -914,7 +914,7 @@ where
     /// Whether every replica is up and all states are equal. `O(n × state)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::line(2), Mode::Delta, 1);
     /// sim.update(0, |f, me| f.enable(me));
@@ -935,7 +935,7 @@ where
     /// number of rounds stepped, or `None` if the states still differ. `O(rounds × step)`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::line(5), Mode::DeltaBpRr, 1);
     /// sim.update(0, |f, me| f.enable(me));
@@ -963,7 +963,7 @@ where
     /// `O(messages × (payload + decode + join))`.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, Simulation, Topology};
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
     /// # use convergent::EwFlag;
     /// let mut sim = Simulation::<EwFlag>::new(Topology::line(3), Mode::DeltaBpRr, 1);
     /// sim.update(0, |f, me| f.enable(me));
