@@ -37,11 +37,11 @@ fn delta_log(n: u32) -> (f64, f64) {
     let mut store = store.with_compact_every(1_000_000);
     let me = loaded.id;
     let mut s = big_state(me, n);
-    store.append(1, &s.clone(), &s).expect("save");
+    store.append(1, &s.clone(), &s, &Default::default()).expect("save");
     let (before, mut values) = (written(), 0);
     for i in 0..UPDATES {
         let d = s.insert(me, n + i as u32);
-        values += store.append(2 + i, &d, &s).expect("save").bytes;
+        values += store.append(2 + i, &d, &s, &Default::default()).expect("save").bytes;
     }
     let disk = written() - before;
     let _ = std::fs::remove_file(&p);

@@ -227,8 +227,10 @@ pub struct RunReport {
     pub delta_bytes: u64,
     /// See `delta_bytes`.
     pub snapshot_bytes: u64,
-    /// See `delta_bytes`.
+    /// See `delta_bytes`: acknowledgements of groups and of parts.
     pub ack_bytes: u64,
+    /// See `delta_bytes`: parts of groups and snapshots over the datagram budget.
+    pub chunk_bytes: u64,
     /// Sync messages sent in more than one frame.
     pub chunked: u64,
     /// Frames dropped because they were addressed to an earlier incarnation.
@@ -400,7 +402,8 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         };
         report.delta_bytes += bytes_of("sent_Delta");
         report.snapshot_bytes += bytes_of("sent_Snapshot");
-        report.ack_bytes += bytes_of("sent_Ack");
+        report.chunk_bytes += bytes_of("sent_Chunk");
+        report.ack_bytes += bytes_of("sent_Ack") + bytes_of("sent_ChunkAck");
         report.misaddressed += stat(&s, "misaddressed");
         report.chunked += stat(&s, "chunked_sent");
         report.replaced_replicas += stat(&s, "replaced_replicas");

@@ -228,12 +228,8 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
     };
     let node = Node::<ShoppingList, DemoValidator>::start_with_validator(config, own_dots_check).await?;
     let mut out = tokio::io::stdout();
-    let hello = format!(
-        "ready {} {} {}\n",
-        node.id().as_uuid(),
-        node.local_addr(),
-        if fresh { "fresh" } else { "restored" }
-    );
+    let hello =
+        format!("ready {:#} {} {}\n", node.id(), node.local_addr(), if fresh { "fresh" } else { "restored" });
     out.write_all(hello.as_bytes()).await?;
     out.flush().await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use convergent::sync::{AcceptAll, Message, MessageKind, Mode, SyncEngine, Validator};
+use convergent::sync::{AcceptAll, Envelope, MessageKind, Mode, SyncEngine, Validator};
 use convergent::wire::Decode;
 use convergent::{Decompose, Lattice, ReplicaId};
 use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec, Timer};
@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::frame::{self, Reassembly, TAG_MEMBERSHIP, TAG_SYNC};
+use crate::frame::{self, TAG_MEMBERSHIP, TAG_SYNC};
 use crate::store::{DurableReplica, StoreError};
 
 /// A member's identity in the SWIM protocol: its address, the replica it runs, and a number that
@@ -137,6 +137,10 @@ pub struct NodeConfig {
     pub seed: Option<u64>,
     /// Which members are sync neighbours (default [`Overlay::Ring`]).
     pub overlay: Overlay,
+    /// How long a neighbour that SWIM declared down stays a neighbour (default 30 s): its
+    /// unacknowledged deltas are kept, so a partition that heals within this time costs deltas,
+    /// not snapshots. A member replaced by a new replica id on its address is dropped at once.
+    pub forget_after: Duration,
 }
 
 impl NodeConfig {
@@ -160,6 +164,7 @@ impl NodeConfig {
             membership: Self::fast_membership(),
             seed: None,
             overlay: Overlay::Ring,
+            forget_after: Duration::from_secs(30),
         }
     }
 
@@ -276,8 +281,15 @@ pub struct NodeStats {
     pub refused: BTreeMap<String, u64>,
     /// Snapshots sent (a neighbour behind the collected log, new, or restarted).
     pub snapshots_sent: u64,
-    /// Sync messages sent in more than one frame (larger than a datagram).
+    /// Delta-groups and snapshots the engine sent in acknowledged parts (over the datagram
+    /// budget), and parts sent again.
     pub chunked_sent: u64,
+    /// Parts sent again because their acknowledgement had not come.
+    pub chunks_resent: u64,
+    /// Handshakes sent (what this replica holds of a neighbour it (re)connected to).
+    pub handshakes: u64,
+    /// Sync datagrams over `max_datagram` (one irreducible larger than the budget).
+    pub oversized: u64,
     /// Saves to the durable replica, bytes handed to it, and compactions among them.
     pub saves: u64,
     /// Bytes of the saved values (delta or state, plus the sequence number).
@@ -305,8 +317,6 @@ struct Inner<L, V> {
     addrs: HashMap<ReplicaId, SocketAddr>,
     store: Option<DurableReplica<L>>,
     unsaved: L,
-    reassembly: Reassembly,
-    next_message: u32,
     faults: Faults,
     rng: StdRng,
     stats: NodeStats,
@@ -314,6 +324,9 @@ struct Inner<L, V> {
     changes: watch::Sender<u64>,
     next_sync: Instant,
     next_announce: Instant,
+    next_reconcile: Instant,
+    /// Neighbours no longer live, since when, and where they were.
+    departed: HashMap<ReplicaId, (Instant, SocketAddr)>,
 }
 
 /// A replica on the network: runs a [`SyncEngine`] for any state type `L` on one UDP socket,
@@ -458,12 +471,16 @@ where
                     SyncEngine::new(loaded.id, config.mode)
                 } else {
                     SyncEngine::restore(loaded.id, config.mode, loaded.state, loaded.seq)
+                        .with_sync_record(loaded.record)
                 };
                 (Some(store), engine)
             }
             None => (None, SyncEngine::new(ReplicaId::random(), config.mode)),
         };
-        let engine = engine.with_resend_after(config.resend_after).with_validator(validator);
+        let engine = engine
+            .with_resend_after(config.resend_after)
+            .with_max_payload_bytes(frame::payload_budget(config.max_datagram))
+            .with_validator(validator);
         let id = engine.id();
         let mut rng = match config.seed {
             Some(s) => StdRng::seed_from_u64(s),
@@ -486,8 +503,6 @@ where
             addrs: HashMap::new(),
             store,
             unsaved: L::bottom(),
-            reassembly: Reassembly::new(64 << 20),
-            next_message: rng.random(),
             faults: Faults::default(),
             rng,
             stats: NodeStats { id: Some(id), ..NodeStats::default() },
@@ -495,6 +510,8 @@ where
             changes: tx,
             next_sync: now,
             next_announce: now,
+            next_reconcile: now,
+            departed: HashMap::new(),
         };
         let inner = Arc::new(Mutex::new(inner));
         lock(&inner).announce();
@@ -554,7 +571,7 @@ where
             if let Some(d) = delta {
                 g.unsaved.join(d);
             }
-            g.flush()?;
+            g.flush(false)?;
             let seq = g.engine.seq();
             g.changes.send_replace(seq);
         }
@@ -640,6 +657,11 @@ where
         let g = lock(&self.inner);
         let mut s = g.stats.clone();
         s.seq = g.engine.seq();
+        let e = g.engine.stats();
+        s.snapshots_sent = e.snapshots;
+        s.chunked_sent = e.chunked;
+        s.chunks_resent = e.chunks_resent;
+        s.handshakes = e.handshakes;
         s.members = g.swim.num_members();
         s.neighbours = g
             .engine
@@ -704,8 +726,11 @@ where
         }
     }
 
-    /// Saves what was received and not yet saved. Updates save themselves; call this before a
-    /// planned shutdown.
+    /// Saves what was received and not yet saved, and the engine's sync record (what each
+    /// neighbour acknowledged, what this replica holds of each). Updates save themselves and
+    /// received changes are saved before their acknowledgement; the record is saved with them,
+    /// so after a crash it may be a little behind and cost a snapshot. Call this before a
+    /// planned stop: the restart then costs none.
     ///
     /// # Errors
     ///
@@ -720,7 +745,7 @@ where
     /// # });
     /// ```
     pub fn flush(&self) -> Result<(), NodeError> {
-        lock(&self.inner).flush()
+        lock(&self.inner).flush(true)
     }
 }
 
@@ -766,7 +791,10 @@ where
         while let Some(n) = self.runtime.to_notify() {
             match n {
                 OwnedNotification::Rename(old, new) if old.replica != new.replica => {
+                    // The old replica lost its state: it will never come back.
                     self.stats.replaced_replicas += 1;
+                    self.engine.remove_neighbour(old.replica);
+                    self.departed.remove(&old.replica);
                     changed = true;
                 }
                 OwnedNotification::MemberUp(_)
@@ -800,14 +828,28 @@ where
             }
         };
         let current: BTreeSet<ReplicaId> = self.engine.neighbours().collect();
+        let now = Instant::now();
         for r in current.difference(&wanted) {
+            if !live.contains_key(r) {
+                // Down (crashed, or cut off): kept with its buffers for a while.
+                let Some(&addr) = self.addrs.get(r) else { continue };
+                let (since, _) = *self.departed.entry(*r).or_insert((now, addr));
+                if now.duration_since(since) < self.config.forget_after {
+                    continue;
+                }
+            }
             self.engine.remove_neighbour(*r);
+            self.departed.remove(r);
         }
         for r in wanted.difference(&current) {
             self.engine.add_neighbour(*r);
         }
-        // Addresses of every live member (acks go to non-neighbours too); forget the others.
-        self.addrs = live.into_iter().collect();
+        self.departed.retain(|r, _| !live.contains_key(r));
+        // Addresses of every live member (acks go to non-neighbours too) and of the departed
+        // neighbours still kept; forget the others.
+        let mut addrs: HashMap<ReplicaId, SocketAddr> = live.into_iter().collect();
+        addrs.extend(self.departed.iter().map(|(r, (_, a))| (*r, *a)));
+        self.addrs = addrs;
     }
 
     fn announce(&mut self) {
@@ -833,22 +875,28 @@ where
             self.next_announce = now + Duration::from_millis(500);
             self.announce();
         }
+        if now >= self.next_reconcile {
+            self.next_reconcile = now + Duration::from_millis(500);
+            self.reconcile();
+        }
         if now >= self.next_sync {
             self.next_sync = now + self.config.sync_interval;
             // Acknowledgements go out only for what is saved.
-            if self.flush().is_ok() {
+            if self.flush(false).is_ok() {
                 self.sync();
             }
         }
     }
 
-    /// Saves the received changes not yet saved, in one transaction.
-    fn flush(&mut self) -> Result<(), NodeError> {
-        if self.unsaved.is_bottom() {
+    /// Saves the received changes not yet saved, with the sync record, in one transaction;
+    /// `always`: the record even without changes (a clean stop).
+    fn flush(&mut self, always: bool) -> Result<(), NodeError> {
+        if self.unsaved.is_bottom() && !always {
             return Ok(());
         }
         if let Some(store) = &mut self.store {
-            let cost = store.append(self.engine.seq(), &self.unsaved, self.engine.state())?;
+            let record = self.engine.sync_record();
+            let cost = store.append(self.engine.seq(), &self.unsaved, self.engine.state(), &record)?;
             self.stats.saves += 1;
             self.stats.save_bytes += cost.bytes;
             self.stats.compactions += u64::from(cost.compacted);
@@ -858,25 +906,17 @@ where
     }
 
     fn sync(&mut self) {
-        let me = self.engine.id();
-        for (to, m) in self.engine.poll_outgoing() {
-            let Some(&addr) = self.addrs.get(&to) else { continue };
-            let kind = m.kind();
-            if kind == MessageKind::Snapshot {
-                self.stats.snapshots_sent += 1;
-            }
-            let bytes = m.to_bytes();
+        for e in self.engine.poll_envelopes() {
+            let Some(&addr) = self.addrs.get(&e.to) else { continue };
+            let kind = e.message.kind();
+            let mut datagram = Vec::with_capacity(self.config.max_datagram);
+            datagram.push(TAG_SYNC);
+            datagram.extend_from_slice(&e.to_bytes());
             let t = self.stats.sent.entry(kind).or_default();
             t.messages += 1;
-            t.bytes += bytes.len() as u64;
-            self.next_message = self.next_message.wrapping_add(1);
-            let Ok(frames) = frame::split(me, to, self.next_message, &bytes, self.config.max_datagram) else {
-                continue;
-            };
-            self.stats.chunked_sent += u64::from(frames.len() > 1);
-            for f in frames {
-                self.send_datagram(addr, &f, false);
-            }
+            t.bytes += datagram.len() as u64 - 1;
+            self.stats.oversized += u64::from(datagram.len() > self.config.max_datagram);
+            self.send_datagram(addr, &datagram, false);
         }
     }
 
@@ -894,39 +934,24 @@ where
     }
 
     fn on_sync_frame(&mut self, d: &[u8], src: SocketAddr) {
-        let Ok(f) = frame::parse_sync(d) else {
-            self.stats.bad_frames += 1;
-            return;
-        };
-        if f.recipient != self.engine.id() {
-            self.stats.misaddressed += 1;
-            return;
-        }
-        let sender = f.sender;
-        let bytes = match self.reassembly.add(f) {
-            Ok(Some(b)) => b,
-            Ok(None) => return,
-            Err(_) => {
-                self.stats.bad_frames += 1;
-                return;
-            }
-        };
-        let msg = match Message::<L>::from_bytes(&bytes, self.engine.limits()) {
-            Ok(m) => m,
+        let bytes = &d[1..];
+        let envelope = match Envelope::<L>::from_bytes(bytes, self.engine.limits()) {
+            Ok(e) => e,
             Err(e) => {
                 *self.stats.refused.entry(error_name(&e)).or_default() += 1;
                 return;
             }
         };
-        let t = self.stats.received.entry(msg.kind()).or_default();
-        t.messages += 1;
-        t.bytes += bytes.len() as u64;
-        // Acks go back to where the message came from, member or not yet.
-        self.addrs.entry(sender).or_insert(src);
-        let payload = msg.payload().cloned();
+        let (sender, kind) = (envelope.from, envelope.message.kind());
+        let payload = envelope.message.payload().cloned();
         let before = self.engine.seq();
-        match self.engine.on_message(sender, msg) {
+        match self.engine.on_envelope(envelope) {
             Ok(()) => {
+                let t = self.stats.received.entry(kind).or_default();
+                t.messages += 1;
+                t.bytes += bytes.len() as u64;
+                // Acks go back to where the message came from, member or not yet.
+                self.addrs.entry(sender).or_insert(src);
                 if self.engine.seq() != before {
                     if let Some(p) = payload {
                         self.unsaved.join(p);
@@ -935,7 +960,12 @@ where
                     self.changes.send_replace(seq);
                 }
             }
-            Err(e) => *self.stats.refused.entry(error_name(&e)).or_default() += 1,
+            Err(e) => {
+                if matches!(e, convergent::Error::Misaddressed { .. }) {
+                    self.stats.misaddressed += 1;
+                }
+                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
+            }
         }
     }
 }

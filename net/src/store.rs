@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use convergent::sync::SyncRecord;
 use convergent::wire::{self, Decode};
 use convergent::{Lattice, Limits, ReplicaId};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -54,6 +55,9 @@ pub struct Loaded<L> {
     pub state: L,
     /// Whether the replica was created now (no stored state: a new id).
     pub fresh: bool,
+    /// The sync engine's record of its neighbours at the last save
+    /// ([`SyncEngine::with_sync_record`](convergent::sync::SyncEngine::with_sync_record)).
+    pub record: SyncRecord,
 }
 
 /// What one save wrote, for the stats.
@@ -91,7 +95,7 @@ pub struct SaveCost {
 /// assert!(loaded.fresh);
 /// let mut state = loaded.state;
 /// let delta = state.increment(loaded.id, 3);
-/// store.append(1, &delta, &state).unwrap(); // durable once this returns
+/// store.append(1, &delta, &state, &Default::default()).unwrap(); // durable once this returns
 /// drop(store);
 ///
 /// let (_, again) = DurableReplica::<GCounter>::load_or_fresh(&path).unwrap();
@@ -109,13 +113,28 @@ pub struct DurableReplica<L> {
     _state: std::marker::PhantomData<fn() -> L>,
 }
 
-/// A log entry's sequence number and delta.
-fn split_entry(v: &[u8]) -> Result<(u64, &[u8]), StoreError> {
-    if v.len() < 8 {
-        return Err(StoreError::Corrupt("log entry"));
-    }
-    let (seq, delta) = v.split_at(8);
-    Ok((u64::from_le_bytes(seq.try_into().map_err(|_| StoreError::Corrupt("log entry"))?), delta))
+/// A log entry: `[seq: 8 bytes LE][record length: 4 bytes LE][sync record][delta]`.
+fn log_entry(seq: u64, record: &[u8], delta: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(12 + record.len() + delta.len());
+    v.extend_from_slice(&seq.to_le_bytes());
+    v.extend_from_slice(&u32::try_from(record.len()).unwrap_or(u32::MAX).to_le_bytes());
+    v.extend_from_slice(record);
+    v.extend_from_slice(delta);
+    v
+}
+
+/// A log entry's sequence number, sync record and delta.
+fn split_entry(v: &[u8]) -> Result<(u64, &[u8], &[u8]), StoreError> {
+    let bad = StoreError::Corrupt("log entry");
+    let (seq, rest) = v.split_at_checked(8).ok_or(StoreError::Corrupt("log entry"))?;
+    let (len, rest) = rest.split_at_checked(4).ok_or(StoreError::Corrupt("log entry"))?;
+    let len = u32::from_le_bytes(len.try_into().map_err(|_| StoreError::Corrupt("log entry"))?) as usize;
+    let (record, delta) = rest.split_at_checked(len).ok_or(bad)?;
+    Ok((u64::from_le_bytes(seq.try_into().map_err(|_| StoreError::Corrupt("log entry"))?), record, delta))
+}
+
+fn decode_record(bytes: &[u8]) -> Result<SyncRecord, StoreError> {
+    postcard::from_bytes(bytes).map_err(|_| StoreError::Corrupt("sync record"))
 }
 
 /// Generous limits for our own file: it was written by us, but is still checked on the way in.
@@ -156,10 +175,15 @@ impl<L: Lattice + Decode> DurableReplica<L> {
                         .map_err(StoreError::Decode)?;
                     let (mut next, mut entries, mut bytes) = (0, 0, 0);
                     let mut seq = seq;
+                    let mut record = match meta.get("record")? {
+                        Some(r) => decode_record(r.value())?,
+                        None => SyncRecord::default(),
+                    };
                     if let Ok(log) = read.open_table(LOG) {
                         for row in log.iter()? {
                             let (k, v) = row?;
-                            let (entry_seq, delta) = split_entry(v.value())?;
+                            let (entry_seq, entry_record, delta) = split_entry(v.value())?;
+                            record = decode_record(entry_record)?;
                             let delta: L =
                                 wire::from_bytes_with(delta, &store_limits()).map_err(StoreError::Decode)?;
                             state.join(delta);
@@ -169,7 +193,7 @@ impl<L: Lattice + Decode> DurableReplica<L> {
                             bytes += v.value().len() as u64;
                         }
                     }
-                    Some((ReplicaId::from_bytes(id), seq, state, state_len, next, entries, bytes))
+                    Some((ReplicaId::from_bytes(id), seq, state, record, (state_len, next, entries, bytes)))
                 }
                 None => None,
             },
@@ -187,13 +211,13 @@ impl<L: Lattice + Decode> DurableReplica<L> {
             compact_every: 256,
             _state: std::marker::PhantomData,
         };
-        if let Some((id, seq, state, state_bytes, next, entries, bytes)) = stored {
+        if let Some((id, seq, state, record, (state_bytes, next, entries, bytes))) = stored {
             store.id = id;
             store.state_bytes = state_bytes;
             store.next_entry = next;
             store.log_entries = entries;
             store.log_bytes = bytes;
-            return Ok((store, Loaded { id, seq, state, fresh: false }));
+            return Ok((store, Loaded { id, seq, state, fresh: false, record }));
         }
         let id = ReplicaId::random();
         store.id = id;
@@ -205,7 +229,7 @@ impl<L: Lattice + Decode> DurableReplica<L> {
             log.retain(|_, _| false)?;
             Ok(())
         })?;
-        Ok((store, Loaded { id, seq: 0, state, fresh: true }))
+        Ok((store, Loaded { id, seq: 0, state, fresh: true, record: SyncRecord::default() }))
     }
 
     /// Compacts after this many logged deltas at most (default 256; at least 1). `O(1)`.
@@ -264,7 +288,7 @@ impl<L: Lattice + Decode> DurableReplica<L> {
     /// let mut store = store;
     /// let mut s = loaded.state;
     /// let d = s.increment(loaded.id, 1);
-    /// store.append(1, &d, &s).unwrap();
+    /// store.append(1, &d, &s, &Default::default()).unwrap();
     /// assert_eq!(store.log_entries(), 1);
     /// ```
     pub fn log_entries(&self) -> u64 {
@@ -288,11 +312,18 @@ impl<L: Lattice + Decode> DurableReplica<L> {
     /// let mut store = store;
     /// let mut s = loaded.state;
     /// let d = s.increment(loaded.id, 1);
-    /// let cost = store.append(1, &d, &s).unwrap();
+    /// let cost = store.append(1, &d, &s, &Default::default()).unwrap();
     /// assert!(!cost.compacted && cost.bytes < 40);
     /// ```
-    pub fn append(&mut self, seq: u64, delta: &L, state: &L) -> Result<SaveCost, StoreError> {
+    pub fn append(
+        &mut self,
+        seq: u64,
+        delta: &L,
+        state: &L,
+        record: &SyncRecord,
+    ) -> Result<SaveCost, StoreError> {
         let delta_bytes = wire::to_bytes(delta);
+        let record = postcard::to_allocvec(record).map_err(|_| StoreError::Corrupt("sync record"))?;
         let compact = self.log_entries + 1 > self.compact_every
             || self.log_bytes + delta_bytes.len() as u64 > self.state_bytes.max(4096);
         if compact {
@@ -300,26 +331,26 @@ impl<L: Lattice + Decode> DurableReplica<L> {
             self.write(|meta, log| {
                 meta.insert("seq", &seq.to_le_bytes()[..])?;
                 meta.insert("state", &state_bytes[..])?;
+                meta.insert("record", &record[..])?;
                 log.retain(|_, _| false)?;
                 Ok(())
             })?;
             self.log_entries = 0;
             self.log_bytes = 0;
             self.state_bytes = state_bytes.len() as u64;
-            return Ok(SaveCost { bytes: state_bytes.len() as u64 + 8, compacted: true });
+            return Ok(SaveCost { bytes: (state_bytes.len() + record.len()) as u64 + 8, compacted: true });
         }
         let entry = self.next_entry;
-        let mut value = Vec::with_capacity(8 + delta_bytes.len());
-        value.extend_from_slice(&seq.to_le_bytes());
-        value.extend_from_slice(&delta_bytes);
-        // One table touched: the entry carries the sequence number (fewer pages per commit).
+        let value = log_entry(seq, &record, &delta_bytes);
+        // One table touched: the entry carries the sequence number and the sync record (fewer
+        // pages per commit than updating them in the meta table).
         let tx = self.db.begin_write()?;
         tx.open_table(LOG)?.insert(entry, &value[..])?;
         tx.commit()?;
         self.next_entry += 1;
         self.log_entries += 1;
-        self.log_bytes += delta_bytes.len() as u64;
-        Ok(SaveCost { bytes: delta_bytes.len() as u64 + 8, compacted: false })
+        self.log_bytes += value.len() as u64;
+        Ok(SaveCost { bytes: value.len() as u64, compacted: false })
     }
 
     fn write(

@@ -5,9 +5,9 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use convergent::sync::Message;
+use convergent::sync::{Envelope, Message};
 use convergent::{GCounter, Lattice, Limits, ReplicaId};
-use convergent_net::frame::{self, parse_sync};
+use convergent_net::frame::TAG_SYNC;
 use convergent_net::{DurableReplica, Node, NodeConfig};
 
 fn local() -> SocketAddr {
@@ -35,12 +35,19 @@ fn recv_sync(sock: &UdpSocket) -> Option<(ReplicaId, ReplicaId, Message<GCounter
     let mut buf = [0u8; 2048];
     for _ in 0..50 {
         let Ok(n) = sock.recv(&mut buf) else { return None };
-        if let Ok(f) = parse_sync(&buf[..n]) {
-            let m = Message::from_bytes(f.chunk, &Limits::default()).unwrap();
-            return Some((f.sender, f.recipient, m));
+        if buf[0] == TAG_SYNC {
+            let e = Envelope::<GCounter>::from_bytes(&buf[1..n], &Limits::default()).unwrap();
+            return Some((e.from, e.to, e.message));
         }
     }
     None
+}
+
+/// A sync datagram: the tag, then the envelope.
+fn datagram<L: serde::Serialize>(from: ReplicaId, to: ReplicaId, message: Message<L>) -> Vec<u8> {
+    let mut d = vec![TAG_SYNC];
+    d.extend_from_slice(&Envelope { from, to, message }.to_bytes());
+    d
 }
 
 #[tokio::test]
@@ -50,12 +57,11 @@ async fn a_frame_for_another_incarnation_is_dropped_and_never_acknowledged() {
     fake.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     let (me, predecessor) = (ReplicaId::from_u128(77), ReplicaId::from_u128(5));
     let mut src = GCounter::new();
-    let bytes = Message::Delta { seq: 1, delta: src.increment(me, 3) }.to_bytes();
+    let delta = src.increment(me, 3);
 
     // Meant for an earlier replica on A's address: dropped, counted, no ack.
-    for f in frame::split(me, predecessor, 1, &bytes, 1200).unwrap() {
-        fake.send_to(&f, a.local_addr()).unwrap();
-    }
+    fake.send_to(&datagram(me, predecessor, Message::Delta { seq: 1, delta: delta.clone() }), a.local_addr())
+        .unwrap();
     until("the drop", || a.stats().misaddressed == 1).await;
     assert_eq!(a.read(GCounter::value), 0);
     let fake2 = fake.try_clone().unwrap();
@@ -63,9 +69,7 @@ async fn a_frame_for_another_incarnation_is_dropped_and_never_acknowledged() {
     assert!(got.is_none(), "a dropped frame must not be acknowledged: {got:?}");
 
     // Addressed to A: joined, and acknowledged to the sender by name.
-    for f in frame::split(me, a.id(), 2, &bytes, 1200).unwrap() {
-        fake.send_to(&f, a.local_addr()).unwrap();
-    }
+    fake.send_to(&datagram(me, a.id(), Message::Delta { seq: 1, delta }), a.local_addr()).unwrap();
     until("the join", || a.read(GCounter::value) == 3).await;
     let a_id = a.id();
     let got = tokio::task::spawn_blocking(move || recv_sync(&fake)).await.unwrap();
@@ -149,10 +153,46 @@ async fn own_dots_from_the_future_are_refused_and_counted() {
     for i in 0..3 {
         delta.join(earlier.insert(a.id(), i));
     }
-    let bytes = Message::Delta { seq: 1, delta }.to_bytes();
-    for f in frame::split(sender, a.id(), 1, &bytes, 1200).unwrap() {
-        fake.send_to(&f, a.local_addr()).unwrap();
-    }
+    fake.send_to(&datagram(sender, a.id(), Message::Delta { seq: 1, delta }), a.local_addr()).unwrap();
     until("the refusal", || a.stats().refused.get("OwnDotFromFuture") == Some(&1)).await;
     assert!(a.read(|s| s.is_bottom()));
+}
+
+/// A restart from disk costs no snapshot either way: the restarted replica's sync record says
+/// what its neighbour had acknowledged, and its handshake what it holds.
+#[tokio::test]
+async fn a_restart_from_disk_costs_no_snapshot() {
+    let path = file("restart");
+    let a = Node::<GCounter>::start(NodeConfig::new(local())).await.unwrap();
+    let mut cb = NodeConfig::new(local());
+    cb.peers.push(a.local_addr());
+    cb.data = Some(path.clone());
+    let b = Node::<GCounter>::start(cb.clone()).await.unwrap();
+    let (id, addr) = (b.id(), b.local_addr());
+    until("membership", || a.members().len() == 1).await;
+    for _ in 0..20 {
+        a.update(|c, me| c.increment(me, 1)).unwrap();
+        b.update(|c, me| c.increment(me, 1)).unwrap();
+    }
+    until("both caught up", || {
+        a.read(GCounter::value) == 40
+            && b.read(GCounter::value) == 40
+            && a.stats().neighbours.iter().all(|p| p.caught_up)
+            && b.stats().neighbours.iter().all(|p| p.caught_up)
+    })
+    .await;
+    b.flush().unwrap();
+    let before = a.stats().snapshots_sent;
+    b.shutdown().await;
+    cb.bind = addr;
+    let b = Node::<GCounter>::start(cb).await.unwrap();
+    assert_eq!(b.id(), id, "restored under its id");
+    until("b back as a neighbour", || b.stats().neighbours.len() == 1).await;
+    b.update(|c, me| c.increment(me, 1)).unwrap();
+    a.update(|c, me| c.increment(me, 1)).unwrap();
+    until("convergence", || a.read(GCounter::value) == 42 && b.read(GCounter::value) == 42).await;
+    assert_eq!(b.stats().snapshots_sent, 0, "the restarted replica sent no snapshot");
+    assert_eq!(a.stats().snapshots_sent, before, "its neighbour sent none either");
+    assert!(b.stats().handshakes >= 1);
+    let _ = std::fs::remove_file(&path);
 }

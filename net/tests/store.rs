@@ -44,9 +44,9 @@ fn a_save_costs_the_delta_not_the_state() {
             let _ = big.insert(me, i);
         }
         s.join_ref(&big);
-        store.append(1, &big, &s).unwrap();
+        store.append(1, &big, &s, &Default::default()).unwrap();
         let d = s.insert(me, n + 1);
-        let c = store.append(2, &d, &s).unwrap();
+        let c = store.append(2, &d, &s, &Default::default()).unwrap();
         assert!(!c.compacted);
         costs.push(c.bytes);
         drop(store);
@@ -69,7 +69,8 @@ fn compaction_folds_the_log_into_the_state() {
     let mut compactions = 0;
     for i in 0..20u32 {
         let d = s.insert(loaded.id, i);
-        compactions += u32::from(store.append(u64::from(i) + 1, &d, &s).unwrap().compacted);
+        compactions +=
+            u32::from(store.append(u64::from(i) + 1, &d, &s, &Default::default()).unwrap().compacted);
         assert!(store.log_entries() <= 8);
     }
     assert_eq!(compactions, 2);
@@ -89,7 +90,7 @@ fn a_file_that_is_not_a_replica_is_an_error() {
     let (mut store, l) = DurableReplica::<OrSet<String>>::load_or_fresh(&p).unwrap();
     let mut s = l.state;
     let d = s.insert(ReplicaId::from_u128(1), "x".repeat(40));
-    store.append(1, &d, &s).unwrap();
+    store.append(1, &d, &s, &Default::default()).unwrap();
     drop(store);
     assert!(DurableReplica::<convergent::GCounter>::load_or_fresh(&p).is_err());
     let _ = std::fs::remove_file(&p);

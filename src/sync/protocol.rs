@@ -6,8 +6,8 @@ use alloc::vec::Vec;
 
 use super::message::{Message, MessageKind};
 use crate::causal::ReplicaId;
-use crate::lattice::Decompose;
 use crate::error::Error;
+use crate::lattice::Decompose;
 
 /// An engine's counters, since it was built (see
 /// [`SyncEngine::stats`](super::SyncEngine::stats)).
