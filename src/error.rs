@@ -119,6 +119,15 @@ pub enum Error {
         /// Why, in your words.
         reason: &'static str,
     },
+    /// A sync message addressed to another replica id: most often an earlier incarnation of
+    /// this replica on the same address (it lost its disk and came back under a new id).
+    /// Acknowledging it would tell the sender this replica holds what it never received.
+    Misaddressed {
+        /// The recipient the message names.
+        to: ReplicaId,
+        /// This replica.
+        me: ReplicaId,
+    },
 }
 
 impl fmt::Display for Error {
@@ -152,6 +161,12 @@ impl fmt::Display for Error {
             ),
             Error::TooDeep { limit } => write!(f, "nesting: deeper than the limit of {limit}"),
             Error::Rejected { reason } => write!(f, "rejected: {reason}"),
+            Error::Misaddressed { to, me } => {
+                write!(
+                    f,
+                    "recipient: the message is for replica {to}, this is {me}: dropped, not acknowledged"
+                )
+            }
         }
     }
 }

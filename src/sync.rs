@@ -53,8 +53,10 @@
 mod engine;
 mod message;
 mod mode;
+mod protocol;
 
 pub use crate::receive::{AcceptAll, HasContext, OwnDotsCheck, ReceiveCheck, Validator};
 pub use engine::SyncEngine;
-pub use message::{Message, MessageKind, PROTOCOL_VERSION};
+pub use message::{ENVELOPE_VERSION, Envelope, Message, MessageKind, PROTOCOL_VERSION};
 pub use mode::Mode;
+pub use protocol::{EngineStats, SyncRecord};

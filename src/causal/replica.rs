@@ -124,10 +124,48 @@ impl fmt::Debug for ReplicaId {
     }
 }
 
+/// Short form by default (`r7`, or the first 8 hex digits of the UUID, for logs); the full
+/// hyphenated UUID with `{:#}`, which [`FromStr`](core::str::FromStr) parses back.
+///
+/// ```
+/// use convergent::ReplicaId;
+///
+/// let id = ReplicaId::from_u128(0x0a11ce00_0000_4000_8000_0000000000a1);
+/// assert_eq!(format!("{id}"), "0a11ce00");
+/// assert_eq!(format!("{id:#}"), "0a11ce00-0000-4000-8000-0000000000a1");
+/// assert_eq!(format!("{id:#}").parse::<ReplicaId>(), Ok(id));
+/// assert_eq!(format!("{}", ReplicaId::from_u128(7)), "r7");
+/// ```
 impl fmt::Display for ReplicaId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return fmt::Display::fmt(&self.0.hyphenated(), f);
+        }
         let n = self.0.as_u128();
         if n < 1 << 32 { write!(f, "r{n}") } else { write!(f, "{:08x}", (n >> 96) as u32) }
+    }
+}
+
+/// Parses the full form printed by `{:#}` (a UUID: hyphenated, simple, braced or URN).
+/// `O(1)`.
+///
+/// # Errors
+///
+/// [`Error::Malformed`](crate::Error::Malformed) `{ field: "replica-id" }` for anything else
+/// (the short form is not an id: it drops digits).
+///
+/// ```
+/// use convergent::{Error, ReplicaId};
+///
+/// let id: ReplicaId = "0a11ce00-0000-4000-8000-0000000000a1".parse().unwrap();
+/// assert_eq!(id.as_uuid().as_u128(), 0x0a11ce00_0000_4000_8000_0000000000a1);
+/// assert_eq!("0a11ce00".parse::<ReplicaId>(), Err(Error::Malformed { field: "replica-id" }));
+/// ```
+impl core::str::FromStr for ReplicaId {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::try_parse(s).map(ReplicaId).map_err(|_| crate::Error::Malformed { field: "replica-id" })
     }
 }
 

@@ -5,8 +5,9 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::message::Message;
+use super::message::{Envelope, Message};
 use super::mode::Mode;
+use super::protocol::{EngineStats, Outgoing, Protocol, split};
 use crate::causal::ReplicaId;
 use crate::error::Error;
 use crate::lattice::{Decompose, Lattice};
@@ -33,6 +34,8 @@ struct Peer<L> {
     sent: Option<(u64, u32)>,
     /// Our `seq` at the previous poll for this neighbour (for deferred forwarding).
     polled: u64,
+    /// A group too large for one message, on its way in acknowledged parts.
+    chunked: Option<Outgoing<L>>,
 }
 
 /// Anti-entropy for one replica, driven by any transport: it owns no socket, thread or clock.
@@ -104,6 +107,8 @@ pub struct SyncEngine<L, V = AcceptAll> {
     validator: V,
     limits: Limits,
     resend_after: u32,
+    /// Protocol version 2: handshake digest, chunks, counters.
+    pub(super) proto: Protocol<L>,
 }
 
 impl<L: Lattice> SyncEngine<L> {
@@ -178,6 +183,7 @@ impl<L: Lattice> SyncEngine<L> {
             validator: AcceptAll,
             limits: Limits::default(),
             resend_after: 1,
+            proto: Protocol::new(),
         }
     }
 }
@@ -207,6 +213,7 @@ impl<L, V> SyncEngine<L, V> {
             validator,
             limits: self.limits,
             resend_after: self.resend_after,
+            proto: self.proto,
         }
     }
 
@@ -393,6 +400,84 @@ impl<L, V> SyncEngine<L, V> {
     pub fn acked(&self, neighbour: ReplicaId) -> Option<u64> {
         self.peers.get(&neighbour).and_then(|p| p.acked)
     }
+
+    /// Whether `neighbour` acknowledged everything this replica holds. `O(log neighbours)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(b);
+    /// assert!(e.caught_up(b));
+    /// e.update(|f, me| f.enable(me));
+    /// assert!(!e.caught_up(b));
+    /// ```
+    pub fn caught_up(&self, neighbour: ReplicaId) -> bool {
+        self.acked(neighbour) == Some(self.seq)
+    }
+
+    /// The counters: messages by kind, bytes by kind (through the byte APIs), refusals by error,
+    /// snapshots, chunks, handshakes. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, MessageKind, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.add_neighbour(ReplicaId::from_u128(2));
+    /// e.update(|f, me| f.enable(me));
+    /// let _ = e.poll_outgoing();
+    /// assert_eq!(e.stats().sent[MessageKind::Delta.index()], 1);
+    /// let _ = e.on_message(ReplicaId::from_u128(2), Message::Ack { seq: 9 }); // never sent
+    /// assert_eq!(e.stats().refused["CounterOutOfRange"], 1);
+    /// ```
+    pub fn stats(&self) -> &EngineStats {
+        &self.proto.stats
+    }
+
+    /// What to persist with [`state`](Self::state) and [`seq`](Self::seq), in the same write:
+    /// what this replica holds of each sender (its handshake), and what each neighbour
+    /// acknowledged. `O(neighbours + senders)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
+    /// e.on_message(b, Message::Delta { seq: 4, delta: EwFlag::new() }).unwrap();
+    /// assert_eq!(e.sync_record().holds, [(b, 4)]);
+    /// ```
+    #[must_use]
+    pub fn sync_record(&self) -> super::SyncRecord {
+        super::SyncRecord {
+            holds: self.proto.holds.iter().map(|(r, s)| (*r, *s)).collect(),
+            acked: self.peers.iter().filter_map(|(r, p)| p.acked.map(|a| (*r, a))).collect(),
+        }
+    }
+
+    /// Gives a restored engine its [`sync_record`](Self::sync_record) back: a neighbour added
+    /// afterwards gets the handshake (an acknowledgement of what this replica holds of it) and
+    /// starts from what it had acknowledged, instead of a snapshot. `O(record)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine, SyncRecord};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let record = SyncRecord { holds: vec![(b, 4)], acked: vec![(b, 0)] };
+    /// let mut e = SyncEngine::<EwFlag>::restore(ReplicaId::from_u128(1), Mode::Delta, EwFlag::new(), 0)
+    ///     .with_sync_record(record);
+    /// e.add_neighbour(b);
+    /// assert!(e.caught_up(b)); // it had acknowledged everything: no snapshot
+    /// assert_eq!(e.poll_outgoing(), [(b, Message::Ack { seq: 4 })]); // the handshake
+    /// ```
+    #[must_use]
+    pub fn with_sync_record(mut self, record: super::SyncRecord) -> Self {
+        for (r, s) in record.holds {
+            self.proto.hold(r, s);
+        }
+        self.proto.restored_acked.extend(record.acked);
+        self
+    }
 }
 
 impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
@@ -408,13 +493,24 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// assert_eq!(e.neighbours().len(), 1);
     /// ```
     pub fn add_neighbour(&mut self, neighbour: ReplicaId) {
+        if self.peers.contains_key(&neighbour) {
+            return;
+        }
         let acked = (self.log_complete && self.log_start == 0).then_some(0);
-        self.peers.entry(neighbour).or_insert(Peer {
-            acked,
-            heard: Vec::new(),
-            sent: None,
-            polled: self.seq,
-        });
+        // What it acknowledged before this engine restarted (a lower bound: safe).
+        let restored = self.proto.restored_acked.remove(&neighbour).filter(|a| *a <= self.seq);
+        let acked = acked.max(restored);
+        self.peers.insert(
+            neighbour,
+            Peer { acked, heard: Vec::new(), sent: None, polled: self.seq, chunked: None },
+        );
+        // The handshake: tell the neighbour what we hold of it, so that it goes on from there
+        // with deltas instead of a snapshot (after a restart, or a reconnection).
+        if let Some(&held) = self.proto.holds.get(&neighbour) {
+            let due = self.acks_due.entry(neighbour).or_insert(held);
+            *due = (*due).max(held);
+            self.proto.stats.handshakes += 1;
+        }
     }
 
     /// Removes a neighbour (a departed replica, or the old id of one that lost its state), and
@@ -537,22 +633,119 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// assert_eq!(e.acked(b), Some(0));
     /// ```
     pub fn on_message(&mut self, from: ReplicaId, msg: Message<L>) -> Result<(), Error> {
+        let kind = msg.kind();
+        let r = self.handle(from, msg);
+        match &r {
+            Ok(()) => self.proto.stats.received[kind.index()] += 1,
+            Err(e) => self.proto.stats.refuse(e),
+        }
+        r
+    }
+
+    /// Handles a message addressed to this replica: [`on_message`](Self::on_message) after
+    /// checking the recipient. `O(on_message)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misaddressed`] for a message addressed to another replica id (an earlier
+    /// incarnation of this one, say): nothing changes and nothing is acknowledged. Then the
+    /// errors of [`on_message`](Self::on_message).
+    ///
+    /// ```
+    /// # use convergent::sync::{Envelope, Message, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, Error, ReplicaId};
+    /// let (old, new, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+    /// let mut e = SyncEngine::<EwFlag>::new(new, Mode::DeltaBpRr);
+    /// let mut f = EwFlag::new();
+    /// let stale = Envelope { from: peer, to: old, message: Message::Delta { seq: 5, delta: f.enable(peer) } };
+    /// assert_eq!(e.on_envelope(stale), Err(Error::Misaddressed { to: old, me: new }));
+    /// assert!(e.poll_acks().is_empty()); // no ack for what was meant for the predecessor
+    /// ```
+    pub fn on_envelope(&mut self, envelope: Envelope<L>) -> Result<(), Error> {
+        if envelope.to != self.id {
+            let e = Error::Misaddressed { to: envelope.to, me: self.id };
+            self.proto.stats.refuse(&e);
+            return Err(e);
+        }
+        self.on_message(envelope.from, envelope.message)
+    }
+
+    /// Every message due now, addressed: [`poll_outgoing`](Self::poll_outgoing) with this
+    /// replica as the sender. `O(poll_outgoing)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut x = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+    /// let mut y = SyncEngine::<EwFlag>::new(b, Mode::DeltaBpRr);
+    /// x.add_neighbour(b);
+    /// x.update(|f, me| f.enable(me));
+    /// for e in x.poll_envelopes() {
+    ///     assert_eq!((e.from, e.to), (a, b));
+    ///     y.on_envelope(e).unwrap();
+    /// }
+    /// assert!(y.state().is_enabled());
+    /// ```
+    pub fn poll_envelopes(&mut self) -> Vec<Envelope<L>> {
+        let from = self.id;
+        self.poll_outgoing().into_iter().map(|(to, message)| Envelope { from, to, message }).collect()
+    }
+
+    fn apply_ack(&mut self, from: ReplicaId, seq: u64) {
+        if let Some(p) = self.peers.get_mut(&from) {
+            let a = p.acked.map_or(seq, |a| a.max(seq));
+            p.acked = Some(a);
+            if p.sent.is_some_and(|(s, _)| a >= s) {
+                p.sent = None;
+            }
+            if p.chunked.as_ref().is_some_and(|c| a >= c.seq) {
+                p.chunked = None;
+            }
+            // Groups heard before `a` can no longer overlap what we send (RR kept them
+            // out of every later buffered delta).
+            p.heard.retain(|(s, _)| *s > a);
+            self.collect();
+        }
+    }
+
+    fn handle(&mut self, from: ReplicaId, msg: Message<L>) -> Result<(), Error> {
         match msg {
             Message::Ack { seq } => {
                 if seq > self.seq {
                     return Err(Error::CounterOutOfRange { field: "ack", value: seq, max: self.seq });
                 }
-                if let Some(p) = self.peers.get_mut(&from) {
-                    let a = p.acked.map_or(seq, |a| a.max(seq));
-                    p.acked = Some(a);
-                    if p.sent.is_some_and(|(s, _)| a >= s) {
-                        p.sent = None;
-                    }
-                    // Groups heard before `a` can no longer overlap what we send (RR kept them
-                    // out of every later buffered delta).
-                    p.heard.retain(|(s, _)| *s > a);
-                    self.collect();
+                self.apply_ack(from, seq);
+                Ok(())
+            }
+            Message::ChunkAck { seq, index } => {
+                if seq > self.seq {
+                    return Err(Error::CounterOutOfRange { field: "ack", value: seq, max: self.seq });
                 }
+                let complete = self
+                    .peers
+                    .get_mut(&from)
+                    .and_then(|p| p.chunked.as_mut())
+                    .is_some_and(|c| c.seq == seq && c.ack(index));
+                if complete {
+                    self.apply_ack(from, seq);
+                }
+                Ok(())
+            }
+            Message::Chunk { seq, index, count, part } => {
+                if seq > self.limits.max_counter {
+                    return Err(Error::CounterOutOfRange {
+                        field: "seq",
+                        value: seq,
+                        max: self.limits.max_counter,
+                    });
+                }
+                if index >= count {
+                    return Err(Error::Malformed { field: "message.chunk-index" });
+                }
+                self.validator.validate(&part, &self.state, self.id, &self.limits)?;
+                self.receive(from, part);
+                self.proto.part_arrived(from, seq, index, count);
                 Ok(())
             }
             Message::Delta { seq, delta: payload } | Message::Snapshot { seq, state: payload } => {
@@ -567,6 +760,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 self.receive(from, payload);
                 let due = self.acks_due.entry(from).or_insert(seq);
                 *due = (*due).max(seq);
+                self.proto.hold(from, seq);
                 Ok(())
             }
             Message::State { state } => {
@@ -625,7 +819,26 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// assert!(e.poll_acks().is_empty());
     /// ```
     pub fn poll_acks(&mut self) -> Vec<(ReplicaId, Message<L>)> {
-        core::mem::take(&mut self.acks_due).into_iter().map(|(to, seq)| (to, Message::Ack { seq })).collect()
+        let out = self.take_acks();
+        self.count_sent(&out);
+        out
+    }
+
+    fn take_acks(&mut self) -> Vec<(ReplicaId, Message<L>)> {
+        let mut out: Vec<(ReplicaId, Message<L>)> = core::mem::take(&mut self.acks_due)
+            .into_iter()
+            .map(|(to, seq)| (to, Message::Ack { seq }))
+            .collect();
+        for (to, parts) in core::mem::take(&mut self.proto.chunk_acks_due) {
+            out.extend(parts.into_iter().map(|(seq, index)| (to, Message::ChunkAck { seq, index })));
+        }
+        out
+    }
+
+    fn count_sent(&mut self, out: &[(ReplicaId, Message<L>)]) {
+        for (_, m) in out {
+            self.proto.stats.count_sent(m);
+        }
     }
 
     /// Every message due now: acknowledgements, then per neighbour a delta-group, a snapshot
@@ -644,13 +857,12 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// assert!(matches!(&out[..], [(to, Message::Delta { seq: 1, .. })] if *to == b));
     /// ```
     pub fn poll_outgoing(&mut self) -> Vec<(ReplicaId, Message<L>)> {
-        let mut out = self.poll_acks();
+        let mut out = self.take_acks();
         let ids: Vec<ReplicaId> = self.peers.keys().copied().collect();
         for j in ids {
-            if let Some(m) = self.data_for(j) {
-                out.push((j, m));
-            }
+            out.extend(self.data_for(j).into_iter().map(|m| (j, m)));
         }
+        self.count_sent(&out);
         out
     }
 
@@ -672,19 +884,77 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
         if let Some(seq) = self.acks_due.remove(&neighbour) {
             out.push(Message::Ack { seq });
         }
-        if let Some(m) = self.data_for(neighbour) {
-            out.push(m);
+        if let Some(parts) = self.proto.chunk_acks_due.remove(&neighbour) {
+            out.extend(parts.into_iter().map(|(seq, index)| Message::ChunkAck { seq, index }));
+        }
+        out.extend(self.data_for(neighbour));
+        for m in &out {
+            self.proto.stats.count_sent(m);
         }
         out
     }
 
-    fn data_for(&mut self, j: ReplicaId) -> Option<Message<L>> {
-        let m = self.data_for_inner(j);
+    /// The data messages for `j`: a chunked group's missing parts, or the next group or
+    /// snapshot (in parts if it is over the size bound).
+    fn data_for(&mut self, j: ReplicaId) -> Vec<Message<L>> {
+        let out = match self.chunks_pending(j) {
+            Some(parts) => parts,
+            None => match self.data_for_inner(j) {
+                Some(m) => self.bounded(j, m),
+                None => Vec::new(),
+            },
+        };
         let seq = self.seq;
         if let Some(p) = self.peers.get_mut(&j) {
             p.polled = seq;
         }
-        m
+        out
+    }
+
+    /// While a chunked group is on its way to `j`, its unacknowledged parts (paced like any
+    /// resend: new deltas wait until every part is acknowledged).
+    fn chunks_pending(&mut self, j: ReplicaId) -> Option<Vec<Message<L>>> {
+        let resend_after = self.resend_after;
+        let p = self.peers.get_mut(&j)?;
+        let out = p.chunked.as_ref()?;
+        if let Some((last, idle)) = p.sent {
+            if idle + 1 < resend_after {
+                p.sent = Some((last, idle + 1));
+                return Some(Vec::new());
+            }
+        }
+        p.sent = Some((out.seq, 0));
+        let parts = out.pending();
+        self.proto.stats.chunks_resent += parts.len() as u64;
+        Some(parts)
+    }
+
+    /// `m` as it is, or in acknowledged parts if its payload is over the size bound.
+    fn bounded(&mut self, j: ReplicaId, m: Message<L>) -> Vec<Message<L>> {
+        let Some((max, size)) = self.proto.max_payload else { return alloc::vec![m] };
+        let seq = match &m {
+            Message::Delta { seq, delta: payload } | Message::Snapshot { seq, state: payload }
+                if size(payload) > max =>
+            {
+                *seq
+            }
+            _ => return alloc::vec![m],
+        };
+        let payload = m.payload().expect("a delta-group or snapshot");
+        let parts = split(payload, max, size);
+        if parts.len() < 2 {
+            return alloc::vec![m];
+        }
+        if matches!(m, Message::Snapshot { .. }) {
+            self.proto.stats.snapshots += 1;
+        }
+        self.proto.stats.chunked += 1;
+        let out = Outgoing { seq, acked: alloc::vec![false; parts.len()], parts };
+        let msgs = out.pending();
+        if let Some(p) = self.peers.get_mut(&j) {
+            p.chunked = Some(out);
+        }
+        msgs
     }
 
     fn data_for_inner(&mut self, j: ReplicaId) -> Option<Message<L>> {
@@ -788,8 +1058,115 @@ where
     /// assert!(e.state().is_enabled());
     /// ```
     pub fn on_bytes(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<(), Error> {
-        let msg = Message::from_bytes(bytes, &self.limits)?;
-        self.on_message(from, msg)
+        let msg = match Message::from_bytes(bytes, &self.limits) {
+            Ok(m) => m,
+            Err(e) => {
+                self.proto.stats.refuse(&e);
+                return Err(e);
+            }
+        };
+        let kind = msg.kind();
+        self.on_message(from, msg)?;
+        self.proto.stats.bytes_received[kind.index()] += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Decodes and validates an [`Envelope`] (see [`Envelope::from_bytes`]) and handles it as
+    /// [`on_envelope`](Self::on_envelope). Returns the sender, for the transport's address
+    /// book (acknowledgements go back to it). Never panics. `O(bytes)` plus `on_message`.
+    ///
+    /// # Errors
+    ///
+    /// Any decoding error (bytes of protocol version 1: [`Error::UnsupportedVersion`]), then
+    /// [`Error::Misaddressed`], then any error of [`on_message`](Self::on_message). On error
+    /// nothing changed; every refusal is counted in [`stats`](Self::stats).
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut x = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+    /// let mut y = SyncEngine::<EwFlag>::new(b, Mode::DeltaBpRr);
+    /// x.add_neighbour(b);
+    /// x.update(|f, me| f.enable(me));
+    /// for (to, bytes) in x.poll_envelope_bytes() {
+    ///     assert_eq!(to, b);
+    ///     assert_eq!(y.on_envelope_bytes(&bytes), Ok(a));
+    /// }
+    /// assert!(y.state().is_enabled());
+    /// ```
+    pub fn on_envelope_bytes(&mut self, bytes: &[u8]) -> Result<ReplicaId, Error> {
+        let envelope = match Envelope::<L>::from_bytes(bytes, &self.limits) {
+            Ok(e) => e,
+            Err(e) => {
+                self.proto.stats.refuse(&e);
+                return Err(e);
+            }
+        };
+        let (from, kind) = (envelope.from, envelope.message.kind());
+        self.on_envelope(envelope)?;
+        self.proto.stats.bytes_received[kind.index()] += bytes.len() as u64;
+        Ok(from)
+    }
+
+    /// Every message due now, addressed and encoded ([`Envelope::to_bytes`]), with its
+    /// recipient; bytes are counted by kind in [`stats`](Self::stats). `O(poll_outgoing +
+    /// bytes)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{MessageKind, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let mut x = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::DeltaBpRr);
+    /// x.add_neighbour(ReplicaId::from_u128(2));
+    /// x.update(|f, me| f.enable(me));
+    /// let out = x.poll_envelope_bytes();
+    /// assert_eq!(x.stats().bytes_sent[MessageKind::Delta.index()], out[0].1.len() as u64);
+    /// ```
+    pub fn poll_envelope_bytes(&mut self) -> Vec<(ReplicaId, Vec<u8>)> {
+        let out: Vec<(ReplicaId, Vec<u8>)> = self
+            .poll_envelopes()
+            .into_iter()
+            .map(|e| {
+                let bytes = e.to_bytes();
+                self.proto.stats.bytes_sent[e.message.kind().index()] += bytes.len() as u64;
+                (e.to, bytes)
+            })
+            .collect();
+        out
+    }
+
+    /// Bounds every delta-group and snapshot: one whose payload encodes to more than `max`
+    /// bytes goes in parts of at most `max` bytes each ([`Message::Chunk`]; an irreducible
+    /// larger than `max` goes alone), every part a valid delta joined on arrival and
+    /// acknowledged on its own; only unacknowledged parts are sent again. A message adds at
+    /// most 24 bytes to its payload, an [`Envelope`] 32 more. `O(1)`; splitting costs
+    /// `O(irreducibles × max)` per chunked group.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{OrSet, ReplicaId};
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut x = SyncEngine::<OrSet<u64>>::new(a, Mode::DeltaBpRr).with_max_payload_bytes(200);
+    /// let mut y = SyncEngine::<OrSet<u64>>::new(b, Mode::DeltaBpRr);
+    /// x.add_neighbour(b);
+    /// for i in 0..100 {
+    ///     x.update(|s, me| s.insert(me, i));
+    /// }
+    /// let out = x.poll_outgoing();
+    /// assert!(out.len() > 1 && out.iter().all(|(_, m)| matches!(m, Message::Chunk { .. }) && m.encoded_len() <= 230));
+    /// for (_, m) in out {
+    ///     y.on_message(a, m).unwrap();
+    /// }
+    /// for (_, ack) in y.poll_outgoing() {
+    ///     x.on_message(b, ack).unwrap();
+    /// }
+    /// assert_eq!(y.state(), x.state());
+    /// assert!(x.caught_up(b));
+    /// ```
+    #[must_use]
+    pub fn with_max_payload_bytes(mut self, max: usize) -> Self {
+        self.proto.max_payload = Some((max, crate::wire::encoded_len::<L>));
+        self
     }
 }
 
@@ -823,6 +1200,7 @@ impl<L: PartialEq, V: PartialEq> PartialEq for SyncEngine<L, V> {
             && self.validator == o.validator
             && self.limits == o.limits
             && self.resend_after == o.resend_after
+            && self.proto == o.proto
     }
 }
 

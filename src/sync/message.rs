@@ -2,9 +2,22 @@
 
 use core::fmt;
 
-/// The version of the sync protocol written in every encoded [`Message`] (after the crate's
-/// format-version byte) and checked on the way in.
+use crate::causal::ReplicaId;
+
+/// The version of the message encoding written in every encoded [`Message`] (after the crate's
+/// format-version byte) and checked on the way in. Chunks (tags 4 and 5) were added without a
+/// new version: an older decoder refuses them as an unknown message kind.
 pub const PROTOCOL_VERSION: u8 = 1;
+
+/// The version of the sync protocol between processes: every message travels in an
+/// [`Envelope`] naming its sender and recipient. Version 1 was the bare [`Message`]; an envelope
+/// decoder refuses it with [`Error::UnsupportedVersion`](crate::Error::UnsupportedVersion)
+/// `{ found: 1 }`.
+///
+/// ```
+/// assert_eq!(convergent::sync::ENVELOPE_VERSION, convergent::sync::PROTOCOL_VERSION + 1);
+/// ```
+pub const ENVELOPE_VERSION: u8 = 2;
 
 /// One message of the sync protocol between two neighbouring replicas.
 ///
@@ -15,7 +28,12 @@ pub const PROTOCOL_VERSION: u8 = 1;
 /// * [`Snapshot`](Message::Snapshot): the sender's whole state in place of a delta-group, for a
 ///   neighbour behind the sender's collected log (or any neighbour of a sender that restarted and
 ///   lost its buffers); acknowledged like a delta-group.
-/// * [`Ack`](Message::Ack): "I hold everything you buffered before `seq`".
+/// * [`Ack`](Message::Ack): "I hold everything you buffered before `seq`". An engine also sends
+///   one unasked to a neighbour it (re)connects to, from what it holds of that neighbour: the
+///   handshake (see [`SyncEngine::add_neighbour`](super::SyncEngine::add_neighbour)).
+/// * [`Chunk`](Message::Chunk): one part of a delta-group or snapshot larger than the engine's
+///   message size bound; every part is a valid delta, joined on arrival and acknowledged on its
+///   own with [`ChunkAck`](Message::ChunkAck).
 ///
 /// Encoded as `[format version][protocol version][postcard body]`; see
 /// [`Message::to_bytes`] and [`Message::from_bytes`].
@@ -58,6 +76,26 @@ pub enum Message<L> {
         /// The `seq` of the delta-group or snapshot being acknowledged.
         seq: u64,
     },
+    /// Part `index` of `count` of a delta-group or snapshot ending at `seq`, too large for one
+    /// message. The part is a join of irreducibles of the group: a valid delta on its own.
+    Chunk {
+        /// The sequence number of the whole group: once every part is acknowledged, the receiver
+        /// holds everything the sender buffered before it.
+        seq: u64,
+        /// This part's position, `0..count`.
+        index: u32,
+        /// The number of parts.
+        count: u32,
+        /// The part.
+        part: L,
+    },
+    /// Acknowledges one part of a chunked group.
+    ChunkAck {
+        /// The group's `seq`.
+        seq: u64,
+        /// The part's index.
+        index: u32,
+    },
 }
 
 impl<L> Message<L> {
@@ -71,7 +109,8 @@ impl<L> Message<L> {
         match self {
             Message::State { state } | Message::Snapshot { state, .. } => Some(state),
             Message::Delta { delta, .. } => Some(delta),
-            Message::Ack { .. } => None,
+            Message::Chunk { part, .. } => Some(part),
+            Message::Ack { .. } | Message::ChunkAck { .. } => None,
         }
     }
 
@@ -84,7 +123,11 @@ impl<L> Message<L> {
     pub fn seq(&self) -> Option<u64> {
         match self {
             Message::State { .. } => None,
-            Message::Delta { seq, .. } | Message::Snapshot { seq, .. } | Message::Ack { seq } => Some(*seq),
+            Message::Delta { seq, .. }
+            | Message::Snapshot { seq, .. }
+            | Message::Ack { seq }
+            | Message::Chunk { seq, .. }
+            | Message::ChunkAck { seq, .. } => Some(*seq),
         }
     }
 
@@ -100,6 +143,8 @@ impl<L> Message<L> {
             Message::Delta { .. } => MessageKind::Delta,
             Message::Snapshot { .. } => MessageKind::Snapshot,
             Message::Ack { .. } => MessageKind::Ack,
+            Message::Chunk { .. } => MessageKind::Chunk,
+            Message::ChunkAck { .. } => MessageKind::ChunkAck,
         }
     }
 
@@ -133,6 +178,70 @@ pub enum MessageKind {
     Snapshot,
     /// [`Message::Ack`].
     Ack,
+    /// [`Message::Chunk`].
+    Chunk,
+    /// [`Message::ChunkAck`].
+    ChunkAck,
+}
+
+impl MessageKind {
+    /// Every kind, in declaration order (for tables of counters).
+    pub const ALL: [MessageKind; 6] = [
+        MessageKind::State,
+        MessageKind::Delta,
+        MessageKind::Snapshot,
+        MessageKind::Ack,
+        MessageKind::Chunk,
+        MessageKind::ChunkAck,
+    ];
+
+    /// The position in [`ALL`](Self::ALL). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::MessageKind;
+    /// assert_eq!(MessageKind::ALL[MessageKind::Chunk.index()], MessageKind::Chunk);
+    /// ```
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A [`Message`] with its sender and its recipient: what replicas in different processes
+/// exchange (see [`SyncEngine::poll_envelopes`](super::SyncEngine::poll_envelopes) and
+/// [`SyncEngine::on_envelope`](super::SyncEngine::on_envelope)).
+///
+/// The recipient makes stale messages harmless: a replica that lost its disk comes back under a
+/// new id, often on the same address, and an engine refuses anything addressed to another id
+/// ([`Error::Misaddressed`](crate::Error::Misaddressed)) instead of acknowledging news meant for
+/// its predecessor.
+///
+/// Encoded as `[format version][ENVELOPE_VERSION][from: 16 bytes][to: 16 bytes][message body]`:
+/// 32 bytes more than the bare message.
+///
+/// ```
+/// use convergent::sync::{Envelope, Message};
+/// use convergent::{EwFlag, ReplicaId};
+///
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let e = Envelope { from: a, to: b, message: Message::<EwFlag>::Ack { seq: 3 } };
+/// assert_eq!(e.message.seq(), Some(3));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Envelope<L> {
+    /// The sending replica.
+    pub from: ReplicaId,
+    /// The replica it is for.
+    pub to: ReplicaId,
+    /// The message.
+    pub message: Message<L>,
+}
+
+/// `a -> b: Delta(seq 4, {..})`.
+impl<L: fmt::Debug> fmt::Debug for Envelope<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} -> {:?}: {:?}", self.from, self.to, self.message)
+    }
 }
 
 /// Shaped like the protocol: `Delta(seq 4, {..})`, `Ack(4)`.
@@ -143,6 +252,10 @@ impl<L: fmt::Debug> fmt::Debug for Message<L> {
             Message::Delta { seq, delta } => write!(f, "Delta(seq {seq}, {delta:?})"),
             Message::Snapshot { seq, state } => write!(f, "Snapshot(seq {seq}, {state:?})"),
             Message::Ack { seq } => write!(f, "Ack({seq})"),
+            Message::Chunk { seq, index, count, part } => {
+                write!(f, "Chunk(seq {seq}, {index}/{count}, {part:?})")
+            }
+            Message::ChunkAck { seq, index } => write!(f, "ChunkAck({seq}, {index})"),
         }
     }
 }
@@ -153,7 +266,8 @@ mod wire_impls {
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::{Message, PROTOCOL_VERSION};
+    use super::{ENVELOPE_VERSION, Envelope, Message, PROTOCOL_VERSION};
+    use crate::causal::ReplicaId;
     use crate::error::Error;
     use crate::limits::Limits;
     use crate::wire::{self, Decode, DecodeCx};
@@ -165,6 +279,8 @@ mod wire_impls {
         Delta(u64, &'a L),
         Snapshot(u64, &'a L),
         Ack(u64),
+        Chunk(u64, u32, u32, &'a L),
+        ChunkAck(u64, u32),
     }
 
     #[derive(Deserialize)]
@@ -173,6 +289,21 @@ mod wire_impls {
         Delta(u64, L),
         Snapshot(u64, L),
         Ack(u64),
+        Chunk(u64, u32, u32, L),
+        ChunkAck(u64, u32),
+    }
+
+    impl<L> Body<L> {
+        fn into_message(self) -> Message<L> {
+            match self {
+                Body::State(state) => Message::State { state },
+                Body::Delta(seq, delta) => Message::Delta { seq, delta },
+                Body::Snapshot(seq, state) => Message::Snapshot { seq, state },
+                Body::Ack(seq) => Message::Ack { seq },
+                Body::Chunk(seq, index, count, part) => Message::Chunk { seq, index, count, part },
+                Body::ChunkAck(seq, index) => Message::ChunkAck { seq, index },
+            }
+        }
     }
 
     impl<L> Message<L> {
@@ -182,6 +313,8 @@ mod wire_impls {
                 Message::Delta { seq, delta } => BodyRef::Delta(*seq, delta),
                 Message::Snapshot { seq, state } => BodyRef::Snapshot(*seq, state),
                 Message::Ack { seq } => BodyRef::Ack(*seq),
+                Message::Chunk { seq, index, count, part } => BodyRef::Chunk(*seq, *index, *count, part),
+                Message::ChunkAck { seq, index } => BodyRef::ChunkAck(*seq, *index),
             }
         }
     }
@@ -201,12 +334,7 @@ mod wire_impls {
             if v != PROTOCOL_VERSION {
                 return Err(serde::de::Error::custom(Error::UnsupportedVersion { found: v }));
             }
-            Ok(match body {
-                Body::State(state) => Message::State { state },
-                Body::Delta(seq, delta) => Message::Delta { seq, delta },
-                Body::Snapshot(seq, state) => Message::Snapshot { seq, state },
-                Body::Ack(seq) => Message::Ack { seq },
-            })
+            Ok(body.into_message())
         }
     }
 
@@ -237,6 +365,74 @@ mod wire_impls {
         }
     }
 
+    /// Serialized as `(protocol version, from, to, body)`.
+    impl<L: Serialize> Serialize for Envelope<L> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            (ENVELOPE_VERSION, self.from, self.to, self.message.body()).serialize(s)
+        }
+    }
+
+    /// Checks the protocol version; the payload validates itself.
+    impl<'de, L: Deserialize<'de>> Deserialize<'de> for Envelope<L> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let (v, from, to, body) = <(u8, ReplicaId, ReplicaId, Body<L>)>::deserialize(d)?;
+            if v != ENVELOPE_VERSION {
+                return Err(serde::de::Error::custom(Error::UnsupportedVersion { found: v }));
+            }
+            Ok(Envelope { from, to, message: body.into_message() })
+        }
+    }
+
+    /// Version, sender and recipient first, then the message under the same limits.
+    impl<L: Decode> Decode for Envelope<L> {
+        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+            let (v, rest) = take::<u8>(body, "protocol version")?;
+            if v != ENVELOPE_VERSION {
+                return Err(Error::UnsupportedVersion { found: v });
+            }
+            let (from, rest) = take::<ReplicaId>(rest, "envelope.sender")?;
+            let (to, rest) = take::<ReplicaId>(rest, "envelope.recipient")?;
+            Ok(Envelope { from, to, message: decode_message(rest, cx)? })
+        }
+    }
+
+    impl<L: Serialize> Envelope<L> {
+        /// Encodes the envelope: `[format version][protocol version][from][to][body]`.
+        /// `O(payload)`.
+        ///
+        /// ```
+        /// # use convergent::{sync::{Envelope, Message}, EwFlag, ReplicaId};
+        /// let e = Envelope { from: ReplicaId::from_u128(1), to: ReplicaId::from_u128(2), message: Message::<EwFlag>::Ack { seq: 3 } };
+        /// assert_eq!(e.to_bytes().len(), e.message.to_bytes().len() + 32);
+        /// ```
+        #[must_use]
+        pub fn to_bytes(&self) -> Vec<u8> {
+            wire::to_bytes(self)
+        }
+    }
+
+    impl<L: Decode> Envelope<L> {
+        /// Decodes and validates an envelope written by [`to_bytes`](Self::to_bytes) under
+        /// `limits`. Never panics. `O(bytes)`.
+        ///
+        /// # Errors
+        ///
+        /// As [`Message::from_bytes`]; bytes of protocol version 1 (no envelope) are refused with
+        /// [`Error::UnsupportedVersion`] `{ found: 1 }`.
+        ///
+        /// ```
+        /// # use convergent::{sync::{Envelope, Message}, Error, EwFlag, Limits, ReplicaId};
+        /// let l = Limits::default();
+        /// let e = Envelope { from: ReplicaId::from_u128(1), to: ReplicaId::from_u128(2), message: Message::<EwFlag>::Ack { seq: 3 } };
+        /// assert_eq!(Envelope::<EwFlag>::from_bytes(&e.to_bytes(), &l), Ok(e));
+        /// // A version 1 message: no sender, no recipient.
+        /// assert_eq!(Envelope::<EwFlag>::from_bytes(&[1, 1, 3, 3], &l), Err(Error::UnsupportedVersion { found: 1 }));
+        /// ```
+        pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+            wire::from_bytes_with(bytes, limits)
+        }
+    }
+
     /// Takes one postcard value from the front of `bytes`.
     fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8], field: &'static str) -> Result<(T, &'a [u8]), Error> {
         postcard::take_from_bytes::<T>(bytes).map_err(|_| Error::Malformed { field })
@@ -251,6 +447,13 @@ mod wire_impls {
             if v != PROTOCOL_VERSION {
                 return Err(Error::UnsupportedVersion { found: v });
             }
+            decode_message(rest, cx)
+        }
+    }
+
+    /// A message after its protocol version: kind, sequence number, then the payload.
+    fn decode_message<L: Decode>(rest: &[u8], cx: &mut DecodeCx) -> Result<Message<L>, Error> {
+        {
             // The enum tag of `Body`: a varint (postcard's variant index).
             let (tag, rest) = take::<u32>(rest, "message.kind")?;
             let max = cx.limits.max_counter;
@@ -275,6 +478,22 @@ mod wire_impls {
                     (seq, []) => Ok(Message::Ack { seq }),
                     _ => Err(Error::Malformed { field: "bytes.trailing" }),
                 },
+                4 => {
+                    let (seq, rest) = seq(rest)?;
+                    let (index, rest) = take::<u32>(rest, "message.chunk-index")?;
+                    let (count, rest) = take::<u32>(rest, "message.chunk-count")?;
+                    if index >= count {
+                        return Err(Error::Malformed { field: "message.chunk-index" });
+                    }
+                    Ok(Message::Chunk { seq, index, count, part: L::decode_body(rest, cx)? })
+                }
+                5 => {
+                    let (seq, rest) = seq(rest)?;
+                    match take::<u32>(rest, "message.chunk-index")? {
+                        (index, []) => Ok(Message::ChunkAck { seq, index }),
+                        _ => Err(Error::Malformed { field: "bytes.trailing" }),
+                    }
+                }
                 _ => Err(Error::Malformed { field: "message.kind" }),
             }
         }

@@ -1,0 +1,321 @@
+//! The demo application of the `convergent-node` binary, the multi-process tests and the
+//! `cluster` example: a shopping list of composite CRDTs, edited at random and driven over a
+//! line-based control channel (stdin/stdout).
+//!
+//! # Control channel
+//!
+//! One command per line on stdin, one reply line on stdout:
+//!
+//! | command | reply |
+//! |---|---|
+//! | `edit N` | `ok`, after N random edits (each saved) |
+//! | `insert ELEM` | `ok`, once the insert of `ELEM` into `tags` is saved (acknowledged) |
+//! | `digest` | `digest HEX SEQ`: a hash of the state's canonical encoding |
+//! | `elements` | `elements E1 E2 ...`: the tags starting with `ack:` |
+//! | `stats` | `stats key=value ...` |
+//! | `faults LOSS [ADDR,ADDR...]` | `ok`: drop that share of datagrams, and all to those addresses |
+//! | `members` | `members N` |
+//! | `quit` | the process saves and exits |
+//!
+//! At start the process prints `ready ID ADDR fresh|restored`.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+
+use convergent::wire::{self, Decode};
+use convergent::{Decompose, Lattice, OrMap, OrSet, PnCounter, ReplicaId};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::{Faults, Node, NodeConfig};
+
+/// A shopping list: item -> quantity (observed-reset counters in a map) and a set of tags. A
+/// struct of CRDTs is a CRDT: join, order and decomposition go field by field.
+///
+/// ```
+/// use convergent::{Lattice, ReplicaId};
+/// use convergent_net::demo::ShoppingList;
+///
+/// let me = ReplicaId::from_u128(1);
+/// let mut l = ShoppingList::default();
+/// let d = ShoppingList { tags: l.tags.insert(me, "weekly".to_string()), ..ShoppingList::bottom() };
+/// let mut other = ShoppingList::default();
+/// other.join(d);
+/// assert!(other.tags.contains(&"weekly".to_string()));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShoppingList {
+    /// Item -> quantity.
+    pub items: OrMap<String, PnCounter>,
+    /// Add-wins set of tags.
+    pub tags: OrSet<String>,
+}
+
+impl Lattice for ShoppingList {
+    fn bottom() -> Self {
+        ShoppingList::default()
+    }
+    fn is_bottom(&self) -> bool {
+        self.items.is_bottom() && self.tags.is_bottom()
+    }
+    fn join_ref(&mut self, other: &Self) -> bool {
+        self.items.join_ref(&other.items) | self.tags.join_ref(&other.tags)
+    }
+    fn leq(&self, other: &Self) -> bool {
+        self.items.leq(&other.items) && self.tags.leq(&other.tags)
+    }
+}
+
+impl Decode for ShoppingList {}
+
+impl Decompose for ShoppingList {
+    fn decompose(&self) -> Vec<Self> {
+        let mut out: Vec<Self> = self
+            .items
+            .decompose()
+            .into_iter()
+            .map(|items| ShoppingList { items, ..Self::bottom() })
+            .collect();
+        out.extend(self.tags.decompose().into_iter().map(|tags| ShoppingList { tags, ..Self::bottom() }));
+        out
+    }
+    fn irreducible_count(&self) -> usize {
+        self.items.irreducible_count() + self.tags.irreducible_count()
+    }
+    fn delta(&self, other: &Self) -> Self {
+        ShoppingList { items: self.items.delta(&other.items), tags: self.tags.delta(&other.tags) }
+    }
+}
+
+/// The prefix of the tags the set check follows: inserted once, never removed.
+pub const TRACKED: &str = "ack:";
+
+/// One random edit of every kind the list has: increment, decrement or remove an item, insert or
+/// remove a tag (from small pools, so edits conflict). Returns the delta.
+///
+/// ```
+/// use convergent::{Lattice, ReplicaId};
+/// use convergent_net::demo::{random_edit, ShoppingList};
+/// use rand::SeedableRng;
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+/// let mut l = ShoppingList::default();
+/// let d = random_edit(&mut l, ReplicaId::from_u128(1), &mut rng);
+/// assert!(!d.is_bottom() && d.leq(&l));
+/// ```
+pub fn random_edit(l: &mut ShoppingList, me: ReplicaId, rng: &mut impl Rng) -> ShoppingList {
+    let item = format!("item{}", rng.random_range(0..8));
+    let tag = format!("tag{}", rng.random_range(0..6));
+    let mut d = ShoppingList::bottom();
+    match rng.random_range(0..10) {
+        0..=3 => d.items = l.items.update(me, item, |q| q.increment(rng.random_range(1..4))),
+        4..=5 => d.items = l.items.update(me, item, |q| q.decrement(1)),
+        6 => d.items = l.items.remove(me, &item),
+        7..=8 => d.tags = l.tags.insert(me, tag),
+        _ => d.tags = l.tags.remove(me, &tag),
+    }
+    d
+}
+
+/// The demo's validator: [`OwnDotsCheck`](convergent::sync::OwnDotsCheck) on both fields. On a
+/// trusted network this is the check that still matters: it refuses input carrying this
+/// replica's own events beyond its counter (its id was reused after lost state).
+///
+/// # Errors
+///
+/// [`convergent::Error::OwnDotFromFuture`].
+///
+/// ```
+/// use convergent::ReplicaId;
+/// use convergent_net::demo::{own_dots_check, ShoppingList};
+///
+/// let me = ReplicaId::from_u128(1);
+/// let mut before_the_crash = ShoppingList::default();
+/// let _ = before_the_crash.tags.insert(me, "x".to_string());
+/// assert!(own_dots_check(&before_the_crash, &ShoppingList::default(), me).is_err());
+/// ```
+pub fn own_dots_check(
+    incoming: &ShoppingList,
+    local: &ShoppingList,
+    me: ReplicaId,
+) -> Result<(), convergent::Error> {
+    use convergent::sync::{OwnDotsCheck, Validator};
+    let limits = convergent::Limits::default();
+    OwnDotsCheck.validate(&incoming.items, &local.items, me, &limits)?;
+    OwnDotsCheck.validate(&incoming.tags, &local.tags, me, &limits)
+}
+
+/// The validator type of the demo node.
+pub type DemoValidator = fn(&ShoppingList, &ShoppingList, ReplicaId) -> Result<(), convergent::Error>;
+
+/// A hash of the state's canonical encoding: equal states, equal digests.
+///
+/// ```
+/// use convergent_net::demo::{digest, ShoppingList};
+/// assert_eq!(digest(&ShoppingList::default()), digest(&ShoppingList::default()));
+/// ```
+#[must_use]
+pub fn digest<L: Serialize>(state: &L) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    wire::to_bytes(state).hash(&mut h);
+    h.finish()
+}
+
+/// Command-line options of the binary: `--bind ADDR --peer ADDR... --data PATH --seed N
+/// --max-datagram N --sync-ms N --overlay ring|mesh`.
+///
+/// ```
+/// use convergent_net::demo::parse_args;
+///
+/// let c = parse_args(["--bind", "127.0.0.1:0", "--peer", "127.0.0.1:9000", "--sync-ms", "20"].map(String::from)).unwrap();
+/// assert_eq!(c.peers.len(), 1);
+/// assert_eq!(c.sync_interval.as_millis(), 20);
+/// ```
+///
+/// # Errors
+///
+/// A message naming the option that is missing its value or does not parse.
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<NodeConfig, String> {
+    let mut c = NodeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let mut it = args.into_iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        let bad = |f: &str| format!("{f}: cannot parse");
+        match flag.as_str() {
+            "--bind" => c.bind = value()?.parse().map_err(|_| bad("--bind"))?,
+            "--peer" => c.peers.push(value()?.parse().map_err(|_| bad("--peer"))?),
+            "--data" => c.data = Some(value()?.into()),
+            "--seed" => c.seed = Some(value()?.parse().map_err(|_| bad("--seed"))?),
+            "--max-datagram" => c.max_datagram = value()?.parse().map_err(|_| bad("--max-datagram"))?,
+            "--sync-ms" => {
+                c.sync_interval =
+                    std::time::Duration::from_millis(value()?.parse().map_err(|_| bad("--sync-ms"))?);
+            }
+            "--overlay" => {
+                c.overlay = match value()?.as_str() {
+                    "mesh" => crate::Overlay::FullMesh,
+                    "ring" => crate::Overlay::Ring,
+                    _ => return Err(bad("--overlay (mesh or ring)")),
+                }
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(c)
+}
+
+/// Starts a node of [`ShoppingList`] with `config` and serves the control channel on
+/// stdin/stdout until `quit` or the end of stdin.
+///
+/// # Errors
+///
+/// The node's start error, or an I/O error on stdout.
+///
+/// ```no_run
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let config = convergent_net::demo::parse_args(["--bind", "127.0.0.1:7001"].map(String::from)).unwrap();
+/// convergent_net::demo::serve(config).await.unwrap();
+/// # });
+/// ```
+pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let fresh = config.data.as_ref().is_none_or(|p| !p.exists());
+    let mut rng = match config.seed {
+        Some(s) => StdRng::seed_from_u64(s ^ 0x00c0_ffee),
+        None => StdRng::from_os_rng(),
+    };
+    let node = Node::<ShoppingList, DemoValidator>::start_with_validator(config, own_dots_check).await?;
+    let mut out = tokio::io::stdout();
+    let hello =
+        format!("ready {:#} {} {}\n", node.id(), node.local_addr(), if fresh { "fresh" } else { "restored" });
+    out.write_all(hello.as_bytes()).await?;
+    out.flush().await?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        let mut words = line.split_whitespace();
+        let reply = match (words.next(), words.next()) {
+            (Some("edit"), n) => {
+                let n: u32 = n.and_then(|n| n.parse().ok()).unwrap_or(1);
+                let mut ok = true;
+                for _ in 0..n {
+                    ok &= node.update(|l, me| random_edit(l, me, &mut rng)).is_ok();
+                }
+                if ok { "ok".to_string() } else { "error save".to_string() }
+            }
+            (Some("insert"), Some(e)) => {
+                let e = e.to_string();
+                match node
+                    .update(|l, me| ShoppingList { tags: l.tags.insert(me, e), ..ShoppingList::bottom() })
+                {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => format!("error {e}"),
+                }
+            }
+            (Some("digest"), _) => {
+                let (d, seq) = node.read(|l| (digest(l), 0));
+                format!("digest {d:016x} {}", node.stats().seq.max(seq))
+            }
+            (Some("elements"), _) => {
+                let mut v: Vec<String> =
+                    node.read(|l| l.tags.iter().filter(|t| t.starts_with(TRACKED)).cloned().collect());
+                v.sort();
+                format!("elements {}", v.join(" "))
+            }
+            (Some("stats"), _) => stats_line(&node),
+            (Some("members"), _) => format!("members {}", node.members().len()),
+            (Some("faults"), loss) => {
+                let loss: f64 = loss.and_then(|l| l.parse().ok()).unwrap_or(0.0);
+                let blocked = words.next().map_or_else(Default::default, |list| {
+                    list.split(',').filter_map(|a| a.parse().ok()).collect()
+                });
+                node.set_faults(Faults { loss, blocked });
+                "ok".to_string()
+            }
+            (Some("quit"), _) => break,
+            _ => format!("error unknown command {line:?}"),
+        };
+        out.write_all(reply.as_bytes()).await?;
+        out.write_all(b"\n").await?;
+        out.flush().await?;
+    }
+    node.flush()?;
+    Ok(())
+}
+
+/// `stats key=value ...`: the node's counters on one line.
+fn stats_line(node: &Node<ShoppingList, DemoValidator>) -> String {
+    let s = node.stats();
+    let mut kv: BTreeMap<String, String> = BTreeMap::new();
+    let sync_msgs: u64 = s.sent.values().map(|t| t.messages).sum();
+    let sync_bytes: u64 = s.sent.values().map(|t| t.bytes).sum();
+    kv.insert("seq".into(), s.seq.to_string());
+    kv.insert("sync_messages_sent".into(), sync_msgs.to_string());
+    kv.insert("sync_bytes_sent".into(), sync_bytes.to_string());
+    for (k, t) in &s.sent {
+        kv.insert(format!("sent_{k:?}"), format!("{}/{}", t.messages, t.bytes));
+    }
+    kv.insert("datagrams_sent".into(), s.datagrams_sent.to_string());
+    kv.insert("bytes_sent".into(), s.bytes_sent.to_string());
+    kv.insert("membership_bytes_sent".into(), s.membership_bytes_sent.to_string());
+    kv.insert("dropped_by_faults".into(), s.dropped_by_faults.to_string());
+    kv.insert("misaddressed".into(), s.misaddressed.to_string());
+    kv.insert("bad_frames".into(), s.bad_frames.to_string());
+    kv.insert("snapshots_sent".into(), s.snapshots_sent.to_string());
+    kv.insert("chunked_sent".into(), s.chunked_sent.to_string());
+    kv.insert("saves".into(), s.saves.to_string());
+    kv.insert("save_bytes".into(), s.save_bytes.to_string());
+    kv.insert("compactions".into(), s.compactions.to_string());
+    kv.insert("members".into(), s.members.to_string());
+    kv.insert("replaced_replicas".into(), s.replaced_replicas.to_string());
+    kv.insert(
+        "caught_up".into(),
+        format!("{}/{}", s.neighbours.iter().filter(|p| p.caught_up).count(), s.neighbours.len()),
+    );
+    for (e, n) in &s.refused {
+        kv.insert(format!("refused_{e}"), n.to_string());
+    }
+    let body: Vec<String> = kv.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("stats {}", body.join(" "))
+}

@@ -1,0 +1,971 @@
+//! The node: a sync engine on a tokio UDP socket, with foca for membership and redb for
+//! durability.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use convergent::sync::{AcceptAll, Envelope, MessageKind, Mode, SyncEngine, Validator};
+use convergent::wire::Decode;
+use convergent::{Decompose, Lattice, ReplicaId};
+use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec, Timer};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::frame::{self, TAG_MEMBERSHIP, TAG_SYNC};
+use crate::store::{DurableReplica, StoreError};
+
+/// A member's identity in the SWIM protocol: its address, the replica it runs, and a number that
+/// grows with every (re)start or renewal, so that a newer identity on the same address always
+/// wins ([`foca::Identity::win_addr_conflict`]).
+///
+/// A process that restarts from its disk keeps its `replica` and comes back with a larger `bump`;
+/// one that lost its disk comes back with a new `replica`: peers then drop the old replica as a
+/// neighbour and take the new one in.
+///
+/// ```
+/// use convergent::ReplicaId;
+/// use convergent_net::MemberId;
+/// use foca::Identity;
+///
+/// let old = MemberId { addr: "127.0.0.1:9000".parse().unwrap(), replica: ReplicaId::from_u128(1), bump: 5 };
+/// let new = MemberId { replica: ReplicaId::from_u128(2), bump: 9, ..old };
+/// assert!(new.win_addr_conflict(&old));
+/// assert_eq!(old.renew().unwrap().bump, 6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MemberId {
+    /// Where the member listens.
+    pub addr: SocketAddr,
+    /// The replica it runs.
+    pub replica: ReplicaId,
+    /// Start time in milliseconds since the Unix epoch, plus one per renewal.
+    pub bump: u64,
+}
+
+impl foca::Identity for MemberId {
+    type Addr = SocketAddr;
+
+    fn renew(&self) -> Option<Self> {
+        Some(MemberId { bump: self.bump + 1, ..*self })
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn win_addr_conflict(&self, other: &Self) -> bool {
+        (self.bump, self.replica) > (other.bump, other.replica)
+    }
+}
+
+/// Faults injected in the node's send path, for tests: every datagram (membership and sync)
+/// is dropped with probability `loss`, and every datagram to an address in `blocked`.
+///
+/// ```
+/// use convergent_net::Faults;
+///
+/// let f = Faults { loss: 0.2, blocked: ["127.0.0.1:9001".parse().unwrap()].into() };
+/// assert!(f.blocked.contains(&"127.0.0.1:9001".parse().unwrap()));
+/// assert_eq!(Faults::default().loss, 0.0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Probability of dropping each datagram sent.
+    pub loss: f64,
+    /// Addresses this node cannot reach (one side of a partition).
+    pub blocked: HashSet<SocketAddr>,
+}
+
+/// Which live members are the sync engine's neighbours.
+///
+/// BP+RR sends each change across each edge of the overlay about once: on a full mesh of `n`
+/// members that is `n - 1` direct sends plus `(n - 1)(n - 2)` forwards per change; on a ring
+/// it is about `n`, at the price of `n / 2` hops of latency. With up to 3 members both are the
+/// same.
+///
+/// ```
+/// use convergent_net::Overlay;
+/// assert_eq!(Overlay::default(), Overlay::Ring);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overlay {
+    /// Every live member.
+    FullMesh,
+    /// The previous and the next live member in replica-id order (wrapping around): two
+    /// neighbours each, a ring that stays connected through any single failure.
+    #[default]
+    Ring,
+}
+
+/// How a node runs. Build with [`NodeConfig::new`] and set fields.
+///
+/// ```
+/// use convergent_net::NodeConfig;
+///
+/// let mut c = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+/// c.peers.push("127.0.0.1:9000".parse().unwrap());
+/// assert_eq!(c.max_datagram, 1200);
+/// ```
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The UDP address to bind.
+    pub bind: SocketAddr,
+    /// Addresses to join through (any live member will do); empty for the first node.
+    pub peers: Vec<SocketAddr>,
+    /// The redb file of the replica; `None` keeps the replica in memory (a new id every start).
+    pub data: Option<PathBuf>,
+    /// Largest datagram sent (default 1200 bytes, below common MTUs); larger sync messages go
+    /// in chunks.
+    pub max_datagram: usize,
+    /// How often the engine sends what each neighbour lacks (default 50 ms).
+    pub sync_interval: Duration,
+    /// Polls without an acknowledgement before a delta-group or snapshot is sent again.
+    pub resend_after: u32,
+    /// The sync engine's mode (default BP+RR).
+    pub mode: Mode,
+    /// SWIM settings (default: [`NodeConfig::fast_membership`]).
+    pub membership: foca::Config,
+    /// Seed for the node's randomness (membership probing, injected faults); `None`: from the OS.
+    pub seed: Option<u64>,
+    /// Which members are sync neighbours (default [`Overlay::Ring`]).
+    pub overlay: Overlay,
+    /// How long a neighbour that SWIM declared down stays a neighbour (default 30 s): its
+    /// unacknowledged deltas are kept, so a partition that heals within this time costs deltas,
+    /// not snapshots. A member replaced by a new replica id on its address is dropped at once.
+    pub forget_after: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for a node bound to `bind`.
+    ///
+    /// ```
+    /// use convergent_net::{NodeConfig, Overlay};
+    /// let c = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+    /// assert_eq!((c.overlay, c.sync_interval.as_millis(), c.data.is_none()), (Overlay::Ring, 50, true));
+    /// ```
+    #[must_use]
+    pub fn new(bind: SocketAddr) -> Self {
+        NodeConfig {
+            bind,
+            peers: Vec::new(),
+            data: None,
+            max_datagram: 1200,
+            sync_interval: Duration::from_millis(50),
+            resend_after: 2,
+            mode: Mode::DeltaBpRr,
+            membership: Self::fast_membership(),
+            seed: None,
+            overlay: Overlay::Ring,
+            forget_after: Duration::from_secs(30),
+        }
+    }
+
+    /// SWIM settings for a LAN or loopback with loss: a probe every 400 ms, suspicion for 1.6 s
+    /// before a member is declared down, gossip every 100 ms, (re)announcing every second.
+    ///
+    /// ```
+    /// let c = convergent_net::NodeConfig::fast_membership();
+    /// assert!(c.probe_rtt < c.probe_period);
+    /// ```
+    #[must_use]
+    pub fn fast_membership() -> foca::Config {
+        let mut c = foca::Config::new_lan(std::num::NonZeroU32::new(16).expect("16"));
+        c.probe_period = Duration::from_millis(400);
+        c.probe_rtt = Duration::from_millis(150);
+        c.suspect_to_down_after = Duration::from_millis(1600);
+        c.remove_down_after = Duration::from_secs(120);
+        c.periodic_announce = Some(foca::PeriodicParams {
+            frequency: Duration::from_secs(1),
+            num_members: std::num::NonZeroUsize::new(1).expect("1"),
+        });
+        c.periodic_announce_to_down_members = Some(foca::PeriodicParams {
+            frequency: Duration::from_secs(1),
+            num_members: std::num::NonZeroUsize::new(2).expect("2"),
+        });
+        c.periodic_gossip = Some(foca::PeriodicParams {
+            frequency: Duration::from_millis(100),
+            num_members: std::num::NonZeroUsize::new(3).expect("3"),
+        });
+        c
+    }
+}
+
+/// Why a node could not start or save.
+#[derive(Debug)]
+pub enum NodeError {
+    /// The socket could not be bound.
+    Io(std::io::Error),
+    /// The durable replica could not be opened or written.
+    Store(StoreError),
+    /// The configuration is unusable (for example a datagram size below
+    /// [`frame::MIN_DATAGRAM`]).
+    Config(&'static str),
+}
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeError::Io(e) => write!(f, "socket: {e}"),
+            NodeError::Store(e) => write!(f, "store: {e}"),
+            NodeError::Config(e) => write!(f, "configuration: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+impl From<StoreError> for NodeError {
+    fn from(e: StoreError) -> Self {
+        NodeError::Store(e)
+    }
+}
+
+/// Messages and bytes of one kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Messages (whole sync messages, not chunks).
+    pub messages: u64,
+    /// Encoded bytes of those messages (without frame headers).
+    pub bytes: u64,
+}
+
+/// One neighbour as the engine sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerStatus {
+    /// The neighbour's replica.
+    pub replica: ReplicaId,
+    /// Its address, if known.
+    pub addr: Option<SocketAddr>,
+    /// Whether it acknowledged everything this replica holds.
+    pub caught_up: bool,
+}
+
+/// A node's counters. Everything counts since the process started.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeStats {
+    /// This replica.
+    pub id: Option<ReplicaId>,
+    /// The engine's sequence number.
+    pub seq: u64,
+    /// Sync messages sent, by kind.
+    pub sent: BTreeMap<MessageKind, Traffic>,
+    /// Sync messages received and decoded, by kind.
+    pub received: BTreeMap<MessageKind, Traffic>,
+    /// Datagrams and bytes put on the socket (sync frames with headers, and membership).
+    pub datagrams_sent: u64,
+    /// Bytes of those datagrams.
+    pub bytes_sent: u64,
+    /// Of which membership (foca) bytes.
+    pub membership_bytes_sent: u64,
+    /// Datagrams received.
+    pub datagrams_received: u64,
+    /// Bytes of those datagrams.
+    pub bytes_received: u64,
+    /// Datagrams the injected faults dropped.
+    pub dropped_by_faults: u64,
+    /// Datagrams the socket refused to send (buffer full).
+    pub send_errors: u64,
+    /// Sync frames addressed to another replica id (a previous incarnation): dropped.
+    pub misaddressed: u64,
+    /// Frames that did not parse or exceeded the size limit.
+    pub bad_frames: u64,
+    /// Received messages refused, by error (decoding, validation, out-of-range acks).
+    pub refused: BTreeMap<String, u64>,
+    /// Snapshots sent (a neighbour behind the collected log, new, or restarted).
+    pub snapshots_sent: u64,
+    /// Delta-groups and snapshots the engine sent in acknowledged parts (over the datagram
+    /// budget), and parts sent again.
+    pub chunked_sent: u64,
+    /// Parts sent again because their acknowledgement had not come.
+    pub chunks_resent: u64,
+    /// Handshakes sent (what this replica holds of a neighbour it (re)connected to).
+    pub handshakes: u64,
+    /// Sync datagrams over `max_datagram` (one irreducible larger than the budget).
+    pub oversized: u64,
+    /// Saves to the durable replica, bytes handed to it, and compactions among them.
+    pub saves: u64,
+    /// Bytes of the saved values (delta or state, plus the sequence number).
+    pub save_bytes: u64,
+    /// Saves that compacted the log.
+    pub compactions: u64,
+    /// Live members seen by SWIM (without this node).
+    pub members: usize,
+    /// Times a member on a known address came back as a different replica (a wiped disk): the
+    /// old replica was dropped as a neighbour and the new one taken in.
+    pub replaced_replicas: u64,
+    /// The neighbours and whether each is caught up.
+    pub neighbours: Vec<PeerStatus>,
+}
+
+type Swim = Foca<MemberId, PostcardCodec, StdRng, NoCustomBroadcast>;
+
+struct Inner<L, V> {
+    engine: SyncEngine<L, V>,
+    swim: Swim,
+    runtime: AccumulatingRuntime<MemberId>,
+    timers: Vec<(Instant, u64, Timer<MemberId>)>,
+    timer_seq: u64,
+    socket: Arc<UdpSocket>,
+    addrs: HashMap<ReplicaId, SocketAddr>,
+    store: Option<DurableReplica<L>>,
+    unsaved: L,
+    faults: Faults,
+    rng: StdRng,
+    stats: NodeStats,
+    config: NodeConfig,
+    changes: watch::Sender<u64>,
+    next_sync: Instant,
+    next_announce: Instant,
+    next_reconcile: Instant,
+    /// Neighbours no longer live, since when, and where they were.
+    departed: HashMap<ReplicaId, (Instant, SocketAddr)>,
+}
+
+/// A replica on the network: runs a [`SyncEngine`] for any state type `L` on one UDP socket,
+/// with SWIM membership (foca) deciding the engine's neighbours and, optionally, a durable
+/// replica on redb.
+///
+/// * [`start`](Self::start) binds, loads or creates the replica ([`DurableReplica::load_or_fresh`]),
+///   announces to the configured peers and spawns the receive and timer tasks on the current
+///   tokio runtime.
+/// * [`update`](Self::update) runs a delta mutator; when it returns `Ok`, the delta is on disk
+///   (before it is ever sent).
+/// * [`subscribe`](Self::subscribe) tells about every change (local or remote), [`read`](Self::read)
+///   reads the state, [`stats`](Self::stats) the counters.
+///
+/// Membership: every live SWIM member is a neighbour of the engine. A member that is declared
+/// down is dropped (its buffers freed); when it comes back it gets a snapshot. A member that comes
+/// back on the same address under a new replica id (it lost its disk) replaces the old one.
+///
+/// Received changes are saved before their acknowledgement is sent, so a peer never believes
+/// this replica holds something a crash took away.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use convergent::GCounter;
+/// use convergent_net::{Node, NodeConfig};
+///
+/// let a = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+/// let mut cb = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+/// cb.peers.push(a.local_addr());
+/// let b = Node::<GCounter>::start(cb).await.unwrap();
+///
+/// a.update(|c, me| c.increment(me, 2)).unwrap();
+/// let mut changes = b.subscribe();
+/// while b.read(|c| c.value()) < 2 {
+///     changes.changed().await.unwrap();
+/// }
+/// # });
+/// ```
+pub struct Node<L, V = AcceptAll> {
+    inner: Arc<Mutex<Inner<L, V>>>,
+    changes: watch::Receiver<u64>,
+    tasks: Vec<JoinHandle<()>>,
+    id: ReplicaId,
+    addr: SocketAddr,
+}
+
+impl<L, V> std::fmt::Debug for Node<L, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("id", &self.id).field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl<L, V> Drop for Node<L, V> {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn lock<L, V>(m: &Mutex<Inner<L, V>>) -> MutexGuard<'_, Inner<L, V>> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The error's variant name: `CounterOutOfRange`, `Malformed`, ...
+fn error_name(e: &convergent::Error) -> String {
+    let s = format!("{e:?}");
+    s.split([' ', '{', '(']).next().unwrap_or("").to_string()
+}
+
+impl<L> Node<L>
+where
+    L: Lattice + Decompose + Decode + Clone + Send + 'static,
+{
+    /// Binds, opens or creates the replica, and starts the node's tasks on the current tokio
+    /// runtime (which needs the `time` and `net` drivers). Received payloads are checked by
+    /// decoding only ([`AcceptAll`]); see [`start_with_validator`](Node::start_with_validator).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError`] if the socket cannot be bound, the durable replica cannot be opened, or the
+    /// datagram size is below [`frame::MIN_DATAGRAM`].
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use convergent::GCounter;
+    /// use convergent_net::{Node, NodeConfig};
+    ///
+    /// let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+    /// config.data = Some(std::env::temp_dir().join(format!("doc-start-{}.redb", std::process::id())));
+    /// # let _ = std::fs::remove_file(config.data.as_ref().unwrap());
+    /// let node = Node::<GCounter>::start(config).await.unwrap();
+    /// assert_eq!(node.read(|c| c.value()), 0);
+    /// # });
+    /// ```
+    pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        Self::start_with_validator(config, AcceptAll).await
+    }
+}
+
+impl<L, V> Node<L, V>
+where
+    L: Lattice + Decompose + Decode + Clone + Send + 'static,
+    V: Validator<L> + Send + 'static,
+{
+    /// As [`start`](Node::start), with a validator run on every received payload before it
+    /// touches the state (for example [`OwnDotsCheck`](convergent::sync::OwnDotsCheck), which
+    /// catches a replica id reused after lost state even among trusted peers, or
+    /// [`ReceiveCheck`](convergent::sync::ReceiveCheck) for peers you do not trust). Refused
+    /// messages are counted by error in [`NodeStats::refused`] and change nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Node::start).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use convergent::OrSet;
+    /// use convergent::sync::OwnDotsCheck;
+    /// use convergent_net::{Node, NodeConfig};
+    ///
+    /// let node = Node::<OrSet<String>, _>::start_with_validator(NodeConfig::new("127.0.0.1:0".parse().unwrap()), OwnDotsCheck)
+    ///     .await
+    ///     .unwrap();
+    /// assert!(node.stats().refused.is_empty());
+    /// # });
+    /// ```
+    pub async fn start_with_validator(config: NodeConfig, validator: V) -> Result<Self, NodeError> {
+        if config.max_datagram < frame::MIN_DATAGRAM {
+            return Err(NodeError::Config("max_datagram below the minimum"));
+        }
+        let socket = Arc::new(UdpSocket::bind(config.bind).await.map_err(NodeError::Io)?);
+        let addr = socket.local_addr().map_err(NodeError::Io)?;
+        let (store, engine) = match &config.data {
+            Some(path) => {
+                let (store, loaded) = DurableReplica::<L>::load_or_fresh(path)?;
+                let engine = if loaded.fresh {
+                    SyncEngine::new(loaded.id, config.mode)
+                } else {
+                    SyncEngine::restore(loaded.id, config.mode, loaded.state, loaded.seq)
+                        .with_sync_record(loaded.record)
+                };
+                (Some(store), engine)
+            }
+            None => (None, SyncEngine::new(ReplicaId::random(), config.mode)),
+        };
+        let engine = engine
+            .with_resend_after(config.resend_after)
+            .with_max_payload_bytes(frame::payload_budget(config.max_datagram))
+            .with_validator(validator);
+        let id = engine.id();
+        let mut rng = match config.seed {
+            Some(s) => StdRng::seed_from_u64(s),
+            None => StdRng::from_os_rng(),
+        };
+        let mut membership = config.membership.clone();
+        membership.max_packet_size =
+            std::num::NonZeroUsize::new(config.max_datagram - 1).ok_or(NodeError::Config("max_datagram"))?;
+        let me = MemberId { addr, replica: id, bump: now_ms() };
+        let swim = Foca::new(me, membership, StdRng::seed_from_u64(rng.random()), PostcardCodec);
+        let (tx, changes) = watch::channel(engine.seq());
+        let now = Instant::now();
+        let inner = Inner {
+            engine,
+            swim,
+            runtime: AccumulatingRuntime::new(),
+            timers: Vec::new(),
+            timer_seq: 0,
+            socket: socket.clone(),
+            addrs: HashMap::new(),
+            store,
+            unsaved: L::bottom(),
+            faults: Faults::default(),
+            rng,
+            stats: NodeStats { id: Some(id), ..NodeStats::default() },
+            config,
+            changes: tx,
+            next_sync: now,
+            next_announce: now,
+            next_reconcile: now,
+            departed: HashMap::new(),
+        };
+        let inner = Arc::new(Mutex::new(inner));
+        lock(&inner).announce();
+        let recv = {
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65_536];
+                loop {
+                    match socket.recv_from(&mut buf).await {
+                        Ok((n, src)) => lock(&inner).on_datagram(&buf[..n], src),
+                        Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+                    }
+                }
+            })
+        };
+        let ticks = {
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_millis(10));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    lock(&inner).on_tick(Instant::now());
+                }
+            })
+        };
+        Ok(Node { inner, changes, tasks: vec![recv, ticks], id, addr })
+    }
+
+    /// Runs a delta mutator on the state (see [`SyncEngine::update`]) and saves the delta before
+    /// returning: `Ok(true)` means the change is durable (with a store) and will be sent. Blocks
+    /// for the save (one redb transaction). Returns whether the state changed.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the save failed: the change is applied in memory but not durable.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert!(node.update(|c, me| c.increment(me, 2)).unwrap());
+    /// assert!(!node.update(|_, _| GCounter::new()).unwrap()); // nothing changed
+    /// assert_eq!(node.read(|c| c.value()), 2);
+    /// # });
+    /// ```
+    pub fn update(&self, f: impl FnOnce(&mut L, ReplicaId) -> L) -> Result<bool, NodeError> {
+        let mut g = lock(&self.inner);
+        let mut delta = None;
+        let changed = g.engine.update(|s, me| {
+            let d = f(s, me);
+            delta = Some(d.clone());
+            d
+        });
+        if changed {
+            if let Some(d) = delta {
+                g.unsaved.join(d);
+            }
+            g.flush(false)?;
+            let seq = g.engine.seq();
+            g.changes.send_replace(seq);
+        }
+        Ok(changed)
+    }
+
+    /// Reads the state. `O(f)`, under the node's lock.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert_eq!(node.read(|c| c.value()), 0);
+    /// # });
+    /// ```
+    pub fn read<R>(&self, f: impl FnOnce(&L) -> R) -> R {
+        f(lock(&self.inner).engine.state())
+    }
+
+    /// A receiver told of every change of the state, local or remote: its value is the engine's
+    /// sequence number.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// let changes = node.subscribe();
+    /// node.update(|c, me| c.increment(me, 1)).unwrap();
+    /// assert!(changes.has_changed().unwrap());
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
+    }
+
+    /// This replica's id.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert_eq!(node.stats().id, Some(node.id()));
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn id(&self) -> ReplicaId {
+        self.id
+    }
+
+    /// The bound address.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert_ne!(node.local_addr().port(), 0);
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The counters, and each neighbour's status. `O(neighbours)`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// node.update(|c, me| c.increment(me, 1)).unwrap();
+    /// let s = node.stats();
+    /// assert_eq!((s.seq, s.members, s.neighbours.len()), (1, 0, 0));
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> NodeStats {
+        let g = lock(&self.inner);
+        let mut s = g.stats.clone();
+        s.seq = g.engine.seq();
+        let e = g.engine.stats();
+        s.snapshots_sent = e.snapshots;
+        s.chunked_sent = e.chunked;
+        s.chunks_resent = e.chunks_resent;
+        s.handshakes = e.handshakes;
+        s.members = g.swim.num_members();
+        s.neighbours = g
+            .engine
+            .neighbours()
+            .map(|r| PeerStatus {
+                replica: r,
+                addr: g.addrs.get(&r).copied(),
+                caught_up: g.engine.acked(r) == Some(g.engine.seq()),
+            })
+            .collect();
+        s
+    }
+
+    /// The live SWIM members (without this node).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// assert!(node.members().is_empty()); // alone
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn members(&self) -> Vec<MemberId> {
+        lock(&self.inner).swim.iter_members().map(|m| *m.id()).collect()
+    }
+
+    /// Replaces the injected faults.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// node.set_faults(convergent_net::Faults { loss: 0.2, ..Default::default() });
+    /// # });
+    /// ```
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.inner).faults = faults;
+    }
+
+    /// Stops the node's tasks and releases its socket and its file, WITHOUT saving what was
+    /// received and not yet saved (call [`flush`](Self::flush) first for a clean stop): to the
+    /// store this is a crash. Dropping a node stops its tasks too, but the socket and file are
+    /// released only once the runtime has run the cancellation.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// let addr = node.local_addr();
+    /// node.shutdown().await;
+    /// let again = Node::<GCounter>::start(NodeConfig::new(addr)).await.unwrap(); // the address is free
+    /// # });
+    /// ```
+    pub async fn shutdown(mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
+    /// Saves what was received and not yet saved, and the engine's sync record (what each
+    /// neighbour acknowledged, what this replica holds of each). Updates save themselves and
+    /// received changes are saved before their acknowledgement; the record is saved with them,
+    /// so after a crash it may be a little behind and cost a snapshot. Call this before a
+    /// planned stop: the restart then costs none.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Store`] if the save failed.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # use convergent::GCounter;
+    /// # use convergent_net::{Node, NodeConfig};
+    /// let node = Node::<GCounter>::start(NodeConfig::new("127.0.0.1:0".parse().unwrap())).await.unwrap();
+    /// node.flush().unwrap();
+    /// # });
+    /// ```
+    pub fn flush(&self) -> Result<(), NodeError> {
+        lock(&self.inner).flush(true)
+    }
+}
+
+impl<L, V> Inner<L, V>
+where
+    L: Lattice + Decompose + Decode + Clone,
+    V: Validator<L>,
+{
+    fn send_datagram(&mut self, to: SocketAddr, bytes: &[u8], membership: bool) {
+        if self.faults.blocked.contains(&to)
+            || (self.faults.loss > 0.0 && self.rng.random_bool(self.faults.loss.min(1.0)))
+        {
+            self.stats.dropped_by_faults += 1;
+            return;
+        }
+        match self.socket.try_send_to(bytes, to) {
+            Ok(_) => {
+                self.stats.datagrams_sent += 1;
+                self.stats.bytes_sent += bytes.len() as u64;
+                if membership {
+                    self.stats.membership_bytes_sent += bytes.len() as u64;
+                }
+            }
+            Err(_) => self.stats.send_errors += 1,
+        }
+    }
+
+    /// Sends what foca asked for, schedules its timers and follows its membership changes.
+    fn drain_swim(&mut self) {
+        let mut buf = Vec::new();
+        while let Some((to, data)) = self.runtime.to_send() {
+            buf.clear();
+            buf.push(TAG_MEMBERSHIP);
+            buf.extend_from_slice(&data);
+            self.send_datagram(to.addr, &buf.clone(), true);
+        }
+        let now = Instant::now();
+        while let Some((after, timer)) = self.runtime.to_schedule() {
+            self.timer_seq += 1;
+            self.timers.push((now + after, self.timer_seq, timer));
+        }
+        let mut changed = false;
+        while let Some(n) = self.runtime.to_notify() {
+            match n {
+                OwnedNotification::Rename(old, new) if old.replica != new.replica => {
+                    // The old replica lost its state: it will never come back.
+                    self.stats.replaced_replicas += 1;
+                    self.engine.remove_neighbour(old.replica);
+                    self.departed.remove(&old.replica);
+                    changed = true;
+                }
+                OwnedNotification::MemberUp(_)
+                | OwnedNotification::MemberDown(_)
+                | OwnedNotification::Rename(..) => {
+                    changed = true;
+                }
+                _ => {}
+            }
+        }
+        if changed {
+            self.reconcile();
+        }
+    }
+
+    /// Makes the engine's neighbours the live members chosen by the overlay.
+    fn reconcile(&mut self) {
+        let me = self.engine.id();
+        let live: BTreeMap<ReplicaId, SocketAddr> = self
+            .swim
+            .iter_members()
+            .map(|m| (m.id().replica, m.id().addr))
+            .filter(|(r, _)| *r != me)
+            .collect();
+        let wanted: BTreeSet<ReplicaId> = match self.config.overlay {
+            Overlay::FullMesh => live.keys().copied().collect(),
+            Overlay::Ring => {
+                let next = live.range(me..).next().or_else(|| live.iter().next()).map(|(r, _)| *r);
+                let prev = live.range(..me).next_back().or_else(|| live.iter().next_back()).map(|(r, _)| *r);
+                next.into_iter().chain(prev).collect()
+            }
+        };
+        let current: BTreeSet<ReplicaId> = self.engine.neighbours().collect();
+        let now = Instant::now();
+        for r in current.difference(&wanted) {
+            if !live.contains_key(r) {
+                // Down (crashed, or cut off): kept with its buffers for a while.
+                let Some(&addr) = self.addrs.get(r) else { continue };
+                let (since, _) = *self.departed.entry(*r).or_insert((now, addr));
+                if now.duration_since(since) < self.config.forget_after {
+                    continue;
+                }
+            }
+            self.engine.remove_neighbour(*r);
+            self.departed.remove(r);
+        }
+        for r in wanted.difference(&current) {
+            self.engine.add_neighbour(*r);
+        }
+        self.departed.retain(|r, _| !live.contains_key(r));
+        // Addresses of every live member (acks go to non-neighbours too) and of the departed
+        // neighbours still kept; forget the others.
+        let mut addrs: HashMap<ReplicaId, SocketAddr> = live.into_iter().collect();
+        addrs.extend(self.departed.iter().map(|(r, (_, a))| (*r, *a)));
+        self.addrs = addrs;
+    }
+
+    fn announce(&mut self) {
+        for p in self.config.peers.clone() {
+            if p == self.socket.local_addr().ok().unwrap_or(p) && self.config.peers.len() > 1 {
+                continue;
+            }
+            // The identity we announce to is a placeholder: foca learns the real one from the reply.
+            let dst = MemberId { addr: p, replica: ReplicaId::from_u128(0), bump: 0 };
+            let _ = self.swim.announce(dst, &mut self.runtime);
+        }
+        self.drain_swim();
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        self.timers.sort_by_key(|(at, seq, _)| (*at, *seq));
+        while self.timers.first().is_some_and(|(at, _, _)| *at <= now) {
+            let (_, _, t) = self.timers.remove(0);
+            let _ = self.swim.handle_timer(t, &mut self.runtime);
+            self.drain_swim();
+        }
+        if self.swim.num_members() == 0 && now >= self.next_announce && !self.config.peers.is_empty() {
+            self.next_announce = now + Duration::from_millis(500);
+            self.announce();
+        }
+        if now >= self.next_reconcile {
+            self.next_reconcile = now + Duration::from_millis(500);
+            self.reconcile();
+        }
+        if now >= self.next_sync {
+            self.next_sync = now + self.config.sync_interval;
+            // Acknowledgements go out only for what is saved.
+            if self.flush(false).is_ok() {
+                self.sync();
+            }
+        }
+    }
+
+    /// Saves the received changes not yet saved, with the sync record, in one transaction;
+    /// `always`: the record even without changes (a clean stop).
+    fn flush(&mut self, always: bool) -> Result<(), NodeError> {
+        if self.unsaved.is_bottom() && !always {
+            return Ok(());
+        }
+        if let Some(store) = &mut self.store {
+            let record = self.engine.sync_record();
+            let cost = store.append(self.engine.seq(), &self.unsaved, self.engine.state(), &record)?;
+            self.stats.saves += 1;
+            self.stats.save_bytes += cost.bytes;
+            self.stats.compactions += u64::from(cost.compacted);
+        }
+        self.unsaved = L::bottom();
+        Ok(())
+    }
+
+    fn sync(&mut self) {
+        for e in self.engine.poll_envelopes() {
+            let Some(&addr) = self.addrs.get(&e.to) else { continue };
+            let kind = e.message.kind();
+            let mut datagram = Vec::with_capacity(self.config.max_datagram);
+            datagram.push(TAG_SYNC);
+            datagram.extend_from_slice(&e.to_bytes());
+            let t = self.stats.sent.entry(kind).or_default();
+            t.messages += 1;
+            t.bytes += datagram.len() as u64 - 1;
+            self.stats.oversized += u64::from(datagram.len() > self.config.max_datagram);
+            self.send_datagram(addr, &datagram, false);
+        }
+    }
+
+    fn on_datagram(&mut self, d: &[u8], src: SocketAddr) {
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += d.len() as u64;
+        match d.first() {
+            Some(&TAG_MEMBERSHIP) => {
+                let _ = self.swim.handle_data(&d[1..], &mut self.runtime);
+                self.drain_swim();
+            }
+            Some(&TAG_SYNC) => self.on_sync_frame(d, src),
+            _ => self.stats.bad_frames += 1,
+        }
+    }
+
+    fn on_sync_frame(&mut self, d: &[u8], src: SocketAddr) {
+        let bytes = &d[1..];
+        let envelope = match Envelope::<L>::from_bytes(bytes, self.engine.limits()) {
+            Ok(e) => e,
+            Err(e) => {
+                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
+                return;
+            }
+        };
+        let (sender, kind) = (envelope.from, envelope.message.kind());
+        let payload = envelope.message.payload().cloned();
+        let before = self.engine.seq();
+        match self.engine.on_envelope(envelope) {
+            Ok(()) => {
+                let t = self.stats.received.entry(kind).or_default();
+                t.messages += 1;
+                t.bytes += bytes.len() as u64;
+                // Acks go back to where the message came from, member or not yet.
+                self.addrs.entry(sender).or_insert(src);
+                if self.engine.seq() != before {
+                    if let Some(p) = payload {
+                        self.unsaved.join(p);
+                    }
+                    let seq = self.engine.seq();
+                    self.changes.send_replace(seq);
+                }
+            }
+            Err(e) => {
+                if matches!(e, convergent::Error::Misaddressed { .. }) {
+                    self.stats.misaddressed += 1;
+                }
+                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
+            }
+        }
+    }
+}
