@@ -54,7 +54,7 @@ mod engine;
 mod message;
 mod mode;
 
-pub use crate::receive::{AcceptAll, HasContext, OwnDotsCheck, ReceiveCheck, Validator};
+pub use crate::receive::{AcceptAll, BasicCheck, HasContext, OwnDotsCheck, ReceiveCheck, Validator};
 pub use engine::SyncEngine;
 pub use message::{Message, MessageKind, PROTOCOL_VERSION};
 pub use mode::Mode;

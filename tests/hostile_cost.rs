@@ -1,0 +1,241 @@
+//! Issue 10: valid input that used to cost the receiver out of proportion (quadratic joins,
+//! forged claims, a state past its own limits, unbounded engine buffers, remote panics through
+//! the engine's default validator). One named regression test per class of the issue.
+//!
+//! Complexity is checked at two sizes, `n` and `4n`: linear work grows about 4x, the old
+//! quadratic joins 16x. The ratio is of the best of three runs each (debug builds on a busy
+//! machine are noisy; the gap between 4 and 16 is wide).
+
+#![cfg(feature = "serde")]
+
+use std::time::{Duration, Instant};
+
+use convergent::sync::{Message, Mode, SyncEngine};
+use convergent::wire;
+use convergent::{
+    CausalContext, Dot, Error, EwFlag, GCounter, Lattice, Limits, MvRegister, OrSet, Receive, ReceivePolicy,
+    ReplicaId, counter::MAX_COUNT,
+};
+
+fn id(n: u128) -> ReplicaId {
+    ReplicaId::from_u128(n)
+}
+
+const ME: u128 = 1;
+
+fn policy() -> ReceivePolicy {
+    ReceivePolicy::new(id(ME), 0)
+}
+
+/// The best of three timings of `f` on a fresh input from `make`.
+fn best_of_three<T>(make: impl Fn() -> T, f: impl Fn(T)) -> Duration {
+    (0..3)
+        .map(|_| {
+            let x = make();
+            let t = Instant::now();
+            f(x);
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+/// Asserts that the work at `4n` is well under 16x the work at `n` (quadratic).
+fn assert_near_linear(what: &str, small: Duration, large: Duration) {
+    let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
+    eprintln!("{what}: {small:?} at n, {large:?} at 4n, ratio {ratio:.1}");
+    assert!(ratio < 9.0, "{what}: work grew {ratio:.1}x for 4x the input (quadratic is 16x)");
+}
+
+/// A value of `L` holding one live dot of each replica in `lo..hi`, built by a balanced tree of
+/// joins (so building it is `O(n log n)`).
+fn spread<L: Lattice + Clone>(lo: u128, hi: u128, one: &impl Fn(ReplicaId) -> L) -> L {
+    if hi - lo == 1 {
+        return one(id(lo));
+    }
+    let mid = lo + (hi - lo) / 2;
+    spread(lo, mid, one).joined(spread(mid, hi, one))
+}
+
+/// Joining `n` dots that all sort before the receiver's `n` dots: one merge, not `n` inserts at
+/// the front of a sorted vector.
+fn join_before<L: Lattice + Clone>(n: u128, one: impl Fn(ReplicaId) -> L) -> Duration {
+    let local = spread(10 + n, 10 + 2 * n, &one);
+    let incoming = spread(10, 10 + n, &one);
+    best_of_three(|| (local.clone(), incoming.clone()), |(mut l, i)| assert!(l.join_ref(&i)))
+}
+
+/// Class 1: an `EwFlag` join (a dot set) in the worst arrival order.
+#[test]
+fn class1_flag_join_of_dots_sorting_first_is_linear() {
+    let enable = |r: ReplicaId| EwFlag::new().enable(r);
+    let (a, b) = (join_before(4_000, enable), join_before(16_000, enable));
+    assert_near_linear("flag join", a, b);
+}
+
+/// Class 1: an `MvRegister` join (a dot function) in the worst arrival order.
+#[test]
+fn class1_mv_register_join_of_dots_sorting_first_is_linear() {
+    let write = |r: ReplicaId| MvRegister::new().write(r, 7u8);
+    let (a, b) = (join_before(4_000, write), join_before(16_000, write));
+    assert_near_linear("mv-register join", a, b);
+}
+
+/// Class 1: a context built from dots in descending order (as the RR delta and decompositions
+/// build them from a store's order): sorted first, never shifted once per dot.
+#[test]
+fn class1_context_from_dots_in_any_order_is_linear() {
+    // Odd event numbers only: every dot is its own range.
+    let dots = |n: u64| -> Vec<Dot> {
+        let mut c = CausalContext::new();
+        let mut all = Vec::new();
+        for _ in 0..2 * n {
+            all.push(c.next_dot(id(2)));
+        }
+        all.into_iter().step_by(2).rev().collect()
+    };
+    let time = |n: u64| {
+        best_of_three(
+            || dots(n),
+            |d| assert_eq!(d.iter().copied().collect::<CausalContext>().range_count(), n as usize),
+        )
+    };
+    let (a, b) = (time(10_000), time(40_000));
+    assert_near_linear("context from dots", a, b);
+}
+
+/// Class 4: through the engine's DEFAULT validator, an OR-Set delta that would need a 65 537th
+/// replica is a typed error from `on_bytes`, not a panic; `restore` refuses a sequence number
+/// no engine issues.
+#[test]
+fn class4_default_engine_refuses_what_would_panic() {
+    assert!(matches!(
+        SyncEngine::<EwFlag>::restore(id(ME), Mode::DeltaBpRr, EwFlag::new(), u64::MAX),
+        Err(Error::CounterOutOfRange { field: "seq", .. })
+    ));
+    // A receiver whose set holds live elements of 65 536 replicas, with a roomy replica limit.
+    let full = 65_536u32;
+    let add = |r: u128, e: u32| OrSet::new().insert(id(r), e);
+    let mut set = OrSet::new();
+    let mut parts: Vec<OrSet<u32>> = (0..full).map(|i| add(10 + u128::from(i), i)).collect();
+    while parts.len() > 1 {
+        let next = parts.chunks(2).map(|c| c.iter().fold(OrSet::new(), |a, b| a.joined(b.clone()))).collect();
+        parts = next;
+    }
+    set.join_ref(&parts[0]);
+    let roomy = Limits { max_replicas: 1 << 20, ..Limits::default() };
+    let mut e = SyncEngine::restore(id(ME), Mode::DeltaBpRr, set, 0).unwrap().with_limits(roomy);
+    let one_more = Message::Delta { seq: 1, delta: add(5_000_000, 7) }.to_bytes();
+    let before = e.state().clone();
+    assert_eq!(
+        e.on_bytes(id(2), &one_more),
+        Err(Error::TooLarge { field: "set.replicas", limit: 65_536, found: 65_537 })
+    );
+    assert!(e.state() == &before);
+}
+
+/// Class 4: a context naming the receiver's own events beyond what it issued, relayed by an
+/// honest-looking peer, is refused by the default engine (it used to panic the next insert).
+#[test]
+fn class4_default_engine_refuses_own_events_from_the_future() {
+    let mut impostor = EwFlag::new();
+    let _ = impostor.enable(id(ME));
+    let forged = impostor.enable(id(ME));
+    let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr);
+    assert!(matches!(
+        e.on_message(id(2), Message::Delta { seq: 1, delta: forged }),
+        Err(Error::OwnDotFromFuture { .. })
+    ));
+}
+
+/// Class 5: two deltas each within `max_ranges` whose join would not be: the second is refused,
+/// so the receiver's own state always decodes at its peers.
+#[test]
+fn class5_join_past_the_limits_is_refused() {
+    let p = policy().with_limits(Limits { max_ranges: 3, ..Limits::default() });
+    // Replica 2 enables and disables 8 times: each disable's delta carries one event `{k}`.
+    let mut src = EwFlag::new();
+    let offs: Vec<EwFlag> = (0..8)
+        .map(|_| {
+            let _ = src.enable(id(2));
+            src.disable()
+        })
+        .collect();
+    let first = offs[0].clone().joined(offs[2].clone()); // {1, 3}: two ranges
+    let second = offs[4].clone().joined(offs[6].clone()); // {5, 7}: two ranges
+    let mut local = EwFlag::new();
+    assert_eq!(local.receive(first, &p), Ok(true));
+    let before = local.clone();
+    assert_eq!(
+        local.receive(second, &p),
+        Err(Error::TooLarge { field: "context.ranges", limit: 3, found: 4 })
+    );
+    assert_eq!(local, before);
+    // A message that fills a gap instead (and so merges ranges) is fine.
+    assert_eq!(local.receive(offs[1].clone(), &p), Ok(true));
+}
+
+/// Class 6: a neighbour that never acknowledges does not grow the buffer past the cap (it gets a
+/// snapshot instead); acks owed to strangers are capped.
+#[test]
+fn class6_engine_buffers_are_bounded() {
+    let b = id(2);
+    let mut e = SyncEngine::<GCounter>::new(id(ME), Mode::DeltaBpRr).with_max_buffered(64);
+    e.add_neighbour(b);
+    for _ in 0..10_000 {
+        e.update(|c, me| c.increment(me, 1));
+    }
+    assert!(e.buffered() <= 64, "{} buffered", e.buffered());
+    assert!(matches!(&e.poll_outgoing()[..], [(_, Message::Snapshot { .. })]));
+    for r in 0..1_000u128 {
+        let mut g = GCounter::new();
+        let d = g.increment(id(1_000 + r), 1);
+        e.on_message(id(1_000 + r), Message::Delta { seq: 1, delta: d }).unwrap();
+    }
+    assert!(e.poll_acks().len() <= 64);
+}
+
+/// Class 8: a context claiming another replica's events up to `2^53` (which made every later
+/// event of it vanish everywhere) and a counter entry at `MAX_COUNT` (which froze its count) are
+/// refused: they claim more than `max_claim_ahead` beyond what the receiver has seen.
+#[test]
+fn class8_forged_claims_far_ahead_are_refused() {
+    let x = id(3);
+    let mut seen = CausalContext::new();
+    let _ = seen.next_dot(x);
+    // A 2^53 claim, as bytes: `[1 replica] [x] [1 range] [gap 0] [len - 1]`, empty dot set.
+    let mut b = vec![wire::FORMAT_VERSION, 1];
+    b.extend_from_slice(&x.to_bytes());
+    b.push(1);
+    b.push(0);
+    let mut n = MAX_COUNT - 1;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            b.push(byte);
+            break;
+        }
+        b.push(byte | 0x80);
+    }
+    b.push(0);
+    let mut local = EwFlag::new();
+    let _ = local.enable(x);
+    let before = local.clone();
+    assert!(matches!(
+        wire::receive(&mut local, &b, &policy()),
+        Err(Error::ClaimTooFarAhead { found: MAX_COUNT, seen: 1, .. })
+    ));
+    assert_eq!(local, before);
+    let mut forged = GCounter::new();
+    let frozen = forged.increment(x, MAX_COUNT);
+    assert!(matches!(
+        frozen.validate_against(&GCounter::new(), &policy()),
+        Err(Error::ClaimTooFarAhead { found: MAX_COUNT, seen: 0, .. })
+    ));
+    // Honest steps pass; the check can be turned off.
+    let mut honest = GCounter::new();
+    assert!(honest.increment(x, 1_000).validate_against(&GCounter::new(), &policy()).is_ok());
+    let off = policy().with_limits(Limits { max_claim_ahead: u64::MAX, ..Limits::default() });
+    assert!(frozen.validate_against(&GCounter::new(), &off).is_ok());
+}
