@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use convergent::sync::{Message, Mode, SyncEngine};
 use convergent::wire;
 use convergent::{
-    CausalContext, Dot, Error, EwFlag, GCounter, Lattice, Limits, MvRegister, OrSet, Receive, ReceivePolicy,
-    ReplicaId, counter::MAX_COUNT,
+    CausalContext, Decompose, Dot, Error, EwFlag, GCounter, Lattice, Limits, MvRegister, OrSet, Receive,
+    ReceivePolicy, ReplicaId, counter::MAX_COUNT,
 };
 
 fn id(n: u128) -> ReplicaId {
@@ -108,6 +108,42 @@ fn class1_context_from_dots_in_any_order_is_linear() {
         best_of(|| d.clone(), |d| assert_eq!(d.into_iter().collect::<CausalContext>().range_count(), n))
     };
     assert_order_free("context from dots", time(&ascending), time(&descending));
+}
+
+/// The bytes of a causal value (a flag, a set: any with an empty store encoded as one `0`) whose
+/// context claims `x`'s events `1..=n`: `[1 replica] [x] [1 range] [gap 0] [n - 1] [0]`.
+fn claim(x: ReplicaId, n: u64) -> Vec<u8> {
+    let mut b = vec![wire::FORMAT_VERSION, 1];
+    b.extend_from_slice(&x.to_bytes());
+    b.extend_from_slice(&[1, 0]);
+    let mut n = n - 1;
+    while n >= 0x80 {
+        b.push((n & 0x7f) as u8 | 0x80);
+        n >>= 7;
+    }
+    b.push(n as u8);
+    b.push(0);
+    b
+}
+
+/// Class 2: the RR step of the engine (`delta` of a received group against the state) for a
+/// few bytes claiming `2^44` events of a replica costs what the receiver has seen of that replica,
+/// not a walk of the whole state (it used to walk every live dot: x600 at 100k keys).
+#[test]
+fn class2_claimed_range_does_not_scan_the_state() {
+    let _s = serial();
+    let (x, writer) = (id(3), id(2));
+    let mut state = OrSet::new();
+    let _ = state.insert(x, 0u32);
+    for i in 1..40_000u32 {
+        let _ = state.insert(writer, i);
+    }
+    let huge: OrSet<u32> = wire::from_bytes(&claim(x, 1 << 44)).unwrap();
+    let tiny: OrSet<u32> = wire::from_bytes(&claim(x, 1)).unwrap();
+    let time = |g: &OrSet<u32>| best_of(|| (), |()| assert!(!g.delta(&state).is_bottom()));
+    let (best, worst) = (time(&tiny), time(&huge));
+    eprintln!("rr step: tiny claim {best:?}, 2^44 claim {worst:?}");
+    assert!(worst < best * 20 + Duration::from_micros(500), "a claimed range walked the state: {worst:?}");
 }
 
 /// Class 4: through the engine's DEFAULT validator, an OR-Set delta that would need a 65 537th
@@ -209,22 +245,7 @@ fn class8_forged_claims_far_ahead_are_refused() {
     let x = id(3);
     let mut seen = CausalContext::new();
     let _ = seen.next_dot(x);
-    // A 2^53 claim, as bytes: `[1 replica] [x] [1 range] [gap 0] [len - 1]`, empty dot set.
-    let mut b = vec![wire::FORMAT_VERSION, 1];
-    b.extend_from_slice(&x.to_bytes());
-    b.push(1);
-    b.push(0);
-    let mut n = MAX_COUNT - 1;
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            b.push(byte);
-            break;
-        }
-        b.push(byte | 0x80);
-    }
-    b.push(0);
+    let b = claim(x, MAX_COUNT);
     let mut local = EwFlag::new();
     let _ = local.enable(x);
     let before = local.clone();
