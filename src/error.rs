@@ -101,6 +101,21 @@ pub enum Error {
         /// The event number found.
         found: u64,
     },
+    /// The input claims events of another replica further beyond what the receiver has seen of
+    /// it than [`Limits::max_claim_ahead`](crate::Limits::max_claim_ahead) (a context entry, and
+    /// so a dot, or a counter entry). Honest peers move a replica forward a step at a time; a
+    /// claim far ahead would make every later event of that replica look already seen (and
+    /// vanish), or freeze its count. Catch up through other peers first.
+    ClaimTooFarAhead {
+        /// The replica the claim is about.
+        replica: ReplicaId,
+        /// The highest event number (or count) the receiver has of it.
+        seen: u64,
+        /// The event number (or count) claimed.
+        found: u64,
+        /// The configured bound.
+        max_ahead: u64,
+    },
     /// The input nests deeper than the limit.
     TooDeep {
         /// The configured limit.
@@ -158,6 +173,10 @@ impl fmt::Display for Error {
                 f,
                 "context: event {found} of this replica ({replica}) is beyond its own counter {own_max}: \
                  this replica lost state or another process uses its id; take a new replica id"
+            ),
+            Error::ClaimTooFarAhead { replica, seen, found, max_ahead } => write!(
+                f,
+                "context: event {found} of replica {replica} is more than {max_ahead} beyond the {seen} seen of it"
             ),
             Error::TooDeep { limit } => write!(f, "nesting: deeper than the limit of {limit}"),
             Error::Rejected { reason } => write!(f, "rejected: {reason}"),

@@ -43,6 +43,18 @@ pub struct Limits {
     /// replica's event count and far below overflow). An entry at `u64::MAX` would censor a
     /// replica forever.
     pub max_counter: u64,
+    /// How far beyond what the receiver has seen of a replica a received value may claim that
+    /// replica's events (a context entry, and so a dot) or its count (a counter entry), checked
+    /// by validated receipt ([`Receive`](crate::Receive) and the sync engine's validators),
+    /// `2^44` by default. It stops a single message from censoring a replica (a context claiming
+    /// its events up to `2^53` makes all its later events vanish) or freezing its count (an entry
+    /// at [`MAX_COUNT`]); a peer that forges claims can still advance them by this much per
+    /// message (512 messages from 0 to `2^53`), which only an authenticated transport prevents
+    /// (see `docs/receipt.md`). The cost of a tighter bound: an honest counter whose entry for one
+    /// replica grew by more than the bound since the receiver last saw it (a counter of bytes
+    /// past 17 TB, say, reaching a new replica) is refused until the bound is raised.
+    /// `u64::MAX` turns the check off.
+    pub max_claim_ahead: u64,
     /// Deepest nesting of maps. Default 64.
     pub max_depth: u32,
     /// How far ahead of the receiver's clock an LWW timestamp may be, in ms. Default 5 minutes.
@@ -58,6 +70,7 @@ impl Default for Limits {
             max_dots: 10_000_000,
             max_elements: 10_000_000,
             max_counter: MAX_COUNT,
+            max_claim_ahead: 1 << 44,
             max_depth: 64,
             max_clock_skew_ms: 5 * 60 * 1000,
         }

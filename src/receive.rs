@@ -220,9 +220,75 @@ impl<S: ReceiveStore> Receive for Causal<S> {
         OwnDotsCheck.validate(self, local, policy.replica, &policy.limits)?;
         let new = self.context.ranges().filter(|(r, _)| local.context.max(*r) == 0).count();
         check_replicas("context.replicas", local.context.replica_count() + new, &policy.limits)?;
+        check_context_claims(&self.context, &local.context, policy)?;
+        check_joined_size(self, local, &policy.limits)?;
         self.store.check_clock(policy)?;
         self.store.check_payloads(&local.store)
     }
+}
+
+/// How far a value may claim another replica's events beyond what the receiver has seen of it
+/// ([`Limits::max_claim_ahead`]). The receiver's own replica is [`OwnDotsCheck`]'s.
+/// `O(incoming replicas x log local replicas)`.
+fn check_context_claims(
+    incoming: &CausalContext,
+    local: &CausalContext,
+    policy: &ReceivePolicy,
+) -> Result<(), Error> {
+    for (r, rs) in incoming.ranges() {
+        let found = rs.last().map_or(0, |&(_, hi)| hi);
+        if r != policy.replica {
+            check_claim(r, local.max(r), found, &policy.limits)?;
+        }
+    }
+    Ok(())
+}
+
+/// One claim (an event number or a count of `replica`) against what the receiver has seen.
+fn check_claim(replica: ReplicaId, seen: u64, found: u64, limits: &Limits) -> Result<(), Error> {
+    let max_ahead = limits.max_claim_ahead;
+    if found > seen.saturating_add(max_ahead) {
+        return Err(Error::ClaimTooFarAhead { replica, seen, found, max_ahead });
+    }
+    Ok(())
+}
+
+/// The receiver's state after the join stays within the limits it decodes with: context ranges
+/// ([`Limits::max_ranges`]) and live dots ([`Limits::max_dots`]). Otherwise every peer with the
+/// same limits would refuse the receiver's snapshots, forever.
+///
+/// Ranges: exact (the union of each replica's ranges), computed only when the two counts
+/// together exceed the limit: `O(1)` then, else `O(incoming ranges + local ranges of the replicas
+/// it names)`. Dots: the local count plus the incoming dots the receiver has never seen (an upper
+/// bound: removals are not subtracted). `O(incoming dots x log local)`.
+fn check_joined_size<S: DotStore>(
+    incoming: &Causal<S>,
+    local: &Causal<S>,
+    limits: &Limits,
+) -> Result<(), Error> {
+    let (mine, theirs) = (local.context.range_count(), incoming.context.range_count());
+    if mine.saturating_add(theirs) > limits.max_ranges {
+        let mut total = mine;
+        for (r, rs) in incoming.context.ranges() {
+            let l = local.context.ranges_of(&r);
+            total = total - l.len() + crate::causal::context::union_ranges(l, rs).len();
+        }
+        if total > limits.max_ranges {
+            return Err(too_large("context.ranges", limits.max_ranges, total));
+        }
+    }
+    let mut dots = local.store.dot_count();
+    if dots.saturating_add(incoming.store.dot_count()) > limits.max_dots {
+        incoming.store.for_each_dot(&mut |d| dots += usize::from(!local.context.contains(&d)));
+        if dots > limits.max_dots {
+            return Err(too_large("store.dots", limits.max_dots, dots));
+        }
+    }
+    Ok(())
+}
+
+fn too_large(field: &'static str, limit: usize, found: usize) -> Error {
+    Error::TooLarge { field, limit: limit as u64, found: found as u64 }
 }
 
 /// A dot set has no payload: only its own dots and nothing else to check.
@@ -248,6 +314,18 @@ fn check_replicas(field: &'static str, found: usize, limits: &Limits) -> Result<
 /// The replicas of `a` and `b` together. `O(a log b)`.
 fn union_len(a: &GCounter, b: &GCounter) -> usize {
     b.len() + a.iter().filter(|(r, _)| b.get(*r) == 0).count()
+}
+
+/// Every entry of another replica within [`Limits::max_claim_ahead`] of the receiver's entry for
+/// it (an entry at [`MAX_COUNT`](crate::counter::MAX_COUNT) would freeze that replica's count at
+/// every receiver). `O(incoming log local)`.
+fn counter_claims(incoming: &GCounter, local: &GCounter, policy: &ReceivePolicy) -> Result<(), Error> {
+    for (r, n) in incoming.iter() {
+        if r != policy.replica {
+            check_claim(r, local.get(r), n, &policy.limits)?;
+        }
+    }
+    Ok(())
 }
 
 /// The count a value claims for the receiver's own replica, against the receiver's own count.
@@ -276,7 +354,8 @@ impl Receive for GCounter {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
         let me = policy.replica;
         own_entry(self.get(me), local.get(me), me)?;
-        check_replicas("g-counter", union_len(self, local), &policy.limits)
+        check_replicas("g-counter", union_len(self, local), &policy.limits)?;
+        counter_claims(self, local, policy)
     }
 }
 
@@ -295,7 +374,9 @@ impl Receive for PnCounter {
         let (ip, id) = (self.increments(), self.decrements());
         let new = ip.iter().filter(|(r, _)| absent(*r)).count()
             + id.iter().filter(|(r, _)| ip.get(*r) == 0 && absent(*r)).count();
-        check_replicas("pn-counter", known + new, &policy.limits)
+        check_replicas("pn-counter", known + new, &policy.limits)?;
+        counter_claims(ip, lp, policy)?;
+        counter_claims(id, ln, policy)
     }
 }
 
@@ -327,7 +408,7 @@ impl<T: Ord + Clone> Receive for LwwRegister<T> {
 ///
 /// The engine passes its own replica id and its [`Limits`] (those of
 /// [`SyncEngine::with_limits`](crate::sync::SyncEngine::with_limits)), so decoding and receipt
-/// checks apply one set of limits. Implemented by [`AcceptAll`] (the default),
+/// checks apply one set of limits. Implemented by [`BasicCheck`] (the default), [`AcceptAll`],
 /// [`OwnDotsCheck`], [`ReceiveCheck`] (the full [`Receive`] checks), closures
 /// `Fn(&L, &L, ReplicaId) -> Result<(), Error>` taking `(incoming, local, me)`, and pairs of
 /// validators (both must pass). A validator of your own refuses with
@@ -351,7 +432,9 @@ pub trait Validator<L> {
     fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error>;
 }
 
-/// The validator that accepts every payload that decoded. `O(1)`.
+/// The validator that accepts every payload that decoded. `O(1)`. Only for trusted peers or
+/// lattices of your own (which do not implement [`Receive`]): with it, remote input can grow the
+/// state past the engine's limits, and an OR-Set naming more replicas than it packs panics.
 ///
 /// ```
 /// # use convergent::sync::{AcceptAll, Validator};
@@ -364,6 +447,36 @@ pub struct AcceptAll;
 impl<L> Validator<L> for AcceptAll {
     fn validate(&self, _: &L, _: &L, _: ReplicaId, _: &Limits) -> Result<(), Error> {
         Ok(())
+    }
+}
+
+/// The sync engine's default validator: every check of [`Receive::validate_against`] except the
+/// clock (it has none): own events from the future, replicas beyond [`Limits::max_replicas`] (and
+/// an OR-Set's packing), claims beyond [`Limits::max_claim_ahead`], a joined state past
+/// [`Limits::max_ranges`] or [`Limits::max_dots`], and dots whose payload differs from the
+/// receiver's. With it no remote input can make the engine panic or grow past its own limits.
+/// Use [`ReceiveCheck`] to bound LWW timestamps too, [`AcceptAll`] to check nothing. `O(payload)`.
+///
+/// ```
+/// use convergent::sync::{BasicCheck, Validator};
+/// use convergent::{Error, EwFlag, Limits, ReplicaId};
+///
+/// let me = ReplicaId::from_u128(1);
+/// let mut before_the_crash = EwFlag::new();
+/// let _ = before_the_crash.enable(me);
+/// assert!(matches!(
+///     BasicCheck.validate(&before_the_crash, &EwFlag::new(), me, &Limits::default()),
+///     Err(Error::OwnDotFromFuture { .. })
+/// ));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BasicCheck;
+
+impl<L: Receive> Validator<L> for BasicCheck {
+    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error> {
+        // A clock at the end of time with no skew bound: every timestamp passes.
+        let limits = Limits { max_clock_skew_ms: u64::MAX, ..*limits };
+        incoming.validate_against(local, &ReceivePolicy::new(me, u64::MAX).with_limits(limits))
     }
 }
 

@@ -55,7 +55,7 @@ mod message;
 mod mode;
 mod protocol;
 
-pub use crate::receive::{AcceptAll, HasContext, OwnDotsCheck, ReceiveCheck, Validator};
+pub use crate::receive::{AcceptAll, BasicCheck, HasContext, OwnDotsCheck, ReceiveCheck, Validator};
 pub use engine::SyncEngine;
 pub use message::{ENVELOPE_VERSION, Envelope, Message, MessageKind, PROTOCOL_VERSION};
 pub use mode::Mode;

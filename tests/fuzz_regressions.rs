@@ -58,7 +58,7 @@ fn regression_tiny_encoding_of_millions_of_removed_dots_stays_cheap() {
     let msg = Message::Delta { seq: 1, delta: flag };
     let mb = msg.to_bytes();
     assert_eq!(Message::<EwFlag>::from_bytes(&mb, &Limits::default()), Ok(msg));
-    let mut e = SyncEngine::<EwFlag>::restore(r(2), Mode::DeltaBpRr, live, 3);
+    let mut e = SyncEngine::<EwFlag>::restore(r(2), Mode::DeltaBpRr, live, 3).unwrap();
     e.add_neighbour(r(1));
     e.on_bytes(r(1), &mb).expect("accepted");
     assert_eq!(e.state(), &joined);

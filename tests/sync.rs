@@ -309,7 +309,7 @@ fn restart_with_durable_state_catches_up() {
     b.update(|s, _| s.add(2));
     let (state, seq) = (b.state().clone(), b.seq());
     a.update(|s, _| s.add(3));
-    let mut b = SyncEngine::restore(id(2), Mode::DeltaBpRr, state, seq);
+    let mut b = SyncEngine::restore(id(2), Mode::DeltaBpRr, state, seq).unwrap();
     b.add_neighbour(id(1));
     // b's buffers are gone: it sends a snapshot; a resumes sending deltas from b's last ack.
     let out = b.messages_for(id(1));

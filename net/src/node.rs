@@ -471,6 +471,7 @@ where
                     SyncEngine::new(loaded.id, config.mode)
                 } else {
                     SyncEngine::restore(loaded.id, config.mode, loaded.state, loaded.seq)
+                        .map_err(|e| NodeError::Store(StoreError::Decode(e)))?
                         .with_sync_record(loaded.record)
                 };
                 (Some(store), engine)
@@ -478,9 +479,9 @@ where
             None => (None, SyncEngine::new(ReplicaId::random(), config.mode)),
         };
         let engine = engine
+            .with_validator(validator)
             .with_resend_after(config.resend_after)
-            .with_max_payload_bytes(frame::payload_budget(config.max_datagram))
-            .with_validator(validator);
+            .with_max_payload_bytes(frame::payload_budget(config.max_datagram));
         let id = engine.id();
         let mut rng = match config.seed {
             Some(s) => StdRng::seed_from_u64(s),

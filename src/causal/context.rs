@@ -466,9 +466,11 @@ impl Lattice for CausalContext {
         self.is_empty()
     }
 
-    /// Union. `O(r + g)` over both operands.
+    /// Union. `O(r + g)` over both operands (one merge of the replica lists when `other` names
+    /// replicas `self` has not seen, so many new replicas never shift the list once each).
     fn join_ref(&mut self, other: &Self) -> bool {
         let mut changed = false;
+        let mut fresh = false;
         for (r, rs) in &other.entries {
             match self.find(r) {
                 Ok(i) => {
@@ -486,11 +488,24 @@ impl Lattice for CausalContext {
                         changed = true;
                     }
                 }
-                Err(i) => {
-                    self.entries.insert(i, (*r, rs.clone()));
-                    changed = true;
-                }
+                Err(_) => fresh = true,
             }
+        }
+        if fresh {
+            // The replicas only `other` names, merged in by one pass over both lists.
+            let mine = core::mem::take(&mut self.entries);
+            let mut out = Vec::with_capacity(mine.len() + other.entries.len());
+            let mut theirs = other.entries.iter().peekable();
+            for (r, rs) in mine {
+                while let Some(e) = theirs.next_if(|(x, _)| *x < r) {
+                    out.push(e.clone());
+                }
+                let _ = theirs.next_if(|(x, _)| *x == r);
+                out.push((r, rs));
+            }
+            out.extend(theirs.cloned());
+            self.entries = out;
+            changed = true;
         }
         changed
     }
@@ -501,21 +516,36 @@ impl Lattice for CausalContext {
 }
 
 impl FromIterator<Dot> for CausalContext {
-    /// The context holding exactly the given dots.
+    /// The context holding exactly the given dots. `O(n log n)` in any order: the dots are sorted
+    /// first, then each replica's ranges are built left to right (never shifted).
     fn from_iter<I: IntoIterator<Item = Dot>>(iter: I) -> Self {
-        let mut c = CausalContext::new();
-        for d in iter {
-            c.insert(d);
+        let mut dots: Vec<Dot> = iter.into_iter().collect();
+        dots.sort_unstable();
+        let mut entries: Vec<(ReplicaId, Ranges)> = Vec::new();
+        for d in dots {
+            let n = d.counter();
+            match entries.last_mut() {
+                Some((r, rs)) if *r == d.replica() => match rs.last_mut() {
+                    Some(last) if n <= last.1 => {}
+                    Some(last) if n == last.1 + 1 => last.1 = n,
+                    _ => rs.push((n, n)),
+                },
+                _ => {
+                    let mut rs = Ranges::new();
+                    rs.push((n, n));
+                    entries.push((d.replica(), rs));
+                }
+            }
         }
-        c
+        CausalContext { entries }
     }
 }
 
 impl Extend<Dot> for CausalContext {
+    /// `O(n log n + r + g)`: the dots are sorted into a context first, then joined.
     fn extend<I: IntoIterator<Item = Dot>>(&mut self, iter: I) {
-        for d in iter {
-            self.insert(d);
-        }
+        let more: CausalContext = iter.into_iter().collect();
+        self.join_ref(&more);
     }
 }
 

@@ -91,7 +91,8 @@ impl<V> DotFun<V> {
 }
 
 impl<V: Clone + PartialEq> DotFun<V> {
-    /// The causal join (see the module docs). `O(self + other)`.
+    /// The causal join (see the module docs). `O(self + other)` in any order of arrival: one
+    /// merge of the two sorted runs.
     pub(crate) fn join_fun(
         &mut self,
         ctx: &CausalContext,
@@ -100,23 +101,37 @@ impl<V: Clone + PartialEq> DotFun<V> {
         log: &mut DotLog,
     ) -> bool {
         let mut changed = false;
-        // Mine that the other side has seen and dropped: removed there.
-        self.entries.retain(|(d, _)| {
-            let keep = !other_ctx.contains(d) || other.contains(d);
-            if !keep {
-                log.removed(*d);
-                changed = true;
+        let mine = core::mem::take(&mut self.entries);
+        let mut out: SmallVec<[(Dot, V); 1]> = SmallVec::with_capacity(mine.len().max(other.entries.len()));
+        let mut theirs = other.entries.iter().peekable();
+        for (d, v) in mine {
+            // Theirs before this one of mine: new unless I have seen them.
+            while let Some((e, w)) = theirs.next_if(|(e, _)| *e < d) {
+                if !ctx.contains(e) {
+                    log.added(*e);
+                    out.push((*e, w.clone()));
+                    changed = true;
+                }
             }
-            keep
-        });
-        // Theirs that I have never seen: new. (A shared dot carries the same payload on both
-        // sides: payloads are immutable per dot.)
-        for (d, v) in &other.entries {
-            if !ctx.contains(d) && self.insert(*d, v.clone()) {
-                log.added(*d);
+            if theirs.next_if(|(e, _)| *e == d).is_some() {
+                // Both hold it (with the same payload: payloads are immutable per dot).
+                out.push((d, v));
+            } else if other_ctx.contains(&d) {
+                // Mine that the other side has seen and dropped: removed there.
+                log.removed(d);
+                changed = true;
+            } else {
+                out.push((d, v));
+            }
+        }
+        for (e, w) in theirs {
+            if !ctx.contains(e) {
+                log.added(*e);
+                out.push((*e, w.clone()));
                 changed = true;
             }
         }
+        self.entries = out;
         changed
     }
 }

@@ -118,23 +118,44 @@ impl DotStore for DotSet {
         other_ctx: &CausalContext,
         log: &mut DotLog,
     ) -> bool {
+        // One merge of the two sorted runs: `O(self + other)` lookups in the contexts, in any
+        // order of arrival (inserting the other's dots one at a time would shift the vector once
+        // per dot: quadratic when they sort before mine).
         let mut changed = false;
-        // Mine that the other side saw and dropped: removed.
-        self.dots.retain(|d| {
-            let keep = !other_ctx.contains(d) || other.dots.binary_search(d).is_ok();
-            if !keep {
-                log.removed(*d);
-                changed = true;
-            }
-            keep
-        });
-        // Theirs that I have never seen: new.
-        for d in &other.dots {
-            if !ctx.contains(d) && self.insert(*d) {
-                log.added(*d);
-                changed = true;
+        let mut out: SmallVec<[Dot; 1]> = SmallVec::with_capacity(self.dots.len().max(other.dots.len()));
+        let mine = core::mem::take(&mut self.dots);
+        let (mut i, mut j) = (0, 0);
+        while i < mine.len() || j < other.dots.len() {
+            let (a, b) = (mine.get(i), other.dots.get(j));
+            match (a, b) {
+                (Some(x), Some(y)) if x == y => {
+                    out.push(*x);
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), y) if y.is_none_or(|y| x < y) => {
+                    // Mine that the other side saw and dropped: removed.
+                    if other_ctx.contains(x) {
+                        log.removed(*x);
+                        changed = true;
+                    } else {
+                        out.push(*x);
+                    }
+                    i += 1;
+                }
+                (_, Some(y)) => {
+                    // Theirs that I have never seen: new.
+                    if !ctx.contains(y) {
+                        log.added(*y);
+                        out.push(*y);
+                        changed = true;
+                    }
+                    j += 1;
+                }
+                (_, None) => unreachable!("one side is not exhausted"),
             }
         }
+        self.dots = out;
         changed
     }
 

@@ -370,24 +370,29 @@ impl<S: DotStore> Decompose for Causal<S> {
         store.retain_dots(&mut |d| !other.context.contains(d));
         // Removed irreducibles of self not below other: dots other has not seen, or still holds.
         let mut context = self.context.difference(&other.context);
-        // Dots self removed that other still holds: walk the smaller of self's context and
-        // other's store, so that the delta of a small group against a large state costs the group.
-        if self.context.dot_count() <= other.store.dot_count() as u64 {
-            for d in self.context.dots() {
+        // Dots self removed that other still holds: these are in both contexts. Walk the smaller
+        // of the two contexts' common dots and other's store, so that the delta of a small group
+        // against a large state costs the group, and a group claiming a huge range of events
+        // costs only the events of those replicas that other has seen (never the claimed range).
+        // The dots found are collected and sorted into ranges once (inserting them one at a time
+        // in the store's order, a hash order for sets, would shift the ranges once per dot).
+        let mut extra: Vec<Dot> = Vec::new();
+        let common = self.context.intersection(&other.context);
+        if common.dot_count() <= other.store.dot_count() as u64 {
+            for d in common.dots() {
                 if !self.store.contains_dot(&d) && other.store.contains_dot(&d) {
-                    context.insert(d);
+                    extra.push(d);
                 }
             }
         } else {
             other.store.for_each_dot(&mut |d| {
                 if self.context.contains(&d) && !self.store.contains_dot(&d) {
-                    context.insert(d);
+                    extra.push(d);
                 }
             });
         }
-        store.for_each_dot(&mut |d| {
-            context.insert(d);
-        });
+        store.for_each_dot(&mut |d| extra.push(d));
+        context.extend(extra);
         Causal { store, context }
     }
 }

@@ -801,6 +801,7 @@ where
         }
         let old = &self.nodes[node].engine;
         let engine = SyncEngine::restore(old.id(), self.mode, old.state().clone(), old.seq())
+            .expect("a running engine's seq is in range")
             .with_validator(self.validator.clone())
             .with_resend_after(self.resend_after);
         self.nodes[node].engine = engine;

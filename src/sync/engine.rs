@@ -12,7 +12,7 @@ use crate::causal::ReplicaId;
 use crate::error::Error;
 use crate::lattice::{Decompose, Lattice};
 use crate::limits::Limits;
-use crate::receive::{AcceptAll, Validator};
+use crate::receive::{BasicCheck, Validator};
 
 /// One buffered delta-group: what changed the state, and where it came from.
 #[derive(Clone, PartialEq)]
@@ -90,7 +90,7 @@ struct Peer<L> {
 /// assert_eq!(x.buffered(), 0); // acknowledged by every neighbour: collected
 /// ```
 #[derive(Clone)]
-pub struct SyncEngine<L, V = AcceptAll> {
+pub struct SyncEngine<L, V = BasicCheck> {
     id: ReplicaId,
     mode: Mode,
     state: L,
@@ -109,10 +109,19 @@ pub struct SyncEngine<L, V = AcceptAll> {
     resend_after: u32,
     /// Protocol version 2: handshake digest, chunks, counters.
     pub(super) proto: Protocol<L>,
+    /// The most buffered delta-groups, echo records per neighbour, and acks owed to replicas
+    /// that are not neighbours.
+    max_buffered: usize,
 }
 
+/// The default of [`SyncEngine::with_max_buffered`].
+const DEFAULT_MAX_BUFFERED: usize = 4096;
+
 impl<L: Lattice> SyncEngine<L> {
-    /// A new replica with the empty state, no neighbours, and the [`AcceptAll`] validator. `O(1)`.
+    /// A new replica with the empty state, no neighbours, and the [`BasicCheck`] validator
+    /// (`with_validator` replaces it). `O(1)`.
+    ///
+    /// [`BasicCheck`]: crate::sync::BasicCheck
     ///
     /// Use a NEW `id` for every replica that starts without state, including one that lost its
     /// disk: see the type's documentation.
@@ -159,14 +168,23 @@ impl<L: Lattice> SyncEngine<L> {
     /// e.update(|f, me| f.enable(me));
     /// let (state, seq) = (e.state().clone(), e.seq()); // persisted
     ///
-    /// let mut back = SyncEngine::restore(a, Mode::DeltaBpRr, state, seq);
+    /// let mut back = SyncEngine::restore(a, Mode::DeltaBpRr, state, seq).unwrap();
     /// back.add_neighbour(b);
     /// let out = back.poll_outgoing();
     /// assert!(matches!(out[0].1, Message::Snapshot { seq: 1, .. }));
     /// ```
-    #[must_use]
-    pub fn restore(id: ReplicaId, mode: Mode, state: L, seq: u64) -> Self {
-        Self::build(id, mode, state, seq, false)
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CounterOutOfRange`] (field `seq`) if `seq` is above
+    /// [`MAX_COUNT`](crate::counter::MAX_COUNT): no engine issues that many, so the pair is
+    /// corrupt (and counting on from it could wrap).
+    pub fn restore(id: ReplicaId, mode: Mode, state: L, seq: u64) -> Result<Self, Error> {
+        let max = crate::limits::MAX_COUNT;
+        if seq > max {
+            return Err(Error::CounterOutOfRange { field: "seq", value: seq, max });
+        }
+        Ok(Self::build(id, mode, state, seq, false))
     }
 
     fn build(id: ReplicaId, mode: Mode, state: L, seq: u64, log_complete: bool) -> Self {
@@ -180,7 +198,8 @@ impl<L: Lattice> SyncEngine<L> {
             log_complete: log_complete && seq == 0,
             peers: BTreeMap::new(),
             acks_due: BTreeMap::new(),
-            validator: AcceptAll,
+            validator: BasicCheck,
+            max_buffered: DEFAULT_MAX_BUFFERED,
             limits: Limits::default(),
             resend_after: 1,
             proto: Protocol::new(),
@@ -214,6 +233,7 @@ impl<L, V> SyncEngine<L, V> {
             limits: self.limits,
             resend_after: self.resend_after,
             proto: self.proto,
+            max_buffered: self.max_buffered,
         }
     }
 
@@ -229,6 +249,30 @@ impl<L, V> SyncEngine<L, V> {
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Bounds the engine's volatile memory: at most `n` buffered delta-groups (a neighbour that
+    /// falls further behind, by never acknowledging or being down, gets a snapshot instead),
+    /// at most `n` echo records per neighbour (older ones are forgotten: a little more is sent),
+    /// and acks owed to at most `n` replicas that are not neighbours (more are not acknowledged;
+    /// they resend). At least 1; default 4096. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let b = ReplicaId::from_u128(2);
+    /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta).with_max_buffered(2);
+    /// e.add_neighbour(b); // never acknowledges
+    /// for _ in 0..10 {
+    ///     e.update(|f, me| f.enable(me));
+    /// }
+    /// assert!(e.buffered() <= 2);
+    /// assert!(matches!(&e.poll_outgoing()[..], [(_, Message::Snapshot { .. })]));
+    /// ```
+    #[must_use]
+    pub fn with_max_buffered(mut self, n: usize) -> Self {
+        self.max_buffered = n.max(1);
         self
     }
 
@@ -338,9 +382,9 @@ impl<L, V> SyncEngine<L, V> {
     /// The validator. `O(1)`.
     ///
     /// ```
-    /// # use convergent::sync::{AcceptAll, Mode, SyncEngine};
+    /// # use convergent::sync::{BasicCheck, Mode, SyncEngine};
     /// # use convergent::{EwFlag, ReplicaId};
-    /// assert_eq!(SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta).validator(), &AcceptAll);
+    /// assert_eq!(SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta).validator(), &BasicCheck);
     /// ```
     pub fn validator(&self) -> &V {
         &self.validator
@@ -580,14 +624,36 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     }
 
     fn push(&mut self, delta: L, origin: Option<ReplicaId>) {
-        self.seq += 1;
+        self.seq = next_seq(self.seq);
         if self.mode.is_delta() {
             self.log.push_back(Entry { delta, origin });
         } else {
             self.log_start = self.seq;
             self.log_complete = false;
         }
+        self.cap_buffer();
         self.collect();
+    }
+
+    /// Past [`with_max_buffered`](Self::with_max_buffered) groups, the neighbours holding the
+    /// oldest back get a snapshot instead (their ack is forgotten), so `collect` can drop them.
+    fn cap_buffer(&mut self) {
+        if self.log.len() <= self.max_buffered {
+            return;
+        }
+        let floor = self.seq - self.max_buffered as u64;
+        let log_start = self.log_start;
+        for p in self.peers.values_mut() {
+            if p.acked.unwrap_or(log_start) < floor {
+                p.acked = None;
+                p.sent = None;
+                p.heard.clear();
+            }
+        }
+        while self.log_start < floor && self.log.pop_front().is_some() {
+            self.log_start += 1;
+            self.log_complete = false;
+        }
     }
 
     /// Drops the buffered deltas every neighbour acknowledged.
@@ -758,8 +824,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 }
                 self.validator.validate(&payload, &self.state, self.id, &self.limits)?;
                 self.receive(from, payload);
-                let due = self.acks_due.entry(from).or_insert(seq);
-                *due = (*due).max(seq);
+                self.owe_ack(from, seq);
                 self.proto.hold(from, seq);
                 Ok(())
             }
@@ -771,10 +836,23 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
         }
     }
 
+    /// Records the ack owed to `from`; to a replica that is not a neighbour only while fewer than
+    /// `max_buffered` acks are owed (a flood of strangers cannot grow the table).
+    fn owe_ack(&mut self, from: ReplicaId, seq: u64) {
+        if !self.peers.contains_key(&from)
+            && !self.acks_due.contains_key(&from)
+            && self.acks_due.len() >= self.max_buffered
+        {
+            return;
+        }
+        let due = self.acks_due.entry(from).or_insert(seq);
+        *due = (*due).max(seq);
+    }
+
     fn receive(&mut self, from: ReplicaId, group: L) {
         if !self.mode.is_delta() {
             if self.state.join_ref(&group) {
-                self.seq += 1;
+                self.seq = next_seq(self.seq);
                 self.log_start = self.seq;
                 self.log_complete = false;
             }
@@ -801,6 +879,10 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
             if let Some(p) = self.peers.get_mut(&from) {
                 // Only groups that can overlap unacknowledged deltas (those below `seq`) matter.
                 if !group.is_bottom() && p.acked.is_none_or(|a| a < seq) {
+                    if p.heard.len() >= self.max_buffered {
+                        // Forget the oldest: echo suppression is an optimisation.
+                        p.heard.remove(0);
+                    }
                     p.heard.push((seq, group));
                 }
             }
@@ -1170,6 +1252,12 @@ where
     }
 }
 
+/// The sequence number after `seq`. Engines start at most at `MAX_COUNT` (`restore` checks) and
+/// count one per change, so `u64::MAX` is out of reach.
+fn next_seq(seq: u64) -> u64 {
+    seq.checked_add(1).expect("sequence numbers start at most at 2^53 and grow by one per change")
+}
+
 /// A summary: id, mode, seq, buffered deltas, neighbours' acks, and the state.
 impl<L: fmt::Debug, V> fmt::Debug for SyncEngine<L, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1310,7 +1398,8 @@ mod tests {
 
     #[test]
     fn a_restored_engine_has_no_complete_log() {
-        let mut e = SyncEngine::<EwFlag>::restore(ReplicaId::from_u128(1), Mode::DeltaBpRr, EwFlag::new(), 5);
+        let mut e = SyncEngine::<EwFlag>::restore(ReplicaId::from_u128(1), Mode::DeltaBpRr, EwFlag::new(), 5)
+            .unwrap();
         e.add_neighbour(ReplicaId::from_u128(2));
         assert_eq!(e.acked(ReplicaId::from_u128(2)), None);
         e.update(|f, me| f.enable(me));

@@ -341,9 +341,9 @@ mod tests {
         let [x, y] = both;
         // Both restart from their records, one after the other would do the same.
         let mut x2 =
-            E::restore(a, Mode::DeltaBpRr, x.state().clone(), x.seq()).with_sync_record(x.sync_record());
+            E::restore(a, Mode::DeltaBpRr, x.state().clone(), x.seq()).unwrap().with_sync_record(x.sync_record());
         let mut y2 =
-            E::restore(b, Mode::DeltaBpRr, y.state().clone(), y.seq()).with_sync_record(y.sync_record());
+            E::restore(b, Mode::DeltaBpRr, y.state().clone(), y.seq()).unwrap().with_sync_record(y.sync_record());
         x2.add_neighbour(b);
         y2.add_neighbour(a);
         x2.update(|s, me| s.insert(me, 7777));
@@ -357,8 +357,8 @@ mod tests {
             assert_eq!(e.stats().handshakes, 1);
         }
         // Without the holds, each side sends the other its whole state.
-        let mut x3 = E::restore(a, Mode::DeltaBpRr, x.state().clone(), x.seq());
-        let mut y3 = E::restore(b, Mode::DeltaBpRr, y.state().clone(), y.seq());
+        let mut x3 = E::restore(a, Mode::DeltaBpRr, x.state().clone(), x.seq()).unwrap();
+        let mut y3 = E::restore(b, Mode::DeltaBpRr, y.state().clone(), y.seq()).unwrap();
         x3.add_neighbour(b);
         y3.add_neighbour(a);
         let mut both = [x3, y3];

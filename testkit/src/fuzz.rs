@@ -18,8 +18,8 @@ use crate::{
 };
 
 /// What a fuzzed type provides beyond [`Subject`]: decomposition and serde.
-pub trait FuzzSubject: Subject + Decompose + Serialize + DeserializeOwned {}
-impl<T: Subject + Decompose + Serialize + DeserializeOwned> FuzzSubject for T {}
+pub trait FuzzSubject: Subject + Decompose + Serialize + DeserializeOwned + convergent::Receive {}
+impl<T: Subject + Decompose + Serialize + DeserializeOwned + convergent::Receive> FuzzSubject for T {}
 
 /// The number of types [`dispatch!`] selects from.
 pub const TYPES: u8 = 17;
@@ -425,7 +425,7 @@ pub fn decode_of<T: FuzzSubject>(bytes: &[u8]) {
     }
     let (me, peer): (ReplicaId, ReplicaId) = (replica_ids(2)[0], replica_ids(2)[1]);
     for mode in [Mode::DeltaBpRr, Mode::FullState] {
-        let mut e = SyncEngine::<T>::restore(me, mode, live.clone(), 3);
+        let mut e = SyncEngine::<T>::restore(me, mode, live.clone(), 3).expect("seq in range");
         e.add_neighbour(peer);
         let mut e2 = e.clone();
         let ok = e.on_message(peer, m.clone()).is_ok();

@@ -13,6 +13,17 @@ pub struct GSet(pub BTreeSet<u64>);
 /// Decoded with serde (a lattice of one's own: no typed validation).
 impl convergent::wire::Decode for GSet {}
 
+/// Nothing to check against the receiver: the engine's default validator needs `Receive`.
+impl convergent::Receive for GSet {
+    fn validate_against(
+        &self,
+        _: &Self,
+        _: &convergent::ReceivePolicy,
+    ) -> Result<(), convergent::Error> {
+        Ok(())
+    }
+}
+
 impl GSet {
     /// Inserts `x` and returns the delta: the singleton `{x}`.
     pub fn add(&mut self, x: u64) -> GSet {

@@ -1,0 +1,268 @@
+//! Issue 10: valid input that used to cost the receiver out of proportion (quadratic joins,
+//! forged claims, a state past its own limits, unbounded engine buffers, remote panics through
+//! the engine's default validator). One named regression test per class of the issue.
+//!
+//! Complexity is checked by comparing, at one size `n`, the worst order of arrival with the best
+//! (the same input, mirrored): with merges both cost `O(n)`; the old one-at-a-time inserts cost
+//! `O(n)` in the best order and `O(n^2)` in the worst (at `n = 32 000` the old flag join took
+//! over 100x longer in the worst order). The same size on both sides keeps allocator and cache
+//! effects out of the ratio; each side is the best of five runs.
+
+#![cfg(feature = "serde")]
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use convergent::sync::{Message, Mode, SyncEngine};
+use convergent::wire;
+use convergent::{
+    CausalContext, Decompose, Dot, Error, EwFlag, GCounter, Lattice, Limits, MvRegister, OrSet, Receive,
+    ReceivePolicy, ReplicaId, counter::MAX_COUNT,
+};
+
+fn id(n: u128) -> ReplicaId {
+    ReplicaId::from_u128(n)
+}
+
+const ME: u128 = 1;
+
+fn policy() -> ReceivePolicy {
+    ReceivePolicy::new(id(ME), 0)
+}
+
+/// The timed tests run one at a time (a second test on the other core skews the ratio).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The best of five timings of `f` on a fresh input from `make`.
+fn best_of<T>(make: impl Fn() -> T, f: impl Fn(T)) -> Duration {
+    (0..5)
+        .map(|_| {
+            let x = make();
+            let t = Instant::now();
+            f(x);
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+/// Asserts that the worst order costs at most a few times the best order.
+fn assert_order_free(what: &str, best: Duration, worst: Duration) {
+    let ratio = worst.as_secs_f64() / best.as_secs_f64().max(1e-6);
+    eprintln!("{what}: best order {best:?}, worst order {worst:?}, ratio {ratio:.1}");
+    assert!(ratio < 4.0, "{what}: the worst order of arrival costs {ratio:.1}x the best");
+}
+
+/// A value of `L` holding one live dot of each replica in `lo..hi`, built by a balanced tree of
+/// joins (so building it is `O(n log n)`).
+fn spread<L: Lattice + Clone>(lo: u128, hi: u128, one: &impl Fn(ReplicaId) -> L) -> L {
+    if hi - lo == 1 {
+        return one(id(lo));
+    }
+    let mid = lo + (hi - lo) / 2;
+    spread(lo, mid, one).joined(spread(mid, hi, one))
+}
+
+/// Joining `n` dots that all sort before the receiver's `n` dots (worst: used to be `n` inserts
+/// at the front of a sorted vector) and `n` dots that sort after them (best: appends).
+fn join_orders<L: Lattice + Clone>(n: u128, one: impl Fn(ReplicaId) -> L) -> (Duration, Duration) {
+    let (low, high) = (spread(10, 10 + n, &one), spread(10 + n, 10 + 2 * n, &one));
+    let time = |local: &L, incoming: &L| {
+        best_of(|| (local.clone(), incoming.clone()), |(mut l, i)| assert!(l.join_ref(&i)))
+    };
+    (time(&low, &high), time(&high, &low))
+}
+
+/// Class 1: an `EwFlag` join (a dot set) in the worst arrival order.
+#[test]
+fn class1_flag_join_of_dots_sorting_first_is_linear() {
+    let _s = serial();
+    let (best, worst) = join_orders(32_000, |r: ReplicaId| EwFlag::new().enable(r));
+    assert_order_free("flag join", best, worst);
+}
+
+/// Class 1: an `MvRegister` join (a dot function) in the worst arrival order.
+#[test]
+fn class1_mv_register_join_of_dots_sorting_first_is_linear() {
+    let _s = serial();
+    let (best, worst) = join_orders(32_000, |r: ReplicaId| MvRegister::new().write(r, 7u8));
+    assert_order_free("mv-register join", best, worst);
+}
+
+/// Class 1: a context built from dots in descending order (as the RR delta and decompositions
+/// build them from a store's order, a hash order for sets): sorted first, never shifted once per
+/// dot.
+#[test]
+fn class1_context_from_dots_in_any_order_is_linear() {
+    let _s = serial();
+    // Odd event numbers only: every dot is its own range.
+    let n = 40_000;
+    let mut c = CausalContext::new();
+    let ascending: Vec<Dot> = (0..2 * n).map(|_| c.next_dot(id(2))).step_by(2).collect();
+    let descending: Vec<Dot> = ascending.iter().rev().copied().collect();
+    let time = |d: &Vec<Dot>| {
+        best_of(|| d.clone(), |d| assert_eq!(d.into_iter().collect::<CausalContext>().range_count(), n))
+    };
+    assert_order_free("context from dots", time(&ascending), time(&descending));
+}
+
+/// The bytes of a causal value (a flag, a set: any with an empty store encoded as one `0`) whose
+/// context claims `x`'s events `1..=n`: `[1 replica] [x] [1 range] [gap 0] [n - 1] [0]`.
+fn claim(x: ReplicaId, n: u64) -> Vec<u8> {
+    let mut b = vec![wire::FORMAT_VERSION, 1];
+    b.extend_from_slice(&x.to_bytes());
+    b.extend_from_slice(&[1, 0]);
+    let mut n = n - 1;
+    while n >= 0x80 {
+        b.push((n & 0x7f) as u8 | 0x80);
+        n >>= 7;
+    }
+    b.push(n as u8);
+    b.push(0);
+    b
+}
+
+/// Class 2: the RR step of the engine (`delta` of a received group against the state) for a
+/// few bytes claiming `2^44` events of a replica costs what the receiver has seen of that replica,
+/// not a walk of the whole state (it used to walk every live dot: x600 at 100k keys).
+#[test]
+fn class2_claimed_range_does_not_scan_the_state() {
+    let _s = serial();
+    let (x, writer) = (id(3), id(2));
+    let mut state = OrSet::new();
+    let _ = state.insert(x, 0u32);
+    for i in 1..100_000u32 {
+        let _ = state.insert(writer, i);
+    }
+    let huge: OrSet<u32> = wire::from_bytes(&claim(x, 1 << 44)).unwrap();
+    let tiny: OrSet<u32> = wire::from_bytes(&claim(x, 1)).unwrap();
+    let time = |g: &OrSet<u32>| best_of(|| (), |()| assert!(!g.delta(&state).is_bottom()));
+    let (best, worst) = (time(&tiny), time(&huge));
+    eprintln!("rr step: tiny claim {best:?}, 2^44 claim {worst:?}");
+    assert!(worst < best * 20 + Duration::from_micros(100), "a claimed range walked the state: {worst:?}");
+}
+
+/// Class 4: through the engine's DEFAULT validator, an OR-Set delta that would need a 65 537th
+/// replica is a typed error from `on_bytes`, not a panic; `restore` refuses a sequence number
+/// no engine issues.
+#[test]
+fn class4_default_engine_refuses_what_would_panic() {
+    assert!(matches!(
+        SyncEngine::<EwFlag>::restore(id(ME), Mode::DeltaBpRr, EwFlag::new(), u64::MAX),
+        Err(Error::CounterOutOfRange { field: "seq", .. })
+    ));
+    // A receiver whose set holds live elements of 65 536 replicas, with a roomy replica limit.
+    let full = 65_536u32;
+    let add = |r: u128, e: u32| OrSet::new().insert(id(r), e);
+    let mut set = OrSet::new();
+    let mut parts: Vec<OrSet<u32>> = (0..full).map(|i| add(10 + u128::from(i), i)).collect();
+    while parts.len() > 1 {
+        let next = parts.chunks(2).map(|c| c.iter().fold(OrSet::new(), |a, b| a.joined(b.clone()))).collect();
+        parts = next;
+    }
+    set.join_ref(&parts[0]);
+    let roomy = Limits { max_replicas: 1 << 20, ..Limits::default() };
+    let mut e = SyncEngine::restore(id(ME), Mode::DeltaBpRr, set, 0).unwrap().with_limits(roomy);
+    let one_more = Message::Delta { seq: 1, delta: add(5_000_000, 7) }.to_bytes();
+    let before = e.state().clone();
+    assert_eq!(
+        e.on_bytes(id(2), &one_more),
+        Err(Error::TooLarge { field: "set.replicas", limit: 65_536, found: 65_537 })
+    );
+    assert!(e.state() == &before);
+}
+
+/// Class 4: a context naming the receiver's own events beyond what it issued, relayed by an
+/// honest-looking peer, is refused by the default engine (it used to panic the next insert).
+#[test]
+fn class4_default_engine_refuses_own_events_from_the_future() {
+    let mut impostor = EwFlag::new();
+    let _ = impostor.enable(id(ME));
+    let forged = impostor.enable(id(ME));
+    let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr);
+    assert!(matches!(
+        e.on_message(id(2), Message::Delta { seq: 1, delta: forged }),
+        Err(Error::OwnDotFromFuture { .. })
+    ));
+}
+
+/// Class 5: two deltas each within `max_ranges` whose join would not be: the second is refused,
+/// so the receiver's own state always decodes at its peers.
+#[test]
+fn class5_join_past_the_limits_is_refused() {
+    let p = policy().with_limits(Limits { max_ranges: 3, ..Limits::default() });
+    // Replica 2 enables and disables 8 times: each disable's delta carries one event `{k}`.
+    let mut src = EwFlag::new();
+    let offs: Vec<EwFlag> = (0..8)
+        .map(|_| {
+            let _ = src.enable(id(2));
+            src.disable(id(2))
+        })
+        .collect();
+    let first = offs[0].clone().joined(offs[2].clone()); // {1, 3}: two ranges
+    let second = offs[4].clone().joined(offs[6].clone()); // {5, 7}: two ranges
+    let mut local = EwFlag::new();
+    assert_eq!(local.receive(first, &p), Ok(true));
+    let before = local.clone();
+    assert_eq!(
+        local.receive(second, &p),
+        Err(Error::TooLarge { field: "context.ranges", limit: 3, found: 4 })
+    );
+    assert_eq!(local, before);
+    // A message that fills a gap instead (and so merges ranges) is fine.
+    assert_eq!(local.receive(offs[1].clone(), &p), Ok(true));
+}
+
+/// Class 6: a neighbour that never acknowledges does not grow the buffer past the cap (it gets a
+/// snapshot instead); acks owed to strangers are capped.
+#[test]
+fn class6_engine_buffers_are_bounded() {
+    let b = id(2);
+    let mut e = SyncEngine::<GCounter>::new(id(ME), Mode::DeltaBpRr).with_max_buffered(64);
+    e.add_neighbour(b);
+    for _ in 0..10_000 {
+        e.update(|c, me| c.increment(me, 1));
+    }
+    assert!(e.buffered() <= 64, "{} buffered", e.buffered());
+    assert!(matches!(&e.poll_outgoing()[..], [(_, Message::Snapshot { .. })]));
+    for r in 0..1_000u128 {
+        let mut g = GCounter::new();
+        let d = g.increment(id(1_000 + r), 1);
+        e.on_message(id(1_000 + r), Message::Delta { seq: 1, delta: d }).unwrap();
+    }
+    assert!(e.poll_acks().len() <= 64);
+}
+
+/// Class 8: a context claiming another replica's events up to `2^53` (which made every later
+/// event of it vanish everywhere) and a counter entry at `MAX_COUNT` (which froze its count) are
+/// refused: they claim more than `max_claim_ahead` beyond what the receiver has seen.
+#[test]
+fn class8_forged_claims_far_ahead_are_refused() {
+    let x = id(3);
+    let mut seen = CausalContext::new();
+    let _ = seen.next_dot(x);
+    let b = claim(x, MAX_COUNT);
+    let mut local = EwFlag::new();
+    let _ = local.enable(x);
+    let before = local.clone();
+    assert!(matches!(
+        wire::receive(&mut local, &b, &policy()),
+        Err(Error::ClaimTooFarAhead { found: MAX_COUNT, seen: 1, .. })
+    ));
+    assert_eq!(local, before);
+    let mut forged = GCounter::new();
+    let frozen = forged.increment(x, MAX_COUNT);
+    assert!(matches!(
+        frozen.validate_against(&GCounter::new(), &policy()),
+        Err(Error::ClaimTooFarAhead { found: MAX_COUNT, seen: 0, .. })
+    ));
+    // Honest steps pass; the check can be turned off.
+    let mut honest = GCounter::new();
+    assert!(honest.increment(x, 1_000).validate_against(&GCounter::new(), &policy()).is_ok());
+    let off = policy().with_limits(Limits { max_claim_ahead: u64::MAX, ..Limits::default() });
+    assert!(frozen.validate_against(&GCounter::new(), &off).is_ok());
+}
