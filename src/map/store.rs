@@ -26,7 +26,8 @@ use crate::causal::{CausalContext, Dot, DotLog, DotStore, Handle};
 ///
 /// Memory: per key, the key and its nested store; per live dot, one index entry (the dot and a
 /// clone of its key). Memory follows the live size: the key table and the index shrink to fit
-/// when a removal leaves them below a quarter of their room (above 16 entries).
+/// when a removal leaves them with more than twice the room a fresh table would have (above 16
+/// entries).
 ///
 /// # Example
 ///
@@ -163,18 +164,19 @@ impl<K: Hash + Eq, S> MapStore<K, S> {
 /// Room (keys, or index entries) a map keeps whatever it holds: below it, removals never shrink.
 const SHRINK_FLOOR: usize = 16;
 
-/// Shrinks `map` to fit once it holds fewer than a quarter of its room (and the room exceeds
-/// [`SHRINK_FLOOR`]): after three quarters of the room was emptied, so `O(1)` amortized.
+/// Shrinks `map` to fit once it holds more than twice the room a fresh table of its entries
+/// would (and above [`SHRINK_FLOOR`]): the room must halve before the next shrink, so `O(1)`
+/// amortized per removal.
 fn shrink_if_sparse<K: Hash + Eq, V>(map: &mut HashMap<K, V>) {
     let room = map.capacity();
-    if room > SHRINK_FLOOR && map.len() < room / 4 {
+    if room > SHRINK_FLOOR && room > 2 * crate::limits::table_room(map.len()) {
         map.shrink_to_fit();
     }
 }
 
 impl<K: Hash + Eq, S> MapStore<K, S> {
     /// Memory follows the live size: the key table and the dot index each shrink to fit once
-    /// they fall below a quarter of their room.
+    /// they hold more than twice the room their entries need.
     fn shrink_if_sparse(&mut self) {
         shrink_if_sparse(&mut self.entries);
         shrink_if_sparse(&mut self.index);

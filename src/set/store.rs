@@ -422,20 +422,21 @@ impl<T: Hash + Eq> SetStore<T> {
         }
     }
 
-    /// Memory follows the live size: once the elements fall below a quarter of the room the
-    /// slot vector or the indexes hold (and that room exceeds [`SHRINK_FLOOR`]), all three
-    /// shrink to fit the elements. `O(elements)`, after at least three quarters of the room was
-    /// emptied by removals: amortized `O(1)` per removal.
+    /// Memory follows the live size: when removals leave the slot vector with more than twice
+    /// the room its elements need, or an index with more than twice the room a fresh index of
+    /// them would have (and above [`SHRINK_FLOOR`]), that part shrinks to fit. The room then has
+    /// to halve again before the next shrink: amortized `O(1)` per removal.
     fn shrink_if_sparse(&mut self) {
         let len = self.slots.len();
-        let room = self.slots.capacity().max(self.by_elem.capacity());
-        if room <= SHRINK_FLOOR || len >= room / 4 {
-            return;
-        }
         let Self { slots, by_elem, by_dot, hasher, .. } = self;
-        slots.shrink_to_fit();
-        by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));
-        by_dot.shrink_to(len, |&j| hasher.hash_one(slots[j as usize].dot));
+        if slots.capacity() > SHRINK_FLOOR && slots.capacity() > 2 * len {
+            slots.shrink_to_fit();
+        }
+        let fit = crate::limits::table_room(len);
+        if by_elem.capacity() > SHRINK_FLOOR && by_elem.capacity() > 2 * fit {
+            by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));
+            by_dot.shrink_to(len, |&j| hasher.hash_one(slots[j as usize].dot));
+        }
     }
 
     fn drop_empty_extras(&mut self) {
