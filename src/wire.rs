@@ -279,25 +279,8 @@ pub trait WireStore: DotStore {
 /// `(first - previous_last - 1, last - first)` (so `1..=n` is `(0, n - 1)`).
 type WireCtxEntry = (ReplicaId, Vec<(u64, u64)>);
 
-pub(crate) fn context_to_wire(ctx: &CausalContext) -> Vec<WireCtxEntry> {
-    ctx.ranges()
-        .map(|(r, rs)| {
-            let mut prev = 0u64;
-            let v = rs
-                .iter()
-                .map(|&(lo, hi)| {
-                    let e = (lo - prev - 1, hi - lo);
-                    prev = hi;
-                    e
-                })
-                .collect();
-            (r, v)
-        })
-        .collect()
-}
-
-/// The wire form of a context, written straight from it (the same output as serializing
-/// [`context_to_wire`], without building it).
+/// The wire form of a context (a sequence of [`WireCtxEntry`]), written straight from it
+/// without building the entries.
 struct ContextOut<'a>(&'a CausalContext);
 
 impl Serialize for ContextOut<'_> {
@@ -311,7 +294,7 @@ impl Serialize for ContextOut<'_> {
     }
 }
 
-/// One replica's ranges, gap-encoded as in [`context_to_wire`].
+/// One replica's ranges, gap-encoded as `(first - previous_last - 1, last - first)`.
 struct GapsOut<'a>(&'a [(u64, u64)]);
 
 impl Serialize for GapsOut<'_> {

@@ -156,10 +156,10 @@ fn rows() -> Vec<Row> {
     // A peer's insert delta (crdts: its add op) joined into 10^3 elements.
     let (ours, theirs) = sets(1_000);
     let (mut src, mut tsrc) = (ours.clone(), theirs.clone());
-    let deltas: Vec<OrSet<u64>> = (0..OPS).map(|i| src.insert(rid(PEER), 1 << 40 | i)).collect();
+    let deltas: Vec<OrSet<u64>> = (0..OPS).map(|i| src.insert(rid(PEER), (1 << 40) | i)).collect();
     let ops: Vec<_> = (0..OPS)
         .map(|i| {
-            let op = tsrc.add(1 << 40 | i, tsrc.read_ctx().derive_add_ctx(PEER));
+            let op = tsrc.add((1 << 40) | i, tsrc.read_ctx().derive_add_ctx(PEER));
             tsrc.apply(op.clone());
             op
         })
@@ -171,10 +171,10 @@ fn rows() -> Vec<Row> {
 
     // Local insert, returning the delta (crdts: make the op, apply it).
     let (mut s, mut t_) = (ours.clone(), theirs.clone());
-    let o = allocs(|| (0..OPS).for_each(|i| drop(s.insert(rid(ME), 1 << 41 | i))));
+    let o = allocs(|| (0..OPS).for_each(|i| drop(s.insert(rid(ME), (1 << 41) | i))));
     let t = allocs(|| {
         (0..OPS).for_each(|i| {
-            let op = t_.add(1 << 41 | i, t_.read_ctx().derive_add_ctx(ME));
+            let op = t_.add((1 << 41) | i, t_.read_ctx().derive_add_ctx(ME));
             t_.apply(op);
         })
     });
