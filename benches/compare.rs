@@ -90,7 +90,7 @@ fn counters(c: &mut Criterion) {
             b.iter_batched_ref(|| ours.clone(), |s| s.join_ref(black_box(&delta)), BatchSize::SmallInput)
         });
         g.bench_function("crdts", |b| {
-            b.iter_batched_ref(|| theirs.clone(), |s| s.apply(black_box(dot.clone())), BatchSize::SmallInput)
+            b.iter_batched_ref(|| theirs.clone(), |s| s.apply(black_box(dot)), BatchSize::SmallInput)
         });
         g.finish();
     }

@@ -106,14 +106,18 @@ fn rows() -> Vec<Row> {
     let dots: Vec<_> = (0..OPS)
         .map(|_| {
             let d = theirs.inc(PEER);
-            theirs.apply(d.clone());
+            theirs.apply(d);
             d
         })
         .collect();
     let (mut ours2, mut theirs2) = gcounter(16);
     let _ = ours2.increment(rid(PEER), 1);
     theirs2.apply(theirs2.inc(PEER));
-    let o = allocs(|| deltas.iter().for_each(|d| drop(ours2.join_ref(d))));
+    let o = allocs(|| {
+        deltas.iter().for_each(|d| {
+            let _ = ours2.join_ref(d);
+        })
+    });
     let t = allocs(|| dots.into_iter().for_each(|d| theirs2.apply(d)));
     rows.push(Row {
         name: "G-Counter join a one-entry delta, 16 replicas",
@@ -165,7 +169,11 @@ fn rows() -> Vec<Row> {
         })
         .collect();
     let (mut s, mut t_) = (ours.clone(), theirs.clone());
-    let o = allocs(|| deltas.iter().for_each(|d| drop(s.join_ref(d))));
+    let o = allocs(|| {
+        deltas.iter().for_each(|d| {
+            let _ = s.join_ref(d);
+        })
+    });
     let t = allocs(|| ops.iter().for_each(|op| t_.apply(op.clone())));
     rows.push(Row { name: "OR-Set insert delta joined, 1000 u64", ours: per_op(o), theirs: per_op(t) });
 
@@ -211,7 +219,11 @@ fn rows() -> Vec<Row> {
         })
         .collect();
     let (mut s, mut t_) = (ours, theirs);
-    let o = allocs(|| deltas.iter().for_each(|d| drop(s.join_ref(d))));
+    let o = allocs(|| {
+        deltas.iter().for_each(|d| {
+            let _ = s.join_ref(d);
+        })
+    });
     let t = allocs(|| ops.into_iter().for_each(|op| t_.apply(op)));
     rows.push(Row { name: "OR-Map join a one-key delta, 1000 keys", ours: per_op(o), theirs: per_op(t) });
     rows
