@@ -76,3 +76,15 @@ impl Default for Limits {
         }
     }
 }
+
+/// The room (capacity) of a fresh hash table (hashbrown) of `n` entries: buckets a power of two
+/// at most 7/8 full. The shrink policy of the set and map stores compares against it.
+pub(crate) fn table_room(n: usize) -> usize {
+    if n < 4 {
+        3
+    } else if n < 8 {
+        7
+    } else {
+        (n.saturating_mul(8) / 7).next_power_of_two() / 8 * 7
+    }
+}

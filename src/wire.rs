@@ -30,7 +30,7 @@ pub const FORMAT_VERSION: u8 = 1;
 #[doc(hidden)]
 #[derive(Debug, Clone, Default)]
 pub struct ReplicaTable {
-    ids: Vec<ReplicaId>,
+    ids: smallvec::SmallVec<[ReplicaId; 4]>,
 }
 
 impl ReplicaTable {
@@ -264,6 +264,12 @@ pub trait WireStore: DotStore {
     /// The wire form. Must be canonical: equal stores give equal wire forms.
     fn to_wire(&self, table: &ReplicaTable) -> Self::Wire;
 
+    /// Serializes the wire form: the same output as serializing [`to_wire`](Self::to_wire),
+    /// which a store may write without building it (no copy of its elements).
+    fn serialize_wire<Z: Serializer>(&self, table: &ReplicaTable, s: Z) -> Result<Z::Ok, Z::Error> {
+        self.to_wire(table).serialize(s)
+    }
+
     /// The store of a wire form, checking its own invariants (canonical order, no dot twice,
     /// limits). The caller checks that every dot lies in the context.
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error>;
@@ -273,21 +279,44 @@ pub trait WireStore: DotStore {
 /// `(first - previous_last - 1, last - first)` (so `1..=n` is `(0, n - 1)`).
 type WireCtxEntry = (ReplicaId, Vec<(u64, u64)>);
 
-pub(crate) fn context_to_wire(ctx: &CausalContext) -> Vec<WireCtxEntry> {
-    ctx.ranges()
-        .map(|(r, rs)| {
-            let mut prev = 0u64;
-            let v = rs
-                .iter()
-                .map(|&(lo, hi)| {
-                    let e = (lo - prev - 1, hi - lo);
-                    prev = hi;
-                    e
-                })
-                .collect();
-            (r, v)
-        })
-        .collect()
+/// The wire form of a context (a sequence of [`WireCtxEntry`]), written straight from it
+/// without building the entries.
+struct ContextOut<'a>(&'a CausalContext);
+
+impl Serialize for ContextOut<'_> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.replica_count()))?;
+        for (r, rs) in self.0.ranges() {
+            seq.serialize_element(&(r, GapsOut(rs)))?;
+        }
+        seq.end()
+    }
+}
+
+/// One replica's ranges, gap-encoded as `(first - previous_last - 1, last - first)`.
+struct GapsOut<'a>(&'a [(u64, u64)]);
+
+impl Serialize for GapsOut<'_> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        let mut prev = 0u64;
+        for &(lo, hi) in self.0 {
+            seq.serialize_element(&(lo - prev - 1, hi - lo))?;
+            prev = hi;
+        }
+        seq.end()
+    }
+}
+
+/// A store's wire form, through [`WireStore::serialize_wire`].
+struct StoreOut<'a, S>(&'a S, &'a ReplicaTable);
+
+impl<S: WireStore> Serialize for StoreOut<'_, S> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        self.0.serialize_wire(self.1, s)
+    }
 }
 
 pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<CausalContext, Error> {
@@ -360,8 +389,13 @@ impl<S: WireStore> Causal<S> {
 
 impl<S: WireStore> Serialize for Causal<S> {
     fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeStruct;
+        // The fields of `CausalWire`, written without building it.
         let table = ReplicaTable::of(&self.context);
-        CausalWire { context: context_to_wire(&self.context), store: self.store.to_wire(&table) }.serialize(s)
+        let mut w = s.serialize_struct("CausalWire", 2)?;
+        w.serialize_field("context", &ContextOut(&self.context))?;
+        w.serialize_field("store", &StoreOut(&self.store, &table))?;
+        w.end()
     }
 }
 
@@ -381,7 +415,7 @@ impl<S: WireStore> Decode for Causal<S> {
 
 impl Serialize for CausalContext {
     fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        context_to_wire(self).serialize(s)
+        ContextOut(self).serialize(s)
     }
 }
 
@@ -484,10 +518,75 @@ impl Decode for crate::clock::Timestamp {}
 /// assert_eq!(back, delta);
 /// ```
 pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = alloc::vec![FORMAT_VERSION];
+    let mut out = Vec::with_capacity(64);
+    out.push(FORMAT_VERSION);
     // Serializing our types into a Vec cannot fail.
-    out.extend(postcard::to_allocvec(value).expect("serialization into memory"));
-    out
+    postcard::serialize_with_flavor(value, VecOut(out)).expect("serialization into memory")
+}
+
+/// A postcard output that appends to a vector (one buffer, no copy at the end).
+struct VecOut(Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for VecOut {
+    type Output = Vec<u8>;
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<Vec<u8>> {
+        Ok(self.0)
+    }
+}
+
+/// A postcard output that allocates nothing and only checks that the bytes written are exactly
+/// `expected`: the canonical-form check of a decode, stopping at the first difference.
+struct SameAs<'a> {
+    expected: &'a [u8],
+}
+
+impl postcard::ser_flavors::Flavor for SameAs<'_> {
+    type Output = bool;
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        match self.expected.strip_prefix(data) {
+            Some(rest) => {
+                self.expected = rest;
+                Ok(())
+            }
+            None => Err(postcard::Error::SerializeBufferFull),
+        }
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        match self.expected.split_first() {
+            Some((&b, rest)) if b == data => {
+                self.expected = rest;
+                Ok(())
+            }
+            _ => Err(postcard::Error::SerializeBufferFull),
+        }
+    }
+
+    fn finalize(self) -> postcard::Result<bool> {
+        Ok(self.expected.is_empty())
+    }
+}
+
+/// Whether `rest` is exactly the canonical encoding of `v`: `v` is encoded again into a
+/// comparing output (nothing allocated for the bytes; the first difference stops it).
+fn is_canonical<T: Serialize>(v: &T, rest: &[u8]) -> bool {
+    postcard::serialize_with_flavor(v, SameAs { expected: rest }).unwrap_or(false)
 }
 
 /// Decodes bytes written by [`to_bytes`], checking the version and every invariant with the
@@ -544,7 +643,7 @@ pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Er
             // Strict: only the canonical encoding is accepted (postcard itself also reads
             // over-long varints such as `[0x80, 0x00]` for 0), so bytes and values are in
             // one-to-one correspondence and hashes of encodings can be trusted.
-            if postcard::to_allocvec(&v).map_or(true, |b| b != rest) {
+            if !is_canonical(&v, rest) {
                 return Err(Error::NotCanonical { field: "encoding" });
             }
             Ok(v)

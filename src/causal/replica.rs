@@ -38,8 +38,24 @@ use core::fmt;
 /// assert_eq!(c.to_bytes(), [7; 16]);
 /// assert_eq!(ReplicaId::from_u128(1) < ReplicaId::from_u128(2), true);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ReplicaId(uuid::Uuid);
+
+/// Byte order (the order of the big-endian `u128`), compared as one 128-bit integer: ids are
+/// compared in every binary search of a counter, a context and a replica table.
+impl Ord for ReplicaId {
+    #[inline]
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.0.as_u128().cmp(&other.0.as_u128())
+    }
+}
+
+impl PartialOrd for ReplicaId {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl ReplicaId {
     /// A new random (version 4) id. Use one per replica incarnation.

@@ -87,14 +87,28 @@ impl GCounter {
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
     pub fn increment(&mut self, replica: ReplicaId, n: u64) -> Self {
-        let new = self.get(replica).saturating_add(n).min(crate::counter::MAX_COUNT);
-        if self.raise(replica, new) {
-            let mut entries = Entries::new();
-            entries.push((replica, new));
-            GCounter { entries }
-        } else {
-            GCounter::new()
-        }
+        // One search: the entry is raised in place, or inserted where the search ended.
+        let max = crate::counter::MAX_COUNT;
+        let new = match self.search(replica) {
+            Ok(i) => {
+                let e = &mut self.entries[i].1;
+                let new = e.saturating_add(n).min(max);
+                if new == *e {
+                    return GCounter::new();
+                }
+                *e = new;
+                new
+            }
+            Err(_) if n == 0 => return GCounter::new(),
+            Err(i) => {
+                let new = n.min(max);
+                self.entries.insert(i, (replica, new));
+                new
+            }
+        };
+        let mut entries = Entries::new();
+        entries.push((replica, new));
+        GCounter { entries }
     }
 
     /// The count of `replica` (0 if it never incremented). `O(log r)`.

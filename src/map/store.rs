@@ -25,7 +25,9 @@ use crate::causal::{CausalContext, Dot, DotLog, DotStore, Handle};
 /// delta touches only the keys it removes from.
 ///
 /// Memory: per key, the key and its nested store; per live dot, one index entry (the dot and a
-/// clone of its key).
+/// clone of its key). Memory follows the live size: the key table and the index shrink to fit
+/// when a removal leaves them with more than twice the room a fresh table would have (above 16
+/// entries).
 ///
 /// # Example
 ///
@@ -159,6 +161,28 @@ impl<K: Hash + Eq, S> MapStore<K, S> {
     }
 }
 
+/// Room (keys, or index entries) a map keeps whatever it holds: below it, removals never shrink.
+const SHRINK_FLOOR: usize = 16;
+
+/// Shrinks `map` to fit once it holds more than twice the room a fresh table of its entries
+/// would (and above [`SHRINK_FLOOR`]): the room must halve before the next shrink, so `O(1)`
+/// amortized per removal.
+fn shrink_if_sparse<K: Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    let room = map.capacity();
+    if room > SHRINK_FLOOR && room > 2 * crate::limits::table_room(map.len()) {
+        map.shrink_to_fit();
+    }
+}
+
+impl<K: Hash + Eq, S> MapStore<K, S> {
+    /// Memory follows the live size: the key table and the dot index each shrink to fit once
+    /// they hold more than twice the room their entries need.
+    fn shrink_if_sparse(&mut self) {
+        shrink_if_sparse(&mut self.entries);
+        shrink_if_sparse(&mut self.index);
+    }
+}
+
 /// Moves what `sub` recorded for `key` into the index and the parent log.
 fn apply_log<K: Clone + Hash + Eq>(key: &K, sub: &mut DotLog, index: &mut HashMap<Dot, K>, log: &mut DotLog) {
     // NOTE: added before removed: a mutation can mint a dot and then remove it (write then
@@ -178,7 +202,14 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
     /// The keys not held by `other` that hold a dot `other_ctx` has seen: the keys whose values
     /// the other side removed from. Walks whichever is smaller: the context's dots (a remove
     /// delta's context is the removed dots) or this map's index.
+    ///
+    /// Nothing at all when the other side removed nothing: when every dot its context has seen
+    /// is still live in `other` (a full state without removes: same count, as live dots are in
+    /// the context), a dot of `self` that context has seen lives in `other` under the same key.
     pub(super) fn keys_removed_by(&self, other: &Self, other_ctx: &CausalContext) -> Vec<K> {
+        if self.index.is_empty() || other_ctx.dot_count() == other.index.len() as u64 {
+            return Vec::new();
+        }
         let mut seen: HashSet<&K> = HashSet::default();
         let pick = |k: &'_ K| !other.entries.contains_key(k);
         let by_context = usize::try_from(other_ctx.dot_count()).is_ok_and(|n| n <= self.index.len());
@@ -260,6 +291,9 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
             }
             apply_log(&k, &mut sub, &mut self.index, log);
         }
+        if changed {
+            self.shrink_if_sparse();
+        }
         changed
     }
 
@@ -270,6 +304,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
         });
         let entries = &self.entries;
         self.index.retain(|d, k| entries.get(k).is_some_and(|v| v.contains_dot(d)));
+        self.shrink_if_sparse();
     }
 }
 
@@ -310,31 +345,38 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     /// });
     /// ```
     pub fn update<R>(&mut self, key: K, f: impl FnOnce(&mut Handle<'_, S>) -> R) -> R {
-        let mut mine = self.store.entries.remove(&key).unwrap_or_default();
-        let mut dmine = self.dstore.entries.remove(&key).unwrap_or_default();
+        let Handle { store, dstore, ctx, dctx, replica, log } = self;
+        // The value is mutated where it lives (a key is cloned only when it is new).
+        if !store.entries.contains_key(&key) {
+            store.entries.insert(key.clone(), S::default());
+        }
+        let mine = store.entries.get_mut(&key).expect("present or just inserted");
         // The delta's index is rebuilt for this key from what the delta holds after `f`.
-        let dindex = &mut self.dstore.index;
-        dmine.for_each_dot(&mut |d| {
-            dindex.remove(&d);
-        });
+        let mut dmine = match dstore.entries.remove(&key) {
+            Some(dmine) => {
+                let dindex = &mut dstore.index;
+                dmine.for_each_dot(&mut |d| {
+                    dindex.remove(&d);
+                });
+                dmine
+            }
+            None => S::default(),
+        };
         // The nested handle records its dots in its own log, so this level can index them
         // under `key` (the enclosing log may be disabled).
         let mut sub = DotLog::recording();
-        let r = {
-            let mut h = self.nested(&mut mine, &mut dmine);
-            h.log = &mut sub;
-            f(&mut h)
-        };
-        apply_log(&key, &mut sub, &mut self.store.index, self.log);
+        let r =
+            f(&mut Handle { store: mine, dstore: &mut dmine, ctx, dctx, replica: *replica, log: &mut sub });
+        if mine.is_empty() {
+            store.entries.remove(&key);
+        }
+        apply_log(&key, &mut sub, &mut store.index, log);
         if !dmine.is_empty() {
-            let dindex = &mut self.dstore.index;
+            let dindex = &mut dstore.index;
             dmine.for_each_dot(&mut |d| {
                 dindex.insert(d, key.clone());
             });
-            self.dstore.entries.insert(key.clone(), dmine);
-        }
-        if !mine.is_empty() {
-            self.store.entries.insert(key, mine);
+            dstore.entries.insert(key, dmine);
         }
         r
     }
@@ -375,6 +417,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
             self.store.index.remove(&d);
             self.forget(d);
         }
+        self.store.shrink_if_sparse();
         true
     }
 

@@ -30,6 +30,9 @@ use smallvec::SmallVec;
 
 use crate::causal::{CausalContext, Dot, DotLog, DotStore, ReplicaId};
 
+/// Room (elements) a store keeps whatever it holds: below it, removals never shrink anything.
+const SHRINK_FLOOR: usize = 16;
+
 /// Bits of the event number in a packed dot.
 const COUNTER_BITS: u32 = 48;
 /// Mask of the event number in a packed dot.
@@ -419,6 +422,23 @@ impl<T: Hash + Eq> SetStore<T> {
         }
     }
 
+    /// Memory follows the live size: when removals leave the slot vector with more than twice
+    /// the room its elements need, or an index with more than twice the room a fresh index of
+    /// them would have (and above [`SHRINK_FLOOR`]), that part shrinks to fit. The room then has
+    /// to halve again before the next shrink: amortized `O(1)` per removal.
+    fn shrink_if_sparse(&mut self) {
+        let len = self.slots.len();
+        let Self { slots, by_elem, by_dot, hasher, .. } = self;
+        if slots.capacity() > SHRINK_FLOOR && slots.capacity() > 2 * len {
+            slots.shrink_to_fit();
+        }
+        let fit = crate::limits::table_room(len);
+        if by_elem.capacity() > SHRINK_FLOOR && by_elem.capacity() > 2 * fit {
+            by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));
+            by_dot.shrink_to(len, |&j| hasher.hash_one(slots[j as usize].dot));
+        }
+    }
+
     fn drop_empty_extras(&mut self) {
         if self.extras.as_ref().is_some_and(|x| x.by_dot.is_empty()) {
             self.extras = None;
@@ -491,6 +511,7 @@ impl<T: Hash + Eq> SetStore<T> {
     {
         let slot = self.slot_of(value)?;
         let (_, dots) = self.take_slot(slot);
+        self.shrink_if_sparse();
         Some(dots.into_iter().map(|p| self.replicas.dot(p)).collect())
     }
 
@@ -499,6 +520,7 @@ impl<T: Hash + Eq> SetStore<T> {
         let mut dots: Vec<Dot> = self.packed_dots().map(|(_, p)| self.replicas.dot(p)).collect();
         dots.sort_unstable();
         self.clear_all();
+        self.shrink_if_sparse();
         dots
     }
 
@@ -760,6 +782,9 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                 self.remove_packed(slot, p);
                 changed = true;
             }
+            if changed {
+                self.shrink_if_sparse();
+            }
         }
 
         // 2. Additions: dots live there that this side has never seen.
@@ -843,6 +868,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
             let slot = self.slot_of_dot(p).expect("live dot");
             self.remove_packed(slot, p);
         }
+        self.shrink_if_sparse();
     }
 }
 
@@ -924,6 +950,17 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
         }
         groups.retain(|(_, v)| !v.is_empty());
         groups
+    }
+
+    /// The only live dot and its element, if the store holds exactly one (a one-insert delta).
+    pub(crate) fn single(&self) -> Option<(ReplicaId, u64, &T)> {
+        match (self.slots.as_slice(), &self.extras) {
+            ([s], None) => {
+                let (ri, n) = unpack(s.dot);
+                Some((self.replicas.id(ri), n, &s.elem))
+            }
+            _ => None,
+        }
     }
 
     /// Reserves room for `n` more elements.

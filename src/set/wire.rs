@@ -43,6 +43,33 @@ where
         groups
     }
 
+    /// Writes the wire form from references to the elements: a single element (a delta)
+    /// directly, more grouped and sorted by reference, never cloned.
+    fn serialize_wire<Z: serde::Serializer>(&self, table: &ReplicaTable, s: Z) -> Result<Z::Ok, Z::Error> {
+        if let Some((id, n, elem)) = self.single() {
+            // Slices: a sequence with its length, as the vectors of the wire form.
+            let one: &[(u64, &T)] = &[(n - 1, elem)];
+            let groups: &[(u32, &[(u64, &T)])] = &[(table.index(&id), one)];
+            return groups.serialize(s);
+        }
+        let mut groups: Vec<(u32, Vec<(u64, &T)>)> = self
+            .dots_by_replica()
+            .into_iter()
+            .map(|(id, mut dots)| {
+                dots.sort_unstable_by_key(|(n, _)| *n);
+                let mut prev = 0u64;
+                for d in &mut dots {
+                    let n = d.0;
+                    d.0 = n - prev - 1;
+                    prev = n;
+                }
+                (table.index(&id), dots)
+            })
+            .collect();
+        groups.sort_unstable_by_key(|(i, _)| *i);
+        groups.serialize(s)
+    }
+
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
         cx.check_len("set.replicas", wire.len(), SetStore::<T>::MAX_REPLICAS)?;
         let total = wire.iter().fold(0usize, |acc, (_, g)| acc.saturating_add(g.len()));
