@@ -17,10 +17,8 @@ where
     T: Lattice + Clone + serde::Serialize + wire::Decode,
 {
     let mut cluster: T = T::bottom();
-    let mut next = 1u128;
-    for _ in 0..churns {
-        let id = ReplicaId::from_u128(next);
-        next += 1;
+    for n in 1..=churns {
+        let id = ReplicaId::from_u128(u128::from(n));
         // The fresh replica bootstraps from a snapshot of the converged cluster and writes; the
         // cluster joins its delta: the same state as writing on the converged value itself.
         let _ = write(&mut cluster, id);
