@@ -8,6 +8,26 @@
 //! Types*, JPDC 2018, section 7.2, "causal counter"). A remove of the key, which is a causal
 //! context of the dots it saw, then takes exactly those replicas' contributions away.
 //!
+//! # Exact reads
+//!
+//! Each live dot carries the running totals of one *chain* of its replica: the replica re-mints
+//! its dot on every change, the new dot carrying the old totals plus the change, and the delta
+//! removes the replica's previous dot in its context. A chain ends when a reset removes the
+//! replica's dot; the replica's next change starts a new chain from 0. A state built by joining
+//! whole deltas and states, in ANY order (causal or not), holds at most one live dot per chain: a
+//! chain's new dot arrives together with the removal of its predecessor. So two live dots of
+//! one replica are two chains whose counts both stand (the newer chain started after a reset
+//! this state has not received yet), and the exact read is the sum over all live dots. Versions
+//! before issue 14 read the largest dot per replica, which under-reads such a state (`a` adds 5,
+//! `b` resets, `a` sees the reset and adds 1; `c`, holding both of `a`'s dots but not the reset,
+//! read 5 where it has seen +5 and +1: 6). `tests/counter_reads.rs` compares every intermediate
+//! read of realistic histories with out-of-order delivery against a model of the operations.
+//!
+//! A store that received a chain's new dot WITHOUT the removal of its predecessor (a join of
+//! only some irreducibles of a delta, as an optimal delta `Decompose::delta` computes against a
+//! replica that already saw the predecessor removed by a reset) would over-read; such a split
+//! arises only in the limitation below, when a forwarder has seen the reset.
+//!
 //! # Observed reset, and its one limitation
 //!
 //! A reset (a remove of the key, or [`CausalCounter::reset`]) removes the dots it saw.
@@ -41,31 +61,15 @@ use crate::macros::causal_newtype;
 /// The largest total per replica: where increments saturate.
 const MAX: u64 = crate::counter::MAX_COUNT;
 
-/// For each replica, the largest payload among its live dots.
-///
-/// A replica's dots are re-minted with growing totals, so a well-formed state holds one dot per
-/// replica; transiently (deltas delivered out of causal order) an older dot of the same replica
-/// can be live next to its successor. Taking the per-replica maximum makes reads exact then too.
-fn per_replica_max<V: Copy>(fun: &DotFun<V>, mut fold: impl FnMut(V, V) -> V, mut each: impl FnMut(V)) {
-    let mut cur: Option<(ReplicaId, V)> = None;
-    for (d, v) in fun.iter() {
-        cur = match cur {
-            Some((r, acc)) if r == d.replica() => Some((r, fold(acc, *v))),
-            Some((_, acc)) => {
-                each(acc);
-                Some((d.replica(), *v))
-            }
-            None => Some((d.replica(), *v)),
-        };
-    }
-    if let Some((_, acc)) = cur {
-        each(acc);
-    }
+/// `replica`'s own running totals under the store: the sum of its live dots' payloads (see
+/// "Exact reads" in the module docs; at the replica itself there is at most one).
+fn own_sum<V: Copy + Default>(fun: &DotFun<V>, replica: ReplicaId, mut add: impl FnMut(V, V) -> V) -> V {
+    fun.iter().filter(|(d, _)| d.replica() == replica).fold(V::default(), |acc, (_, v)| add(acc, *v))
 }
 
-/// This replica's own running totals under the handle's store (its largest live payload).
-fn own_max<V: Copy + Default>(fun: &DotFun<V>, replica: ReplicaId, mut fold: impl FnMut(V, V) -> V) -> V {
-    fun.iter().filter(|(d, _)| d.replica() == replica).fold(V::default(), |acc, (_, v)| fold(acc, *v))
+/// Sum of two totals, saturating at [`MAX`].
+fn add_total(a: u64, b: u64) -> u64 {
+    a.saturating_add(b).min(MAX)
 }
 
 /// The causal store of a grow-only counter: one dot per replica holding its running total.
@@ -94,7 +98,8 @@ impl FunPayload for GCounterStore {
 fun_dot_store!([] GCounterStore);
 
 impl GCounterStore {
-    /// The sum of the replicas' totals, saturating at `u64::MAX`. `O(replicas)`.
+    /// The sum of the live dots' totals (exact on every state, see the module docs), saturating
+    /// at `u64::MAX`. `O(dots)`.
     ///
     /// ```
     /// # use convergent::counter::GCounterStore;
@@ -102,9 +107,7 @@ impl GCounterStore {
     /// ```
     #[must_use]
     pub fn value(&self) -> u64 {
-        let mut sum = 0u64;
-        per_replica_max(&self.fun, u64::max, |v| sum = sum.saturating_add(v));
-        sum
+        self.fun.iter().fold(0u64, |sum, (_, v)| sum.saturating_add(*v))
     }
 
     /// The running total of `replica` (0 if it never incremented), as [`GCounter::get`].
@@ -121,7 +124,7 @@ impl GCounterStore {
     /// ```
     #[must_use]
     pub fn get(&self, replica: ReplicaId) -> u64 {
-        own_max(&self.fun, replica, u64::max)
+        own_sum(&self.fun, replica, add_total)
     }
 }
 
@@ -134,7 +137,7 @@ impl fmt::Debug for GCounterStore {
 
 /// Delta mutators of a grow-only causal counter (the value of an `OrMap<K, GCounter>`).
 impl Handle<'_, GCounterStore> {
-    /// Adds `n` (saturating at `u64::MAX`): re-mints this replica's dot with its new running
+    /// Adds `n` (this replica's total saturates at [`MAX_COUNT`](crate::counter::MAX_COUNT), 2^53): re-mints this replica's dot with its new running
     /// total. Delta: `({d: total}, {d} ∪ this replica's old dot)`. `n == 0` does nothing.
     /// `O(replicas)`.
     ///
@@ -152,8 +155,8 @@ impl Handle<'_, GCounterStore> {
             return;
         }
         let me = self.replica;
-        let old = own_max(&self.store.fun, me, u64::max);
-        if old == MAX && !self.store.fun.is_empty() {
+        let old = own_sum(&self.store.fun, me, add_total);
+        if old == MAX && self.store.fun.iter().any(|(d, _)| d.replica() == me) {
             return;
         }
         fun_forget(self, |d, _| d.replica() == me);
@@ -184,8 +187,8 @@ pub(crate) struct Pn {
     pub(crate) n: u64,
 }
 
-fn pn_max(a: Pn, b: Pn) -> Pn {
-    Pn { p: a.p.max(b.p), n: a.n.max(b.n) }
+fn pn_sum(a: Pn, b: Pn) -> Pn {
+    Pn { p: add_total(a.p, b.p), n: add_total(a.n, b.n) }
 }
 
 /// The causal store of a counter that goes up and down: one dot per replica holding its running
@@ -217,8 +220,8 @@ impl FunPayload for PnCounterStore {
 fun_dot_store!([] PnCounterStore);
 
 impl PnCounterStore {
-    /// The sum of the replicas' increments minus the sum of their decrements, saturating to the
-    /// range of `i64`. `O(replicas)`.
+    /// The sum of the live dots' increments minus the sum of their decrements (exact on every
+    /// state, see the module docs), saturating to the range of `i64`. `O(dots)`.
     ///
     /// ```
     /// # use convergent::counter::PnCounterStore;
@@ -227,11 +230,11 @@ impl PnCounterStore {
     #[must_use]
     pub fn value(&self) -> i64 {
         let (mut p, mut n) = (0u128, 0u128);
-        per_replica_max(&self.fun, pn_max, |v| {
+        for (_, v) in self.fun.iter() {
             p += u128::from(v.p);
             n += u128::from(v.n);
-        });
-        // At most 2^64 replicas' entries below 2^64 each: the u128 sums cannot overflow.
+        }
+        // Fewer than 2^64 dots, each below 2^64: the u128 sums cannot overflow.
         let diff = i128::try_from(p).unwrap_or(i128::MAX) - i128::try_from(n).unwrap_or(i128::MAX);
         i64::try_from(diff).unwrap_or(if diff < 0 { i64::MIN } else { i64::MAX })
     }
@@ -267,9 +270,17 @@ impl PnCounterStore {
         self.totals(|v| v.n)
     }
 
-    /// One half's running total per replica (the largest live payload of each replica).
+    /// One half's running total per replica (the sum of its live dots' payloads, saturating at
+    /// [`MAX_COUNT`](crate::counter::MAX_COUNT)).
     fn totals(&self, half: impl Fn(&Pn) -> u64) -> crate::GCounter {
-        self.fun.iter().map(|(d, v)| (d.replica(), half(v))).filter(|&(_, n)| n > 0).collect()
+        let mut out: alloc::vec::Vec<(ReplicaId, u64)> = alloc::vec::Vec::new();
+        for (d, v) in self.fun.iter() {
+            match out.last_mut() {
+                Some((r, t)) if *r == d.replica() => *t = add_total(*t, half(v)),
+                _ => out.push((d.replica(), half(v))),
+            }
+        }
+        out.into_iter().filter(|&(_, n)| n > 0).collect()
     }
 }
 
@@ -286,7 +297,7 @@ impl Handle<'_, PnCounterStore> {
             return;
         }
         let me = self.replica;
-        let old = own_max(&self.store.fun, me, pn_max);
+        let old = own_sum(&self.store.fun, me, pn_sum);
         let new = Pn { p: old.p.saturating_add(dp).min(MAX), n: old.n.saturating_add(dn).min(MAX) };
         if new == old && self.store.fun.iter().any(|(d, _)| d.replica() == me) {
             return; // saturated: nothing changes
@@ -301,7 +312,7 @@ impl Handle<'_, PnCounterStore> {
 impl Handle<'_, PnCounterStore> {
     /// Adds `n`: re-mints this replica's dot with its new totals. Delta:
     /// `({d: totals}, {d} ∪ this replica's old dot)`. `n == 0` does nothing; a replica's total
-    /// saturates at `u64::MAX`. `O(replicas)`.
+    /// saturates at [`MAX_COUNT`](crate::counter::MAX_COUNT) (2^53). `O(replicas)`.
     ///
     /// ```
     /// # use convergent::{CausalCounter, OrMap, ReplicaId};
@@ -370,7 +381,8 @@ impl Handle<'_, PnCounterStore> {
 /// concurrent increment by a replica whose count the reset saw) is described in the
 /// [module docs](crate::counter).
 ///
-/// Values saturate: each replica's totals at `u64::MAX`, the value at the bounds of `i64`.
+/// Values saturate: each replica's totals at [`MAX_COUNT`](crate::counter::MAX_COUNT) (2^53, so
+/// that totals survive a round trip through JSON numbers), the value at the bounds of `i64`.
 ///
 /// # Example
 ///

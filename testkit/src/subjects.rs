@@ -842,12 +842,13 @@ fn counter_ops(evs: &[NEv<CounterOp>]) -> Vec<NEv<CounterOp>> {
 /// Strict observed reset (what issue 3 asks: "nothing the remover saw ever comes back"): the sum
 /// of the visible increments and decrements that no visible reset observed.
 ///
-/// Documented (`src/ccounter.rs`, "Observed reset, and its one limitation"): each replica's
-/// contribution is its running total (saturating at `u64::MAX`), carried by the dot of its latest
-/// operation that changed it; a reset removes the dots it saw, so a replica contributes the
-/// running total of its latest such visible operation if no visible reset saw that operation.
-/// Differs from strict exactly when a replica whose count a reset saw increments concurrently
-/// with the reset.
+/// Documented (`src/counter/causal.rs`, "Exact reads" and "Observed reset, and its one
+/// limitation"): each operation that changed a replica's count mints a dot carrying the
+/// replica's running totals (saturating at `MAX_COUNT`) and removes the replica's live dots it
+/// saw; a reset removes every live dot it saw, and the replica's next count starts from 0. The
+/// value for a replica that received the operations `visible`, in any order, is the sum over
+/// the dots minted in `visible` and removed by none of `visible`. Differs from strict exactly
+/// when a replica whose count a reset saw increments concurrently with the reset.
 fn counter_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128, i128) {
     let evs = counter_ops(evs);
     let live = alive(&evs, visible);
@@ -865,18 +866,29 @@ fn counter_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128, i128) {
         }
         return (any, p, n);
     }
-    // `dot[k]`: the running total `(p, n)` under the dot operation `k` minted, if it minted one.
+    // `dot[k]`: the running totals `(p, n)` under the dot operation `k` minted, if it minted one;
+    // `kills[k]`: the dots (by minting operation) that operation `k` removed. A replica that has
+    // received exactly the operations `view` holds the join of their deltas, so its live dots are
+    // those minted in `view` and removed by none of `view`: this holds for ANY delivery order,
+    // causal or not (the view of the minting replica itself may be non-causal too).
     let mut dot: Vec<Option<(u64, u64)>> = Vec::with_capacity(evs.len());
-    let latest = |dot: &[Option<(u64, u64)>], set: Ops, id: ReplicaId| {
-        ops_in(set).filter(|&j| evs[j].id == id && dot[j].is_some()).max()
+    let mut kills: Vec<Ops> = Vec::with_capacity(evs.len());
+    let live_in = |dot: &[Option<(u64, u64)>], kills: &[Ops], view: Ops| -> Ops {
+        let killed = ops_in(view).fold(0, |m, k| m | kills[k]);
+        ops_in(view).filter(|&j| dot[j].is_some() && killed >> j & 1 == 0).fold(0, |m, j| m | 1 << j)
     };
     for e in &evs {
-        let mine = if e.reset {
-            None
-        } else {
-            latest(&dot, e.past, e.id).filter(|j| alive(&evs, e.past) >> j & 1 == 1).and_then(|j| dot[j])
+        let seen = live_in(&dot, &kills, e.past);
+        let own = ops_in(seen).filter(|&j| evs[j].id == e.id).fold(0, |m, j| m | 1 << j);
+        // A reset removes every live dot it saw, and the replica's next count starts from 0.
+        let (mut kill, mine) = if e.reset { (seen, 0) } else { (0, own) };
+        let sum = |set: Ops| {
+            ops_in(set).filter_map(|j| dot[j]).fold((0u64, 0u64), |(p, n), (dp, dn)| {
+                let max = convergent::counter::MAX_COUNT;
+                (p.saturating_add(dp).min(max), n.saturating_add(dn).min(max))
+            })
         };
-        let (mut has, mut cur) = (mine.is_some(), mine.unwrap_or((0, 0)));
+        let (mut has, mut cur) = (mine != 0, sum(mine));
         let mut minted = false;
         for o in &e.ops {
             let new = match o {
@@ -889,21 +901,21 @@ fn counter_spec(evs: &[NEv<CounterOp>], visible: Ops) -> (bool, i128, i128) {
             }
             (has, cur, minted) = (true, new, true);
         }
-        dot.push(minted.then_some(cur));
-    }
-    let mut ids: Vec<ReplicaId> = ops_in(visible).map(|k| evs[k].id).collect();
-    ids.sort();
-    ids.dedup();
-    let (mut any, mut p, mut n) = (false, 0i128, 0i128);
-    for id in ids {
-        if let Some(j) = latest(&dot, visible, id).filter(|j| live >> j & 1 == 1) {
-            let (dp, dn) = dot[j].expect("latest minted");
-            any = true;
-            p += i128::from(dp);
-            n += i128::from(dn);
+        if minted {
+            kill |= mine; // the new dot takes over the replica's running totals
         }
+        dot.push(minted.then_some(cur));
+        kills.push(kill);
     }
-    (any, p, n)
+    // The value: the sum over the live dots (each the running total of one chain of its replica).
+    let live = live_in(&dot, &kills, visible);
+    let (mut p, mut n) = (0i128, 0i128);
+    for j in ops_in(live) {
+        let (dp, dn) = dot[j].expect("live dots are minted");
+        p += i128::from(dp);
+        n += i128::from(dn);
+    }
+    (live != 0, p, n)
 }
 
 /// A counter's amount: 1..=3, or now and then a third of `u64::MAX` (saturation happens).
