@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Path;
 
-use crate::model::{Field, Struct};
+use crate::model::Struct;
 
 /// The paths of `convergent` the generated code names, all under the crate root.
 struct Api {
@@ -23,6 +23,9 @@ struct Api {
     error: TokenStream,
     /// Re-exports for the generated code: `Vec`, `serde`.
     private: TokenStream,
+    /// Every capability at once (`__private::Field`), with an error message for a field that is
+    /// not a lattice.
+    field: TokenStream,
     /// `with_serde! { .. }` expands to its input when `convergent` has its `serde` feature.
     with_serde: TokenStream,
 }
@@ -39,6 +42,7 @@ impl Api {
             decode_cx: quote!(#root::wire::DecodeCx),
             error: quote!(#root::Error),
             private: quote!(#root::__private),
+            field: quote!(#root::__private::Field),
             with_serde: quote!(#root::__with_serde),
         }
     }
@@ -48,6 +52,7 @@ impl Api {
 pub(crate) fn expand(s: &Struct) -> TokenStream {
     let api = Api::new(&s.root);
     let parts = [
+        s.assert_fields(&api.field),
         lattice(s, &api),
         decompose(s, &api),
         receive(s, &api),
@@ -59,16 +64,19 @@ pub(crate) fn expand(s: &Struct) -> TokenStream {
 }
 
 /// `impl<..> Trait for S<..> where <struct bounds>, <FieldType: bound for every field>`.
-fn header(s: &Struct, trait_: &TokenStream, bound: impl Fn(&Field) -> TokenStream) -> TokenStream {
+/// The bound on each field is `bound`, plus what the struct's `Lattice` impl needs (every trait
+/// but serde's extends `Lattice`).
+fn header(s: &Struct, api: &Api, trait_: &TokenStream, bound: &TokenStream) -> TokenStream {
     let (g, tg, _) = s.generics.split_for_impl();
     let ident = &s.ident;
-    let w = s.where_each_field(bound);
+    let l = &api.lattice;
+    let w = s.where_each_field(&quote!(#bound + #l + ::core::clone::Clone));
     quote!(#[automatically_derived] impl #g #trait_ for #ident #tg #w)
 }
 
 fn lattice(s: &Struct, api: &Api) -> TokenStream {
     let l = &api.lattice;
-    let head = header(s, l, |_| quote!(#l + ::core::clone::Clone));
+    let head = header(s, api, l, l);
     let bottom = s.construct(|f| {
         let ty = &f.ty;
         quote!(<#ty as #l>::bottom())
@@ -123,7 +131,7 @@ fn lattice(s: &Struct, api: &Api) -> TokenStream {
 
 fn decompose(s: &Struct, api: &Api) -> TokenStream {
     let (d, l, p) = (&api.decompose, &api.lattice, &api.private);
-    let head = header(s, d, |_| d.clone());
+    let head = header(s, api, d, d);
     let parts = s.each(|f| {
         let m = &f.member;
         quote! {
@@ -161,7 +169,7 @@ fn decompose(s: &Struct, api: &Api) -> TokenStream {
 
 fn receive(s: &Struct, api: &Api) -> TokenStream {
     let (r, policy, e) = (&api.receive, &api.receive_policy, &api.error);
-    let head = header(s, r, |_| r.clone());
+    let head = header(s, api, r, r);
     let checks = s.each(|f| {
         let (m, name) = (&f.member, &f.name);
         quote!(#r::validate_against(&self.#m, &local.#m, policy).map_err(|e| #e::in_field(e, #name))?;)
@@ -178,7 +186,7 @@ fn receive(s: &Struct, api: &Api) -> TokenStream {
 
 fn check_invariants(s: &Struct, api: &Api) -> TokenStream {
     let c = &api.check_invariants;
-    let head = header(s, c, |_| c.clone());
+    let head = header(s, api, c, c);
     let checks = s.each(|f| {
         let m = &f.member;
         quote!(#c::check_invariants(&self.#m)?;)
@@ -205,7 +213,9 @@ fn serialize(s: &Struct, api: &Api) -> TokenStream {
         let p = &api.private;
         quote!(#p::serde)
     };
-    let head = header(s, &quote!(#serde::Serialize), |_| quote!(#serde::Serialize));
+    let (g, tg, _) = s.generics.split_for_impl();
+    let (ident, w) = (&s.ident, s.where_each_field(&quote!(#serde::Serialize)));
+    let head = quote!(#[automatically_derived] impl #g #serde::Serialize for #ident #tg #w);
     let (name, n) = (s.ident.to_string(), s.fields.len());
     let (open, method, trait_) = if s.tuple {
         (quote!(serialize_tuple_struct), quote!(serialize_field), quote!(#serde::ser::SerializeTupleStruct))
@@ -237,7 +247,7 @@ fn deserialize(s: &Struct, api: &Api) -> TokenStream {
     let serde = quote!(#p::serde);
     let ident = &s.ident;
     let (_, tg, _) = s.generics.split_for_impl();
-    let w = s.where_each_field(|_| quote!(#serde::de::DeserializeOwned));
+    let w = s.where_each_field(&quote!(#serde::de::DeserializeOwned));
     // The visitor is generic over the struct's own parameters (an item inside a function cannot
     // use the function's), with the same bounds.
     let mut vg = s.generics.clone();
@@ -333,7 +343,7 @@ fn deserialize(s: &Struct, api: &Api) -> TokenStream {
 
 fn decode(s: &Struct, api: &Api) -> TokenStream {
     let (d, cx, e) = (&api.decode, &api.decode_cx, &api.error);
-    let head = header(s, d, |_| d.clone());
+    let head = header(s, api, d, d);
     let fields = s.each(|f| {
         let (v, ty, name) = (&f.var, &f.ty, &f.name);
         quote! {
@@ -365,8 +375,8 @@ fn mutators(s: &Struct, api: &Api) -> TokenStream {
     txg.params.insert(0, syn::parse_quote!('__tx));
     let (txi, txt, _) = txg.split_for_impl();
     let self_w = {
-        let mut w = s.generics.where_clause.clone().unwrap_or_else(|| syn::parse_quote!(where));
-        w.predicates.push(syn::parse_quote!(#ident #tg: #l));
+        let mut w = s.where_each_field(l);
+        w.predicates.push(syn::parse_quote!(for<'__f> #ident #tg: #l));
         w
     };
     let on_struct = s.fields.iter().map(|f| {

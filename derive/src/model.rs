@@ -1,8 +1,8 @@
 //! The struct as the generator sees it: its name, generics and fields. Nothing here knows about
 //! `convergent`'s traits.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Generics, Ident, Member, Path, Type, Visibility, WhereClause};
 
@@ -18,6 +18,8 @@ pub(crate) struct Field {
     pub(crate) mutator: Ident,
     pub(crate) ty: Type,
     pub(crate) vis: Visibility,
+    /// Whether the type names a type or const parameter of the struct.
+    pub(crate) generic: bool,
 }
 
 impl Field {
@@ -78,6 +80,16 @@ impl Struct {
                 "`Lattice` needs at least one field: a struct without fields has nothing to replicate",
             ));
         }
+        let params: Vec<String> = input
+            .generics
+            .params
+            .iter()
+            .filter_map(|p| match p {
+                syn::GenericParam::Type(t) => Some(t.ident.to_string()),
+                syn::GenericParam::Const(c) => Some(c.ident.to_string()),
+                syn::GenericParam::Lifetime(_) => None,
+            })
+            .collect();
         let fields = raw
             .into_iter()
             .enumerate()
@@ -93,6 +105,7 @@ impl Struct {
                     name,
                     ty: f.ty.clone(),
                     vis: f.vis.clone(),
+                    generic: mentions(f.ty.to_token_stream(), &params),
                 }
             })
             .collect();
@@ -106,16 +119,39 @@ impl Struct {
         })
     }
 
-    /// The struct's `where` clause plus `FieldType: bound` for every field, each predicate spanned
-    /// on its field's type (an unmet bound is reported at the field that needs it).
-    pub(crate) fn where_each_field(&self, bound: impl Fn(&Field) -> TokenStream) -> WhereClause {
+    /// The struct's `where` clause plus `FieldType: bound` for every field, spanned on the field's
+    /// type. The bound on a type that names no parameter of the struct is written
+    /// `for<'__f> FieldType: bound`, which the compiler checks where the impl is used rather than
+    /// where it is defined: a field that is not a lattice makes one error (from
+    /// [`Struct::assert_fields`]), not one per impl.
+    pub(crate) fn where_each_field(&self, bound: &TokenStream) -> WhereClause {
         let mut w = self.generics.where_clause.clone().unwrap_or_else(|| syn::parse_quote!(where));
         for f in &self.fields {
             let ty = &f.ty;
-            let b = bound(f);
-            w.predicates.push(syn::parse_quote_spanned!(f.span()=> #ty: #b));
+            let b = respan(bound, f.span());
+            w.predicates.push(if f.generic {
+                syn::parse_quote_spanned!(f.span()=> #ty: #b)
+            } else {
+                syn::parse_quote_spanned!(f.span()=> for<'__f> #ty: #b)
+            });
         }
         w
+    }
+
+    /// For every field whose type names no parameter of the struct: a check that the type has
+    /// `bound`, spanned on the type, so that the compiler's error points at the field.
+    pub(crate) fn assert_fields(&self, bound: &TokenStream) -> TokenStream {
+        let checks = self.fields.iter().filter(|f| !f.generic).map(|f| {
+            let ty = &f.ty;
+            let check = format_ident!("field_{}_must_be_a_lattice", f.name, span = f.span());
+            let b = respan(bound, f.span());
+            quote_spanned! {f.span()=>
+                #[allow(non_snake_case)]
+                fn #check<T: ?::core::marker::Sized + #b>() {}
+                let _ = #check::<#ty>;
+            }
+        });
+        quote!(const _: () = { #(#checks)* };)
     }
 
     /// `Self { a: <expr of a>, b: <expr of b> }` (`Self { 0: .., 1: .. }` in a tuple struct).
@@ -139,11 +175,41 @@ impl Struct {
 
     /// One statement or expression per field, spanned on the field's type.
     pub(crate) fn each(&self, code: impl Fn(&Field) -> TokenStream) -> Vec<TokenStream> {
-        self.fields.iter().map(|f| {
-            let c = code(f);
-            quote_spanned!(f.span()=> #c)
-        }).collect()
+        self.fields
+            .iter()
+            .map(|f| {
+                let c = code(f);
+                quote_spanned!(f.span()=> #c)
+            })
+            .collect()
     }
+}
+
+/// Whether `tokens` contain one of the identifiers `names`.
+fn mentions(tokens: TokenStream, names: &[String]) -> bool {
+    tokens.into_iter().any(|t| match t {
+        TokenTree::Ident(i) => names.iter().any(|n| i == n),
+        TokenTree::Group(g) => mentions(g.stream(), names),
+        _ => false,
+    })
+}
+
+/// `tokens`, every one of them (recursively) placed at `span`.
+pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut t| {
+            if let TokenTree::Group(g) = &t {
+                let mut inner = Group::new(g.delimiter(), respan(&g.stream(), span));
+                inner.set_span(span);
+                t = TokenTree::Group(inner);
+            } else {
+                t.set_span(span);
+            }
+            t
+        })
+        .collect()
 }
 
 /// An identifier as written, without a raw-identifier prefix (`r#type` is field `type`).

@@ -36,11 +36,21 @@ mod shim {
     pub mod wire {
         pub use convergent::wire::DecodeCx;
         pub trait Decode: Sized {
-            fn decode_prefix<'b>(bytes: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), super::Error>;
+            fn decode_prefix<'b>(
+                bytes: &'b [u8],
+                cx: &mut DecodeCx,
+            ) -> Result<(Self, &'b [u8]), super::Error>;
         }
     }
     pub mod __private {
         pub use serde;
+        #[diagnostic::on_unimplemented(
+            message = "`{Self}` is not a lattice, so it cannot be a field of a `#[derive(Lattice)]` struct",
+            label = "not a lattice",
+            note = "a field must be a type of `convergent` (a counter, register, flag, set or map), a tuple of them, or another `#[derive(Lattice)]` struct; wrap a plain value in an `LwwRegister` or an `MvRegister`"
+        )]
+        pub trait Field {}
+        impl<T: super::Lattice> Field for T {}
         pub use std::vec::Vec;
         #[derive(serde::Deserialize)]
         pub struct FieldName(String);
@@ -149,8 +159,17 @@ fn serde_round_trips_in_postcard_and_json() {
     assert_eq!(serde_json::from_str::<List>(&json).unwrap(), s);
     let p = Pair::bottom();
     assert_eq!(serde_json::from_str::<Pair>(&serde_json::to_string(&p).unwrap()).unwrap(), p);
-    assert!(serde_json::from_str::<List>("{\"tags\":[[],[]]}").unwrap_err().to_string().contains("missing field `items`"));
-    let (back, rest) = <List as shim::wire::Decode>::decode_prefix(&bytes, &mut shim::wire::DecodeCx::new(Default::default())).unwrap();
+    assert!(
+        serde_json::from_str::<List>("{\"tags\":[[],[]]}")
+            .unwrap_err()
+            .to_string()
+            .contains("missing field `items`")
+    );
+    let (back, rest) = <List as shim::wire::Decode>::decode_prefix(
+        &bytes,
+        &mut shim::wire::DecodeCx::new(Default::default()),
+    )
+    .unwrap();
     assert!(rest.is_empty());
     assert_eq!(back, s);
 }
@@ -162,6 +181,9 @@ fn receipt_validates_every_field() {
     let _ = impostor.update_items(|m| m.update(me, "x".into(), |q| q.increment(1)));
     let local = List::bottom();
     let policy = shim::ReceivePolicy::new(me, 0);
-    assert!(matches!(impostor.validate_against(&local, &policy), Err(convergent::Error::OwnDotFromFuture { .. })));
+    assert!(matches!(
+        impostor.validate_against(&local, &policy),
+        Err(convergent::Error::OwnDotFromFuture { .. })
+    ));
     let _ = convergent::Error::TooDeep { limit: 1 }.in_field("x");
 }
