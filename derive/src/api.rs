@@ -167,12 +167,14 @@ fn decompose(s: &Struct, api: &Api) -> TokenStream {
     }
 }
 
+/// Every field against the receiver's, in order. The error is the field's own, unwrapped: an
+/// operator matches `Error::OwnDotFromFuture` the same way whatever the state's type.
 fn receive(s: &Struct, api: &Api) -> TokenStream {
     let (r, policy, e) = (&api.receive, &api.receive_policy, &api.error);
     let head = header(s, api, r, r);
     let checks = s.each(|f| {
-        let (m, name) = (&f.member, &f.name);
-        quote!(#r::validate_against(&self.#m, &local.#m, policy).map_err(|e| #e::in_field(e, #name))?;)
+        let m = &f.member;
+        quote!(#r::validate_against(&self.#m, &local.#m, policy)?;)
     });
     quote! {
         #head {

@@ -45,7 +45,8 @@ use proc_macro::TokenStream;
 ///   `Error::Field` naming the field (`"items"`, or `"0"` in a tuple struct).
 /// * Receipt validation: every field against the receiver's same field (own events from the
 ///   future in every causal field, clock skew, conflicting payloads, replica limits), all fields
-///   validated before anything is joined; the error names the field.
+///   validated before anything is joined. The error is the field's own, not wrapped, so that
+///   `Error::OwnDotFromFuture` reads the same whatever the type of the state.
 /// * The invariant checker: every field's.
 /// * Per-field delta mutators: `s.update_a(|a| a.mutate(..))` runs a mutator of field `a` and
 ///   returns its delta as a delta of the whole struct (the other fields bottom); and
