@@ -64,6 +64,18 @@ pub(crate) fn expand(s: &Struct) -> TokenStream {
 }
 
 /// `impl<..> Trait for S<..> where <struct bounds>, <FieldType: bound for every field>`.
+/// `Self` with `value` in field `one` and every other field bottom.
+fn only(s: &Struct, one: &crate::model::Field, value: TokenStream, l: &TokenStream) -> TokenStream {
+    s.construct(|f| {
+        if f.member == one.member {
+            value.clone()
+        } else {
+            let ty = &f.ty;
+            quote!(<#ty as #l>::bottom())
+        }
+    })
+}
+
 /// The bound on each field is `bound`, plus what the struct's `Lattice` impl needs (every trait
 /// but serde's extends `Lattice`).
 fn header(s: &Struct, api: &Api, trait_: &TokenStream, bound: &TokenStream) -> TokenStream {
@@ -134,9 +146,10 @@ fn decompose(s: &Struct, api: &Api) -> TokenStream {
     let head = header(s, api, d, d);
     let parts = s.each(|f| {
         let m = &f.member;
+        let one = only(s, f, quote!(part), l);
         quote! {
             for part in #d::decompose(&self.#m) {
-                out.push(Self { #m: part, ..<Self as #l>::bottom() });
+                out.push(#one);
             }
         }
     });
@@ -383,6 +396,7 @@ fn mutators(s: &Struct, api: &Api) -> TokenStream {
     };
     let on_struct = s.fields.iter().map(|f| {
         let (m, ty, fvis, name, mutator) = (&f.member, &f.ty, &f.vis, &f.name, &f.mutator);
+        let only = only(s, f, quote!(delta), l);
         let doc = format!(
             "Mutates field `{name}` with `f`, a delta mutator of the field (it returns the field's \
              delta), and returns that delta as a delta of the whole struct: every other field bottom."
@@ -393,7 +407,7 @@ fn mutators(s: &Struct, api: &Api) -> TokenStream {
             #[must_use = "the delta is what other replicas need: send it, or join it into a delta-group"]
             #fvis fn #mutator(&mut self, f: impl ::core::ops::FnOnce(&mut #ty) -> #ty) -> Self {
                 let delta = f(&mut self.#m);
-                Self { #m: delta, ..<Self as #l>::bottom() }
+                #only
             }
         }
     });
@@ -417,11 +431,9 @@ fn mutators(s: &Struct, api: &Api) -> TokenStream {
         "A transaction on a [`{ident}`]: mutates several fields and collects ONE delta. Made by \
          [`{ident}::transact`]."
     );
-    let transact_doc = format!(
-        "Runs `f` on a transaction over `self`: each `update_<field>` call of the transaction \
-         mutates one field, and the deltas of all of them are joined into the one delta returned. \
-         Cost: that of the mutators, plus joining their deltas."
-    );
+    let transact_doc = "Runs `f` on a transaction over `self`: each `update_<field>` call of the \
+        transaction mutates one field, and the deltas of all of them are joined into the one delta \
+        returned. Cost: that of the mutators, plus joining their deltas.";
     quote! {
         #[doc = #tx_doc]
         #[allow(dead_code)]
