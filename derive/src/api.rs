@@ -37,7 +37,7 @@ impl Api {
             decompose: quote!(#root::Decompose),
             receive: quote!(#root::Receive),
             receive_policy: quote!(#root::ReceivePolicy),
-            check_invariants: quote!(#root::CheckInvariants),
+            check_invariants: quote!(#root::causal::CheckInvariants),
             decode: quote!(#root::wire::Decode),
             decode_cx: quote!(#root::wire::DecodeCx),
             error: quote!(#root::Error),

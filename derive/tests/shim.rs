@@ -5,6 +5,7 @@
 
 mod shim {
     pub use convergent::{Decompose, Error, Lattice, Receive, ReceivePolicy};
+    pub mod causal { pub use super::CheckInvariants; }
     pub trait CheckInvariants {
         fn check_invariants(&self) -> Result<(), &'static str>;
     }
