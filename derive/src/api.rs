@@ -131,10 +131,9 @@ fn lattice(s: &Struct, api: &Api) -> TokenStream {
                 #(#join)*
                 changed
             }
-            fn leq(&self, other: &Self) -> bool
-            where
-                Self: ::core::clone::Clone,
-            {
+            // No `Self: Clone` bound here (the trait's is only for its provided method): the
+            // fields' own `leq`, whose `Clone` the impl's bounds give.
+            fn leq(&self, other: &Self) -> bool {
                 #(#leq)&&*
             }
         }
