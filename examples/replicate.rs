@@ -10,8 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use convergent::sync::{Faults, Mode, SimRng, Simulation, Stats, Topology};
 use convergent::{Decompose, HybridClock, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId, wire};
+use convergent::{
+    sim::{Faults, SimRng, Simulation, Stats, Topology},
+    sync::Mode,
+};
 use serde::{Deserialize, Serialize};
 
 /// The application's document, composed from the crate's types. A struct of CRDTs is a CRDT:

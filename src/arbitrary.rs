@@ -13,12 +13,12 @@ use alloc::vec::Vec;
 
 use quickcheck::{Arbitrary, Gen};
 
+use crate::LwwRegister;
 use crate::causal::ReplicaId;
 use crate::clock::{HybridClock, Timestamp};
 use crate::counter::{GCounter, PnCounter};
-use crate::error::Limits;
 use crate::lattice::Lattice;
-use crate::register::LwwRegister;
+use crate::limits::Limits;
 
 /// How many distinct replica ids [`ReplicaId::arbitrary`] draws from.
 const REPLICAS: u128 = 4;
@@ -62,6 +62,14 @@ fn history<S: Lattice + Clone>(
     }
     let i = pick(g, k);
     states.swap_remove(i)
+}
+
+/// A replica id drawn from the generator (deterministic from its seed, so a failing seed
+/// replays), from 256 random bits: values generated independently get distinct ids, so any two of
+/// them are histories of distinct replicas and can be joined meaningfully.
+pub(crate) fn fresh_replica(g: &mut Gen) -> ReplicaId {
+    let id = (0..4).fold(0u128, |acc, _| acc.rotate_left(64) ^ u128::from(u64::arbitrary(g)));
+    ReplicaId::from_u128(id | 1 << 127)
 }
 
 fn replica(i: usize) -> ReplicaId {
@@ -218,7 +226,7 @@ impl<T: Arbitrary + Ord> Arbitrary for LwwRegister<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::causal::Decompose;
+    use crate::lattice::Decompose;
 
     #[test]
     fn histories_have_conflicts_and_stay_in_limits() {

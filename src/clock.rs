@@ -203,16 +203,24 @@ impl HybridClock {
     pub fn now(&mut self) -> Timestamp {
         self.tick(system_ms())
     }
+
+    /// Milliseconds since the Unix epoch from the system clock (0 if the clock is before 1970):
+    /// the physical clock [`now`](Self::now) reads. `std` only.
+    ///
+    /// ```
+    /// assert!(convergent::HybridClock::system_ms() > 1_600_000_000_000);
+    /// ```
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn system_ms() -> u64 {
+        system_ms()
+    }
 }
 
 /// Milliseconds since the Unix epoch from the system clock (0 if the clock is before 1970).
-///
-/// ```
-/// assert!(convergent::clock::system_ms() > 1_600_000_000_000);
-/// ```
 #[cfg(feature = "std")]
 #[must_use]
-pub fn system_ms() -> u64 {
+pub(crate) fn system_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

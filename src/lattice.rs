@@ -8,6 +8,10 @@
 //! Delta mutators (section 3 of the same paper) return a *delta*: a small value of the same
 //! lattice such that `state.joined(delta)` is the mutated state. A delta is merged with the same
 //! `join` as a full state, and the join of several deltas (a delta-group) is again a delta.
+//!
+//! [`Decompose`] splits a state into join-irreducibles and computes optimal deltas.
+
+use alloc::vec::Vec;
 
 /// A join-semilattice with a bottom element.
 ///
@@ -56,6 +60,26 @@ pub trait Lattice: Sized {
         self.join_ref(&other)
     }
 
+    /// Joins an iterator of values (for example a batch of deltas) into one: their least upper
+    /// bound, bottom for none. `O(sum of the joins)`.
+    ///
+    /// ```
+    /// use convergent::{GCounter, Lattice, ReplicaId};
+    ///
+    /// let r = ReplicaId::from_u128(7);
+    /// let mut c = GCounter::new();
+    /// let deltas = vec![c.increment(r, 1), c.increment(r, 1), c.increment(r, 1)];
+    /// assert_eq!(GCounter::join_all(deltas), c);
+    /// ```
+    #[must_use]
+    fn join_all<I: IntoIterator<Item = Self>>(items: I) -> Self {
+        let mut acc = Self::bottom();
+        for x in items {
+            acc.join(x);
+        }
+        acc
+    }
+
     /// The join of `self` and `other`, by value: `a.joined(b)` is `a ⊔ b`.
     #[must_use]
     fn joined(mut self, other: Self) -> Self {
@@ -76,23 +100,59 @@ pub trait Lattice: Sized {
     }
 }
 
-/// Joins an iterator of values (for example a batch of deltas) into one: their least upper bound.
+/// Join decomposition and optimal deltas (Enes et al., ICDE 2019, section III).
+///
+/// Every state is the join of a unique set of *join-irreducible* states; the optimal delta
+/// `a.delta(b)` is the join of the irreducibles of `a` that are not below `b`: the smallest state
+/// `d` with `d ⊔ b == a ⊔ b`.
+///
+/// For causal types the irreducibles are `({d: payload}, {d})` for each live dot and `(⊥, {d})`
+/// for each seen-but-removed dot: removed dots are never cut as redundant, so removes survive
+/// every optimisation.
+///
+/// # Your own lattice
+///
+/// Every method has a default, so a lattice of your own goes through the
+/// [`SyncEngine`](crate::sync::SyncEngine) with an empty `impl Decompose for MyType {}` (and
+/// serde, for the wire): the engine then ships whole states where a finer decomposition would
+/// ship parts, but it converges the same. See `examples/own_lattice.rs`.
 ///
 /// # Example
 ///
 /// ```
-/// use convergent::{lattice::join_all, GCounter, ReplicaId};
+/// use convergent::{Decompose, GCounter, Lattice, ReplicaId};
 ///
-/// let r = ReplicaId::from_u128(7);
-/// let mut c = GCounter::new();
-/// let deltas = vec![c.increment(r, 1), c.increment(r, 1), c.increment(r, 1)];
-/// let group = join_all(deltas);
-/// assert_eq!(group, c);
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut x = GCounter::new();
+/// let _ = x.increment(a, 5);
+/// let mut y = x.clone();
+/// let _ = y.increment(b, 1);
+/// let d = y.delta(&x); // what x lacks of y: b's entry only
+/// assert_eq!(d.irreducible_count(), 1);
+/// assert_eq!(x.clone().joined(d), x.joined(y));
 /// ```
-pub fn join_all<L: Lattice, I: IntoIterator<Item = L>>(items: I) -> L {
-    let mut acc = L::bottom();
-    for x in items {
-        acc.join(x);
+pub trait Decompose: Lattice + Clone {
+    /// The irredundant decomposition: irreducibles whose join is `self`, none below another.
+    ///
+    /// The default treats the whole state as one irreducible: `[]` for bottom, `[self]`
+    /// otherwise. Correct for every lattice (the join of the result is `self`), only coarser.
+    fn decompose(&self) -> Vec<Self> {
+        if self.is_bottom() { Vec::new() } else { alloc::vec![self.clone()] }
     }
-    acc
+
+    /// The number of irreducibles of [`decompose`](Self::decompose), without building them.
+    ///
+    /// The default counts the default [`decompose`](Self::decompose): 0 for bottom, 1 otherwise.
+    fn irreducible_count(&self) -> usize {
+        usize::from(!self.is_bottom())
+    }
+
+    /// The optimal delta: the smallest `d` with `d ⊔ other == self ⊔ other`. Cost follows `self`.
+    ///
+    /// The default is bottom when `self ≤ other` (nothing new) and `self` otherwise: a valid
+    /// delta (`self ⊔ other` is reached), not the smallest one.
+    #[must_use]
+    fn delta(&self, other: &Self) -> Self {
+        if self.leq(other) { Self::bottom() } else { self.clone() }
+    }
 }

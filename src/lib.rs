@@ -45,12 +45,21 @@
 //!
 //! * `std` (default): random replica ids, the system clock for [`HybridClock::now`].
 //! * `serde` (default): compact deterministic encoding ([`wire`]), validated on the way in.
-//! * `quickcheck`: `quickcheck::Arbitrary` impls, built from realistic multi-replica histories.
+//! * `quickcheck`: `quickcheck::Arbitrary` impls, built from realistic multi-replica histories
+//!   (deterministic from the generator's seed).
+//! * `sim`: a deterministic network simulator for the sync engine (`convergent::sim`).
+//!
+//! ## Layout
+//!
+//! [`Lattice`] and [`Decompose`] → [`causal`] primitives (ids, dots, contexts, dot stores) → the
+//! types by family ([`counter`], [`register`], the flag, [`set`], [`map`]) → the wire format
+//! ([`wire`]), [`Limits`], [`Error`] and validated receipt ([`Receive`]) → [`sync`]. The types sit
+//! at the crate root; a family's module holds its in-map stores and iterators.
 //!
 //! Without default features the crate is `no_std` + `alloc`.
 #![no_std]
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -58,43 +67,52 @@ extern crate std;
 
 mod macros;
 
+// Layer 1: the lattice.
+mod lattice;
+// Layer 2: causal primitives.
 pub mod causal;
-pub mod clock;
-pub mod error;
-pub mod lattice;
-pub mod receive;
-pub mod sync;
+mod clock;
+// Layer 3: the types, by family.
+pub mod counter;
+mod flag;
+pub mod map;
+pub mod register;
+pub mod set;
+// Layer 4: format, limits, errors, receipt.
+mod error;
+mod limits;
+mod receive;
 #[cfg(feature = "serde")]
 pub mod wire;
-
-mod counter;
-mod flag;
-mod register;
+// Layer 5: sync (and its simulator).
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod sync;
 
 #[cfg(feature = "quickcheck")]
 mod arbitrary;
-mod set;
 
-pub mod ccounter;
-mod lwwstore;
-mod map;
-mod mvreg;
-
-pub use causal::{
-    Causal, CausalContext, Decompose, Dot, DotLog, DotStore, Handle, Nested, ReplicaId, VersionVector,
-};
-pub use ccounter::{CausalCounter, GCounterStore, PnCounterStore};
+pub use causal::context::CausalContext;
+pub use causal::dot::Dot;
+pub use causal::replica::ReplicaId;
 pub use clock::{HybridClock, Timestamp};
-pub use counter::{GCounter, PnCounter};
-pub use error::{Error, Limits, MAX_COUNT};
-pub use flag::{DotSet, EwFlag};
-pub use lattice::Lattice;
-pub use lwwstore::LwwStore;
-pub use map::{CheckInvariants, Iter as MapIter, Keys as MapKeys, MapStore, OrMap, Values as MapValues};
-pub use mvreg::{MvRegister, MvStore, MvValues};
-pub use receive::{Receive, ReceivePolicy, ReceiveStore};
-pub use register::LwwRegister;
-pub use set::{OrSet, SetIter, SetStore};
+pub use counter::causal::CausalCounter;
+pub use counter::gcounter::GCounter;
+pub use counter::pncounter::PnCounter;
+pub use error::Error;
+pub use flag::EwFlag;
+pub use lattice::{Decompose, Lattice};
+pub use limits::Limits;
+pub use map::or_map::OrMap;
+pub use receive::{Receive, ReceivePolicy};
+pub use register::lww::LwwRegister;
+pub use register::mv::MvRegister;
+pub use set::or_set::OrSet;
+
+// Crate-internal short paths (not public).
+pub(crate) use causal::{Causal, DotLog, Nested};
+pub(crate) use counter::{GCounterStore, PnCounterStore};
+pub(crate) use register::LwwStore;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -1,18 +1,24 @@
 //! Crate-internal macros.
 
-/// Implements the shared plumbing of a causal newtype `struct Name { inner: Causal<Store> }`:
-/// `Lattice`, `Decompose`, `Default`, `as_causal`, `into_causal`, `store_ref`.
+/// THE one place that generates a causal type's plumbing. A causal type is a newtype
+/// `struct Name { inner: Causal<Store> }`; one line `causal_newtype!([generics] Name => Store);`
+/// in its own file gives it every capability, each under the bound its store meets:
+///
+/// * `Lattice`, `Decompose`, `Default`, `From<Causal<Store>>`, `as_causal`, `into_causal`,
+///   `context` (any `DotStore`);
+/// * `HasContext` (own-dots check), `CheckInvariants`, `Receive` (validated receipt);
+/// * with `serde`: `Serialize`, `Deserialize` and `Decode` as its causal pair.
 macro_rules! causal_newtype {
     ([$($gen:tt)*] $name:ty => $store:ty) => {
-        impl<$($gen)*> $crate::Lattice for $name
+        impl<$($gen)*> $crate::lattice::Lattice for $name
         where
-            $store: $crate::DotStore,
+            $store: $crate::causal::DotStore,
         {
             fn bottom() -> Self {
-                Self { inner: $crate::Causal::default() }
+                Self { inner: $crate::causal::Causal::default() }
             }
             fn is_bottom(&self) -> bool {
-                $crate::Lattice::is_bottom(&self.inner)
+                $crate::lattice::Lattice::is_bottom(&self.inner)
             }
             fn join_ref(&mut self, other: &Self) -> bool {
                 self.inner.join_ref(&other.inner)
@@ -25,9 +31,9 @@ macro_rules! causal_newtype {
             }
         }
 
-        impl<$($gen)*> $crate::Decompose for $name
+        impl<$($gen)*> $crate::lattice::Decompose for $name
         where
-            $store: $crate::DotStore,
+            $store: $crate::causal::DotStore,
         {
             fn decompose(&self) -> alloc::vec::Vec<Self> {
                 self.inner.decompose().into_iter().map(|inner| Self { inner }).collect()
@@ -42,36 +48,105 @@ macro_rules! causal_newtype {
 
         impl<$($gen)*> Default for $name
         where
-            $store: $crate::DotStore,
+            $store: $crate::causal::DotStore,
         {
             fn default() -> Self {
-                Self { inner: $crate::Causal::default() }
+                Self { inner: $crate::causal::Causal::default() }
             }
         }
 
         impl<$($gen)*> $name
         where
-            $store: $crate::DotStore,
+            $store: $crate::causal::DotStore,
         {
             /// The causal pair `(store, context)` this value is made of.
-            pub fn as_causal(&self) -> &$crate::Causal<$store> {
+            pub fn as_causal(&self) -> &$crate::causal::Causal<$store> {
                 &self.inner
             }
 
             /// Unwraps the causal pair `(store, context)`.
-            pub fn into_causal(self) -> $crate::Causal<$store> {
+            pub fn into_causal(self) -> $crate::causal::Causal<$store> {
                 self.inner
             }
 
             /// The causal context: every event this value has seen, live or removed.
-            pub fn context(&self) -> &$crate::CausalContext {
+            pub fn context(&self) -> &$crate::causal::CausalContext {
                 &self.inner.context
             }
         }
 
-        impl<$($gen)*> From<$crate::Causal<$store>> for $name {
-            fn from(inner: $crate::Causal<$store>) -> Self {
+        impl<$($gen)*> From<$crate::causal::Causal<$store>> for $name {
+            fn from(inner: $crate::causal::Causal<$store>) -> Self {
                 Self { inner }
+            }
+        }
+
+        /// Its causal context, for [`OwnDotsCheck`](crate::receive::OwnDotsCheck).
+        impl<$($gen)*> $crate::receive::HasContext for $name {
+            fn causal_context(&self) -> &$crate::causal::CausalContext {
+                &self.inner.context
+            }
+        }
+
+        /// As its causal pair: context canonical, store consistent and within the context.
+        impl<$($gen)*> $crate::causal::CheckInvariants for $name
+        where
+            $store: $crate::causal::DotStore + $crate::causal::CheckInvariants,
+        {
+            fn check_invariants(&self) -> Result<(), &'static str> {
+                self.inner.check_invariants()
+            }
+        }
+
+        /// As its causal pair: own dots, replicas, timestamps, then payloads.
+        impl<$($gen)*> $crate::receive::Receive for $name
+        where
+            $store: $crate::receive::ReceiveStore,
+        {
+            fn validate_against(
+                &self,
+                local: &Self,
+                policy: &$crate::receive::ReceivePolicy,
+            ) -> Result<(), $crate::error::Error> {
+                self.inner.validate_against(&local.inner, policy)
+            }
+        }
+
+        /// The compact, canonical wire form of its causal pair (see [`wire`](crate::wire)):
+        /// equal values encode to the same bytes whatever their history.
+        #[cfg(feature = "serde")]
+        impl<$($gen)*> serde::Serialize for $name
+        where
+            $store: $crate::wire::WireStore,
+        {
+            fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+                self.inner.serialize(s)
+            }
+        }
+
+        /// Validated as its causal pair: canonical order, every dot in the value's replica table
+        /// and context, limits.
+        #[cfg(feature = "serde")]
+        impl<'de, $($gen)*> serde::Deserialize<'de> for $name
+        where
+            $store: $crate::wire::WireStore,
+        {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::causal::Causal::deserialize(d).map(|inner| Self { inner })
+            }
+        }
+
+        /// A causal pair: context, then the store.
+        #[cfg(feature = "serde")]
+        impl<$($gen)*> $crate::wire::Decode for $name
+        where
+            $store: $crate::wire::WireStore,
+        {
+            fn decode_body(
+                body: &[u8],
+                cx: &mut $crate::wire::DecodeCx,
+            ) -> Result<Self, $crate::error::Error> {
+                $crate::causal::Causal::decode_body(body, cx).map(|inner| Self { inner })
             }
         }
     };

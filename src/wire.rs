@@ -17,13 +17,17 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::causal::{Causal, CausalContext, Dot, DotStore, Ranges, ReplicaId, VersionVector};
-use crate::error::{Error, Limits};
+use crate::error::Error;
+use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
 /// The format version written by [`to_bytes`] and accepted by [`from_bytes`].
 pub const FORMAT_VERSION: u8 = 1;
 
 /// The replica table of one encoded value: its context's replicas, in id order.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 #[derive(Debug, Clone, Default)]
 pub struct ReplicaTable {
     ids: Vec<ReplicaId>,
@@ -60,6 +64,9 @@ impl ReplicaTable {
 }
 
 /// A dot on the wire: `(index into the replica table, event number)`.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct WireDot(pub u32, pub u64);
 
@@ -86,7 +93,7 @@ impl DecodeCx {
     /// A context at depth 0 with the given limits.
     ///
     /// ```
-    /// # use convergent::{wire::DecodeCx, Limits};
+    /// # use convergent::{Limits, wire::DecodeCx};
     /// assert_eq!(DecodeCx::new(Limits::default()).limits(), &Limits::default());
     /// ```
     #[must_use]
@@ -97,7 +104,7 @@ impl DecodeCx {
     /// The limits in force.
     ///
     /// ```
-    /// # use convergent::{wire::DecodeCx, Limits};
+    /// # use convergent::{Limits, wire::DecodeCx};
     /// assert_eq!(DecodeCx::new(Limits::default()).limits().max_depth, 64);
     /// ```
     #[must_use]
@@ -108,7 +115,7 @@ impl DecodeCx {
     /// The nesting depth of the value being decoded (0 at the top).
     ///
     /// ```
-    /// # use convergent::{wire::DecodeCx, Limits};
+    /// # use convergent::{Limits, wire::DecodeCx};
     /// assert_eq!(DecodeCx::new(Limits::default()).depth(), 0);
     /// ```
     #[must_use]
@@ -119,7 +126,7 @@ impl DecodeCx {
     /// Checks a length against a limit: [`Error::TooLarge`] naming `field` if `found > limit`.
     ///
     /// ```
-    /// # use convergent::{wire::DecodeCx, Error, Limits};
+    /// # use convergent::{Error, Limits, wire::DecodeCx};
     /// let cx = DecodeCx::new(Limits::default());
     /// assert!(cx.check_len("items", 3, 3).is_ok());
     /// assert_eq!(cx.check_len("items", 4, 3), Err(Error::TooLarge { field: "items", limit: 3, found: 4 }));
@@ -164,7 +171,7 @@ impl DecodeCx {
 /// the format's custom error).
 ///
 /// Your own lattice types (for a [`SyncEngine`](crate::sync::SyncEngine) or a
-/// [`Simulation`](crate::sync::Simulation)) opt in with one line: the provided method decodes
+/// [`Simulation`](crate::sim::Simulation)) opt in with one line: the provided method decodes
 /// with serde and reports any failure as [`Error::Malformed`].
 ///
 /// Allocation: no length prefix makes decoding allocate more than the input holds (postcard
@@ -174,7 +181,7 @@ impl DecodeCx {
 /// # Example
 ///
 /// ```
-/// use convergent::wire::{self, Decode};
+/// use convergent::wire::{Decode, self};
 /// use convergent::{Error, GCounter, Limits, ReplicaId};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
@@ -211,7 +218,7 @@ pub trait Decode: Serialize + DeserializeOwned {
     ///
     /// let mut cx = DecodeCx::new(Limits::default());
     /// assert_eq!(EwFlag::decode_body(&[0, 0], &mut cx), Ok(EwFlag::new()));
-    /// assert_eq!(EwFlag::decode_body(&[0, 0, 7], &mut cx), Err(Error::Malformed { field: "trailing bytes" }));
+    /// assert_eq!(EwFlag::decode_body(&[0, 0, 7], &mut cx), Err(Error::Malformed { field: "bytes.trailing" }));
     /// ```
     fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
         let _ = cx;
@@ -224,7 +231,7 @@ pub(crate) fn decode_exact<W: DeserializeOwned>(body: &[u8]) -> Result<W, Error>
     match postcard::take_from_bytes::<W>(body) {
         Ok((v, [])) => Ok(v),
         // Trailing bytes: two encodings would decode to one value, breaking canonicality.
-        Ok(_) => Err(Error::Malformed { field: "trailing bytes" }),
+        Ok(_) => Err(Error::Malformed { field: "bytes.trailing" }),
         Err(_) => Err(Error::Malformed { field: "value" }),
     }
 }
@@ -247,6 +254,9 @@ pub(crate) fn checked_default<T, E: serde::de::Error>(
 }
 
 /// A dot store with a wire form. Implemented by every store of this crate.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 pub trait WireStore: DotStore {
     /// The serde form of the store; dots are [`WireDot`]s into the value's replica table.
     type Wire: Serialize + DeserializeOwned;
@@ -397,11 +407,11 @@ impl Serialize for VersionVector {
 
 fn vv_from_wire(v: Vec<(ReplicaId, u64)>, cx: &DecodeCx) -> Result<VersionVector, Error> {
     let limits = &cx.limits;
-    cx.check_len("version vector", v.len(), limits.max_replicas)?;
+    cx.check_len("version-vector", v.len(), limits.max_replicas)?;
     if let Some(&(_, n)) = v.iter().find(|(_, n)| *n > limits.max_counter) {
-        return Err(Error::CounterOutOfRange { field: "version vector", value: n, max: limits.max_counter });
+        return Err(Error::CounterOutOfRange { field: "version-vector", value: n, max: limits.max_counter });
     }
-    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version vector" })
+    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version-vector" })
 }
 
 impl<'de> Deserialize<'de> for VersionVector {
@@ -465,7 +475,7 @@ impl Decode for crate::clock::Timestamp {}
 /// # Example
 ///
 /// ```
-/// use convergent::{wire, GCounter, ReplicaId};
+/// use convergent::{GCounter, ReplicaId, wire};
 ///
 /// let mut c = GCounter::new();
 /// let delta = c.increment(ReplicaId::from_u128(1), 5);
@@ -496,7 +506,7 @@ pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
 /// # Example
 ///
 /// ```
-/// use convergent::{wire, Error, GCounter};
+/// use convergent::{Error, GCounter, wire};
 ///
 /// assert_eq!(wire::from_bytes::<GCounter>(&[9]), Err(Error::UnsupportedVersion { found: 9 }));
 /// ```
@@ -514,7 +524,7 @@ pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
 /// # Example
 ///
 /// ```
-/// use convergent::{wire, Error, GCounter, Limits};
+/// use convergent::{Error, GCounter, Limits, wire};
 ///
 /// let tight = Limits { max_bytes: 2, ..Limits::default() };
 /// assert!(matches!(wire::from_bytes_with::<GCounter>(&[1, 0, 0], &tight), Err(Error::TooLarge { .. })));
@@ -546,7 +556,7 @@ pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Er
 /// The size in bytes of `value` in the compact encoding of [`to_bytes`] (version byte included).
 ///
 /// ```
-/// use convergent::{wire, GCounter, ReplicaId};
+/// use convergent::{GCounter, ReplicaId, wire};
 ///
 /// let mut c = GCounter::new();
 /// let d = c.increment(ReplicaId::from_u128(1), 1);
@@ -567,7 +577,7 @@ pub fn encoded_len<T: Serialize>(value: &T) -> usize {
 /// # Example
 ///
 /// ```
-/// use convergent::{wire, Error, OrSet, ReceivePolicy, ReplicaId};
+/// use convergent::{Error, OrSet, ReceivePolicy, ReplicaId, wire};
 ///
 /// let (me, peer) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 /// let mut remote = OrSet::new();

@@ -3,11 +3,11 @@
 //! vector leaking into a delta would make it grow with `n`; state leaking into it, with `m`.
 //!
 //! Byte counts are deterministic (`wire::encoded_len`), so these are exact assertions. The sweep
-//! (`examples/delta_sizes/sweep.rs`, shared with `cargo run --example delta_sizes`) runs here at
-//! n <= 64 and m <= 1000 to stay quick in debug builds; the example runs n <= 256, m <= 100 000.
+//! (`experiments/src/bin/delta_sizes/sweep.rs`, shared with the `delta_sizes` experiment) runs here at
+//! n <= 64 and m <= 1000 to stay quick in debug builds; the experiment runs n <= 256, m <= 100 000.
 #![cfg(feature = "serde")]
 
-#[path = "../examples/delta_sizes/sweep.rs"]
+#[path = "../experiments/src/bin/delta_sizes/sweep.rs"]
 #[allow(dead_code)]
 mod sweep;
 
@@ -170,7 +170,7 @@ fn floor_of_dots_counts_each_id_once_and_runs_by_their_ends() {
     assert_eq!(varint(u64::MAX), 10);
 }
 
-/// FINDING (full sweep of `cargo run --release --example delta_sizes`): the one point over
+/// FINDING (full sweep of `cargo run --release -p experiments --bin delta_sizes`): the one point over
 /// 1.5 x floor. A replica re-inserts an element whose only dot is its own, 100 000 events back:
 /// the delta is `({0: {A:100001}}, {A:1, A:100001})`, 32 bytes against a 21-byte floor (1.524).
 /// The new dot's event number is written twice (as a context range and as the store's dot), and
@@ -180,7 +180,7 @@ fn floor_of_dots_counts_each_id_once_and_runs_by_their_ends() {
 #[test]
 #[ignore = "known finding: 1.524 x floor at n = 1, m = 100 000 (see the doc comment)"]
 fn regression_reinsert_of_an_old_own_element() {
-    use convergent::{DotStore, OrSet, wire};
+    use convergent::{OrSet, causal::DotStore, wire};
     use std::collections::HashSet;
     let r = ReplicaId::from_u128(1);
     let mut s = OrSet::new();

@@ -26,6 +26,7 @@ use convergent::{
     CausalCounter, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId,
     Timestamp, wire,
 };
+use testkit::Rng;
 use vectors::{A, B, C, Golden, Map3};
 
 const BLESS_HINT: &str = "If this change of the wire format is deliberate: bump wire::FORMAT_VERSION if \
@@ -185,33 +186,6 @@ fn version_byte_is_checked() {
 // ---------------------------------------------------------------------------------------------
 // Determinism
 // ---------------------------------------------------------------------------------------------
-
-/// SplitMix64: small, deterministic, seeded per history.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn shuffle<T>(&mut self, xs: &mut [T]) {
-        for i in (1..xs.len()).rev() {
-            xs.swap(i, self.below(i + 1));
-        }
-    }
-}
 
 const REPLICAS: [ReplicaId; 3] = [A, B, C];
 
@@ -383,16 +357,21 @@ fn op_map_sets(
 
 fn op_map3(m: &mut Map3, r: ReplicaId, rng: &mut Rng) -> Map3 {
     let (k1, k2, k3) = (word(rng, 3), rng.below(4) as u64, word(rng, 3));
-    let v = rng.next() % 1000;
+    let v = rng.next_u64() % 1000;
     match rng.below(10) {
         0..=5 => m.update(r, k1, |l2| l2.update(k2, |l3| l3.update(k3, |reg| reg.write(v)))),
         6 => m.update(r, k1, |l2| l2.update(k2, |l3| l3.remove(&k3))),
         7 => m.update(r, k1, |l2| l2.remove(&k2)),
         8 => m.remove(r, &k1),
-        _ => m.transact(r, |h| {
-            h.update(word(rng, 3), |l2| l2.update(0, |l3| l3.update(String::from("x"), |reg| reg.write(1))));
-            h.remove(&word(rng, 3));
-        }),
+        _ => {
+            m.mutate(r, |h| {
+                h.update(word(rng, 3), |l2| {
+                    l2.update(0, |l3| l3.update(String::from("x"), |reg| reg.write(1)))
+                });
+                h.remove(&word(rng, 3));
+            })
+            .0
+        }
     }
 }
 
@@ -402,7 +381,7 @@ fn op_map_counters(
     rng: &mut Rng,
 ) -> OrMap<String, CausalCounter> {
     let k = word(rng, 6);
-    let n = rng.next() % 50;
+    let n = rng.next_u64() % 50;
     match rng.below(10) {
         0..=4 => m.update(r, k, |c| c.increment(n)),
         5..=7 => m.update(r, k, |c| c.decrement(n)),
@@ -417,11 +396,11 @@ fn op_map_lww(
 ) -> OrMap<String, LwwRegister<String>> {
     let k = word(rng, 4);
     // Few distinct timestamps: ties between replicas are common.
-    let t = Timestamp::from_parts(vectors::T0_MS + rng.next() % 5, (rng.next() % 2) as u16);
+    let t = Timestamp::from_parts(vectors::T0_MS + rng.next_u64() % 5, (rng.next_u64() % 2) as u16);
     let v = word(rng, 12);
     if rng.chance(80) {
         m.update(r, k, |reg| {
-            reg.write(t, v);
+            reg.write_at(t, v);
         })
     } else {
         m.remove(r, &k)
@@ -437,7 +416,7 @@ fn op_flag(f: &mut EwFlag, r: ReplicaId, rng: &mut Rng) -> EwFlag {
 }
 
 fn op_pn(c: &mut PnCounter, r: ReplicaId, rng: &mut Rng) -> PnCounter {
-    let n = rng.next() % 300;
+    let n = rng.next_u64() % 300;
     if rng.chance(50) { c.increment(r, n) } else { c.decrement(r, n) }
 }
 

@@ -38,8 +38,8 @@ use std::sync::{Mutex, MutexGuard};
 use convergent::sync::{Message, Mode, OwnDotsCheck, ReceiveCheck, SyncEngine};
 use convergent::wire::{self, Decode};
 use convergent::{
-    CausalContext, CausalCounter, Dot, Error, EwFlag, GCounter, Lattice, Limits, LwwRegister, MAX_COUNT,
-    MvRegister, OrMap, OrSet, PnCounter, Receive, ReceivePolicy, ReplicaId, VersionVector,
+    CausalContext, CausalCounter, Dot, Error, EwFlag, GCounter, Lattice, Limits, LwwRegister, MvRegister,
+    OrMap, OrSet, PnCounter, Receive, ReceivePolicy, ReplicaId, causal::VersionVector, counter::MAX_COUNT,
 };
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -210,7 +210,7 @@ fn counter_entry_at_u64_max() {
     let cc = peer_ctx(1).v(1).wdot(0, 1).v(u64::MAX).v(0).bytes();
     assert_eq!(
         decode_err::<CausalCounter>(&cc),
-        Error::CounterOutOfRange { field: "counter total", value: u64::MAX, max: MAX_COUNT }
+        Error::CounterOutOfRange { field: "counter-store.total", value: u64::MAX, max: MAX_COUNT }
     );
     // MAX_COUNT itself is a state a replica can reach, and is accepted.
     let ok = B::new().v(1).id(PEER).v(MAX_COUNT).bytes();
@@ -305,32 +305,32 @@ fn one_dot_two_payloads_against_the_receiver() {
     // OR-Set: dot (PEER, 1) under element 10, then under 11.
     let mut s = OrSet::<u8>::new();
     assert_eq!(wire::receive(&mut s, &set_with(10), &policy()), Ok(true));
-    assert_eq!(refused(&mut s, &set_with(11)), Error::ConflictingPayload { field: "set element" });
+    assert_eq!(refused(&mut s, &set_with(11)), Error::ConflictingPayload { field: "set.element" });
     assert_eq!(wire::receive(&mut s, &set_with(10), &policy()), Ok(false), "the same payload again is fine");
 
     // OR-Map: dot (PEER, 1) under key 0, then under key 1.
     let key = |k: u8| peer_ctx(1).v(1).raw(&[k]).v(1).wdot(0, 1).bytes();
     let mut m = OrMap::<u8, EwFlag>::new();
     assert_eq!(wire::receive(&mut m, &key(0), &policy()), Ok(true));
-    assert_eq!(refused(&mut m, &key(1)), Error::ConflictingPayload { field: "map key" });
+    assert_eq!(refused(&mut m, &key(1)), Error::ConflictingPayload { field: "map.key" });
 
     // MV-Register: dot (PEER, 1) holding 5, then 6.
     let mv = |v: u8| peer_ctx(1).v(1).wdot(0, 1).raw(&[v]).bytes();
     let mut r = MvRegister::<u8>::new();
     assert_eq!(wire::receive(&mut r, &mv(5), &policy()), Ok(true));
-    assert_eq!(refused(&mut r, &mv(6)), Error::ConflictingPayload { field: "mv register value" });
+    assert_eq!(refused(&mut r, &mv(6)), Error::ConflictingPayload { field: "mv-register.value" });
 
     // LWW value in a map: dot (PEER, 1) holding (t, 5), then (t, 6).
     let lww = |v: u64| peer_ctx(1).v(1).raw(&[0]).v(1).wdot(0, 1).v(ts(NOW_MS)).v(v).bytes();
     let mut m = OrMap::<u8, LwwRegister<u64>>::new();
     assert_eq!(wire::receive(&mut m, &lww(5), &policy()), Ok(true));
-    assert_eq!(refused(&mut m, &lww(6)), Error::ConflictingPayload { field: "lww value" });
+    assert_eq!(refused(&mut m, &lww(6)), Error::ConflictingPayload { field: "lww-store.value" });
 
     // Causal counter: dot (PEER, 1) with total 3, then 4.
     let cc = |t: u64| peer_ctx(1).v(1).wdot(0, 1).v(t).v(0).bytes();
     let mut c = CausalCounter::new();
     assert_eq!(wire::receive(&mut c, &cc(3), &policy()), Ok(true));
-    assert_eq!(refused(&mut c, &cc(4)), Error::ConflictingPayload { field: "counter total" });
+    assert_eq!(refused(&mut c, &cc(4)), Error::ConflictingPayload { field: "counter-store.total" });
 
     // LWW register (no dots): the same (timestamp, writer) with another value is accepted, as
     // the join orders writes totally by (timestamp, writer, value): no divergence either way.
@@ -347,7 +347,7 @@ fn one_dot_two_payloads_against_the_receiver() {
     let nested = |e: u8| peer_ctx(1).v(1).raw(&[0]).v(1).v(0).v(1).v(0).raw(&[e]).bytes();
     let mut m = OrMap::<u8, OrSet<u8>>::new();
     assert_eq!(wire::receive(&mut m, &nested(1), &policy()), Ok(true));
-    assert_eq!(refused(&mut m, &nested(2)), Error::ConflictingPayload { field: "set element" });
+    assert_eq!(refused(&mut m, &nested(2)), Error::ConflictingPayload { field: "set.element" });
 }
 
 /// What goes wrong without the check: two replicas that got the two payloads of one dot in
@@ -373,10 +373,10 @@ fn one_dot_two_payloads_diverge_forever_without_the_check() {
     let mut q = OrSet::<u8>::new();
     wire::receive(&mut p, &set_with(10), &policy()).unwrap();
     wire::receive(&mut q, &set_with(11), &policy()).unwrap();
-    assert_eq!(refused(&mut p, &set_with(11)), Error::ConflictingPayload { field: "set element" });
+    assert_eq!(refused(&mut p, &set_with(11)), Error::ConflictingPayload { field: "set.element" });
     assert_eq!(
         q.clone().receive(p.clone(), &policy()),
-        Err(Error::ConflictingPayload { field: "set element" })
+        Err(Error::ConflictingPayload { field: "set.element" })
     );
 }
 
@@ -421,13 +421,13 @@ fn length_prefixes_claiming_millions_do_not_allocate() {
         ("set group dots", pad(peer_ctx(1).v(1).v(0).v(huge)), decode_err::<OrSet<u64>>),
         ("mv register dots", pad(B::new().v(0).v(huge)), decode_err::<MvRegister<u64>>),
         ("counter dots", pad(B::new().v(0).v(huge)), decode_err::<CausalCounter>),
-        ("map keys", pad(B::new().v(0).v(huge)), decode_err::<OrMap<u64, EwFlag>>),
+        ("map.keys", pad(B::new().v(0).v(huge)), decode_err::<OrMap<u64, EwFlag>>),
         (
             "nested map keys",
             pad(B::new().v(0).v(1).raw(&[0]).v(huge)),
             decode_err::<OrMap<u8, OrMap<u64, EwFlag>>>,
         ),
-        ("version vector", pad(B::new().v(huge)), decode_err::<VersionVector>),
+        ("version-vector", pad(B::new().v(huge)), decode_err::<VersionVector>),
         ("message payload", pad(B(vec![1, 1, 1, 1]).v(0).v(huge)), message_err),
         ("string element", pad(peer_ctx(1).v(1).v(0).v(1).v(0).v(huge)), decode_err::<OrSet<String>>),
     ];
@@ -641,7 +641,7 @@ fn regression_every_limit_applies_at_every_level() {
     assert_eq!(too_large(decode_err_with::<GCounter>(&g, &one)), "g-counter");
     let pn = B::new().v(2).id(ME).v(1).v(0).id(PEER).v(1).v(0).bytes();
     assert_eq!(too_large(decode_err_with::<PnCounter>(&pn, &one)), "pn-counter");
-    assert_eq!(too_large(decode_err_with::<VersionVector>(&g, &one)), "version vector");
+    assert_eq!(too_large(decode_err_with::<VersionVector>(&g, &one)), "version-vector");
     // max_ranges: events {1, 3} of one replica are two ranges.
     let gappy = B::new().ctx(&[(PEER, &[(0, 0), (1, 0)])]).v(0).bytes();
     assert!(wire::from_bytes::<EwFlag>(&gappy).is_ok());
@@ -652,10 +652,10 @@ fn regression_every_limit_applies_at_every_level() {
     // max_dots: a flag with two dots; an MV register nested in a map; the whole map's dots.
     let dots1 = limits(|l| l.max_dots = 1);
     let two_dots = peer_ctx(2).v(2).wdot(0, 1).wdot(0, 2).bytes();
-    assert_eq!(too_large(decode_err_with::<EwFlag>(&two_dots, &dots1)), "dot set");
+    assert_eq!(too_large(decode_err_with::<EwFlag>(&two_dots, &dots1)), "dot-set");
     let nested_mv = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).raw(&[1]).wdot(0, 2).raw(&[2]).bytes();
     assert!(wire::from_bytes::<OrMap<u8, MvRegister<u8>>>(&nested_mv).is_ok());
-    assert_eq!(too_large(decode_err_with::<OrMap<u8, MvRegister<u8>>>(&nested_mv, &dots1)), "mv register");
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, MvRegister<u8>>>(&nested_mv, &dots1)), "mv-register");
     let two_keys = peer_ctx(2).v(2).raw(&[0]).v(1).wdot(0, 1).raw(&[1]).v(1).wdot(0, 2).bytes();
     assert_eq!(too_large(decode_err_with::<OrMap<u8, EwFlag>>(&two_keys, &dots1)), "store.dots");
     let set2 = peer_ctx(2).v(1).v(0).v(2).v(0).raw(&[1]).v(0).raw(&[2]).bytes();
@@ -663,7 +663,7 @@ fn regression_every_limit_applies_at_every_level() {
     // max_elements: set elements, map keys, a set nested in a map.
     let elems1 = limits(|l| l.max_elements = 1);
     assert_eq!(too_large(decode_err_with::<OrSet<u8>>(&set2, &elems1)), "set.elements");
-    assert_eq!(too_large(decode_err_with::<OrMap<u8, EwFlag>>(&two_keys, &elems1)), "map keys");
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, EwFlag>>(&two_keys, &elems1)), "map.keys");
     let nested_set = peer_ctx(2).v(1).raw(&[0]).v(1).v(0).v(2).v(0).raw(&[1]).v(0).raw(&[2]).bytes();
     assert_eq!(too_large(decode_err_with::<OrMap<u8, OrSet<u8>>>(&nested_set, &elems1)), "set.elements");
     // max_counter: a context, a dot, a counter entry, a counter total, a message's seq.
@@ -686,7 +686,7 @@ fn regression_every_limit_applies_at_every_level() {
     let cc11 = peer_ctx(1).v(1).wdot(0, 1).v(11).v(0).bytes();
     assert_eq!(
         decode_err_with::<CausalCounter>(&cc11, &ten),
-        Error::CounterOutOfRange { field: "counter total", value: 11, max: 10 }
+        Error::CounterOutOfRange { field: "counter-store.total", value: 11, max: 10 }
     );
     let ack11 = [1u8, 1, 3, 11];
     assert_eq!(
@@ -705,7 +705,7 @@ fn regression_every_limit_applies_at_every_level() {
     // The sync engine decodes under its own limits.
     let msg = [&[1u8, 1, 1, 1][..], &two_dots[1..]].concat();
     let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr).with_limits(dots1);
-    assert!(matches!(e.on_bytes(id(PEER), &msg), Err(Error::TooLarge { field: "dot set", .. })));
+    assert!(matches!(e.on_bytes(id(PEER), &msg), Err(Error::TooLarge { field: "dot-set", .. })));
     assert!(e.state().is_bottom());
 }
 
@@ -721,23 +721,23 @@ fn limits_inside_every_nested_store() {
     // OrMap<u8, CausalCounter>: key 0 holding the dots (PEER, 1) and (PEER, 2), totals 1 and 2.
     let cc = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(1).v(0).wdot(0, 2).v(2).v(0).bytes();
     assert!(wire::from_bytes::<OrMap<u8, CausalCounter>>(&cc).is_ok());
-    assert_eq!(too_large(decode_err_with::<OrMap<u8, CausalCounter>>(&cc, &dots1)), "counter");
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, CausalCounter>>(&cc, &dots1)), "counter-store");
     // OrMap<u8, GCounter>: the nested G-Counter is a dot -> total store `[(dot, total)]`.
     let g = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(1).wdot(0, 2).v(2).bytes();
     assert!(wire::from_bytes::<OrMap<u8, GCounter>>(&g).is_ok());
-    assert_eq!(too_large(decode_err_with::<OrMap<u8, GCounter>>(&g, &dots1)), "counter");
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, GCounter>>(&g, &dots1)), "counter-store");
     let g_max = peer_ctx(1).v(1).raw(&[0]).v(1).wdot(0, 1).v(u64::MAX).bytes();
     assert_eq!(
         decode_err::<OrMap<u8, GCounter>>(&g_max),
-        Error::CounterOutOfRange { field: "counter total", value: u64::MAX, max: MAX_COUNT }
+        Error::CounterOutOfRange { field: "counter-store.total", value: u64::MAX, max: MAX_COUNT }
     );
     // OrMap<u8, LwwRegister<u64>>: two concurrent writes under one key.
     let lww = peer_ctx(2).v(1).raw(&[0]).v(2).wdot(0, 1).v(ts(1)).v(1).wdot(0, 2).v(ts(2)).v(2).bytes();
     assert!(wire::from_bytes::<OrMap<u8, LwwRegister<u64>>>(&lww).is_ok());
-    assert_eq!(too_large(decode_err_with::<OrMap<u8, LwwRegister<u64>>>(&lww, &dots1)), "lww value");
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, LwwRegister<u64>>>(&lww, &dots1)), "lww-store.value");
     // OrMap<u8, EwFlag> inside a map: the dot set's own limit.
     let flags = peer_ctx(2).v(1).raw(&[0]).v(1).raw(&[0]).v(2).wdot(0, 1).wdot(0, 2).bytes();
-    assert_eq!(too_large(decode_err_with::<OrMap<u8, OrMap<u8, EwFlag>>>(&flags, &dots1)), "dot set");
+    assert_eq!(too_large(decode_err_with::<OrMap<u8, OrMap<u8, EwFlag>>>(&flags, &dots1)), "dot-set");
     // The replica limit applies to the context of a nested value's map too.
     let two = B::new().ctx(&[(ME, &[(0, 0)]), (PEER, &[(0, 0)])]).v(0).bytes();
     assert_eq!(
@@ -868,7 +868,7 @@ fn typed_decoder_and_serde_agree_on_corrupted_inputs() {
     let _ = m.remove(a, &1);
     agree(&m);
     let mut l = OrMap::<u8, LwwRegister<u64>>::new();
-    let _ = l.update(b, 4, |r| r.write(convergent::Timestamp::from_parts(NOW_MS, 3), 99));
+    let _ = l.update(b, 4, |r| r.write_at(convergent::Timestamp::from_parts(NOW_MS, 3), 99));
     agree(&l);
     let mut c = CausalCounter::new();
     let _ = c.increment(a, 9);
@@ -901,7 +901,7 @@ fn error_messages_are_lowercase_and_name_the_field() {
         (Error::UnknownReplicaIndex { index: 3 }, "replica"),
         (Error::DotOutsideContext { dot: dot(PEER, 2) }, "store"),
         (Error::DuplicateDot { dot: dot(PEER, 2) }, "store"),
-        (Error::ConflictingPayload { field: "set element" }, "set element"),
+        (Error::ConflictingPayload { field: "set.element" }, "set.element"),
         (Error::CounterOutOfRange { field: "g-counter", value: 11, max: 10 }, "g-counter"),
         (Error::TimestampTooFarAhead { found_ms: 9, now_ms: 1, max_skew_ms: 2 }, "timestamp"),
         (

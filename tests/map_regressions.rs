@@ -5,8 +5,10 @@
 //! (an OR-Set of `u64` is exactly a map from element to enable-wins flag).
 
 use convergent::{
-    CausalCounter, CheckInvariants, EwFlag, GCounterStore, Lattice, LwwStore, MvRegister, Nested, OrMap,
-    ReplicaId, Timestamp,
+    CausalCounter, EwFlag, Lattice, MvRegister, OrMap, ReplicaId, Timestamp,
+    causal::{CheckInvariants, Nested},
+    counter::GCounterStore,
+    register::LwwStore,
 };
 
 fn r(n: u128) -> ReplicaId {
@@ -201,11 +203,11 @@ fn lww_value_in_map_removed_key_and_overwritten_value_stay_gone() {
     let ts = |ms| Timestamp::from_parts(ms, 0);
     let mut x: OrMap<&str, Lww> = OrMap::new();
     let _ = x.update(a, "k", |v| {
-        v.write(ts(10), "old");
+        v.write_at(ts(10), "old");
     });
     let mut y = x.clone();
     let _ = y.update(b, "k", |v| {
-        v.write(ts(20), "new");
+        v.write_at(ts(20), "new");
     });
     let _ = x.remove(a, "k");
     // y overwrote "old" (it saw it); x removed "old": "new" survives, "old" never returns.
@@ -215,7 +217,7 @@ fn lww_value_in_map_removed_key_and_overwritten_value_stay_gone() {
     // A replica that only ever saw "old" merging both later: still "new".
     let mut z: OrMap<&str, Lww> = OrMap::new();
     let _ = z.update(a, "other", |v| {
-        v.write(ts(1), "z");
+        v.write_at(ts(1), "z");
     });
     let m3 = z.joined(x).joined(y);
     assert_eq!(m3.get("k").unwrap().value(), Some(&"new"));

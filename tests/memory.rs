@@ -9,9 +9,8 @@
 use std::alloc::System;
 
 use convergent::{Lattice, OrMap, OrSet, PnCounter, ReplicaId, wire};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use testkit::Rng;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -37,7 +36,7 @@ struct Churn {
     maps: Vec<OrMap<u64, PnCounter>>,
     set_inbox: Vec<Vec<OrSet<u64>>>,
     map_inbox: Vec<Vec<OrMap<u64, PnCounter>>>,
-    rng: SmallRng,
+    rng: Rng,
 }
 
 impl Churn {
@@ -48,16 +47,16 @@ impl Churn {
             maps: vec![OrMap::new(); REPLICAS],
             set_inbox: vec![Vec::new(); REPLICAS],
             map_inbox: vec![Vec::new(); REPLICAS],
-            rng: SmallRng::seed_from_u64(1_000_000),
+            rng: Rng::new(1_000_000),
         }
     }
 
     /// One add/remove cycle: an insert (and an increment) of an element, then its remove, each
     /// by a random replica.
     fn cycle(&mut self) {
-        let e = self.rng.gen_range(0..ELEMENTS);
+        let e = self.rng.range(0, ELEMENTS - 1);
         for remove in [false, true] {
-            let r = self.rng.gen_range(0..REPLICAS);
+            let r = self.rng.below(REPLICAS);
             let me = self.ids[r];
             let (ds, dm) = if remove {
                 (self.sets[r].remove(me, &e), self.maps[r].remove(me, &e))
@@ -69,12 +68,12 @@ impl Churn {
                 self.map_inbox[j].push(dm.clone());
             }
             // Deliver a random part of one replica's inbox: merges at random points.
-            let j = self.rng.gen_range(0..REPLICAS);
-            let keep = self.rng.gen_range(0..=self.set_inbox[j].len());
+            let j = self.rng.below(REPLICAS);
+            let keep = self.rng.below(self.set_inbox[j].len() + 1);
             for d in self.set_inbox[j].drain(keep..) {
                 self.sets[j].join(d);
             }
-            let keep = self.rng.gen_range(0..=self.map_inbox[j].len());
+            let keep = self.rng.below(self.map_inbox[j].len() + 1);
             for d in self.map_inbox[j].drain(keep..) {
                 self.maps[j].join(d);
             }

@@ -3,10 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use convergent::sync::{
-    Faults, Message, Mode, OwnDotsCheck, SimEvent, SimRng, Simulation, Stats, SyncEngine, Topology,
-};
 use convergent::{Decompose, Error, EwFlag, GCounter, Lattice, ReplicaId};
+use convergent::{
+    sim::{Faults, SimEvent, SimRng, Simulation, Stats, Topology},
+    sync::{Message, Mode, OwnDotsCheck, SyncEngine},
+};
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------------
@@ -117,10 +118,10 @@ fn tree_bp_rr_sends_exactly_the_lower_bound_for_a_causal_map() {
     for r in 0..30u64 {
         for i in 0..15usize {
             sim.update(i, |m, me| {
-                let d = m.transact(me, |h| {
+                let (d, _) = m.mutate(me, |h| {
                     for j in 0..7 {
                         let key = (i * 67 + ((r as usize * 7 + j) % 67)) as u32;
-                        h.update(key, |v| v.write(Timestamp::from_parts(r + 1, 0), r));
+                        h.update(key, |v| v.write_at(Timestamp::from_parts(r + 1, 0), r));
                     }
                 });
                 new += d.irreducible_count() as u64;
@@ -596,7 +597,7 @@ fn converges_to_join_of_all_deltas<L, V>(
             }
             sim.calm();
             assert!(sim.run_until_converged(500).is_some(), "seed {seed} {mode:?}");
-            assert_eq!(sim.state(0), &convergent::lattice::join_all(deltas), "seed {seed} {mode:?}");
+            assert_eq!(sim.state(0), &convergent::Lattice::join_all(deltas), "seed {seed} {mode:?}");
             assert_eq!(sim.stats().rejected, 0);
         }
     }
@@ -662,7 +663,7 @@ fn validated_receipt_never_refuses_honest_histories() {
     converges_to_join_of_all_deltas::<OrMap<u8, LwwRegister<u64>>, _>(1, check, |w, m, me| {
         let (k, x) = (w.below(4) as u8, w.below(100));
         if w.chance(0.8) {
-            m.update(me, k, |r| r.write(Timestamp::from_parts(1_000 + w.below(500), 0), x))
+            m.update(me, k, |r| r.write_at(Timestamp::from_parts(1_000 + w.below(500), 0), x))
         } else {
             m.remove(me, &k)
         }

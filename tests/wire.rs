@@ -18,7 +18,7 @@ fn regression_overlong_varint_is_rejected() {
 fn trailing_bytes_are_rejected() {
     assert_eq!(
         wire::from_bytes::<CausalContext>(&[1, 0, 0]),
-        Err(Error::Malformed { field: "trailing bytes" })
+        Err(Error::Malformed { field: "bytes.trailing" })
     );
 }
 

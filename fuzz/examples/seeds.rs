@@ -8,8 +8,8 @@ use std::path::Path;
 
 use convergent::sync::Message;
 use convergent::{CausalContext, EwFlag, ReplicaId, VersionVector, wire};
-use convergent_fuzz::targets::live;
-use convergent_fuzz::{Subject, TYPES, dispatch};
+use testkit::dispatch;
+use testkit::fuzz::{FuzzSubject, TYPES, live};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
@@ -17,7 +17,7 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
     fs::write(dir.join(format!("seed-{name}")), bytes).expect("seed file");
 }
 
-fn decode_seeds<T: Subject>(sel: u8) {
+fn decode_seeds<T: FuzzSubject>(sel: u8) {
     let v = live::<T>();
     let mut b = vec![sel];
     b.extend(wire::to_bytes(&v));
@@ -29,18 +29,10 @@ fn decode_seeds<T: Subject>(sel: u8) {
     }
 }
 
-/// SplitMix64: fixed pseudo-random bytes.
+/// Fixed pseudo-random bytes (the test kit's PRNG).
 fn bytes(seed: u64, n: usize) -> Vec<u8> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)) as u8
-        })
-        .collect()
+    let mut rng = testkit::Rng::new(seed);
+    (0..n).map(|_| rng.next_u64() as u8).collect()
 }
 
 fn main() {

@@ -3,8 +3,8 @@
 //! `dispatch!`); the rest is the encoding.
 #![no_main]
 
-use convergent_fuzz::{dispatch, targets::decode_of};
 use libfuzzer_sys::fuzz_target;
+use testkit::{dispatch, fuzz::decode_of};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };

@@ -4,7 +4,10 @@
 #![no_main]
 
 use convergent::{
-    CausalContext, CheckInvariants, Dot, EwFlag, Lattice, MAX_COUNT, ReplicaId, VersionVector, wire,
+    CausalContext, Dot, EwFlag, Lattice, ReplicaId,
+    causal::{CheckInvariants, VersionVector},
+    counter::MAX_COUNT,
+    wire,
 };
 use libfuzzer_sys::fuzz_target;
 

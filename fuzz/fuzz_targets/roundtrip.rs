@@ -3,8 +3,8 @@
 #![no_main]
 
 use arbitrary::Unstructured;
-use convergent_fuzz::{dispatch, targets::round_trip_of};
 use libfuzzer_sys::fuzz_target;
+use testkit::{dispatch, fuzz::round_trip_of};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };

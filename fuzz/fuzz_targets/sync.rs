@@ -4,8 +4,8 @@
 #![no_main]
 
 use arbitrary::Unstructured;
-use convergent_fuzz::{dispatch, targets::sync_of};
 use libfuzzer_sys::fuzz_target;
+use testkit::{dispatch, fuzz::sync_of};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };

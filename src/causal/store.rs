@@ -14,11 +14,14 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::{CausalContext, Dot, ReplicaId};
-use crate::Lattice;
+use crate::lattice::{Decompose, Lattice};
 
 /// Records the dots a join or mutation added to or removed from a store, so that containers can
 /// keep a dot index (dot -> key) up to date in time proportional to the change. Disabled logs
 /// record nothing.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 #[derive(Debug, Default, Clone)]
 pub struct DotLog {
     enabled: bool,
@@ -30,7 +33,7 @@ impl DotLog {
     /// A log that records nothing.
     ///
     /// ```
-    /// # use convergent::DotLog;
+    /// # use convergent::causal::DotLog;
     /// let log = DotLog::disabled();
     /// assert!(!log.is_enabled());
     /// ```
@@ -42,7 +45,7 @@ impl DotLog {
     /// A log that records every added and removed dot.
     ///
     /// ```
-    /// # use convergent::DotLog;
+    /// # use convergent::causal::DotLog;
     /// assert!(DotLog::recording().is_enabled());
     /// ```
     #[must_use]
@@ -53,7 +56,7 @@ impl DotLog {
     /// Whether this log records.
     ///
     /// ```
-    /// # use convergent::DotLog;
+    /// # use convergent::causal::DotLog;
     /// assert!(!DotLog::default().is_enabled());
     /// ```
     #[must_use]
@@ -91,6 +94,9 @@ impl DotLog {
 /// Invariants every implementation keeps: each dot occurs at most once in the whole store; an
 /// empty nested value is never stored (an [`OrMap`](crate::OrMap) drops a key whose value became
 /// empty).
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 pub trait DotStore: Clone + PartialEq + Default {
     /// Whether the store holds no dot.
     fn is_empty(&self) -> bool;
@@ -132,7 +138,7 @@ pub trait DotStore: Clone + PartialEq + Default {
 /// # Example
 ///
 /// ```
-/// use convergent::{Causal, EwFlag, Lattice, ReplicaId};
+/// use convergent::{EwFlag, Lattice, ReplicaId, causal::Causal};
 ///
 /// let mut flag = EwFlag::new();
 /// let delta = flag.enable(ReplicaId::from_u128(1));
@@ -150,7 +156,7 @@ impl<S> Causal<S> {
     /// The dot store.
     ///
     /// ```
-    /// # use convergent::{Causal, DotSet};
+    /// # use convergent::causal::{Causal, DotSet};
     /// assert!(Causal::<DotSet>::default().store().is_empty());
     /// ```
     pub fn store(&self) -> &S {
@@ -160,7 +166,7 @@ impl<S> Causal<S> {
     /// The causal context.
     ///
     /// ```
-    /// # use convergent::{Causal, DotSet};
+    /// # use convergent::causal::{Causal, DotSet};
     /// assert!(Causal::<DotSet>::default().context().is_empty());
     /// ```
     pub fn context(&self) -> &CausalContext {
@@ -196,7 +202,7 @@ impl<S: DotStore> Causal<S> {
     /// on this.
     ///
     /// ```
-    /// # use convergent::{Causal, DotSet, Lattice, ReplicaId};
+    /// # use convergent::{Lattice, ReplicaId, causal::{Causal, DotSet}};
     /// let mut s = Causal::<DotSet>::default();
     /// let before = s.clone();
     /// let (delta, ()) = s.mutate(ReplicaId::from_u128(1), |h| h.enable());
@@ -322,50 +328,17 @@ impl<S: fmt::Debug> fmt::Debug for Causal<S> {
 /// # Example
 ///
 /// ```
-/// use convergent::{DotStore, EwFlag, Nested};
+/// use convergent::{EwFlag, causal::{DotStore, Nested}};
 ///
 /// fn empty_store<V: Nested>() -> V::Store { V::Store::default() }
 /// assert!(empty_store::<EwFlag>().is_empty());
 /// ```
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
+#[doc(hidden)]
 pub trait Nested {
     /// The causal form of the value inside a map.
     type Store: DotStore;
-}
-
-/// Join decomposition and optimal deltas (Enes et al., ICDE 2019, section III).
-///
-/// Every state is the join of a unique set of *join-irreducible* states; the optimal delta
-/// `a.delta(b)` is the join of the irreducibles of `a` that are not below `b`: the smallest state
-/// `d` with `d ⊔ b == a ⊔ b`.
-///
-/// For causal types the irreducibles are `({d: payload}, {d})` for each live dot and `(⊥, {d})`
-/// for each seen-but-removed dot: removed dots are never cut as redundant, so removes survive
-/// every optimisation.
-///
-/// # Example
-///
-/// ```
-/// use convergent::{Decompose, GCounter, Lattice, ReplicaId};
-///
-/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-/// let mut x = GCounter::new();
-/// let _ = x.increment(a, 5);
-/// let mut y = x.clone();
-/// let _ = y.increment(b, 1);
-/// let d = y.delta(&x); // what x lacks of y: b's entry only
-/// assert_eq!(d.irreducible_count(), 1);
-/// assert_eq!(x.clone().joined(d), x.joined(y));
-/// ```
-pub trait Decompose: Lattice + Clone {
-    /// The irredundant decomposition: irreducibles whose join is `self`, none below another.
-    fn decompose(&self) -> Vec<Self>;
-
-    /// The number of irreducibles of [`decompose`](Self::decompose), without building them.
-    fn irreducible_count(&self) -> usize;
-
-    /// The optimal delta: the smallest `d` with `d ⊔ other == self ⊔ other`. Cost follows `self`.
-    #[must_use]
-    fn delta(&self, other: &Self) -> Self;
 }
 
 impl<S: DotStore> Decompose for Causal<S> {

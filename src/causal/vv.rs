@@ -15,7 +15,7 @@ use crate::Lattice;
 /// # Example
 ///
 /// ```
-/// use convergent::{Lattice, ReplicaId, VersionVector};
+/// use convergent::{Lattice, ReplicaId, causal::VersionVector};
 ///
 /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
 /// let mut x = VersionVector::new();
@@ -36,7 +36,7 @@ impl VersionVector {
     /// The empty vector (every count 0).
     ///
     /// ```
-    /// # use convergent::{ReplicaId, VersionVector};
+    /// # use convergent::{ReplicaId, causal::VersionVector};
     /// assert_eq!(VersionVector::new().get(ReplicaId::from_u128(1)), 0);
     /// ```
     #[must_use]
@@ -47,7 +47,7 @@ impl VersionVector {
     /// The count of `replica` (0 if absent). `O(log r)`.
     ///
     /// ```
-    /// # use convergent::{ReplicaId, VersionVector};
+    /// # use convergent::{ReplicaId, causal::VersionVector};
     /// let mut v = VersionVector::new();
     /// v.raise(ReplicaId::from_u128(1), 4);
     /// assert_eq!(v.get(ReplicaId::from_u128(1)), 4);
@@ -63,7 +63,7 @@ impl VersionVector {
     /// Raises the count of `replica` to at least `n`; returns whether it changed.
     ///
     /// ```
-    /// # use convergent::{ReplicaId, VersionVector};
+    /// # use convergent::{ReplicaId, causal::VersionVector};
     /// let r = ReplicaId::from_u128(1);
     /// let mut v = VersionVector::new();
     /// assert!(v.raise(r, 4));
@@ -103,7 +103,7 @@ impl VersionVector {
     /// The number of replicas with a non-zero count.
     ///
     /// ```
-    /// # use convergent::{ReplicaId, VersionVector};
+    /// # use convergent::{ReplicaId, causal::VersionVector};
     /// let mut v = VersionVector::new();
     /// v.raise(ReplicaId::from_u128(9), 1);
     /// assert_eq!(v.len(), 1);
@@ -116,7 +116,7 @@ impl VersionVector {
     /// Whether every count is 0.
     ///
     /// ```
-    /// # use convergent::VersionVector;
+    /// # use convergent::causal::VersionVector;
     /// assert!(VersionVector::new().is_empty());
     /// ```
     #[must_use]
@@ -127,7 +127,7 @@ impl VersionVector {
     /// Iterates `(replica, count)` in replica order.
     ///
     /// ```
-    /// # use convergent::{ReplicaId, VersionVector};
+    /// # use convergent::{ReplicaId, causal::VersionVector};
     /// let mut v = VersionVector::new();
     /// v.raise(ReplicaId::from_u128(1), 2);
     /// assert_eq!(v.iter().collect::<Vec<_>>(), vec![(ReplicaId::from_u128(1), 2)]);

@@ -30,7 +30,7 @@ use crate::causal::{CausalContext, Dot, DotLog, DotStore, Handle};
 /// # Example
 ///
 /// ```
-/// use convergent::{EwFlag, MapStore, OrMap, ReplicaId, DotSet};
+/// use convergent::{EwFlag, OrMap, ReplicaId, causal::DotSet, map::MapStore};
 ///
 /// let mut m: OrMap<&str, EwFlag> = OrMap::new();
 /// let _ = m.update(ReplicaId::from_u128(1), "on", |f| f.enable());
@@ -71,7 +71,7 @@ impl<K, S> MapStore<K, S> {
     /// The number of keys. `O(1)`.
     ///
     /// ```
-    /// # use convergent::{DotSet, MapStore};
+    /// # use convergent::{causal::DotSet, map::MapStore};
     /// assert_eq!(MapStore::<u8, DotSet>::default().len(), 0);
     /// ```
     #[must_use]
@@ -82,7 +82,7 @@ impl<K, S> MapStore<K, S> {
     /// Whether the map holds no key. `O(1)`.
     ///
     /// ```
-    /// # use convergent::{DotSet, MapStore};
+    /// # use convergent::{causal::DotSet, map::MapStore};
     /// assert!(MapStore::<u8, DotSet>::default().is_empty());
     /// ```
     #[must_use]
@@ -147,7 +147,7 @@ impl<K: Hash + Eq, S> MapStore<K, S> {
     /// Whether `key` is present (holds a non-empty value). `O(1)` expected.
     ///
     /// ```
-    /// # use convergent::{DotSet, MapStore};
+    /// # use convergent::{causal::DotSet, map::MapStore};
     /// assert!(!MapStore::<u8, DotSet>::default().contains_key(&1));
     /// ```
     pub fn contains_key<Q>(&self, key: &Q) -> bool
@@ -284,7 +284,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
 /// let r = ReplicaId::from_u128(1);
 /// let mut m: OrMap<&str, OrMap<&str, MvRegister<u8>>> = OrMap::new();
 /// let before = m.clone();
-/// let delta = m.transact(r, |h| {
+/// let (delta, _) = m.mutate(r, |h| {
 ///     h.update("user", |inner| {
 ///         inner.update("name", |reg| reg.write(1));
 ///         inner.update("age", |reg| reg.write(2));
@@ -304,7 +304,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     /// ```
     /// # use convergent::{CausalCounter, OrMap, ReplicaId};
     /// let mut m: OrMap<&str, CausalCounter> = OrMap::new();
-    /// let _ = m.transact(ReplicaId::from_u128(1), |h| {
+    /// let _ = m.mutate(ReplicaId::from_u128(1), |h| {
     ///     let v = h.update("a", |c| { c.increment(2); c.value() });
     ///     assert_eq!(v, 2);
     /// });
@@ -348,7 +348,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     /// # use convergent::{EwFlag, OrMap, ReplicaId};
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<u8, EwFlag> = OrMap::new();
-    /// let _ = m.transact(r, |h| {
+    /// let _ = m.mutate(r, |h| {
     ///     h.update(1, |f| f.enable());
     ///     assert!(h.remove(&1));
     ///     assert!(!h.remove(&1));
@@ -385,7 +385,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     /// # use convergent::{EwFlag, OrMap, ReplicaId};
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<u8, EwFlag> = OrMap::new();
-    /// let _ = m.transact(r, |h| {
+    /// let _ = m.mutate(r, |h| {
     ///     h.update(1, |f| f.enable());
     ///     h.update(2, |f| f.enable());
     ///     h.clear();
@@ -445,7 +445,7 @@ map_iter!(
     /// # use convergent::{EwFlag, OrMap, ReplicaId};
     /// let mut m: OrMap<u8, EwFlag> = OrMap::new();
     /// let _ = m.update(ReplicaId::from_u128(1), 1, |f| f.enable());
-    /// let it: convergent::MapIter<'_, u8, _> = m.iter();
+    /// let it: convergent::map::Iter<'_, u8, _> = m.iter();
     /// assert_eq!(it.len(), 1);
     /// ```
     Iter, Iter, (&'a K, &'a S), |x| x
@@ -544,7 +544,7 @@ impl<K: Hash + Eq + Clone, S: crate::receive::ReceiveStore> crate::receive::Rece
         }
         for (dot, key) in &self.index {
             if local.index.get(dot).is_some_and(|k| k != key) {
-                return Err(crate::Error::ConflictingPayload { field: "map key" });
+                return Err(crate::Error::ConflictingPayload { field: "map.key" });
             }
         }
         for (key, value) in &self.entries {

@@ -3,8 +3,9 @@
 
 use alloc::vec::Vec;
 
-use super::*;
+use crate::causal::{CheckInvariants, DotStore};
 use crate::{CausalCounter, Lattice, MvRegister};
+use crate::{OrMap, ReplicaId};
 
 fn r(n: u128) -> ReplicaId {
     ReplicaId::from_u128(n)
@@ -61,7 +62,7 @@ fn full_state_join_walks_the_smaller_side() {
 #[test]
 fn nested_index_is_per_level() {
     let mut m: OrMap<u8, OrMap<u8, MvRegister<u8>>> = OrMap::new();
-    let _ = m.transact(r(1), |h| {
+    let _ = m.mutate(r(1), |h| {
         h.update(0, |i| {
             i.update(1, |x| x.write(1));
             i.update(2, |x| x.write(2));
@@ -82,7 +83,7 @@ fn nested_index_is_per_level() {
 #[test]
 fn delta_index_follows_removes_within_a_transaction() {
     let mut m: OrMap<u8, MvRegister<u8>> = OrMap::new();
-    let d = m.transact(r(1), |h| {
+    let (d, _) = m.mutate(r(1), |h| {
         h.update(0, |x| x.write(1));
         h.update(1, |x| x.write(1));
         h.remove(&0);

@@ -3,13 +3,12 @@
 use alloc::vec::Vec;
 use core::hash::Hash;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{MapStore, OrMap};
-use crate::causal::Nested;
-use crate::wire::{Decode, DecodeCx, ReplicaTable, WireStore};
-use crate::{Causal, Error};
+use super::MapStore;
+use crate::Error;
+use crate::wire::{DecodeCx, ReplicaTable, WireStore};
 
 /// Canonical: keys in ascending order (hence `K: Ord`), no empty value. Decoding checks both,
 /// the number of keys against [`Limits::max_elements`](crate::Limits::max_elements), the nesting
@@ -26,7 +25,7 @@ where
     }
 
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-        cx.check_len("map keys", wire.len(), cx.limits.max_elements)?;
+        cx.check_len("map.keys", wire.len(), cx.limits.max_elements)?;
         cx.enter()?;
         let r = decode_entries(wire, table, cx);
         cx.leave();
@@ -47,11 +46,11 @@ where
     let mut prev: Option<K> = None;
     for (k, w) in wire {
         if prev.as_ref().is_some_and(|p| *p >= k) {
-            return Err(Error::NotCanonical { field: "map keys" });
+            return Err(Error::NotCanonical { field: "map.keys" });
         }
         let v = S::from_wire(w, table, cx)?;
         if v.is_empty() {
-            return Err(Error::NotCanonical { field: "map value" });
+            return Err(Error::NotCanonical { field: "map.value" });
         }
         out.insert_decoded(k.clone(), v).map_err(|dot| Error::DuplicateDot { dot })?;
         prev = Some(k);
@@ -59,42 +58,15 @@ where
     Ok(out)
 }
 
-impl<K, V: Nested> Serialize for OrMap<K, V>
-where
-    MapStore<K, V::Store>: WireStore,
-{
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        self.inner.serialize(s)
-    }
-}
-
-impl<'de, K, V: Nested> Deserialize<'de> for OrMap<K, V>
-where
-    MapStore<K, V::Store>: WireStore,
-{
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Causal::deserialize(d).map(|inner| OrMap { inner })
-    }
-}
-
-/// A causal pair: context, then `[(key, value's store)]` sorted by key, nested to any depth.
-impl<K, V: Nested> Decode for OrMap<K, V>
-where
-    MapStore<K, V::Store>: WireStore,
-{
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        Causal::decode_body(body, cx).map(|inner| OrMap { inner })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use alloc::vec;
 
     use super::*;
+    use crate::causal::DotSet;
     use crate::causal::ReplicaId;
     use crate::wire::WireDot;
-    use crate::{CausalContext, DotSet, Limits};
+    use crate::{CausalContext, Limits};
 
     #[test]
     fn nesting_depth_is_bounded() {
@@ -120,7 +92,7 @@ mod tests {
         let mut cx = DecodeCx::new(Limits { max_elements: 1, ..Limits::default() });
         assert!(matches!(
             MapStore::<u8, DotSet>::from_wire(wire, &table, &mut cx),
-            Err(Error::TooLarge { field: "map keys", .. })
+            Err(Error::TooLarge { field: "map.keys", .. })
         ));
     }
 }

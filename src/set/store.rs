@@ -151,7 +151,7 @@ pub(super) struct Extras {
 ///
 /// It is also what an [`OrMap`](crate::OrMap) of sets holds under each key, so the reads of a set
 /// ([`contains`](Self::contains), [`len`](Self::len), [`iter`](Self::iter)) are here too. It is
-/// mutated through a [`Handle`](crate::Handle) (see the methods of `Handle<'_, SetStore<T>>`).
+/// mutated through a [`Handle`](crate::causal::Handle) (see the methods of `Handle<'_, SetStore<T>>`).
 ///
 /// Costs: `contains`, and each mutation, `O(1)` expected; a join costs `O(size of the other
 /// store + dots of this store the other context can remove)`, never a scan of this store for a
@@ -165,7 +165,7 @@ pub(super) struct Extras {
 /// # Example
 ///
 /// ```
-/// use convergent::{OrSet, ReplicaId, SetStore};
+/// use convergent::{OrSet, ReplicaId, set::SetStore};
 ///
 /// let mut s = OrSet::new();
 /// let _ = s.insert(ReplicaId::from_u128(1), "a");
@@ -201,7 +201,7 @@ impl<T> SetStore<T> {
     /// second would reach it in nine years.
     ///
     /// ```
-    /// # use convergent::SetStore;
+    /// # use convergent::set::SetStore;
     /// assert_eq!(SetStore::<u64>::MAX_COUNTER, (1 << 48) - 1);
     /// ```
     pub const MAX_COUNTER: u64 = COUNTER_MASK;
@@ -210,7 +210,7 @@ impl<T> SetStore<T> {
     /// [`Limits::max_replicas`](crate::Limits::max_replicas)).
     ///
     /// ```
-    /// # use convergent::SetStore;
+    /// # use convergent::set::SetStore;
     /// assert_eq!(SetStore::<u64>::MAX_REPLICAS, 65_536);
     /// ```
     pub const MAX_REPLICAS: usize = REPLICA_SLOTS;
@@ -231,7 +231,7 @@ impl<T> SetStore<T> {
     /// Whether the set has no element. `O(1)`.
     ///
     /// ```
-    /// # use convergent::SetStore;
+    /// # use convergent::set::SetStore;
     /// assert!(SetStore::<u8>::default().is_empty());
     /// ```
     #[must_use]
@@ -249,8 +249,8 @@ impl<T> SetStore<T> {
     /// v.sort();
     /// assert_eq!(v, [1, 2]);
     /// ```
-    pub fn iter(&self) -> SetIter<'_, T> {
-        SetIter { inner: self.slots.iter() }
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { inner: self.slots.iter() }
     }
 
     /// The number of live dots: the elements plus the extra dots of elements added concurrently
@@ -857,17 +857,17 @@ impl<T: fmt::Debug> fmt::Debug for SetStore<T> {
 /// [`OrSet::iter`](crate::OrSet::iter).
 ///
 /// ```
-/// # use convergent::{OrSet, ReplicaId, SetIter};
+/// # use convergent::{OrSet, ReplicaId, set::Iter};
 /// let mut s = OrSet::new();
 /// let _ = s.insert(ReplicaId::from_u128(1), 7);
-/// let it: SetIter<'_, i32> = s.iter();
+/// let it: Iter<'_, i32> = s.iter();
 /// assert_eq!(it.len(), 1);
 /// ```
-pub struct SetIter<'a, T> {
+pub struct Iter<'a, T> {
     inner: core::slice::Iter<'a, Slot<T>>,
 }
 
-impl<'a, T> Iterator for SetIter<'a, T> {
+impl<'a, T> Iterator for Iter<'a, T> {
     type Item = &'a T;
 
     #[inline]
@@ -880,22 +880,22 @@ impl<'a, T> Iterator for SetIter<'a, T> {
     }
 }
 
-impl<T> DoubleEndedIterator for SetIter<'_, T> {
+impl<T> DoubleEndedIterator for Iter<'_, T> {
     fn next_back(&mut self) -> Option<Self::Item> {
         self.inner.next_back().map(|s| &s.elem)
     }
 }
 
-impl<T> ExactSizeIterator for SetIter<'_, T> {}
-impl<T> FusedIterator for SetIter<'_, T> {}
+impl<T> ExactSizeIterator for Iter<'_, T> {}
+impl<T> FusedIterator for Iter<'_, T> {}
 
-impl<T> Clone for SetIter<'_, T> {
+impl<T> Clone for Iter<'_, T> {
     fn clone(&self) -> Self {
-        SetIter { inner: self.inner.clone() }
+        Iter { inner: self.inner.clone() }
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for SetIter<'_, T> {
+impl<T: fmt::Debug> fmt::Debug for Iter<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.clone()).finish()
     }
@@ -903,9 +903,9 @@ impl<T: fmt::Debug> fmt::Debug for SetIter<'_, T> {
 
 impl<'a, T> IntoIterator for &'a SetStore<T> {
     type Item = &'a T;
-    type IntoIter = SetIter<'a, T>;
+    type IntoIter = Iter<'a, T>;
 
-    fn into_iter(self) -> SetIter<'a, T> {
+    fn into_iter(self) -> Iter<'a, T> {
         self.iter()
     }
 }
@@ -977,7 +977,7 @@ impl<T: Hash + Eq + Clone> crate::receive::ReceiveStore for SetStore<T> {
             let dot = self.replicas.dot(p);
             let theirs = local.packed(&dot).and_then(|lp| local.slot_of_dot(lp));
             if theirs.is_some_and(|i| local.slots[i].elem != self.slots[slot].elem) {
-                return Err(crate::Error::ConflictingPayload { field: "set element" });
+                return Err(crate::Error::ConflictingPayload { field: "set.element" });
             }
         }
         Ok(())

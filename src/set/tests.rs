@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use super::*;
 use crate::causal::{Causal, CausalContext, DotLog, DotStore};
 use crate::{Decompose, Dot, Lattice};
+use crate::{OrSet, ReplicaId};
 
 fn rid(n: u128) -> ReplicaId {
     ReplicaId::from_u128(n)
@@ -173,7 +174,7 @@ fn random_histories_keep_invariants_and_laws() {
         assert_eq!(x, all, "shuffled and duplicated deltas == full-state merge");
         let mut y = OrSet::new();
         for chunk in shuffled.chunks(5) {
-            let group = crate::lattice::join_all(chunk.iter().cloned());
+            let group = crate::Lattice::join_all(chunk.iter().cloned());
             group.check_invariants();
             check_join(&mut y, &group);
         }
@@ -217,7 +218,7 @@ fn concurrent_inserts_make_multi_dot_elements_that_stay_consistent() {
     for p in &parts {
         p.check_invariants();
     }
-    assert_eq!(crate::lattice::join_all(parts), all);
+    assert_eq!(crate::Lattice::join_all(parts), all);
     let delta = all.delta(&reps[0]);
     delta.check_invariants();
     assert_eq!(reps[0].clone().joined(delta), reps[0].clone().joined(all.clone()));

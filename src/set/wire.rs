@@ -8,13 +8,12 @@
 use alloc::vec::Vec;
 use core::hash::Hash;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{OrSet, SetStore};
+use super::SetStore;
 use crate::Error;
-use crate::causal::Causal;
-use crate::wire::{Decode, DecodeCx, ReplicaTable, WireDot, WireStore};
+use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
 
 impl<T> WireStore for SetStore<T>
 where
@@ -80,36 +79,5 @@ where
         }
         cx.check_len("set.elements", store.len(), cx.limits.max_elements)?;
         Ok(store)
-    }
-}
-
-/// The compact, canonical wire form (see [`wire`](crate::wire)); equal sets encode to the same
-/// bytes whatever their history.
-impl<T> Serialize for OrSet<T>
-where
-    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
-{
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.inner.serialize(s)
-    }
-}
-
-/// Validated: canonical order, every dot in the value's replica table and context, limits.
-impl<'de, T> Deserialize<'de> for OrSet<T>
-where
-    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
-{
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Causal::deserialize(d).map(|inner| OrSet { inner })
-    }
-}
-
-/// A causal pair: context, then the live dots grouped by replica, each with its element.
-impl<T> Decode for OrSet<T>
-where
-    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
-{
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        Causal::decode_body(body, cx).map(|inner| OrSet { inner })
     }
 }

@@ -6,358 +6,12 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::message::Message;
-use crate::causal::{CausalContext, Decompose, ReplicaId};
-use crate::error::{Error, Limits};
-use crate::lattice::Lattice;
-
-/// What the engine sends, and what it keeps.
-///
-/// | Mode | Sends each poll | Buffers on receipt of group `g` from `j` |
-/// |---|---|---|
-/// | `FullState` | the whole state, to every neighbour | nothing |
-/// | `Delta` | the unacknowledged deltas, joined | `g`, if it inflated the state |
-/// | `DeltaBp` | the same, minus groups that came from the target | `g`, tagged with `j` |
-/// | `DeltaRr` | the unacknowledged deltas, joined | `Δ(g, state)`: only what was new |
-/// | `DeltaBpRr` | BP and RR together: optimal on trees | `Δ(g, state)`, tagged with `j` |
-/// | `DeltaBpRrEcho` | BP+RR, minus what the target itself sent us since its last ack | as `DeltaBpRr` |
-/// | `DeltaBpRrEchoDefer` | as `DeltaBpRrEcho`; to a neighbour with a smaller id, only deltas buffered before the previous poll | as `DeltaBpRr` |
-///
-/// `DeltaBpRrEcho` goes beyond the paper: a node that learns the same news from two neighbours in
-/// one round buffers it once (RR) tagged with the first; BP then still forwards it to the second,
-/// which sent it. Echo suppression remembers the groups each neighbour sent until it acknowledges
-/// past them, and removes their irreducibles from what it sends that neighbour. It costs memory
-/// for the unacknowledged groups only, and no extra bytes on the wire.
-///
-/// `DeltaBpRrEchoDefer` also removes some of the remaining "crossings": two neighbours that learn
-/// the same news in the same round both forward it to each other. Deferring forwarding to the
-/// neighbour with the smaller id by one poll lets that neighbour's copy arrive first, and echo
-/// suppression then drops ours. It trades a round of latency on some edges for bandwidth.
-///
-/// ```
-/// use convergent::sync::Mode;
-///
-/// assert!(Mode::DeltaBpRr.bp() && Mode::DeltaBpRr.rr());
-/// assert!(!Mode::FullState.is_delta());
-/// assert_eq!(Mode::ALL.len(), 7);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Mode {
-    /// State-based anti-entropy: the full state to every neighbour on every poll, no acks.
-    FullState,
-    /// Classic delta propagation (algorithm 2 of Almeida et al.).
-    Delta,
-    /// Delta propagation without back-propagation (BP).
-    DeltaBp,
-    /// Delta propagation buffering only the new part of received groups (RR).
-    DeltaRr,
-    /// Both BP and RR: the default.
-    #[default]
-    DeltaBpRr,
-    /// BP and RR, plus echo suppression (see the type's documentation).
-    DeltaBpRrEcho,
-    /// Echo suppression, plus forwarding to a neighbour with a smaller id deferred by one poll
-    /// (see the type's documentation).
-    DeltaBpRrEchoDefer,
-}
-
-impl Mode {
-    /// Every mode, in the order of the table above.
-    pub const ALL: [Mode; 7] = [
-        Mode::FullState,
-        Mode::Delta,
-        Mode::DeltaBp,
-        Mode::DeltaRr,
-        Mode::DeltaBpRr,
-        Mode::DeltaBpRrEcho,
-        Mode::DeltaBpRrEchoDefer,
-    ];
-
-    /// Whether the mode sends deltas (every mode but [`FullState`](Mode::FullState)).
-    ///
-    /// ```
-    /// # use convergent::sync::Mode;
-    /// assert!(Mode::Delta.is_delta());
-    /// ```
-    #[must_use]
-    pub const fn is_delta(self) -> bool {
-        !matches!(self, Mode::FullState)
-    }
-
-    /// Whether groups are never sent back to the neighbour they came from.
-    ///
-    /// ```
-    /// # use convergent::sync::Mode;
-    /// assert!(Mode::DeltaBp.bp() && !Mode::DeltaRr.bp());
-    /// ```
-    #[must_use]
-    pub const fn bp(self) -> bool {
-        matches!(self, Mode::DeltaBp | Mode::DeltaBpRr | Mode::DeltaBpRrEcho | Mode::DeltaBpRrEchoDefer)
-    }
-
-    /// Whether only the new part of a received group is buffered.
-    ///
-    /// ```
-    /// # use convergent::sync::Mode;
-    /// assert!(Mode::DeltaRr.rr() && !Mode::DeltaBp.rr());
-    /// ```
-    #[must_use]
-    pub const fn rr(self) -> bool {
-        matches!(self, Mode::DeltaRr | Mode::DeltaBpRr | Mode::DeltaBpRrEcho | Mode::DeltaBpRrEchoDefer)
-    }
-
-    /// Whether echo suppression is on.
-    ///
-    /// ```
-    /// # use convergent::sync::Mode;
-    /// assert!(Mode::DeltaBpRrEcho.echo() && !Mode::DeltaBpRr.echo());
-    /// ```
-    #[must_use]
-    pub const fn echo(self) -> bool {
-        matches!(self, Mode::DeltaBpRrEcho | Mode::DeltaBpRrEchoDefer)
-    }
-
-    /// Whether forwarding to neighbours with smaller ids waits one poll.
-    ///
-    /// ```
-    /// # use convergent::sync::Mode;
-    /// assert!(Mode::DeltaBpRrEchoDefer.defer() && !Mode::DeltaBpRrEcho.defer());
-    /// ```
-    #[must_use]
-    pub const fn defer(self) -> bool {
-        matches!(self, Mode::DeltaBpRrEchoDefer)
-    }
-
-    /// A short name for tables: `state`, `delta`, `bp`, `rr`, `bp+rr`, `bp+rr+echo`.
-    ///
-    /// ```
-    /// # use convergent::sync::Mode;
-    /// assert_eq!(Mode::DeltaBpRr.name(), "bp+rr");
-    /// ```
-    #[must_use]
-    pub const fn name(self) -> &'static str {
-        match self {
-            Mode::FullState => "state",
-            Mode::Delta => "delta",
-            Mode::DeltaBp => "bp",
-            Mode::DeltaRr => "rr",
-            Mode::DeltaBpRr => "bp+rr",
-            Mode::DeltaBpRrEcho => "bp+rr+echo",
-            Mode::DeltaBpRrEchoDefer => "bp+rr+echo+defer",
-        }
-    }
-}
-
-/// A check run on every received payload BEFORE it touches the state (after decoding, which
-/// already checked the payload's own invariants).
-///
-/// Implemented by [`AcceptAll`] (the default), [`OwnDotsCheck`], closures
-/// `Fn(&L, &L, ReplicaId) -> Result<(), Error>` taking `(incoming, local, me)`, and pairs of
-/// validators (both must pass). A register's clock-skew bound is a closure:
-/// `|inc: &LwwRegister<T>, _, _| inc.check_skew(now_ms, max_skew_ms)`.
-///
-/// ```
-/// use convergent::sync::{Mode, SyncEngine, Validator};
-/// use convergent::{EwFlag, Error, ReplicaId};
-///
-/// // Refuse anything while read-only.
-/// let read_only = |_: &EwFlag, _: &EwFlag, _: ReplicaId| Err(Error::Malformed { field: "read-only" });
-/// let e = SyncEngine::new(ReplicaId::from_u128(1), Mode::DeltaBpRr).with_validator(read_only);
-/// assert!(e.validator().validate(&EwFlag::new(), e.state(), e.id()).is_err());
-/// ```
-pub trait Validator<L> {
-    /// `Ok` if `incoming` may be joined into `local`, the state of replica `me`.
-    ///
-    /// # Errors
-    ///
-    /// Whatever the check finds; the engine returns it and changes nothing.
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error>;
-}
-
-/// The validator that accepts every payload that decoded. `O(1)`.
-///
-/// ```
-/// # use convergent::sync::{AcceptAll, Validator};
-/// # use convergent::{EwFlag, ReplicaId};
-/// assert!(AcceptAll.validate(&EwFlag::new(), &EwFlag::new(), ReplicaId::from_u128(1)).is_ok());
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct AcceptAll;
-
-impl<L> Validator<L> for AcceptAll {
-    fn validate(&self, _: &L, _: &L, _: ReplicaId) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-impl<L, F: Fn(&L, &L, ReplicaId) -> Result<(), Error>> Validator<L> for F {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
-        self(incoming, local, me)
-    }
-}
-
-impl<L, A: Validator<L>, B: Validator<L>> Validator<L> for (A, B) {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
-        self.0.validate(incoming, local, me)?;
-        self.1.validate(incoming, local, me)
-    }
-}
-
-/// A state with a causal context (every causal type of this crate), for [`OwnDotsCheck`].
-///
-/// ```
-/// # use convergent::sync::HasContext;
-/// # use convergent::{EwFlag, ReplicaId};
-/// let mut f = EwFlag::new();
-/// let _ = f.enable(ReplicaId::from_u128(1));
-/// assert_eq!(HasContext::causal_context(&f).dot_count(), 1);
-/// ```
-pub trait HasContext {
-    /// The causal context: every event this value has seen.
-    fn causal_context(&self) -> &CausalContext;
-}
-
-impl<S> HasContext for crate::Causal<S> {
-    fn causal_context(&self) -> &CausalContext {
-        self.context()
-    }
-}
-
-impl HasContext for crate::EwFlag {
-    fn causal_context(&self) -> &CausalContext {
-        self.context()
-    }
-}
-
-impl<T: core::hash::Hash + Eq + Clone> HasContext for crate::OrSet<T> {
-    fn causal_context(&self) -> &CausalContext {
-        self.context()
-    }
-}
-
-impl<K, V: crate::Nested> HasContext for crate::OrMap<K, V>
-where
-    crate::MapStore<K, V::Store>: crate::DotStore,
-{
-    fn causal_context(&self) -> &CausalContext {
-        self.context()
-    }
-}
-
-impl<T: Clone + PartialEq> HasContext for crate::MvRegister<T> {
-    fn causal_context(&self) -> &CausalContext {
-        self.context()
-    }
-}
-
-/// Refuses input that carries an event of the RECEIVER's own replica beyond its own counter
-/// ([`Error::OwnDotFromFuture`]). `O(replicas of the incoming context)`.
-///
-/// Such input means this replica lost state (a restore from an old backup, a wiped disk) and came
-/// back under its old id, or another process uses its id. Writing on would re-issue event numbers
-/// peers have already seen, and their copies would treat the new writes as old news (riak_kv
-/// issue 679). The fix is a new [`ReplicaId`]: see [`SyncEngine::new`].
-///
-/// ```
-/// use convergent::sync::{OwnDotsCheck, Validator};
-/// use convergent::{EwFlag, Error, ReplicaId};
-///
-/// let me = ReplicaId::from_u128(1);
-/// let mut before_the_crash = EwFlag::new();
-/// let _ = before_the_crash.enable(me);
-/// let wiped = EwFlag::new(); // came back empty under the same id: wrong
-/// assert!(matches!(
-///     OwnDotsCheck.validate(&before_the_crash, &wiped, me),
-///     Err(Error::OwnDotFromFuture { .. })
-/// ));
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct OwnDotsCheck;
-
-impl<L: HasContext> Validator<L> for OwnDotsCheck {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
-        let found = incoming.causal_context().max(me);
-        let own_max = local.causal_context().max(me);
-        if found > own_max {
-            return Err(Error::OwnDotFromFuture { replica: me, own_max, found });
-        }
-        Ok(())
-    }
-}
-
-/// Validates every received payload against the engine's state with
-/// [`Receive::validate_against`](crate::Receive::validate_against): own dots from the future,
-/// LWW timestamps too far ahead of `clock()` (milliseconds since the Unix epoch), and dots whose
-/// payload differs from the receiver's. `O(payload)`.
-///
-/// ```
-/// use convergent::sync::{Message, Mode, ReceiveCheck, SyncEngine};
-/// use convergent::{Error, LwwRegister, ReplicaId, Timestamp};
-///
-/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-/// let clock = || 1_000_000; // a fixed clock, for the example
-/// let mut e = SyncEngine::<LwwRegister<u8>>::new(a, Mode::DeltaBpRr).with_validator(ReceiveCheck::new(clock));
-/// let mut far = LwwRegister::new();
-/// let delta = far.write(b, Timestamp::from_parts(9_000_000_000, 0), 1);
-/// assert!(matches!(e.on_message(b, Message::Delta { seq: 1, delta }), Err(Error::TimestampTooFarAhead { .. })));
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ReceiveCheck<C> {
-    clock: C,
-    max_clock_skew_ms: u64,
-}
-
-impl<C: Fn() -> u64> ReceiveCheck<C> {
-    /// Checks against `clock`, with the default skew bound
-    /// ([`Limits::max_clock_skew_ms`]). `O(1)`.
-    ///
-    /// ```
-    /// # use convergent::sync::ReceiveCheck;
-    /// let c = ReceiveCheck::new(|| 0);
-    /// assert_eq!(c.max_clock_skew_ms(), 5 * 60 * 1000);
-    /// ```
-    pub fn new(clock: C) -> Self {
-        ReceiveCheck { clock, max_clock_skew_ms: Limits::default().max_clock_skew_ms }
-    }
-
-    /// Replaces the skew bound. `O(1)`.
-    ///
-    /// ```
-    /// # use convergent::sync::ReceiveCheck;
-    /// assert_eq!(ReceiveCheck::new(|| 0).with_max_clock_skew_ms(10).max_clock_skew_ms(), 10);
-    /// ```
-    #[must_use]
-    pub fn with_max_clock_skew_ms(mut self, ms: u64) -> Self {
-        self.max_clock_skew_ms = ms;
-        self
-    }
-
-    /// The skew bound in milliseconds. `O(1)`.
-    ///
-    /// ```
-    /// # use convergent::sync::ReceiveCheck;
-    /// assert_eq!(ReceiveCheck::new(|| 0).with_max_clock_skew_ms(7).max_clock_skew_ms(), 7);
-    /// ```
-    pub fn max_clock_skew_ms(&self) -> u64 {
-        self.max_clock_skew_ms
-    }
-}
-
-impl<L: crate::Receive, C: Fn() -> u64> Validator<L> for ReceiveCheck<C> {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId) -> Result<(), Error> {
-        let limits = Limits { max_clock_skew_ms: self.max_clock_skew_ms, ..Limits::default() };
-        let policy = crate::ReceivePolicy::new(me, (self.clock)()).with_limits(limits);
-        incoming.validate_against(local, &policy)
-    }
-}
-
-/// `ReceiveCheck { max_clock_skew_ms: .. }` (the clock is not shown).
-impl<C> fmt::Debug for ReceiveCheck<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReceiveCheck")
-            .field("max_clock_skew_ms", &self.max_clock_skew_ms)
-            .finish_non_exhaustive()
-    }
-}
+use super::mode::Mode;
+use crate::causal::ReplicaId;
+use crate::error::Error;
+use crate::lattice::{Decompose, Lattice};
+use crate::limits::Limits;
+use crate::receive::{AcceptAll, Validator};
 
 /// One buffered delta-group: what changed the state, and where it came from.
 #[derive(Clone, PartialEq)]
@@ -406,7 +60,7 @@ struct Peer<L> {
 ///   snapshot once, and neighbours resume sending it deltas where its acks left them.
 /// * **Lost state** (wiped disk, old backup): start with [`new`](Self::new) under a NEW
 ///   [`ReplicaId`]. Reusing the old id with a stale event counter re-issues event numbers peers
-///   have already seen, and they drop the new writes as old news. [`OwnDotsCheck`] detects the
+///   have already seen, and they drop the new writes as old news. [`OwnDotsCheck`](crate::sync::OwnDotsCheck) detects the
 ///   mistake on causal types.
 ///
 /// # Example
@@ -493,7 +147,7 @@ impl<L: Lattice> SyncEngine<L> {
     /// the LATEST persisted pair: an older one is lost state and needs a new id.
     ///
     /// ```
-    /// # use convergent::sync::{Mode, SyncEngine, Message};
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
     /// # use convergent::{EwFlag, ReplicaId};
     /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
     /// let mut e = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
@@ -874,7 +528,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     ///
     /// ```
     /// # use convergent::sync::{Message, Mode, SyncEngine};
-    /// # use convergent::{EwFlag, Error, ReplicaId};
+    /// # use convergent::{Error, EwFlag, ReplicaId};
     /// let b = ReplicaId::from_u128(2);
     /// let mut e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta);
     /// e.add_neighbour(b);
@@ -909,14 +563,14 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                         max: self.limits.max_counter,
                     });
                 }
-                self.validator.validate(&payload, &self.state, self.id)?;
+                self.validator.validate(&payload, &self.state, self.id, &self.limits)?;
                 self.receive(from, payload);
                 let due = self.acks_due.entry(from).or_insert(seq);
                 *due = (*due).max(seq);
                 Ok(())
             }
             Message::State { state } => {
-                self.validator.validate(&state, &self.state, self.id)?;
+                self.validator.validate(&state, &self.state, self.id, &self.limits)?;
                 self.receive(from, state);
                 Ok(())
             }
@@ -1119,11 +773,11 @@ where
     /// Any decoding error of [`Message::from_bytes`] under this engine's [`limits`](Self::limits)
     /// (the precise typed error, every limit applied inside the payload too), then any error of
     /// [`on_message`](Self::on_message). On error nothing changed. For peers you do not trust,
-    /// also validate payloads against the state with [`ReceiveCheck`].
+    /// also validate payloads against the state with [`ReceiveCheck`](crate::sync::ReceiveCheck).
     ///
     /// ```
     /// # use convergent::sync::{Message, Mode, SyncEngine};
-    /// # use convergent::{EwFlag, Error, ReplicaId};
+    /// # use convergent::{Error, EwFlag, ReplicaId};
     /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
     /// let mut src = EwFlag::new();
     /// let bytes = Message::Delta { seq: 1, delta: src.enable(b) }.to_bytes();

@@ -64,7 +64,7 @@ impl<L> Message<L> {
     /// The lattice value carried, if any (`None` for an [`Ack`](Message::Ack)). `O(1)`.
     ///
     /// ```
-    /// # use convergent::{sync::Message, EwFlag};
+    /// # use convergent::{EwFlag, sync::Message};
     /// assert!(Message::<EwFlag>::Ack { seq: 3 }.payload().is_none());
     /// ```
     pub fn payload(&self) -> Option<&L> {
@@ -78,7 +78,7 @@ impl<L> Message<L> {
     /// The sequence number carried, if any (`None` for a [`State`](Message::State)). `O(1)`.
     ///
     /// ```
-    /// # use convergent::{sync::Message, EwFlag};
+    /// # use convergent::{EwFlag, sync::Message};
     /// assert_eq!(Message::<EwFlag>::Ack { seq: 3 }.seq(), Some(3));
     /// ```
     pub fn seq(&self) -> Option<u64> {
@@ -91,7 +91,7 @@ impl<L> Message<L> {
     /// The kind of message, for statistics. `O(1)`.
     ///
     /// ```
-    /// # use convergent::{sync::{Message, MessageKind}, EwFlag};
+    /// # use convergent::{EwFlag, sync::{Message, MessageKind}};
     /// assert_eq!(Message::<EwFlag>::Ack { seq: 3 }.kind(), MessageKind::Ack);
     /// ```
     pub fn kind(&self) -> MessageKind {
@@ -108,7 +108,7 @@ impl<L> Message<L> {
     /// message. `O(1)`.
     ///
     /// ```
-    /// # use convergent::{sync::Message, EwFlag};
+    /// # use convergent::{EwFlag, sync::Message};
     /// assert_eq!(Message::<EwFlag>::Ack { seq: 3 }.metadata_entries(), 1);
     /// assert_eq!(Message::State { state: EwFlag::new() }.metadata_entries(), 0);
     /// ```
@@ -154,7 +154,8 @@ mod wire_impls {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::{Message, PROTOCOL_VERSION};
-    use crate::error::{Error, Limits};
+    use crate::error::Error;
+    use crate::limits::Limits;
     use crate::wire::{self, Decode, DecodeCx};
 
     /// The body on the wire: a tagged enum, postcard writes the tag as one varint byte.
@@ -214,7 +215,7 @@ mod wire_impls {
         /// `O(payload)`.
         ///
         /// ```
-        /// # use convergent::{sync::Message, EwFlag};
+        /// # use convergent::{EwFlag, sync::Message};
         /// let bytes = Message::<EwFlag>::Ack { seq: 300 }.to_bytes();
         /// assert_eq!(bytes.len(), 5); // two version bytes, the tag, a two-byte varint
         /// ```
@@ -226,7 +227,7 @@ mod wire_impls {
         /// The size of [`to_bytes`](Self::to_bytes) without building it. `O(payload)`.
         ///
         /// ```
-        /// # use convergent::{sync::Message, EwFlag};
+        /// # use convergent::{EwFlag, sync::Message};
         /// let m = Message::<EwFlag>::Ack { seq: 3 };
         /// assert_eq!(m.encoded_len(), m.to_bytes().len());
         /// ```
@@ -251,7 +252,7 @@ mod wire_impls {
                 return Err(Error::UnsupportedVersion { found: v });
             }
             // The enum tag of `Body`: a varint (postcard's variant index).
-            let (tag, rest) = take::<u32>(rest, "message kind")?;
+            let (tag, rest) = take::<u32>(rest, "message.kind")?;
             let max = cx.limits.max_counter;
             let seq = |rest| -> Result<(u64, &[u8]), Error> {
                 let (seq, rest) = take::<u64>(rest, "seq")?;
@@ -272,9 +273,9 @@ mod wire_impls {
                 }
                 3 => match seq(rest)? {
                     (seq, []) => Ok(Message::Ack { seq }),
-                    _ => Err(Error::Malformed { field: "trailing bytes" }),
+                    _ => Err(Error::Malformed { field: "bytes.trailing" }),
                 },
-                _ => Err(Error::Malformed { field: "message kind" }),
+                _ => Err(Error::Malformed { field: "message.kind" }),
             }
         }
     }
@@ -294,7 +295,7 @@ mod wire_impls {
         /// the payload type's own typed validation errors.
         ///
         /// ```
-        /// # use convergent::{sync::Message, EwFlag, Error, Limits};
+        /// # use convergent::{Error, EwFlag, Limits, sync::Message};
         /// let l = Limits::default();
         /// let m = Message::<EwFlag>::Ack { seq: 3 };
         /// assert_eq!(Message::<EwFlag>::from_bytes(&m.to_bytes(), &l), Ok(m));

@@ -17,8 +17,10 @@ use std::fmt::Debug;
 
 use convergent::sync::Message;
 use convergent::{
-    Causal, CausalContext, CausalCounter, CheckInvariants, Dot, DotStore, EwFlag, GCounter, Lattice, Limits,
-    LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId, Timestamp, VersionVector, wire,
+    CausalContext, CausalCounter, Dot, EwFlag, GCounter, Lattice, Limits, LwwRegister, MvRegister, OrMap,
+    OrSet, PnCounter, ReplicaId, Timestamp,
+    causal::{Causal, CheckInvariants, DotStore, VersionVector},
+    wire,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -522,7 +524,7 @@ pub fn ormap_ccounter() -> OrMap<String, CausalCounter> {
         OrMap::<String, CausalCounter>::new(),
         OrMap::<String, CausalCounter>::new(),
     );
-    let d = a.transact(A, |h| {
+    let (d, _) = a.mutate(A, |h| {
         h.update(s("likes"), |n| n.increment(10));
         h.update(s("views"), |n| n.increment(1_000));
     });
@@ -570,7 +572,7 @@ pub fn ormap_orset() -> OrMap<String, OrSet<String>> {
         OrMap::<String, OrSet<String>>::new(),
         OrMap::<String, OrSet<String>>::new(),
     );
-    let d = a.transact(A, |h| {
+    let (d, _) = a.mutate(A, |h| {
         h.update(s("fruit"), |set| set.insert_all([s("apple"), s("pear")]));
         h.update(s("veg"), |set| {
             set.insert(s("leek"));
@@ -619,17 +621,17 @@ pub fn ormap_lww() -> OrMap<String, LwwRegister<String>> {
     let (mut a, mut b) =
         (OrMap::<String, LwwRegister<String>>::new(), OrMap::<String, LwwRegister<String>>::new());
     let d = a.update(A, s("title"), |v| {
-        v.write(ts(1, 0), s("Draft"));
+        v.write_at(ts(1, 0), s("Draft"));
     });
     b.join_ref(&d);
     let da = a.update(A, s("title"), |v| {
-        v.write(ts(9, 0), s("Final"));
+        v.write_at(ts(9, 0), s("Final"));
     });
     let db = b.update(B, s("title"), |v| {
-        v.write(ts(9, 0), s("Final!"));
+        v.write_at(ts(9, 0), s("Final!"));
     });
     let _ = b.update(B, s("owner"), |v| {
-        v.write(ts(2, 3), s("bob"));
+        v.write_at(ts(2, 3), s("bob"));
     });
     a.join(db);
     b.join(da);
