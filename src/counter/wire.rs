@@ -87,7 +87,7 @@ impl<'de> Deserialize<'de> for GCounter {
 
 /// `[(16-byte id, count)]`.
 impl Decode for GCounter {
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+    fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
         decode_via(body, cx, |v, cx| gcounter_from_wire(v, cx))
     }
 }
@@ -122,7 +122,7 @@ impl<'de> Deserialize<'de> for PnCounter {
 
 /// `[(16-byte id, increments, decrements)]`.
 impl Decode for PnCounter {
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+    fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
         decode_via(body, cx, |v, cx| pncounter_from_wire(v, cx))
     }
 }

@@ -30,6 +30,8 @@ use smallvec::SmallVec;
 
 use crate::causal::{CausalContext, Dot, DotLog, DotStore, ReplicaId};
 
+mod invariants;
+
 /// Bits of the event number in a packed dot.
 const COUNTER_BITS: u32 = 48;
 /// Mask of the event number in a packed dot.
@@ -578,6 +580,8 @@ impl<T: Hash + Eq> SetStore<T> {
         for (i, (id, _)) in r.entries.iter().enumerate() {
             assert_eq!(r.find(id), Some(i as u16), "replica lookup");
         }
+        // The public checker agrees.
+        assert_eq!(crate::causal::CheckInvariants::check_invariants(self), Ok(()));
     }
 
     /// Test hook: the number of live dots of `value`.
