@@ -224,7 +224,7 @@ pub trait Decode: Serialize + DeserializeOwned {
         match Self::decode_prefix(body, cx)? {
             (v, []) => Ok(v),
             // Trailing bytes: two encodings would decode to one value, breaking canonicality.
-            _ => Err(Error::Malformed { field: "trailing bytes" }),
+            _ => Err(Error::Malformed { field: "bytes.trailing" }),
         }
     }
 

@@ -195,7 +195,7 @@ fn decode_errors_name_the_field_and_limits_reach_inside_it() {
     // Trailing bytes after the last field.
     let mut long = bytes.clone();
     long.push(0);
-    assert_eq!(wire::from_bytes::<ShoppingList>(&long), Err(Error::Malformed { field: "trailing bytes" }));
+    assert_eq!(wire::from_bytes::<ShoppingList>(&long), Err(Error::Malformed { field: "bytes.trailing" }));
     // Decoding a prefix leaves the rest.
     let (back, rest) = ShoppingList::decode_prefix(&long[1..], &mut DecodeCx::new(Limits::default())).unwrap();
     assert_eq!((back, rest), (s, &[0u8][..]));
