@@ -73,7 +73,9 @@ fn edit(
 fn partition_conflict(sim: &mut Simulation<ShoppingList>, clocks: &mut [HybridClock], round: u64) {
     let wall = 1_767_225_600_000 + round * 1_000;
     sim.update(0, |d, me| d.update_items(|m| m.remove(me, "milk")));
-    sim.update(0, |d, me| d.update_title(|t| t.write_with(me, &mut clocks[0], wall, "no dairy this week".into())));
+    sim.update(0, |d, me| {
+        d.update_title(|t| t.write_with(me, &mut clocks[0], wall, "no dairy this week".into()))
+    });
     sim.update(3, |d, me| d.update_items(|m| m.update(me, "milk".into(), |q| q.increment(2))));
     sim.update(3, |d, me| {
         d.update_title(|t| t.write_with(me, &mut clocks[3], wall + 500, "party on saturday".into()))

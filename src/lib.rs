@@ -85,10 +85,10 @@ mod receive;
 #[cfg(feature = "serde")]
 pub mod wire;
 // Composites: tuples of lattices, and what `#[derive(Lattice)]` generates code against.
-mod tuple;
 #[doc(hidden)]
 #[path = "derive.rs"]
 pub mod __private;
+mod tuple;
 // Layer 5: sync (and its simulator).
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -101,16 +101,16 @@ pub use causal::context::CausalContext;
 pub use causal::dot::Dot;
 pub use causal::replica::ReplicaId;
 pub use clock::{HybridClock, Timestamp};
+/// `#[derive(Lattice)]`: a struct of lattices as one replicated type (feature `derive`, on by
+/// default). See the README's "your own type" section and [`convergent_derive::Lattice`].
+#[cfg(feature = "derive")]
+pub use convergent_derive::Lattice;
 pub use counter::causal::CausalCounter;
 pub use counter::gcounter::GCounter;
 pub use counter::pncounter::PnCounter;
 pub use error::Error;
 pub use flag::EwFlag;
 pub use lattice::{Decompose, Lattice};
-/// `#[derive(Lattice)]`: a struct of lattices as one replicated type (feature `derive`, on by
-/// default). See the README's "your own type" section and [`convergent_derive::Lattice`].
-#[cfg(feature = "derive")]
-pub use convergent_derive::Lattice;
 pub use limits::Limits;
 pub use map::or_map::OrMap;
 pub use receive::{Receive, ReceivePolicy};

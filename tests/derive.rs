@@ -92,7 +92,8 @@ fn decomposition_and_optimal_delta_are_field_wise() {
     assert_eq!(parts.len(), s.tags.irreducible_count() + s.items.irreducible_count());
     // Each irreducible lives in one field, the others bottom.
     for p in &parts {
-        let live = [p.title.is_bottom(), p.tags.is_bottom(), p.items.is_bottom()].iter().filter(|b| !**b).count();
+        let live =
+            [p.title.is_bottom(), p.tags.is_bottom(), p.items.is_bottom()].iter().filter(|b| !**b).count();
         assert_eq!(live, 1, "{p:?}");
     }
     assert_eq!(ShoppingList::join_all(parts), s);
@@ -197,7 +198,8 @@ fn decode_errors_name_the_field_and_limits_reach_inside_it() {
     long.push(0);
     assert_eq!(wire::from_bytes::<ShoppingList>(&long), Err(Error::Malformed { field: "bytes.trailing" }));
     // Decoding a prefix leaves the rest.
-    let (back, rest) = ShoppingList::decode_prefix(&long[1..], &mut DecodeCx::new(Limits::default())).unwrap();
+    let (back, rest) =
+        ShoppingList::decode_prefix(&long[1..], &mut DecodeCx::new(Limits::default())).unwrap();
     assert_eq!((back, rest), (s, &[0u8][..]));
 }
 
