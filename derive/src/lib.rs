@@ -58,6 +58,17 @@ use proc_macro::TokenStream;
 ///
 /// The container attribute `#[lattice(crate = "path")]` names the `convergent` crate when it is
 /// reachable under another path (a renamed dependency or a re-export).
+///
+/// **Not an `OrMap` value (yet).** A map stores each value as a dot store that shares the map's
+/// causal context, so that removing a key is an observed reset of exactly the events seen under
+/// it. A derived struct would need a generated companion store (one field per field, each the
+/// field's in-map store, joined field by field against the one shared context: sound, since
+/// every dot lives in exactly one field), its wire form, receipt and invariant checks, `Nested`
+/// for the struct, and mutators reached through the map's handle (an extension trait on the
+/// handle giving a handle on one field's store). Those store traits are hidden plumbing of
+/// `convergent` today; making them a supported target for generated code is its own API
+/// decision. Meanwhile, key several maps alike (`OrMap<K, PnCounter>` and `OrMap<K,
+/// LwwRegister<String>>` in one derived struct), or nest maps.
 #[proc_macro_derive(Lattice, attributes(lattice))]
 pub fn derive_lattice(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
