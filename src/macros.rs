@@ -148,6 +148,12 @@ macro_rules! causal_newtype {
             ) -> Result<(Self, &'b [u8]), $crate::error::Error> {
                 $crate::causal::Causal::decode_prefix(body, cx).map(|(inner, rest)| (Self { inner }, rest))
             }
+            fn decode_body(
+                body: &[u8],
+                cx: &mut $crate::wire::DecodeCx,
+            ) -> Result<Self, $crate::error::Error> {
+                $crate::causal::Causal::decode_body(body, cx).map(|inner| Self { inner })
+            }
         }
     };
 }

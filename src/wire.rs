@@ -248,13 +248,13 @@ pub trait Decode: Serialize + DeserializeOwned {
     /// assert_eq!(EwFlag::decode_prefix(&[0, 0, 7], &mut cx), Ok((EwFlag::new(), &[7u8][..])));
     /// ```
     fn decode_prefix<'b>(bytes: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
-        decode_via(bytes, cx, |v, _| Ok(v))
+        decode_prefix_via(bytes, cx, |v, _| Ok(v))
     }
 }
 
 /// Decodes the wire form `W` from the front of `bytes`, then converts it with `f` under `cx`;
 /// returns the value and the bytes after it.
-pub(crate) fn decode_via<'b, W: DeserializeOwned, T>(
+pub(crate) fn decode_prefix_via<'b, W: DeserializeOwned, T>(
     bytes: &'b [u8],
     cx: &mut DecodeCx,
     f: impl FnOnce(W, &mut DecodeCx) -> Result<T, Error>,
@@ -262,6 +262,36 @@ pub(crate) fn decode_via<'b, W: DeserializeOwned, T>(
     let (w, rest) = postcard::take_from_bytes::<W>(bytes).map_err(|_| Error::Malformed { field: "value" })?;
     Ok((f(w, cx)?, rest))
 }
+
+/// Decodes the wire form `W` from all of `body` (trailing bytes refused before any conversion),
+/// then converts it with `f` under `cx`.
+pub(crate) fn decode_via<W: DeserializeOwned, T>(
+    body: &[u8],
+    cx: &mut DecodeCx,
+    f: impl FnOnce(W, &mut DecodeCx) -> Result<T, Error>,
+) -> Result<T, Error> {
+    match decode_prefix_via(body, cx, |w, _| Ok(w))? {
+        (w, []) => f(w, cx),
+        _ => Err(Error::Malformed { field: "bytes.trailing" }),
+    }
+}
+
+/// `decode_body` and `decode_prefix` of a type decoded through a wire form and a checked
+/// conversion `f`: the whole-body decoder refuses trailing bytes before converting.
+macro_rules! decode_through {
+    ($f:expr) => {
+        fn decode_body(body: &[u8], cx: &mut $crate::wire::DecodeCx) -> Result<Self, $crate::Error> {
+            $crate::wire::decode_via(body, cx, $f)
+        }
+        fn decode_prefix<'b>(
+            body: &'b [u8],
+            cx: &mut $crate::wire::DecodeCx,
+        ) -> Result<(Self, &'b [u8]), $crate::Error> {
+            $crate::wire::decode_prefix_via(body, cx, $f)
+        }
+    };
+}
+pub(crate) use decode_through;
 
 /// Runs a checked conversion with the default limits, for serde `Deserialize` impls.
 pub(crate) fn checked_default<T, E: serde::de::Error>(
@@ -391,9 +421,7 @@ impl<'de, S: WireStore> Deserialize<'de> for Causal<S> {
 
 /// `[(context entry)] [store]`: the context, then the store's wire form.
 impl<S: WireStore> Decode for Causal<S> {
-    fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
-        decode_via(body, cx, |w: CausalWire<S::Wire>, cx| Causal::from_wire_checked(w.context, w.store, cx))
-    }
+    decode_through!(|w: CausalWire<S::Wire>, cx| Causal::from_wire_checked(w.context, w.store, cx));
 }
 
 impl Serialize for CausalContext {
@@ -411,9 +439,7 @@ impl<'de> Deserialize<'de> for CausalContext {
 
 /// `[(replica id, [(gap, length)])]`, sorted by id.
 impl Decode for CausalContext {
-    fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
-        decode_via(body, cx, |w, cx| context_from_wire(w, cx))
-    }
+    decode_through!(|w, cx| context_from_wire(w, cx));
 }
 
 impl Serialize for VersionVector {
@@ -440,9 +466,7 @@ impl<'de> Deserialize<'de> for VersionVector {
 
 /// `[(replica id, counter)]`, sorted by id, no zero counter.
 impl Decode for VersionVector {
-    fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
-        decode_via(body, cx, |w, cx| vv_from_wire(w, cx))
-    }
+    decode_through!(|w, cx| vv_from_wire(w, cx));
 }
 
 impl Serialize for Dot {
@@ -468,9 +492,7 @@ impl<'de> Deserialize<'de> for Dot {
 
 /// `(replica id, counter)`, the counter in `1..=max_counter`.
 impl Decode for Dot {
-    fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
-        decode_via(body, cx, |w, cx| dot_from_wire(w, cx))
-    }
+    decode_through!(|w, cx| dot_from_wire(w, cx));
 }
 
 /// Sixteen raw bytes.
