@@ -10,66 +10,23 @@
 
 use std::collections::BTreeMap;
 
-use convergent::{Decompose, HybridClock, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId, wire};
+use convergent::{HybridClock, Lattice, LwwRegister, OrMap, OrSet, PnCounter, ReplicaId};
 use convergent::{
     sim::{Faults, SimRng, Simulation, Stats, Topology},
     sync::Mode,
 };
-use serde::{Deserialize, Serialize};
 
-/// The application's document, composed from the crate's types. A struct of CRDTs is a CRDT:
-/// join, order and decomposition are field by field.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The application's document, composed from the crate's types. `#[derive(Lattice)]` makes the
+/// struct one replicated type: join, order, deltas, encoding and validated receipt field by
+/// field, and a delta mutator per field (`update_title`, `update_tags`, `update_items`).
+#[derive(Clone, Debug, PartialEq, Lattice)]
 struct ShoppingList {
     /// Last writer wins (hybrid logical clock timestamps).
     title: LwwRegister<String>,
     /// Add-wins set of tags.
     tags: OrSet<String>,
-    /// Item -> quantity; removing an item is an observed reset (a concurrent increment survives
-    /// with only its own part).
+    /// Item -> quantity; removing an item is an observed reset of the counts it had seen.
     items: OrMap<String, PnCounter>,
-}
-
-impl Lattice for ShoppingList {
-    fn bottom() -> Self {
-        ShoppingList::default()
-    }
-    fn is_bottom(&self) -> bool {
-        self.title.is_bottom() && self.tags.is_bottom() && self.items.is_bottom()
-    }
-    fn join_ref(&mut self, other: &Self) -> bool {
-        // Non-short-circuiting `|`: every field must be joined.
-        self.title.join_ref(&other.title)
-            | self.tags.join_ref(&other.tags)
-            | self.items.join_ref(&other.items)
-    }
-    fn leq(&self, other: &Self) -> bool {
-        self.title.leq(&other.title) && self.tags.leq(&other.tags) && self.items.leq(&other.items)
-    }
-}
-
-/// Received messages are decoded through serde and validated field by field by the crate's
-/// types (any failure reported as `Error::Malformed`).
-impl wire::Decode for ShoppingList {}
-
-impl Decompose for ShoppingList {
-    fn decompose(&self) -> Vec<Self> {
-        let mut out = Vec::new();
-        out.extend(self.title.decompose().into_iter().map(|title| ShoppingList { title, ..Self::bottom() }));
-        out.extend(self.tags.decompose().into_iter().map(|tags| ShoppingList { tags, ..Self::bottom() }));
-        out.extend(self.items.decompose().into_iter().map(|items| ShoppingList { items, ..Self::bottom() }));
-        out
-    }
-    fn irreducible_count(&self) -> usize {
-        self.title.irreducible_count() + self.tags.irreducible_count() + self.items.irreducible_count()
-    }
-    fn delta(&self, other: &Self) -> Self {
-        ShoppingList {
-            title: self.title.delta(&other.title),
-            tags: self.tags.delta(&other.tags),
-            items: self.items.delta(&other.items),
-        }
-    }
 }
 
 /// What a user reads.
@@ -97,38 +54,31 @@ fn edit(
     let mut rng = SimRng::new(0x5eed ^ ((node as u64) << 32) ^ round);
     let item = ITEMS[rng.below(ITEMS.len() as u64) as usize].to_string();
     let tag = TAGS[rng.below(TAGS.len() as u64) as usize].to_string();
-    let mut d = ShoppingList::bottom();
     match rng.below(20) {
-        0..=8 => d.items = doc.items.update(me, item, |q| q.increment(1 + rng.below(3))),
-        9..=10 => d.items = doc.items.update(me, item, |q| q.decrement(1)),
-        11..=12 => d.items = doc.items.remove(me, &item),
-        13..=15 => d.tags = doc.tags.insert(me, tag),
-        16..=17 => d.tags = doc.tags.remove(me, &tag),
+        0..=8 => doc.update_items(|m| m.update(me, item, |q| q.increment(1 + rng.below(3)))),
+        9..=10 => doc.update_items(|m| m.update(me, item, |q| q.decrement(1))),
+        11..=12 => doc.update_items(|m| m.remove(me, &item)),
+        13..=15 => doc.update_tags(|t| t.insert(me, tag)),
+        16..=17 => doc.update_tags(|t| t.remove(me, &tag)),
         _ => {
             // Wall clocks that disagree by up to 2 s: the hybrid clock keeps writes ordered.
             let wall = 1_767_225_600_000 + round * 1_000 + rng.below(2_000);
-            d.title = doc.title.write_with(me, clock, wall, format!("list v{round} by node {node}"));
+            doc.update_title(|t| t.write_with(me, clock, wall, format!("list v{round} by node {node}")))
         }
     }
-    d
 }
 
 /// The conflict the partition makes: one side deletes the milk and retitles, the other side
 /// buys more milk and retitles too, concurrently.
 fn partition_conflict(sim: &mut Simulation<ShoppingList>, clocks: &mut [HybridClock], round: u64) {
     let wall = 1_767_225_600_000 + round * 1_000;
-    sim.update(0, |d, me| ShoppingList { items: d.items.remove(me, "milk"), ..ShoppingList::bottom() });
-    sim.update(0, |d, me| ShoppingList {
-        title: d.title.write_with(me, &mut clocks[0], wall, "no dairy this week".into()),
-        ..ShoppingList::bottom()
+    sim.update(0, |d, me| d.update_items(|m| m.remove(me, "milk")));
+    sim.update(0, |d, me| {
+        d.update_title(|t| t.write_with(me, &mut clocks[0], wall, "no dairy this week".into()))
     });
-    sim.update(3, |d, me| ShoppingList {
-        items: d.items.update(me, "milk".into(), |q| q.increment(2)),
-        ..ShoppingList::bottom()
-    });
-    sim.update(3, |d, me| ShoppingList {
-        title: d.title.write_with(me, &mut clocks[3], wall + 500, "party on saturday".into()),
-        ..ShoppingList::bottom()
+    sim.update(3, |d, me| d.update_items(|m| m.update(me, "milk".into(), |q| q.increment(2))));
+    sim.update(3, |d, me| {
+        d.update_title(|t| t.write_with(me, &mut clocks[3], wall + 500, "party on saturday".into()))
     });
 }
 

@@ -143,6 +143,56 @@ pub enum Error {
         /// This replica.
         me: ReplicaId,
     },
+    /// An error found while decoding one field of a composite value (a struct with
+    /// `#[derive(Lattice)]`, or a tuple, whose fields are named `"0"`, `"1"`, ...). Nested
+    /// composites nest the variant: its `Display` is the path of fields, then the error.
+    ///
+    /// ```
+    /// use convergent::Error;
+    ///
+    /// let e = Error::TooLarge { field: "context.replicas", limit: 1, found: 2 }.in_field("tags");
+    /// assert_eq!(e.to_string(), "tags.context.replicas: 2 exceeds the limit of 1");
+    /// assert!(matches!(e.root_cause(), Error::TooLarge { .. }));
+    /// ```
+    InField {
+        /// The field's name.
+        field: &'static str,
+        /// What was wrong there.
+        error: alloc::boxed::Box<Error>,
+    },
+}
+
+impl Error {
+    /// This error, as found inside field `field` of a composite value: [`Error::InField`].
+    /// Allocates the box.
+    ///
+    /// ```
+    /// use convergent::Error;
+    ///
+    /// let e = Error::Malformed { field: "value" }.in_field("items");
+    /// assert_eq!(e.to_string(), "items.value: malformed encoding");
+    /// ```
+    #[must_use]
+    pub fn in_field(self, field: &'static str) -> Error {
+        Error::InField { field, error: alloc::boxed::Box::new(self) }
+    }
+
+    /// The error beneath every [`Error::InField`]: what was wrong, wherever it was. `O(depth)`.
+    ///
+    /// ```
+    /// use convergent::Error;
+    ///
+    /// let e = Error::TooDeep { limit: 3 }.in_field("b").in_field("a");
+    /// assert_eq!(e.root_cause(), &Error::TooDeep { limit: 3 });
+    /// ```
+    #[must_use]
+    pub fn root_cause(&self) -> &Error {
+        let mut e = self;
+        while let Error::InField { error, .. } = e {
+            e = error;
+        }
+        e
+    }
 }
 
 impl fmt::Display for Error {
@@ -186,6 +236,7 @@ impl fmt::Display for Error {
                     "recipient: the message is for replica {to}, this is {me}: dropped, not acknowledged"
                 )
             }
+            Error::InField { field, error } => write!(f, "{field}.{error}"),
         }
     }
 }

@@ -84,6 +84,11 @@ mod limits;
 mod receive;
 #[cfg(feature = "serde")]
 pub mod wire;
+// Composites: tuples of lattices, and what `#[derive(Lattice)]` generates code against.
+#[doc(hidden)]
+#[path = "derive.rs"]
+pub mod __private;
+mod tuple;
 // Layer 5: sync (and its simulator).
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -96,6 +101,10 @@ pub use causal::context::CausalContext;
 pub use causal::dot::Dot;
 pub use causal::replica::ReplicaId;
 pub use clock::{HybridClock, Timestamp};
+/// `#[derive(Lattice)]`: a struct of lattices as one replicated type (feature `derive`, on by
+/// default). See the README's "your own type" section and [`convergent_derive::Lattice`].
+#[cfg(feature = "derive")]
+pub use convergent_derive::Lattice;
 pub use counter::causal::CausalCounter;
 pub use counter::gcounter::GCounter;
 pub use counter::pncounter::PnCounter;

@@ -142,6 +142,12 @@ macro_rules! causal_newtype {
         where
             $store: $crate::wire::WireStore,
         {
+            fn decode_prefix<'b>(
+                body: &'b [u8],
+                cx: &mut $crate::wire::DecodeCx,
+            ) -> Result<(Self, &'b [u8]), $crate::error::Error> {
+                $crate::causal::Causal::decode_prefix(body, cx).map(|(inner, rest)| (Self { inner }, rest))
+            }
             fn decode_body(
                 body: &[u8],
                 cx: &mut $crate::wire::DecodeCx,

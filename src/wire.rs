@@ -221,30 +221,77 @@ pub trait Decode: Serialize + DeserializeOwned {
     /// assert_eq!(EwFlag::decode_body(&[0, 0, 7], &mut cx), Err(Error::Malformed { field: "bytes.trailing" }));
     /// ```
     fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        let _ = cx;
-        decode_exact(body)
+        match Self::decode_prefix(body, cx)? {
+            (v, []) => Ok(v),
+            // Trailing bytes: two encodings would decode to one value, breaking canonicality.
+            _ => Err(Error::Malformed { field: "bytes.trailing" }),
+        }
+    }
+
+    /// Decodes one value from the front of `bytes` under the limits of `cx`, and returns it with
+    /// the bytes after it: how a composite value (a tuple, a `#[derive(Lattice)]` struct)
+    /// decodes its parts in turn, each with its own typed errors and every limit.
+    ///
+    /// The provided method decodes `Self` with serde ([`Error::Malformed`] on failure); the
+    /// crate's types override it with their checked conversion.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode_body`](Self::decode_body), except that bytes after the value are returned,
+    /// not refused.
+    ///
+    /// ```
+    /// use convergent::wire::{Decode, DecodeCx};
+    /// use convergent::{EwFlag, Limits};
+    ///
+    /// let mut cx = DecodeCx::new(Limits::default());
+    /// assert_eq!(EwFlag::decode_prefix(&[0, 0, 7], &mut cx), Ok((EwFlag::new(), &[7u8][..])));
+    /// ```
+    fn decode_prefix<'b>(bytes: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
+        decode_prefix_via(bytes, cx, |v, _| Ok(v))
     }
 }
 
-/// Postcard-decodes a plain serde value from all of `body`: structural errors only.
-pub(crate) fn decode_exact<W: DeserializeOwned>(body: &[u8]) -> Result<W, Error> {
-    match postcard::take_from_bytes::<W>(body) {
-        Ok((v, [])) => Ok(v),
-        // Trailing bytes: two encodings would decode to one value, breaking canonicality.
-        Ok(_) => Err(Error::Malformed { field: "bytes.trailing" }),
-        Err(_) => Err(Error::Malformed { field: "value" }),
-    }
+/// Decodes the wire form `W` from the front of `bytes`, then converts it with `f` under `cx`;
+/// returns the value and the bytes after it.
+pub(crate) fn decode_prefix_via<'b, W: DeserializeOwned, T>(
+    bytes: &'b [u8],
+    cx: &mut DecodeCx,
+    f: impl FnOnce(W, &mut DecodeCx) -> Result<T, Error>,
+) -> Result<(T, &'b [u8]), Error> {
+    let (w, rest) = postcard::take_from_bytes::<W>(bytes).map_err(|_| Error::Malformed { field: "value" })?;
+    Ok((f(w, cx)?, rest))
 }
 
-/// Decodes the wire form `W` from all of `body`, then converts it with `f` under `cx`.
+/// Decodes the wire form `W` from all of `body` (trailing bytes refused before any conversion),
+/// then converts it with `f` under `cx`.
 pub(crate) fn decode_via<W: DeserializeOwned, T>(
     body: &[u8],
     cx: &mut DecodeCx,
     f: impl FnOnce(W, &mut DecodeCx) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let w = decode_exact::<W>(body)?;
-    f(w, cx)
+    match decode_prefix_via(body, cx, |w, _| Ok(w))? {
+        (w, []) => f(w, cx),
+        _ => Err(Error::Malformed { field: "bytes.trailing" }),
+    }
 }
+
+/// `decode_body` and `decode_prefix` of a type decoded through a wire form and a checked
+/// conversion `f`: the whole-body decoder refuses trailing bytes before converting.
+macro_rules! decode_through {
+    ($f:expr) => {
+        fn decode_body(body: &[u8], cx: &mut $crate::wire::DecodeCx) -> Result<Self, $crate::Error> {
+            $crate::wire::decode_via(body, cx, $f)
+        }
+        fn decode_prefix<'b>(
+            body: &'b [u8],
+            cx: &mut $crate::wire::DecodeCx,
+        ) -> Result<(Self, &'b [u8]), $crate::Error> {
+            $crate::wire::decode_prefix_via(body, cx, $f)
+        }
+    };
+}
+pub(crate) use decode_through;
 
 /// Runs a checked conversion with the default limits, for serde `Deserialize` impls.
 pub(crate) fn checked_default<T, E: serde::de::Error>(
@@ -408,9 +455,7 @@ impl<'de, S: WireStore> Deserialize<'de> for Causal<S> {
 
 /// `[(context entry)] [store]`: the context, then the store's wire form.
 impl<S: WireStore> Decode for Causal<S> {
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        decode_via(body, cx, |w: CausalWire<S::Wire>, cx| Causal::from_wire_checked(w.context, w.store, cx))
-    }
+    decode_through!(|w: CausalWire<S::Wire>, cx| Causal::from_wire_checked(w.context, w.store, cx));
 }
 
 impl Serialize for CausalContext {
@@ -428,9 +473,7 @@ impl<'de> Deserialize<'de> for CausalContext {
 
 /// `[(replica id, [(gap, length)])]`, sorted by id.
 impl Decode for CausalContext {
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        decode_via(body, cx, |w, cx| context_from_wire(w, cx))
-    }
+    decode_through!(|w, cx| context_from_wire(w, cx));
 }
 
 impl Serialize for VersionVector {
@@ -457,9 +500,7 @@ impl<'de> Deserialize<'de> for VersionVector {
 
 /// `[(replica id, counter)]`, sorted by id, no zero counter.
 impl Decode for VersionVector {
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        decode_via(body, cx, |w, cx| vv_from_wire(w, cx))
-    }
+    decode_through!(|w, cx| vv_from_wire(w, cx));
 }
 
 impl Serialize for Dot {
@@ -485,9 +526,7 @@ impl<'de> Deserialize<'de> for Dot {
 
 /// `(replica id, counter)`, the counter in `1..=max_counter`.
 impl Decode for Dot {
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        decode_via(body, cx, |w, cx| dot_from_wire(w, cx))
-    }
+    decode_through!(|w, cx| dot_from_wire(w, cx));
 }
 
 /// Sixteen raw bytes.

@@ -71,6 +71,70 @@ laws!(map_of_maps_of_sets, OrMap<u8, OrMap<u8, OrSet<u8>>>, decompose);
 laws!(map_of_maps_of_mv_registers, OrMap<u8, OrMap<u8, MvRegister<u8>>>, decompose);
 laws!(map_of_maps_of_counters, OrMap<u8, OrMap<u8, PnCounter>>, decompose);
 laws!(map3_of_flags, OrMap<u8, OrMap<u8, OrMap<u8, EwFlag>>>, decompose);
+// Composites: a tuple, and a `#[derive(Lattice)]` struct (two causal fields, one a map).
+laws!(tuple_of_set_and_counter, (OrSet<u8>, PnCounter), decompose);
+laws!(tuple_of_flag_and_map, (EwFlag, OrMap<u8, MvRegister<u8>>), decompose);
+#[cfg(feature = "derive")]
+laws!(derived_struct, derived::Doc, decompose);
+
+/// A struct with `#[derive(Lattice)]`, as a subject: each operation is one of a field's, made
+/// through the field's generated mutator; the specification is each field's on its projection.
+#[cfg(feature = "derive")]
+mod derived {
+    use convergent::{Lattice, OrMap, OrSet, PnCounter, ReplicaId};
+    use testkit::composite::{Part2, project};
+    use testkit::{Event, OpCx, Ops, Rng, Subject};
+
+    #[derive(Clone, Debug, PartialEq, Lattice)]
+    pub(crate) struct Doc {
+        tags: OrSet<u8>,
+        items: OrMap<u8, PnCounter>,
+    }
+
+    type Parts = (OrSet<u8>, OrMap<u8, PnCounter>);
+
+    impl Subject for Doc {
+        type Op = <Parts as Subject>::Op;
+        type Read = <Parts as Subject>::Read;
+
+        fn gen_op(rng: &mut Rng, cx: &OpCx<'_>, s: &Self) -> Self::Op {
+            if rng.chance(50) {
+                Part2::First(OrSet::gen_op(rng, cx, &s.tags))
+            } else {
+                Part2::Second(OrMap::gen_op(rng, cx, &s.items))
+            }
+        }
+
+        fn apply(&mut self, replica: ReplicaId, op: &Self::Op) -> Self {
+            match op {
+                Part2::First(o) => self.update_tags(|t| t.apply(replica, o)),
+                Part2::Second(o) => self.update_items(|m| m.apply(replica, o)),
+            }
+        }
+
+        fn read(&self) -> Self::Read {
+            (self.tags.read(), self.items.read())
+        }
+
+        fn check(&self) -> Result<(), String> {
+            self.tags.check()?;
+            self.items.check()?;
+            convergent::causal::CheckInvariants::check_invariants(self).map_err(String::from)
+        }
+
+        fn spec(events: &[Event<Self>], visible: Ops) -> Option<Self::Read> {
+            let (et, vt) = project::<Self, OrSet<u8>>(events, visible, |op| match op {
+                Part2::First(o) => Some(o.clone()),
+                Part2::Second(_) => None,
+            });
+            let (ei, vi) = project::<Self, OrMap<u8, PnCounter>>(events, visible, |op| match op {
+                Part2::First(_) => None,
+                Part2::Second(o) => Some(o.clone()),
+            });
+            Some((OrSet::spec(&et, vt)?, OrMap::spec(&ei, vi)?))
+        }
+    }
+}
 
 /// The harness itself: its histories are realistic (concurrency, conflicts, gaps, removes,
 /// out-of-order delivery happen often), and its laws fail on broken lattices.

@@ -385,3 +385,16 @@ impl fmt::Debug for GCounter {
 impl crate::Nested for GCounter {
     type Store = crate::GCounterStore;
 }
+
+/// Entries strictly sorted by replica, none zero, none above [`MAX_COUNT`](crate::counter::MAX_COUNT).
+impl crate::causal::CheckInvariants for GCounter {
+    fn check_invariants(&self) -> Result<(), &'static str> {
+        if !self.entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err("g-counter: replicas not strictly sorted");
+        }
+        if self.entries.iter().any(|&(_, n)| n == 0 || n > crate::counter::MAX_COUNT) {
+            return Err("g-counter: an entry is zero or above MAX_COUNT");
+        }
+        Ok(())
+    }
+}

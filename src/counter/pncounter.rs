@@ -216,3 +216,11 @@ impl fmt::Debug for PnCounter {
 impl crate::Nested for PnCounter {
     type Store = crate::PnCounterStore;
 }
+
+/// Both halves' invariants (each a [`GCounter`]).
+impl crate::causal::CheckInvariants for PnCounter {
+    fn check_invariants(&self) -> Result<(), &'static str> {
+        crate::causal::CheckInvariants::check_invariants(&self.p)?;
+        crate::causal::CheckInvariants::check_invariants(&self.n)
+    }
+}

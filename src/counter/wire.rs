@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::{GCounter, PnCounter};
 use crate::causal::ReplicaId;
 use crate::error::Error;
-use crate::wire::{Decode, DecodeCx, checked_default, decode_via};
+use crate::wire::{Decode, DecodeCx, checked_default};
 
 /// One wire entry with its replica and its counts.
 trait Entry {
@@ -87,9 +87,7 @@ impl<'de> Deserialize<'de> for GCounter {
 
 /// `[(16-byte id, count)]`.
 impl Decode for GCounter {
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        decode_via(body, cx, |v, cx| gcounter_from_wire(v, cx))
-    }
+    crate::wire::decode_through!(|v, cx| gcounter_from_wire(v, cx));
 }
 
 impl Serialize for PnCounter {
@@ -122,7 +120,5 @@ impl<'de> Deserialize<'de> for PnCounter {
 
 /// `[(16-byte id, increments, decrements)]`.
 impl Decode for PnCounter {
-    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        decode_via(body, cx, |v, cx| pncounter_from_wire(v, cx))
-    }
+    crate::wire::decode_through!(|v, cx| pncounter_from_wire(v, cx));
 }

@@ -310,8 +310,7 @@ mod wire_impls {
     use super::LwwRegister;
     use crate::causal::ReplicaId;
     use crate::clock::Timestamp;
-    use crate::error::Error;
-    use crate::wire::{Decode, DecodeCx, decode_via};
+    use crate::wire::Decode;
 
     impl<T: Serialize> Serialize for LwwRegister<T> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -328,9 +327,7 @@ mod wire_impls {
 
     /// `None`, or `(timestamp, 16-byte id, value)`; the value decodes with serde.
     impl<T: Serialize + DeserializeOwned> Decode for LwwRegister<T> {
-        fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-            decode_via(body, cx, |e: Option<(Timestamp, ReplicaId, T)>, _| Ok(LwwRegister { entry: e }))
-        }
+        crate::wire::decode_through!(|e: Option<(Timestamp, ReplicaId, T)>, _| Ok(LwwRegister { entry: e }));
     }
 }
 
@@ -338,6 +335,13 @@ mod wire_impls {
 /// its write sits under a dot, so removing the key removes exactly the writes its remover saw.
 impl<T: Clone + Ord> crate::Nested for LwwRegister<T> {
     type Store = crate::LwwStore<T>;
+}
+
+/// One write or none: nothing that can be inconsistent.
+impl<T> crate::causal::CheckInvariants for LwwRegister<T> {
+    fn check_invariants(&self) -> Result<(), &'static str> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ use crate::causal::{CausalContext, Dot, DotLog, DotStore, ReplicaId};
 
 /// Room (elements) a store keeps whatever it holds: below it, removals never shrink anything.
 const SHRINK_FLOOR: usize = 16;
+mod invariants;
 
 /// Bits of the event number in a packed dot.
 const COUNTER_BITS: u32 = 48;
@@ -600,6 +601,8 @@ impl<T: Hash + Eq> SetStore<T> {
         for (i, (id, _)) in r.entries.iter().enumerate() {
             assert_eq!(r.find(id), Some(i as u16), "replica lookup");
         }
+        // The public checker agrees.
+        assert_eq!(crate::causal::CheckInvariants::check_invariants(self), Ok(()));
     }
 
     /// Test hook: the number of live dots of `value`.

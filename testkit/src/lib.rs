@@ -20,6 +20,7 @@
 //! it into a `regression_*` test with [`replay`].
 #![forbid(unsafe_code)]
 
+pub mod composite;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 pub mod gset;

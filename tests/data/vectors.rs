@@ -162,6 +162,21 @@ macro_rules! golden_causal {
     };
 }
 
+/// A struct with `#[derive(Lattice)]` (the README's shopping list): its encoding is its fields'
+/// back to back, and its decoder checks each field under the limits.
+#[derive(Clone, Debug, PartialEq, convergent::Lattice)]
+pub struct ShoppingList {
+    pub title: LwwRegister<String>,
+    pub tags: OrSet<String>,
+    pub items: OrMap<String, PnCounter>,
+}
+
+golden_type!(ShoppingList, |v, live| {
+    invariants(v, "decoded")?;
+    let j = join_check(v, live)?;
+    invariants(&j, "joined")
+});
+
 pub type Map3 = OrMap<String, OrMap<u64, OrMap<String, MvRegister<u64>>>>;
 
 golden_plain!(GCounter);
@@ -357,6 +372,7 @@ pub fn all() -> Vec<Box<dyn Vector>> {
         entry("causal_context_gaps", causal_context_gaps()),
         entry("version_vector", version_vector()),
         entry("dot", dot()),
+        entry("derived_shopping_list", shopping_list()),
         entry("message_state_gcounter", Message::State { state: gcounter() }),
         entry("message_delta_orset_string", Message::Delta { seq: 7, delta: orset_string_delta_group() }),
         entry("message_snapshot_ormap_mvregister", Message::Snapshot { seq: 300, state: ormap_mvreg() }),
@@ -367,6 +383,27 @@ pub fn all() -> Vec<Box<dyn Vector>> {
 // ---------------------------------------------------------------------------------------------
 // The histories
 // ---------------------------------------------------------------------------------------------
+
+/// The shopping list of three replicas: A titles it and adds milk and eggs, B tags it and buys
+/// bread, C removes the milk having seen A's edits while A, concurrently, buys more milk; a later
+/// title by B wins.
+pub fn shopping_list() -> ShoppingList {
+    let (mut a, mut b, mut c) = (ShoppingList::bottom(), ShoppingList::bottom(), ShoppingList::bottom());
+    let _ = a.transact(|tx| {
+        tx.update_title(|t| t.write(A, ts(0, 0), s("groceries")))
+            .update_items(|m| m.update(A, s("milk"), |q| q.increment(2)))
+            .update_items(|m| m.update(A, s("eggs"), |q| q.increment(6)));
+    });
+    let _ = b.update_tags(|t| t.insert(B, s("weekly")));
+    let _ = b.update_items(|m| m.update(B, s("bread"), |q| q.increment(1)));
+    c.join_ref(&a);
+    let _ = c.update_items(|m| m.remove(C, "milk"));
+    let _ = a.update_items(|m| m.update(A, s("milk"), |q| q.increment(1)));
+    let _ = b.update_title(|t| t.write(B, ts(5_000, 0), s("party")));
+    a.join_ref(&b);
+    a.join_ref(&c);
+    a
+}
 
 /// A: +3, B: +5, C: +1 (all concurrent); A and B merge; A: +2; C merges everything.
 pub fn gcounter() -> GCounter {
