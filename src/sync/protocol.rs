@@ -340,10 +340,12 @@ mod tests {
         }
         let [x, y] = both;
         // Both restart from their records, one after the other would do the same.
-        let mut x2 =
-            E::restore(a, Mode::DeltaBpRr, x.state().clone(), x.seq()).unwrap().with_sync_record(x.sync_record());
-        let mut y2 =
-            E::restore(b, Mode::DeltaBpRr, y.state().clone(), y.seq()).unwrap().with_sync_record(y.sync_record());
+        let mut x2 = E::restore(a, Mode::DeltaBpRr, x.state().clone(), x.seq())
+            .unwrap()
+            .with_sync_record(x.sync_record());
+        let mut y2 = E::restore(b, Mode::DeltaBpRr, y.state().clone(), y.seq())
+            .unwrap()
+            .with_sync_record(y.sync_record());
         x2.add_neighbour(b);
         y2.add_neighbour(a);
         x2.update(|s, me| s.insert(me, 7777));

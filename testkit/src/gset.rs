@@ -15,11 +15,7 @@ impl convergent::wire::Decode for GSet {}
 
 /// Nothing to check against the receiver: the engine's default validator needs `Receive`.
 impl convergent::Receive for GSet {
-    fn validate_against(
-        &self,
-        _: &Self,
-        _: &convergent::ReceivePolicy,
-    ) -> Result<(), convergent::Error> {
+    fn validate_against(&self, _: &Self, _: &convergent::ReceivePolicy) -> Result<(), convergent::Error> {
         Ok(())
     }
 }
