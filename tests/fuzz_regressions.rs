@@ -64,3 +64,43 @@ fn regression_tiny_encoding_of_millions_of_removed_dots_stays_cheap() {
     assert_eq!(e.state(), &joined);
     let _ = e.poll_outgoing();
 }
+
+/// Found by `decode` (a harness false alarm, not a library bug): an `OrMap<u8, GCounter>` that
+/// carries one of the live replica's dots under another running total. The join keeps the
+/// receiver's payload, so `live ⊔ v != v ⊔ live`; the join is a lattice join only on values that
+/// receipt accepts, and receipt refuses this one (`ConflictingPayload`). The harness now checks
+/// the join laws only on values receipt accepts; this replays the input through it.
+#[test]
+fn regression_conflicting_payload_in_a_decoded_map_of_counters() {
+    use convergent::{GCounter, OrMap, Receive, ReceivePolicy};
+    let input: &[u8] = &[
+        13, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 30, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 42, 1, 0, 0, 3, 0, 1, 1, 2, 4,
+        1, 2, 0, 2, 2, 2, 1, 1, 2, 1, 0, 3, 21,
+    ];
+    let (&sel, rest) = input.split_first().unwrap();
+    assert_eq!(sel, 13, "the type selector of OrMap<u8, GCounter>");
+    let v: OrMap<u8, GCounter> = wire::from_bytes(rest).expect("decodes");
+    let live = testkit::fuzz::live::<OrMap<u8, GCounter>>();
+    let policy = ReceivePolicy::new(ReplicaId::from_u128(u128::MAX), u64::MAX / 2);
+    assert!(matches!(v.validate_against(&live, &policy), Err(convergent::Error::ConflictingPayload { .. })));
+    use testkit::fuzz::decode_of;
+    testkit::dispatch!(sel, decode_of(rest));
+}
+
+/// Found by `decode` (a harness hang, not a library bug): an `EwFlag` message whose context claims
+/// about 2^56 dots of one replica. The test kit's context checker enumerated every dot to count
+/// them; it now counts the ranges and enumerates only small contexts. Decoding, receipt and the
+/// engine's handling of the message were already linear in the ranges.
+#[test]
+fn regression_context_claiming_2_pow_56_dots_is_checked_in_constant_time() {
+    let input: &[u8] = &[
+        4, 1, 1, 1, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11, 1, 0, 255, 255, 255, 255, 255,
+        255, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 30, 1, 0, 1, 0, 128, 0, 0, 0, 0, 0, 0, 0,
+        1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 2, 1, 2, 2, 2,
+    ];
+    let (&sel, rest) = input.split_first().unwrap();
+    assert_eq!(sel, 4, "the type selector of EwFlag");
+    use testkit::fuzz::decode_of;
+    testkit::dispatch!(sel, decode_of(rest));
+}
