@@ -509,6 +509,7 @@ impl<L, V> SyncEngine<L, V> {
     /// let b = ReplicaId::from_u128(2);
     /// let record = SyncRecord { holds: vec![(b, 4)], acked: vec![(b, 0)] };
     /// let mut e = SyncEngine::<EwFlag>::restore(ReplicaId::from_u128(1), Mode::Delta, EwFlag::new(), 0)
+    ///     .unwrap()
     ///     .with_sync_record(record);
     /// e.add_neighbour(b);
     /// assert!(e.caught_up(b)); // it had acknowledged everything: no snapshot
