@@ -297,12 +297,6 @@ impl<'a, S> Handle<'a, S> {
         self.dctx.insert(dot);
         self.log.removed(dot);
     }
-
-    /// A handle on a nested store, sharing this handle's contexts, replica and log.
-    #[allow(dead_code)] // the map's `update` builds its nested handle field by field
-    pub(crate) fn nested<'b, T>(&'b mut self, store: &'b mut T, dstore: &'b mut T) -> Handle<'b, T> {
-        Handle { store, dstore, ctx: self.ctx, dctx: self.dctx, replica: self.replica, log: self.log }
-    }
 }
 
 impl<S: fmt::Debug> fmt::Debug for Handle<'_, S> {
