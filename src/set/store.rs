@@ -41,6 +41,30 @@ const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
 /// Replica indices available in one store.
 const REPLICA_SLOTS: usize = 1 << (64 - COUNTER_BITS);
 
+/// Test instrumentation: a per-thread count of the dots a removal touches (doomed dots and the
+/// entries of the extra-dot lists it filters), so tests can assert the work of a removal at two
+/// sizes. Compiled away outside the crate's own tests.
+pub(crate) mod work {
+    #[cfg(all(test, feature = "std"))]
+    std::thread_local! {
+        static COUNT: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+    }
+
+    /// Adds `n` to this thread's count.
+    #[inline]
+    pub(crate) fn add(n: usize) {
+        #[cfg(all(test, feature = "std"))]
+        COUNT.with(|c| c.set(c.get() + n));
+        let _ = n;
+    }
+
+    /// This thread's count, reset to zero.
+    #[cfg(all(test, feature = "std"))]
+    pub(crate) fn take() -> usize {
+        COUNT.with(|c| c.replace(0))
+    }
+}
+
 /// A dot packed as `replica index << 48 | event number`.
 type Packed = u64;
 
@@ -379,23 +403,67 @@ impl<T: Hash + Eq> SetStore<T> {
         self.add_packed(ElemRef::Owned(elem), pack(idx, dot.counter()));
     }
 
-    /// Removes the live dot `p` of the element in `slot`; drops the element if it was its last.
-    fn remove_packed(&mut self, slot: usize, p: Packed) {
-        let (ri, _) = unpack(p);
-        self.replicas.entries[ri].1 -= 1;
-        if self.slots[slot].dot != p {
-            let x = self.extras.as_mut().expect("a non-primary dot is an extra");
-            x.by_dot.remove(&p);
-            let s = slot as u32;
-            let list = x.by_slot.get_mut(&s).expect("extras listed by slot");
-            list.retain(|q| *q != p);
-            if list.is_empty() {
-                x.by_slot.remove(&s);
-            }
-            self.drop_empty_extras();
+    /// Removes the live dots `doomed` (each live, none twice), dropping the elements that lose
+    /// their last dot; logs each removed dot if `log` is enabled.
+    ///
+    /// `O(d log d)` for `d` doomed dots, whatever their spread over elements: the extra dots of
+    /// one element are filtered in one pass over its list (removing them one at a time rescanned
+    /// the list per dot, quadratic for an element carrying many dots), then primaries go, in
+    /// descending slot order so that the swap-removes never move a slot still to be visited.
+    fn remove_many(&mut self, mut doomed: Vec<(u32, Packed)>, log: &mut DotLog) {
+        if doomed.is_empty() {
             return;
         }
-        // The primary dot: promote an extra one, or remove the element.
+        if log.is_enabled() {
+            for &(_, p) in &doomed {
+                log.removed(self.replicas.dot(p));
+            }
+        }
+        for &(_, p) in &doomed {
+            self.replicas.entries[unpack(p).0].1 -= 1;
+        }
+        doomed.sort_unstable();
+        work::add(doomed.len());
+        let mut primaries: Vec<u32> = Vec::new();
+        let mut k = 0;
+        while k < doomed.len() {
+            let slot = doomed[k].0;
+            let end = k + doomed[k..].partition_point(|&(s, _)| s == slot);
+            let group = &doomed[k..end];
+            let primary = self.slots[slot as usize].dot;
+            let extra_doomed = group.len() - usize::from(group.iter().any(|&(_, p)| p == primary));
+            if extra_doomed > 0 {
+                let x = self.extras.as_mut().expect("a non-primary dot is an extra");
+                let list = x.by_slot.get_mut(&slot).expect("extras listed by slot");
+                work::add(list.len());
+                // `group` is sorted by dot: one binary search per listed dot.
+                list.retain(|q| group.binary_search(&(slot, *q)).is_err());
+                for &(_, p) in group {
+                    if p != primary {
+                        x.by_dot.remove(&p);
+                    }
+                }
+                if list.is_empty() {
+                    x.by_slot.remove(&slot);
+                }
+            }
+            if extra_doomed < group.len() {
+                primaries.push(slot);
+            }
+            k = end;
+        }
+        self.drop_empty_extras();
+        // Slots ascending from the sort: visit them descending.
+        for &slot in primaries.iter().rev() {
+            self.drop_primary(slot as usize);
+        }
+        self.shrink_if_sparse();
+    }
+
+    /// Drops the primary dot of `slot` (its live count already lowered): promotes an extra dot,
+    /// or removes the element. Moves only the last slot (into `slot`).
+    fn drop_primary(&mut self, slot: usize) {
+        let p = self.slots[slot].dot;
         let promoted = self.extras.as_mut().and_then(|x| {
             let s = slot as u32;
             let list = x.by_slot.get_mut(&s)?;
@@ -720,7 +788,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
 
         // 1. Removals: dots live here, seen by the other side, not live there.
         if !self.slots.is_empty() && !other_ctx.is_empty() {
-            let mut doomed: SmallVec<[Packed; 4]> = SmallVec::new();
+            let mut doomed: Vec<(u32, Packed)> = Vec::new();
             // Per replica index of self: (ranges seen by other, other's index), for a scan.
             let mut scan: SmallVec<[Option<Scan<'_>>; 4]> = SmallVec::new();
             // The replicas both sides know: walk the shorter of the two lists (a delta names
@@ -754,8 +822,10 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                         }
                         for n in lo..=hi.min(COUNTER_MASK) {
                             let p = pack(idx, n);
-                            if self.has_packed(p) && !oi.is_some_and(|oi| other.has_packed(pack(oi, n))) {
-                                doomed.push(p);
+                            if let Some(slot) = self.slot_of_dot(p)
+                                && !oi.is_some_and(|oi| other.has_packed(pack(oi, n)))
+                            {
+                                doomed.push((slot as u32, p));
                             }
                         }
                     }
@@ -767,27 +837,18 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                 }
             }
             if !scan.is_empty() {
-                for (_, p) in self.packed_dots() {
+                for (slot, p) in self.packed_dots() {
                     let (ri, n) = unpack(p);
                     if let Some((seen, oi)) = scan[ri]
                         && ranges_contain(seen, n)
                         && !oi.is_some_and(|oi| other.has_packed(pack(oi, n)))
                     {
-                        doomed.push(p);
+                        doomed.push((slot as u32, p));
                     }
                 }
             }
-            for p in doomed {
-                let slot = self.slot_of_dot(p).expect("doomed dots are live");
-                if log.is_enabled() {
-                    log.removed(self.replicas.dot(p));
-                }
-                self.remove_packed(slot, p);
-                changed = true;
-            }
-            if changed {
-                self.shrink_if_sparse();
-            }
+            changed = !doomed.is_empty();
+            self.remove_many(doomed, log);
         }
 
         // 2. Additions: dots live there that this side has never seen.
@@ -865,13 +926,12 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
-        let doomed: Vec<Packed> =
-            self.packed_dots().map(|(_, p)| p).filter(|p| !keep(&self.replicas.dot(*p))).collect();
-        for p in doomed {
-            let slot = self.slot_of_dot(p).expect("live dot");
-            self.remove_packed(slot, p);
-        }
-        self.shrink_if_sparse();
+        let doomed: Vec<(u32, Packed)> = self
+            .packed_dots()
+            .filter(|&(_, p)| !keep(&self.replicas.dot(p)))
+            .map(|(slot, p)| (slot as u32, p))
+            .collect();
+        self.remove_many(doomed, &mut DotLog::default());
     }
 }
 
