@@ -93,9 +93,7 @@ impl ReceivePolicy {
 ///    else speaks for it. Shared with the sync engine's [`OwnDotsCheck`].
 /// 2. **Replicas** ([`Error::TooLarge`]): the join would leave the receiver's context or counter
 ///    with more than [`Limits::max_replicas`] replicas (its own state would then no longer decode
-///    at peers with the same limits; replicas otherwise accumulate one small delta at a time), or
-///    an OR-Set with live elements of more than [`SetStore::MAX_REPLICAS`](crate::set::SetStore::MAX_REPLICAS)
-///    replicas (which its join cannot store, and would panic on).
+///    at peers with the same limits; replicas otherwise accumulate one small delta at a time).
 /// 3. **Clock skew** ([`Error::TimestampTooFarAhead`]): an LWW timestamp (an [`LwwRegister`], or
 ///    an LWW value inside a map) more than [`Limits::max_clock_skew_ms`] ahead of the receiver's
 ///    clock, which would win against every write for as long as it stays in the future.

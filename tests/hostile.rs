@@ -746,10 +746,12 @@ fn limits_inside_every_nested_store() {
     );
 }
 
-/// Regression: an OR-Set names the replicas of its live dots through a 16-bit table, and a join
+/// Regression: an OR-Set named the replicas of its live dots through a 16-bit table, and a join
 /// that would need a 65 537th replica with live dots panicked ("an OR-Set holds live elements of
 /// at most 65 536 replicas"). Each delta passes decoding (one replica), so a peer could crash a
-/// receiver with 65 537 tiny deltas. Validated receipt refuses the last one instead.
+/// receiver with 65 537 tiny deltas. Under the default limits validated receipt refuses the
+/// last one (the receiver's context would name too many replicas); with a larger replica limit
+/// the set widens its packing and takes it.
 #[test]
 fn regression_set_replica_table_overflow_is_refused_not_a_panic() {
     let _s = serial();
@@ -767,19 +769,20 @@ fn regression_set_replica_table_overflow_is_refused_not_a_panic() {
     }
     assert_eq!(wire::receive(&mut s, &all.bytes(), &policy()), Ok(true));
     assert_eq!(s.len(), full as usize);
-    let one_more = B::new().ctx(&[(1_000_000, &[(0, 0)])]).v(1).v(0).v(1).v(0).v(7).bytes();
+    let one_more = B::new().ctx(&[(1_000_000, &[(0, 0)])]).v(1).v(0).v(1).v(0).v(7_000_000).bytes();
     // Under the default limits the receiver's context is full first...
     assert_eq!(
         refused(&mut s, &one_more),
         Error::TooLarge { field: "context.replicas", limit: 65_536, found: 65_537 }
     );
-    // ...and with a larger replica limit, the set's own table is.
-    let roomy = policy().with_limits(limits(|l| l.max_replicas = 1 << 20));
-    assert_eq!(
-        refused_with(&mut s, &one_more, &roomy),
-        Error::TooLarge { field: "set.replicas", limit: 65_536, found: 65_537 }
-    );
     assert_eq!(s.len(), full as usize);
+    // ...and with a larger replica limit, the set takes it (it used to refuse it with
+    // `TooLarge { field: "set.replicas" }`, or panic in a plain join).
+    let roomy = limits(|l| l.max_replicas = 1 << 20);
+    assert_eq!(wire::receive(&mut s, &one_more, &policy().with_limits(roomy.clone())), Ok(true));
+    assert_eq!(s.len(), full as usize + 1);
+    // Its snapshot decodes at a peer with the same limits.
+    assert_eq!(wire::from_bytes_with::<OrSet<u32>>(&wire::to_bytes(&s), &roomy).as_ref(), Ok(&s));
 }
 
 /// Replicas accumulate at the receiver one small delta at a time; validated receipt keeps the

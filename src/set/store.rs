@@ -38,8 +38,6 @@ mod invariants;
 const COUNTER_BITS: u32 = 48;
 /// Mask of the event number in a packed dot.
 const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
-/// Replica indices available in one store.
-const REPLICA_SLOTS: usize = 1 << (64 - COUNTER_BITS);
 
 /// Test instrumentation: a per-thread count of the dots a removal touches (doomed dots and the
 /// entries of the extra-dot lists it filters), so tests can assert the work of a removal at two
@@ -65,18 +63,51 @@ pub(crate) mod work {
     }
 }
 
-/// A dot packed as `replica index << 48 | event number`.
-type Packed = u64;
-
-#[inline]
-fn pack(idx: u16, n: u64) -> Packed {
-    debug_assert!((1..=COUNTER_MASK).contains(&n));
-    (u64::from(idx) << COUNTER_BITS) | n
+/// How a store packs a live dot `(replica index, event number)` into one integer.
+///
+/// Stores start narrow (`u64`: a 16-bit replica index above a 48-bit event number, 8 bytes per
+/// dot) and widen once, in place, to `u128` (a 64-bit index above a 64-bit event number) when a
+/// 65 537th replica with live dots arrives: so the packing never runs out (a plain join and an
+/// insert never fail on the replica count), and sets of up to 65 536 live replicas keep the
+/// narrow size.
+pub(super) trait Pack: Copy + Eq + Ord + Hash + fmt::Debug {
+    /// Replica indices this packing holds.
+    const SLOTS: usize;
+    /// `idx` must be below [`SLOTS`](Self::SLOTS), `n` in `1..=COUNTER_MASK`.
+    fn pack(idx: usize, n: u64) -> Self;
+    /// `(replica index, event number)`.
+    fn unpack(self) -> (usize, u64);
 }
 
-#[inline]
-fn unpack(p: Packed) -> (usize, u64) {
-    ((p >> COUNTER_BITS) as usize, p & COUNTER_MASK)
+impl Pack for u64 {
+    const SLOTS: usize = 1 << (64 - COUNTER_BITS);
+
+    #[inline]
+    fn pack(idx: usize, n: u64) -> u64 {
+        debug_assert!(idx < Self::SLOTS && (1..=COUNTER_MASK).contains(&n));
+        ((idx as u64) << COUNTER_BITS) | n
+    }
+
+    #[inline]
+    fn unpack(self) -> (usize, u64) {
+        ((self >> COUNTER_BITS) as usize, self & COUNTER_MASK)
+    }
+}
+
+impl Pack for u128 {
+    // The replica lookup holds indices as `u32`.
+    const SLOTS: usize = u32::MAX as usize;
+
+    #[inline]
+    fn pack(idx: usize, n: u64) -> u128 {
+        debug_assert!(idx < Self::SLOTS && (1..=COUNTER_MASK).contains(&n));
+        ((idx as u128) << 64) | u128::from(n)
+    }
+
+    #[inline]
+    fn unpack(self) -> (usize, u64) {
+        ((self >> 64) as usize, self as u64)
+    }
 }
 
 /// Whether the canonical range list `rs` holds `n`.
@@ -101,48 +132,51 @@ fn ranges_len(rs: &[(u64, u64)]) -> u64 {
 #[derive(Clone, Default)]
 pub(super) struct Replicas {
     pub(super) entries: Vec<(ReplicaId, usize)>,
-    by_id: Vec<u16>,
+    by_id: Vec<u32>,
 }
 
 impl Replicas {
     fn search(&self, id: &ReplicaId) -> Result<usize, usize> {
-        self.by_id.binary_search_by(|&i| self.entries[usize::from(i)].0.cmp(id))
+        self.by_id.binary_search_by(|&i| self.entries[i as usize].0.cmp(id))
     }
 
-    fn find(&self, id: &ReplicaId) -> Option<u16> {
-        self.search(id).ok().map(|k| self.by_id[k])
+    fn find(&self, id: &ReplicaId) -> Option<usize> {
+        self.search(id).ok().map(|k| self.by_id[k] as usize)
     }
 
-    /// The index of `id`, creating it if needed. When the table is full, an entry without live
-    /// dots is reused: callers hold no index of a replica without live dots across this call.
-    ///
-    /// # Panics
-    ///
-    /// If 65 536 replicas all have live dots in this store.
-    fn index_for(&mut self, id: ReplicaId) -> u16 {
+    /// Whether `id` has live dots here.
+    fn is_live(&self, id: &ReplicaId) -> bool {
+        self.find(id).is_some_and(|i| self.entries[i].1 > 0)
+    }
+
+    /// The number of replicas with live dots. `O(table)`.
+    fn live_count(&self) -> usize {
+        self.entries.iter().filter(|e| e.1 > 0).count()
+    }
+
+    /// The index of `id`, creating it if needed, in a table of at most `slots` entries. When the
+    /// table is full, an entry without live dots is reused: callers hold no index of a replica
+    /// without live dots across this call. `None` if `slots` replicas all have live dots (the
+    /// store then widens its packing: see [`Pack`]).
+    fn index_for(&mut self, id: ReplicaId, slots: usize) -> Option<usize> {
         match self.search(&id) {
-            Ok(k) => self.by_id[k],
+            Ok(k) => Some(self.by_id[k] as usize),
             Err(k) => {
-                if self.entries.len() < REPLICA_SLOTS {
-                    // Fits: len < 2^16.
-                    let idx = self.entries.len() as u16;
+                if self.entries.len() < slots {
+                    let idx = self.entries.len();
                     self.entries.push((id, 0));
-                    self.by_id.insert(k, idx);
-                    idx
+                    // Fits: `slots <= u32::MAX`.
+                    self.by_id.insert(k, idx as u32);
+                    Some(idx)
                 } else {
-                    let free = self
-                        .entries
-                        .iter()
-                        .position(|e| e.1 == 0)
-                        .expect("an OR-Set holds live elements of at most 65 536 replicas");
+                    let free = self.entries.iter().position(|e| e.1 == 0)?;
                     let old = self.entries[free].0;
                     let pos = self.search(&old).expect("table is consistent");
                     self.by_id.remove(pos);
                     self.entries[free] = (id, 0);
                     let k = self.search(&id).expect_err("id is new");
-                    let idx = free as u16;
-                    self.by_id.insert(k, idx);
-                    idx
+                    self.by_id.insert(k, free as u32);
+                    Some(free)
                 }
             }
         }
@@ -154,24 +188,30 @@ impl Replicas {
     }
 
     #[inline]
-    fn dot(&self, p: Packed) -> Dot {
-        let (i, n) = unpack(p);
+    fn dot<P: Pack>(&self, p: P) -> Dot {
+        let (i, n) = p.unpack();
         Dot::new(self.id(i), n).expect("packed counters are at least 1")
     }
 }
 
 /// One element and one of its live dots.
 #[derive(Clone)]
-pub(super) struct Slot<T> {
+pub(super) struct Slot<T, P> {
     elem: T,
-    pub(super) dot: Packed,
+    pub(super) dot: P,
 }
 
 /// The dots of elements with more than one live dot, beyond the one in the slot.
-#[derive(Clone, Default)]
-pub(super) struct Extras {
-    by_dot: HashMap<Packed, u32>,
-    by_slot: HashMap<u32, SmallVec<[Packed; 2]>>,
+#[derive(Clone)]
+pub(super) struct Extras<P> {
+    by_dot: HashMap<P, u32>,
+    by_slot: HashMap<u32, SmallVec<[P; 2]>>,
+}
+
+impl<P> Default for Extras<P> {
+    fn default() -> Self {
+        Extras { by_dot: HashMap::default(), by_slot: HashMap::default() }
+    }
 }
 
 /// The causal store of an add-wins set ([`OrSet`](crate::OrSet)): each element with the dots of
@@ -186,9 +226,10 @@ pub(super) struct Extras {
 /// small delta (a dot index finds the elements a remove delta names). About 32 bytes per `u64`
 /// element (see `examples/set_memory.rs`).
 ///
-/// Limits: a store names the replicas of its live dots through a 16-bit table and packs event
-/// numbers in 48 bits; see [`MAX_COUNTER`](Self::MAX_COUNTER) and
-/// [`MAX_REPLICAS`](Self::MAX_REPLICAS). Decoding refuses input beyond them.
+/// Limits: event numbers up to `2^48 - 1` ([`MAX_COUNTER`](Self::MAX_COUNTER)); decoding
+/// refuses input beyond it. Up to 65 536 replicas with live elements, a dot is packed in 8 bytes
+/// (a 16-bit replica index); a store that gets more widens once to 16 bytes per dot, so no join
+/// or insert fails on the replica count ([`MAX_REPLICAS`](Self::MAX_REPLICAS) is `2^32 - 1`).
 ///
 /// # Example
 ///
@@ -203,17 +244,36 @@ pub(super) struct Extras {
 /// ```
 #[derive(Clone)]
 pub struct SetStore<T> {
-    pub(super) slots: Vec<Slot<T>>,
+    repr: Repr<T>,
+}
+
+/// The two packings of a store (see [`Pack`]); a store widens once and stays wide.
+#[derive(Clone)]
+enum Repr<T> {
+    Narrow(Packing<T, u64>),
+    Wide(Box<Packing<T, u128>>),
+}
+
+/// The store itself, generic over how it packs its dots.
+#[derive(Clone)]
+pub(super) struct Packing<T, P> {
+    pub(super) slots: Vec<Slot<T, P>>,
     by_elem: HashTable<u32>,
     by_dot: HashTable<u32>,
-    pub(super) extras: Option<Box<Extras>>,
+    pub(super) extras: Option<Box<Extras<P>>>,
     pub(super) replicas: Replicas,
     hasher: DefaultHashBuilder,
 }
 
 impl<T> Default for SetStore<T> {
     fn default() -> Self {
-        SetStore {
+        SetStore { repr: Repr::Narrow(Packing::default()) }
+    }
+}
+
+impl<T, P> Default for Packing<T, P> {
+    fn default() -> Self {
+        Packing {
             slots: Vec::new(),
             by_elem: HashTable::new(),
             by_dot: HashTable::new(),
@@ -222,6 +282,55 @@ impl<T> Default for SetStore<T> {
             hasher: DefaultHashBuilder::default(),
         }
     }
+}
+
+/// `each!(store, s => expr)`: `expr` on the packing of `store`, whichever it is.
+macro_rules! each {
+    ($store:expr, $s:ident => $e:expr) => {
+        match $store {
+            Repr::Narrow($s) => $e,
+            Repr::Wide($s) => $e,
+        }
+    };
+}
+
+/// `pair!(a, b, (x, y) => expr)`: `expr` on the packings of two stores, whichever each is; `x`
+/// and `y` are `&Packing` (`pair!(mut a, ...)`: `x` is `&mut Packing`).
+macro_rules! pair {
+    ($a:expr, $b:expr, ($x:ident, $y:ident) => $e:expr) => {
+        match ($a, $b) {
+            (Repr::Narrow($x), Repr::Narrow($y)) => $e,
+            (Repr::Narrow($x), Repr::Wide($y)) => {
+                let $y = &**$y;
+                $e
+            }
+            (Repr::Wide($x), Repr::Narrow($y)) => {
+                let $x = &**$x;
+                $e
+            }
+            (Repr::Wide($x), Repr::Wide($y)) => {
+                let ($x, $y) = (&**$x, &**$y);
+                $e
+            }
+        }
+    };
+    (mut $a:expr, $b:expr, ($x:ident, $y:ident) => $e:expr) => {
+        match ($a, $b) {
+            (Repr::Narrow($x), Repr::Narrow($y)) => $e,
+            (Repr::Narrow($x), Repr::Wide($y)) => {
+                let $y = &**$y;
+                $e
+            }
+            (Repr::Wide($x), Repr::Narrow($y)) => {
+                let $x = &mut **$x;
+                $e
+            }
+            (Repr::Wide($x), Repr::Wide($y)) => {
+                let ($x, $y) = (&mut **$x, &**$y);
+                $e
+            }
+        }
+    };
 }
 
 impl<T> SetStore<T> {
@@ -234,14 +343,16 @@ impl<T> SetStore<T> {
     /// ```
     pub const MAX_COUNTER: u64 = COUNTER_MASK;
 
-    /// The most replicas with live elements in one set: 65 536 (the default
-    /// [`Limits::max_replicas`](crate::Limits::max_replicas)).
+    /// The most replicas with live elements in one set: `2^32 - 1`, far beyond any
+    /// [`Limits::max_replicas`](crate::Limits::max_replicas) (default 65 536). A set with live
+    /// elements of up to 65 536 replicas packs a dot in 8 bytes; beyond that it widens, once, to
+    /// 16 bytes per dot. Inserts and joins never fail on the replica count.
     ///
     /// ```
     /// # use convergent::set::SetStore;
-    /// assert_eq!(SetStore::<u64>::MAX_REPLICAS, 65_536);
+    /// assert_eq!(SetStore::<u64>::MAX_REPLICAS, u32::MAX as usize);
     /// ```
-    pub const MAX_REPLICAS: usize = REPLICA_SLOTS;
+    pub const MAX_REPLICAS: usize = <u128 as Pack>::SLOTS;
 
     /// The number of elements. `O(1)`.
     ///
@@ -253,7 +364,7 @@ impl<T> SetStore<T> {
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {
-        self.slots.len()
+        each!(&self.repr, s => s.slots.len())
     }
 
     /// Whether the set has no element. `O(1)`.
@@ -264,7 +375,7 @@ impl<T> SetStore<T> {
     /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len() == 0
     }
 
     /// Iterates the elements, in no particular order. `O(1)` per element.
@@ -278,19 +389,28 @@ impl<T> SetStore<T> {
     /// assert_eq!(v, [1, 2]);
     /// ```
     pub fn iter(&self) -> Iter<'_, T> {
-        Iter { inner: self.slots.iter() }
+        Iter {
+            inner: match &self.repr {
+                Repr::Narrow(s) => Slots::Narrow(s.slots.iter()),
+                Repr::Wide(s) => Slots::Wide(s.slots.iter()),
+            },
+        }
     }
 
-    /// The number of live dots: the elements plus the extra dots of elements added concurrently
-    /// by several replicas. `O(1)`.
-    fn live_dots(&self) -> usize {
-        self.slots.len() + self.extras.as_ref().map_or(0, |x| x.by_dot.len())
+    /// The narrow packing (test hook: panics if wide).
+    #[cfg(test)]
+    pub(super) fn narrow_mut(&mut self) -> &mut Packing<T, u64> {
+        match &mut self.repr {
+            Repr::Narrow(s) => s,
+            Repr::Wide(_) => panic!("a wide store"),
+        }
     }
 
-    /// Iterates every live dot, packed, with its slot.
-    fn packed_dots(&self) -> impl Iterator<Item = (usize, Packed)> + '_ {
-        let extra = self.extras.iter().flat_map(|x| x.by_dot.iter().map(|(&p, &s)| (s as usize, p)));
-        self.slots.iter().enumerate().map(|(i, s)| (i, s.dot)).chain(extra)
+    /// Whether the store packs dots in 16 bytes (it held live elements of more than 65 536
+    /// replicas at some point).
+    #[cfg(test)]
+    pub(crate) fn is_wide(&self) -> bool {
+        matches!(self.repr, Repr::Wide(_))
     }
 }
 
@@ -309,16 +429,124 @@ impl<T: Hash + Eq> SetStore<T> {
         T: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.slot_of(value).is_some()
+        each!(&self.repr, s => s.slot_of(value).is_some())
+    }
+}
+
+impl<T: Hash + Eq + Clone> SetStore<T> {
+    /// Widens the packing if `new` replicas with live dots (not live here yet) would not fit the
+    /// narrow one. `O(1)` when they clearly fit; otherwise `O(table)` to count, and `O(store)`
+    /// once, to widen.
+    fn make_room(&mut self, new: impl FnOnce(&Replicas) -> usize, upper_bound: usize) {
+        let Repr::Narrow(s) = &self.repr else { return };
+        if s.replicas.entries.len() + upper_bound <= <u64 as Pack>::SLOTS {
+            return;
+        }
+        if s.replicas.live_count() + new(&s.replicas) <= <u64 as Pack>::SLOTS {
+            return;
+        }
+        let Repr::Narrow(s) = core::mem::take(&mut self.repr) else { unreachable!() };
+        self.repr = Repr::Wide(Box::new(s.widen()));
     }
 
+    /// Removes `value` with all its dots; returns the dots, or `None` if absent.
+    pub(crate) fn take<Q>(&mut self, value: &Q) -> Option<SmallVec<[Dot; 2]>>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        each!(&mut self.repr, s => s.take(value))
+    }
+
+    /// Removes every element; returns every live dot, sorted.
+    pub(crate) fn take_all(&mut self) -> Vec<Dot> {
+        each!(&mut self.repr, s => s.take_all())
+    }
+
+    /// Adds a new live dot `dot` to `elem`. `dot` must not be live. Widens the packing if this
+    /// is the 65 537th replica with live dots.
+    ///
+    /// # Panics
+    ///
+    /// If the dot's event number exceeds [`MAX_COUNTER`](Self::MAX_COUNTER).
+    pub(crate) fn add_dot(&mut self, elem: T, dot: Dot) {
+        let id = dot.replica();
+        self.make_room(|r| usize::from(!r.is_live(&id)), 1);
+        each!(&mut self.repr, s => s.add_dot(elem, dot));
+    }
+
+    /// The number of live dots of `value`.
+    #[cfg(test)]
+    pub(crate) fn dot_count_of(&self, value: &T) -> usize {
+        each!(&self.repr, s => s.dot_count_of(value))
+    }
+
+    /// The number of entries of the replica table.
+    #[cfg(test)]
+    pub(crate) fn replica_table_len(&self) -> usize {
+        each!(&self.repr, s => s.replicas.entries.len())
+    }
+
+    /// Checks every internal invariant; panics with a message on the first violation.
+    #[cfg(test)]
+    pub(crate) fn check_invariants(&self) {
+        each!(&self.repr, s => s.check_invariants());
+    }
+}
+
+impl<T> Default for Repr<T> {
+    fn default() -> Self {
+        Repr::Narrow(Packing::default())
+    }
+}
+
+impl<T: Hash + Eq + Clone> Packing<T, u64> {
+    /// The same store packed wide. `O(store)`.
+    fn widen(self) -> Packing<T, u128> {
+        let wide = |p: u64| {
+            let (i, n) = p.unpack();
+            <u128 as Pack>::pack(i, n)
+        };
+        let extras = self.extras.map(|x| {
+            Box::new(Extras {
+                by_dot: x.by_dot.into_iter().map(|(p, s)| (wide(p), s)).collect(),
+                by_slot: x.by_slot.into_iter().map(|(s, l)| (s, l.into_iter().map(wide).collect())).collect(),
+            })
+        });
+        let slots: Vec<Slot<T, u128>> =
+            self.slots.into_iter().map(|s| Slot { elem: s.elem, dot: wide(s.dot) }).collect();
+        let hasher = self.hasher;
+        let mut by_dot = HashTable::with_capacity(slots.len());
+        for (i, s) in slots.iter().enumerate() {
+            by_dot
+                .insert_unique(hasher.hash_one(s.dot), i as u32, |&j| hasher.hash_one(slots[j as usize].dot));
+        }
+        Packing { slots, by_elem: self.by_elem, by_dot, extras, replicas: self.replicas, hasher }
+    }
+}
+
+impl<T, P: Pack> Packing<T, P> {
+    /// The number of live dots: the elements plus the extra dots of elements added concurrently
+    /// by several replicas. `O(1)`.
+    fn live_dots(&self) -> usize {
+        self.slots.len() + self.extras.as_ref().map_or(0, |x| x.by_dot.len())
+    }
+
+    /// Iterates every live dot, packed, with its slot.
+    fn packed_dots(&self) -> impl Iterator<Item = (usize, P)> + '_ {
+        let extra = self.extras.iter().flat_map(|x| x.by_dot.iter().map(|(&p, &s)| (s as usize, p)));
+        self.slots.iter().enumerate().map(|(i, s)| (i, s.dot)).chain(extra)
+    }
+}
+
+impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     #[inline]
     fn hash_elem<Q: Hash + ?Sized>(&self, q: &Q) -> u64 {
         self.hasher.hash_one(q)
     }
 
     #[inline]
-    fn hash_dot(&self, p: Packed) -> u64 {
+    fn hash_dot(&self, p: P) -> u64 {
         self.hasher.hash_one(p)
     }
 
@@ -335,7 +563,7 @@ impl<T: Hash + Eq> SetStore<T> {
     }
 
     /// The slot holding the live dot `p`.
-    fn slot_of_dot(&self, p: Packed) -> Option<usize> {
+    fn slot_of_dot(&self, p: P) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
         }
@@ -347,14 +575,14 @@ impl<T: Hash + Eq> SetStore<T> {
     }
 
     /// The packed form of `dot` in this store, if its replica is in the table and it fits.
-    fn packed(&self, dot: &Dot) -> Option<Packed> {
+    fn packed(&self, dot: &Dot) -> Option<P> {
         let idx = self.replicas.find(&dot.replica())?;
-        (dot.counter() <= COUNTER_MASK).then(|| pack(idx, dot.counter()))
+        (dot.counter() <= COUNTER_MASK).then(|| P::pack(idx, dot.counter()))
     }
 
     /// Adds the new live dot `p` to the element `elem` (creating it if absent). `p` must not be
     /// live already, and its replica's live count is the caller's to raise.
-    fn add_packed(&mut self, elem: ElemRef<'_, T>, p: Packed)
+    fn add_packed(&mut self, elem: ElemRef<'_, T>, p: P)
     where
         T: Clone,
     {
@@ -382,13 +610,13 @@ impl<T: Hash + Eq> SetStore<T> {
         by_dot.insert_unique(hasher.hash_one(p), i, |&j| hasher.hash_one(slots[j as usize].dot));
     }
 
-    /// Adds a new live dot `dot` to `elem`. `dot` must not be live.
+    /// Adds a new live dot `dot` to `elem`. `dot` must not be live, and the table must have
+    /// room for its replica (see [`SetStore::make_room`]).
     ///
     /// # Panics
     ///
-    /// If the dot's event number exceeds [`MAX_COUNTER`](Self::MAX_COUNTER), or the replica
-    /// table is full of replicas with live dots.
-    pub(crate) fn add_dot(&mut self, elem: T, dot: Dot)
+    /// If the dot's event number exceeds `MAX_COUNTER`.
+    fn add_dot(&mut self, elem: T, dot: Dot)
     where
         T: Clone,
     {
@@ -398,9 +626,9 @@ impl<T: Hash + Eq> SetStore<T> {
             dot.replica(),
             dot.counter()
         );
-        let idx = self.replicas.index_for(dot.replica());
-        self.replicas.entries[usize::from(idx)].1 += 1;
-        self.add_packed(ElemRef::Owned(elem), pack(idx, dot.counter()));
+        let idx = self.replicas.index_for(dot.replica(), P::SLOTS).expect("room was made");
+        self.replicas.entries[idx].1 += 1;
+        self.add_packed(ElemRef::Owned(elem), P::pack(idx, dot.counter()));
     }
 
     /// Removes the live dots `doomed` (each live, none twice), dropping the elements that lose
@@ -410,7 +638,7 @@ impl<T: Hash + Eq> SetStore<T> {
     /// one element are filtered in one pass over its list (removing them one at a time rescanned
     /// the list per dot, quadratic for an element carrying many dots), then primaries go, in
     /// descending slot order so that the swap-removes never move a slot still to be visited.
-    fn remove_many(&mut self, mut doomed: Vec<(u32, Packed)>, log: &mut DotLog) {
+    fn remove_many(&mut self, mut doomed: Vec<(u32, P)>, log: &mut DotLog) {
         if doomed.is_empty() {
             return;
         }
@@ -420,7 +648,7 @@ impl<T: Hash + Eq> SetStore<T> {
             }
         }
         for &(_, p) in &doomed {
-            self.replicas.entries[unpack(p).0].1 -= 1;
+            self.replicas.entries[p.unpack().0].1 -= 1;
         }
         doomed.sort_unstable();
         work::add(doomed.len());
@@ -554,8 +782,8 @@ impl<T: Hash + Eq> SetStore<T> {
 
     /// Removes the element in `slot` with all its dots, returning them (packed). Lowers the
     /// live counts.
-    fn take_slot(&mut self, slot: usize) -> (T, SmallVec<[Packed; 2]>) {
-        let mut dots: SmallVec<[Packed; 2]> = SmallVec::new();
+    fn take_slot(&mut self, slot: usize) -> (T, SmallVec<[P; 2]>) {
+        let mut dots: SmallVec<[P; 2]> = SmallVec::new();
         dots.push(self.slots[slot].dot);
         if let Some(x) = self.extras.as_mut()
             && let Some(list) = x.by_slot.remove(&(slot as u32))
@@ -567,7 +795,7 @@ impl<T: Hash + Eq> SetStore<T> {
         }
         self.drop_empty_extras();
         for &p in &dots {
-            self.replicas.entries[unpack(p).0].1 -= 1;
+            self.replicas.entries[p.unpack().0].1 -= 1;
         }
         (self.remove_slot(slot), dots)
     }
@@ -605,7 +833,7 @@ impl<T: Hash + Eq> SetStore<T> {
 
     /// Whether the packed dot `p` is live.
     #[inline]
-    fn has_packed(&self, p: Packed) -> bool {
+    fn has_packed(&self, p: P) -> bool {
         self.slot_of_dot(p).is_some()
     }
 
@@ -621,7 +849,7 @@ impl<T: Hash + Eq> SetStore<T> {
             assert_eq!(found, Some(i), "element index points at its slot");
             let h = self.hash_dot(s.dot);
             assert_eq!(self.by_dot.find(h, |&j| j as usize == i), Some(&(i as u32)), "dot index");
-            let (ri, c) = unpack(s.dot);
+            let (ri, c) = s.dot.unpack();
             assert!(ri < self.replicas.entries.len(), "replica index in table");
             assert!(c >= 1, "counter at least 1");
         }
@@ -643,13 +871,13 @@ impl<T: Hash + Eq> SetStore<T> {
                 assert!(!list.is_empty(), "no empty extras list");
                 for q in list {
                     assert_eq!(x.by_dot.get(q), Some(&s), "extra dot index");
-                    let (ri, c) = unpack(*q);
+                    let (ri, c) = q.unpack();
                     assert!(ri < self.replicas.entries.len() && c >= 1);
                 }
             }
         }
         // No dot twice.
-        let mut all: Vec<Packed> = self.packed_dots().map(|(_, p)| p).collect();
+        let mut all: Vec<P> = self.packed_dots().map(|(_, p)| p).collect();
         all.sort_unstable();
         let before = all.len();
         all.dedup();
@@ -657,7 +885,7 @@ impl<T: Hash + Eq> SetStore<T> {
         // Live counts per replica.
         let mut live = alloc::vec![0usize; self.replicas.entries.len()];
         for p in &all {
-            live[unpack(*p).0] += 1;
+            live[p.unpack().0] += 1;
         }
         for (i, (_, l)) in self.replicas.entries.iter().enumerate() {
             assert_eq!(*l, live[i], "live count of replica index {i}");
@@ -665,12 +893,12 @@ impl<T: Hash + Eq> SetStore<T> {
         // The id lookup is a sorted permutation of the table.
         let r = &self.replicas;
         assert_eq!(r.by_id.len(), r.entries.len(), "replica lookup size");
-        assert!(r.by_id.windows(2).all(|w| r.entries[usize::from(w[0])].0 < r.entries[usize::from(w[1])].0));
+        assert!(r.by_id.windows(2).all(|w| r.entries[w[0] as usize].0 < r.entries[w[1] as usize].0));
         for (i, (id, _)) in r.entries.iter().enumerate() {
-            assert_eq!(r.find(id), Some(i as u16), "replica lookup");
+            assert_eq!(r.find(id), Some(i), "replica lookup");
         }
         // The public checker agrees.
-        assert_eq!(crate::causal::CheckInvariants::check_invariants(self), Ok(()));
+        assert_eq!(self.check(), Ok(()));
     }
 
     /// Test hook: the number of live dots of `value`.
@@ -679,12 +907,6 @@ impl<T: Hash + Eq> SetStore<T> {
         self.slot_of(value).map_or(0, |s| {
             1 + self.extras.as_ref().and_then(|x| x.by_slot.get(&(s as u32))).map_or(0, SmallVec::len)
         })
-    }
-
-    /// Test hook: the number of entries of the replica table.
-    #[cfg(test)]
-    pub(crate) fn replica_table_len(&self) -> usize {
-        self.replicas.entries.len()
     }
 }
 
@@ -712,14 +934,13 @@ impl<T: Clone> ElemRef<'_, T> {
     }
 }
 
-/// Semantic equality: the same elements with the same live dots, whatever the history (slot
-/// order, replica table order, hash seeds) that built either side. `O(n)`.
-impl<T: Hash + Eq> PartialEq for SetStore<T> {
-    fn eq(&self, other: &Self) -> bool {
+impl<T: Hash + Eq, P: Pack> Packing<T, P> {
+    /// Semantic equality with a store of any packing.
+    fn same_as<Q: Pack>(&self, other: &Packing<T, Q>) -> bool {
         if self.slots.len() != other.slots.len() || self.live_dots() != other.live_dots() {
             return false;
         }
-        let tr: Vec<Option<u16>> = self
+        let tr: Vec<Option<usize>> = self
             .replicas
             .entries
             .iter()
@@ -727,10 +948,18 @@ impl<T: Hash + Eq> PartialEq for SetStore<T> {
             .collect();
         // Every (element, dot) pair of self is in other, and both have as many pairs.
         self.packed_dots().all(|(slot, p)| {
-            let (ri, n) = unpack(p);
+            let (ri, n) = p.unpack();
             let Some(oi) = tr[ri] else { return false };
-            other.slot_of_dot(pack(oi, n)).is_some_and(|j| other.slots[j].elem == self.slots[slot].elem)
+            other.slot_of_dot(Q::pack(oi, n)).is_some_and(|j| other.slots[j].elem == self.slots[slot].elem)
         })
+    }
+}
+
+/// Semantic equality: the same elements with the same live dots, whatever the history (slot
+/// order, replica table order, packing, hash seeds) that built either side. `O(n)`.
+impl<T: Hash + Eq> PartialEq for SetStore<T> {
+    fn eq(&self, other: &Self) -> bool {
+        pair!(&self.repr, &other.repr, (a, b) => a.same_as(b))
     }
 }
 
@@ -741,21 +970,17 @@ type Known<'c> = (usize, ReplicaId, &'c [(u64, u64)]);
 
 /// For a removal scan, per replica index of this store: the other context's ranges of that
 /// replica, and its index in the other store's table.
-type Scan<'c> = (&'c [(u64, u64)], Option<u16>);
+type Scan<'c> = (&'c [(u64, u64)], Option<usize>);
 
 /// Per replica of the other store, what a join needs: where its dots fall in this store's
 /// context, and (once known) its index in this store's table.
 struct Translation<'c> {
     seen: &'c [(u64, u64)],
-    mine: u16,
+    mine: usize,
     adds: usize,
 }
 
-impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
-    fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
+impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
     fn dot_count(&self) -> usize {
         self.live_dots()
     }
@@ -777,10 +1002,10 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
     /// that replica in the dot index (when there are fewer of those than live dots here: the
     /// case of every delta) or scans this store once; so a delta costs `O(its dots)`, a full
     /// state at most `O(both stores)`.
-    fn join_store(
+    fn join_store<Q: Pack>(
         &mut self,
         ctx: &CausalContext,
-        other: &Self,
+        other: &Packing<T, Q>,
         other_ctx: &CausalContext,
         log: &mut DotLog,
     ) -> bool {
@@ -788,7 +1013,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
 
         // 1. Removals: dots live here, seen by the other side, not live there.
         if !self.slots.is_empty() && !other_ctx.is_empty() {
-            let mut doomed: Vec<(u32, Packed)> = Vec::new();
+            let mut doomed: Vec<(u32, P)> = Vec::new();
             // Per replica index of self: (ranges seen by other, other's index), for a scan.
             let mut scan: SmallVec<[Option<Scan<'_>>; 4]> = SmallVec::new();
             // The replicas both sides know: walk the shorter of the two lists (a delta names
@@ -797,7 +1022,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
             if other_ctx.replica_count() < self.replicas.entries.len() {
                 for (id, seen) in other_ctx.ranges() {
                     if let Some(i) = self.replicas.find(&id) {
-                        both.push((usize::from(i), id, seen));
+                        both.push((i, id, seen));
                     }
                 }
             } else {
@@ -814,16 +1039,16 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     continue;
                 }
                 let oi = other.replicas.find(&id);
-                let idx = i as u16;
+                let idx = i;
                 if ranges_len(seen) <= live as u64 {
                     for &(lo, hi) in seen {
                         if lo > COUNTER_MASK {
                             break;
                         }
                         for n in lo..=hi.min(COUNTER_MASK) {
-                            let p = pack(idx, n);
+                            let p = P::pack(idx, n);
                             if let Some(slot) = self.slot_of_dot(p)
-                                && !oi.is_some_and(|oi| other.has_packed(pack(oi, n)))
+                                && !oi.is_some_and(|oi| other.has_packed(Q::pack(oi, n)))
                             {
                                 doomed.push((slot as u32, p));
                             }
@@ -838,10 +1063,10 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
             }
             if !scan.is_empty() {
                 for (slot, p) in self.packed_dots() {
-                    let (ri, n) = unpack(p);
+                    let (ri, n) = p.unpack();
                     if let Some((seen, oi)) = scan[ri]
                         && ranges_contain(seen, n)
-                        && !oi.is_some_and(|oi| other.has_packed(pack(oi, n)))
+                        && !oi.is_some_and(|oi| other.has_packed(Q::pack(oi, n)))
                     {
                         doomed.push((slot as u32, p));
                     }
@@ -864,7 +1089,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
             // Count first (no buffer: a full state can bring many dots), then add.
             let mut total = 0usize;
             for (_, p) in other.packed_dots() {
-                let (oi, n) = unpack(p);
+                let (oi, n) = p.unpack();
                 let t = tr[oi].as_mut().expect("live dots have live replicas");
                 if !ranges_contain(t.seen, n) {
                     t.adds += 1;
@@ -878,8 +1103,11 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     if let Some(t) = t
                         && t.adds > 0
                     {
-                        t.mine = self.replicas.index_for(other.replicas.id(oi));
-                        self.replicas.entries[usize::from(t.mine)].1 += t.adds;
+                        t.mine = self
+                            .replicas
+                            .index_for(other.replicas.id(oi), P::SLOTS)
+                            .expect("room was made (`SetStore::make_room`)");
+                        self.replicas.entries[t.mine].1 += t.adds;
                     }
                 }
                 let Self { slots, by_elem, by_dot, hasher, .. } = self;
@@ -909,7 +1137,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     *by_dot = d;
                 }
                 for (slot, p) in other.packed_dots() {
-                    let (oi, n) = unpack(p);
+                    let (oi, n) = p.unpack();
                     let Some(t) = tr[oi].as_ref() else { continue };
                     if ranges_contain(t.seen, n) {
                         continue;
@@ -917,7 +1145,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
                     if log.is_enabled() {
                         log.added(other.replicas.dot(p));
                     }
-                    self.add_packed(ElemRef::Borrowed(&other.slots[slot].elem), pack(t.mine, n));
+                    self.add_packed(ElemRef::Borrowed(&other.slots[slot].elem), P::pack(t.mine, n));
                 }
                 changed = true;
             }
@@ -926,12 +1154,58 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
-        let doomed: Vec<(u32, Packed)> = self
+        let doomed: Vec<(u32, P)> = self
             .packed_dots()
             .filter(|&(_, p)| !keep(&self.replicas.dot(p)))
             .map(|(slot, p)| (slot as u32, p))
             .collect();
         self.remove_many(doomed, &mut DotLog::default());
+    }
+}
+
+impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn dot_count(&self) -> usize {
+        each!(&self.repr, s => s.dot_count())
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        each!(&self.repr, s => s.for_each_dot(f));
+    }
+
+    fn contains_dot(&self, dot: &Dot) -> bool {
+        each!(&self.repr, s => s.contains_dot(dot))
+    }
+
+    /// Removes the dots of `self` that `other_ctx` saw and `other` no longer holds, then adds the
+    /// dots of `other` that `ctx` never saw.
+    ///
+    /// Removal looks, per replica with live dots here, either up each dot `other_ctx` holds of
+    /// that replica in the dot index (when there are fewer of those than live dots here: the
+    /// case of every delta) or scans this store once; so a delta costs `O(its dots)`, a full
+    /// state at most `O(both stores)`. A join that brings live elements of more replicas than
+    /// the narrow packing holds widens this store first (once, `O(this store)`).
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: &Self,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> bool {
+        let theirs = each!(&other.repr, o => &o.replicas);
+        // Conservative: the replicas this join may add, ignoring what its removals free.
+        self.make_room(
+            |mine| theirs.entries.iter().filter(|(id, live)| *live > 0 && !mine.is_live(id)).count(),
+            theirs.entries.len(),
+        );
+        pair!(mut &mut self.repr, &other.repr, (a, b) => a.join_store(ctx, b, other_ctx, log))
+    }
+
+    fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
+        each!(&mut self.repr, s => s.retain_dots(keep));
     }
 }
 
@@ -953,7 +1227,13 @@ impl<T: fmt::Debug> fmt::Debug for SetStore<T> {
 /// assert_eq!(it.len(), 1);
 /// ```
 pub struct Iter<'a, T> {
-    inner: core::slice::Iter<'a, Slot<T>>,
+    inner: Slots<'a, T>,
+}
+
+/// The slots of either packing.
+enum Slots<'a, T> {
+    Narrow(core::slice::Iter<'a, Slot<T, u64>>),
+    Wide(core::slice::Iter<'a, Slot<T, u128>>),
 }
 
 impl<'a, T> Iterator for Iter<'a, T> {
@@ -961,17 +1241,26 @@ impl<'a, T> Iterator for Iter<'a, T> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a T> {
-        self.inner.next().map(|s| &s.elem)
+        match &mut self.inner {
+            Slots::Narrow(it) => it.next().map(|s| &s.elem),
+            Slots::Wide(it) => it.next().map(|s| &s.elem),
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        match &self.inner {
+            Slots::Narrow(it) => it.size_hint(),
+            Slots::Wide(it) => it.size_hint(),
+        }
     }
 }
 
 impl<T> DoubleEndedIterator for Iter<'_, T> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back().map(|s| &s.elem)
+        match &mut self.inner {
+            Slots::Narrow(it) => it.next_back().map(|s| &s.elem),
+            Slots::Wide(it) => it.next_back().map(|s| &s.elem),
+        }
     }
 }
 
@@ -980,7 +1269,11 @@ impl<T> FusedIterator for Iter<'_, T> {}
 
 impl<T> Clone for Iter<'_, T> {
     fn clone(&self) -> Self {
-        Iter { inner: self.inner.clone() }
+        let inner = match &self.inner {
+            Slots::Narrow(it) => Slots::Narrow(it.clone()),
+            Slots::Wide(it) => Slots::Wide(it.clone()),
+        };
+        Iter { inner }
     }
 }
 
@@ -1001,14 +1294,14 @@ impl<'a, T> IntoIterator for &'a SetStore<T> {
 
 /// Crate-internal access for the wire form.
 #[cfg(feature = "serde")]
-impl<T: Hash + Eq + Clone> SetStore<T> {
+impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
     /// Every live dot as `(replica id, event number, element)`, grouped by replica (in table
     /// order), unsorted.
     pub(crate) fn dots_by_replica(&self) -> Vec<(ReplicaId, Vec<(u64, &T)>)> {
         let mut groups: Vec<(ReplicaId, Vec<(u64, &T)>)> =
             self.replicas.entries.iter().map(|(id, live)| (*id, Vec::with_capacity(*live))).collect();
         for (slot, p) in self.packed_dots() {
-            let (ri, n) = unpack(p);
+            let (ri, n) = p.unpack();
             groups[ri].1.push((n, &self.slots[slot].elem));
         }
         groups.retain(|(_, v)| !v.is_empty());
@@ -1019,7 +1312,7 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     pub(crate) fn single(&self) -> Option<(ReplicaId, u64, &T)> {
         match (self.slots.as_slice(), &self.extras) {
             ([s], None) => {
-                let (ri, n) = unpack(s.dot);
+                let (ri, n) = s.dot.unpack();
                 Some((self.replicas.id(ri), n, &s.elem))
             }
             _ => None,
@@ -1035,26 +1328,23 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     }
 }
 
-impl<T> SetStore<T> {
-    /// Whether `local` has room in its replica table for the live replicas of `self` it lacks.
-    /// `O(replicas of self)`, plus `O(replicas of local)` only near the limit.
-    fn check_replica_room(&self, local: &Self) -> Result<(), crate::Error> {
-        let live_in = |s: &Self, id: &ReplicaId| {
-            s.replicas.find(id).is_some_and(|i| s.replicas.entries[usize::from(i)].1 > 0)
-        };
-        let new = self.replicas.entries.iter().filter(|(id, live)| *live > 0 && !live_in(local, id)).count();
-        if new == 0 || local.replicas.entries.len() + new <= REPLICA_SLOTS {
-            return Ok(());
-        }
-        let found = local.replicas.entries.iter().filter(|(_, live)| *live > 0).count() + new;
-        if found > REPLICA_SLOTS {
-            return Err(crate::Error::TooLarge {
-                field: "set.replicas",
-                limit: REPLICA_SLOTS as u64,
-                found: found as u64,
-            });
-        }
-        Ok(())
+/// Crate-internal access for the wire form.
+#[cfg(feature = "serde")]
+impl<T: Hash + Eq + Clone> SetStore<T> {
+    /// Every live dot as `(replica id, event number, element)`, grouped by replica (in table
+    /// order), unsorted.
+    pub(crate) fn dots_by_replica(&self) -> Vec<(ReplicaId, Vec<(u64, &T)>)> {
+        each!(&self.repr, s => s.dots_by_replica())
+    }
+
+    /// The only live dot and its element, if the store holds exactly one (a one-insert delta).
+    pub(crate) fn single(&self) -> Option<(ReplicaId, u64, &T)> {
+        each!(&self.repr, s => s.single())
+    }
+
+    /// Reserves room for `n` more elements.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        each!(&mut self.repr, s => s.reserve(n));
     }
 }
 
@@ -1065,21 +1355,24 @@ impl<T: Hash + Eq + Clone> crate::receive::ReceiveStore for SetStore<T> {
         Ok(())
     }
 
-    /// Also refuses a value whose join would give `local` live dots of more than
-    /// [`MAX_REPLICAS`](Self::MAX_REPLICAS) replicas ([`Error::TooLarge`](crate::Error::TooLarge),
-    /// field `set.replicas`): the join could not store them, and would panic.
     fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
-        self.check_replica_room(local)?;
-        if local.slots.is_empty() {
-            return Ok(());
-        }
-        for (slot, p) in self.packed_dots() {
-            let dot = self.replicas.dot(p);
-            let theirs = local.packed(&dot).and_then(|lp| local.slot_of_dot(lp));
-            if theirs.is_some_and(|i| local.slots[i].elem != self.slots[slot].elem) {
-                return Err(crate::Error::ConflictingPayload { field: "set.element" });
-            }
+        if pair!(&self.repr, &local.repr, (a, b) => a.conflicts_with(b)) {
+            return Err(crate::Error::ConflictingPayload { field: "set.element" });
         }
         Ok(())
+    }
+}
+
+impl<T: Hash + Eq, P: Pack> Packing<T, P> {
+    /// Whether a live dot of `self` is live in `local` with another element.
+    fn conflicts_with<Q: Pack>(&self, local: &Packing<T, Q>) -> bool {
+        if local.slots.is_empty() {
+            return false;
+        }
+        self.packed_dots().any(|(slot, p)| {
+            let dot = self.replicas.dot(p);
+            let theirs = local.packed(&dot).and_then(|lp| local.slot_of_dot(lp));
+            theirs.is_some_and(|i| local.slots[i].elem != self.slots[slot].elem)
+        })
     }
 }

@@ -358,19 +358,20 @@ fn the_invariant_checker_can_fail() {
     s.check_invariants();
 
     let mut bad = s.clone();
-    bad.replicas.entries[0].1 += 1;
+    bad.narrow_mut().replicas.entries[0].1 += 1;
     assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "live count");
 
     let mut bad = s.clone();
-    bad.slots[0].dot = bad.slots[1].dot;
+    let n = bad.narrow_mut();
+    n.slots[0].dot = n.slots[1].dot;
     assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "dot twice");
 
     let mut bad = s.clone();
-    bad.slots.swap(0, 1);
+    bad.narrow_mut().slots.swap(0, 1);
     assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "stale index");
 
     let mut bad = s.clone();
-    bad.extras = Some(alloc::boxed::Box::default());
+    bad.narrow_mut().extras = Some(alloc::boxed::Box::default());
     assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "empty extras");
 
     // A store dot outside the context is caught by the pair's checker.
@@ -378,26 +379,102 @@ fn the_invariant_checker_can_fail() {
     assert!(std::panic::catch_unwind(move || pair.check_invariants()).is_err(), "outside context");
 }
 
+/// The number of replicas a narrow store packs.
+const NARROW: usize = 65_536;
+
+/// A set holding element `i` under the dot `(replica first + i, 1)` for `i` in `0..n`, built
+/// by one insert per replica into one state (ids ascending: the replica table grows at its end).
+fn one_per_replica(first: u128, n: usize) -> OrSet<u32> {
+    let mut s = OrSet::new();
+    for i in 0..n {
+        let _ = s.insert(rid(first + i as u128), i as u32);
+    }
+    s
+}
+
 #[test]
-#[cfg(feature = "std")] // catch_unwind
 fn replica_indices_are_reused_when_the_table_is_full() {
     let mut s = SetStore::<u32>::default();
-    let full = SetStore::<u32>::MAX_REPLICAS;
-    for r in 0..full {
+    for r in 0..NARROW {
         s.add_dot(r as u32, Dot::new(rid(r as u128 + 1), 1).unwrap());
     }
-    assert_eq!(s.replica_table_len(), full);
+    assert_eq!(s.replica_table_len(), NARROW);
     // Element 7 (replica 8) goes: its index is free for a new replica.
     assert!(s.take(&7).is_some());
     s.add_dot(u32::MAX, Dot::new(rid(1 << 40), 3).unwrap());
-    assert_eq!(s.replica_table_len(), full);
+    assert_eq!(s.replica_table_len(), NARROW);
+    assert!(!s.is_wide());
     assert!(s.contains(&u32::MAX));
     assert!(s.contains_dot(&Dot::new(rid(1 << 40), 3).unwrap()));
     assert!(!s.contains_dot(&Dot::new(rid(8), 1).unwrap()));
     s.check_invariants();
-    // Now every index has a live dot: one more replica cannot be held.
-    let r = std::panic::catch_unwind(move || s.add_dot(0, Dot::new(rid(1 << 41), 1).unwrap()));
-    assert!(r.is_err());
+    // Now every index has a live dot: one more replica widens the packing (it used to panic).
+    let before = s.clone();
+    s.add_dot(u32::MAX - 1, Dot::new(rid(1 << 41), 1).unwrap());
+    assert!(s.is_wide());
+    s.check_invariants();
+    assert_eq!(s.len(), NARROW + 1);
+    assert!(s.contains_dot(&Dot::new(rid(1 << 41), 1).unwrap()) && s.contains(&(u32::MAX - 1)));
+    assert!(before.iter().all(|e| s.contains(e)));
+    // Equality is semantic across packings.
+    assert!(s != before);
+    assert!(s.take(&(u32::MAX - 1)).is_some());
+    assert!(s == before && before == s);
+}
+
+/// Issue 10, class 4 (issue 14): a plain `join` of OR-Sets that together hold live elements of
+/// 65 537 replicas, and an insert by a 65 537th replica, panicked ("an OR-Set holds live
+/// elements of at most 65 536 replicas"). The store now widens its packing; the join is still a
+/// join (same result in both directions, with the narrow side and by value).
+#[test]
+fn joins_and_inserts_beyond_65_536_replicas_widen_the_packing() {
+    let full = one_per_replica(10, NARROW);
+    assert!(!full.store().is_wide());
+    let one_more = OrSet::new().insert(rid(1_000_000), 7_000_000u32);
+    // A plain join, both ways.
+    let mut a = full.clone();
+    assert!(a.join_ref(&one_more));
+    assert!(a.store().is_wide());
+    a.check_invariants();
+    assert_eq!(a.len(), NARROW + 1);
+    assert!(a.contains(&7_000_000) && a.contains(&0) && a.contains(&(NARROW as u32 - 1)));
+    let mut b = one_more.clone();
+    assert!(b.join_ref(&full));
+    assert!(b.store().is_wide());
+    assert_eq!(a, b);
+    // An insert by a 65 537th replica.
+    let mut c = full.clone();
+    let d = c.insert(rid(1_000_000), 7_000_000u32);
+    assert!(c.store().is_wide());
+    c.check_invariants();
+    assert_eq!(c, a);
+    // Wide and narrow stores join both ways: a remove delta (narrow) into the wide state, and
+    // the wide state into a narrow replica that saw part of it.
+    let mut gone = full.clone();
+    let rm = gone.remove(rid(5), &3);
+    assert!(!rm.store().is_wide());
+    assert!(c.join_ref(&rm));
+    c.check_invariants();
+    assert!(!c.contains(&3) && c.len() == NARROW);
+    let mut narrow = one_per_replica(10, 4);
+    assert!(narrow.join_ref(&c));
+    narrow.check_invariants();
+    assert_eq!(narrow, c);
+    assert!(d.joined(gone).joined(full) == c);
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn a_wide_store_round_trips_through_the_wire() {
+    let mut s = one_per_replica(10, NARROW);
+    let _ = s.insert(rid(1_000_000), 7_000_000u32);
+    assert!(s.store().is_wide());
+    let roomy = crate::Limits { max_replicas: 1 << 20, ..crate::Limits::default() };
+    let bytes = crate::wire::to_bytes(&s);
+    let back: OrSet<u32> = crate::wire::from_bytes_with(&bytes, &roomy).unwrap();
+    back.check_invariants();
+    assert!(back.store().is_wide());
+    assert_eq!(back, s);
 }
 
 #[cfg(feature = "serde")]
@@ -506,4 +583,14 @@ mod wire {
     }
 
     use crate::wire::WireStore;
+}
+
+/// The wide packing costs a narrow store nothing inline (an `OrMap` of sets holds one store per
+/// key): the enum tag lives in a niche of the narrow packing.
+#[test]
+fn a_store_is_no_bigger_than_its_narrow_packing() {
+    assert_eq!(
+        core::mem::size_of::<SetStore<u64>>(),
+        core::mem::size_of::<super::store::Packing<u64, u64>>()
+    );
 }

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 use core::hash::Hash;
 
-use super::{SetStore, unpack};
+use super::{Pack, Packing, Repr, SetStore};
 use crate::causal::CheckInvariants;
 
 /// The two indexes are exact (every slot once in each, found by its element and its dot), every
@@ -12,6 +12,16 @@ use crate::causal::CheckInvariants;
 /// twice, and each replica's live count is its number of live dots. `O(elements + extra dots)`.
 impl<T: Hash + Eq> CheckInvariants for SetStore<T> {
     fn check_invariants(&self) -> Result<(), &'static str> {
+        match &self.repr {
+            Repr::Narrow(s) => s.check(),
+            Repr::Wide(s) => s.check(),
+        }
+    }
+}
+
+impl<T: Hash + Eq, P: Pack> Packing<T, P> {
+    /// See [`CheckInvariants for SetStore`](SetStore).
+    pub(super) fn check(&self) -> Result<(), &'static str> {
         let n = self.slots.len();
         if self.by_elem.len() != n || self.by_dot.len() != n {
             return Err("set store: an index is not one entry per element");
@@ -27,7 +37,7 @@ impl<T: Hash + Eq> CheckInvariants for SetStore<T> {
             }
         }
         let mut all: Vec<_> = self.packed_dots().map(|(_, p)| p).collect();
-        if all.iter().any(|&p| unpack(p).0 >= table || unpack(p).1 == 0) {
+        if all.iter().any(|&p| p.unpack().0 >= table || p.unpack().1 == 0) {
             return Err("set store: a dot outside the replica table, or with event number 0");
         }
         all.sort_unstable();
@@ -36,7 +46,7 @@ impl<T: Hash + Eq> CheckInvariants for SetStore<T> {
         }
         let mut live = alloc::vec![0usize; table];
         for p in &all {
-            live[unpack(*p).0] += 1;
+            live[p.unpack().0] += 1;
         }
         if self.replicas.entries.iter().zip(&live).any(|((_, l), n)| l != n) {
             return Err("set store: a replica's live count is wrong");
