@@ -209,6 +209,18 @@ pub trait ReceiveStore: DotStore {
     ///
     /// [`Error::ConflictingPayload`] naming what carries the payload.
     fn check_payloads(&self, local: &Self) -> Result<(), Error>;
+
+    /// `local` joined with `self` holds at most [`Limits::max_elements`] elements (set
+    /// elements; the default, for stores without elements, passes). An upper bound: removals
+    /// are not subtracted. `O(1)` when the two counts together fit, else `O(self)` lookups.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLarge`] naming the store's element field.
+    fn check_joined_elements(&self, local: &Self, limits: &Limits) -> Result<(), Error> {
+        let _ = (local, limits);
+        Ok(())
+    }
 }
 
 /// Own dots (through [`OwnDotsCheck`]), the replicas of the joined context within
@@ -220,6 +232,7 @@ impl<S: ReceiveStore> Receive for Causal<S> {
         check_replicas("context.replicas", local.context.replica_count() + new, &policy.limits)?;
         check_context_claims(&self.context, &local.context, policy)?;
         check_joined_size(self, local, &policy.limits)?;
+        self.store.check_joined_elements(&local.store, &policy.limits)?;
         self.store.check_clock(policy)?;
         self.store.check_payloads(&local.store)
     }

@@ -211,6 +211,32 @@ fn class5_join_past_the_limits_is_refused() {
     assert_eq!(local.receive(offs[1].clone(), &p), Ok(true));
 }
 
+/// Class 5: two sets each within `max_elements` whose join would not be: the second is refused,
+/// by `receive` and by the engine's default validator, with the state unchanged. A set already
+/// held is no growth. (Issue 10: the joined-state check covered only ranges and dots.)
+#[test]
+fn class5_join_past_max_elements_is_refused() {
+    let limits = Limits { max_elements: 4, ..Limits::default() };
+    let p = policy().with_limits(limits);
+    let mut a = OrSet::new();
+    let first = a.insert_all(id(2), 0..3u32);
+    let mut b = OrSet::new();
+    let second = b.insert_all(id(3), 2..5u32); // {2, 3, 4}: with {0, 1, 2} five elements
+    let mut local = OrSet::new();
+    assert_eq!(local.receive(first.clone(), &p), Ok(true));
+    let before = local.clone();
+    let refused = Err(Error::TooLarge { field: "set.elements", limit: 4, found: 5 });
+    assert_eq!(local.receive(second.clone(), &p), refused);
+    assert_eq!(local, before);
+    let mut e = SyncEngine::restore(id(ME), Mode::DeltaBpRr, local.clone(), 0).unwrap().with_limits(limits);
+    assert_eq!(e.on_message(id(3), Message::Delta { seq: 1, delta: second }), refused.map(|_| ()));
+    assert!(e.state() == &before);
+    // Elements the receiver holds already (here: all of them, by another replica) fit.
+    let again = OrSet::new().insert_all(id(4), 0..3u32);
+    assert_eq!(local.receive(again, &p), Ok(true));
+    assert_eq!(local.len(), 3);
+}
+
 /// Class 6: a neighbour that never acknowledges does not grow the buffer past the cap (it gets a
 /// snapshot instead); acks owed to strangers are capped.
 #[test]

@@ -1355,6 +1355,24 @@ impl<T: Hash + Eq + Clone> crate::receive::ReceiveStore for SetStore<T> {
         Ok(())
     }
 
+    /// The elements of `local` plus those of `self` that `local` lacks, against
+    /// `max_elements` (field `set.elements`, as in decoding).
+    fn check_joined_elements(&self, local: &Self, limits: &crate::Limits) -> Result<(), crate::Error> {
+        let max = limits.max_elements;
+        if local.len().saturating_add(self.len()) <= max {
+            return Ok(());
+        }
+        let found = local.len() + self.iter().filter(|e| !local.contains(*e)).count();
+        if found > max {
+            return Err(crate::Error::TooLarge {
+                field: "set.elements",
+                limit: max as u64,
+                found: found as u64,
+            });
+        }
+        Ok(())
+    }
+
     fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
         if pair!(&self.repr, &local.repr, (a, b) => a.conflicts_with(b)) {
             return Err(crate::Error::ConflictingPayload { field: "set.element" });
