@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{Causal, CausalContext, Dot, Ranges, ReplicaId, VersionVector};
 use crate::error::Error;
-use crate::wire::{Decode, DecodeCx, ReplicaTable, WireStore, checked_default, decode_through};
+use crate::wire::{Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, checked_default, decode_through};
 
 /// One replica's entry of a context on the wire: the id and its ranges, gap-encoded as
 /// `(first - previous_last - 1, last - first)` (so `1..=n` is `(0, n - 1)`).
@@ -45,15 +45,6 @@ impl Serialize for GapsOut<'_> {
             prev = hi;
         }
         seq.end()
-    }
-}
-
-/// A store's wire form, through [`WireStore::serialize_wire`].
-struct StoreOut<'a, S>(&'a S, &'a ReplicaTable);
-
-impl<S: WireStore> Serialize for StoreOut<'_, S> {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        self.0.serialize_wire(self.1, s)
     }
 }
 
@@ -94,6 +85,51 @@ pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<C
     CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
 }
 
+/// A context read directly from the bytes, checked as it is read (the same checks as
+/// [`context_from_wire`], and minimal varints): nothing is built but the context.
+fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Error> {
+    let l = &cx.limits;
+    let n = r.len()?;
+    cx.check_len("context.replicas", n, l.max_replicas)?;
+    // At most one entry per 18 bytes left (16-byte id, a length, a range): a length prefix
+    // never makes this allocate more than the input holds.
+    let mut entries = Vec::with_capacity(n.min(r.rest().len() / 18));
+    let mut total = 0usize;
+    for _ in 0..n {
+        let id = ReplicaId::from_bytes(r.bytes16()?);
+        if entries.last().is_some_and(|(last, _): &(ReplicaId, Ranges)| *last >= id) {
+            return Err(Error::NotCanonical { field: "context" });
+        }
+        let k = r.len()?;
+        if k == 0 {
+            return Err(Error::NotCanonical { field: "context" });
+        }
+        total = total.saturating_add(k);
+        cx.check_len("context.ranges", total, l.max_ranges)?;
+        let mut rs = Ranges::new();
+        let mut prev = 0u64;
+        for _ in 0..k {
+            let (gap, len) = (r.u64()?, r.u64()?);
+            let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
+            let hi = lo.and_then(|lo| lo.checked_add(len));
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                return Err(Error::CounterOutOfRange { field: "context", value: u64::MAX, max: l.max_counter });
+            };
+            if hi > l.max_counter {
+                return Err(Error::CounterOutOfRange { field: "context", value: hi, max: l.max_counter });
+            }
+            // Adjacent ranges (gap 0 after the first) are not canonical.
+            if !rs.is_empty() && gap == 0 {
+                return Err(Error::NotCanonical { field: "context" });
+            }
+            rs.push((lo, hi));
+            prev = hi;
+        }
+        entries.push((id, rs));
+    }
+    CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
+}
+
 /// The wire form of a causal pair: the context (which is also the replica table), then the store.
 #[derive(Serialize, Deserialize)]
 struct CausalWire<W> {
@@ -111,6 +147,22 @@ impl<S: WireStore> Causal<S> {
         let context = context_from_wire(context, cx)?;
         let table = ReplicaTable::of(&context);
         let store = S::from_wire(store, &table, cx)?;
+        Self::check_dots(store, context, cx)
+    }
+
+    /// Reads and validates a causal pair from the front of `r`, refusing any non-canonical
+    /// encoding as it reads: the context directly, then the store
+    /// ([`WireStore::decode_wire`]).
+    fn read(r: &mut Reader<'_>, cx: &mut DecodeCx) -> Result<Self, Error> {
+        let context = read_context(r, cx)?;
+        let table = ReplicaTable::of(&context);
+        let store = S::decode_wire(r, &table, cx)?;
+        Self::check_dots(store, context, cx)
+    }
+
+    /// The pair of a decoded store and context, if the store's dots are within the limits and
+    /// the context.
+    fn check_dots(store: S, context: CausalContext, cx: &DecodeCx) -> Result<Self, Error> {
         cx.check_len("store.dots", store.dot_count(), cx.limits.max_dots)?;
         let mut bad = None;
         store.for_each_dot(&mut |d| {
@@ -146,7 +198,23 @@ impl<'de, S: WireStore> Deserialize<'de> for Causal<S> {
 
 /// `[(context entry)] [store]`: the context, then the store's wire form.
 impl<S: WireStore> Decode for Causal<S> {
-    decode_through!(|w: CausalWire<S::Wire>, cx| Causal::from_wire_checked(w.context, w.store, cx));
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        let mut r = Reader::whole(body);
+        let v = Self::read(&mut r, cx)?;
+        r.check_end()?;
+        Ok(v)
+    }
+
+    fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
+        let mut r = Reader::prefix(body);
+        let v = Self::read(&mut r, cx)?;
+        Ok((v, r.rest()))
+    }
+
+    /// The reader refuses every non-canonical input as it reads: no re-encode.
+    fn decode_canonical(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        Self::decode_body(body, cx)
+    }
 }
 
 impl Serialize for CausalContext {
