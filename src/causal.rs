@@ -12,6 +12,8 @@ mod invariants;
 pub(crate) mod replica;
 mod store;
 mod vv;
+#[cfg(feature = "serde")]
+mod wire;
 
 pub use crate::receive::ReceiveStore;
 #[cfg_attr(not(feature = "serde"), allow(unused_imports))]

@@ -154,6 +154,12 @@ macro_rules! causal_newtype {
             ) -> Result<Self, $crate::error::Error> {
                 $crate::causal::Causal::decode_body(body, cx).map(|inner| Self { inner })
             }
+            fn decode_canonical(
+                body: &[u8],
+                cx: &mut $crate::wire::DecodeCx,
+            ) -> Result<Self, $crate::error::Error> {
+                $crate::causal::Causal::decode_canonical(body, cx).map(|inner| Self { inner })
+            }
         }
     };
 }

@@ -5,6 +5,8 @@
 pub(crate) mod lww;
 mod lww_store;
 pub(crate) mod mv;
+#[cfg(feature = "serde")]
+mod wire;
 
 pub use lww_store::LwwStore;
 pub use mv::{MvStore, MvValues};

@@ -14,9 +14,9 @@
 use alloc::vec::Vec;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
-use crate::causal::{Causal, CausalContext, Dot, DotStore, Ranges, ReplicaId, VersionVector};
+use crate::causal::{CausalContext, Dot, DotStore, ReplicaId};
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
@@ -250,6 +250,33 @@ pub trait Decode: Serialize + DeserializeOwned {
     fn decode_prefix<'b>(bytes: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
         decode_prefix_via(bytes, cx, |v, _| Ok(v))
     }
+
+    /// [`decode_body`](Self::decode_body), and a check that `body` is the canonical encoding of
+    /// the value: what [`from_bytes_with`] calls. The provided method encodes the value again
+    /// against `body`; a type whose decoder refuses every non-canonical input as it reads
+    /// (the causal types) overrides it with its decoder alone.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode_body`](Self::decode_body), and [`Error::NotCanonical`] for a body that is
+    /// not the value's canonical encoding.
+    ///
+    /// ```
+    /// use convergent::wire::{Decode, DecodeCx};
+    /// use convergent::{Error, Limits};
+    ///
+    /// let mut cx = DecodeCx::new(Limits::default());
+    /// assert_eq!(u64::decode_canonical(&[5], &mut cx), Ok(5));
+    /// // 5 written in two bytes: postcard reads it, the canonical check refuses it.
+    /// assert_eq!(u64::decode_canonical(&[0x85, 0x00], &mut cx), Err(Error::NotCanonical { field: "encoding" }));
+    /// ```
+    fn decode_canonical(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        let v = Self::decode_body(body, cx)?;
+        if !is_canonical(&v, body) {
+            return Err(Error::NotCanonical { field: "encoding" });
+        }
+        Ok(v)
+    }
 }
 
 /// Decodes the wire form `W` from the front of `bytes`, then converts it with `f` under `cx`;
@@ -293,6 +320,139 @@ macro_rules! decode_through {
 }
 pub(crate) use decode_through;
 
+/// A strict reader of the postcard format, for the decoders that read bytes directly instead of
+/// through a serde wire form: every varint must be minimal (postcard itself also reads
+/// over-long varints such as `[0x80, 0x00]` for 0), so a value read this way needs no
+/// canonical re-encode afterwards, only the parts read through serde do (see
+/// [`value`](Self::value)). Plumbing: public only because it appears in public bounds; hidden
+/// from the docs and not covered by semver.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'b> {
+    bytes: &'b [u8],
+    /// Whether the value must end the bytes (a whole body, not a prefix).
+    whole: bool,
+}
+
+impl<'b> Reader<'b> {
+    /// A reader of a value at the front of `bytes`.
+    pub(crate) fn prefix(bytes: &'b [u8]) -> Self {
+        Reader { bytes, whole: false }
+    }
+
+    /// A reader of a value that must be all of `bytes`.
+    pub(crate) fn whole(bytes: &'b [u8]) -> Self {
+        Reader { bytes, whole: true }
+    }
+
+    /// For a whole-body reader, [`Error::Malformed`] (`bytes.trailing`) if bytes are left:
+    /// called once the last part is read and before it is validated, so that a value followed by
+    /// garbage is refused as malformed, as the serde decoders do.
+    #[inline]
+    pub(crate) fn check_end(&self) -> Result<(), Error> {
+        if self.whole && !self.bytes.is_empty() {
+            // Trailing bytes: two encodings would decode to one value, breaking canonicality.
+            return Err(Error::Malformed { field: "bytes.trailing" });
+        }
+        Ok(())
+    }
+
+    /// The bytes not read yet.
+    #[inline]
+    pub(crate) fn rest(&self) -> &'b [u8] {
+        self.bytes
+    }
+
+    /// A minimal LEB128 varint of at most `max_bytes` bytes whose last byte is at most `last_max`.
+    #[inline]
+    fn varint(&mut self, max_bytes: usize, last_max: u8) -> Result<u64, Error> {
+        let mut out = 0u64;
+        for (i, &b) in self.bytes.iter().enumerate().take(max_bytes) {
+            out |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                if i + 1 == max_bytes && b > last_max {
+                    return Err(Error::Malformed { field: "value" });
+                }
+                // A zero last byte after others: an over-long encoding of a shorter varint.
+                if b == 0 && i > 0 {
+                    return Err(Error::NotCanonical { field: "encoding" });
+                }
+                self.bytes = &self.bytes[i + 1..];
+                return Ok(out);
+            }
+        }
+        Err(Error::Malformed { field: "value" })
+    }
+
+    /// A `u64` varint.
+    #[inline]
+    pub(crate) fn u64(&mut self) -> Result<u64, Error> {
+        self.varint(10, 1)
+    }
+
+    /// A `u32` varint.
+    #[inline]
+    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
+        // Fits: at most 5 bytes with a last byte of at most 4 bits.
+        self.varint(5, 0x0f).map(|v| v as u32)
+    }
+
+    /// A sequence length (a `usize` varint; read as `u64`, saturating on 32-bit targets so that
+    /// the caller's limit check refuses it).
+    #[inline]
+    pub(crate) fn len(&mut self) -> Result<usize, Error> {
+        self.u64().map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+    }
+
+    /// Sixteen raw bytes (a replica id).
+    #[inline]
+    pub(crate) fn bytes16(&mut self) -> Result<[u8; 16], Error> {
+        let (head, rest) = self.bytes.split_first_chunk::<16>().ok_or(Error::Malformed { field: "value" })?;
+        self.bytes = rest;
+        Ok(*head)
+    }
+
+    /// A value read through serde, then checked canonical by encoding it again against the bytes
+    /// it was read from (nothing allocated for the comparison).
+    pub(crate) fn value<T: Serialize + DeserializeOwned>(&mut self) -> Result<T, Error> {
+        let start = self.bytes;
+        let (v, rest) =
+            postcard::take_from_bytes::<T>(start).map_err(|_| Error::Malformed { field: "value" })?;
+        self.bytes = rest;
+        if !is_canonical(&v, &start[..start.len() - rest.len()]) {
+            return Err(Error::NotCanonical { field: "encoding" });
+        }
+        Ok(v)
+    }
+
+    /// A store's wire form read through serde and converted with [`WireStore::from_wire`], then
+    /// checked canonical against the bytes it was read from. The last part of a value: a
+    /// whole-body reader refuses trailing bytes before the conversion.
+    pub(crate) fn store<S: WireStore>(&mut self, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<S, Error> {
+        let start = self.bytes;
+        let (w, rest) =
+            postcard::take_from_bytes::<S::Wire>(start).map_err(|_| Error::Malformed { field: "value" })?;
+        self.bytes = rest;
+        self.check_end()?;
+        let s = S::from_wire(w, table, cx)?;
+        let used = &start[..start.len() - rest.len()];
+        let same = postcard::serialize_with_flavor(&StoreOut(&s, table), SameAs { expected: used });
+        if !same.unwrap_or(false) {
+            return Err(Error::NotCanonical { field: "encoding" });
+        }
+        Ok(s)
+    }
+}
+
+/// A store's wire form, through [`WireStore::serialize_wire`].
+pub(crate) struct StoreOut<'a, S>(pub(crate) &'a S, pub(crate) &'a ReplicaTable);
+
+impl<S: WireStore> Serialize for StoreOut<'_, S> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        self.0.serialize_wire(self.1, s)
+    }
+}
+
 /// Runs a checked conversion with the default limits, for serde `Deserialize` impls.
 pub(crate) fn checked_default<T, E: serde::de::Error>(
     f: impl FnOnce(&mut DecodeCx) -> Result<T, Error>,
@@ -320,217 +480,18 @@ pub trait WireStore: DotStore {
     /// The store of a wire form, checking its own invariants (canonical order, no dot twice,
     /// limits). The caller checks that every dot lies in the context.
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error>;
-}
 
-/// One replica's entry of a context on the wire: the id and its ranges, gap-encoded as
-/// `(first - previous_last - 1, last - first)` (so `1..=n` is `(0, n - 1)`).
-type WireCtxEntry = (ReplicaId, Vec<(u64, u64)>);
-
-/// The wire form of a context (a sequence of [`WireCtxEntry`]), written straight from it
-/// without building the entries.
-struct ContextOut<'a>(&'a CausalContext);
-
-impl Serialize for ContextOut<'_> {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(self.0.replica_count()))?;
-        for (r, rs) in self.0.ranges() {
-            seq.serialize_element(&(r, GapsOut(rs)))?;
-        }
-        seq.end()
+    /// Reads the store from the front of `r` (the last part of its value: call
+    /// [`Reader::check_end`] once read, before validating) and checks that its bytes are
+    /// canonical: the
+    /// provided method reads the wire form through serde and re-encodes the store against the
+    /// bytes read; a store may read its bytes directly instead (the set does for one element).
+    /// The caller checks that every dot lies in the context.
+    #[doc(hidden)]
+    fn decode_wire(r: &mut Reader<'_>, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
+        r.store(table, cx)
     }
 }
-
-/// One replica's ranges, gap-encoded as `(first - previous_last - 1, last - first)`.
-struct GapsOut<'a>(&'a [(u64, u64)]);
-
-impl Serialize for GapsOut<'_> {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        let mut prev = 0u64;
-        for &(lo, hi) in self.0 {
-            seq.serialize_element(&(lo - prev - 1, hi - lo))?;
-            prev = hi;
-        }
-        seq.end()
-    }
-}
-
-/// A store's wire form, through [`WireStore::serialize_wire`].
-struct StoreOut<'a, S>(&'a S, &'a ReplicaTable);
-
-impl<S: WireStore> Serialize for StoreOut<'_, S> {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        self.0.serialize_wire(self.1, s)
-    }
-}
-
-pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<CausalContext, Error> {
-    let l = &cx.limits;
-    cx.check_len("context.replicas", w.len(), l.max_replicas)?;
-    let total: usize = w.iter().map(|(_, v)| v.len()).sum();
-    cx.check_len("context.ranges", total, l.max_ranges)?;
-    let mut entries = Vec::with_capacity(w.len());
-    for (r, gaps) in w {
-        if gaps.is_empty() {
-            return Err(Error::NotCanonical { field: "context" });
-        }
-        let mut rs = Ranges::new();
-        let mut prev = 0u64;
-        for (gap, len) in gaps {
-            let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
-            let hi = lo.and_then(|lo| lo.checked_add(len));
-            let (Some(lo), Some(hi)) = (lo, hi) else {
-                return Err(Error::CounterOutOfRange {
-                    field: "context",
-                    value: u64::MAX,
-                    max: l.max_counter,
-                });
-            };
-            if hi > l.max_counter {
-                return Err(Error::CounterOutOfRange { field: "context", value: hi, max: l.max_counter });
-            }
-            // Adjacent ranges (gap 0 after the first) are not canonical.
-            if !rs.is_empty() && gap == 0 {
-                return Err(Error::NotCanonical { field: "context" });
-            }
-            rs.push((lo, hi));
-            prev = hi;
-        }
-        entries.push((r, rs));
-    }
-    CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
-}
-
-/// The wire form of a causal pair: the context (which is also the replica table), then the store.
-#[derive(Serialize, Deserialize)]
-struct CausalWire<W> {
-    context: Vec<WireCtxEntry>,
-    store: W,
-}
-
-impl<S: WireStore> Causal<S> {
-    /// Decodes and validates a causal pair from its wire form.
-    pub(crate) fn from_wire_checked(
-        context: Vec<WireCtxEntry>,
-        store: S::Wire,
-        cx: &mut DecodeCx,
-    ) -> Result<Self, Error> {
-        let context = context_from_wire(context, cx)?;
-        let table = ReplicaTable::of(&context);
-        let store = S::from_wire(store, &table, cx)?;
-        cx.check_len("store.dots", store.dot_count(), cx.limits.max_dots)?;
-        let mut bad = None;
-        store.for_each_dot(&mut |d| {
-            if bad.is_none() && !context.contains(&d) {
-                bad = Some(d);
-            }
-        });
-        if let Some(dot) = bad {
-            return Err(Error::DotOutsideContext { dot });
-        }
-        Ok(Causal::from_parts(store, context))
-    }
-}
-
-impl<S: WireStore> Serialize for Causal<S> {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        use serde::ser::SerializeStruct;
-        // The fields of `CausalWire`, written without building it.
-        let table = ReplicaTable::of(&self.context);
-        let mut w = s.serialize_struct("CausalWire", 2)?;
-        w.serialize_field("context", &ContextOut(&self.context))?;
-        w.serialize_field("store", &StoreOut(&self.store, &table))?;
-        w.end()
-    }
-}
-
-impl<'de, S: WireStore> Deserialize<'de> for Causal<S> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = CausalWire::<S::Wire>::deserialize(d)?;
-        checked_default(|cx| Causal::from_wire_checked(w.context, w.store, cx))
-    }
-}
-
-/// `[(context entry)] [store]`: the context, then the store's wire form.
-impl<S: WireStore> Decode for Causal<S> {
-    decode_through!(|w: CausalWire<S::Wire>, cx| Causal::from_wire_checked(w.context, w.store, cx));
-}
-
-impl Serialize for CausalContext {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        ContextOut(self).serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for CausalContext {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = Vec::<WireCtxEntry>::deserialize(d)?;
-        checked_default(|cx| context_from_wire(w, cx))
-    }
-}
-
-/// `[(replica id, [(gap, length)])]`, sorted by id.
-impl Decode for CausalContext {
-    decode_through!(|w, cx| context_from_wire(w, cx));
-}
-
-impl Serialize for VersionVector {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        s.collect_seq(self.iter())
-    }
-}
-
-fn vv_from_wire(v: Vec<(ReplicaId, u64)>, cx: &DecodeCx) -> Result<VersionVector, Error> {
-    let limits = &cx.limits;
-    cx.check_len("version-vector", v.len(), limits.max_replicas)?;
-    if let Some(&(_, n)) = v.iter().find(|(_, n)| *n > limits.max_counter) {
-        return Err(Error::CounterOutOfRange { field: "version-vector", value: n, max: limits.max_counter });
-    }
-    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version-vector" })
-}
-
-impl<'de> Deserialize<'de> for VersionVector {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Vec::<(ReplicaId, u64)>::deserialize(d)?;
-        checked_default(|cx| vv_from_wire(v, cx))
-    }
-}
-
-/// `[(replica id, counter)]`, sorted by id, no zero counter.
-impl Decode for VersionVector {
-    decode_through!(|w, cx| vv_from_wire(w, cx));
-}
-
-impl Serialize for Dot {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        (self.replica(), self.counter()).serialize(s)
-    }
-}
-
-fn dot_from_wire((r, n): (ReplicaId, u64), cx: &DecodeCx) -> Result<Dot, Error> {
-    let max = cx.limits.max_counter;
-    if n > max {
-        return Err(Error::CounterOutOfRange { field: "dot", value: n, max });
-    }
-    Dot::new(r, n).ok_or(Error::CounterOutOfRange { field: "dot", value: 0, max })
-}
-
-impl<'de> Deserialize<'de> for Dot {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let w = <(ReplicaId, u64)>::deserialize(d)?;
-        checked_default(|cx| dot_from_wire(w, cx))
-    }
-}
-
-/// `(replica id, counter)`, the counter in `1..=max_counter`.
-impl Decode for Dot {
-    decode_through!(|w, cx| dot_from_wire(w, cx));
-}
-
-/// Sixteen raw bytes.
-impl Decode for ReplicaId {}
 
 /// Plain values decode with serde: nothing to validate beyond their shape.
 macro_rules! plain_decode {
@@ -678,14 +639,10 @@ pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Er
     match bytes.split_first() {
         None => Err(Error::Malformed { field: "version" }),
         Some((&FORMAT_VERSION, rest)) => {
-            let v = T::decode_body(rest, &mut DecodeCx::new(*limits))?;
             // Strict: only the canonical encoding is accepted (postcard itself also reads
             // over-long varints such as `[0x80, 0x00]` for 0), so bytes and values are in
             // one-to-one correspondence and hashes of encodings can be trusted.
-            if !is_canonical(&v, rest) {
-                return Err(Error::NotCanonical { field: "encoding" });
-            }
-            Ok(v)
+            T::decode_canonical(rest, &mut DecodeCx::new(*limits))
         }
         Some((&v, _)) => Err(Error::UnsupportedVersion { found: v }),
     }

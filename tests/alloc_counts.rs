@@ -198,6 +198,33 @@ fn rows() -> Vec<Row> {
     let t = allocs(|| (0..OPS).for_each(|_| drop(bincode::deserialize::<TheirOp>(&tb).expect("decode"))));
     rows.push(Row { name: "decode one insert delta, u64", ours: per_op(o), theirs: per_op(t) });
 
+    // A one-element remove delta (crdts: its rm op): encode, and decode (validated).
+    let (mut rsrc, mut rtsrc) = (src.clone(), tsrc.clone());
+    let rm = rsrc.remove(rid(PEER), &(1 << 40));
+    let trm = rtsrc.rm(1 << 40, rtsrc.contains(&(1 << 40)).derive_rm_ctx());
+    let o = allocs(|| (0..OPS).for_each(|_| drop(wire::to_bytes(&rm))));
+    let t = allocs(|| (0..OPS).for_each(|_| drop(bincode::serialize(&trm).expect("encode"))));
+    rows.push(Row { name: "encode a one-element remove delta, u64", ours: per_op(o), theirs: per_op(t) });
+    let (ob, tb) = (wire::to_bytes(&rm), bincode::serialize(&trm).expect("encode"));
+    let o = allocs(|| (0..OPS).for_each(|_| drop(wire::from_bytes::<OrSet<u64>>(&ob).expect("valid"))));
+    let t = allocs(|| (0..OPS).for_each(|_| drop(bincode::deserialize::<TheirOp>(&tb).expect("decode"))));
+    rows.push(Row { name: "decode a one-element remove delta, u64", ours: per_op(o), theirs: per_op(t) });
+
+    // One String insert delta (crdts: its add op).
+    let (mut ssrc, mut stsrc) = (OrSet::new(), Orswot::<String, u128>::new());
+    let e = String::from("element-00000042");
+    let sins = ssrc.insert(rid(PEER), e.clone());
+    let sadd = stsrc.add(e, stsrc.read_ctx().derive_add_ctx(PEER));
+    let o = allocs(|| (0..OPS).for_each(|_| drop(wire::to_bytes(&sins))));
+    let t = allocs(|| (0..OPS).for_each(|_| drop(bincode::serialize(&sadd).expect("encode"))));
+    rows.push(Row { name: "encode one insert delta, String", ours: per_op(o), theirs: per_op(t) });
+    let (ob, tb) = (wire::to_bytes(&sins), bincode::serialize(&sadd).expect("encode"));
+    let o = allocs(|| (0..OPS).for_each(|_| drop(wire::from_bytes::<OrSet<String>>(&ob).expect("valid"))));
+    type TheirStringOp = crdts::orswot::Op<String, u128>;
+    let t =
+        allocs(|| (0..OPS).for_each(|_| drop(bincode::deserialize::<TheirStringOp>(&tb).expect("decode"))));
+    rows.push(Row { name: "decode one insert delta, String", ours: per_op(o), theirs: per_op(t) });
+
     // Map of MV-registers, 10^3 keys: overwrite a key; join a peer's one-key delta.
     let (ours, theirs) = mv_maps(1_000);
     let (mut s, mut t_) = (ours.clone(), theirs.clone());
@@ -238,12 +265,18 @@ const AT_OR_BELOW: &[&str] = &[
     "LWW write + join, u64",
     "OR-Set insert delta joined, 1000 u64",
     "encode one insert delta, u64",
+    "encode a one-element remove delta, u64",
+    "decode a one-element remove delta, u64",
+    "encode one insert delta, String",
 ];
 
 /// Our allocations per operation at most, for the rows still above `crdts`.
 const BOUNDS: &[(&str, f64)] = &[
     ("OR-Set local insert, 1000 u64", 6.1),
-    ("decode one insert delta, u64", 10.1),
+    // The context, and the store of one element (its slot, its two indexes, its replica
+    // table); crdts' op is one vector of members.
+    ("decode one insert delta, u64", 6.1),
+    ("decode one insert delta, String", 7.1),
     ("OR-Map update one key, 1000 keys", 6.1),
     ("OR-Map join a one-key delta, 1000 keys", 2.1),
 ];

@@ -88,7 +88,7 @@ fn add_total(a: u64, b: u64) -> u64 {
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct GCounterStore {
-    fun: DotFun<u64>,
+    pub(super) fun: DotFun<u64>,
 }
 
 impl FunPayload for GCounterStore {
@@ -210,7 +210,7 @@ fn pn_sum(a: Pn, b: Pn) -> Pn {
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct PnCounterStore {
-    fun: DotFun<Pn>,
+    pub(super) fun: DotFun<Pn>,
 }
 
 impl FunPayload for PnCounterStore {
@@ -485,56 +485,6 @@ impl CausalCounter {
 impl fmt::Debug for CausalCounter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("CausalCounter").field(&self.value()).finish()
-    }
-}
-
-#[cfg(feature = "serde")]
-mod wire_impls {
-    use alloc::vec::Vec;
-
-    use super::{GCounterStore, Pn, PnCounterStore};
-    use crate::causal::decode_fun;
-    use crate::error::Error;
-    use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
-
-    fn check_total(v: u64, cx: &DecodeCx) -> Result<u64, Error> {
-        if v > cx.limits.max_counter {
-            Err(Error::CounterOutOfRange {
-                field: "counter-store.total",
-                value: v,
-                max: cx.limits.max_counter,
-            })
-        } else {
-            Ok(v)
-        }
-    }
-
-    impl WireStore for GCounterStore {
-        type Wire = Vec<(WireDot, u64)>;
-
-        fn to_wire(&self, table: &ReplicaTable) -> Self::Wire {
-            self.fun.to_wire_with(table, |v| *v)
-        }
-
-        fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-            Ok(GCounterStore { fun: decode_fun(wire, table, cx, "counter-store", check_total)? })
-        }
-    }
-
-    impl WireStore for PnCounterStore {
-        type Wire = Vec<(WireDot, u64, u64)>;
-
-        fn to_wire(&self, table: &ReplicaTable) -> Self::Wire {
-            self.fun.iter().map(|(d, v)| (table.dot(d), v.p, v.n)).collect()
-        }
-
-        fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-            let wire = wire.into_iter().map(|(d, p, n)| (d, (p, n))).collect();
-            let fun = decode_fun(wire, table, cx, "counter-store", |(p, n), cx| {
-                Ok(Pn { p: check_total(p, cx)?, n: check_total(n, cx)? })
-            })?;
-            Ok(PnCounterStore { fun })
-        }
     }
 }
 

@@ -51,7 +51,7 @@ use crate::lattice::Lattice;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LwwRegister<T> {
     /// The winning write; `None` is the bottom element (never written).
-    entry: Option<(Timestamp, ReplicaId, T)>,
+    pub(super) entry: Option<(Timestamp, ReplicaId, T)>,
 }
 
 /// The total order of writes: timestamp, then replica, then value.
@@ -295,39 +295,6 @@ impl<T: fmt::Debug> fmt::Debug for LwwRegister<T> {
                 write!(f, " @ {ts:?} by {r})")
             }
         }
-    }
-}
-
-/// Wire form: `None`, or `(timestamp, id, value)` with the timestamp a varint and the id 16 raw
-/// bytes in compact formats. Nothing else to validate on decode: every triple is a valid register.
-/// The skew of the timestamp depends on the receiver's clock: check it with
-/// [`LwwRegister::check_skew`].
-#[cfg(feature = "serde")]
-mod wire_impls {
-    use serde::de::DeserializeOwned;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::LwwRegister;
-    use crate::causal::ReplicaId;
-    use crate::clock::Timestamp;
-    use crate::wire::Decode;
-
-    impl<T: Serialize> Serialize for LwwRegister<T> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            self.entry.serialize(s)
-        }
-    }
-
-    impl<'de, T: Deserialize<'de>> Deserialize<'de> for LwwRegister<T> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let e = Option::<(Timestamp, ReplicaId, T)>::deserialize(d)?;
-            Ok(LwwRegister { entry: e })
-        }
-    }
-
-    /// `None`, or `(timestamp, 16-byte id, value)`; the value decodes with serde.
-    impl<T: Serialize + DeserializeOwned> Decode for LwwRegister<T> {
-        crate::wire::decode_through!(|e: Option<(Timestamp, ReplicaId, T)>, _| Ok(LwwRegister { entry: e }));
     }
 }
 

@@ -36,7 +36,7 @@ use crate::clock::{HybridClock, Timestamp};
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LwwStore<T> {
-    fun: DotFun<(Timestamp, T)>,
+    pub(super) fun: DotFun<(Timestamp, T)>,
 }
 
 impl<T> Default for LwwStore<T> {
@@ -188,35 +188,6 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
     #[must_use]
     pub fn value(&self) -> Option<&T> {
         self.store.value()
-    }
-}
-
-#[cfg(feature = "serde")]
-mod wire_impls {
-    use alloc::vec::Vec;
-
-    use serde::Serialize;
-    use serde::de::DeserializeOwned;
-
-    use super::LwwStore;
-    use crate::Error;
-    use crate::causal::decode_fun;
-    use crate::clock::Timestamp;
-    use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
-
-    /// Timestamps are checked against the receiver's clock by validated receipt, not here: a
-    /// decoder has no clock.
-    impl<T: Clone + PartialEq + Serialize + DeserializeOwned> WireStore for LwwStore<T> {
-        type Wire = Vec<(WireDot, Timestamp, T)>;
-
-        fn to_wire(&self, table: &ReplicaTable) -> Self::Wire {
-            self.fun.iter().map(|(d, (ts, v))| (table.dot(d), *ts, v.clone())).collect()
-        }
-
-        fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-            let wire = wire.into_iter().map(|(d, ts, v)| (d, (ts, v))).collect();
-            Ok(LwwStore { fun: decode_fun(wire, table, cx, "lww-store.value", |p, _| Ok(p))? })
-        }
     }
 }
 

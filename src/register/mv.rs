@@ -29,7 +29,7 @@ use crate::macros::causal_newtype;
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct MvStore<T> {
-    fun: DotFun<T>,
+    pub(super) fun: DotFun<T>,
 }
 
 impl<T> Default for MvStore<T> {
@@ -294,32 +294,6 @@ impl<T: fmt::Debug> fmt::Debug for MvRegister<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MvRegister")?;
         fmt::Debug::fmt(&self.inner.store, f)
-    }
-}
-
-#[cfg(feature = "serde")]
-mod wire_impls {
-    use alloc::vec::Vec;
-
-    use serde::Serialize;
-    use serde::de::DeserializeOwned;
-
-    use super::MvStore;
-    use crate::Error;
-    use crate::causal::decode_fun;
-    use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
-
-    impl<T: Clone + PartialEq + Serialize + DeserializeOwned> WireStore for MvStore<T> {
-        type Wire = Vec<(WireDot, T)>;
-
-        fn to_wire(&self, table: &ReplicaTable) -> Self::Wire {
-            self.fun.to_wire_with(table, T::clone)
-        }
-
-        fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-            let fun = decode_fun(wire, table, cx, "mv-register", |v, _| Ok(v))?;
-            Ok(MvStore { fun })
-        }
     }
 }
 

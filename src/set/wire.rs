@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
-use crate::wire::{DecodeCx, ReplicaTable, WireDot, WireStore};
+use crate::wire::{DecodeCx, Reader, ReplicaTable, WireDot, WireStore};
 
 impl<T> WireStore for SetStore<T>
 where
@@ -68,6 +68,43 @@ where
             .collect();
         groups.sort_unstable_by_key(|(i, _)| *i);
         groups.serialize(s)
+    }
+
+    /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly
+    /// from the bytes, building nothing but the store of that element; anything larger through
+    /// the serde wire form. The same checks, in the same order, as [`from_wire`](Self::from_wire).
+    fn decode_wire(r: &mut Reader<'_>, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
+        let start = *r;
+        // `[(index, [(gap, element)])]`: one group of one element, or none.
+        let index = match r.len()? {
+            0 => {
+                r.check_end()?;
+                return Ok(SetStore::default());
+            }
+            1 => r.u32()?,
+            _ => u32::MAX,
+        };
+        if index == u32::MAX || r.len() != Ok(1) {
+            *r = start;
+            return r.store(table, cx);
+        }
+        cx.check_len("set.dots", 1, cx.limits.max_dots)?;
+        let gap = r.u64()?;
+        let elem: T = r.value()?;
+        r.check_end()?;
+        let n = gap.checked_add(1).ok_or(Error::CounterOutOfRange {
+            field: "set",
+            value: u64::MAX,
+            max: SetStore::<T>::MAX_COUNTER,
+        })?;
+        let dot = table.resolve(WireDot(index, n), cx)?;
+        if n > SetStore::<T>::MAX_COUNTER {
+            return Err(Error::CounterOutOfRange { field: "set", value: n, max: SetStore::<T>::MAX_COUNTER });
+        }
+        cx.check_len("set.elements", 1, cx.limits.max_elements)?;
+        let mut store = SetStore::default();
+        store.add_dot(elem, dot);
+        Ok(store)
     }
 
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {

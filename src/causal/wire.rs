@@ -1,0 +1,292 @@
+//! The wire forms of the causal primitives: dots, version vectors, causal contexts and causal
+//! pairs (the format itself, varints and framing, is in [`crate::wire`]).
+//!
+//! A context is `[(replica id, [(gap, length)])]`, sorted by id, each replica's ranges gap-encoded
+//! as `(first - previous_last - 1, last - first)`; it is also the replica table the store of a
+//! causal pair refers to by index.
+
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{Causal, CausalContext, Dot, Ranges, ReplicaId, VersionVector};
+use crate::error::Error;
+use crate::wire::{Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, checked_default, decode_through};
+
+/// One replica's entry of a context on the wire: the id and its ranges, gap-encoded as
+/// `(first - previous_last - 1, last - first)` (so `1..=n` is `(0, n - 1)`).
+type WireCtxEntry = (ReplicaId, Vec<(u64, u64)>);
+
+/// The wire form of a context (a sequence of [`WireCtxEntry`]), written straight from it
+/// without building the entries.
+struct ContextOut<'a>(&'a CausalContext);
+
+impl Serialize for ContextOut<'_> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.replica_count()))?;
+        for (r, rs) in self.0.ranges() {
+            seq.serialize_element(&(r, GapsOut(rs)))?;
+        }
+        seq.end()
+    }
+}
+
+/// One replica's ranges, gap-encoded as `(first - previous_last - 1, last - first)`.
+struct GapsOut<'a>(&'a [(u64, u64)]);
+
+impl Serialize for GapsOut<'_> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        let mut prev = 0u64;
+        for &(lo, hi) in self.0 {
+            seq.serialize_element(&(lo - prev - 1, hi - lo))?;
+            prev = hi;
+        }
+        seq.end()
+    }
+}
+
+pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<CausalContext, Error> {
+    let l = &cx.limits;
+    cx.check_len("context.replicas", w.len(), l.max_replicas)?;
+    let total: usize = w.iter().map(|(_, v)| v.len()).sum();
+    cx.check_len("context.ranges", total, l.max_ranges)?;
+    let mut entries = Vec::with_capacity(w.len());
+    for (r, gaps) in w {
+        if gaps.is_empty() {
+            return Err(Error::NotCanonical { field: "context" });
+        }
+        let mut rs = Ranges::new();
+        let mut prev = 0u64;
+        for (gap, len) in gaps {
+            let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
+            let hi = lo.and_then(|lo| lo.checked_add(len));
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                return Err(Error::CounterOutOfRange {
+                    field: "context",
+                    value: u64::MAX,
+                    max: l.max_counter,
+                });
+            };
+            if hi > l.max_counter {
+                return Err(Error::CounterOutOfRange { field: "context", value: hi, max: l.max_counter });
+            }
+            // Adjacent ranges (gap 0 after the first) are not canonical.
+            if !rs.is_empty() && gap == 0 {
+                return Err(Error::NotCanonical { field: "context" });
+            }
+            rs.push((lo, hi));
+            prev = hi;
+        }
+        entries.push((r, rs));
+    }
+    CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
+}
+
+/// A context read directly from the bytes, checked as it is read (the same checks as
+/// [`context_from_wire`], and minimal varints): nothing is built but the context.
+fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Error> {
+    let l = &cx.limits;
+    let n = r.len()?;
+    cx.check_len("context.replicas", n, l.max_replicas)?;
+    // At most one entry per 18 bytes left (16-byte id, a length, a range): a length prefix
+    // never makes this allocate more than the input holds.
+    let mut entries = Vec::with_capacity(n.min(r.rest().len() / 18));
+    let mut total = 0usize;
+    for _ in 0..n {
+        let id = ReplicaId::from_bytes(r.bytes16()?);
+        if entries.last().is_some_and(|(last, _): &(ReplicaId, Ranges)| *last >= id) {
+            return Err(Error::NotCanonical { field: "context" });
+        }
+        let k = r.len()?;
+        if k == 0 {
+            return Err(Error::NotCanonical { field: "context" });
+        }
+        total = total.saturating_add(k);
+        cx.check_len("context.ranges", total, l.max_ranges)?;
+        let mut rs = Ranges::new();
+        let mut prev = 0u64;
+        for _ in 0..k {
+            let (gap, len) = (r.u64()?, r.u64()?);
+            let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
+            let hi = lo.and_then(|lo| lo.checked_add(len));
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                return Err(Error::CounterOutOfRange { field: "context", value: u64::MAX, max: l.max_counter });
+            };
+            if hi > l.max_counter {
+                return Err(Error::CounterOutOfRange { field: "context", value: hi, max: l.max_counter });
+            }
+            // Adjacent ranges (gap 0 after the first) are not canonical.
+            if !rs.is_empty() && gap == 0 {
+                return Err(Error::NotCanonical { field: "context" });
+            }
+            rs.push((lo, hi));
+            prev = hi;
+        }
+        entries.push((id, rs));
+    }
+    CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
+}
+
+/// The wire form of a causal pair: the context (which is also the replica table), then the store.
+#[derive(Serialize, Deserialize)]
+struct CausalWire<W> {
+    context: Vec<WireCtxEntry>,
+    store: W,
+}
+
+impl<S: WireStore> Causal<S> {
+    /// Decodes and validates a causal pair from its wire form.
+    pub(crate) fn from_wire_checked(
+        context: Vec<WireCtxEntry>,
+        store: S::Wire,
+        cx: &mut DecodeCx,
+    ) -> Result<Self, Error> {
+        let context = context_from_wire(context, cx)?;
+        let table = ReplicaTable::of(&context);
+        let store = S::from_wire(store, &table, cx)?;
+        Self::check_dots(store, context, cx)
+    }
+
+    /// Reads and validates a causal pair from the front of `r`, refusing any non-canonical
+    /// encoding as it reads: the context directly, then the store
+    /// ([`WireStore::decode_wire`]).
+    fn read(r: &mut Reader<'_>, cx: &mut DecodeCx) -> Result<Self, Error> {
+        let context = read_context(r, cx)?;
+        let table = ReplicaTable::of(&context);
+        let store = S::decode_wire(r, &table, cx)?;
+        Self::check_dots(store, context, cx)
+    }
+
+    /// The pair of a decoded store and context, if the store's dots are within the limits and
+    /// the context.
+    fn check_dots(store: S, context: CausalContext, cx: &DecodeCx) -> Result<Self, Error> {
+        cx.check_len("store.dots", store.dot_count(), cx.limits.max_dots)?;
+        let mut bad = None;
+        store.for_each_dot(&mut |d| {
+            if bad.is_none() && !context.contains(&d) {
+                bad = Some(d);
+            }
+        });
+        if let Some(dot) = bad {
+            return Err(Error::DotOutsideContext { dot });
+        }
+        Ok(Causal::from_parts(store, context))
+    }
+}
+
+impl<S: WireStore> Serialize for Causal<S> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeStruct;
+        // The fields of `CausalWire`, written without building it.
+        let table = ReplicaTable::of(&self.context);
+        let mut w = s.serialize_struct("CausalWire", 2)?;
+        w.serialize_field("context", &ContextOut(&self.context))?;
+        w.serialize_field("store", &StoreOut(&self.store, &table))?;
+        w.end()
+    }
+}
+
+impl<'de, S: WireStore> Deserialize<'de> for Causal<S> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = CausalWire::<S::Wire>::deserialize(d)?;
+        checked_default(|cx| Causal::from_wire_checked(w.context, w.store, cx))
+    }
+}
+
+/// `[(context entry)] [store]`: the context, then the store's wire form.
+impl<S: WireStore> Decode for Causal<S> {
+    fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        let mut r = Reader::whole(body);
+        let v = Self::read(&mut r, cx)?;
+        r.check_end()?;
+        Ok(v)
+    }
+
+    fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
+        let mut r = Reader::prefix(body);
+        let v = Self::read(&mut r, cx)?;
+        Ok((v, r.rest()))
+    }
+
+    /// The reader refuses every non-canonical input as it reads: no re-encode.
+    fn decode_canonical(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        Self::decode_body(body, cx)
+    }
+}
+
+impl Serialize for CausalContext {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        ContextOut(self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CausalContext {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = Vec::<WireCtxEntry>::deserialize(d)?;
+        checked_default(|cx| context_from_wire(w, cx))
+    }
+}
+
+/// `[(replica id, [(gap, length)])]`, sorted by id.
+impl Decode for CausalContext {
+    decode_through!(|w, cx| context_from_wire(w, cx));
+}
+
+impl Serialize for VersionVector {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+fn vv_from_wire(v: Vec<(ReplicaId, u64)>, cx: &DecodeCx) -> Result<VersionVector, Error> {
+    let limits = &cx.limits;
+    cx.check_len("version-vector", v.len(), limits.max_replicas)?;
+    if let Some(&(_, n)) = v.iter().find(|(_, n)| *n > limits.max_counter) {
+        return Err(Error::CounterOutOfRange { field: "version-vector", value: n, max: limits.max_counter });
+    }
+    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version-vector" })
+}
+
+impl<'de> Deserialize<'de> for VersionVector {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Vec::<(ReplicaId, u64)>::deserialize(d)?;
+        checked_default(|cx| vv_from_wire(v, cx))
+    }
+}
+
+/// `[(replica id, counter)]`, sorted by id, no zero counter.
+impl Decode for VersionVector {
+    decode_through!(|w, cx| vv_from_wire(w, cx));
+}
+
+impl Serialize for Dot {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        (self.replica(), self.counter()).serialize(s)
+    }
+}
+
+fn dot_from_wire((r, n): (ReplicaId, u64), cx: &DecodeCx) -> Result<Dot, Error> {
+    let max = cx.limits.max_counter;
+    if n > max {
+        return Err(Error::CounterOutOfRange { field: "dot", value: n, max });
+    }
+    Dot::new(r, n).ok_or(Error::CounterOutOfRange { field: "dot", value: 0, max })
+}
+
+impl<'de> Deserialize<'de> for Dot {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = <(ReplicaId, u64)>::deserialize(d)?;
+        checked_default(|cx| dot_from_wire(w, cx))
+    }
+}
+
+/// `(replica id, counter)`, the counter in `1..=max_counter`.
+impl Decode for Dot {
+    decode_through!(|w, cx| dot_from_wire(w, cx));
+}
+
+/// Sixteen raw bytes.
+impl Decode for ReplicaId {}
