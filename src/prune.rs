@@ -183,7 +183,12 @@ fn fold_causal<S: ReissueDots>(c: &mut Causal<S>, retired: ReplicaId, heir: Repl
     delta
 }
 
+/// `O(log replicas)` when the context does not name `retired` (every live dot is in the
+/// context), `O(state)` otherwise.
 fn purge_causal<S: DotStore>(c: &mut Causal<S>, retired: ReplicaId) {
+    if c.context.ranges_of(&retired).is_empty() {
+        return;
+    }
     c.store.retain_dots(&mut |d| d.replica() != retired);
     c.context = context_without(&c.context, retired);
 }

@@ -20,9 +20,10 @@ use crate::lattice::Decompose;
 use crate::prune::Prune;
 use crate::receive::Validator;
 
-/// How many ids of dropped records an engine remembers, to acknowledge a late copy of a record
-/// without applying it again.
-const DONE_CAP: usize = 1024;
+/// How many ids of dropped records an engine remembers: a late copy of their record is
+/// acknowledged without being applied again, and a message delayed in the network past the
+/// drop (sent before its sender purged) is still purged of them.
+const DONE_CAP: usize = 64;
 
 /// A retired replica id and the heir's fold of its contributions: what the heir sends in
 /// [`RetireMessage::Records`] until every neighbour acknowledged it, and every replica
@@ -118,11 +119,13 @@ impl<L> Default for Book<L> {
 }
 
 impl<L> Book<L> {
-    /// `payload` purged of every retired id whose record lives. `O(records × payload)`.
+    /// `payload` purged of every retired id whose record lives or was dropped recently.
+    /// `O(records × log replicas)` when the payload does not name them (this crate's types),
+    /// `O(records × payload)` at worst.
     pub(super) fn clean(&self, mut payload: L) -> L {
         if let Some(purge) = self.purge {
-            for x in &self.live {
-                purge(&mut payload, x.rec.retired);
+            for r in self.live.iter().map(|x| x.rec.retired).chain(self.done.iter().copied()) {
+                purge(&mut payload, r);
             }
         }
         payload
