@@ -88,15 +88,16 @@ pub trait Prune: Lattice {
 /// covered by semver.
 #[doc(hidden)]
 pub trait ReissueDots: DotStore {
-    /// Replaces every live dot by `next()`, called once per dot; `next` returns strictly
-    /// increasing dots of one replica, none of them live in the store.
+    /// Replaces the live dots by dots from `next()`, keeping what the store means; `next`
+    /// returns strictly increasing dots of one replica, none of them live in the store.
     fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot);
 }
 
+/// Any number of live dots become ONE: a flag is on whatever the number of enables.
 impl ReissueDots for DotSet {
     fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
         let mut fresh = DotSet::default();
-        for _ in self.iter() {
+        if !self.is_empty() {
             fresh.insert(next());
         }
         *self = fresh;
