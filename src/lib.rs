@@ -89,6 +89,8 @@ pub mod wire;
 #[path = "derive.rs"]
 pub mod __private;
 mod tuple;
+// Pruning of retired replica ids.
+mod prune;
 // Layer 5: sync (and its simulator).
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -113,6 +115,7 @@ pub use flag::EwFlag;
 pub use lattice::{Decompose, Lattice};
 pub use limits::Limits;
 pub use map::or_map::OrMap;
+pub use prune::Prune;
 pub use receive::{Receive, ReceivePolicy};
 pub use register::lww::LwwRegister;
 pub use register::mv::MvRegister;

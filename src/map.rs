@@ -24,6 +24,7 @@
 //! [`ccounter`](crate::counter) for the exact reset semantics of counters).
 
 pub(crate) mod or_map;
+pub(crate) mod prune;
 mod store;
 #[cfg(test)]
 mod tests;

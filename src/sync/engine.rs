@@ -14,6 +14,9 @@ use crate::lattice::{Decompose, Lattice};
 use crate::limits::Limits;
 use crate::receive::{BasicCheck, Validator};
 
+mod retire;
+pub use retire::{RetireMessage, Retirement};
+
 /// One buffered delta-group: what changed the state, and where it came from.
 #[derive(Clone, PartialEq)]
 struct Entry<L> {
@@ -112,6 +115,8 @@ pub struct SyncEngine<L, V = BasicCheck> {
     /// The most buffered delta-groups, echo records per neighbour, and acks owed to replicas
     /// that are not neighbours.
     max_buffered: usize,
+    /// Retirement records of replica ids (`retire.rs`).
+    retire: retire::Book<L>,
 }
 
 /// The default of [`SyncEngine::with_max_buffered`].
@@ -203,6 +208,7 @@ impl<L: Lattice> SyncEngine<L> {
             limits: Limits::default(),
             resend_after: 1,
             proto: Protocol::new(),
+            retire: retire::Book::default(),
         }
     }
 }
@@ -234,6 +240,7 @@ impl<L, V> SyncEngine<L, V> {
             resend_after: self.resend_after,
             proto: self.proto,
             max_buffered: self.max_buffered,
+            retire: self.retire,
         }
     }
 
@@ -810,6 +817,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 if index >= count {
                     return Err(Error::Malformed { field: "message.chunk-index" });
                 }
+                let part = self.retire.clean(part);
                 self.validator.validate(&part, &self.state, self.id, &self.limits)?;
                 self.receive(from, part);
                 self.proto.part_arrived(from, seq, index, count);
@@ -823,6 +831,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                         max: self.limits.max_counter,
                     });
                 }
+                let payload = self.retire.clean(payload);
                 self.validator.validate(&payload, &self.state, self.id, &self.limits)?;
                 self.receive(from, payload);
                 self.owe_ack(from, seq);
@@ -830,6 +839,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 Ok(())
             }
             Message::State { state } => {
+                let state = self.retire.clean(state);
                 self.validator.validate(&state, &self.state, self.id, &self.limits)?;
                 self.receive(from, state);
                 Ok(())
@@ -980,6 +990,9 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// The data messages for `j`: a chunked group's missing parts, or the next group or
     /// snapshot (in parts if it is over the size bound).
     fn data_for(&mut self, j: ReplicaId) -> Vec<Message<L>> {
+        if self.retire.holds_back(j) {
+            return Vec::new();
+        }
         let out = match self.chunks_pending(j) {
             Some(parts) => parts,
             None => match self.data_for_inner(j) {

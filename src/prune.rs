@@ -1,0 +1,298 @@
+//! Pruning of retired replica ids: [`Prune`], implemented by every type of this crate.
+//!
+//! A replica id that will never write again (its process is gone, it restarted under a new id
+//! after losing its state, or membership removed it) is *retired*. Without pruning it stays in
+//! every context, version vector and counter forever. Pruning takes two steps (the design, its
+//! guarantees and its one assumption are in `docs/pruning.md`):
+//!
+//! 1. **Fold**, once, at one surviving replica, the *heir*: [`Prune::fold`] re-issues the
+//!    retired id's live contributions under fresh events of the heir (a live dot becomes a new
+//!    dot of the heir carrying the same payload; a counter entry is added to the heir's entry).
+//!    The result is an ordinary delta of the heir: joined anywhere, it means what it says.
+//! 2. **Purge**, at every replica once it holds the heir's fold: [`Prune::purge`] forgets the
+//!    retired id entirely (context entries, counter entries, any live dot still naming it).
+//!
+//! Purge is not a join: a replica that purged and one that did not converge only if the second
+//! purges too before it joins the first's state again, and a late message naming the retired id
+//! must be purged before it is joined. The [sync engine](crate::sync::SyncEngine::retire) does
+//! both: the retirement record travels with the fold, neighbours acknowledge it before they get
+//! any more data, and incoming data is purged while the record lives.
+
+use alloc::vec::Vec;
+
+use crate::causal::{Causal, CausalContext, Dot, DotSet, DotStore, Nested, ReplicaId};
+use crate::counter::causal::{GCounterStore, PnCounterStore};
+use crate::lattice::Lattice;
+use crate::map::MapStore;
+use crate::register::{LwwStore, MvStore};
+use crate::set::SetStore;
+use crate::{CausalCounter, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter};
+
+/// A lattice whose retired replica ids can be folded into a surviving replica and forgotten.
+///
+/// Both methods have defaults that do nothing (no fold, nothing forgotten): correct for any
+/// lattice, only without the savings. Every type of this crate, tuples of them and
+/// `#[derive(Lattice)]` structs implement both.
+///
+/// Costs: [`fold`](Self::fold) is `O(state)` (it looks for the retired id's live events);
+/// [`purge`](Self::purge) is `O(state)`. Both run once per retirement, not per message.
+///
+/// # Example
+///
+/// ```
+/// use convergent::{GCounter, Lattice, Prune, ReplicaId};
+///
+/// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut at_heir = GCounter::new();
+/// let d = at_heir.increment(gone, 5);
+/// let mut elsewhere = GCounter::new();
+/// elsewhere.join(d);
+///
+/// let fold = at_heir.fold(gone, heir); // the heir takes over the 5
+/// at_heir.purge(gone);
+/// elsewhere.join(fold);
+/// elsewhere.purge(gone);
+/// assert_eq!(elsewhere, at_heir);
+/// assert_eq!((at_heir.value(), at_heir.len()), (5, 1)); // same value, one id fewer
+/// ```
+pub trait Prune: Lattice {
+    /// Run by `heir` (and nowhere else, and once): re-issues the live contributions of `retired`
+    /// as new events of `heir`, joins them into `self` and returns them as a delta. `self` still
+    /// names `retired` afterwards; [`purge`](Self::purge) forgets it.
+    ///
+    /// Everything of `retired` that `self` does not hold when it folds is lost once replicas
+    /// purge: fold only once the retired replica's last events reached the heir.
+    #[must_use = "the fold is a delta: other replicas must receive it"]
+    fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
+        let _ = (retired, heir);
+        Self::bottom()
+    }
+
+    /// Forgets `retired`: its context entries, counter entries and live events. Run by every
+    /// replica once it holds the heir's [`fold`](Self::fold), and on data received while the
+    /// retirement is known.
+    fn purge(&mut self, retired: ReplicaId) {
+        let _ = retired;
+    }
+
+    /// `self` with `retired` purged, by value.
+    #[must_use]
+    fn purged(mut self, retired: ReplicaId) -> Self {
+        self.purge(retired);
+        self
+    }
+}
+
+/// A dot store whose dots can be replaced by fresh ones, payloads kept: what a fold needs.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and not
+/// covered by semver.
+#[doc(hidden)]
+pub trait ReissueDots: DotStore {
+    /// Replaces the live dots by dots from `next()`, keeping what the store means; `next`
+    /// returns strictly increasing dots of one replica, none of them live in the store.
+    fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot);
+}
+
+/// Any number of live dots become ONE: a flag is on whatever the number of enables.
+impl ReissueDots for DotSet {
+    fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
+        let mut fresh = DotSet::default();
+        if !self.is_empty() {
+            fresh.insert(next());
+        }
+        *self = fresh;
+    }
+}
+
+macro_rules! reissue_fun {
+    ($([$($gen:tt)*] $name:ty;)+) => {$(
+        impl<$($gen)*> ReissueDots for $name {
+            fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
+                use crate::causal::FunStore;
+                let old = core::mem::take(self.fun_mut());
+                let fun = self.fun_mut();
+                for (_, v) in old.iter() {
+                    fun.insert(next(), v.clone());
+                }
+            }
+        }
+    )+};
+}
+
+reissue_fun! {
+    [] GCounterStore;
+    [] PnCounterStore;
+    [T: Clone + PartialEq] LwwStore<T>;
+    [T: Clone + PartialEq] MvStore<T>;
+}
+
+impl<T: core::hash::Hash + Eq + Clone> ReissueDots for SetStore<T> {
+    fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
+        let elems: Vec<T> = self.iter().cloned().collect();
+        let mut fresh = SetStore::default();
+        for e in elems {
+            let n = self.take(&e).map_or(0, |dots| dots.len());
+            for _ in 0..n {
+                fresh.add_dot(e.clone(), next());
+            }
+        }
+        *self = fresh;
+    }
+}
+
+impl<K: core::hash::Hash + Eq + Clone, S: ReissueDots> ReissueDots for MapStore<K, S> {
+    fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
+        crate::map::prune::reissue_map(self, next);
+    }
+}
+
+/// The context without any dot of `retired`. `O(replicas)`.
+fn context_without(ctx: &CausalContext, retired: ReplicaId) -> CausalContext {
+    let rs = ctx.ranges_of(&retired);
+    if rs.is_empty() {
+        return ctx.clone();
+    }
+    let only = CausalContext::from_canonical_parts(alloc::vec![(retired, rs.iter().copied().collect())])
+        .expect("ranges of a canonical context");
+    ctx.difference(&only)
+}
+
+/// The fold of a causal pair: every live dot of `retired` replaced by a fresh dot of `heir`
+/// with the same payload. The delta's context holds the old dots too, so that a replica that has
+/// not purged yet drops them when it joins the fold: the fold alone never counts twice.
+fn fold_causal<S: ReissueDots>(c: &mut Causal<S>, retired: ReplicaId, heir: ReplicaId) -> Causal<S> {
+    if retired == heir {
+        return Causal::default();
+    }
+    let mut store = c.store.clone();
+    store.retain_dots(&mut |d| d.replica() == retired);
+    if store.is_empty() {
+        return Causal::default();
+    }
+    let mut context = CausalContext::new();
+    store.for_each_dot(&mut |d| {
+        context.insert(d);
+    });
+    let mut ctx = c.context.clone();
+    store.reissue_dots(&mut || {
+        let d = ctx.next_dot(heir);
+        context.insert(d);
+        d
+    });
+    let delta = Causal { store, context };
+    c.join_ref(&delta);
+    delta
+}
+
+/// `O(log replicas)` when the context does not name `retired` (every live dot is in the
+/// context), `O(state)` otherwise.
+fn purge_causal<S: DotStore>(c: &mut Causal<S>, retired: ReplicaId) {
+    if c.context.ranges_of(&retired).is_empty() {
+        return;
+    }
+    c.store.retain_dots(&mut |d| d.replica() != retired);
+    c.context = context_without(&c.context, retired);
+}
+
+impl<S: ReissueDots> Prune for Causal<S> {
+    fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
+        fold_causal(self, retired, heir)
+    }
+
+    fn purge(&mut self, retired: ReplicaId) {
+        purge_causal(self, retired);
+    }
+}
+
+/// The causal types: through their causal pair.
+macro_rules! prune_causal {
+    ($([$($gen:tt)*] $name:ty => $store:ty;)+) => {$(
+        impl<$($gen)*> Prune for $name
+        where
+            $store: ReissueDots,
+        {
+            fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
+                let mut inner = core::mem::take(self).into_causal();
+                let delta = fold_causal(&mut inner, retired, heir);
+                *self = inner.into();
+                delta.into()
+            }
+
+            fn purge(&mut self, retired: ReplicaId) {
+                let mut inner = core::mem::take(self).into_causal();
+                purge_causal(&mut inner, retired);
+                *self = inner.into();
+            }
+        }
+    )+};
+}
+
+prune_causal! {
+    [] EwFlag => DotSet;
+    [] CausalCounter => PnCounterStore;
+    [T: Clone + PartialEq] MvRegister<T> => MvStore<T>;
+    [T: core::hash::Hash + Eq + Clone] OrSet<T> => SetStore<T>;
+    [K: core::hash::Hash + Eq + Clone, V: Nested] OrMap<K, V> => MapStore<K, V::Store>;
+}
+
+/// The retired count is added to the heir's entry (saturating at
+/// [`MAX_COUNT`](crate::counter::MAX_COUNT)), then the retired entry is dropped.
+impl Prune for GCounter {
+    fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
+        let n = self.get(retired);
+        if retired == heir || n == 0 {
+            return GCounter::new();
+        }
+        self.increment(heir, n)
+    }
+
+    fn purge(&mut self, retired: ReplicaId) {
+        if self.get(retired) != 0 {
+            *self = self.iter().filter(|(r, _)| *r != retired).collect();
+        }
+    }
+}
+
+/// Each half as a [`GCounter`].
+impl Prune for PnCounter {
+    fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
+        let (mut p, mut n) = (self.increments().clone(), self.decrements().clone());
+        let delta = PnCounter::from_parts(p.fold(retired, heir), n.fold(retired, heir));
+        *self = PnCounter::from_parts(p, n);
+        delta
+    }
+
+    fn purge(&mut self, retired: ReplicaId) {
+        let (p, n) = (self.increments().clone(), self.decrements().clone());
+        *self = PnCounter::from_parts(p.purged(retired), n.purged(retired));
+    }
+}
+
+/// Nothing to do: a register holds one write, whose replica id breaks timestamp ties. It names
+/// at most one id whatever the churn, and rewriting it under the heir could reorder it against
+/// a concurrent write with the same timestamp.
+impl<T: Ord + Clone> Prune for LwwRegister<T> {}
+
+macro_rules! prune_tuples {
+    ($(($($T:ident $i:tt),+))+) => {$(
+        /// Component by component.
+        impl<$($T: Prune + Clone),+> Prune for ($($T,)+) {
+            fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
+                ($(self.$i.fold(retired, heir),)+)
+            }
+            fn purge(&mut self, retired: ReplicaId) {
+                $(self.$i.purge(retired);)+
+            }
+        }
+    )+};
+}
+
+prune_tuples! {
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+}

@@ -1,0 +1,326 @@
+//! Retirement of replica ids, driven by acknowledgements (see `docs/pruning.md`).
+//!
+//! The heir folds the retired id's live contributions into its own ([`Prune::fold`]), purges
+//! the id, and keeps a [`Retirement`] record: the retired id, the heir, and the fold (purged of
+//! the retired id). Every replica that holds a record sends it to each neighbour that does not
+//! hold it yet, and sends that neighbour NO data until it acknowledged every record: so a
+//! replica never receives state built after a fold (which counts the retired replica's
+//! contributions under the heir) before it received the fold and purged. Receiving a record
+//! joins its fold and purges the id; while a record lives, every incoming payload is purged of
+//! the id before anything else looks at it, so late data naming it neither resurrects nor
+//! double-counts. A record is dropped once every neighbour acknowledged it.
+
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::vec::Vec;
+
+use super::SyncEngine;
+use crate::causal::ReplicaId;
+use crate::error::Error;
+use crate::lattice::Decompose;
+use crate::prune::Prune;
+use crate::receive::Validator;
+
+/// How many ids of dropped records an engine remembers: a late copy of their record is
+/// acknowledged without being applied again, and a message delayed in the network past the
+/// drop (sent before its sender purged) is still purged of them.
+const DONE_CAP: usize = 64;
+
+/// A retired replica id and the heir's fold of its contributions: what the heir sends in
+/// [`RetireMessage::Records`] until every neighbour acknowledged it, and every replica
+/// forwards the same way.
+///
+/// ```
+/// use convergent::sync::{Mode, Retirement, SyncEngine};
+/// use convergent::{GCounter, ReplicaId};
+///
+/// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut e = SyncEngine::<GCounter>::new(heir, Mode::DeltaBpRr);
+/// let mut other = GCounter::new();
+/// e.local(other.increment(gone, 3));
+/// assert!(e.retire(gone));
+/// assert_eq!(e.state().value(), 3);
+/// assert_eq!(e.state().len(), 1); // only the heir's entry
+/// assert_eq!(e.retirements(), 1); // no neighbour yet: kept until one acknowledges
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Retirement<L> {
+    /// The id that will never write again.
+    pub retired: ReplicaId,
+    /// The replica that folded its contributions.
+    pub heir: ReplicaId,
+    /// The heir's fold ([`Prune::fold`]), purged of `retired`: joined by every receiver before
+    /// it purges `retired`.
+    pub fold: L,
+}
+
+/// The retirement messages of the sync engine: records, and their acknowledgements. Carried by
+/// the transport next to the [`Message`](crate::sync::Message)s, from
+/// [`SyncEngine::poll_retirements`] to [`SyncEngine::on_retirement`].
+///
+/// ```
+/// use convergent::sync::{Mode, RetireMessage, SyncEngine};
+/// use convergent::{EwFlag, ReplicaId};
+///
+/// let (gone, a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+/// let mut x = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+/// let mut y = SyncEngine::<EwFlag>::new(b, Mode::DeltaBpRr);
+/// x.add_neighbour(b);
+/// y.add_neighbour(a);
+/// x.retire(gone);
+/// let out = x.poll_retirements();
+/// assert!(matches!(&out[..], [(to, RetireMessage::Records(r))] if *to == b && r.len() == 1));
+/// for (_, m) in out {
+///     y.on_retirement(a, m).unwrap();
+/// }
+/// for (_, ack) in y.poll_retirements() {
+///     x.on_retirement(b, ack).unwrap();
+/// }
+/// assert_eq!(x.retirements(), 0); // every neighbour acknowledged: dropped
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum RetireMessage<L> {
+    /// Records the receiver may not hold yet.
+    Records(Vec<Retirement<L>>),
+    /// The retired ids whose records the sender holds.
+    Ack(Vec<ReplicaId>),
+}
+
+/// One record, and the neighbours known to hold it.
+#[derive(Clone)]
+struct Live<L> {
+    rec: Retirement<L>,
+    holders: BTreeSet<ReplicaId>,
+}
+
+/// The engine's retirement records (volatile, like its buffers).
+#[derive(Clone)]
+pub(super) struct Book<L> {
+    live: Vec<Live<L>>,
+    acks_due: alloc::collections::BTreeMap<ReplicaId, Vec<ReplicaId>>,
+    done: VecDeque<ReplicaId>,
+    /// `L::purge`, stored when the first record arrives, so that the hooks on the receive path
+    /// need no `Prune` bound.
+    purge: Option<fn(&mut L, ReplicaId)>,
+    retired_me: bool,
+}
+
+impl<L> Default for Book<L> {
+    fn default() -> Self {
+        Book {
+            live: Vec::new(),
+            acks_due: Default::default(),
+            done: VecDeque::new(),
+            purge: None,
+            retired_me: false,
+        }
+    }
+}
+
+impl<L> Book<L> {
+    /// `payload` purged of every retired id whose record lives or was dropped recently.
+    /// `O(records × log replicas)` when the payload does not name them (this crate's types),
+    /// `O(records × payload)` at worst.
+    pub(super) fn clean(&self, mut payload: L) -> L {
+        if let Some(purge) = self.purge {
+            for r in self.live.iter().map(|x| x.rec.retired).chain(self.done.iter().copied()) {
+                purge(&mut payload, r);
+            }
+        }
+        payload
+    }
+
+    /// Whether data for `j` must wait: `j` has not acknowledged every record.
+    pub(super) fn holds_back(&self, j: ReplicaId) -> bool {
+        self.live.iter().any(|x| !x.holders.contains(&j))
+    }
+
+    fn knows(&self, r: ReplicaId) -> Option<usize> {
+        self.live.iter().position(|x| x.rec.retired == r)
+    }
+
+    /// Drops the records every neighbour holds.
+    fn collect(&mut self, neighbours: &BTreeSet<ReplicaId>) {
+        let done = &mut self.done;
+        self.live.retain(|x| {
+            let keep = !neighbours.is_subset(&x.holders);
+            if !keep {
+                if done.len() >= DONE_CAP {
+                    done.pop_front();
+                }
+                done.push_back(x.rec.retired);
+            }
+            keep
+        });
+    }
+}
+
+impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
+    /// Retires `retired`, with this replica as its heir: folds its live contributions into this
+    /// replica's ([`Prune::fold`]), forgets it ([`Prune::purge`]), stops treating it as a
+    /// neighbour, and keeps a [`Retirement`] record that neighbours get before any more data.
+    /// Returns `false` (and does nothing) for this replica's own id or an id already retired.
+    /// `O(state)`.
+    ///
+    /// Call it at ONE replica per retired id (say the lowest live id, as membership sees it),
+    /// once the retired replica will never write again AND its last events reached this
+    /// replica: events of the retired id that reach the heir later are dropped.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, SyncEngine};
+    /// use convergent::{EwFlag, ReplicaId};
+    ///
+    /// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut e = SyncEngine::<EwFlag>::new(heir, Mode::DeltaBpRr);
+    /// e.local(EwFlag::new().enable(gone));
+    /// assert!(e.retire(gone));
+    /// assert!(e.state().is_enabled()); // still on, now under the heir's event
+    /// assert_eq!(e.state().context().replica_count(), 1);
+    /// assert!(!e.retire(gone));
+    /// ```
+    pub fn retire(&mut self, retired: ReplicaId) -> bool {
+        if retired == self.id || self.retire.knows(retired).is_some() || self.retire.done.contains(&retired) {
+            return false;
+        }
+        self.remove_neighbour(retired);
+        let fold = self.state.fold(retired, self.id).purged(retired);
+        self.state.purge(retired);
+        self.retire.purge = Some(L::purge);
+        self.retire
+            .live
+            .push(Live { rec: Retirement { retired, heir: self.id, fold }, holders: BTreeSet::new() });
+        true
+    }
+
+    /// The retirement messages due now: acknowledgements, then to each neighbour the records it
+    /// does not hold yet (sent again at every poll until acknowledged).
+    /// `O(neighbours × records)`.
+    ///
+    /// A transport that uses [`retire`](Self::retire) must carry these as well: a neighbour
+    /// gets no data until it acknowledged every record.
+    pub fn poll_retirements(&mut self) -> Vec<(ReplicaId, RetireMessage<L>)> {
+        let mut out: Vec<(ReplicaId, RetireMessage<L>)> = core::mem::take(&mut self.retire.acks_due)
+            .into_iter()
+            .map(|(to, ids)| (to, RetireMessage::Ack(ids)))
+            .collect();
+        let neighbours: BTreeSet<ReplicaId> = self.peers.keys().copied().collect();
+        self.retire.collect(&neighbours);
+        for j in neighbours {
+            let due: Vec<Retirement<L>> =
+                self.retire.live.iter().filter(|x| !x.holders.contains(&j)).map(|x| x.rec.clone()).collect();
+            if !due.is_empty() {
+                out.push((j, RetireMessage::Records(due)));
+            }
+        }
+        out
+    }
+
+    /// Handles a retirement message from `from`. A record is checked (heir differs from the
+    /// retired id, fold accepted by the validator) before anything changes; a new one is
+    /// applied (its fold joined, its id purged from the state) and kept to forward, a known one
+    /// only notes that `from` holds it. Every record is acknowledged. A record retiring THIS
+    /// replica's id is not applied: [`is_retired`](Self::is_retired) turns true, and the
+    /// application must discard this engine and rejoin under a new id with the empty state.
+    /// `O(records × state)` for new records, `O(records)` otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLarge`] (field `retire.records`) for more records than
+    /// [`with_max_buffered`](Self::with_max_buffered) allows, [`Error::Malformed`] (field
+    /// `retire.heir`) for a record whose heir is the retired id, then the validator's error on
+    /// a fold. On error nothing changes.
+    pub fn on_retirement(&mut self, from: ReplicaId, msg: RetireMessage<L>) -> Result<(), Error> {
+        match msg {
+            RetireMessage::Ack(ids) => {
+                for r in ids {
+                    if let Some(i) = self.retire.knows(r) {
+                        self.retire.live[i].holders.insert(from);
+                    }
+                }
+                let neighbours: BTreeSet<ReplicaId> = self.peers.keys().copied().collect();
+                self.retire.collect(&neighbours);
+                Ok(())
+            }
+            RetireMessage::Records(records) => {
+                if records.len() > self.max_buffered {
+                    return Err(Error::TooLarge {
+                        field: "retire.records",
+                        limit: self.max_buffered as u64,
+                        found: records.len() as u64,
+                    });
+                }
+                for rec in &records {
+                    if rec.retired == rec.heir {
+                        return Err(Error::Malformed { field: "retire.heir" });
+                    }
+                    self.validator.validate(&rec.fold, &self.state, self.id, &self.limits)?;
+                }
+                let mut acks = Vec::with_capacity(records.len());
+                for rec in records {
+                    acks.push(rec.retired);
+                    self.apply_record(from, rec);
+                }
+                self.retire.acks_due.entry(from).or_default().extend(acks);
+                Ok(())
+            }
+        }
+    }
+
+    fn apply_record(&mut self, from: ReplicaId, rec: Retirement<L>) {
+        if rec.retired == self.id {
+            self.retire.retired_me = true;
+            return;
+        }
+        if let Some(i) = self.retire.knows(rec.retired) {
+            self.retire.live[i].holders.insert(from);
+            return;
+        }
+        if self.retire.done.contains(&rec.retired) {
+            return;
+        }
+        self.remove_neighbour(rec.retired);
+        let retired = rec.retired;
+        // A fold naming the retired id (from a heir that did not purge it) is purged first.
+        let rec = Retirement { fold: rec.fold.purged(retired), ..rec };
+        self.state.join_ref(&rec.fold);
+        self.state.purge(retired);
+        self.retire.purge = Some(L::purge);
+        self.retire.live.push(Live { rec, holders: BTreeSet::from([from]) });
+    }
+
+    /// Whether a neighbour told this replica that its own id was retired: the application must
+    /// discard this engine and its state, and rejoin under a new id. `O(1)`.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, RetireMessage, SyncEngine};
+    /// use convergent::{EwFlag, ReplicaId};
+    ///
+    /// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut heir = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+    /// let mut partitioned = SyncEngine::<EwFlag>::new(b, Mode::DeltaBpRr);
+    /// heir.add_neighbour(b); // membership removed b, but b comes back
+    /// heir.retire(b);
+    /// heir.add_neighbour(b);
+    /// for (_, m) in heir.poll_retirements() {
+    ///     partitioned.on_retirement(a, m).unwrap();
+    /// }
+    /// assert!(partitioned.is_retired());
+    /// ```
+    pub fn is_retired(&self) -> bool {
+        self.retire.retired_me
+    }
+
+    /// The number of retirement records this engine holds (each until every neighbour
+    /// acknowledged it). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, ReplicaId};
+    /// let e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::DeltaBpRr);
+    /// assert_eq!(e.retirements(), 0);
+    /// ```
+    pub fn retirements(&self) -> usize {
+        self.retire.live.len()
+    }
+}
