@@ -90,6 +90,25 @@ impl Decompose for ShoppingList {
     }
 }
 
+/// The digest handshake field by field: the map's context prefix, then the set's.
+impl convergent::sync::Digest for ShoppingList {
+    const PARTS: usize = 2;
+    fn digest(&self) -> Vec<convergent::causal::VersionVector> {
+        let mut d = self.items.digest();
+        d.extend(self.tags.digest());
+        d
+    }
+    fn missing(&self, digest: &[convergent::causal::VersionVector]) -> Self {
+        match digest {
+            [items, tags] => ShoppingList {
+                items: self.items.missing(core::slice::from_ref(items)),
+                tags: self.tags.missing(core::slice::from_ref(tags)),
+            },
+            _ => self.clone(),
+        }
+    }
+}
+
 /// The prefix of the tags the set check follows: inserted once, never removed.
 pub const TRACKED: &str = "ack:";
 

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use convergent::sync::{AcceptAll, Envelope, MessageKind, Mode, SyncEngine, Validator};
+use convergent::sync::{AcceptAll, Digest, Envelope, MessageKind, Mode, SyncEngine, Validator};
 use convergent::wire::Decode;
-use convergent::{Decompose, Lattice, ReplicaId};
+use convergent::{Lattice, ReplicaId};
 use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec, Timer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -403,7 +403,7 @@ fn error_name(e: &convergent::Error) -> String {
 
 impl<L> Node<L>
 where
-    L: Lattice + Decompose + Decode + Clone + Send + 'static,
+    L: Lattice + Digest + Decode + Clone + Send + 'static,
 {
     /// Binds, opens or creates the replica, and starts the node's tasks on the current tokio
     /// runtime (which needs the `time` and `net` drivers). Received payloads are checked by
@@ -433,7 +433,7 @@ where
 
 impl<L, V> Node<L, V>
 where
-    L: Lattice + Decompose + Decode + Clone + Send + 'static,
+    L: Lattice + Digest + Decode + Clone + Send + 'static,
     V: Validator<L> + Send + 'static,
 {
     /// As [`start`](Node::start), with a validator run on every received payload before it
@@ -481,7 +481,8 @@ where
         let engine = engine
             .with_validator(validator)
             .with_resend_after(config.resend_after)
-            .with_max_payload_bytes(frame::payload_budget(config.max_datagram));
+            .with_max_payload_bytes(frame::payload_budget(config.max_datagram))
+            .with_digest_handshake();
         let id = engine.id();
         let mut rng = match config.seed {
             Some(s) => StdRng::seed_from_u64(s),
@@ -752,7 +753,7 @@ where
 
 impl<L, V> Inner<L, V>
 where
-    L: Lattice + Decompose + Decode + Clone,
+    L: Lattice + Digest + Decode + Clone,
     V: Validator<L>,
 {
     fn send_datagram(&mut self, to: SocketAddr, bytes: &[u8], membership: bool) {
