@@ -184,7 +184,8 @@ pub fn digest<L: Serialize>(state: &L) -> u64 {
 }
 
 /// Command-line options of the binary: `--bind ADDR --peer ADDR... --data PATH --seed N
-/// --max-datagram N --sync-ms N --overlay ring|mesh`.
+/// --max-datagram N --sync-ms N --overlay ring|mesh`, and for tests of the fault tests only
+/// `--bug ack-without-applying:N` or `--bug reuse-id:ID` ([`InjectedBug`](crate::InjectedBug)).
 ///
 /// ```
 /// use convergent_net::demo::parse_args;
@@ -219,6 +220,18 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<NodeConfig, 
                     "ring" => crate::Overlay::Ring,
                     _ => return Err(bad("--overlay (mesh or ring)")),
                 }
+            }
+            "--bug" => {
+                let v = value()?;
+                c.bug = Some(match v.split_once(':') {
+                    Some(("ack-without-applying", n)) => crate::InjectedBug::AckWithoutApplying {
+                        every: n.parse().map_err(|_| bad("--bug ack-without-applying:N"))?,
+                    },
+                    Some(("reuse-id", id)) => crate::InjectedBug::ReuseIdAfterWipe(
+                        id.parse().map_err(|_| bad("--bug reuse-id:ID"))?,
+                    ),
+                    _ => return Err(bad("--bug (ack-without-applying:N or reuse-id:ID)")),
+                });
             }
             other => return Err(format!("unknown option {other}")),
         }
