@@ -81,6 +81,21 @@ macro_rules! causal_newtype {
             }
         }
 
+        /// As its causal pair: the contiguous prefix of its context, answered with the
+        /// optimal delta against it.
+        impl<$($gen)*> $crate::sync::Digest for $name
+        where
+            $store: $crate::causal::DotStore,
+        {
+            const PARTS: usize = 1;
+            fn digest(&self) -> alloc::vec::Vec<$crate::causal::VersionVector> {
+                self.inner.digest()
+            }
+            fn missing(&self, digest: &[$crate::causal::VersionVector]) -> Self {
+                Self { inner: self.inner.missing(digest) }
+            }
+        }
+
         /// Its causal context, for [`OwnDotsCheck`](crate::receive::OwnDotsCheck).
         impl<$($gen)*> $crate::receive::HasContext for $name {
             fn causal_context(&self) -> &$crate::causal::CausalContext {

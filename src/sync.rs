@@ -59,4 +59,4 @@ pub use crate::receive::{AcceptAll, BasicCheck, HasContext, OwnDotsCheck, Receiv
 pub use engine::{RetireMessage, Retirement, SyncEngine};
 pub use message::{ENVELOPE_VERSION, Envelope, Message, MessageKind, PROTOCOL_VERSION};
 pub use mode::Mode;
-pub use protocol::{EngineStats, SyncRecord};
+pub use protocol::{Digest, EngineStats, MAX_DIGEST_PARTS, SyncRecord};

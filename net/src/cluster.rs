@@ -6,7 +6,7 @@
 //! Used by the crate's tests (a short run in `cargo test`, long runs ignored by default) and by
 //! the `cluster` example.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -175,6 +175,12 @@ pub struct RunOptions {
     /// Share of datagrams dropped while converging (0 for a quiet network; the measurement
     /// runs keep the loss on).
     pub loss_while_converging: f64,
+    /// Tests of the test: node 0 acknowledges every N-th received delta-group without applying
+    /// it ([`InjectedBug::AckWithoutApplying`](crate::InjectedBug)).
+    pub bug_ack_without_applying: Option<u32>,
+    /// Tests of the test: the wiped node comes back under its old id
+    /// ([`InjectedBug::ReuseIdAfterWipe`](crate::InjectedBug)).
+    pub bug_reuse_id_after_wipe: bool,
 }
 
 impl RunOptions {
@@ -195,6 +201,8 @@ impl RunOptions {
             converge_timeout: Duration::from_secs(20),
             loss_while_converging: 0.0,
             max_datagram: None,
+            bug_ack_without_applying: None,
+            bug_reuse_id_after_wipe: false,
         }
     }
 }
@@ -202,8 +210,11 @@ impl RunOptions {
 /// What a fault run measured.
 #[derive(Clone, Debug, Default)]
 pub struct RunReport {
-    /// Every replica ended with the same state.
+    /// Every replica ended with the same state (the whole state: its canonical encoding, not
+    /// only the visible elements).
     pub converged: bool,
+    /// Replicas whose final state differs from the one most replicas hold.
+    pub diverged: usize,
     /// From the last edit to equal digests everywhere.
     pub time_to_converge: Duration,
     /// Edits made (random edits and tracked inserts).
@@ -258,8 +269,12 @@ fn node_args(
     peer: Option<SocketAddr>,
     data: &Path,
     seed: u64,
+    bug: Option<String>,
 ) -> Vec<String> {
     let mut a = vec!["--bind".to_string(), bind.to_string(), "--data".into(), data.display().to_string()];
+    if let Some(b) = bug {
+        a.extend(["--bug".to_string(), b]);
+    }
     if let Some(m) = o.max_datagram {
         a.extend(["--max-datagram".to_string(), m.to_string()]);
     }
@@ -282,13 +297,23 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
     let mut rng = StdRng::seed_from_u64(o.seed);
     let mut procs: Vec<Option<Proc>> = Vec::new();
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let first = Proc::spawn(program, &node_args(o, any, None, &data(0), o.seed))?;
+    let first = Proc::spawn(
+        program,
+        &node_args(
+            o,
+            any,
+            None,
+            &data(0),
+            o.seed,
+            o.bug_ack_without_applying.map(|n| format!("ack-without-applying:{n}")),
+        ),
+    )?;
     let seed_addr = first.addr;
     procs.push(Some(first));
     for i in 1..o.nodes {
         procs.push(Some(Proc::spawn(
             program,
-            &node_args(o, any, Some(seed_addr), &data(i), o.seed + i as u64),
+            &node_args(o, any, Some(seed_addr), &data(i), o.seed + i as u64, None),
         )?));
     }
     let addrs: Vec<SocketAddr> = procs.iter().flatten().map(|p| p.addr).collect();
@@ -343,7 +368,7 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         }
         if o.kill_with_disk && o.nodes > 1 && round == restart_at {
             let mut p =
-                Proc::spawn(program, &node_args(o, addrs[1], Some(seed_addr), &data(1), o.seed + 101))?;
+                Proc::spawn(program, &node_args(o, addrs[1], Some(seed_addr), &data(1), o.seed + 101, None))?;
             report.restart_ids_ok &= !p.fresh && Some(&p.id) == killed_id.as_ref();
             p.cmd(&format!("faults {}", o.loss))?;
             procs[1] = Some(p);
@@ -369,11 +394,13 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
     set_faults(&mut procs, o.loss_while_converging, false)?;
     let quiet = Instant::now();
     loop {
-        let mut digests = BTreeSet::new();
+        let mut digests: BTreeMap<String, usize> = BTreeMap::new();
         for p in procs.iter_mut().flatten() {
             let d = p.cmd("digest")?;
-            digests.insert(d.split_whitespace().nth(1).unwrap_or("").to_string());
+            *digests.entry(d.split_whitespace().nth(1).unwrap_or("").to_string()).or_default() += 1;
         }
+        let live = procs.iter().flatten().count();
+        report.diverged = live - digests.values().copied().max().unwrap_or(0);
         if digests.len() == 1 {
             report.converged = true;
             break;
@@ -456,7 +483,11 @@ fn wipe_and_restart(
         id
     });
     let _ = std::fs::remove_file(file);
-    let mut p = Proc::spawn(program, &node_args(o, addr, Some(seed_addr), file, o.seed + 202))?;
+    let bug = match (&old, o.bug_reuse_id_after_wipe) {
+        (Some(id), true) => Some(format!("reuse-id:{id}")),
+        _ => None,
+    };
+    let mut p = Proc::spawn(program, &node_args(o, addr, Some(seed_addr), file, o.seed + 202, bug))?;
     report.restart_ids_ok &= p.fresh && Some(&p.id) != old.as_ref();
     p.cmd(&format!("faults {}", o.loss))?;
     procs[2] = Some(p);

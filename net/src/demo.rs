@@ -90,6 +90,25 @@ impl Decompose for ShoppingList {
     }
 }
 
+/// The digest handshake field by field: the map's context prefix, then the set's.
+impl convergent::sync::Digest for ShoppingList {
+    const PARTS: usize = 2;
+    fn digest(&self) -> Vec<convergent::causal::VersionVector> {
+        let mut d = self.items.digest();
+        d.extend(self.tags.digest());
+        d
+    }
+    fn missing(&self, digest: &[convergent::causal::VersionVector]) -> Self {
+        match digest {
+            [items, tags] => ShoppingList {
+                items: self.items.missing(core::slice::from_ref(items)),
+                tags: self.tags.missing(core::slice::from_ref(tags)),
+            },
+            _ => self.clone(),
+        }
+    }
+}
+
 /// The prefix of the tags the set check follows: inserted once, never removed.
 pub const TRACKED: &str = "ack:";
 
@@ -165,7 +184,8 @@ pub fn digest<L: Serialize>(state: &L) -> u64 {
 }
 
 /// Command-line options of the binary: `--bind ADDR --peer ADDR... --data PATH --seed N
-/// --max-datagram N --sync-ms N --overlay ring|mesh`.
+/// --max-datagram N --sync-ms N --overlay ring|mesh`, and for tests of the fault tests only
+/// `--bug ack-without-applying:N` or `--bug reuse-id:ID` ([`InjectedBug`](crate::InjectedBug)).
 ///
 /// ```
 /// use convergent_net::demo::parse_args;
@@ -200,6 +220,18 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<NodeConfig, 
                     "ring" => crate::Overlay::Ring,
                     _ => return Err(bad("--overlay (mesh or ring)")),
                 }
+            }
+            "--bug" => {
+                let v = value()?;
+                c.bug = Some(match v.split_once(':') {
+                    Some(("ack-without-applying", n)) => crate::InjectedBug::AckWithoutApplying {
+                        every: n.parse().map_err(|_| bad("--bug ack-without-applying:N"))?,
+                    },
+                    Some(("reuse-id", id)) => crate::InjectedBug::ReuseIdAfterWipe(
+                        id.parse().map_err(|_| bad("--bug reuse-id:ID"))?,
+                    ),
+                    _ => return Err(bad("--bug (ack-without-applying:N or reuse-id:ID)")),
+                });
             }
             other => return Err(format!("unknown option {other}")),
         }

@@ -24,5 +24,7 @@ pub mod frame;
 mod node;
 mod store;
 
-pub use node::{Faults, MemberId, Node, NodeConfig, NodeError, NodeStats, Overlay, PeerStatus, Traffic};
+pub use node::{
+    Faults, InjectedBug, MemberId, Node, NodeConfig, NodeError, NodeStats, Overlay, PeerStatus, Traffic,
+};
 pub use store::{DurableReplica, Loaded, SaveCost, StoreError};

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use convergent::sync::{AcceptAll, Envelope, MessageKind, Mode, SyncEngine, Validator};
+use convergent::sync::{AcceptAll, Digest, Envelope, Message, MessageKind, Mode, SyncEngine, Validator};
 use convergent::wire::Decode;
-use convergent::{Decompose, Lattice, ReplicaId};
+use convergent::{Lattice, ReplicaId};
 use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec, Timer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -84,6 +84,26 @@ pub struct Faults {
     pub blocked: HashSet<SocketAddr>,
 }
 
+/// A deliberate bug, for showing that the fault tests catch a broken node
+/// ([`NodeConfig::bug`]). Never set it outside such tests.
+///
+/// ```
+/// use convergent_net::InjectedBug;
+/// let b = InjectedBug::AckWithoutApplying { every: 5 };
+/// assert_ne!(b, InjectedBug::AckWithoutApplying { every: 4 });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InjectedBug {
+    /// Every `every`-th received delta-group, snapshot or part is acknowledged without being
+    /// applied.
+    AckWithoutApplying {
+        /// The period (at least 1).
+        every: u32,
+    },
+    /// A replica started without state (a wiped disk) takes this id instead of a new one.
+    ReuseIdAfterWipe(ReplicaId),
+}
+
 /// Which live members are the sync engine's neighbours.
 ///
 /// BP+RR sends each change across each edge of the overlay about once: on a full mesh of `n`
@@ -141,6 +161,8 @@ pub struct NodeConfig {
     /// unacknowledged deltas are kept, so a partition that heals within this time costs deltas,
     /// not snapshots. A member replaced by a new replica id on its address is dropped at once.
     pub forget_after: Duration,
+    /// A deliberate bug, for tests of the tests only (default `None`).
+    pub bug: Option<InjectedBug>,
 }
 
 impl NodeConfig {
@@ -165,6 +187,7 @@ impl NodeConfig {
             seed: None,
             overlay: Overlay::Ring,
             forget_after: Duration::from_secs(30),
+            bug: None,
         }
     }
 
@@ -318,6 +341,8 @@ struct Inner<L, V> {
     store: Option<DurableReplica<L>>,
     unsaved: L,
     faults: Faults,
+    /// Payload-carrying messages received, for [`InjectedBug::AckWithoutApplying`].
+    bug_count: u64,
     rng: StdRng,
     stats: NodeStats,
     config: NodeConfig,
@@ -403,7 +428,7 @@ fn error_name(e: &convergent::Error) -> String {
 
 impl<L> Node<L>
 where
-    L: Lattice + Decompose + Decode + Clone + Send + 'static,
+    L: Lattice + Digest + Decode + Clone + Send + 'static,
 {
     /// Binds, opens or creates the replica, and starts the node's tasks on the current tokio
     /// runtime (which needs the `time` and `net` drivers). Received payloads are checked by
@@ -433,7 +458,7 @@ where
 
 impl<L, V> Node<L, V>
 where
-    L: Lattice + Decompose + Decode + Clone + Send + 'static,
+    L: Lattice + Digest + Decode + Clone + Send + 'static,
     V: Validator<L> + Send + 'static,
 {
     /// As [`start`](Node::start), with a validator run on every received payload before it
@@ -468,7 +493,11 @@ where
             Some(path) => {
                 let (store, loaded) = DurableReplica::<L>::load_or_fresh(path)?;
                 let engine = if loaded.fresh {
-                    SyncEngine::new(loaded.id, config.mode)
+                    let id = match config.bug {
+                        Some(InjectedBug::ReuseIdAfterWipe(old)) => old,
+                        _ => loaded.id,
+                    };
+                    SyncEngine::new(id, config.mode)
                 } else {
                     SyncEngine::restore(loaded.id, config.mode, loaded.state, loaded.seq)
                         .map_err(|e| NodeError::Store(StoreError::Decode(e)))?
@@ -481,7 +510,8 @@ where
         let engine = engine
             .with_validator(validator)
             .with_resend_after(config.resend_after)
-            .with_max_payload_bytes(frame::payload_budget(config.max_datagram));
+            .with_max_payload_bytes(frame::payload_budget(config.max_datagram))
+            .with_digest_handshake();
         let id = engine.id();
         let mut rng = match config.seed {
             Some(s) => StdRng::seed_from_u64(s),
@@ -505,6 +535,7 @@ where
             store,
             unsaved: L::bottom(),
             faults: Faults::default(),
+            bug_count: 0,
             rng,
             stats: NodeStats { id: Some(id), ..NodeStats::default() },
             config,
@@ -752,7 +783,7 @@ where
 
 impl<L, V> Inner<L, V>
 where
-    L: Lattice + Decompose + Decode + Clone,
+    L: Lattice + Digest + Decode + Clone,
     V: Validator<L>,
 {
     fn send_datagram(&mut self, to: SocketAddr, bytes: &[u8], membership: bool) {
@@ -943,6 +974,22 @@ where
                 return;
             }
         };
+        let mut envelope = envelope;
+        if let Some(InjectedBug::AckWithoutApplying { every }) = self.config.bug {
+            if envelope.message.payload().is_some() {
+                self.bug_count += 1;
+                if self.bug_count % u64::from(every.max(1)) == 0 {
+                    envelope.message = match envelope.message {
+                        Message::Delta { seq, .. } => Message::Delta { seq, delta: L::bottom() },
+                        Message::Snapshot { seq, .. } => Message::Snapshot { seq, state: L::bottom() },
+                        Message::Chunk { seq, index, count, .. } => {
+                            Message::Chunk { seq, index, count, part: L::bottom() }
+                        }
+                        m => m,
+                    };
+                }
+            }
+        }
         let (sender, kind) = (envelope.from, envelope.message.kind());
         let payload = envelope.message.payload().cloned();
         let before = self.engine.seq();

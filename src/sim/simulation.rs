@@ -1037,7 +1037,7 @@ where
             MessageKind::State => s.state_messages += 1,
             MessageKind::Delta => s.delta_messages += 1,
             MessageKind::Snapshot => s.snapshot_messages += 1,
-            MessageKind::Ack | MessageKind::ChunkAck => s.ack_messages += 1,
+            MessageKind::Ack | MessageKind::ChunkAck | MessageKind::Digest => s.ack_messages += 1,
             MessageKind::Chunk => s.delta_messages += 1,
         }
         let payload = m.payload().map_or(0, |p| wire::encoded_len(p) - 1);

@@ -2,7 +2,9 @@
 
 use core::fmt;
 
-use crate::causal::ReplicaId;
+use alloc::vec::Vec;
+
+use crate::causal::{ReplicaId, VersionVector};
 
 /// The version of the message encoding written in every encoded [`Message`] (after the crate's
 /// format-version byte) and checked on the way in. Chunks (tags 4 and 5) were added without a
@@ -34,6 +36,10 @@ pub const ENVELOPE_VERSION: u8 = 2;
 /// * [`Chunk`](Message::Chunk): one part of a delta-group or snapshot larger than the engine's
 ///   message size bound; every part is a valid delta, joined on arrival and acknowledged on its
 ///   own with [`ChunkAck`](Message::ChunkAck).
+/// * [`Digest`](Message::Digest): what the sender holds, as version vectors (see
+///   [`SyncEngine::with_digest_handshake`](super::SyncEngine::with_digest_handshake)): the
+///   receiver answers with exactly what the sender lacks, as a delta-group, instead of its
+///   whole state.
 ///
 /// Encoded as `[format version][protocol version][postcard body]`; see
 /// [`Message::to_bytes`] and [`Message::from_bytes`].
@@ -96,6 +102,15 @@ pub enum Message<L> {
         /// The part's index.
         index: u32,
     },
+    /// What the sender holds ([`Digest::digest`](super::Digest::digest) of its saved state):
+    /// the receiver answers with a delta-group of what the sender lacks.
+    Digest {
+        /// The sender's digest: [`Digest::PARTS`](super::Digest::PARTS) version vectors.
+        digest: Vec<VersionVector>,
+        /// The sender needs the receiver's digest too (it does not know what the receiver
+        /// holds of it).
+        asks_back: bool,
+    },
 }
 
 impl<L> Message<L> {
@@ -110,11 +125,12 @@ impl<L> Message<L> {
             Message::State { state } | Message::Snapshot { state, .. } => Some(state),
             Message::Delta { delta, .. } => Some(delta),
             Message::Chunk { part, .. } => Some(part),
-            Message::Ack { .. } | Message::ChunkAck { .. } => None,
+            Message::Ack { .. } | Message::ChunkAck { .. } | Message::Digest { .. } => None,
         }
     }
 
-    /// The sequence number carried, if any (`None` for a [`State`](Message::State)). `O(1)`.
+    /// The sequence number carried, if any (`None` for a [`State`](Message::State) or a
+    /// [`Digest`](Message::Digest)). `O(1)`.
     ///
     /// ```
     /// # use convergent::{EwFlag, sync::Message};
@@ -122,7 +138,7 @@ impl<L> Message<L> {
     /// ```
     pub fn seq(&self) -> Option<u64> {
         match self {
-            Message::State { .. } => None,
+            Message::State { .. } | Message::Digest { .. } => None,
             Message::Delta { seq, .. }
             | Message::Snapshot { seq, .. }
             | Message::Ack { seq }
@@ -145,6 +161,7 @@ impl<L> Message<L> {
             Message::Ack { .. } => MessageKind::Ack,
             Message::Chunk { .. } => MessageKind::Chunk,
             Message::ChunkAck { .. } => MessageKind::ChunkAck,
+            Message::Digest { .. } => MessageKind::Digest,
         }
     }
 
@@ -182,17 +199,20 @@ pub enum MessageKind {
     Chunk,
     /// [`Message::ChunkAck`].
     ChunkAck,
+    /// [`Message::Digest`].
+    Digest,
 }
 
 impl MessageKind {
     /// Every kind, in declaration order (for tables of counters).
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 7] = [
         MessageKind::State,
         MessageKind::Delta,
         MessageKind::Snapshot,
         MessageKind::Ack,
         MessageKind::Chunk,
         MessageKind::ChunkAck,
+        MessageKind::Digest,
     ];
 
     /// The position in [`ALL`](Self::ALL). `O(1)`.
@@ -256,6 +276,9 @@ impl<L: fmt::Debug> fmt::Debug for Message<L> {
                 write!(f, "Chunk(seq {seq}, {index}/{count}, {part:?})")
             }
             Message::ChunkAck { seq, index } => write!(f, "ChunkAck({seq}, {index})"),
+            Message::Digest { digest, asks_back } => {
+                write!(f, "Digest({digest:?}{})", if *asks_back { ", asks back" } else { "" })
+            }
         }
     }
 }
@@ -267,7 +290,7 @@ mod wire_impls {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::{ENVELOPE_VERSION, Envelope, Message, PROTOCOL_VERSION};
-    use crate::causal::ReplicaId;
+    use crate::causal::{ReplicaId, VersionVector};
     use crate::error::Error;
     use crate::limits::Limits;
     use crate::wire::{self, Decode, DecodeCx};
@@ -281,6 +304,7 @@ mod wire_impls {
         Ack(u64),
         Chunk(u64, u32, u32, &'a L),
         ChunkAck(u64, u32),
+        Digest(bool, &'a [VersionVector]),
     }
 
     #[derive(Deserialize)]
@@ -291,6 +315,7 @@ mod wire_impls {
         Ack(u64),
         Chunk(u64, u32, u32, L),
         ChunkAck(u64, u32),
+        Digest(bool, Vec<VersionVector>),
     }
 
     impl<L> Body<L> {
@@ -302,6 +327,7 @@ mod wire_impls {
                 Body::Ack(seq) => Message::Ack { seq },
                 Body::Chunk(seq, index, count, part) => Message::Chunk { seq, index, count, part },
                 Body::ChunkAck(seq, index) => Message::ChunkAck { seq, index },
+                Body::Digest(asks_back, digest) => Message::Digest { digest, asks_back },
             }
         }
     }
@@ -315,6 +341,7 @@ mod wire_impls {
                 Message::Ack { seq } => BodyRef::Ack(*seq),
                 Message::Chunk { seq, index, count, part } => BodyRef::Chunk(*seq, *index, *count, part),
                 Message::ChunkAck { seq, index } => BodyRef::ChunkAck(*seq, *index),
+                Message::Digest { digest, asks_back } => BodyRef::Digest(*asks_back, digest),
             }
         }
     }
@@ -493,6 +520,22 @@ mod wire_impls {
                         (index, []) => Ok(Message::ChunkAck { seq, index }),
                         _ => Err(Error::Malformed { field: "bytes.trailing" }),
                     }
+                }
+                6 => {
+                    let (asks_back, rest) = take::<bool>(rest, "message.asks-back")?;
+                    let (n, mut rest) = take::<u32>(rest, "message.digest")?;
+                    let n = usize::try_from(n).unwrap_or(usize::MAX);
+                    cx.check_len("message.digest", n, super::super::protocol::MAX_DIGEST_PARTS)?;
+                    let mut digest = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let (vv, r) = VersionVector::decode_prefix(rest, cx)?;
+                        digest.push(vv);
+                        rest = r;
+                    }
+                    if !rest.is_empty() {
+                        return Err(Error::Malformed { field: "bytes.trailing" });
+                    }
+                    Ok(Message::Digest { digest, asks_back })
                 }
                 _ => Err(Error::Malformed { field: "message.kind" }),
             }

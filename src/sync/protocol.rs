@@ -5,9 +5,190 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use super::message::{Message, MessageKind};
-use crate::causal::ReplicaId;
+use crate::causal::{Causal, CausalContext, DotStore, ReplicaId, VersionVector};
+use crate::counter::GCounter;
 use crate::error::Error;
 use crate::lattice::Decompose;
+use crate::limits::Limits;
+
+/// The most version vectors one digest may carry (a composite state sends one per causal
+/// component); a longer digest is refused before anything is allocated for it.
+pub const MAX_DIGEST_PARTS: usize = 64;
+
+/// A state that can say what it holds in a few version vectors, and answer such a summary
+/// with exactly what it lacks: the handshake of
+/// [`SyncEngine::with_digest_handshake`](super::SyncEngine::with_digest_handshake).
+///
+/// A reconnecting or restarted replica sends its [`digest`](Digest::digest); its neighbour
+/// answers with [`missing`](Digest::missing), a delta, where it would otherwise send its whole
+/// state.
+///
+/// * A causal type (OR-Set, OR-Map, MV-Register, flag, causal counter): one vector, the
+///   contiguous prefix of its causal context; the answer is every live dot beyond it and the
+///   context without the live dots within it (so removals travel, as ranges of events).
+/// * A G-Counter: one vector, its entries; the answer is the entries above it.
+/// * Your own lattice: the defaults send no vector and answer with the whole state (what a
+///   snapshot costs). A struct of causal fields concatenates its fields' digests and splits
+///   the digest it gets back in the same order ([`PARTS`](Digest::PARTS) each).
+///
+/// # Contract
+///
+/// `x.missing(&y.digest())` joined into `y` gives at least `x ⊔ y`, for every `x`, `y` of the
+/// type; `missing` must be correct for any digest of [`PARTS`](Digest::PARTS) vectors (it is
+/// remote input, validated only for size).
+///
+/// ```
+/// use convergent::sync::Digest;
+/// use convergent::{Lattice, OrSet, ReplicaId};
+///
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut x = OrSet::new();
+/// for i in 0..100u32 {
+///     let _ = x.insert(a, i);
+/// }
+/// let mut y = x.clone(); // y has all of it ...
+/// let _ = x.insert(b, 1000); // ... but the last insert
+/// let d = x.missing(&y.digest());
+/// assert_eq!(d.len(), 1);
+/// y.join(d);
+/// assert_eq!(y, x);
+/// ```
+pub trait Digest: Decompose {
+    /// The number of version vectors in this type's digest (0: none, the answer is the whole
+    /// state).
+    const PARTS: usize = 0;
+
+    /// What this value holds, as [`PARTS`](Digest::PARTS) version vectors. `O(replicas)` for
+    /// this crate's types.
+    fn digest(&self) -> Vec<VersionVector> {
+        Vec::new()
+    }
+
+    /// What this value holds beyond `digest` (of [`PARTS`](Digest::PARTS) vectors): a delta
+    /// that brings any value summarised by `digest` up to at least `self`. The default is
+    /// the whole value. For this crate's causal types `O(state)` (the store is scanned once);
+    /// for a G-Counter `O(entries + digest)`.
+    #[must_use]
+    fn missing(&self, digest: &[VersionVector]) -> Self {
+        let _ = digest;
+        self.clone()
+    }
+}
+
+/// One vector: the contiguous prefix of the causal context. The answer is the state minus the
+/// live dots within the prefix (the receiver has seen them; if it still holds them, so does
+/// this state): every live dot beyond the prefix with its payload, and the whole context
+/// without those live dots, so that every removal the receiver may not know travels as a
+/// context entry (removals make no new events, a version vector cannot tell them). Ranges of
+/// removed events are compact when removals come in runs, one range per run otherwise.
+impl<S: DotStore> Digest for Causal<S> {
+    const PARTS: usize = 1;
+
+    fn digest(&self) -> Vec<VersionVector> {
+        alloc::vec![self.context.version_vector()]
+    }
+
+    fn missing(&self, digest: &[VersionVector]) -> Self {
+        let [vv] = digest else { return self.clone() };
+        let mut seen = Vec::new();
+        self.store.for_each_dot(&mut |d| {
+            if vv.contains(&d) {
+                seen.push(d);
+            }
+        });
+        let seen: CausalContext = seen.into_iter().collect();
+        let mut store = self.store.clone();
+        store.retain_dots(&mut |d| !vv.contains(d));
+        Causal { store, context: self.context.difference(&seen) }
+    }
+}
+
+/// One vector: the entries.
+impl Digest for GCounter {
+    const PARTS: usize = 1;
+
+    fn digest(&self) -> Vec<VersionVector> {
+        alloc::vec![self.iter().collect()]
+    }
+
+    fn missing(&self, digest: &[VersionVector]) -> Self {
+        match digest {
+            [vv] => self.iter().filter(|&(r, n)| n > vv.get(r)).collect(),
+            _ => self.clone(),
+        }
+    }
+}
+
+/// Two vectors: the increments, then the decrements.
+impl Digest for crate::PnCounter {
+    const PARTS: usize = 2;
+
+    fn digest(&self) -> Vec<VersionVector> {
+        alloc::vec![self.increments().iter().collect(), self.decrements().iter().collect()]
+    }
+
+    fn missing(&self, digest: &[VersionVector]) -> Self {
+        match digest {
+            [p, n] => crate::PnCounter::from_parts(
+                self.increments().missing(core::slice::from_ref(p)),
+                self.decrements().missing(core::slice::from_ref(n)),
+            ),
+            _ => self.clone(),
+        }
+    }
+}
+
+/// Checks a digest received for `L`: the type's part count, every vector within
+/// `limits.max_replicas` (the decoder already checked counters and canonical order).
+/// `O(parts)`.
+pub(crate) fn check_digest(digest: &[VersionVector], parts: usize, limits: &Limits) -> Result<(), Error> {
+    if digest.len() != parts {
+        return Err(Error::Malformed { field: "message.digest" });
+    }
+    for vv in digest {
+        if vv.len() > limits.max_replicas {
+            return Err(Error::TooLarge {
+                field: "version-vector",
+                limit: limits.max_replicas as u64,
+                found: vv.len() as u64,
+            });
+        }
+        if let Some((_, n)) = vv.iter().find(|(_, n)| *n > limits.max_counter) {
+            return Err(Error::CounterOutOfRange {
+                field: "version-vector",
+                value: n,
+                max: limits.max_counter,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The digest functions of a type, fixed by
+/// [`with_digest_handshake`](super::SyncEngine::with_digest_handshake).
+pub(crate) struct DigestFns<L> {
+    pub(crate) parts: usize,
+    pub(crate) digest: fn(&L) -> Vec<VersionVector>,
+    pub(crate) missing: fn(&L, &[VersionVector]) -> L,
+}
+
+impl<L> Clone for DigestFns<L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L> Copy for DigestFns<L> {}
+
+impl<L: Digest> DigestFns<L> {
+    pub(crate) fn of() -> Self {
+        DigestFns { parts: L::PARTS, digest: L::digest, missing: L::missing }
+    }
+}
+
+/// Polls spent waiting for a neighbour's digest before sending it the whole state instead
+/// (it may not speak digests).
+pub(crate) const DIGEST_PATIENCE: u32 = 3;
 
 /// An engine's counters, since it was built (see
 /// [`SyncEngine::stats`](super::SyncEngine::stats)).
@@ -21,15 +202,15 @@ use crate::lattice::Decompose;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
     /// Messages handed to the transport, by [`MessageKind::index`].
-    pub sent: [u64; 6],
+    pub sent: [u64; 7],
     /// Encoded bytes of those messages, by kind, when the transport used
     /// [`poll_envelope_bytes`](super::SyncEngine::poll_envelope_bytes) (envelopes included).
-    pub bytes_sent: [u64; 6],
+    pub bytes_sent: [u64; 7],
     /// Messages accepted, by kind.
-    pub received: [u64; 6],
+    pub received: [u64; 7],
     /// Encoded bytes of those, by kind, when they came through
     /// [`on_envelope_bytes`](super::SyncEngine::on_envelope_bytes) or `on_bytes`.
-    pub bytes_received: [u64; 6],
+    pub bytes_received: [u64; 7],
     /// Messages refused, by the name of the error (`"Misaddressed"`, `"OwnDotFromFuture"`, ...).
     pub refused: BTreeMap<&'static str, u64>,
     /// Snapshots sent (whole or in chunks): a neighbour was new, restarted, or behind the
@@ -42,6 +223,9 @@ pub struct EngineStats {
     /// Handshakes sent: an acknowledgement of what this replica holds of a neighbour it
     /// (re)connected to.
     pub handshakes: u64,
+    /// Answers to a neighbour's digest: what it lacked, sent as a delta-group in place of a
+    /// snapshot ([`SyncEngine::with_digest_handshake`](super::SyncEngine::with_digest_handshake)).
+    pub digest_answers: u64,
 }
 
 impl EngineStats {
@@ -160,6 +344,15 @@ pub(crate) struct Protocol<L> {
     pub(crate) max_payload: Option<(usize, Measure<L>)>,
     /// Acknowledgements restored from a [`SyncRecord`], applied when the neighbour is added.
     pub(crate) restored_acked: BTreeMap<ReplicaId, u64>,
+    /// The digest handshake, if on.
+    pub(crate) digest: Option<DigestFns<L>>,
+    /// The latest digest of each neighbour (a lower bound of what it holds), kept while it is a
+    /// neighbour.
+    pub(crate) digests: BTreeMap<ReplicaId, Vec<VersionVector>>,
+    /// Neighbours that asked for this replica's digest.
+    pub(crate) digests_due: BTreeSet<ReplicaId>,
+    /// Per neighbour, the polls spent asking for its digest.
+    pub(crate) asked: BTreeMap<ReplicaId, u32>,
     pub(crate) stats: EngineStats,
 }
 
@@ -172,6 +365,10 @@ impl<L> PartialEq for Protocol<L> {
             && self.chunk_acks_due == o.chunk_acks_due
             && self.max_payload.map(|(n, _)| n) == o.max_payload.map(|(n, _)| n)
             && self.restored_acked == o.restored_acked
+            && self.digest.map(|d| d.parts) == o.digest.map(|d| d.parts)
+            && self.digests == o.digests
+            && self.digests_due == o.digests_due
+            && self.asked == o.asked
     }
 }
 
@@ -183,6 +380,10 @@ impl<L> Protocol<L> {
             chunk_acks_due: BTreeMap::new(),
             max_payload: None,
             restored_acked: BTreeMap::new(),
+            digest: None,
+            digests: BTreeMap::new(),
+            digests_due: BTreeSet::new(),
+            asked: BTreeMap::new(),
             stats: EngineStats::default(),
         }
     }
@@ -191,6 +392,70 @@ impl<L> Protocol<L> {
     pub(crate) fn hold(&mut self, from: ReplicaId, seq: u64) {
         let h = self.holds.entry(from).or_insert(seq);
         *h = (*h).max(seq);
+    }
+
+    /// Forgets what was kept about a neighbour that left.
+    pub(crate) fn forget(&mut self, j: ReplicaId) {
+        self.digests.remove(&j);
+        self.digests_due.remove(&j);
+        self.asked.remove(&j);
+    }
+
+    /// What to send a neighbour whose acknowledgement is unknown, in place of a snapshot:
+    /// the answer to its digest (what it lacks, as a delta-group ending at `seq`), or while
+    /// its digest has not come, a request for it (this replica's digest, asking back), for
+    /// [`DIGEST_PATIENCE`] polls. `None`: send the snapshot. `O(missing)` or `O(digest)`.
+    pub(crate) fn resync(&mut self, j: ReplicaId, seq: u64, state: &L) -> Option<Message<L>> {
+        let fns = self.digest?;
+        if let Some(d) = self.digests.get(&j) {
+            self.stats.digest_answers += 1;
+            return Some(Message::Delta { seq, delta: (fns.missing)(state, d) });
+        }
+        let n = self.asked.entry(j).or_insert(0);
+        if *n >= DIGEST_PATIENCE {
+            return None;
+        }
+        *n += 1;
+        Some(Message::Digest { digest: (fns.digest)(state), asks_back: true })
+    }
+
+    /// Takes a neighbour's digest (checked: part count, sizes); it asks for ours back if
+    /// `asks_back`. `O(digest)`.
+    pub(crate) fn on_digest(
+        &mut self,
+        from: ReplicaId,
+        digest: Vec<VersionVector>,
+        asks_back: bool,
+        neighbour: bool,
+        limits: &Limits,
+    ) -> Result<(), Error> {
+        let Some(fns) = self.digest else {
+            return Err(Error::Rejected { reason: "digest handshake not enabled" });
+        };
+        check_digest(&digest, fns.parts, limits)?;
+        if !neighbour {
+            // Kept only for neighbours: a flood of strangers stores nothing.
+            return Ok(());
+        }
+        if asks_back {
+            self.digests_due.insert(from);
+        }
+        self.asked.remove(&from);
+        self.digests.insert(from, digest);
+        Ok(())
+    }
+
+    /// This replica's digest for every neighbour that asked for it.
+    pub(crate) fn take_digests(&mut self, state: &L) -> Vec<(ReplicaId, Message<L>)> {
+        let Some(fns) = self.digest else { return Vec::new() };
+        if self.digests_due.is_empty() {
+            return Vec::new();
+        }
+        let mine = (fns.digest)(state);
+        core::mem::take(&mut self.digests_due)
+            .into_iter()
+            .map(|to| (to, Message::Digest { digest: mine.clone(), asks_back: false }))
+            .collect()
     }
 
     /// Records part `index` of `count` of `from`'s group `seq`; true once every part arrived.
@@ -447,6 +712,206 @@ mod tests {
         assert_eq!(y.stats().bytes_received[MessageKind::Chunk.index()], bytes.len() as u64);
         for cut in 0..bytes.len() {
             assert!(y.on_envelope_bytes(&bytes[..cut]).is_err());
+        }
+    }
+
+    /// Bytes both sides send until `y` (which holds `held`, restarted without a sync record)
+    /// has `x`'s state, with or without the digest handshake.
+    fn resync_bytes(full: &OrSet<u64>, held: &OrSet<u64>, digests: bool) -> (u64, u64) {
+        let (a, b) = (r(1), r(2));
+        let mut x = E::restore(a, Mode::DeltaBpRr, full.clone(), 5000).unwrap();
+        let mut y = E::restore(b, Mode::DeltaBpRr, held.clone(), 5000).unwrap();
+        if digests {
+            x = x.with_digest_handshake();
+            y = y.with_digest_handshake();
+        }
+        x.add_neighbour(b);
+        y.add_neighbour(a);
+        let mut bytes = 0u64;
+        for _ in 0..6 {
+            for (_, m) in x.poll_envelope_bytes() {
+                bytes += m.len() as u64;
+                y.on_envelope_bytes(&m).unwrap();
+            }
+            for (_, m) in y.poll_envelope_bytes() {
+                bytes += m.len() as u64;
+                x.on_envelope_bytes(&m).unwrap();
+            }
+        }
+        assert_eq!(x.state(), y.state());
+        assert!(x.caught_up(b) && y.caught_up(a));
+        (bytes, x.stats().snapshots + y.stats().snapshots)
+    }
+
+    /// The issue's measure: a peer that missed the last `k` updates (inserts and removes) of
+    /// an `n`-element set comes back; the snapshot costs the state, the digest's answer the
+    /// `k` updates, whatever `n`.
+    #[test]
+    fn a_digest_resyncs_a_peer_that_missed_k_updates_for_the_updates_not_the_state() {
+        let k = 10u64;
+        let mut after_by_n = Vec::new();
+        for n in [1_000u64, 10_000] {
+            let (a, c) = (r(1), r(3));
+            let mut full = OrSet::new();
+            for i in 0..n {
+                let _ = full.insert(if i % 2 == 0 { a } else { c }, i);
+            }
+            let held = full.clone();
+            for i in 0..k {
+                if i % 2 == 0 {
+                    let _ = full.insert(a, n + i);
+                } else {
+                    let _ = full.remove(c, &i);
+                }
+            }
+            let (before, snaps_before) = resync_bytes(&full, &held, false);
+            let (after, snaps_after) = resync_bytes(&full, &held, true);
+            std::eprintln!("n = {n}, k = {k}: snapshot {before} bytes, digest {after} bytes");
+            assert_eq!(snaps_before, 2, "without digests both sides send their state");
+            assert_eq!(snaps_after, 0);
+            assert!(before > n * 2, "a snapshot costs the state: {before}");
+            assert!(after * 10 < before, "{after} vs {before}");
+            after_by_n.push(after);
+        }
+        // The answer does not grow with the state.
+        assert!(after_by_n[1] < after_by_n[0] + 64, "{after_by_n:?}");
+    }
+
+    /// G-Counters answer with the entries above the digest.
+    #[test]
+    fn a_gcounter_digest_answers_with_the_entries_above_it() {
+        use super::Digest;
+        use crate::GCounter;
+        let mut x = GCounter::new();
+        for i in 0..100u128 {
+            let _ = x.increment(r(i + 1), 5);
+        }
+        let mut y = x.clone();
+        let _ = x.increment(r(7), 1);
+        let d = x.missing(&y.digest());
+        assert_eq!(d.len(), 1);
+        y.join(d);
+        assert_eq!(y, x);
+        assert!(x.missing(&[]) == x, "a malformed digest gets the whole state");
+    }
+
+    /// A digest is remote input: wrong part counts and oversized vectors are refused with the
+    /// state and tables unchanged; a stranger's digest is not stored; a peer that never
+    /// answers gets the snapshot after a few polls.
+    #[test]
+    fn digests_are_checked_and_a_silent_peer_gets_a_snapshot() {
+        use crate::causal::VersionVector;
+        let (a, b, s) = (r(1), r(2), r(9));
+        let mut x = E::new(a, Mode::DeltaBpRr).with_digest_handshake();
+        let vv: VersionVector = [(r(5), 3)].into_iter().collect();
+        let before = x.clone();
+        assert_eq!(
+            x.on_message(b, Message::Digest { digest: alloc::vec![vv.clone(), vv.clone()], asks_back: true }),
+            Err(Error::Malformed { field: "message.digest" })
+        );
+        let tight = crate::Limits { max_replicas: 0, ..crate::Limits::default() };
+        let mut t = x.clone().with_limits(tight);
+        assert!(matches!(
+            t.on_message(b, Message::Digest { digest: alloc::vec![vv.clone()], asks_back: true }),
+            Err(Error::TooLarge { .. })
+        ));
+        assert!(
+            x.on_message(s, Message::Digest { digest: alloc::vec![vv.clone()], asks_back: true }).is_ok()
+        );
+        assert!(x.proto.digests.is_empty() && x.proto.digests_due.is_empty(), "strangers store nothing");
+        assert!(x.state() == before.state());
+        // Wire: too many parts refused before allocating them.
+        let mut bytes = alloc::vec![1u8, 1, 6, 1];
+        bytes.extend([0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert!(matches!(
+            Message::<OrSet<u64>>::from_bytes(&bytes, &crate::Limits::default()),
+            Err(Error::TooLarge { .. })
+        ));
+        // An engine without digests refuses them (typed), and a silent peer gets the snapshot.
+        let mut plain = E::new(b, Mode::DeltaBpRr);
+        assert!(matches!(
+            plain.on_message(a, Message::Digest { digest: alloc::vec![vv], asks_back: true }),
+            Err(Error::Rejected { .. })
+        ));
+        let mut x = E::restore(a, Mode::DeltaBpRr, OrSet::new(), 3).unwrap().with_digest_handshake();
+        x.update(|st, me| st.insert(me, 1));
+        x.add_neighbour(b);
+        let kinds: Vec<MessageKind> = (0..5).flat_map(|_| x.poll_outgoing()).map(|(_, m)| m.kind()).collect();
+        assert_eq!(
+            kinds,
+            [
+                MessageKind::Digest,
+                MessageKind::Digest,
+                MessageKind::Digest,
+                MessageKind::Snapshot,
+                MessageKind::Snapshot
+            ]
+        );
+    }
+
+    /// Mixed engines: one with digests, one without, still converge (the plain one refuses the
+    /// requests; the other falls back to a snapshot).
+    #[test]
+    fn an_engine_without_digests_still_converges_with_one_that_has_them() {
+        let (a, b) = (r(1), r(2));
+        let mut x = E::restore(a, Mode::DeltaBpRr, OrSet::new(), 3).unwrap().with_digest_handshake();
+        let mut y = E::restore(b, Mode::DeltaBpRr, OrSet::new(), 3).unwrap();
+        x.update(|st, me| st.insert(me, 1));
+        y.update(|st, me| st.insert(me, 2));
+        x.add_neighbour(b);
+        y.add_neighbour(a);
+        for _ in 0..8 {
+            for e in x.poll_envelopes() {
+                let _ = y.on_envelope(e);
+            }
+            for e in y.poll_envelopes() {
+                let _ = x.on_envelope(e);
+            }
+        }
+        assert_eq!(x.state(), y.state());
+        assert!(x.caught_up(b) && y.caught_up(a));
+    }
+
+    /// The contract of [`Digest::missing`] on histories of three replicas that insert, remove
+    /// and exchange deltas in random order (contexts with gaps included): the answer to `y`'s
+    /// digest brings `y` to `x ⊔ y`, and is never larger than `x`.
+    #[test]
+    fn the_answer_to_a_digest_brings_the_peer_up_to_the_join_on_random_histories() {
+        use super::Digest;
+        for seed in 0..200u64 {
+            let mut rng = seed;
+            let ids = [r(1), r(2), r(3)];
+            let mut xs: Vec<OrSet<u64>> = alloc::vec![OrSet::new(); 3];
+            let mut deltas: Vec<(usize, OrSet<u64>)> = Vec::new();
+            for _ in 0..40 {
+                let i = (next(&mut rng) % 3) as usize;
+                let e = next(&mut rng) % 8;
+                let d = match next(&mut rng) % 3 {
+                    0 => xs[i].remove(ids[i], &e),
+                    1 => {
+                        // Deliver some earlier delta out of order (a gap in the receiver's context).
+                        if let Some((_, d)) =
+                            deltas.get((next(&mut rng) % (deltas.len() as u64 + 1)) as usize)
+                        {
+                            let d = d.clone();
+                            xs[i].join(d);
+                        }
+                        continue;
+                    }
+                    _ => xs[i].insert(ids[i], e),
+                };
+                deltas.push((i, d));
+            }
+            for x in &xs {
+                for y in &xs {
+                    let answer = x.missing(&y.digest());
+                    let mut got = y.clone();
+                    got.join(answer.clone());
+                    let want = y.clone().joined(x.clone());
+                    assert_eq!(got, want, "seed {seed}");
+                    assert!(answer.leq(x), "seed {seed}");
+                }
+            }
         }
     }
 }
