@@ -214,10 +214,11 @@ pub trait Receive: Lattice {
 /// assert!(store.check_clock(&policy).is_ok());
 /// assert!(store.check_payloads(store).is_ok());
 /// ```
-/// Plumbing: public only because it appears in public bounds; hidden from the docs and
-/// not covered by semver.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs, not
+/// covered by semver, and sealed (implemented by this crate's stores only: receipt of a store
+/// of your own would bypass the payload checks the joins rely on).
 #[doc(hidden)]
-pub trait ReceiveStore: DotStore {
+pub trait ReceiveStore: DotStore + sealed::Sealed {
     /// Every LWW timestamp of the store within the policy's skew bound. `O(timestamps)`.
     ///
     /// # Errors
@@ -232,6 +233,22 @@ pub trait ReceiveStore: DotStore {
     ///
     /// [`Error::ConflictingPayload`] naming what carries the payload.
     fn check_payloads(&self, local: &Self) -> Result<(), Error>;
+}
+
+/// The seal of [`ReceiveStore`]: one impl per store of this crate, here (receipt is the layer
+/// above the stores, so it may name them all).
+mod sealed {
+    /// Implemented by this crate's dot stores only.
+    #[allow(unnameable_types)] // NOTE: unnameable on purpose: that is the seal.
+    pub trait Sealed {}
+
+    impl Sealed for crate::causal::DotSet {}
+    impl<T> Sealed for crate::set::SetStore<T> {}
+    impl<K, S> Sealed for crate::map::MapStore<K, S> {}
+    impl Sealed for crate::counter::GCounterStore {}
+    impl Sealed for crate::counter::PnCounterStore {}
+    impl<T> Sealed for crate::register::MvStore<T> {}
+    impl<T> Sealed for crate::register::LwwStore<T> {}
 }
 
 /// Own dots (the one check [`OwnDotsCheck`] runs alone), the replicas of the joined context within
