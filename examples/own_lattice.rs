@@ -1,15 +1,16 @@
 //! Your own lattice through the sync engine.
 //!
 //! A lattice of your own needs [`Lattice`] (the join), an empty `impl Decompose` (every method
-//! has a default: the engine then ships whole states where the crate's types ship parts) and
-//! serde (for the wire). Here: the highest score each player reached, a map `player -> max`.
+//! has a default: the engine then ships whole states where the crate's types ship parts), an
+//! empty `impl Receive` (receipt: accept what decodes, or override `validate_against` to refuse
+//! with `Error::Rejected`) and serde (for the wire). Here: the highest score each player reached, a map `player -> max`.
 //!
 //! Run with `cargo run --example own_lattice`.
 
 use std::collections::BTreeMap;
 
-use convergent::sync::{AcceptAll, Mode, SyncEngine};
-use convergent::{Decompose, Lattice, ReplicaId};
+use convergent::sync::{Mode, SyncEngine};
+use convergent::{Decompose, Lattice, Receive, ReplicaId};
 use serde::{Deserialize, Serialize};
 
 /// The best score of each player: join is the pointwise maximum.
@@ -44,11 +45,14 @@ impl Decompose for HighScores {}
 /// Reads the wire form with serde (no extra validation for this type).
 impl convergent::wire::Decode for HighScores {}
 
+/// Receipt: nothing to check against the receiver's state (any scores may arrive), so the
+/// default. The sync engine's default validator runs this.
+impl Receive for HighScores {}
+
 pub(crate) fn main() {
     let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-    // A lattice of our own has no receipt checks (`Receive`): accept what decodes.
-    let mut alice = SyncEngine::<HighScores>::new(a, Mode::DeltaBpRr).with_validator(AcceptAll);
-    let mut bob = SyncEngine::<HighScores>::new(b, Mode::DeltaBpRr).with_validator(AcceptAll);
+    let mut alice = SyncEngine::<HighScores>::new(a, Mode::DeltaBpRr);
+    let mut bob = SyncEngine::<HighScores>::new(b, Mode::DeltaBpRr);
     alice.add_neighbour(b);
     bob.add_neighbour(a);
 

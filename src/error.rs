@@ -121,8 +121,9 @@ pub enum Error {
         /// The configured limit.
         limit: u32,
     },
-    /// Refused by a validator of your own (a [`Validator`](crate::receive::Validator) you gave
-    /// the sync engine): the input is well-formed but your application does not accept it.
+    /// Refused by a check of your own (your type's [`Receive`](crate::Receive) impl, or a
+    /// [`Validator`](crate::sync::Validator) you gave the sync engine): the input is well-formed
+    /// but your application does not accept it.
     ///
     /// ```
     /// use convergent::Error;

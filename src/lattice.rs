@@ -113,9 +113,10 @@ pub trait Lattice: Sized {
 /// # Your own lattice
 ///
 /// Every method has a default, so a lattice of your own goes through the
-/// [`SyncEngine`](crate::sync::SyncEngine) with an empty `impl Decompose for MyType {}` (and
-/// serde, for the wire): the engine then ships whole states where a finer decomposition would
-/// ship parts, but it converges the same. See `examples/own_lattice.rs`.
+/// [`SyncEngine`](crate::sync::SyncEngine) with an empty `impl Decompose for MyType {}` (plus
+/// an empty [`Receive`](crate::Receive) impl for receipt, and serde for the wire): the engine
+/// then ships whole states where a finer decomposition would ship parts, but it converges the
+/// same. See `examples/own_lattice.rs`.
 ///
 /// # Example
 ///

@@ -44,6 +44,19 @@ impl ReceivePolicy {
         ReceivePolicy { replica, now_ms, limits: Limits::default() }
     }
 
+    /// The policy of `replica` with no clock (`now_ms` is `u64::MAX`: no timestamp is ahead of
+    /// it), with the default [`Limits`]. The sync engine validates under this policy with its own
+    /// limits ([`SyncEngine::receive_policy`](crate::sync::SyncEngine::receive_policy)).
+    ///
+    /// ```
+    /// # use convergent::{ReceivePolicy, ReplicaId};
+    /// assert_eq!(ReceivePolicy::without_clock(ReplicaId::from_u128(1)).now_ms, u64::MAX);
+    /// ```
+    #[must_use]
+    pub fn without_clock(replica: ReplicaId) -> Self {
+        Self::new(replica, u64::MAX)
+    }
+
     /// The policy of `replica` at the system clock's current time (`std` only).
     ///
     /// ```
@@ -150,10 +163,18 @@ pub trait Receive: Lattice {
     /// itself), may be joined into `local`, the state of the replica `policy` describes.
     /// Costs follow `self` (plus a lookup in `local` per incoming dot), not `local`.
     ///
+    /// The default accepts everything: a lattice of your own opts into receipt (and so into the
+    /// sync engine's default validator) with `impl Receive for MyType {}`, or overrides this
+    /// method to refuse what it must with [`Error::Rejected`] (see the example on [`Validator`]).
+    ///
     /// # Errors
     ///
-    /// [`Error::OwnDotFromFuture`], [`Error::TimestampTooFarAhead`], [`Error::ConflictingPayload`].
-    fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error>;
+    /// [`Error::OwnDotFromFuture`], [`Error::TimestampTooFarAhead`], [`Error::ConflictingPayload`],
+    /// [`Error::ClaimTooFarAhead`], [`Error::TooLarge`]; [`Error::Rejected`] from a type of your own.
+    fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
+        let _ = (local, policy);
+        Ok(())
+    }
 
     /// Validates `incoming` against `self`, then joins it. Returns whether `self` changed. On
     /// error, `self` is exactly what it was.
@@ -191,10 +212,11 @@ pub trait Receive: Lattice {
 /// assert!(store.check_clock(&policy).is_ok());
 /// assert!(store.check_payloads(store).is_ok());
 /// ```
-/// Plumbing: public only because it appears in public bounds; hidden from the docs and
-/// not covered by semver.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs, not
+/// covered by semver, and sealed (implemented by this crate's stores only: receipt of a store
+/// of your own would bypass the payload checks the joins rely on).
 #[doc(hidden)]
-pub trait ReceiveStore: DotStore {
+pub trait ReceiveStore: DotStore + sealed::Sealed {
     /// Every LWW timestamp of the store within the policy's skew bound. `O(timestamps)`.
     ///
     /// # Errors
@@ -223,11 +245,27 @@ pub trait ReceiveStore: DotStore {
     }
 }
 
-/// Own dots (through [`OwnDotsCheck`]), the replicas of the joined context within
+/// The seal of [`ReceiveStore`]: one impl per store of this crate, here (receipt is the layer
+/// above the stores, so it may name them all).
+mod sealed {
+    /// Implemented by this crate's dot stores only.
+    #[allow(unnameable_types)] // NOTE: unnameable on purpose: that is the seal.
+    pub trait Sealed {}
+
+    impl Sealed for crate::causal::DotSet {}
+    impl<T> Sealed for crate::set::SetStore<T> {}
+    impl<K, S> Sealed for crate::map::MapStore<K, S> {}
+    impl Sealed for crate::counter::GCounterStore {}
+    impl Sealed for crate::counter::PnCounterStore {}
+    impl<T> Sealed for crate::register::MvStore<T> {}
+    impl<T> Sealed for crate::register::LwwStore<T> {}
+}
+
+/// Own dots (the one check [`OwnDotsCheck`] runs alone), the replicas of the joined context within
 /// [`Limits::max_replicas`], then timestamps, then payloads.
 impl<S: ReceiveStore> Receive for Causal<S> {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
-        OwnDotsCheck.validate(self, local, policy.replica, &policy.limits)?;
+        own_events(self.context.max(policy.replica), local.context.max(policy.replica), policy.replica)?;
         let new = self.context.ranges().filter(|(r, _)| local.context.max(*r) == 0).count();
         check_replicas("context.replicas", local.context.replica_count() + new, &policy.limits)?;
         check_context_claims(&self.context, &local.context, policy)?;
@@ -339,8 +377,9 @@ fn counter_claims(incoming: &GCounter, local: &GCounter, policy: &ReceivePolicy)
     Ok(())
 }
 
-/// The count a value claims for the receiver's own replica, against the receiver's own count.
-fn own_entry(found: u64, own_max: u64, replica: ReplicaId) -> Result<(), Error> {
+/// The highest event (a context's dot, or a counter entry) a value claims for the receiver's own
+/// replica, against the receiver's own: the one own-dots check of every receive path.
+fn own_events(found: u64, own_max: u64, replica: ReplicaId) -> Result<(), Error> {
     if found > own_max { Err(Error::OwnDotFromFuture { replica, own_max, found }) } else { Ok(()) }
 }
 
@@ -364,7 +403,7 @@ fn own_entry(found: u64, own_max: u64, replica: ReplicaId) -> Result<(), Error> 
 impl Receive for GCounter {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
         let me = policy.replica;
-        own_entry(self.get(me), local.get(me), me)?;
+        own_events(self.get(me), local.get(me), me)?;
         check_replicas("g-counter", union_len(self, local), &policy.limits)?;
         counter_claims(self, local, policy)
     }
@@ -374,8 +413,8 @@ impl Receive for GCounter {
 impl Receive for PnCounter {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
         let me = policy.replica;
-        own_entry(self.increments().get(me), local.increments().get(me), me)?;
-        own_entry(self.decrements().get(me), local.decrements().get(me), me)?;
+        own_events(self.increments().get(me), local.increments().get(me), me)?;
+        own_events(self.decrements().get(me), local.decrements().get(me), me)?;
         // The replicas of both halves of both counters together, without cloning the
         // receiver's state: its own replicas, plus the incoming ones it has in neither half
         // (a replica in both incoming halves counted once). `O(incoming log local + local N)`.
@@ -414,69 +453,76 @@ impl<T: Ord + Clone> Receive for LwwRegister<T> {
     }
 }
 
-/// A check run on every received payload BEFORE it touches the state (after decoding, which
-/// already checked the payload's own invariants): the sync engine's hook into validated receipt.
+/// The sync engine's hook into validated receipt: a check run on every received payload BEFORE
+/// it touches the state (after decoding, which already checked the payload's own invariants).
 ///
-/// The engine passes its own replica id and its [`Limits`] (those of
-/// [`SyncEngine::with_limits`](crate::sync::SyncEngine::with_limits)), so decoding and receipt
-/// checks apply one set of limits. Implemented by [`BasicCheck`] (the default), [`AcceptAll`],
-/// [`OwnDotsCheck`], [`ReceiveCheck`] (the full [`Receive`] checks), closures
+/// A validator sees what [`Receive::validate_against`] sees: the incoming value, the receiver's
+/// state and the [`ReceivePolicy`] the engine validates under
+/// ([`SyncEngine::receive_policy`](crate::sync::SyncEngine::receive_policy): its replica id, its
+/// [`Limits`] from [`SyncEngine::with_limits`](crate::sync::SyncEngine::with_limits), no clock).
+/// Decoding and receipt therefore apply one set of limits. Implemented by [`BasicCheck`] (the
+/// default: the value's own [`Receive`] checks), [`ReceiveCheck`] (the same with a clock),
+/// [`OwnDotsCheck`] (only the first of them), [`AcceptAll`], closures
 /// `Fn(&L, &L, ReplicaId) -> Result<(), Error>` taking `(incoming, local, me)`, and pairs of
-/// validators (both must pass). A validator of your own refuses with
-/// [`Error::Rejected`].
+/// validators (both must pass). A check of your own refuses with [`Error::Rejected`], from a
+/// closure or from your type's [`Receive::validate_against`].
 ///
 /// ```
-/// use convergent::sync::{Mode, SyncEngine, Validator};
-/// use convergent::{Error, EwFlag, Limits, ReplicaId};
+/// use convergent::sync::{BasicCheck, Mode, SyncEngine, Validator};
+/// use convergent::{Error, EwFlag, ReplicaId};
 ///
-/// // Refuse anything while read-only.
+/// // Refuse anything while read-only, after the receipt checks.
 /// let read_only = |_: &EwFlag, _: &EwFlag, _: ReplicaId| Err(Error::Rejected { reason: "read-only" });
-/// let e = SyncEngine::new(ReplicaId::from_u128(1), Mode::DeltaBpRr).with_validator(read_only);
-/// assert!(e.validator().validate(&EwFlag::new(), e.state(), e.id(), &Limits::default()).is_err());
+/// let e = SyncEngine::new(ReplicaId::from_u128(1), Mode::DeltaBpRr).with_validator((BasicCheck, read_only));
+/// let refused = e.validator().validate(&EwFlag::new(), e.state(), &e.receive_policy());
+/// assert_eq!(refused, Err(Error::Rejected { reason: "read-only" }));
 /// ```
 pub trait Validator<L> {
-    /// `Ok` if `incoming` may be joined into `local`, the state of replica `me`, under `limits`.
+    /// `Ok` if `incoming` may be joined into `local`, the state of the replica `policy` describes.
     ///
     /// # Errors
     ///
     /// Whatever the check finds; the engine returns it and changes nothing.
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error>;
+    fn validate(&self, incoming: &L, local: &L, policy: &ReceivePolicy) -> Result<(), Error>;
 }
 
-/// The validator that accepts every payload that decoded. `O(1)`. Only for trusted peers or
-/// lattices of your own (which do not implement [`Receive`]): with it, remote input can grow the
-/// state past the engine's limits, and an OR-Set naming more replicas than it packs panics.
+/// The validator that accepts every payload that decoded. `O(1)`. Only for trusted peers: with
+/// it, remote input can grow the state past the engine's limits, and an OR-Set naming more
+/// replicas than it packs panics. (A lattice of your own needs no `AcceptAll`: `impl Receive for
+/// MyType {}` accepts what decodes under the default [`BasicCheck`].)
 ///
 /// ```
 /// # use convergent::sync::{AcceptAll, Validator};
-/// # use convergent::{EwFlag, Limits, ReplicaId};
-/// assert!(AcceptAll.validate(&EwFlag::new(), &EwFlag::new(), ReplicaId::from_u128(1), &Limits::default()).is_ok());
+/// # use convergent::{EwFlag, ReceivePolicy, ReplicaId};
+/// let policy = ReceivePolicy::without_clock(ReplicaId::from_u128(1));
+/// assert!(AcceptAll.validate(&EwFlag::new(), &EwFlag::new(), &policy).is_ok());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AcceptAll;
 
 impl<L> Validator<L> for AcceptAll {
-    fn validate(&self, _: &L, _: &L, _: ReplicaId, _: &Limits) -> Result<(), Error> {
+    fn validate(&self, _: &L, _: &L, _: &ReceivePolicy) -> Result<(), Error> {
         Ok(())
     }
 }
 
-/// The sync engine's default validator: every check of [`Receive::validate_against`] except the
-/// clock (it has none): own events from the future, replicas beyond [`Limits::max_replicas`] (and
-/// an OR-Set's packing), claims beyond [`Limits::max_claim_ahead`], a joined state past
-/// [`Limits::max_ranges`] or [`Limits::max_dots`], and dots whose payload differs from the
-/// receiver's. With it no remote input can make the engine panic or grow past its own limits.
-/// Use [`ReceiveCheck`] to bound LWW timestamps too, [`AcceptAll`] to check nothing. `O(payload)`.
+/// The sync engine's default validator: [`Receive::validate_against`] under the engine's
+/// [`ReceivePolicy`], which has no clock. So every check of receipt but the clock's: own events
+/// from the future, replicas beyond [`Limits::max_replicas`] (and an OR-Set's packing), claims
+/// beyond [`Limits::max_claim_ahead`], a joined state past [`Limits::max_ranges`] or
+/// [`Limits::max_dots`], and dots whose payload differs from the receiver's. With it no remote
+/// input can make the engine panic or grow past its own limits. Use [`ReceiveCheck`] to bound
+/// LWW timestamps too. `O(payload)`.
 ///
 /// ```
 /// use convergent::sync::{BasicCheck, Validator};
-/// use convergent::{Error, EwFlag, Limits, ReplicaId};
+/// use convergent::{Error, EwFlag, ReceivePolicy, ReplicaId};
 ///
 /// let me = ReplicaId::from_u128(1);
 /// let mut before_the_crash = EwFlag::new();
 /// let _ = before_the_crash.enable(me);
 /// assert!(matches!(
-///     BasicCheck.validate(&before_the_crash, &EwFlag::new(), me, &Limits::default()),
+///     BasicCheck.validate(&before_the_crash, &EwFlag::new(), &ReceivePolicy::without_clock(me)),
 ///     Err(Error::OwnDotFromFuture { .. })
 /// ));
 /// ```
@@ -484,24 +530,22 @@ impl<L> Validator<L> for AcceptAll {
 pub struct BasicCheck;
 
 impl<L: Receive> Validator<L> for BasicCheck {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error> {
-        // A clock at the end of time with no skew bound: every timestamp passes.
-        let limits = Limits { max_clock_skew_ms: u64::MAX, ..*limits };
-        incoming.validate_against(local, &ReceivePolicy::new(me, u64::MAX).with_limits(limits))
+    fn validate(&self, incoming: &L, local: &L, policy: &ReceivePolicy) -> Result<(), Error> {
+        incoming.validate_against(local, policy)
     }
 }
 
 /// A closure `(incoming, local, me)`; it does not see the limits.
 impl<L, F: Fn(&L, &L, ReplicaId) -> Result<(), Error>> Validator<L> for F {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, _: &Limits) -> Result<(), Error> {
-        self(incoming, local, me)
+    fn validate(&self, incoming: &L, local: &L, policy: &ReceivePolicy) -> Result<(), Error> {
+        self(incoming, local, policy.replica)
     }
 }
 
 impl<L, A: Validator<L>, B: Validator<L>> Validator<L> for (A, B) {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error> {
-        self.0.validate(incoming, local, me, limits)?;
-        self.1.validate(incoming, local, me, limits)
+    fn validate(&self, incoming: &L, local: &L, policy: &ReceivePolicy) -> Result<(), Error> {
+        self.0.validate(incoming, local, policy)?;
+        self.1.validate(incoming, local, policy)
     }
 }
 
@@ -525,8 +569,9 @@ impl<S> HasContext for crate::Causal<S> {
     }
 }
 
-/// Refuses input that carries an event of the RECEIVER's own replica beyond its own counter
-/// ([`Error::OwnDotFromFuture`]). `O(replicas of the incoming context)`.
+/// Only the first check of [`Receive::validate_against`]: refuses input that carries an event of
+/// the RECEIVER's own replica beyond its own counter ([`Error::OwnDotFromFuture`]).
+/// `O(replicas of the incoming context)`.
 ///
 /// Such input means this replica lost state (a restore from an old backup, a wiped disk) and came
 /// back under its old id, or another process uses its id. Writing on would re-issue event numbers
@@ -535,14 +580,14 @@ impl<S> HasContext for crate::Causal<S> {
 ///
 /// ```
 /// use convergent::sync::{OwnDotsCheck, Validator};
-/// use convergent::{Error, EwFlag, Limits, ReplicaId};
+/// use convergent::{Error, EwFlag, ReceivePolicy, ReplicaId};
 ///
 /// let me = ReplicaId::from_u128(1);
 /// let mut before_the_crash = EwFlag::new();
 /// let _ = before_the_crash.enable(me);
 /// let wiped = EwFlag::new(); // came back empty under the same id: wrong
 /// assert!(matches!(
-///     OwnDotsCheck.validate(&before_the_crash, &wiped, me, &Limits::default()),
+///     OwnDotsCheck.validate(&before_the_crash, &wiped, &ReceivePolicy::without_clock(me)),
 ///     Err(Error::OwnDotFromFuture { .. })
 /// ));
 /// ```
@@ -550,21 +595,16 @@ impl<S> HasContext for crate::Causal<S> {
 pub struct OwnDotsCheck;
 
 impl<L: HasContext> Validator<L> for OwnDotsCheck {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, _: &Limits) -> Result<(), Error> {
-        let found = incoming.causal_context().max(me);
-        let own_max = local.causal_context().max(me);
-        if found > own_max {
-            return Err(Error::OwnDotFromFuture { replica: me, own_max, found });
-        }
-        Ok(())
+    fn validate(&self, incoming: &L, local: &L, policy: &ReceivePolicy) -> Result<(), Error> {
+        let me = policy.replica;
+        own_events(incoming.causal_context().max(me), local.causal_context().max(me), me)
     }
 }
 
-/// Validates every received payload against the engine's state with
-/// [`Receive::validate_against`]: own dots from the future, replicas beyond
-/// [`Limits::max_replicas`], LWW timestamps more than [`Limits::max_clock_skew_ms`] ahead of
-/// `clock()` (milliseconds since the Unix epoch), and dots whose payload differs from the
-/// receiver's. The limits are the engine's ([`SyncEngine::with_limits`]). `O(payload)`.
+/// [`BasicCheck`] with a clock: [`Receive::validate_against`] under the engine's policy, with
+/// `clock()` (milliseconds since the Unix epoch) as its `now_ms`. So LWW timestamps more than
+/// [`Limits::max_clock_skew_ms`] (the engine's, from [`SyncEngine::with_limits`]) ahead of the
+/// clock are refused as well. `O(payload)`.
 ///
 /// [`SyncEngine::with_limits`]: crate::sync::SyncEngine::with_limits
 ///
@@ -611,9 +651,8 @@ impl<C: Fn() -> u64> ReceiveCheck<C> {
 }
 
 impl<L: Receive, C: Fn() -> u64> Validator<L> for ReceiveCheck<C> {
-    fn validate(&self, incoming: &L, local: &L, me: ReplicaId, limits: &Limits) -> Result<(), Error> {
-        let policy = ReceivePolicy::new(me, (self.clock)()).with_limits(*limits);
-        incoming.validate_against(local, &policy)
+    fn validate(&self, incoming: &L, local: &L, policy: &ReceivePolicy) -> Result<(), Error> {
+        incoming.validate_against(local, &ReceivePolicy { now_ms: self.now_ms(), ..*policy })
     }
 }
 

@@ -162,9 +162,9 @@ pub fn own_dots_check(
     me: ReplicaId,
 ) -> Result<(), convergent::Error> {
     use convergent::sync::{OwnDotsCheck, Validator};
-    let limits = convergent::Limits::default();
-    OwnDotsCheck.validate(&incoming.items, &local.items, me, &limits)?;
-    OwnDotsCheck.validate(&incoming.tags, &local.tags, me, &limits)
+    let policy = convergent::ReceivePolicy::without_clock(me);
+    OwnDotsCheck.validate(&incoming.items, &local.items, &policy)?;
+    OwnDotsCheck.validate(&incoming.tags, &local.tags, &policy)
 }
 
 /// The validator type of the demo node.

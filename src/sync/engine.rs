@@ -12,7 +12,7 @@ use crate::causal::ReplicaId;
 use crate::error::Error;
 use crate::lattice::{Decompose, Lattice};
 use crate::limits::Limits;
-use crate::receive::{BasicCheck, Validator};
+use crate::receive::{BasicCheck, ReceivePolicy, Validator};
 
 mod retire;
 pub use retire::{RetireMessage, Retirement};
@@ -244,7 +244,8 @@ impl<L, V> SyncEngine<L, V> {
         }
     }
 
-    /// Replaces the [`Limits`] used by `on_bytes` and for sequence numbers. `O(1)`.
+    /// Replaces the [`Limits`] used by `on_bytes`, by the validator (through
+    /// [`receive_policy`](Self::receive_policy)) and for sequence numbers. `O(1)`.
     ///
     /// ```
     /// # use convergent::sync::{Mode, SyncEngine};
@@ -395,6 +396,22 @@ impl<L, V> SyncEngine<L, V> {
     /// ```
     pub fn validator(&self) -> &V {
         &self.validator
+    }
+
+    /// What the engine validates every received payload under: its replica id, its
+    /// [`limits`](Self::limits), no clock (a validator with a clock, such as
+    /// [`ReceiveCheck`](crate::sync::ReceiveCheck), sets its own). The same policy
+    /// [`Receive::validate_against`](crate::Receive::validate_against) takes. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Mode, SyncEngine};
+    /// # use convergent::{EwFlag, Limits, ReceivePolicy, ReplicaId};
+    /// let tight = Limits { max_replicas: 8, ..Limits::default() };
+    /// let e = SyncEngine::<EwFlag>::new(ReplicaId::from_u128(1), Mode::Delta).with_limits(tight);
+    /// assert_eq!(e.receive_policy(), ReceivePolicy::without_clock(e.id()).with_limits(tight));
+    /// ```
+    pub fn receive_policy(&self) -> ReceivePolicy {
+        ReceivePolicy::without_clock(self.id).with_limits(self.limits)
     }
 
     /// The limits. `O(1)`.
@@ -819,7 +836,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                     return Err(Error::Malformed { field: "message.chunk-index" });
                 }
                 let part = self.retire.clean(part);
-                self.validator.validate(&part, &self.state, self.id, &self.limits)?;
+                self.validate(&part)?;
                 self.receive(from, part);
                 self.proto.part_arrived(from, seq, index, count);
                 Ok(())
@@ -833,7 +850,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                     });
                 }
                 let payload = self.retire.clean(payload);
-                self.validator.validate(&payload, &self.state, self.id, &self.limits)?;
+                self.validate(&payload)?;
                 self.receive(from, payload);
                 self.owe_ack(from, seq);
                 self.proto.hold(from, seq);
@@ -841,7 +858,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
             }
             Message::State { state } => {
                 let state = self.retire.clean(state);
-                self.validator.validate(&state, &self.state, self.id, &self.limits)?;
+                self.validate(&state)?;
                 self.receive(from, state);
                 Ok(())
             }
@@ -855,6 +872,11 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 Ok(())
             }
         }
+    }
+
+    /// Runs the validator on a received payload, under [`receive_policy`](Self::receive_policy).
+    fn validate(&self, incoming: &L) -> Result<(), Error> {
+        self.validator.validate(incoming, &self.state, &self.receive_policy())
     }
 
     /// Records the ack owed to `from`; to a replica that is not a neighbour only while fewer than
@@ -1158,8 +1180,8 @@ where
     ///
     /// Any decoding error of [`Message::from_bytes`] under this engine's [`limits`](Self::limits)
     /// (the precise typed error, every limit applied inside the payload too), then any error of
-    /// [`on_message`](Self::on_message). On error nothing changed. For peers you do not trust,
-    /// also validate payloads against the state with [`ReceiveCheck`](crate::sync::ReceiveCheck).
+    /// [`on_message`](Self::on_message) (whose validator, [`BasicCheck`] by default, runs under
+    /// the same limits). On error nothing changed.
     ///
     /// ```
     /// # use convergent::sync::{Message, Mode, SyncEngine};
