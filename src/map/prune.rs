@@ -13,12 +13,13 @@ pub(crate) fn reissue_map<K: Hash + Eq + Clone, S: ReissueDots>(
     m: &mut MapStore<K, S>,
     next: &mut dyn FnMut() -> Dot,
 ) {
-    let old = core::mem::take(m);
-    for (k, mut s) in old.entries {
-        s.reissue_dots(next);
-        s.for_each_dot(&mut |d| {
-            m.index.insert(d, k.clone());
+    let MapStore { entries, index, .. } = m;
+    index.clear();
+    for e in entries.iter_mut() {
+        e.value.reissue_dots(next);
+        let hash = e.hash;
+        e.value.for_each_dot(&mut |d| {
+            index.insert(d, hash);
         });
-        m.entries.insert(k, s);
     }
 }

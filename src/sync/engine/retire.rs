@@ -254,7 +254,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
                     if rec.retired == rec.heir {
                         return Err(Error::Malformed { field: "retire.heir" });
                     }
-                    self.validator.validate(&rec.fold, &self.state, self.id, &self.limits)?;
+                    self.validate(&rec.fold)?;
                 }
                 let mut acks = Vec::with_capacity(records.len());
                 for rec in records {
