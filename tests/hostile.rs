@@ -779,7 +779,7 @@ fn regression_set_replica_table_overflow_is_refused_not_a_panic() {
     // ...and with a larger replica limit, the set takes it (it used to refuse it with
     // `TooLarge { field: "set.replicas" }`, or panic in a plain join).
     let roomy = limits(|l| l.max_replicas = 1 << 20);
-    assert_eq!(wire::receive(&mut s, &one_more, &policy().with_limits(roomy.clone())), Ok(true));
+    assert_eq!(wire::receive(&mut s, &one_more, &policy().with_limits(roomy)), Ok(true));
     assert_eq!(s.len(), full as usize + 1);
     // Its snapshot decodes at a peer with the same limits.
     assert_eq!(wire::from_bytes_with::<OrSet<u32>>(&wire::to_bytes(&s), &roomy).as_ref(), Ok(&s));

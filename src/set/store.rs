@@ -224,7 +224,7 @@ impl<P> Default for Extras<P> {
 /// Costs: `contains`, and each mutation, `O(1)` expected; a join costs `O(size of the other
 /// store + dots of this store the other context can remove)`, never a scan of this store for a
 /// small delta (a dot index finds the elements a remove delta names). About 32 bytes per `u64`
-/// element (see `examples/set_memory.rs`).
+/// element (`cargo run --release -p experiments --bin set_memory`).
 ///
 /// Limits: event numbers up to `2^48 - 1` ([`MAX_COUNTER`](Self::MAX_COUNTER)); decoding
 /// refuses input beyond it. Up to 65 536 replicas with live elements, a dot is packed in 8 bytes

@@ -419,7 +419,8 @@ fn replica_indices_are_reused_when_the_table_is_full() {
     // Equality is semantic across packings.
     assert!(s != before);
     assert!(s.take(&(u32::MAX - 1)).is_some());
-    assert!(s == before && before == s);
+    assert_eq!(s, before, "wide == narrow");
+    assert_eq!(before, s, "narrow == wide");
 }
 
 /// Issue 10, class 4 (issue 14): a plain `join` of OR-Sets that together hold live elements of
