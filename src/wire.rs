@@ -428,7 +428,11 @@ impl<'b> Reader<'b> {
     /// A store's wire form read through serde and converted with [`WireStore::from_wire`], then
     /// checked canonical against the bytes it was read from. The last part of a value: a
     /// whole-body reader refuses trailing bytes before the conversion.
-    pub(crate) fn store<S: WireStore>(&mut self, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<S, Error> {
+    pub(crate) fn store<S: WireStore>(
+        &mut self,
+        table: &ReplicaTable,
+        cx: &mut DecodeCx,
+    ) -> Result<S, Error> {
         let start = self.bytes;
         let (w, rest) =
             postcard::take_from_bytes::<S::Wire>(start).map_err(|_| Error::Malformed { field: "value" })?;

@@ -199,7 +199,7 @@ fn rows() -> Vec<Row> {
     rows.push(Row { name: "decode one insert delta, u64", ours: per_op(o), theirs: per_op(t) });
 
     // A one-element remove delta (crdts: its rm op): encode, and decode (validated).
-    let (mut rsrc, mut rtsrc) = (src.clone(), tsrc.clone());
+    let (mut rsrc, rtsrc) = (src.clone(), tsrc.clone());
     let rm = rsrc.remove(rid(PEER), &(1 << 40));
     let trm = rtsrc.rm(1 << 40, rtsrc.contains(&(1 << 40)).derive_rm_ctx());
     let o = allocs(|| (0..OPS).for_each(|_| drop(wire::to_bytes(&rm))));
@@ -211,7 +211,7 @@ fn rows() -> Vec<Row> {
     rows.push(Row { name: "decode a one-element remove delta, u64", ours: per_op(o), theirs: per_op(t) });
 
     // One String insert delta (crdts: its add op).
-    let (mut ssrc, mut stsrc) = (OrSet::new(), Orswot::<String, u128>::new());
+    let (mut ssrc, stsrc) = (OrSet::new(), Orswot::<String, u128>::new());
     let e = String::from("element-00000042");
     let sins = ssrc.insert(rid(PEER), e.clone());
     let sadd = stsrc.add(e, stsrc.read_ctx().derive_add_ctx(PEER));

@@ -114,6 +114,10 @@ fn overlong_varints_in_a_one_element_delta_are_refused() {
         let mut b = bytes[..at].to_vec();
         b.extend([bytes[at] | 0x80, 0]);
         b.extend(&bytes[at + 1..]);
-        assert_eq!(wire::from_bytes::<OrSet<u64>>(&b), Err(Error::NotCanonical { field: "encoding" }), "at {at}");
+        assert_eq!(
+            wire::from_bytes::<OrSet<u64>>(&b),
+            Err(Error::NotCanonical { field: "encoding" }),
+            "at {at}"
+        );
     }
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{Causal, CausalContext, Dot, Ranges, ReplicaId, VersionVector};
 use crate::error::Error;
-use crate::wire::{Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, checked_default, decode_through};
+use crate::wire::{
+    Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, checked_default, decode_through,
+};
 
 /// One replica's entry of a context on the wire: the id and its ranges, gap-encoded as
 /// `(first - previous_last - 1, last - first)` (so `1..=n` is `(0, n - 1)`).
@@ -113,7 +115,11 @@ fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Erro
             let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
             let hi = lo.and_then(|lo| lo.checked_add(len));
             let (Some(lo), Some(hi)) = (lo, hi) else {
-                return Err(Error::CounterOutOfRange { field: "context", value: u64::MAX, max: l.max_counter });
+                return Err(Error::CounterOutOfRange {
+                    field: "context",
+                    value: u64::MAX,
+                    max: l.max_counter,
+                });
             };
             if hi > l.max_counter {
                 return Err(Error::CounterOutOfRange { field: "context", value: hi, max: l.max_counter });
