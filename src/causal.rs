@@ -13,7 +13,7 @@ pub(crate) mod replica;
 mod store;
 mod vv;
 
-pub use crate::prune::ReissueDots;
+pub use crate::prune::FoldStore;
 pub use crate::receive::ReceiveStore;
 #[cfg_attr(not(feature = "serde"), allow(unused_imports))]
 pub(crate) use context::{Ranges, ranges_canonical};

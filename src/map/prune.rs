@@ -1,24 +1,31 @@
-//! Pruning support for the map's store: its dots re-issued under fresh ones (see
-//! [`Prune`](crate::Prune)), the dot index rebuilt to match.
+//! Pruning support for the map's store (see [`Prune`](crate::Prune)): the keys holding live
+//! dots of a retired replica, found through the dot index, folded one by one.
 
+use alloc::vec::Vec;
 use core::hash::Hash;
 
-use super::MapStore;
-use crate::causal::Dot;
-use crate::prune::ReissueDots;
+use hashbrown::HashSet;
 
-/// Replaces every live dot of every value by `next()`, keeping each value's payloads, and
-/// re-indexes the new dots. `O(dots)`.
-pub(crate) fn reissue_map<K: Hash + Eq + Clone, S: ReissueDots>(
-    m: &mut MapStore<K, S>,
-    next: &mut dyn FnMut() -> Dot,
+use super::MapStore;
+use crate::causal::{Handle, ReplicaId};
+use crate::prune::FoldStore;
+
+/// Folds `retired` out of every key whose value holds one of its live dots, as a mutation of
+/// the heir (`h.replica()`). `O(dots of the map)` to find the keys, plus each key's fold.
+pub(crate) fn fold_map<K: Hash + Eq + Clone, S: FoldStore>(
+    h: &mut Handle<'_, MapStore<K, S>>,
+    retired: ReplicaId,
 ) {
-    let old = core::mem::take(m);
-    for (k, mut s) in old.entries {
-        s.reissue_dots(next);
-        s.for_each_dot(&mut |d| {
-            m.index.insert(d, k.clone());
-        });
-        m.entries.insert(k, s);
+    // In the index's order: the same state (or a clone of it) folds the same way.
+    let mut seen: HashSet<&K> = HashSet::new();
+    let mut keys: Vec<K> = Vec::new();
+    for (d, k) in &h.store.index {
+        if d.replica() == retired && seen.insert(k) {
+            keys.push(k.clone());
+        }
+    }
+    drop(seen);
+    for k in keys {
+        h.update(k, |nested| S::fold_store(nested, retired));
     }
 }
