@@ -15,7 +15,7 @@ mod vv;
 #[cfg(feature = "serde")]
 mod wire;
 
-pub use crate::prune::ReissueDots;
+pub use crate::prune::FoldStore;
 pub use crate::receive::ReceiveStore;
 #[cfg_attr(not(feature = "serde"), allow(unused_imports))]
 pub(crate) use context::{Ranges, ranges_canonical};

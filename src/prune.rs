@@ -20,7 +20,9 @@
 
 use alloc::vec::Vec;
 
-use crate::causal::{Causal, CausalContext, Dot, DotSet, DotStore, Nested, ReplicaId};
+use crate::causal::{
+    Causal, CausalContext, Dot, DotSet, DotStore, Handle, Nested, ReplicaId, fun_forget, fun_put,
+};
 use crate::counter::causal::{GCounterStore, PnCounterStore};
 use crate::lattice::Lattice;
 use crate::map::MapStore;
@@ -83,66 +85,124 @@ pub trait Prune: Lattice {
     }
 }
 
-/// A dot store whose dots can be replaced by fresh ones, payloads kept: what a fold needs.
+/// A dot store whose retired replica's live contributions can be moved to the heir, through a
+/// [`Handle`] of the heir (so the change is recorded in the fold's delta): what a fold needs.
 /// Plumbing: public only because it appears in public bounds; hidden from the docs and not
 /// covered by semver.
 #[doc(hidden)]
-pub trait ReissueDots: DotStore {
-    /// Replaces the live dots by dots from `next()`, keeping what the store means; `next`
-    /// returns strictly increasing dots of one replica, none of them live in the store.
-    fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot);
+pub trait FoldStore: DotStore {
+    /// Replaces the live dots of `retired` by new dots of `h.replica()` meaning the same (for a
+    /// counter: adds their totals to the heir's own running totals). `O(store)`.
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId);
 }
 
-/// Any number of live dots become ONE: a flag is on whatever the number of enables.
-impl ReissueDots for DotSet {
-    fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
-        let mut fresh = DotSet::default();
-        if !self.is_empty() {
-            fresh.insert(next());
+/// The live dots of `retired`, removed from the state's store and recorded as removed in the
+/// delta.
+fn forget_retired<S: DotStore>(h: &mut Handle<'_, S>, retired: ReplicaId) -> usize {
+    let mut gone: Vec<Dot> = Vec::new();
+    h.store.for_each_dot(&mut |d| {
+        if d.replica() == retired {
+            gone.push(d);
         }
-        *self = fresh;
+    });
+    h.store.retain_dots(&mut |d| d.replica() != retired);
+    for &d in &gone {
+        h.forget(d);
+    }
+    gone.len()
+}
+
+/// Any number of live enables become ONE enable of the heir: a flag is on whatever their number.
+impl FoldStore for DotSet {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        if forget_retired(h, retired) > 0 {
+            let d = h.mint();
+            h.store.insert(d);
+            h.dstore.insert(d);
+        }
     }
 }
 
-macro_rules! reissue_fun {
+/// Each value of the retired replica re-issued under a dot of the heir.
+macro_rules! fold_values {
     ($([$($gen:tt)*] $name:ty;)+) => {$(
-        impl<$($gen)*> ReissueDots for $name {
-            fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
-                use crate::causal::FunStore;
-                let old = core::mem::take(self.fun_mut());
-                let fun = self.fun_mut();
-                for (_, v) in old.iter() {
-                    fun.insert(next(), v.clone());
+        impl<$($gen)*> FoldStore for $name {
+            fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+                let mut values = Vec::new();
+                fun_forget(h, |d, v| {
+                    let mine = d.replica() == retired;
+                    if mine {
+                        values.push(v.clone());
+                    }
+                    mine
+                });
+                for v in values {
+                    fun_put(h, v);
                 }
             }
         }
     )+};
 }
 
-reissue_fun! {
-    [] GCounterStore;
-    [] PnCounterStore;
+fold_values! {
     [T: Clone + PartialEq] LwwStore<T>;
     [T: Clone + PartialEq] MvStore<T>;
 }
 
-impl<T: core::hash::Hash + Eq + Clone> ReissueDots for SetStore<T> {
-    fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
-        let elems: Vec<T> = self.iter().cloned().collect();
-        let mut fresh = SetStore::default();
-        for e in elems {
-            let n = self.take(&e).map_or(0, |dots| dots.len());
-            for _ in 0..n {
-                fresh.add_dot(e.clone(), next());
-            }
+/// The retired totals are added to the heir's running total: the heir's chain goes on with one
+/// dot, however many replicas it inherited from.
+impl FoldStore for GCounterStore {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        let total = h.get().get(retired);
+        if forget_retired(h, retired) > 0 {
+            h.increment(total);
         }
-        *self = fresh;
     }
 }
 
-impl<K: core::hash::Hash + Eq + Clone, S: ReissueDots> ReissueDots for MapStore<K, S> {
-    fn reissue_dots(&mut self, next: &mut dyn FnMut() -> Dot) {
-        crate::map::prune::reissue_map(self, next);
+impl FoldStore for PnCounterStore {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        let (p, n) = (h.get().increments().get(retired), h.get().decrements().get(retired));
+        if forget_retired(h, retired) > 0 {
+            h.increment(p);
+            h.decrement(n);
+        }
+    }
+}
+
+/// Each element the retired replica holds live gets one dot of the heir instead.
+impl<T: core::hash::Hash + Eq + Clone> FoldStore for SetStore<T> {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        let mut any = false;
+        h.store.for_each_dot(&mut |d| any |= d.replica() == retired);
+        if !any {
+            return;
+        }
+        let elems: Vec<T> = h.store.iter().cloned().collect();
+        for e in elems {
+            let Some(dots) = h.store.take(&e) else { continue };
+            let mut folded = false;
+            for d in dots {
+                if d.replica() == retired {
+                    h.forget(d);
+                    folded = true;
+                } else {
+                    h.store.add_dot(e.clone(), d);
+                }
+            }
+            if folded {
+                let d = h.mint();
+                h.store.add_dot(e.clone(), d);
+                h.dstore.add_dot(e, d);
+            }
+        }
+    }
+}
+
+/// Every key whose value holds a live dot of the retired replica is folded by its value's store.
+impl<K: core::hash::Hash + Eq + Clone, S: FoldStore> FoldStore for MapStore<K, S> {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        crate::map::prune::fold_map(h, retired);
     }
 }
 
@@ -157,31 +217,14 @@ fn context_without(ctx: &CausalContext, retired: ReplicaId) -> CausalContext {
     ctx.difference(&only)
 }
 
-/// The fold of a causal pair: every live dot of `retired` replaced by a fresh dot of `heir`
-/// with the same payload. The delta's context holds the old dots too, so that a replica that has
+/// The fold of a causal pair: a mutation by the heir that replaces every live dot of `retired`
+/// by the heir's own. The delta's context holds the replaced dots, so that a replica that has
 /// not purged yet drops them when it joins the fold: the fold alone never counts twice.
-fn fold_causal<S: ReissueDots>(c: &mut Causal<S>, retired: ReplicaId, heir: ReplicaId) -> Causal<S> {
-    if retired == heir {
+fn fold_causal<S: FoldStore>(c: &mut Causal<S>, retired: ReplicaId, heir: ReplicaId) -> Causal<S> {
+    if retired == heir || c.context.ranges_of(&retired).is_empty() {
         return Causal::default();
     }
-    let mut store = c.store.clone();
-    store.retain_dots(&mut |d| d.replica() == retired);
-    if store.is_empty() {
-        return Causal::default();
-    }
-    let mut context = CausalContext::new();
-    store.for_each_dot(&mut |d| {
-        context.insert(d);
-    });
-    let mut ctx = c.context.clone();
-    store.reissue_dots(&mut || {
-        let d = ctx.next_dot(heir);
-        context.insert(d);
-        d
-    });
-    let delta = Causal { store, context };
-    c.join_ref(&delta);
-    delta
+    c.mutate(heir, |h| S::fold_store(h, retired)).0
 }
 
 /// `O(log replicas)` when the context does not name `retired` (every live dot is in the
@@ -194,7 +237,7 @@ fn purge_causal<S: DotStore>(c: &mut Causal<S>, retired: ReplicaId) {
     c.context = context_without(&c.context, retired);
 }
 
-impl<S: ReissueDots> Prune for Causal<S> {
+impl<S: FoldStore> Prune for Causal<S> {
     fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
         fold_causal(self, retired, heir)
     }
@@ -209,7 +252,7 @@ macro_rules! prune_causal {
     ($([$($gen:tt)*] $name:ty => $store:ty;)+) => {$(
         impl<$($gen)*> Prune for $name
         where
-            $store: ReissueDots,
+            $store: FoldStore,
         {
             fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
                 let mut inner = core::mem::take(self).into_causal();

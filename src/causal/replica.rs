@@ -15,7 +15,9 @@ use core::fmt;
 /// its id, and every peer remembers which numbers it has seen. A replica that comes back under its
 /// old id with a stale counter re-issues numbers its peers have already seen: their copies treat
 /// the new writes as old news, and can delete them as "already removed" (riak_kv issue 679 lost
-/// data exactly this way). A new id costs one more entry in version vectors and nothing else.
+/// data exactly this way). A new id costs one more entry in every context and version vector, until
+/// the old id is retired: [`SyncEngine::retire`](crate::sync::SyncEngine::retire) folds it into a
+/// live replica and every replica forgets it (see [`Prune`](crate::Prune)).
 ///
 /// # On the wire
 ///

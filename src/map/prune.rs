@@ -1,25 +1,29 @@
-//! Pruning support for the map's store: its dots re-issued under fresh ones (see
-//! [`Prune`](crate::Prune)), the dot index rebuilt to match.
+//! Pruning support for the map's store (see [`Prune`](crate::Prune)): the keys holding live
+//! dots of a retired replica, found through the dot index, folded one by one.
 
+use alloc::vec::Vec;
 use core::hash::Hash;
 
 use super::MapStore;
-use crate::causal::Dot;
-use crate::prune::ReissueDots;
+use crate::causal::{Handle, ReplicaId};
+use crate::prune::FoldStore;
 
-/// Replaces every live dot of every value by `next()`, keeping each value's payloads, and
-/// re-indexes the new dots. `O(dots)`.
-pub(crate) fn reissue_map<K: Hash + Eq + Clone, S: ReissueDots>(
-    m: &mut MapStore<K, S>,
-    next: &mut dyn FnMut() -> Dot,
+/// Folds `retired` out of every key whose value holds one of its live dots, as a mutation of
+/// the heir (`h.replica()`). `O(dots of the map)` to find the keys, plus each key's fold.
+pub(crate) fn fold_map<K: Hash + Eq + Clone, S: FoldStore>(
+    h: &mut Handle<'_, MapStore<K, S>>,
+    retired: ReplicaId,
 ) {
-    let MapStore { entries, index, .. } = m;
-    index.clear();
-    for e in entries.iter_mut() {
-        e.value.reissue_dots(next);
-        let hash = e.hash;
-        e.value.for_each_dot(&mut |d| {
-            index.insert(d, hash);
-        });
+    // In the table's order: the same state (or a clone of it) folds the same way.
+    let mut keys: Vec<K> = Vec::new();
+    for e in h.store.entries.iter() {
+        let mut holds = false;
+        e.value.for_each_dot(&mut |d| holds |= d.replica() == retired);
+        if holds {
+            keys.push(e.key.clone());
+        }
+    }
+    for k in keys {
+        h.update(k, |nested| S::fold_store(nested, retired));
     }
 }

@@ -67,7 +67,8 @@ struct Peer<L> {
 /// * **Lost state** (wiped disk, old backup): start with [`new`](Self::new) under a NEW
 ///   [`ReplicaId`]. Reusing the old id with a stale event counter re-issues event numbers peers
 ///   have already seen, and they drop the new writes as old news. [`OwnDotsCheck`](crate::sync::OwnDotsCheck) detects the
-///   mistake on causal types.
+///   mistake on causal types. One live replica then [`retire`](Self::retire)s the old id, so
+///   that values stop naming it (`docs/pruning.md`).
 ///
 /// # Example
 ///
