@@ -104,3 +104,17 @@ fn regression_context_claiming_2_pow_56_dots_is_checked_in_constant_time() {
     use testkit::fuzz::decode_of;
     testkit::dispatch!(sel, decode_of(rest));
 }
+
+/// Found by `envelope` (a harness bug, not a library bug): a history whose PN-Counter entry is
+/// at 2^53 was restored into one engine; the other engine's default validator refused it as a
+/// claim too far ahead (`ClaimTooFarAhead`, by design), so the two never converged. The
+/// handshake harness now runs its engines with `AcceptAll` (receipt policies are the hostile
+/// targets' business) and must converge here through the digest handshake.
+#[test]
+fn regression_handshake_pn_counter() {
+    let bytes = [
+        0x4c, 0x4d, 0x6d, 0x68, 0x72, 0x66, 0x6c, 0x61, 0x65, 0x64, 0x2e, 0xff, 0xff, 0xff, 0x7, 0x6f, 0xff,
+        0x1, 0x4c, 0x41, 0x1, 0x6f,
+    ];
+    testkit::fuzz::handshake_of::<convergent::PnCounter>(&bytes);
+}

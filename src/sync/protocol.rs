@@ -138,6 +138,9 @@ impl Digest for crate::PnCounter {
     }
 }
 
+/// No vector: a register is one irreducible, the answer is the register.
+impl<T: Ord + Clone> Digest for crate::LwwRegister<T> {}
+
 /// Checks a digest received for `L`: the type's part count, every vector within
 /// `limits.max_replicas` (the decoder already checked counters and canonical order).
 /// `O(parts)`.
