@@ -398,10 +398,16 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
         if self.dots == 0 || other_ctx.dot_count() == other.dots as u64 {
             return Vec::new();
         }
-        let by_context = usize::try_from(other_ctx.dot_count()).is_ok_and(|n| n <= self.entries.len());
+        // A dot of the context costs one lookup (two for the few the other side removed); a key
+        // of this side costs a hash of the key and a lookup in `other`.
+        let by_context =
+            usize::try_from(other_ctx.dot_count()).is_ok_and(|n| n <= self.entries.len().saturating_mul(2));
         if by_context {
             let mut hashes: HashSet<u64> = HashSet::default();
             for d in other_ctx.dots() {
+                if other.contains_dot(&d) {
+                    continue;
+                }
                 if let Some(h) = self.hash_of_dot(&d) {
                     hashes.insert(h);
                 }
