@@ -509,6 +509,78 @@ fn main() {
     set_joins(&mut c);
     maps(&mut c);
     encoding(&mut c);
+    map_merges_diverged(&mut c);
     c.final_summary();
     summary(start);
+}
+
+/// Map merges of DIVERGED replicas, 10^5 keys to PN-Counters (built as in `map_merge`): from one
+/// common state, replica 1 increments 1% of the keys; replica 2 increments another 1% and, in
+/// the `removed` rows, removes a third 1%. Replica 1's state joins replica 2's. Without removes
+/// the join has no remove work to do; with them, it visits only the removed keys.
+fn map_merges_diverged(c: &mut Criterion) {
+    for removed in [false, true] {
+        let what = if removed { "updates and removes" } else { "updates only" };
+        let tag = if removed { "removes" } else { "updates" };
+        map_merge_diverged(
+            c,
+            &format!("ormap_merge_diverged_{tag}_string_100000"),
+            &format!("OR-Map<String, PN-Counter>: merge diverged replicas ({what}, 1%), 10^5 keys"),
+            removed,
+            |k| format!("key-{k:08}"),
+        );
+        map_merge_diverged(
+            c,
+            &format!("ormap_merge_diverged_{tag}_u64_100000"),
+            &format!("OR-Map<u64, PN-Counter>: merge diverged replicas ({what}, 1%), 10^5 keys"),
+            removed,
+            |k| k,
+        );
+    }
+}
+
+fn map_merge_diverged<K>(c: &mut Criterion, name: &str, label: &str, removed: bool, key: impl Fn(u64) -> K)
+where
+    K: Clone + std::hash::Hash + Eq + Ord + std::fmt::Debug,
+{
+    let m = 100_000u64;
+    let mut ours: OrMap<K, PnCounter> = OrMap::new();
+    let mut theirs: crdts::Map<K, crdts::PNCounter<u128>, u128> = crdts::Map::new();
+    for k in 0..m {
+        let a = (k % 3) as u128 + 1;
+        let _ = ours.update(rid(a), key(k), |c| c.increment(1));
+        let op = theirs.update(key(k), theirs.read_ctx().derive_add_ctx(a), |c, _| c.inc(a));
+        theirs.apply(op);
+    }
+    let (mut ours1, mut theirs1) = (ours.clone(), theirs.clone());
+    let (mut ours2, mut theirs2) = (ours, theirs);
+    for k in (0..m).step_by(100) {
+        let _ = ours1.update(rid(1), key(k), |c| c.increment(1));
+        let op = theirs1.update(key(k), theirs1.read_ctx().derive_add_ctx(1), |c, _| c.inc(1));
+        theirs1.apply(op);
+        let _ = ours2.update(rid(2), key(k + 1), |c| c.increment(1));
+        let op = theirs2.update(key(k + 1), theirs2.read_ctx().derive_add_ctx(2), |c, _| c.inc(2));
+        theirs2.apply(op);
+        if removed {
+            let _ = ours2.remove(rid(2), &key(k + 2));
+            let op = theirs2.rm(key(k + 2), theirs2.read_ctx().derive_rm_ctx());
+            theirs2.apply(op);
+        }
+    }
+    let mut g = group(c, name, label);
+    g.sample_size(10);
+    g.bench_function("convergent", |b| {
+        b.iter_batched_ref(|| ours1.clone(), |s| s.join_ref(black_box(&ours2)), BatchSize::LargeInput)
+    });
+    g.bench_function("crdts", |b| {
+        b.iter_batched(
+            || (theirs1.clone(), theirs2.clone()),
+            |(mut s, o)| {
+                s.merge(o);
+                s
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
 }

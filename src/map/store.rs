@@ -56,13 +56,25 @@ pub struct MapStore<K, S> {
     /// Hashes the keys; the hashes stored in `entries` and `index` are its.
     pub(super) hasher: DefaultHashBuilder,
     pub(super) entries: HashTable<Entry<K, S>>,
-    /// Every live dot of every value, to the hash of the key holding it.
+    /// Every live dot of every value, to the hash of the key holding it, when the map holds more
+    /// than [`SMALL`] dots; empty otherwise (a small map, such as the delta of one update, is
+    /// searched instead: it allocates no index).
     pub(super) index: HashMap<Dot, u64>,
+    /// The number of live dots.
+    pub(super) dots: usize,
 }
+
+/// Up to this many live dots a map keeps no index: a dot is found by a search of its values.
+const SMALL: usize = 8;
 
 impl<K, S> Default for MapStore<K, S> {
     fn default() -> Self {
-        MapStore { hasher: DefaultHashBuilder::default(), entries: HashTable::new(), index: HashMap::default() }
+        MapStore {
+            hasher: DefaultHashBuilder::default(),
+            entries: HashTable::new(),
+            index: HashMap::default(),
+            dots: 0,
+        }
     }
 }
 
@@ -188,7 +200,9 @@ impl<K: Hash + Eq, S> MapStore<K, S> {
     {
         self.entry(key).is_some()
     }
+}
 
+impl<K: Hash + Eq, S: DotStore> MapStore<K, S> {
     /// Removes `key`'s entry and returns it. `O(1)` expected.
     fn take<Q>(&mut self, key: &Q) -> Option<Entry<K, S>>
     where
@@ -197,7 +211,9 @@ impl<K: Hash + Eq, S> MapStore<K, S> {
     {
         let h = self.hash_of(key);
         let found = self.entries.find_entry(h, |e| e.hash == h && e.key.borrow() == key).ok()?;
-        Some(found.remove().0)
+        let e = found.remove().0;
+        self.forget_value(&e.value);
+        Some(e)
     }
 }
 
@@ -212,40 +228,156 @@ fn holder<'a, K, S: DotStore>(entries: &'a HashTable<Entry<K, S>>, hash: u64, do
     }
 }
 
+/// Up to this many dots, the change an update makes to a value is found by comparing its dots
+/// before and after (on the stack) rather than recorded (in two vectors).
+const DIFF: usize = 16;
+
 /// Room (keys, or index entries) a map keeps whatever it holds: below it, removals never shrink.
 const SHRINK_FLOOR: usize = 16;
 
-/// Whether a table of `room` slots holding `len` entries should shrink to fit: when it holds
-/// more than twice the room a fresh table of its entries would (and above [`SHRINK_FLOOR`]). The
-/// room must halve before the next shrink, so `O(1)` amortized per removal.
-fn sparse(room: usize, len: usize) -> bool {
-    room > SHRINK_FLOOR && room > 2 * crate::limits::table_room(len)
+/// The buckets of a fresh table of `n` entries (a power of two holding `n` at 7/8 load).
+fn fresh_buckets(n: usize) -> usize {
+    match n {
+        0 => 0,
+        1..4 => 4,
+        4..8 => 8,
+        _ => n.saturating_mul(8).div_ceil(7).next_power_of_two(),
+    }
+}
+
+/// Whether a table allocated `bytes` for entries of `entry` bytes, holding `len` of them, should
+/// shrink to fit: when it has more than twice the buckets a fresh table of its entries would
+/// (and more than [`SHRINK_FLOOR`]). Buckets, not `capacity()`, which also drops with each
+/// tombstone a removal leaves: a table full of tombstones would otherwise never look sparse.
+/// The entries must halve before the next shrink, so `O(1)` amortized per removal.
+fn sparse(bytes: usize, entry: usize, len: usize) -> bool {
+    let buckets = bytes / (entry + 1);
+    buckets > SHRINK_FLOOR && buckets > 2 * fresh_buckets(len)
 }
 
 impl<K, S> MapStore<K, S> {
     /// Memory follows the live size: the key table and the dot index each shrink to fit once
-    /// they hold more than twice the room their entries need.
+    /// they have more than twice the buckets their entries need.
     fn shrink_if_sparse(&mut self) {
-        if sparse(self.entries.capacity(), self.entries.len()) {
+        if sparse(self.entries.allocation_size(), size_of::<Entry<K, S>>(), self.entries.len()) {
             self.entries.shrink_to_fit(|e| e.hash);
         }
-        if sparse(self.index.capacity(), self.index.len()) {
+        if sparse(self.index.allocation_size(), size_of::<(Dot, u64)>(), self.index.len()) {
             self.index.shrink_to_fit();
         }
     }
 }
 
+/// The dot index: kept complete above [`SMALL`] live dots, absent below. Every change of the
+/// values is reported here AFTER the values changed (the index is rebuilt from them when the map
+/// grows past `SMALL`).
+impl<K, S: DotStore> MapStore<K, S> {
+    fn indexed(&self) -> bool {
+        self.dots > SMALL
+    }
+
+    /// Notes that the dots `added` became live under the key hashing to `hash` and the dots
+    /// `removed` stopped being live (a dot in both was minted and removed by one mutation: it
+    /// must come first in `added`, never re-added after its removal).
+    fn note(&mut self, hash: u64, added: &[Dot], removed: &[Dot]) {
+        let after = self.dots + added.len() - removed.len();
+        if after > SMALL {
+            if self.indexed() {
+                for d in added {
+                    self.index.insert(*d, hash);
+                }
+                for d in removed {
+                    self.index.remove(d);
+                }
+            } else {
+                self.dots = after;
+                let _ = self.build_index();
+            }
+        } else if self.index.capacity() > 0 {
+            self.index = HashMap::default();
+        }
+        self.dots = after;
+    }
+
+    /// Indexes every live dot of the values; returns the first dot found under two keys.
+    fn build_index(&mut self) -> Option<Dot> {
+        let mut dup = None;
+        let index = &mut self.index;
+        index.clear();
+        index.reserve(self.dots);
+        for e in &self.entries {
+            e.value.for_each_dot(&mut |d| {
+                if index.insert(d, e.hash).is_some() && dup.is_none() {
+                    dup = Some(d);
+                }
+            });
+        }
+        dup
+    }
+
+    /// The hash of the key holding the live `dot`. `O(1)` expected (a search of at most
+    /// [`SMALL`] dots in a small map).
+    fn hash_of_dot(&self, dot: &Dot) -> Option<u64> {
+        if self.indexed() {
+            self.index.get(dot).copied()
+        } else {
+            self.entries.iter().find(|e| e.value.contains_dot(dot)).map(|e| e.hash)
+        }
+    }
+
+    /// Inserts an entry whose key is absent, indexing its dots. Returns the first dot found
+    /// under two keys, if any (only a decoder can meet one).
+    fn insert_new(&mut self, hash: u64, key: K, value: S) -> Option<Dot> {
+        let was = self.indexed();
+        let mut dup = None;
+        if was {
+            let index = &mut self.index;
+            value.for_each_dot(&mut |d| {
+                if index.insert(d, hash).is_some() && dup.is_none() {
+                    dup = Some(d);
+                }
+            });
+        } else {
+            let entries = &self.entries;
+            value.for_each_dot(&mut |d| {
+                if dup.is_none() && entries.iter().any(|e| e.value.contains_dot(&d)) {
+                    dup = Some(d);
+                }
+            });
+        }
+        self.dots += value.dot_count();
+        self.entries.insert_unique(hash, Entry { hash, key, value }, |e| e.hash);
+        if !was && self.indexed() {
+            dup = dup.or(self.build_index());
+        }
+        dup
+    }
+
+    /// Unindexes the dots of an entry just taken out of the table.
+    fn forget_value(&mut self, value: &S) {
+        let n = value.dot_count();
+        if self.dots - n > SMALL {
+            let index = &mut self.index;
+            value.for_each_dot(&mut |d| {
+                index.remove(&d);
+            });
+        } else if self.index.capacity() > 0 {
+            self.index = HashMap::default();
+        }
+        self.dots -= n;
+    }
+}
+
 /// Moves what `sub` recorded for the key hashing to `hash` into the index and the parent log.
-fn apply_log(hash: u64, sub: &mut DotLog, index: &mut HashMap<Dot, u64>, log: &mut DotLog) {
+fn apply_log<K, S: DotStore>(hash: u64, sub: &mut DotLog, store: &mut MapStore<K, S>, log: &mut DotLog) {
     // NOTE: added before removed: a mutation can mint a dot and then remove it (write then
     // clear), never the other way round (dots are never re-minted).
     let (added, removed) = sub.take();
+    store.note(hash, &added, &removed);
     for d in added {
-        index.insert(d, hash);
         log.added(d);
     }
     for d in removed {
-        index.remove(&d);
         log.removed(d);
     }
 }
@@ -254,7 +386,8 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
     /// The hashes of the keys not held by `other` that hold a dot `other_ctx` has seen: the keys
     /// whose values the other side removed from (a superset when two keys share a hash, which is
     /// harmless: the caller joins those keys with the empty value). Walks whichever is smaller:
-    /// the context's dots (a remove delta's context is the removed dots) or this map's index.
+    /// the context's dots (a remove delta's context is the removed dots) or this map's keys
+    /// (then only the dots of the keys `other` does not hold).
     /// Keys are neither cloned nor hashed per dot: a key holding many removed dots is looked up in
     /// `other` once.
     ///
@@ -262,30 +395,43 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
     /// is still live in `other` (a full state without removes: same count, as live dots are in
     /// the context), a dot of `self` that context has seen lives in `other` under the same key.
     pub(super) fn keys_removed_by(&self, other: &Self, other_ctx: &CausalContext) -> Vec<u64> {
-        if self.index.is_empty() || other_ctx.dot_count() == other.index.len() as u64 {
+        if self.dots == 0 || other_ctx.dot_count() == other.dots as u64 {
             return Vec::new();
         }
-        let mut hashes: HashSet<u64> = HashSet::default();
-        let by_context = usize::try_from(other_ctx.dot_count()).is_ok_and(|n| n <= self.index.len());
+        // A dot of the context costs one lookup (two for the few the other side removed); a key
+        // of this side costs a hash of the key and a lookup in `other`.
+        let by_context =
+            usize::try_from(other_ctx.dot_count()).is_ok_and(|n| n <= self.entries.len().saturating_mul(2));
         if by_context {
+            let mut hashes: HashSet<u64> = HashSet::default();
             for d in other_ctx.dots() {
-                if let Some(h) = self.index.get(&d) {
-                    hashes.insert(*h);
+                if other.contains_dot(&d) {
+                    continue;
+                }
+                if let Some(h) = self.hash_of_dot(&d) {
+                    hashes.insert(h);
                 }
             }
+            hashes
+                .into_iter()
+                .filter(|h| self.entries.iter_hash(*h).any(|e| e.hash == *h && !other.contains_key(&e.key)))
+                .collect()
         } else {
-            for (d, h) in &self.index {
-                if !hashes.contains(h) && other_ctx.contains(d) {
-                    hashes.insert(*h);
+            let mut hashes = Vec::new();
+            for e in &self.entries {
+                if hashes.last() == Some(&e.hash) || other.contains_key(&e.key) {
+                    continue;
+                }
+                let mut seen = false;
+                e.value.for_each_dot(&mut |d| seen = seen || other_ctx.contains(&d));
+                if seen {
+                    hashes.push(e.hash);
                 }
             }
+            hashes.sort_unstable();
+            hashes.dedup();
+            hashes
         }
-        hashes
-            .into_iter()
-            .filter(|h| {
-                self.entries.iter_hash(*h).any(|e| e.hash == *h && !other.contains_key(&e.key))
-            })
-            .collect()
     }
 }
 
@@ -295,15 +441,15 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
     }
 
     fn dot_count(&self) -> usize {
-        self.index.len()
+        self.dots
     }
 
     fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
-        self.index.keys().for_each(|d| f(*d));
+        self.entries.iter().for_each(|e| e.value.for_each_dot(f));
     }
 
     fn contains_dot(&self, dot: &Dot) -> bool {
-        self.index.contains_key(dot)
+        self.hash_of_dot(dot).is_some()
     }
 
     fn join_store(
@@ -315,12 +461,14 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
     ) -> bool {
         let mut changed = false;
         let mut sub = DotLog::recording();
-        let MapStore { hasher, entries, index } = self;
         // Keys the other side holds: nested join with the whole contexts.
+        let held = self.entries.len();
+        let mut matched = 0usize;
         for theirs in &other.entries {
-            let h = hasher.hash_one(&theirs.key);
-            match entries.find_entry(h, |e| e.hash == h && e.key == theirs.key) {
+            let h = self.hasher.hash_one(&theirs.key);
+            match self.entries.find_entry(h, |e| e.hash == h && e.key == theirs.key) {
                 Ok(mut found) => {
+                    matched += 1;
                     changed |= found.get_mut().value.join_store(ctx, &theirs.value, other_ctx, &mut sub);
                     if found.get().value.is_empty() {
                         found.remove();
@@ -332,30 +480,33 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
                         changed = true;
                         if !mine.is_empty() {
                             let e = Entry { hash: h, key: theirs.key.clone(), value: mine };
-                            entries.insert_unique(h, e, |e| e.hash);
+                            self.entries.insert_unique(h, e, |e| e.hash);
                         }
                     }
                 }
             }
-            apply_log(h, &mut sub, index, log);
+            apply_log(h, &mut sub, self, log);
         }
         // Keys only this side holds: the other side has the empty value there, which removes
-        // the dots its context has seen. Only keys holding such a dot can change.
-        let empty = S::default();
-        for h in self.keys_removed_by(other, other_ctx) {
-            let mut emptied = false;
-            for mine in self.entries.iter_hash_mut(h) {
-                if mine.hash == h && !other.contains_key(&mine.key) {
-                    changed |= mine.value.join_store(ctx, &empty, other_ctx, &mut sub);
-                    emptied |= mine.value.is_empty();
+        // the dots its context has seen. Only keys holding such a dot can change; none when
+        // every key of this side is also the other's.
+        if matched < held {
+            let empty = S::default();
+            for h in self.keys_removed_by(other, other_ctx) {
+                let mut emptied = false;
+                for mine in self.entries.iter_hash_mut(h) {
+                    if mine.hash == h && !other.contains_key(&mine.key) {
+                        changed |= mine.value.join_store(ctx, &empty, other_ctx, &mut sub);
+                        emptied |= mine.value.is_empty();
+                    }
                 }
-            }
-            apply_log(h, &mut sub, &mut self.index, log);
-            while emptied {
-                match self.entries.find_entry(h, |e| e.hash == h && e.value.is_empty()) {
-                    Ok(found) => drop(found.remove()),
-                    Err(_) => emptied = false,
+                while emptied {
+                    match self.entries.find_entry(h, |e| e.hash == h && e.value.is_empty()) {
+                        Ok(found) => drop(found.remove()),
+                        Err(_) => emptied = false,
+                    }
                 }
+                apply_log(h, &mut sub, self, log);
             }
         }
         if changed {
@@ -369,8 +520,12 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
             e.value.retain_dots(keep);
             !e.value.is_empty()
         });
-        let entries = &self.entries;
-        self.index.retain(|d, h| holder(entries, *h, d).is_some_and(|e| e.value.contains_dot(d)));
+        self.dots = self.entries.iter().map(|e| e.value.dot_count()).sum();
+        if self.indexed() {
+            let _ = self.build_index();
+        } else {
+            self.index = HashMap::default();
+        }
         self.shrink_if_sparse();
     }
 }
@@ -415,30 +570,25 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
         let Handle { store, dstore, ctx, dctx, replica, log } = self;
         // The value is mutated where it lives (a key is cloned only when it is new: the state
         // and the delta each hold it once).
-        let MapStore { hasher, entries, index } = &mut **store;
-        let h = hasher.hash_one(&key);
-        let mine = match entries.find_entry(h, |e| e.hash == h && e.key == key) {
+        let h = store.hash_of(&key);
+        let mine = match store.entries.find_entry(h, |e| e.hash == h && e.key == key) {
             Ok(found) => found.into_mut(),
             Err(absent) => {
                 let e = Entry { hash: h, key: key.clone(), value: S::default() };
                 absent.into_table().insert_unique(h, e, |e| e.hash).into_mut()
             }
         };
-        // The delta's index is rebuilt for this key from what the delta holds after `f`.
+        // The delta's entry for the key is taken out, and put back after `f`.
         let dh = dstore.hash_of(&key);
-        let mut dmine = match dstore.take(&key) {
-            Some(dmine) => {
-                let dindex = &mut dstore.index;
-                dmine.value.for_each_dot(&mut |d| {
-                    dindex.remove(&d);
-                });
-                dmine.value
-            }
-            None => S::default(),
-        };
-        // The nested handle records its dots in its own log, so this level can index them
-        // under `key` (the enclosing log may be disabled).
-        let mut sub = DotLog::recording();
+        let mut dmine = dstore.take(&key).map(|e| e.value).unwrap_or_default();
+        // What `f` adds to and removes from the value: for a small value, the difference of its
+        // dots before and after (no allocation); otherwise recorded by the nested handle.
+        let before: Option<SmallVec<[Dot; DIFF]>> = (mine.value.dot_count() <= DIFF).then(|| {
+            let mut v = SmallVec::new();
+            mine.value.for_each_dot(&mut |d| v.push(d));
+            v
+        });
+        let mut sub = if before.is_some() { DotLog::disabled() } else { DotLog::recording() };
         let r = f(&mut Handle {
             store: &mut mine.value,
             dstore: &mut dmine,
@@ -447,18 +597,37 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
             replica: *replica,
             log: &mut sub,
         });
+        let mut added: SmallVec<[Dot; 2]> = SmallVec::new();
+        let mut removed: SmallVec<[Dot; 2]> = SmallVec::new();
+        match before {
+            Some(old) => {
+                mine.value.for_each_dot(&mut |d| {
+                    if !old.contains(&d) {
+                        added.push(d);
+                    }
+                });
+                removed.extend(old.into_iter().filter(|d| !mine.value.contains_dot(d)));
+            }
+            None => {
+                let (a, r) = sub.take();
+                added.extend(a);
+                removed.extend(r);
+            }
+        }
         if mine.value.is_empty() {
-            if let Ok(found) = entries.find_entry(h, |e| e.hash == h && e.key == key) {
+            if let Ok(found) = store.entries.find_entry(h, |e| e.hash == h && e.key == key) {
                 found.remove();
             }
         }
-        apply_log(h, &mut sub, index, log);
+        store.note(h, &added, &removed);
+        for d in added {
+            log.added(d);
+        }
+        for d in removed {
+            log.removed(d);
+        }
         if !dmine.is_empty() {
-            let dindex = &mut dstore.index;
-            dmine.for_each_dot(&mut |d| {
-                dindex.insert(d, dh);
-            });
-            dstore.entries.insert_unique(dh, Entry { hash: dh, key, value: dmine }, |e| e.hash);
+            let _ = dstore.insert_new(dh, key, dmine);
         }
         r
     }
@@ -486,19 +655,9 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     {
         // Dots this same mutation put under the key leave the delta's store (its context
         // keeps them, as removed).
-        if let Some(dv) = self.dstore.take(key) {
-            let dindex = &mut self.dstore.index;
-            dv.value.for_each_dot(&mut |d| {
-                dindex.remove(&d);
-            });
-        }
+        drop(self.dstore.take(key));
         let Some(v) = self.store.take(key) else { return false };
-        let mut dots: SmallVec<[Dot; 4]> = SmallVec::new();
-        v.value.for_each_dot(&mut |d| dots.push(d));
-        for d in dots {
-            self.store.index.remove(&d);
-            self.forget(d);
-        }
+        v.value.for_each_dot(&mut |d| self.forget(d));
         self.store.shrink_if_sparse();
         true
     }
@@ -518,14 +677,9 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
     /// assert!(m.is_empty());
     /// ```
     pub fn clear(&mut self) {
-        self.dstore.entries.clear();
-        self.dstore.index.clear();
-        self.store.entries.clear();
-        let dots: Vec<Dot> = self.store.index.drain().map(|(d, _)| d).collect();
-        for d in dots {
-            self.forget(d);
-        }
-        self.store.shrink_if_sparse();
+        *self.dstore = MapStore::default();
+        let old = core::mem::take(&mut *self.store);
+        old.for_each_dot(&mut |d| self.forget(d));
     }
 }
 
@@ -618,22 +772,14 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
     #[cfg(feature = "serde")]
     pub(crate) fn insert_decoded(&mut self, key: K, value: S) -> Result<(), Dot> {
         let h = self.hash_of(&key);
-        let mut dup = None;
-        let index = &mut self.index;
-        value.for_each_dot(&mut |d| {
-            if index.insert(d, h).is_some() && dup.is_none() {
-                dup = Some(d);
-            }
-        });
-        self.entries.insert_unique(h, Entry { hash: h, key, value }, |e| e.hash);
-        dup.map_or(Ok(()), Err)
+        self.insert_new(h, key, value).map_or(Ok(()), Err)
     }
 
     /// The key holding the live `dot`, if any. `O(1)` expected.
     #[cfg(test)]
     pub(crate) fn key_of(&self, dot: &Dot) -> Option<&K> {
-        let h = self.index.get(dot)?;
-        holder(&self.entries, *h, dot).map(|e| &e.key)
+        let h = self.hash_of_dot(dot)?;
+        holder(&self.entries, h, dot).map(|e| &e.key)
     }
 
     /// Checks the map-level invariants (not the nested values'): no empty value, stored hashes
@@ -649,13 +795,33 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
             }
             total += e.value.dot_count();
             let mut ok = true;
-            e.value.for_each_dot(&mut |d| ok &= self.index.get(&d) == Some(&e.hash));
+            e.value.for_each_dot(&mut |d| {
+                ok &= holder(&self.entries, e.hash, &d).is_some_and(|x| x.key == e.key)
+                    && self.hash_of_dot(&d) == Some(e.hash);
+            });
             if !ok {
                 return Err("map: a live dot is missing from the index or indexed under another key");
             }
         }
-        if total != self.index.len() {
+        if total != self.dots {
+            return Err("map: the live dot count is wrong");
+        }
+        if self.indexed() && self.index.len() != total {
             return Err("map: the index holds a dot no value holds (or a dot occurs twice)");
+        }
+        if !self.indexed() {
+            if !self.index.is_empty() {
+                return Err("map: a small map holds an index");
+            }
+            let mut twice = false;
+            for (i, e) in self.entries.iter().enumerate() {
+                e.value.for_each_dot(&mut |d| {
+                    twice |= self.entries.iter().skip(i + 1).any(|x| x.value.contains_dot(&d));
+                });
+            }
+            if twice {
+                return Err("map: a dot occurs under two keys");
+            }
         }
         Ok(())
     }
@@ -692,9 +858,9 @@ impl<K: Hash + Eq + Clone, S: crate::receive::ReceiveStore> crate::receive::Rece
                 if conflict {
                     return;
                 }
-                if let Some(h) = local.index.get(&d) {
+                if let Some(h) = local.hash_of_dot(&d) {
                     conflict = match mine {
-                        Some(m) => *h != m.hash || !m.value.contains_dot(&d),
+                        Some(m) => h != m.hash || !m.value.contains_dot(&d),
                         None => true,
                     };
                 }

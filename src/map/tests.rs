@@ -19,8 +19,8 @@ fn write_then_clear_in_one_update_leaves_no_index_entry() {
         h.clear();
     });
     assert!(m.is_empty());
-    assert_eq!(m.inner.store.index.len(), 0);
-    assert_eq!(d.inner.store.index.len(), 0);
+    assert_eq!(m.inner.store.dots, 0);
+    assert_eq!(d.inner.store.dots, 0);
     assert_eq!(d.inner.context.dot_count(), 1);
     assert_eq!(m.check_invariants(), Ok(()));
 }
@@ -71,9 +71,9 @@ fn nested_index_is_per_level() {
         });
         h.update(1, |i| i.update(1, |x| x.write(3)));
     });
-    assert_eq!(m.inner.store.index.len(), 3);
+    assert_eq!(m.inner.store.dots, 3);
     let inner = m.get(&0).unwrap();
-    assert_eq!(inner.index.len(), 2);
+    assert_eq!(inner.dots, 2);
     let mut dots = Vec::new();
     inner.for_each_dot(&mut |d| dots.push(d));
     for d in dots {
@@ -92,7 +92,9 @@ fn delta_index_follows_removes_within_a_transaction() {
         h.update(1, |x| x.write(2));
     });
     assert_eq!(d.check_invariants(), Ok(()));
-    assert_eq!(d.inner.store.index.len(), 1);
+    assert_eq!(d.inner.store.dots, 1);
     assert_eq!(d.len(), 1);
     assert_eq!(d.inner.context.dot_count(), 3);
 }
+
+
