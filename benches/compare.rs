@@ -338,7 +338,7 @@ fn maps(c: &mut Criterion) {
                 &mut s,
                 || {
                     k = (k + 1) % m;
-                    src.update(rid(PEER), k, |r| r.write(k))
+                    src.update(rid(PEER), k, |r| r.write(k)).0
                 },
                 |s, d| s.join_ref(d),
                 |_, _| {},

@@ -498,7 +498,7 @@ fn map_ops(c: &mut Criterion) {
                     let ds: Vec<_> = (0..n)
                         .map(|_| {
                             k = (k + 1) % m;
-                            src.update(peer, k, |r| r.write(k))
+                            src.update(peer, k, |r| r.write(k)).0
                         })
                         .collect();
                     let t = Instant::now();

@@ -55,8 +55,8 @@ fn edit(
     let item = ITEMS[rng.below(ITEMS.len() as u64) as usize].to_string();
     let tag = TAGS[rng.below(TAGS.len() as u64) as usize].to_string();
     match rng.below(20) {
-        0..=8 => doc.update_items(|m| m.update(me, item, |q| q.increment(1 + rng.below(3)))),
-        9..=10 => doc.update_items(|m| m.update(me, item, |q| q.decrement(1))),
+        0..=8 => doc.update_items(|m| m.update(me, item, |q| q.increment(1 + rng.below(3))).0),
+        9..=10 => doc.update_items(|m| m.update(me, item, |q| q.decrement(1)).0),
         11..=12 => doc.update_items(|m| m.remove(me, &item)),
         13..=15 => doc.update_tags(|t| t.insert(me, tag)),
         16..=17 => doc.update_tags(|t| t.remove(me, &tag)),
@@ -76,7 +76,7 @@ fn partition_conflict(sim: &mut Simulation<ShoppingList>, clocks: &mut [HybridCl
     sim.update(0, |d, me| {
         d.update_title(|t| t.write_with(me, &mut clocks[0], wall, "no dairy this week".into()))
     });
-    sim.update(3, |d, me| d.update_items(|m| m.update(me, "milk".into(), |q| q.increment(2))));
+    sim.update(3, |d, me| d.update_items(|m| m.update(me, "milk".into(), |q| q.increment(2)).0));
     sim.update(3, |d, me| {
         d.update_title(|t| t.write_with(me, &mut clocks[3], wall + 500, "party on saturday".into()))
     });

@@ -237,7 +237,7 @@ fn rows() -> Vec<Row> {
     });
     rows.push(Row { name: "OR-Map update one key, 1000 keys", ours: per_op(o), theirs: per_op(t) });
     let (mut src, mut tsrc) = (ours.clone(), theirs.clone());
-    let deltas: Vec<_> = (0..OPS).map(|k| src.update(rid(PEER), k % 1_000, |r| r.write(k))).collect();
+    let deltas: Vec<_> = (0..OPS).map(|k| src.update(rid(PEER), k % 1_000, |r| r.write(k)).0).collect();
     let ops: Vec<_> = (0..OPS)
         .map(|k| {
             let op = tsrc.update(k % 1_000, tsrc.read_ctx().derive_add_ctx(PEER), |r, ctx| r.write(k, ctx));

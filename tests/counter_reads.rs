@@ -54,11 +54,11 @@ fn regression_counter_read_new_chain_without_reset_in_map() {
         let (a, b, _) = ids();
         let (mut xa, mut xb, mut xc) =
             (OrMap::<&str, V>::new(), OrMap::<&str, V>::new(), OrMap::<&str, V>::new());
-        let d1 = xa.update(a, "k", |h| inc(h, 5));
+        let (d1, _) = xa.update(a, "k", |h| inc(h, 5));
         xb.join_ref(&d1);
         let reset = xb.remove(b, "k");
         xa.join_ref(&reset);
-        let d2 = xa.update(a, "k", |h| inc(h, 1));
+        let (d2, _) = xa.update(a, "k", |h| inc(h, 1));
         assert_eq!(read(xa.get("k").expect("a's new count")), 1);
         xc.join_ref(&d1);
         xc.join_ref(&d2);

@@ -39,7 +39,7 @@ fn r(n: u128) -> ReplicaId {
 fn list(me: ReplicaId, tag: &str, item: &str, n: u64) -> ShoppingList {
     let mut s = ShoppingList::bottom();
     let _ = s.update_tags(|t| t.insert(me, tag.into()));
-    let _ = s.update_items(|m| m.update(me, item.into(), |q| q.increment(n)));
+    let _ = s.update_items(|m| m.update(me, item.into(), |q| q.increment(n)).0);
     s
 }
 
@@ -48,7 +48,7 @@ fn bottom_is_every_field_bottom() {
     let b = ShoppingList::bottom();
     assert!(b.is_bottom() && b.title.is_bottom() && b.tags.is_bottom() && b.items.is_bottom());
     let mut s = ShoppingList::bottom();
-    let _ = s.update_items(|m| m.update(r(1), "milk".into(), |q| q.increment(1)));
+    let _ = s.update_items(|m| m.update(r(1), "milk".into(), |q| q.increment(1)).0);
     assert!(!s.is_bottom(), "a struct with one non-bottom field is not bottom");
 }
 
@@ -68,7 +68,7 @@ fn join_joins_every_field_even_after_a_change() {
     assert_eq!(by_ref, by_value);
     let mut c = by_ref.clone();
     let mut d = c.clone();
-    let _ = d.update_items(|m| m.update(r(2), "rice".into(), |q| q.increment(1)));
+    let _ = d.update_items(|m| m.update(r(2), "rice".into(), |q| q.increment(1)).0);
     assert!(c.join_ref(&d));
     assert!(!c.join_ref(&d), "idempotent");
     assert_eq!(c, d);
@@ -124,8 +124,8 @@ fn a_transaction_returns_one_delta_for_several_fields() {
     let before = s.clone();
     let d = s.transact(|tx| {
         tx.update_tags(|t| t.remove(me, "weekly"))
-            .update_items(|m| m.update(me, "milk".into(), |q| q.increment(2)))
-            .update_items(|m| m.update(me, "eggs".into(), |q| q.increment(6)));
+            .update_items(|m| m.update(me, "milk".into(), |q| q.increment(2)).0)
+            .update_items(|m| m.update(me, "eggs".into(), |q| q.increment(6)).0);
         // The state is mutated as the transaction goes.
         assert_eq!(tx.state().items.get("milk").map(|q| q.value()), Some(3));
         assert!(!tx.delta().tags.is_bottom());
@@ -136,8 +136,8 @@ fn a_transaction_returns_one_delta_for_several_fields() {
     let mut t = before.clone();
     let group = t
         .update_tags(|x| x.remove(me, "weekly"))
-        .joined(t.update_items(|m| m.update(me, "milk".into(), |q| q.increment(2))))
-        .joined(t.update_items(|m| m.update(me, "eggs".into(), |q| q.increment(6))));
+        .joined(t.update_items(|m| m.update(me, "milk".into(), |q| q.increment(2)).0))
+        .joined(t.update_items(|m| m.update(me, "eggs".into(), |q| q.increment(6)).0));
     assert_eq!(group, d);
 }
 
@@ -211,7 +211,7 @@ fn receipt_checks_every_causal_field_for_own_events() {
     let before = local.clone();
     // An impostor speaks for `me` in the LAST field only.
     let mut impostor = ShoppingList::bottom();
-    let forged = impostor.update_items(|m| m.update(me, "gold".into(), |q| q.increment(100)));
+    let forged = impostor.update_items(|m| m.update(me, "gold".into(), |q| q.increment(100)).0);
     let e = local.receive(forged, &policy).unwrap_err();
     assert!(matches!(e, Error::OwnDotFromFuture { .. }), "{e:?}");
     assert_eq!(local, before, "refused: nothing changed");

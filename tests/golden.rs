@@ -345,12 +345,18 @@ fn op_map_sets(
     let k = word(rng, 5);
     let x = word(rng, 8);
     match rng.below(10) {
-        0..=4 => m.update(r, k, |s| {
-            s.insert(x);
-        }),
-        5..=7 => m.update(r, k, |s| {
-            s.remove(&x);
-        }),
+        0..=4 => {
+            m.update(r, k, |s| {
+                s.insert(x);
+            })
+            .0
+        }
+        5..=7 => {
+            m.update(r, k, |s| {
+                s.remove(&x);
+            })
+            .0
+        }
         _ => m.remove(r, &k),
     }
 }
@@ -359,9 +365,9 @@ fn op_map3(m: &mut Map3, r: ReplicaId, rng: &mut Rng) -> Map3 {
     let (k1, k2, k3) = (word(rng, 3), rng.below(4) as u64, word(rng, 3));
     let v = rng.next_u64() % 1000;
     match rng.below(10) {
-        0..=5 => m.update(r, k1, |l2| l2.update(k2, |l3| l3.update(k3, |reg| reg.write(v)))),
-        6 => m.update(r, k1, |l2| l2.update(k2, |l3| l3.remove(&k3))),
-        7 => m.update(r, k1, |l2| l2.remove(&k2)),
+        0..=5 => m.update(r, k1, |l2| l2.update(k2, |l3| l3.update(k3, |reg| reg.write(v)))).0,
+        6 => m.update(r, k1, |l2| l2.update(k2, |l3| l3.remove(&k3))).0,
+        7 => m.update(r, k1, |l2| l2.remove(&k2)).0,
         8 => m.remove(r, &k1),
         _ => {
             m.mutate(r, |h| {
@@ -383,8 +389,8 @@ fn op_map_counters(
     let k = word(rng, 6);
     let n = rng.next_u64() % 50;
     match rng.below(10) {
-        0..=4 => m.update(r, k, |c| c.increment(n)),
-        5..=7 => m.update(r, k, |c| c.decrement(n)),
+        0..=4 => m.update(r, k, |c| c.increment(n)).0,
+        5..=7 => m.update(r, k, |c| c.decrement(n)).0,
         _ => m.remove(r, &k),
     }
 }
@@ -402,6 +408,7 @@ fn op_map_lww(
         m.update(r, k, |reg| {
             reg.write_at(t, v);
         })
+        .0
     } else {
         m.remove(r, &k)
     }
@@ -493,7 +500,7 @@ fn determinism_independent_of_table_growth_and_insertion_order() {
     let mut m1: OrMap<String, EwFlag> = OrMap::new();
     let mut log = Vec::new();
     for k in &keys {
-        log.push(m1.update(A, k.clone(), |f| f.enable()));
+        log.push(m1.update(A, k.clone(), |f| f.enable()).0);
     }
     let mut m2: OrMap<String, EwFlag> = OrMap::new();
     for d in log.iter().rev() {

@@ -83,12 +83,12 @@ fn single_replica_map_of_counters_matches_hashmap() {
                 3 | 4 => {
                     let n = rng.range(1, 4);
                     *model.entry(k).or_default() -= n as i64;
-                    m.update(r, k, |c| c.decrement(n))
+                    m.update(r, k, |c| c.decrement(n)).0
                 }
                 _ => {
                     let n = rng.range(1, 4);
                     *model.entry(k).or_default() += n as i64;
-                    m.update(r, k, |c| c.increment(n))
+                    m.update(r, k, |c| c.increment(n)).0
                 }
             };
             assert_eq!(before.joined(d.clone()), m);
@@ -139,6 +139,7 @@ fn single_replica_nested_map_of_registers_matches_hashmap() {
                     m.update(r, k, |inner| {
                         inner.remove(&j);
                     })
+                    .0
                 }
                 5 => {
                     // Several mutations on several keys: ONE delta.
@@ -161,7 +162,7 @@ fn single_replica_nested_map_of_registers_matches_hashmap() {
                 }
                 _ => {
                     model.entry(k).or_default().insert(j, v);
-                    m.update(r, k, |inner| inner.update(j, |reg| reg.write(v)))
+                    m.update(r, k, |inner| inner.update(j, |reg| reg.write(v))).0
                 }
             };
             assert_eq!(before.joined(d.clone()), m);
@@ -199,7 +200,7 @@ fn single_replica_map_of_flags_matches_hashset() {
             let d = match rng.range(0, 5) {
                 0 => {
                     model.remove(&k);
-                    m.update(r, k, |f| f.disable())
+                    m.update(r, k, |f| f.disable()).0
                 }
                 1 => {
                     model.remove(&k);
@@ -207,7 +208,7 @@ fn single_replica_map_of_flags_matches_hashset() {
                 }
                 _ => {
                     model.insert(k);
-                    m.update(r, k, |f| f.enable())
+                    m.update(r, k, |f| f.enable()).0
                 }
             };
             assert_eq!(before.joined(d), m);
@@ -226,7 +227,7 @@ fn deltas_hold_only_what_the_operation_did() {
     for k in 0..100 {
         let _ = m.update(r, k, |reg| reg.write(k));
     }
-    let d = m.update(r, 5, |reg| reg.write(0));
+    let d = m.update(r, 5, |reg| reg.write(0)).0;
     assert_eq!(d.len(), 1);
     assert_eq!(d.as_causal().store().dot_count(), 1);
     assert_eq!(d.context().dot_count(), 2, "the new dot and the overwritten one");

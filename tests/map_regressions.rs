@@ -62,11 +62,11 @@ fn regression_map_of_mv_registers_deltas_in_every_order() {
     let mut r0: OrMap<&str, MvRegister<u32>> = OrMap::new();
     let mut r1 = OrMap::new();
     let mut r2 = OrMap::new();
-    let d0 = r0.update(r(0), "x", |reg| reg.write(1));
+    let d0 = r0.update(r(0), "x", |reg| reg.write(1)).0;
     r2.join_ref(&r0);
-    let d2 = r2.update(r(2), "y", |reg| reg.write(2));
+    let d2 = r2.update(r(2), "y", |reg| reg.write(2)).0;
     r1.join_ref(&r2);
-    let d1 = r1.update(r(1), "y", |reg| reg.write(3));
+    let d1 = r1.update(r(1), "y", |reg| reg.write(3)).0;
     for m in all_joins([d0, d1, d2]) {
         assert_eq!(mv_values(&m, "y"), [3]);
         assert_eq!(mv_values(&m, "x"), [1]);
@@ -82,7 +82,7 @@ fn regression_map_of_sets_removed_key_stays_removed() {
     let _ = a.update(r(1), "k".into(), |set| set.update(0, |e| e.enable()));
     let b = a.clone();
     let d1 = a.remove(r(1), "k");
-    let d2 = a.update(r(1), "k".into(), |set| {
+    let (d2, _) = a.update(r(1), "k".into(), |set| {
         set.remove(&0);
     });
     assert!(d2.is_empty() && d2.context().is_empty(), "removing from an absent key is a no-op");
@@ -123,7 +123,7 @@ fn regression_counter_key_remove_concurrent_with_other_replica_increment() {
     let _ = x.update(a, "k", |c| c.increment(5));
     let mut y = x.clone();
     let dr = x.remove(a, "k");
-    let di = y.update(b, "k", |c| c.increment(1));
+    let (di, _) = y.update(b, "k", |c| c.increment(1));
 
     let m1 = x.clone().joined(y.clone());
     let m2 = y.clone().joined(x.clone());
@@ -251,7 +251,7 @@ fn regression_map_of_or_sets_removed_key_stays_removed() {
     let _ = a.update(r1, "k".into(), |s| s.insert(0));
     let b = a.clone();
     let _ = a.remove(r1, "k");
-    let d = a.update(r1, "k".into(), |s| s.remove(&0));
+    let (d, _) = a.update(r1, "k".into(), |s| s.remove(&0));
     assert!(d.is_empty() && d.context().is_empty());
     assert!(!a.clone().joined(b.clone()).contains_key("k"));
     assert!(!b.clone().joined(a.clone()).contains_key("k"));

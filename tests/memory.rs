@@ -61,7 +61,7 @@ impl Churn {
             let (ds, dm) = if remove {
                 (self.sets[r].remove(me, &e), self.maps[r].remove(me, &e))
             } else {
-                (self.sets[r].insert(me, e), self.maps[r].update(me, e, |q| q.increment(1)))
+                (self.sets[r].insert(me, e), self.maps[r].update(me, e, |q| q.increment(1)).0)
             };
             for j in (0..REPLICAS).filter(|&j| j != r) {
                 self.set_inbox[j].push(ds.clone());

@@ -514,12 +514,18 @@ fn map_of_sets_op(
 ) -> convergent::OrMap<u8, convergent::OrSet<u8>> {
     let (k, x) = (w.below(4) as u8, w.below(4) as u8);
     match w.below(3) {
-        0 => m.update(me, k, |s| {
-            s.insert(x);
-        }),
-        1 => m.update(me, k, |s| {
-            s.remove(&x);
-        }),
+        0 => {
+            m.update(me, k, |s| {
+                s.insert(x);
+            })
+            .0
+        }
+        1 => {
+            m.update(me, k, |s| {
+                s.remove(&x);
+            })
+            .0
+        }
         _ => m.remove(me, &k),
     }
 }
@@ -620,7 +626,7 @@ fn validated_receipt_never_refuses_honest_histories() {
     converges_to_join_of_all_deltas::<OrMap<u8, LwwRegister<u64>>, _>(1, check, |w, m, me| {
         let (k, x) = (w.below(4) as u8, w.below(100));
         if w.chance(0.8) {
-            m.update(me, k, |r| r.write_at(Timestamp::from_parts(1_000 + w.below(500), 0), x))
+            m.update(me, k, |r| r.write_at(Timestamp::from_parts(1_000 + w.below(500), 0), x)).0
         } else {
             m.remove(me, &k)
         }

@@ -130,8 +130,8 @@ pub fn random_edit(l: &mut ShoppingList, me: ReplicaId, rng: &mut impl Rng) -> S
     let tag = format!("tag{}", rng.random_range(0..6));
     let mut d = ShoppingList::bottom();
     match rng.random_range(0..10) {
-        0..=3 => d.items = l.items.update(me, item, |q| q.increment(rng.random_range(1..4))),
-        4..=5 => d.items = l.items.update(me, item, |q| q.decrement(1)),
+        0..=3 => d.items = l.items.update(me, item, |q| q.increment(rng.random_range(1..4))).0,
+        4..=5 => d.items = l.items.update(me, item, |q| q.decrement(1)).0,
         6 => d.items = l.items.remove(me, &item),
         7..=8 => d.tags = l.tags.insert(me, tag),
         _ => d.tags = l.tags.remove(me, &tag),

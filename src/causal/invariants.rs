@@ -16,7 +16,7 @@ use super::{Causal, CausalContext, DotSet, DotStore, ranges_canonical};
 /// use convergent::{MvRegister, OrMap, ReplicaId, causal::CheckInvariants};
 ///
 /// let mut m: OrMap<u8, OrMap<u8, MvRegister<u8>>> = OrMap::new();
-/// let d = m.update(ReplicaId::from_u128(1), 0, |inner| inner.update(1, |r| r.write(2)));
+/// let (d, _) = m.update(ReplicaId::from_u128(1), 0, |inner| inner.update(1, |r| r.write(2)));
 /// assert_eq!(m.check_invariants(), Ok(()));
 /// assert_eq!(d.check_invariants(), Ok(()));
 /// ```

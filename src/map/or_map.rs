@@ -89,23 +89,31 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
         Self::default()
     }
 
-    /// Runs `f` on a handle to `key`'s value (empty if absent) and returns the delta: ONE delta
-    /// holding only what `f` did (`f`'s own result is dropped; [`Handle::update`] inside
-    /// [`mutate`](Self::mutate) returns it). Mutators of the value are methods of the handle (for example
-    /// `write` for an [`MvRegister`](crate::MvRegister) value, `enable` for an
-    /// [`EwFlag`](crate::EwFlag), `update` for a nested map). `O(f's work)`.
+    /// Runs `f` on a handle to `key`'s value (empty if absent) and returns the delta with `f`'s
+    /// result: ONE delta holding only what `f` did (the same shape as [`mutate`](Self::mutate)).
+    /// Mutators of the value are methods of the handle (for example `write` for an
+    /// [`MvRegister`](crate::MvRegister) value, `enable` for an [`EwFlag`](crate::EwFlag),
+    /// `update` for a nested map). `O(f's work)`.
     ///
     /// ```
-    /// # use convergent::{EwFlag, Lattice, OrMap, ReplicaId};
+    /// # use convergent::{CausalCounter, EwFlag, Lattice, OrMap, ReplicaId};
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<&str, OrMap<&str, EwFlag>> = OrMap::new();
     /// let before = m.clone();
-    /// let d = m.update(r, "settings", |s| {
+    /// let (d, ()) = m.update(r, "settings", |s| {
     ///     s.update("dark", |f| f.enable());
     ///     s.update("beta", |f| f.enable());
     /// });
     /// assert_eq!(before.joined(d), m);
     /// assert_eq!(m.get("settings").unwrap().len(), 2);
+    ///
+    /// // The closure's result comes back with the delta.
+    /// let mut stock: OrMap<&str, CausalCounter> = OrMap::new();
+    /// let (_, eggs) = stock.update(r, "eggs", |q| {
+    ///     q.increment(6);
+    ///     q.value()
+    /// });
+    /// assert_eq!(eggs, 6);
     /// ```
     ///
     /// Each handle's mutators have their own names (an LWW value has `write_at` and
@@ -125,15 +133,9 @@ impl<K: Hash + Eq + Clone, V: Nested> OrMap<K, V> {
         replica: ReplicaId,
         key: K,
         f: impl FnOnce(&mut Handle<'_, V::Store>) -> R,
-    ) -> Self {
-        Self {
-            inner: self
-                .inner
-                .mutate(replica, |h| {
-                    h.update(key, f);
-                })
-                .0,
-        }
+    ) -> (Self, R) {
+        let (inner, r) = self.inner.mutate(replica, |h| h.update(key, f));
+        (Self { inner }, r)
     }
 
     /// Runs `f` on a handle to the whole map: any number of `update`, `remove` and `clear`

@@ -14,7 +14,7 @@ fn r(n: u128) -> ReplicaId {
 #[test]
 fn write_then_clear_in_one_update_leaves_no_index_entry() {
     let mut m: OrMap<u8, MvRegister<u8>> = OrMap::new();
-    let d = m.update(r(1), 0, |h| {
+    let (d, ()) = m.update(r(1), 0, |h| {
         h.write(1);
         h.clear();
     });

@@ -136,7 +136,7 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
     /// let r = ReplicaId::from_u128(1);
     /// let mut m: OrMap<u8, Lww> = OrMap::new();
     /// let _ = m.update(r, 0, |v| assert!(v.write_at(Timestamp::from_parts(5, 0), 1)));
-    /// let d = m.update(r, 0, |v| assert!(!v.write_at(Timestamp::from_parts(4, 0), 2))); // older: loses
+    /// let (d, ()) = m.update(r, 0, |v| assert!(!v.write_at(Timestamp::from_parts(4, 0), 2))); // older: loses
     /// assert_eq!(m.get(&0).unwrap().value(), Some(&1));
     /// assert!(d.is_empty() && d.context().is_empty());
     /// ```

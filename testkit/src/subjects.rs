@@ -1181,11 +1181,14 @@ impl<V: Value> Value for OrMap<u8, V> {
 impl<V: Value> TopApply for OrMap<u8, V> {
     fn apply_one(&mut self, replica: ReplicaId, op: &Self::NOp) -> Self {
         match op {
-            MapOp::Update(k, ops) => self.update(replica, *k, |v| {
-                for o in ops {
-                    V::apply_nop(v, o);
-                }
-            }),
+            MapOp::Update(k, ops) => {
+                self.update(replica, *k, |v| {
+                    for o in ops {
+                        V::apply_nop(v, o);
+                    }
+                })
+                .0
+            }
             MapOp::Remove(k) => {
                 let d = self.remove(replica, k);
                 assert!(!self.contains_key(k), "a removed key is still present");

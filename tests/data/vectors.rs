@@ -391,14 +391,14 @@ pub fn shopping_list() -> ShoppingList {
     let (mut a, mut b, mut c) = (ShoppingList::bottom(), ShoppingList::bottom(), ShoppingList::bottom());
     let _ = a.transact(|tx| {
         tx.update_title(|t| t.write(A, ts(0, 0), s("groceries")))
-            .update_items(|m| m.update(A, s("milk"), |q| q.increment(2)))
-            .update_items(|m| m.update(A, s("eggs"), |q| q.increment(6)));
+            .update_items(|m| m.update(A, s("milk"), |q| q.increment(2)).0)
+            .update_items(|m| m.update(A, s("eggs"), |q| q.increment(6)).0);
     });
     let _ = b.update_tags(|t| t.insert(B, s("weekly")));
-    let _ = b.update_items(|m| m.update(B, s("bread"), |q| q.increment(1)));
+    let _ = b.update_items(|m| m.update(B, s("bread"), |q| q.increment(1)).0);
     c.join_ref(&a);
     let _ = c.update_items(|m| m.remove(C, "milk"));
-    let _ = a.update_items(|m| m.update(A, s("milk"), |q| q.increment(1)));
+    let _ = a.update_items(|m| m.update(A, s("milk"), |q| q.increment(1)).0);
     let _ = b.update_title(|t| t.write(B, ts(5_000, 0), s("party")));
     a.join_ref(&b);
     a.join_ref(&c);
@@ -567,8 +567,8 @@ pub fn ormap_ccounter() -> OrMap<String, CausalCounter> {
     });
     b.join_ref(&d);
     let rm = b.remove(B, "likes");
-    let dc = c.update(C, s("likes"), |n| n.increment(2));
-    let db = b.update(B, s("views"), |n| n.decrement(3));
+    let (dc, _) = c.update(C, s("likes"), |n| n.increment(2));
+    let (db, _) = b.update(B, s("views"), |n| n.decrement(3));
     a.join(rm);
     a.join(dc);
     a.join(db);
@@ -578,7 +578,7 @@ pub fn ormap_ccounter() -> OrMap<String, CausalCounter> {
 /// Grow-only counters under keys, with a removed key.
 pub fn ormap_gcounter() -> OrMap<String, GCounter> {
     let (mut a, mut b) = (OrMap::<String, GCounter>::new(), OrMap::<String, GCounter>::new());
-    let d = a.update(A, s("x"), |n| n.increment(4));
+    let (d, _) = a.update(A, s("x"), |n| n.increment(4));
     b.join_ref(&d);
     let _ = b.update(B, s("x"), |n| n.increment(6));
     let _ = b.update(B, s("y"), |n| n.increment(1));
@@ -591,7 +591,7 @@ pub fn ormap_gcounter() -> OrMap<String, GCounter> {
 /// PN counters under keys.
 pub fn ormap_pncounter() -> OrMap<String, PnCounter> {
     let (mut a, mut c) = (OrMap::<String, PnCounter>::new(), OrMap::<String, PnCounter>::new());
-    let d = a.update(A, s("balance"), |n| {
+    let (d, _) = a.update(A, s("balance"), |n| {
         n.increment(100);
         n.decrement(30);
     });
@@ -621,7 +621,7 @@ pub fn ormap_orset() -> OrMap<String, OrSet<String>> {
     let _ = b.update(B, s("fruit"), |set| {
         set.insert(s("plum"));
     });
-    let dc = c.update(C, s("veg"), |set| {
+    let (dc, _) = c.update(C, s("veg"), |set| {
         set.remove("leek");
         set.insert(s("kale"));
     });
@@ -638,13 +638,13 @@ pub fn ormap_mvreg() -> OrMap<String, MvRegister<String>> {
         OrMap::<String, MvRegister<String>>::new(),
         OrMap::<String, MvRegister<String>>::new(),
     );
-    let d = a.update(A, s("color"), |r| r.write(s("red")));
+    let (d, _) = a.update(A, s("color"), |r| r.write(s("red")));
     b.join_ref(&d);
     let da = a.update(A, s("color"), |r| r.write(s("green")));
-    let db = b.update(B, s("color"), |r| r.write(s("blue")));
+    let (db, _) = b.update(B, s("color"), |r| r.write(s("blue")));
     let dc = c.update(C, s("size"), |r| r.write(s("XL")));
     let rm = c.remove(C, "size");
-    let dc2 = c.update(C, s("size"), |r| r.write(s("M")));
+    let (dc2, _) = c.update(C, s("size"), |r| r.write(s("M")));
     a.join(db);
     a.join(rm);
     a.join(dc2); // C's first write never reached A: a gap C:1
@@ -657,14 +657,14 @@ pub fn ormap_mvreg() -> OrMap<String, MvRegister<String>> {
 pub fn ormap_lww() -> OrMap<String, LwwRegister<String>> {
     let (mut a, mut b) =
         (OrMap::<String, LwwRegister<String>>::new(), OrMap::<String, LwwRegister<String>>::new());
-    let d = a.update(A, s("title"), |v| {
+    let (d, _) = a.update(A, s("title"), |v| {
         v.write_at(ts(1, 0), s("Draft"));
     });
     b.join_ref(&d);
-    let da = a.update(A, s("title"), |v| {
+    let (da, _) = a.update(A, s("title"), |v| {
         v.write_at(ts(9, 0), s("Final"));
     });
-    let db = b.update(B, s("title"), |v| {
+    let (db, _) = b.update(B, s("title"), |v| {
         v.write_at(ts(9, 0), s("Final!"));
     });
     let _ = b.update(B, s("owner"), |v| {
@@ -686,7 +686,7 @@ pub fn ormap_remove_delta() -> OrMap<String, MvRegister<String>> {
 /// Three levels: user -> device number -> setting -> register.
 pub fn ormap3() -> Map3 {
     let (mut a, mut b, mut c) = (Map3::new(), Map3::new(), Map3::new());
-    let d = a.update(A, s("alice"), |dev| {
+    let (d, _) = a.update(A, s("alice"), |dev| {
         dev.update(1, |st| {
             st.update(s("volume"), |r| r.write(7));
             st.update(s("theme"), |r| r.write(2));
@@ -695,12 +695,13 @@ pub fn ormap3() -> Map3 {
     });
     b.join_ref(&d);
     c.join_ref(&d);
-    let db = b.update(B, s("alice"), |dev| dev.update(1, |st| st.update(s("volume"), |r| r.write(8))));
-    let dc = c.update(C, s("alice"), |dev| dev.update(1, |st| st.update(s("volume"), |r| r.write(9))));
-    let rm = c.update(C, s("alice"), |dev| {
+    let (db, _) = b.update(B, s("alice"), |dev| dev.update(1, |st| st.update(s("volume"), |r| r.write(8))));
+    let (dc, _) = c.update(C, s("alice"), |dev| dev.update(1, |st| st.update(s("volume"), |r| r.write(9))));
+    let (rm, _) = c.update(C, s("alice"), |dev| {
         dev.remove(&2u64);
     });
-    let dbob = b.update(B, s("bob"), |dev| dev.update(1_000_000, |st| st.update(s("lang"), |r| r.write(44))));
+    let (dbob, _) =
+        b.update(B, s("bob"), |dev| dev.update(1_000_000, |st| st.update(s("lang"), |r| r.write(44))));
     a.join(db);
     a.join(dc);
     a.join(rm);

@@ -526,12 +526,18 @@ fn faults() {
     oracle_table::<OrMap<u8, OrSet<u8>>>("OrMap of OrSet", seeds, ops, &|w, m, me, _| {
         let (k, x) = (w.below(4) as u8, w.below(4) as u8);
         match w.below(3) {
-            0 => m.update(me, k, |s| {
-                s.insert(x);
-            }),
-            1 => m.update(me, k, |s| {
-                s.remove(&x);
-            }),
+            0 => {
+                m.update(me, k, |s| {
+                    s.insert(x);
+                })
+                .0
+            }
+            1 => {
+                m.update(me, k, |s| {
+                    s.remove(&x);
+                })
+                .0
+            }
             _ => m.remove(me, &k),
         }
     });

@@ -418,12 +418,12 @@ fn map_counter(o: &mut Out<'_>) {
     });
     let new = m as u64;
     o.causal("update new key (inc)", &s, OrMap::as_causal, |map| {
-        (map.update(rid(0), new, |c| c.increment(1)), payload(&new) + varint(1))
+        (map.update(rid(0), new, |c| c.increment(1)).0, payload(&new) + varint(1))
     });
     if m >= 1 {
         // Every replica has incremented key 0 once: replica 0 re-mints its own dot.
         o.causal("update hot key (inc)", &s, OrMap::as_causal, |map| {
-            (map.update(rid(0), 0, |c| c.increment(1)), payload(&0u64) + varint(2))
+            (map.update(rid(0), 0, |c| c.increment(1)).0, payload(&0u64) + varint(2))
         });
         o.causal("remove hot key", &s, OrMap::as_causal, |map| (map.remove(rid(0), &0), 0));
     }
@@ -437,11 +437,11 @@ fn map_set(o: &mut Out<'_>) {
     });
     let (new, e) = (m as u64, (m + n) as u64);
     o.causal("update new key (insert)", &s, OrMap::as_causal, |map| {
-        (map.update(rid(0), new, |s| s.insert(e)), payload(&new) + payload(&e))
+        (map.update(rid(0), new, |s| s.insert(e)).0, payload(&new) + payload(&e))
     });
     if m >= 1 {
         o.causal("update hot key (insert)", &s, OrMap::as_causal, |map| {
-            (map.update(rid(0), 0, |s| s.insert(e)), payload(&0u64) + payload(&e))
+            (map.update(rid(0), 0, |s| s.insert(e)).0, payload(&0u64) + payload(&e))
         });
         o.causal("remove hot key", &s, OrMap::as_causal, |map| (map.remove(rid(0), &0), 0));
     }
@@ -458,11 +458,11 @@ fn map_lww(o: &mut Out<'_>) {
     let (new, v) = (m as u64, m as u64);
     let lww = payload(&v) + varint(ts.as_u64());
     o.causal("update new key (write)", &s, OrMap::as_causal, |map| {
-        (map.update(rid(0), new, |r| r.write_at(ts, v)), payload(&new) + lww)
+        (map.update(rid(0), new, |r| r.write_at(ts, v)).0, payload(&new) + lww)
     });
     if m >= 1 {
         o.causal("update hot key (write)", &s, OrMap::as_causal, |map| {
-            (map.update(rid(0), 0, |r| r.write_at(ts, v)), payload(&0u64) + lww)
+            (map.update(rid(0), 0, |r| r.write_at(ts, v)).0, payload(&0u64) + lww)
         });
         o.causal("remove hot key", &s, OrMap::as_causal, |map| (map.remove(rid(0), &0), 0));
     }
@@ -475,11 +475,11 @@ fn map_mv(o: &mut Out<'_>) {
     });
     let (new, v) = (m as u64, (m + n) as u64);
     o.causal("update new key (write)", &s, OrMap::as_causal, |map| {
-        (map.update(rid(0), new, |r| r.write(v)), payload(&new) + payload(&v))
+        (map.update(rid(0), new, |r| r.write(v)).0, payload(&new) + payload(&v))
     });
     if m >= 1 {
         o.causal("update hot key (write)", &s, OrMap::as_causal, |map| {
-            (map.update(rid(0), 0, |r| r.write(v)), payload(&0u64) + payload(&v))
+            (map.update(rid(0), 0, |r| r.write(v)).0, payload(&0u64) + payload(&v))
         });
         o.causal("remove hot key", &s, OrMap::as_causal, |map| (map.remove(rid(0), &0), 0));
     }
