@@ -35,7 +35,7 @@ fn op(v: &mut V, me: ReplicaId, rng: &mut SmallRng) -> V {
         7 => d.4 = v.4.insert(me, x),
         8 => d.4 = v.4.remove(me, &x),
         9 => d.5 = v.5.write(me, x),
-        10 => d.6 = v.6.update(me, x, |c| c.increment(1)),
+        10 => d.6 = v.6.update(me, x, |c| c.increment(1)).0,
         _ => d.6 = v.6.remove(me, &x),
     }
     d
@@ -274,18 +274,18 @@ impl Subject for Nested {
         let (x, y): (u8, u8) = (rng.gen_range(0..3), rng.gen_range(0..3));
         let ts = Timestamp::from_parts(rng.gen_range(1..1 << 40), 0);
         match rng.gen_range(0..13) {
-            0 => d.0 = self.0.update(me, x, |v| v.write_at(ts, y)),
+            0 => d.0 = self.0.update(me, x, |v| v.write_at(ts, y)).0,
             1 => d.0 = self.0.remove(me, &x),
-            2 => d.1 = self.1.update(me, x, |v| v.insert(y)),
-            3 => d.1 = self.1.update(me, x, |v| v.remove(&y)),
+            2 => d.1 = self.1.update(me, x, |v| v.insert(y)).0,
+            3 => d.1 = self.1.update(me, x, |v| v.remove(&y)).0,
             4 => d.1 = self.1.remove(me, &x),
-            5 => d.2 = self.2.update(me, x, |m| m.update(y, |f| f.enable())),
-            6 => d.2 = self.2.update(me, x, |m| m.remove(&y)),
+            5 => d.2 = self.2.update(me, x, |m| m.update(y, |f| f.enable())).0,
+            6 => d.2 = self.2.update(me, x, |m| m.remove(&y)).0,
             7 => d.2 = self.2.remove(me, &x),
-            8 => d.3 = self.3.update(me, x, |c| c.increment(u64::from(y) + 1)),
-            9 => d.3 = self.3.update(me, x, |c| c.decrement(1)),
-            10 => d.4 = self.4.update(me, x, |c| c.increment(1)),
-            11 => d.5 = self.5.update(me, x, |v| v.write(y)),
+            8 => d.3 = self.3.update(me, x, |c| c.increment(u64::from(y) + 1)).0,
+            9 => d.3 = self.3.update(me, x, |c| c.decrement(1)).0,
+            10 => d.4 = self.4.update(me, x, |c| c.increment(1)).0,
+            11 => d.5 = self.5.update(me, x, |v| v.write(y)).0,
             _ => d.4 = self.4.remove(me, &x),
         }
         d
