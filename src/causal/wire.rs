@@ -50,6 +50,28 @@ impl Serialize for GapsOut<'_> {
     }
 }
 
+/// Appends the range `(gap, len)` of the wire form (`first - previous_last - 1`, `last - first`)
+/// to a replica's ranges, checking it: within `max_counter`, and apart from the previous range
+/// (adjacent ranges are not canonical).
+#[inline]
+fn push_range(rs: &mut Ranges, gap: u64, len: u64, cx: &DecodeCx) -> Result<(), Error> {
+    let max = cx.limits.max_counter;
+    let prev = rs.last().map_or(0, |&(_, hi)| hi);
+    let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
+    let hi = lo.and_then(|lo| lo.checked_add(len));
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Err(Error::CounterOutOfRange { field: "context", value: u64::MAX, max });
+    };
+    if hi > max {
+        return Err(Error::CounterOutOfRange { field: "context", value: hi, max });
+    }
+    if !rs.is_empty() && gap == 0 {
+        return Err(Error::NotCanonical { field: "context" });
+    }
+    rs.push((lo, hi));
+    Ok(())
+}
+
 pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<CausalContext, Error> {
     let l = &cx.limits;
     cx.check_len("context.replicas", w.len(), l.max_replicas)?;
@@ -61,26 +83,8 @@ pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<C
             return Err(Error::NotCanonical { field: "context" });
         }
         let mut rs = Ranges::new();
-        let mut prev = 0u64;
         for (gap, len) in gaps {
-            let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
-            let hi = lo.and_then(|lo| lo.checked_add(len));
-            let (Some(lo), Some(hi)) = (lo, hi) else {
-                return Err(Error::CounterOutOfRange {
-                    field: "context",
-                    value: u64::MAX,
-                    max: l.max_counter,
-                });
-            };
-            if hi > l.max_counter {
-                return Err(Error::CounterOutOfRange { field: "context", value: hi, max: l.max_counter });
-            }
-            // Adjacent ranges (gap 0 after the first) are not canonical.
-            if !rs.is_empty() && gap == 0 {
-                return Err(Error::NotCanonical { field: "context" });
-            }
-            rs.push((lo, hi));
-            prev = hi;
+            push_range(&mut rs, gap, len, cx)?;
         }
         entries.push((r, rs));
     }
@@ -109,27 +113,9 @@ fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Erro
         total = total.saturating_add(k);
         cx.check_len("context.ranges", total, l.max_ranges)?;
         let mut rs = Ranges::new();
-        let mut prev = 0u64;
         for _ in 0..k {
             let (gap, len) = (r.u64()?, r.u64()?);
-            let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
-            let hi = lo.and_then(|lo| lo.checked_add(len));
-            let (Some(lo), Some(hi)) = (lo, hi) else {
-                return Err(Error::CounterOutOfRange {
-                    field: "context",
-                    value: u64::MAX,
-                    max: l.max_counter,
-                });
-            };
-            if hi > l.max_counter {
-                return Err(Error::CounterOutOfRange { field: "context", value: hi, max: l.max_counter });
-            }
-            // Adjacent ranges (gap 0 after the first) are not canonical.
-            if !rs.is_empty() && gap == 0 {
-                return Err(Error::NotCanonical { field: "context" });
-            }
-            rs.push((lo, hi));
-            prev = hi;
+            push_range(&mut rs, gap, len, cx)?;
         }
         entries.push((id, rs));
     }
