@@ -199,6 +199,21 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     ///
     /// A transport that uses [`retire`](Self::retire) must carry these as well: a neighbour
     /// gets no data until it acknowledged every record.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, RetireMessage, SyncEngine};
+    /// use convergent::{EwFlag, ReplicaId};
+    ///
+    /// let (gone, a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+    /// let mut x = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+    /// x.add_neighbour(b);
+    /// x.update(|f, me| f.enable(me));
+    /// x.retire(gone);
+    /// assert!(x.poll_outgoing().is_empty()); // data waits for the record's acknowledgement
+    /// assert!(matches!(&x.poll_retirements()[..], [(to, RetireMessage::Records(_))] if *to == b));
+    /// x.on_retirement(b, RetireMessage::Ack(vec![gone])).unwrap();
+    /// assert_eq!(x.poll_outgoing().len(), 1); // now the delta goes
+    /// ```
     pub fn poll_retirements(&mut self) -> Vec<(ReplicaId, RetireMessage<L>)> {
         let mut out: Vec<(ReplicaId, RetireMessage<L>)> = core::mem::take(&mut self.retire.acks_due)
             .into_iter()
@@ -230,6 +245,22 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// [`with_max_buffered`](Self::with_max_buffered) allows, [`Error::Malformed`] (field
     /// `retire.heir`) for a record whose heir is the retired id, then the validator's error on
     /// a fold. On error nothing changes.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, RetireMessage, Retirement, SyncEngine};
+    /// use convergent::{Error, GCounter, Lattice, ReplicaId};
+    ///
+    /// let (gone, heir, me) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+    /// let mut e = SyncEngine::<GCounter>::new(me, Mode::DeltaBpRr);
+    /// e.local(GCounter::new().increment(gone, 4));
+    /// let fold = GCounter::new().increment(heir, 4); // the heir took over the 4
+    /// e.on_retirement(heir, RetireMessage::Records(vec![Retirement { retired: gone, heir, fold }])).unwrap();
+    /// assert_eq!((e.state().value(), e.state().get(gone)), (4, 0));
+    ///
+    /// let bad = Retirement { retired: gone, heir: gone, fold: GCounter::bottom() };
+    /// let err = e.on_retirement(heir, RetireMessage::Records(vec![bad]));
+    /// assert_eq!(err, Err(Error::Malformed { field: "retire.heir" }));
+    /// ```
     pub fn on_retirement(&mut self, from: ReplicaId, msg: RetireMessage<L>) -> Result<(), Error> {
         match msg {
             RetireMessage::Ack(ids) => {
