@@ -355,3 +355,97 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
         self.retire.live.len()
     }
 }
+
+#[cfg(feature = "serde")]
+mod wire_impls {
+    use alloc::vec::Vec;
+
+    use serde::Deserialize;
+
+    use super::{RetireMessage, Retirement};
+    use crate::causal::ReplicaId;
+    use crate::error::Error;
+    use crate::limits::Limits;
+    use crate::wire::{self, Decode, DecodeCx};
+
+    fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8], field: &'static str) -> Result<(T, &'a [u8]), Error> {
+        postcard::take_from_bytes::<T>(bytes).map_err(|_| Error::Malformed { field })
+    }
+
+    /// A count of ids or records, at most `limits.max_replicas` (one record per retired replica).
+    fn count<'a>(bytes: &'a [u8], cx: &DecodeCx, field: &'static str) -> Result<(usize, &'a [u8]), Error> {
+        let (n, rest) = take::<usize>(bytes, field)?;
+        if n > cx.limits.max_replicas {
+            return Err(Error::TooLarge { field, limit: cx.limits.max_replicas as u64, found: n as u64 });
+        }
+        Ok((n, rest))
+    }
+
+    /// The kind, the count (checked before anything is allocated), then each record's ids and
+    /// its fold under the same limits.
+    impl<L: Decode> Decode for RetireMessage<L> {
+        fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
+            let (tag, rest) = take::<u32>(body, "retire.kind")?;
+            match tag {
+                0 => {
+                    let (n, mut rest) = count(rest, cx, "retire.records")?;
+                    let mut records = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let (retired, r) = take::<ReplicaId>(rest, "retire.retired")?;
+                        let (heir, r) = take::<ReplicaId>(r, "retire.heir")?;
+                        let (fold, r) = L::decode_prefix(r, cx)?;
+                        records.push(Retirement { retired, heir, fold });
+                        rest = r;
+                    }
+                    Ok((RetireMessage::Records(records), rest))
+                }
+                1 => {
+                    let (n, mut rest) = count(rest, cx, "retire.acks")?;
+                    let mut ids = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let (id, r) = take::<ReplicaId>(rest, "retire.ack")?;
+                        ids.push(id);
+                        rest = r;
+                    }
+                    Ok((RetireMessage::Ack(ids), rest))
+                }
+                _ => Err(Error::Malformed { field: "retire.kind" }),
+            }
+        }
+    }
+
+    impl<L: Decode> RetireMessage<L> {
+        /// Encodes the message (format version, then postcard). `O(records)`.
+        ///
+        /// ```
+        /// # use convergent::{EwFlag, Limits, ReplicaId, sync::RetireMessage};
+        /// let m = RetireMessage::<EwFlag>::Ack(vec![ReplicaId::from_u128(1)]);
+        /// assert_eq!(RetireMessage::from_bytes(&m.to_bytes(), &Limits::default()), Ok(m));
+        /// ```
+        #[must_use]
+        pub fn to_bytes(&self) -> Vec<u8> {
+            wire::to_bytes(self)
+        }
+
+        /// Decodes and validates a message written by [`to_bytes`](Self::to_bytes) under
+        /// `limits` (also inside every fold). Never panics. `O(bytes)`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::TooLarge`] over `limits.max_bytes`, or for more records or acknowledged ids
+        /// than `limits.max_replicas`; [`Error::UnsupportedVersion`], [`Error::Malformed`], and
+        /// the fold type's own validation errors.
+        ///
+        /// ```
+        /// # use convergent::{Error, EwFlag, Limits, sync::RetireMessage};
+        /// let lie = [1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f]; // "4 billion acks follow"
+        /// assert!(matches!(
+        ///     RetireMessage::<EwFlag>::from_bytes(&lie, &Limits::default()),
+        ///     Err(Error::TooLarge { field: "retire.acks", .. })
+        /// ));
+        /// ```
+        pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+            wire::from_bytes_with(bytes, limits)
+        }
+    }
+}
