@@ -64,6 +64,18 @@ pub trait Prune: Lattice {
     ///
     /// Everything of `retired` that `self` does not hold when it folds is lost once replicas
     /// purge: fold only once the retired replica's last events reached the heir.
+    ///
+    /// ```
+    /// use convergent::{Lattice, OrSet, Prune, ReplicaId};
+    ///
+    /// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut s = OrSet::new();
+    /// let _ = s.insert(gone, "milk");
+    /// let before = s.clone();
+    /// let fold = s.fold(gone, heir);
+    /// assert_eq!(before.joined(fold), s); // an ordinary delta
+    /// assert!(s.contains(&"milk"));
+    /// ```
     #[must_use = "the fold is a delta: other replicas must receive it"]
     fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
         let _ = (retired, heir);
@@ -73,11 +85,32 @@ pub trait Prune: Lattice {
     /// Forgets `retired`: its context entries, counter entries and live events. Run by every
     /// replica once it holds the heir's [`fold`](Self::fold), and on data received while the
     /// retirement is known.
+    ///
+    /// ```
+    /// use convergent::{EwFlag, Prune, ReplicaId};
+    ///
+    /// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut f = EwFlag::new();
+    /// let _ = f.enable(gone);
+    /// let _ = f.fold(gone, heir);
+    /// f.purge(gone);
+    /// assert!(f.is_enabled());
+    /// assert_eq!(f.context().replica_count(), 1); // only the heir
+    /// ```
     fn purge(&mut self, retired: ReplicaId) {
         let _ = retired;
     }
 
     /// `self` with `retired` purged, by value.
+    ///
+    /// ```
+    /// use convergent::{GCounter, Prune, ReplicaId};
+    ///
+    /// let gone = ReplicaId::from_u128(1);
+    /// let mut c = GCounter::new();
+    /// let d = c.increment(gone, 3);
+    /// assert!(d.purged(gone).is_empty()); // a late delta of a retired id: nothing left
+    /// ```
     #[must_use]
     fn purged(mut self, retired: ReplicaId) -> Self {
         self.purge(retired);

@@ -11,7 +11,7 @@
 //! for 10^3 and 10^5 churns, before and after; the quick tests pin the growth without pruning at
 //! 10^3 and the bound with pruning at 10^3 and 10^5.
 
-use convergent::{CausalCounter, EwFlag, GCounter, Lattice, OrSet, Prune, ReplicaId, wire};
+use convergent::{CausalCounter, EwFlag, GCounter, OrSet, Prune, ReplicaId, wire};
 
 /// A 5-replica cluster where, `churns` times, one replica is wiped and restarts under a new id:
 /// it bootstraps from a survivor's snapshot and then writes once (the value is joined back into

@@ -11,9 +11,10 @@
 use std::collections::VecDeque;
 
 use convergent::sync::{Message, Mode, RetireMessage, SyncEngine};
+use convergent::wire::Decode;
 use convergent::{
-    CausalCounter, Decompose, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
-    Prune, Receive, ReplicaId, Timestamp,
+    CausalCounter, Decompose, EwFlag, GCounter, Lattice, Limits, LwwRegister, MvRegister, OrMap, OrSet,
+    PnCounter, Prune, Receive, ReplicaId, Timestamp,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -62,7 +63,7 @@ enum Packet<T> {
 
 /// The value type's operations: a random local operation (returns its delta), and the replica
 /// ids a value names.
-trait Subject: Prune + Decompose + Clone + PartialEq + std::fmt::Debug + Receive {
+trait Subject: Prune + Decompose + Clone + PartialEq + std::fmt::Debug + Receive + Decode {
     fn op(&mut self, me: ReplicaId, rng: &mut SmallRng) -> Self;
     fn named(&self) -> Vec<ReplicaId>;
     /// What a user reads, in a canonical order: a fold must not change it.
@@ -188,7 +189,11 @@ impl<T: Subject> Cluster<T> {
             let Some(e) = self.engines.iter_mut().find(|e| e.id() == to) else { continue };
             match p {
                 Packet::Data(m) => e.on_message(from, m).expect("honest data is accepted"),
-                Packet::Retire(m) => e.on_retirement(from, m).expect("honest records are accepted"),
+                Packet::Retire(m) => {
+                    // Through the wire, under the default limits.
+                    let m = RetireMessage::from_bytes(&m.to_bytes(), &Limits::default()).expect("decodes");
+                    e.on_retirement(from, m).expect("honest records are accepted")
+                }
             }
         }
         self.flight = held;

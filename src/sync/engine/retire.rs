@@ -199,6 +199,21 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     ///
     /// A transport that uses [`retire`](Self::retire) must carry these as well: a neighbour
     /// gets no data until it acknowledged every record.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, RetireMessage, SyncEngine};
+    /// use convergent::{EwFlag, ReplicaId};
+    ///
+    /// let (gone, a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+    /// let mut x = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+    /// x.add_neighbour(b);
+    /// x.update(|f, me| f.enable(me));
+    /// x.retire(gone);
+    /// assert!(x.poll_outgoing().is_empty()); // data waits for the record's acknowledgement
+    /// assert!(matches!(&x.poll_retirements()[..], [(to, RetireMessage::Records(_))] if *to == b));
+    /// x.on_retirement(b, RetireMessage::Ack(vec![gone])).unwrap();
+    /// assert_eq!(x.poll_outgoing().len(), 1); // now the delta goes
+    /// ```
     pub fn poll_retirements(&mut self) -> Vec<(ReplicaId, RetireMessage<L>)> {
         let mut out: Vec<(ReplicaId, RetireMessage<L>)> = core::mem::take(&mut self.retire.acks_due)
             .into_iter()
@@ -230,6 +245,22 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// [`with_max_buffered`](Self::with_max_buffered) allows, [`Error::Malformed`] (field
     /// `retire.heir`) for a record whose heir is the retired id, then the validator's error on
     /// a fold. On error nothing changes.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, RetireMessage, Retirement, SyncEngine};
+    /// use convergent::{Error, GCounter, Lattice, ReplicaId};
+    ///
+    /// let (gone, heir, me) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+    /// let mut e = SyncEngine::<GCounter>::new(me, Mode::DeltaBpRr);
+    /// e.local(GCounter::new().increment(gone, 4));
+    /// let fold = GCounter::new().increment(heir, 4); // the heir took over the 4
+    /// e.on_retirement(heir, RetireMessage::Records(vec![Retirement { retired: gone, heir, fold }])).unwrap();
+    /// assert_eq!((e.state().value(), e.state().get(gone)), (4, 0));
+    ///
+    /// let bad = Retirement { retired: gone, heir: gone, fold: GCounter::bottom() };
+    /// let err = e.on_retirement(heir, RetireMessage::Records(vec![bad]));
+    /// assert_eq!(err, Err(Error::Malformed { field: "retire.heir" }));
+    /// ```
     pub fn on_retirement(&mut self, from: ReplicaId, msg: RetireMessage<L>) -> Result<(), Error> {
         match msg {
             RetireMessage::Ack(ids) => {
@@ -322,5 +353,99 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// ```
     pub fn retirements(&self) -> usize {
         self.retire.live.len()
+    }
+}
+
+#[cfg(feature = "serde")]
+mod wire_impls {
+    use alloc::vec::Vec;
+
+    use serde::Deserialize;
+
+    use super::{RetireMessage, Retirement};
+    use crate::causal::ReplicaId;
+    use crate::error::Error;
+    use crate::limits::Limits;
+    use crate::wire::{self, Decode, DecodeCx};
+
+    fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8], field: &'static str) -> Result<(T, &'a [u8]), Error> {
+        postcard::take_from_bytes::<T>(bytes).map_err(|_| Error::Malformed { field })
+    }
+
+    /// A count of ids or records, at most `limits.max_replicas` (one record per retired replica).
+    fn count<'a>(bytes: &'a [u8], cx: &DecodeCx, field: &'static str) -> Result<(usize, &'a [u8]), Error> {
+        let (n, rest) = take::<usize>(bytes, field)?;
+        if n > cx.limits.max_replicas {
+            return Err(Error::TooLarge { field, limit: cx.limits.max_replicas as u64, found: n as u64 });
+        }
+        Ok((n, rest))
+    }
+
+    /// The kind, the count (checked before anything is allocated), then each record's ids and
+    /// its fold under the same limits.
+    impl<L: Decode> Decode for RetireMessage<L> {
+        fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
+            let (tag, rest) = take::<u32>(body, "retire.kind")?;
+            match tag {
+                0 => {
+                    let (n, mut rest) = count(rest, cx, "retire.records")?;
+                    let mut records = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let (retired, r) = take::<ReplicaId>(rest, "retire.retired")?;
+                        let (heir, r) = take::<ReplicaId>(r, "retire.heir")?;
+                        let (fold, r) = L::decode_prefix(r, cx)?;
+                        records.push(Retirement { retired, heir, fold });
+                        rest = r;
+                    }
+                    Ok((RetireMessage::Records(records), rest))
+                }
+                1 => {
+                    let (n, mut rest) = count(rest, cx, "retire.acks")?;
+                    let mut ids = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let (id, r) = take::<ReplicaId>(rest, "retire.ack")?;
+                        ids.push(id);
+                        rest = r;
+                    }
+                    Ok((RetireMessage::Ack(ids), rest))
+                }
+                _ => Err(Error::Malformed { field: "retire.kind" }),
+            }
+        }
+    }
+
+    impl<L: Decode> RetireMessage<L> {
+        /// Encodes the message (format version, then postcard). `O(records)`.
+        ///
+        /// ```
+        /// # use convergent::{EwFlag, Limits, ReplicaId, sync::RetireMessage};
+        /// let m = RetireMessage::<EwFlag>::Ack(vec![ReplicaId::from_u128(1)]);
+        /// assert_eq!(RetireMessage::from_bytes(&m.to_bytes(), &Limits::default()), Ok(m));
+        /// ```
+        #[must_use]
+        pub fn to_bytes(&self) -> Vec<u8> {
+            wire::to_bytes(self)
+        }
+
+        /// Decodes and validates a message written by [`to_bytes`](Self::to_bytes) under
+        /// `limits` (also inside every fold). Never panics. `O(bytes)`.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::TooLarge`] over `limits.max_bytes`, or for more records or acknowledged ids
+        /// than `limits.max_replicas`; [`Error::UnsupportedVersion`], [`Error::Malformed`], and
+        /// the fold type's own validation errors.
+        ///
+        /// ```
+        /// # use convergent::{Error, EwFlag, Limits, sync::RetireMessage};
+        /// let lie = [1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f]; // "4 billion acks follow"
+        /// assert!(matches!(
+        ///     RetireMessage::<EwFlag>::from_bytes(&lie, &Limits::default()),
+        ///     Err(Error::TooLarge { field: "retire.acks", .. })
+        /// ));
+        /// ```
+        pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
+            wire::from_bytes_with(bytes, limits)
+        }
     }
 }
