@@ -234,6 +234,8 @@ pub struct RunReport {
     pub membership_bytes: u64,
     /// Snapshots sent.
     pub snapshots: u64,
+    /// Answers to digests sent (what a neighbour lacked, in place of a snapshot).
+    pub digest_answers: u64,
     /// Sync bytes sent by kind: delta-groups, snapshots, acknowledgements.
     pub delta_bytes: u64,
     /// See `delta_bytes`.
@@ -421,6 +423,7 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         report.bytes_sent += stat(&s, "bytes_sent");
         report.membership_bytes += stat(&s, "membership_bytes_sent");
         report.snapshots += stat(&s, "snapshots_sent");
+        report.digest_answers += stat(&s, "digest_answers");
         let bytes_of = |k: &str| -> u64 {
             s.iter()
                 .find(|(key, _)| key == k)

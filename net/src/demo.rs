@@ -335,6 +335,7 @@ fn stats_line(node: &Node<ShoppingList, DemoValidator>) -> String {
     kv.insert("misaddressed".into(), s.misaddressed.to_string());
     kv.insert("bad_frames".into(), s.bad_frames.to_string());
     kv.insert("snapshots_sent".into(), s.snapshots_sent.to_string());
+    kv.insert("digest_answers".into(), s.digest_answers.to_string());
     kv.insert("chunked_sent".into(), s.chunked_sent.to_string());
     kv.insert("saves".into(), s.saves.to_string());
     kv.insert("save_bytes".into(), s.save_bytes.to_string());

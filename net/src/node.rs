@@ -302,8 +302,11 @@ pub struct NodeStats {
     pub bad_frames: u64,
     /// Received messages refused, by error (decoding, validation, out-of-range acks).
     pub refused: BTreeMap<String, u64>,
-    /// Snapshots sent (a neighbour behind the collected log, new, or restarted).
+    /// Snapshots sent (a neighbour behind the collected log, new, or restarted, that did not
+    /// answer the digest handshake).
     pub snapshots_sent: u64,
+    /// Answers to a neighbour's digest: what it lacked, in place of a snapshot.
+    pub digest_answers: u64,
     /// Delta-groups and snapshots the engine sent in acknowledged parts (over the datagram
     /// budget), and parts sent again.
     pub chunked_sent: u64,
@@ -691,6 +694,7 @@ where
         s.seq = g.engine.seq();
         let e = g.engine.stats();
         s.snapshots_sent = e.snapshots;
+        s.digest_answers = e.digest_answers;
         s.chunked_sent = e.chunked;
         s.chunks_resent = e.chunks_resent;
         s.handshakes = e.handshakes;

@@ -585,13 +585,7 @@ pub fn handshake_of<T: FuzzSubject>(bytes: &[u8]) {
     let mut lied = false;
     for (act, arg) in actions.into_iter().take(200) {
         match act % 5 {
-            0 | 1 => {
-                let out = e[usize::from(act % 2)].poll_envelopes();
-                if std::env::var("TRACE").is_ok() {
-                    std::eprintln!("poll {}: {out:?}", act % 2);
-                }
-                mail.extend(out)
-            }
+            0 | 1 => mail.extend(e[usize::from(act % 2)].poll_envelopes()),
             2 if !mail.is_empty() => {
                 let k = usize::from(arg) % mail.len();
                 let m = if arg & 0x80 != 0 { mail[k].clone() } else { mail.swap_remove(k) };
@@ -638,15 +632,8 @@ pub fn handshake_of<T: FuzzSubject>(bytes: &[u8]) {
             for m in e[i].poll_envelopes() {
                 let to = usize::from(m.to == b);
                 let payload = m.message.payload().cloned();
-                let trace = std::env::var("TRACE").is_ok().then(|| std::format!("{m:?}"));
-                let r = e[to].on_envelope(m);
-                if let Some(t) = trace {
-                    std::eprintln!("calm {i}->{to}: {t} => {r:?}");
-                }
-                if r.is_ok() {
-                    if let Some(p) = payload {
-                        made.join(p);
-                    }
+                if let (Ok(()), Some(p)) = (e[to].on_envelope(m), payload) {
+                    made.join(p);
                 }
             }
         }
