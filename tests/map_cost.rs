@@ -164,7 +164,10 @@ fn map_update_allocates_no_more_than_crdts() {
 
 /// (sparse, its clone, fresh) heap bytes: a map of `n` counters with 99% of its keys removed,
 /// and a fresh map of the survivors.
-fn memory_after_removal<K: Clone + std::hash::Hash + Eq + std::fmt::Debug>(n: u64, key: impl Fn(u64) -> K) -> (usize, usize, usize) {
+fn memory_after_removal<K: Clone + std::hash::Hash + Eq + std::fmt::Debug>(
+    n: u64,
+    key: impl Fn(u64) -> K,
+) -> (usize, usize, usize) {
     let (sparse, sparse_bytes, _) = held(|| {
         let mut m: OrMap<K, PnCounter> = OrMap::new();
         for k in 0..n {
@@ -204,9 +207,10 @@ fn map_memory_follows_the_live_keys_after_removal() {
                 sparse as f64 / fresh as f64,
                 clone as f64 / fresh as f64
             );
-            assert!(sparse <= 2 * fresh && clone <= 2 * fresh, "{what} {n}: {sparse} / {clone} against {fresh}");
+            assert!(
+                sparse <= 2 * fresh && clone <= 2 * fresh,
+                "{what} {n}: {sparse} / {clone} against {fresh}"
+            );
         }
     }
 }
-
-

@@ -1,4 +1,4 @@
-//! The map dot store: `key -> nested dot store`, with a `dot -> key` index so that joins and
+//! The map dot store: `key -> nested dot store`, each key stored once, with a `dot -> key hash`
 //! removes cost what the delta names, not what the map holds.
 
 use alloc::vec::Vec;
@@ -219,7 +219,11 @@ impl<K: Hash + Eq, S: DotStore> MapStore<K, S> {
 
 /// The entry holding `dot`, whose key hashes to `hash` (from the index). Only when two keys share
 /// the full 64-bit hash is a value asked whether it holds the dot.
-fn holder<'a, K, S: DotStore>(entries: &'a HashTable<Entry<K, S>>, hash: u64, dot: &Dot) -> Option<&'a Entry<K, S>> {
+fn holder<'a, K, S: DotStore>(
+    entries: &'a HashTable<Entry<K, S>>,
+    hash: u64,
+    dot: &Dot,
+) -> Option<&'a Entry<K, S>> {
     let mut it = entries.iter_hash(hash).filter(|e| e.hash == hash);
     let first = it.next()?;
     match it.next() {

@@ -96,5 +96,3 @@ fn delta_index_follows_removes_within_a_transaction() {
     assert_eq!(d.len(), 1);
     assert_eq!(d.inner.context.dot_count(), 3);
 }
-
-
