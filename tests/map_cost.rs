@@ -151,7 +151,7 @@ fn update_allocations(m: u64) -> (f64, f64) {
 }
 
 #[test]
-fn map_update_allocates_no_more_than_crdts() {
+fn map_update_allocates_three_times_crdts_two() {
     let _t = turn();
     for m in [1_000, 100_000] {
         let (ours, theirs) = least(|| update_allocations(m));

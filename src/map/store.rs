@@ -1,5 +1,5 @@
-//! The map dot store: `key -> nested dot store`, with a `dot -> key` index so that joins and
-//! removes cost what the delta names, not what the map holds.
+//! The map dot store: `key -> nested dot store`, each key stored once, with a `dot -> key hash`
+//! index so that joins and removes cost what the delta names, not what the map holds.
 
 use alloc::vec::Vec;
 use core::borrow::Borrow;
