@@ -6,8 +6,9 @@
 use std::fs;
 use std::path::Path;
 
+use convergent::causal::VersionVector;
 use convergent::sync::Message;
-use convergent::{CausalContext, EwFlag, ReplicaId, VersionVector, wire};
+use convergent::{CausalContext, EwFlag, ReplicaId, wire};
 use testkit::dispatch;
 use testkit::fuzz::{FuzzSubject, TYPES, live};
 
