@@ -21,7 +21,7 @@ pub use crate::receive::ReceiveStore;
 pub(crate) use context::{Ranges, ranges_canonical};
 #[cfg(feature = "serde")]
 pub(crate) use dot_fun::decode_fun;
-pub(crate) use dot_fun::{DotFun, FunPayload, FunStore, fun_dot_store, fun_forget, fun_put};
+pub(crate) use dot_fun::{DotFun, FunPayload, FunStore, fun_forget, fun_put};
 pub use dot_set::DotSet;
 pub use invariants::CheckInvariants;
 pub use store::{Causal, DotLog, DotStore, Handle, Nested};

@@ -8,6 +8,11 @@
 ///   `context` (any `DotStore`);
 /// * `HasContext` (own-dots check), `CheckInvariants`, `Receive` (validated receipt);
 /// * with `serde`: `Serialize`, `Deserialize` and `Decode` as its causal pair.
+///
+/// A new causal type therefore touches its own file (the type, its store, one
+/// `causal_newtype!` line; for a store over a dot function, its `FunPayload` impl and one
+/// `fun_dot_store!` line), plus one `mod` line in its family's module and one `pub use` at the
+/// root. Nothing else lists the causal types or their stores.
 macro_rules! causal_newtype {
     ([$($gen:tt)*] $name:ty => $store:ty) => {
         impl<$($gen)*> $crate::lattice::Lattice for $name
@@ -180,3 +185,109 @@ macro_rules! causal_newtype {
 }
 
 pub(crate) use causal_newtype;
+
+/// THE one place that generates a dot-function store's plumbing. A store over a dot function is
+/// a newtype `struct Store { fun: DotFun<Payload> }` that implements
+/// [`FunPayload`](crate::causal::FunPayload) (its payload, the fields its errors name, its
+/// optional timestamp, its wire entry and the checked decode of one); one line
+/// `fun_dot_store!([generics] Store, wire: Entry);` in its own file (`Entry` its `WireEntry`,
+/// spelled out because the public `WireStore::Wire` cannot name a crate-private trait) then gives
+/// it:
+///
+/// * `DotStore` (the causal join of dot functions), the delta-mutator helpers (`FunStore`) and
+///   `CheckInvariants`;
+/// * `ReceiveStore` (with its seal): every timestamp within the receiver's skew bound, and a dot
+///   the receiver holds carries the same payload (else
+///   [`Error::ConflictingPayload`](crate::Error::ConflictingPayload) naming `PAYLOAD_FIELD`);
+/// * with `serde`: `WireStore`, the entries in dot order, decoded with `max_dots`, canonical
+///   order, no dot twice and each payload checked (`WireStore` where the wire entry is serde).
+///
+/// A new dot-function store touches nothing outside its own file.
+macro_rules! fun_dot_store {
+    ([$($gen:tt)*] $name:ty, wire: $entry:ty) => {
+        impl<$($gen)*> $crate::causal::DotStore for $name {
+            fn is_empty(&self) -> bool {
+                self.fun.is_empty()
+            }
+            fn dot_count(&self) -> usize {
+                self.fun.len()
+            }
+            fn for_each_dot(&self, f: &mut dyn FnMut($crate::Dot)) {
+                self.fun.iter().for_each(|(d, _)| f(*d));
+            }
+            fn contains_dot(&self, dot: &$crate::Dot) -> bool {
+                self.fun.contains(dot)
+            }
+            fn join_store(
+                &mut self,
+                ctx: &$crate::CausalContext,
+                other: &Self,
+                other_ctx: &$crate::CausalContext,
+                log: &mut $crate::DotLog,
+            ) -> bool {
+                self.fun.join_fun(ctx, &other.fun, other_ctx, log)
+            }
+            fn retain_dots(&mut self, keep: &mut dyn FnMut(&$crate::Dot) -> bool) {
+                self.fun.retain(|d, _| keep(d));
+            }
+        }
+
+        impl<$($gen)*> $crate::causal::FunStore for $name {
+            type V = <Self as $crate::causal::FunPayload>::P;
+            fn fun_mut(&mut self) -> &mut $crate::causal::DotFun<Self::V> {
+                &mut self.fun
+            }
+        }
+
+        impl<$($gen)*> $crate::causal::CheckInvariants for $name {
+            fn check_invariants(&self) -> Result<(), &'static str> {
+                if self.fun.is_sorted() { Ok(()) } else { Err("dot function: dots not strictly sorted") }
+            }
+        }
+
+        impl<$($gen)*> $crate::receive::sealed::Sealed for $name {}
+
+        /// Every timestamp (if the payload has one) within the skew bound; a dot the receiver
+        /// holds carries the same payload.
+        impl<$($gen)*> $crate::receive::ReceiveStore for $name {
+            fn check_clock(&self, policy: &$crate::ReceivePolicy) -> Result<(), $crate::Error> {
+                self.fun
+                    .iter()
+                    .filter_map(|(_, p)| <Self as $crate::causal::FunPayload>::timestamp(p))
+                    .try_for_each(|ts| policy.check_timestamp(ts))
+            }
+
+            fn check_payloads(&self, local: &Self) -> Result<(), $crate::Error> {
+                match self.fun.first_conflict(&local.fun) {
+                    Some(_) => Err($crate::Error::ConflictingPayload {
+                        field: <Self as $crate::causal::FunPayload>::PAYLOAD_FIELD,
+                    }),
+                    None => Ok(()),
+                }
+            }
+        }
+
+        /// `[entry]` in dot order (see [`FunPayload`](crate::causal::FunPayload)).
+        #[cfg(feature = "serde")]
+        impl<$($gen)*> $crate::wire::WireStore for $name
+        where
+            $entry: serde::Serialize + serde::de::DeserializeOwned,
+        {
+            type Wire = alloc::vec::Vec<$entry>;
+
+            fn to_wire(&self, table: &$crate::wire::ReplicaTable) -> Self::Wire {
+                self.fun.to_wire::<Self>(table)
+            }
+
+            fn from_wire(
+                wire: Self::Wire,
+                table: &$crate::wire::ReplicaTable,
+                cx: &mut $crate::wire::DecodeCx,
+            ) -> Result<Self, $crate::Error> {
+                Ok(Self { fun: $crate::causal::decode_fun::<Self>(wire, table, cx)? })
+            }
+        }
+    };
+}
+
+pub(crate) use fun_dot_store;

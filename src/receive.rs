@@ -245,20 +245,12 @@ pub trait ReceiveStore: DotStore + sealed::Sealed {
     }
 }
 
-/// The seal of [`ReceiveStore`]: one impl per store of this crate, here (receipt is the layer
-/// above the stores, so it may name them all).
-mod sealed {
+/// The seal of [`ReceiveStore`]: each store of this crate implements it beside its
+/// `ReceiveStore` impl (`fun_dot_store!` does, for the dot-function stores).
+pub(crate) mod sealed {
     /// Implemented by this crate's dot stores only.
     #[allow(unnameable_types)] // NOTE: unnameable on purpose: that is the seal.
     pub trait Sealed {}
-
-    impl Sealed for crate::causal::DotSet {}
-    impl<T> Sealed for crate::set::SetStore<T> {}
-    impl<K, S> Sealed for crate::map::MapStore<K, S> {}
-    impl Sealed for crate::counter::GCounterStore {}
-    impl Sealed for crate::counter::PnCounterStore {}
-    impl<T> Sealed for crate::register::MvStore<T> {}
-    impl<T> Sealed for crate::register::LwwStore<T> {}
 }
 
 /// Own dots (the one check [`OwnDotsCheck`] runs alone), the replicas of the joined context within
@@ -339,6 +331,8 @@ fn check_joined_size<S: DotStore>(
 fn too_large(field: &'static str, limit: usize, found: usize) -> Error {
     Error::TooLarge { field, limit: limit as u64, found: found as u64 }
 }
+
+impl sealed::Sealed for DotSet {}
 
 /// A dot set has no payload: only its own dots and nothing else to check.
 impl ReceiveStore for DotSet {

@@ -168,55 +168,40 @@ pub(crate) fn fun_put<S: FunStore>(h: &mut Handle<'_, S>, v: S::V) -> Dot {
     d
 }
 
-/// Implements `DotStore` for a newtype over a `DotFun` (field `fun`).
-macro_rules! fun_dot_store {
-    ([$($gen:tt)*] $name:ty) => {
-        impl<$($gen)*> $crate::causal::DotStore for $name {
-            fn is_empty(&self) -> bool {
-                self.fun.is_empty()
-            }
-            fn dot_count(&self) -> usize {
-                self.fun.len()
-            }
-            fn for_each_dot(&self, f: &mut dyn FnMut($crate::Dot)) {
-                self.fun.iter().for_each(|(d, _)| f(*d));
-            }
-            fn contains_dot(&self, dot: &$crate::Dot) -> bool {
-                self.fun.contains(dot)
-            }
-            fn join_store(
-                &mut self,
-                ctx: &$crate::CausalContext,
-                other: &Self,
-                other_ctx: &$crate::CausalContext,
-                log: &mut $crate::DotLog,
-            ) -> bool {
-                self.fun.join_fun(ctx, &other.fun, other_ctx, log)
-            }
-            fn retain_dots(&mut self, keep: &mut dyn FnMut(&$crate::Dot) -> bool) {
-                self.fun.retain(|d, _| keep(d));
-            }
-        }
-
-        impl<$($gen)*> $crate::causal::FunStore for $name {
-            type V = <Self as $crate::causal::FunPayload>::P;
-            fn fun_mut(&mut self) -> &mut $crate::causal::DotFun<Self::V> {
-                &mut self.fun
-            }
-        }
-
-        impl<$($gen)*> $crate::causal::CheckInvariants for $name {
-            fn check_invariants(&self) -> Result<(), &'static str> {
-                if self.fun.is_sorted() { Ok(()) } else { Err("dot function: dots not strictly sorted") }
-            }
-        }
-    };
-}
-pub(crate) use fun_dot_store;
-
-/// The payload type of a `DotFun` newtype (lets `fun_dot_store!` name it).
-pub(crate) trait FunPayload {
+/// The payload of a dot-function store (a newtype over a [`DotFun`], field `fun`): everything
+/// [`fun_dot_store!`](crate::macros::fun_dot_store) needs to generate the store's plumbing
+/// (`DotStore`, `CheckInvariants`, receipt, wire form). A dot-function store implements this
+/// trait in its own file, next to its one `fun_dot_store!` line, and nothing else.
+pub(crate) trait FunPayload: Sized {
+    /// The payload under each dot.
     type P: Clone + PartialEq;
+
+    /// The field an [`Error::ConflictingPayload`](crate::Error::ConflictingPayload) names: a
+    /// dot the receiver already holds with a different payload.
+    const PAYLOAD_FIELD: &'static str;
+
+    /// The timestamp of a payload that carries one (checked against the receiver's clock by
+    /// validated receipt); `None`, the default, for payloads without a clock.
+    fn timestamp(payload: &Self::P) -> Option<crate::clock::Timestamp> {
+        let _ = payload;
+        None
+    }
+
+    /// The field the wire form's length and canonical-order errors name.
+    #[cfg(feature = "serde")]
+    const WIRE_FIELD: &'static str;
+
+    /// One `(dot, payload)` entry of the wire form (a flat tuple, dot first).
+    #[cfg(feature = "serde")]
+    type WireEntry;
+
+    /// The wire entry of `(dot, payload)`.
+    #[cfg(feature = "serde")]
+    fn to_entry(dot: WireDot, payload: &Self::P) -> Self::WireEntry;
+
+    /// The dot of a wire entry, and its payload checked against the limits of `cx`.
+    #[cfg(feature = "serde")]
+    fn from_entry(entry: Self::WireEntry, cx: &DecodeCx) -> (WireDot, Result<Self::P, Error>);
 }
 
 impl<V: PartialEq> DotFun<V> {
@@ -231,26 +216,28 @@ impl<V: PartialEq> DotFun<V> {
 
 #[cfg(feature = "serde")]
 impl<V> DotFun<V> {
-    /// The wire form: `(dot, payload)` in dot order (the table is in replica order, so dot
-    /// order is wire order).
-    pub(crate) fn to_wire_with<W>(&self, table: &ReplicaTable, f: impl Fn(&V) -> W) -> Vec<(WireDot, W)> {
-        self.iter().map(|(d, v)| (table.dot(d), f(v))).collect()
+    /// The wire form of a dot-function store: its entries in dot order (the table is in replica
+    /// order, so dot order is wire order).
+    pub(crate) fn to_wire<S: FunPayload<P = V>>(&self, table: &ReplicaTable) -> Vec<S::WireEntry> {
+        self.iter().map(|(d, v)| S::to_entry(table.dot(d), v)).collect()
     }
 }
 
 #[cfg(feature = "serde")]
-/// Decodes a dot function, reporting a repeated dot as [`Error::DuplicateDot`].
-pub(crate) fn decode_fun<V: Clone, W>(
-    wire: Vec<(WireDot, W)>,
+/// Decodes the dot function of store `S`, reporting a repeated dot as [`Error::DuplicateDot`]:
+/// at most [`Limits::max_dots`](crate::Limits::max_dots) entries (before allocating for them),
+/// each dot resolved, then its payload checked.
+pub(crate) fn decode_fun<S: FunPayload>(
+    wire: Vec<S::WireEntry>,
     table: &ReplicaTable,
     cx: &mut DecodeCx,
-    field: &'static str,
-    mut f: impl FnMut(W, &DecodeCx) -> Result<V, Error>,
-) -> Result<DotFun<V>, Error> {
+) -> Result<DotFun<S::P>, Error> {
+    let field = S::WIRE_FIELD;
     cx.check_len(field, wire.len(), cx.limits.max_dots)?;
     let mut entries = Vec::with_capacity(wire.len());
-    for (w, p) in wire {
-        entries.push((table.resolve(w, cx)?, f(p, cx)?));
+    for e in wire {
+        let (w, p) = S::from_entry(e, cx);
+        entries.push((table.resolve(w, cx)?, p?));
     }
     DotFun::from_sorted(entries)
         .map_err(|(a, b)| if a == b { Error::DuplicateDot { dot: a } } else { Error::NotCanonical { field } })

@@ -55,8 +55,10 @@
 use core::fmt;
 
 use crate::causal::{Causal, Handle, Nested, ReplicaId};
-use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
-use crate::macros::causal_newtype;
+use crate::causal::{DotFun, FunPayload, fun_forget, fun_put};
+use crate::macros::{causal_newtype, fun_dot_store};
+#[cfg(feature = "serde")]
+use crate::wire::{DecodeCx, WireDot};
 
 /// The largest total per replica: where increments saturate.
 const MAX: u64 = crate::counter::MAX_COUNT;
@@ -91,11 +93,29 @@ pub struct GCounterStore {
     pub(super) fun: DotFun<u64>,
 }
 
+/// A running total under each dot, no clock; on the wire `(dot, total)`, the total within
+/// [`Limits::max_counter`](crate::Limits::max_counter).
 impl FunPayload for GCounterStore {
     type P = u64;
+    const PAYLOAD_FIELD: &'static str = "counter-store.total";
+
+    #[cfg(feature = "serde")]
+    const WIRE_FIELD: &'static str = "counter-store";
+    #[cfg(feature = "serde")]
+    type WireEntry = (WireDot, u64);
+
+    #[cfg(feature = "serde")]
+    fn to_entry(dot: WireDot, total: &u64) -> Self::WireEntry {
+        (dot, *total)
+    }
+
+    #[cfg(feature = "serde")]
+    fn from_entry((dot, total): Self::WireEntry, cx: &DecodeCx) -> (WireDot, Result<u64, crate::Error>) {
+        (dot, super::wire::check_total(total, cx))
+    }
 }
 
-fun_dot_store!([] GCounterStore);
+fun_dot_store!([] GCounterStore, wire: (crate::wire::WireDot, u64));
 
 impl GCounterStore {
     /// The sum of the live dots' totals (exact on every state, see the module docs), saturating
@@ -213,11 +233,30 @@ pub struct PnCounterStore {
     pub(super) fun: DotFun<Pn>,
 }
 
+/// Running increments and decrements under each dot, no clock; on the wire
+/// `(dot, increments, decrements)`, each within [`Limits::max_counter`](crate::Limits::max_counter).
 impl FunPayload for PnCounterStore {
     type P = Pn;
+    const PAYLOAD_FIELD: &'static str = "counter-store.total";
+
+    #[cfg(feature = "serde")]
+    const WIRE_FIELD: &'static str = "counter-store";
+    #[cfg(feature = "serde")]
+    type WireEntry = (WireDot, u64, u64);
+
+    #[cfg(feature = "serde")]
+    fn to_entry(dot: WireDot, v: &Pn) -> Self::WireEntry {
+        (dot, v.p, v.n)
+    }
+
+    #[cfg(feature = "serde")]
+    fn from_entry((dot, p, n): Self::WireEntry, cx: &DecodeCx) -> (WireDot, Result<Pn, crate::Error>) {
+        let check = super::wire::check_total;
+        (dot, check(p, cx).and_then(|p| Ok(Pn { p, n: check(n, cx)? })))
+    }
 }
 
-fun_dot_store!([] PnCounterStore);
+fun_dot_store!([] PnCounterStore, wire: (crate::wire::WireDot, u64, u64));
 
 impl PnCounterStore {
     /// The sum of the live dots' increments minus the sum of their decrements (exact on every
@@ -522,23 +561,3 @@ impl quickcheck::Arbitrary for CausalCounter {
         reps.into_iter().nth(usize::from(u8::arbitrary(g) % 3)).unwrap_or_default()
     }
 }
-
-/// Counter stores have no clock; a dot the receiver holds must carry the same total(s).
-macro_rules! counter_receive_store {
-    ($($store:ty),*) => {$(
-        impl crate::receive::ReceiveStore for $store {
-            fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
-                Ok(())
-            }
-
-            fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
-                match self.fun.first_conflict(&local.fun) {
-                    Some(_) => Err(crate::Error::ConflictingPayload { field: "counter-store.total" }),
-                    None => Ok(()),
-                }
-            }
-        }
-    )*};
-}
-
-counter_receive_store!(GCounterStore, PnCounterStore);

@@ -13,11 +13,10 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::causal::Pn;
-use super::{GCounter, GCounterStore, PnCounter, PnCounterStore};
-use crate::causal::{ReplicaId, decode_fun};
+use super::{GCounter, PnCounter};
+use crate::causal::ReplicaId;
 use crate::error::Error;
-use crate::wire::{Decode, DecodeCx, ReplicaTable, WireDot, WireStore, checked_default};
+use crate::wire::{Decode, DecodeCx, checked_default};
 
 /// One wire entry with its replica and its counts.
 trait Entry {
@@ -128,38 +127,12 @@ impl Decode for PnCounter {
     crate::wire::decode_through!(|v, cx| pncounter_from_wire(v, cx));
 }
 
-fn check_total(v: u64, cx: &DecodeCx) -> Result<u64, Error> {
+/// A causal counter store's total within [`Limits::max_counter`](crate::Limits::max_counter)
+/// (the checked decode of its payloads).
+pub(super) fn check_total(v: u64, cx: &DecodeCx) -> Result<u64, Error> {
     if v > cx.limits.max_counter {
         Err(Error::CounterOutOfRange { field: "counter-store.total", value: v, max: cx.limits.max_counter })
     } else {
         Ok(v)
-    }
-}
-
-impl WireStore for GCounterStore {
-    type Wire = Vec<(WireDot, u64)>;
-
-    fn to_wire(&self, table: &ReplicaTable) -> Self::Wire {
-        self.fun.to_wire_with(table, |v| *v)
-    }
-
-    fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-        Ok(GCounterStore { fun: decode_fun(wire, table, cx, "counter-store", check_total)? })
-    }
-}
-
-impl WireStore for PnCounterStore {
-    type Wire = Vec<(WireDot, u64, u64)>;
-
-    fn to_wire(&self, table: &ReplicaTable) -> Self::Wire {
-        self.fun.iter().map(|(d, v)| (table.dot(d), v.p, v.n)).collect()
-    }
-
-    fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-        let wire = wire.into_iter().map(|(d, p, n)| (d, (p, n))).collect();
-        let fun = decode_fun(wire, table, cx, "counter-store", |(p, n), cx| {
-            Ok(Pn { p: check_total(p, cx)?, n: check_total(n, cx)? })
-        })?;
-        Ok(PnCounterStore { fun })
     }
 }

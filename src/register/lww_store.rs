@@ -11,9 +11,12 @@
 
 use core::fmt;
 
-use crate::causal::{DotFun, FunPayload, fun_dot_store, fun_forget, fun_put};
+use crate::causal::{DotFun, FunPayload, fun_forget, fun_put};
 use crate::causal::{Handle, ReplicaId};
 use crate::clock::{HybridClock, Timestamp};
+use crate::macros::fun_dot_store;
+#[cfg(feature = "serde")]
+use crate::wire::{DecodeCx, WireDot};
 
 /// A last-writer-wins value under dots: the value of an [`LwwRegister`](crate::LwwRegister)
 /// inside an [`OrMap`](crate::OrMap).
@@ -45,11 +48,34 @@ impl<T> Default for LwwStore<T> {
     }
 }
 
+/// `(timestamp, value)` under each dot; on the wire `(dot, timestamp, value)`. Timestamps are
+/// checked against the receiver's clock by validated receipt, not by decoding (a decoder has no
+/// clock).
 impl<T: Clone + PartialEq> FunPayload for LwwStore<T> {
     type P = (Timestamp, T);
+    const PAYLOAD_FIELD: &'static str = "lww-store.value";
+
+    fn timestamp(payload: &Self::P) -> Option<Timestamp> {
+        Some(payload.0)
+    }
+
+    #[cfg(feature = "serde")]
+    const WIRE_FIELD: &'static str = "lww-store.value";
+    #[cfg(feature = "serde")]
+    type WireEntry = (WireDot, Timestamp, T);
+
+    #[cfg(feature = "serde")]
+    fn to_entry(dot: WireDot, (ts, v): &Self::P) -> Self::WireEntry {
+        (dot, *ts, v.clone())
+    }
+
+    #[cfg(feature = "serde")]
+    fn from_entry((dot, ts, v): Self::WireEntry, _: &DecodeCx) -> (WireDot, Result<Self::P, crate::Error>) {
+        (dot, Ok((ts, v)))
+    }
 }
 
-fun_dot_store!([T: Clone + PartialEq] LwwStore<T>);
+fun_dot_store!([T: Clone + PartialEq] LwwStore<T>, wire: (crate::wire::WireDot, Timestamp, T));
 
 impl<T: Ord> LwwStore<T> {
     /// The winning write: the greatest by `(timestamp, replica, value)`, as
@@ -188,20 +214,5 @@ impl<T: Clone + Ord> Handle<'_, LwwStore<T>> {
     #[must_use]
     pub fn value(&self) -> Option<&T> {
         self.store.value()
-    }
-}
-
-/// Every timestamp within the skew bound; a dot the receiver holds carries the same
-/// `(timestamp, value)`.
-impl<T: Clone + PartialEq> crate::receive::ReceiveStore for LwwStore<T> {
-    fn check_clock(&self, policy: &crate::ReceivePolicy) -> Result<(), crate::Error> {
-        self.fun.iter().try_for_each(|(_, (ts, _))| policy.check_timestamp(*ts))
-    }
-
-    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
-        match self.fun.first_conflict(&local.fun) {
-            Some(_) => Err(crate::Error::ConflictingPayload { field: "lww-store.value" }),
-            None => Ok(()),
-        }
     }
 }

@@ -8,10 +8,10 @@
 
 use core::fmt;
 
-use crate::causal::{
-    Causal, Dot, DotFun, FunPayload, Handle, Nested, ReplicaId, fun_dot_store, fun_forget, fun_put,
-};
-use crate::macros::causal_newtype;
+use crate::causal::{Causal, Dot, DotFun, FunPayload, Handle, Nested, ReplicaId, fun_forget, fun_put};
+use crate::macros::{causal_newtype, fun_dot_store};
+#[cfg(feature = "serde")]
+use crate::wire::{DecodeCx, WireDot};
 
 /// The store of an [`MvRegister`]: the concurrent values written and not yet overwritten, each
 /// under the dot of its write. Also the value of a register inside an [`OrMap`](crate::OrMap):
@@ -38,11 +38,28 @@ impl<T> Default for MvStore<T> {
     }
 }
 
+/// A value under each dot, no clock; on the wire `(dot, value)`.
 impl<T: Clone + PartialEq> FunPayload for MvStore<T> {
     type P = T;
+    const PAYLOAD_FIELD: &'static str = "mv-register.value";
+
+    #[cfg(feature = "serde")]
+    const WIRE_FIELD: &'static str = "mv-register";
+    #[cfg(feature = "serde")]
+    type WireEntry = (WireDot, T);
+
+    #[cfg(feature = "serde")]
+    fn to_entry(dot: WireDot, v: &T) -> Self::WireEntry {
+        (dot, v.clone())
+    }
+
+    #[cfg(feature = "serde")]
+    fn from_entry((dot, v): Self::WireEntry, _: &DecodeCx) -> (WireDot, Result<T, crate::Error>) {
+        (dot, Ok(v))
+    }
 }
 
-fun_dot_store!([T: Clone + PartialEq] MvStore<T>);
+fun_dot_store!([T: Clone + PartialEq] MvStore<T>, wire: (crate::wire::WireDot, T));
 
 impl<T> MvStore<T> {
     /// The concurrent values, in the order of their writes' dots (deterministic across
@@ -325,19 +342,5 @@ impl<T: quickcheck::Arbitrary + PartialEq> quickcheck::Arbitrary for MvRegister<
             }
         }
         reps.into_iter().nth(usize::from(u8::arbitrary(g) % 3)).unwrap_or_default()
-    }
-}
-
-/// A value under each dot: the one the receiver holds for the same dot, or none.
-impl<T: Clone + PartialEq> crate::receive::ReceiveStore for MvStore<T> {
-    fn check_clock(&self, _: &crate::ReceivePolicy) -> Result<(), crate::Error> {
-        Ok(())
-    }
-
-    fn check_payloads(&self, local: &Self) -> Result<(), crate::Error> {
-        match self.fun.first_conflict(&local.fun) {
-            Some(_) => Err(crate::Error::ConflictingPayload { field: "mv-register.value" }),
-            None => Ok(()),
-        }
     }
 }

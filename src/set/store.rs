@@ -1348,6 +1348,8 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     }
 }
 
+impl<T> crate::receive::sealed::Sealed for SetStore<T> {}
+
 /// An element under each dot: the one the receiver holds for the same dot, or none.
 /// `O(self)` expected: one dot-index lookup in `local` per live dot of `self`.
 impl<T: Hash + Eq + Clone> crate::receive::ReceiveStore for SetStore<T> {
