@@ -6,7 +6,7 @@
 ///
 /// * `Lattice`, `Decompose`, `Default`, `From<Causal<Store>>`, `as_causal`, `into_causal`,
 ///   `context` (any `DotStore`);
-/// * `HasContext` (own-dots check), `CheckInvariants`, `Receive` (validated receipt);
+/// * `HasContext` (own-dots check), `CheckInvariants`, `Receive` (validated receipt), `Prune`;
 /// * with `serde`: `Serialize`, `Deserialize` and `Decode` as its causal pair.
 ///
 /// A new causal type therefore touches its own file (the type, its store, one
@@ -98,6 +98,20 @@ macro_rules! causal_newtype {
             }
             fn missing(&self, digest: &[$crate::causal::VersionVector]) -> Self {
                 Self { inner: self.inner.missing(digest) }
+            }
+        }
+
+        /// Pruning through its causal pair: the fold re-issues the retired id's live dots under
+        /// the heir, the purge forgets the retired id.
+        impl<$($gen)*> $crate::prune::Prune for $name
+        where
+            $store: $crate::prune::FoldStore,
+        {
+            fn fold(&mut self, retired: $crate::causal::ReplicaId, heir: $crate::causal::ReplicaId) -> Self {
+                Self { inner: $crate::prune::Prune::fold(&mut self.inner, retired, heir) }
+            }
+            fn purge(&mut self, retired: $crate::causal::ReplicaId) {
+                $crate::prune::Prune::purge(&mut self.inner, retired);
             }
         }
 

@@ -20,15 +20,13 @@
 
 use alloc::vec::Vec;
 
-use crate::causal::{
-    Causal, CausalContext, Dot, DotSet, DotStore, Handle, Nested, ReplicaId, fun_forget, fun_put,
-};
+use crate::causal::{Causal, CausalContext, Dot, DotSet, DotStore, Handle, ReplicaId, fun_forget, fun_put};
 use crate::counter::causal::{GCounterStore, PnCounterStore};
 use crate::lattice::Lattice;
 use crate::map::MapStore;
 use crate::register::{LwwStore, MvStore};
 use crate::set::SetStore;
-use crate::{CausalCounter, EwFlag, GCounter, LwwRegister, MvRegister, OrMap, OrSet, PnCounter};
+use crate::{GCounter, LwwRegister, PnCounter};
 
 /// A lattice whose retired replica ids can be folded into a surviving replica and forgotten.
 ///
@@ -278,37 +276,6 @@ impl<S: FoldStore> Prune for Causal<S> {
     fn purge(&mut self, retired: ReplicaId) {
         purge_causal(self, retired);
     }
-}
-
-/// The causal types: through their causal pair.
-macro_rules! prune_causal {
-    ($([$($gen:tt)*] $name:ty => $store:ty;)+) => {$(
-        impl<$($gen)*> Prune for $name
-        where
-            $store: FoldStore,
-        {
-            fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
-                let mut inner = core::mem::take(self).into_causal();
-                let delta = fold_causal(&mut inner, retired, heir);
-                *self = inner.into();
-                delta.into()
-            }
-
-            fn purge(&mut self, retired: ReplicaId) {
-                let mut inner = core::mem::take(self).into_causal();
-                purge_causal(&mut inner, retired);
-                *self = inner.into();
-            }
-        }
-    )+};
-}
-
-prune_causal! {
-    [] EwFlag => DotSet;
-    [] CausalCounter => PnCounterStore;
-    [T: Clone + PartialEq] MvRegister<T> => MvStore<T>;
-    [T: core::hash::Hash + Eq + Clone] OrSet<T> => SetStore<T>;
-    [K: core::hash::Hash + Eq + Clone, V: Nested] OrMap<K, V> => MapStore<K, V::Store>;
 }
 
 /// The retired count is added to the heir's entry (saturating at
