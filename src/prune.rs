@@ -20,11 +20,11 @@
 
 use alloc::vec::Vec;
 
-use crate::causal::{Causal, CausalContext, Dot, DotSet, DotStore, Handle, ReplicaId, fun_forget, fun_put};
-use crate::counter::causal::{GCounterStore, PnCounterStore};
+use crate::causal::{
+    Causal, CausalContext, Dot, DotSet, DotStore, FunStore, Handle, ReplicaId, fun_forget, fun_put,
+};
 use crate::lattice::Lattice;
 use crate::map::MapStore;
-use crate::register::{LwwStore, MvStore};
 use crate::set::SetStore;
 use crate::{GCounter, LwwRegister, PnCounter};
 
@@ -129,7 +129,7 @@ pub trait FoldStore: DotStore {
 
 /// The live dots of `retired`, removed from the state's store and recorded as removed in the
 /// delta.
-fn forget_retired<S: DotStore>(h: &mut Handle<'_, S>, retired: ReplicaId) -> usize {
+pub(crate) fn forget_retired<S: DotStore>(h: &mut Handle<'_, S>, retired: ReplicaId) -> usize {
     let mut gone: Vec<Dot> = Vec::new();
     h.store.for_each_dot(&mut |d| {
         if d.replica() == retired {
@@ -154,50 +154,19 @@ impl FoldStore for DotSet {
     }
 }
 
-/// Each value of the retired replica re-issued under a dot of the heir.
-macro_rules! fold_values {
-    ($([$($gen:tt)*] $name:ty;)+) => {$(
-        impl<$($gen)*> FoldStore for $name {
-            fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
-                let mut values = Vec::new();
-                fun_forget(h, |d, v| {
-                    let mine = d.replica() == retired;
-                    if mine {
-                        values.push(v.clone());
-                    }
-                    mine
-                });
-                for v in values {
-                    fun_put(h, v);
-                }
-            }
+/// Each value of the retired replica re-issued under a dot of the heir: the fold of a
+/// dot-function store whose payloads are values (an MV-Register's, an LWW store's).
+pub(crate) fn fold_values<S: FunStore>(h: &mut Handle<'_, S>, retired: ReplicaId) {
+    let mut values = Vec::new();
+    fun_forget(h, |d, v| {
+        let mine = d.replica() == retired;
+        if mine {
+            values.push(v.clone());
         }
-    )+};
-}
-
-fold_values! {
-    [T: Clone + PartialEq] LwwStore<T>;
-    [T: Clone + PartialEq] MvStore<T>;
-}
-
-/// The retired totals are added to the heir's running total: the heir's chain goes on with one
-/// dot, however many replicas it inherited from.
-impl FoldStore for GCounterStore {
-    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
-        let total = h.get().get(retired);
-        if forget_retired(h, retired) > 0 {
-            h.increment(total);
-        }
-    }
-}
-
-impl FoldStore for PnCounterStore {
-    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
-        let (p, n) = (h.get().increments().get(retired), h.get().decrements().get(retired));
-        if forget_retired(h, retired) > 0 {
-            h.increment(p);
-            h.decrement(n);
-        }
+        mine
+    });
+    for v in values {
+        fun_put(h, v);
     }
 }
 

@@ -117,6 +117,17 @@ impl FunPayload for GCounterStore {
 
 fun_dot_store!([] GCounterStore, wire: (crate::wire::WireDot, u64));
 
+/// Pruning: the retired totals are added to the heir's running total, so the heir's chain goes
+/// on with one dot, however many replicas it inherited from.
+impl crate::prune::FoldStore for GCounterStore {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        let total = h.get().get(retired);
+        if crate::prune::forget_retired(h, retired) > 0 {
+            h.increment(total);
+        }
+    }
+}
+
 impl GCounterStore {
     /// The sum of the live dots' totals (exact on every state, see the module docs), saturating
     /// at `u64::MAX`. `O(dots)`.
@@ -257,6 +268,17 @@ impl FunPayload for PnCounterStore {
 }
 
 fun_dot_store!([] PnCounterStore, wire: (crate::wire::WireDot, u64, u64));
+
+/// Pruning: as the [`GCounterStore`]'s, for increments and decrements.
+impl crate::prune::FoldStore for PnCounterStore {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        let (p, n) = (h.get().increments().get(retired), h.get().decrements().get(retired));
+        if crate::prune::forget_retired(h, retired) > 0 {
+            h.increment(p);
+            h.decrement(n);
+        }
+    }
+}
 
 impl PnCounterStore {
     /// The sum of the live dots' increments minus the sum of their decrements (exact on every

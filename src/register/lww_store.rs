@@ -77,6 +77,13 @@ impl<T: Clone + PartialEq> FunPayload for LwwStore<T> {
 
 fun_dot_store!([T: Clone + PartialEq] LwwStore<T>, wire: (crate::wire::WireDot, Timestamp, T));
 
+/// Pruning: each write of the retired replica re-issued under a dot of the heir.
+impl<T: Clone + PartialEq> crate::prune::FoldStore for LwwStore<T> {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        crate::prune::fold_values(h, retired);
+    }
+}
+
 impl<T: Ord> LwwStore<T> {
     /// The winning write: the greatest by `(timestamp, replica, value)`, as
     /// `(timestamp, writer, value)`. `O(concurrent writes)`.

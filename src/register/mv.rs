@@ -61,6 +61,13 @@ impl<T: Clone + PartialEq> FunPayload for MvStore<T> {
 
 fun_dot_store!([T: Clone + PartialEq] MvStore<T>, wire: (crate::wire::WireDot, T));
 
+/// Pruning: each value of the retired replica re-issued under a dot of the heir.
+impl<T: Clone + PartialEq> crate::prune::FoldStore for MvStore<T> {
+    fn fold_store(h: &mut Handle<'_, Self>, retired: ReplicaId) {
+        crate::prune::fold_values(h, retired);
+    }
+}
+
 impl<T> MvStore<T> {
     /// The concurrent values, in the order of their writes' dots (deterministic across
     /// replicas). `O(1)` to create, `O(values)` to run.
