@@ -10,9 +10,10 @@
 /// * with `serde`: `Serialize`, `Deserialize` and `Decode` as its causal pair.
 ///
 /// A new causal type therefore touches its own file (the type, its store, one
-/// `causal_newtype!` line; for a store over a dot function, its `FunPayload` impl and one
-/// `fun_dot_store!` line), plus one `mod` line in its family's module and one `pub use` at the
-/// root. Nothing else lists the causal types or their stores.
+/// `causal_newtype!` line, its store's `FoldStore` impl; for a store over a dot function, its
+/// `FunPayload` impl and one `fun_dot_store!` line), plus one `mod` line in its family's module
+/// and one `pub use` at the root. Nothing else in `src/` lists the causal types or their stores
+/// (its tests and fuzz subjects go in `testkit`).
 macro_rules! causal_newtype {
     ([$($gen:tt)*] $name:ty => $store:ty) => {
         impl<$($gen)*> $crate::lattice::Lattice for $name
