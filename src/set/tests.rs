@@ -366,9 +366,19 @@ fn the_invariant_checker_can_fail() {
     n.slots[0].dot = n.slots[1].dot;
     assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "dot twice");
 
-    let mut bad = s.clone();
-    bad.narrow_mut().slots.swap(0, 1);
-    assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "stale index");
+    // Swapped slots leave both indexes stale, unless the two entries' hash tags collide in both
+    // tables, when every lookup still resolves right (each store has its own random hasher, so
+    // this happened about once in 20 runs): tried on three fresh stores, one must be caught.
+    let stale_caught = (0..3)
+        .filter(|_| {
+            let mut bad = SetStore::<u8>::default();
+            bad.add_dot(1, Dot::test(1, 1));
+            bad.add_dot(2, Dot::test(1, 2));
+            bad.narrow_mut().slots.swap(0, 1);
+            std::panic::catch_unwind(move || bad.check_invariants()).is_err()
+        })
+        .count();
+    assert!(stale_caught >= 1, "stale index");
 
     let mut bad = s.clone();
     bad.narrow_mut().extras = Some(alloc::boxed::Box::default());
