@@ -38,8 +38,10 @@ fn held<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let region = Region::new(GLOBAL);
     let v = f();
     let s = region.change();
-    // A reallocation (growth, shrink_to_fit) is counted apart, as a signed change.
-    let net = s.bytes_allocated as isize - s.bytes_deallocated as isize + s.bytes_reallocated;
+    // `stats_alloc` already counts a reallocation's growth in `bytes_allocated` and its shrink in
+    // `bytes_deallocated`; `bytes_reallocated` is the same bytes again (adding it counted them
+    // twice).
+    let net = s.bytes_allocated as isize - s.bytes_deallocated as isize;
     (v, net.max(0) as usize)
 }
 
