@@ -26,3 +26,75 @@ pub const MIN_DATAGRAM: usize = SYNC_OVERHEAD + 64;
 pub const fn payload_budget(max_datagram: usize) -> usize {
     max_datagram.saturating_sub(SYNC_OVERHEAD)
 }
+
+/// The first byte of a datagram carrying one retirement message
+/// ([`RetireMessage`](convergent::sync::RetireMessage)): the tag, the sender's and the
+/// recipient's replica ids (16 bytes each), then the message's own encoding.
+pub const TAG_RETIRE: u8 = 0x5D;
+
+/// Bytes of a retirement datagram before the message: the tag and two replica ids.
+pub const RETIRE_HEADER: usize = 1 + 16 + 16;
+
+/// Encodes a retirement datagram from `from` to `to`. `O(message)`.
+///
+/// ```
+/// use convergent::sync::RetireMessage;
+/// use convergent::{EwFlag, Limits, ReplicaId};
+/// use convergent_net::frame::{decode_retire, encode_retire};
+///
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let m = RetireMessage::<EwFlag>::Ack(vec![ReplicaId::from_u128(3)]);
+/// let d = encode_retire(a, b, &m);
+/// assert_eq!(decode_retire::<EwFlag>(&d, &Limits::default()), Ok((a, b, m)));
+/// ```
+#[must_use]
+pub fn encode_retire<L: convergent::wire::Decode>(
+    from: convergent::ReplicaId,
+    to: convergent::ReplicaId,
+    message: &convergent::sync::RetireMessage<L>,
+) -> Vec<u8> {
+    let body = message.to_bytes();
+    let mut d = Vec::with_capacity(RETIRE_HEADER + body.len());
+    d.push(TAG_RETIRE);
+    d.extend_from_slice(&from.to_bytes());
+    d.extend_from_slice(&to.to_bytes());
+    d.extend_from_slice(&body);
+    d
+}
+
+/// The sender, the recipient and the message of a retirement datagram (tag included), decoded
+/// and checked under `limits` (record and id counts, every fold). Never panics. `O(bytes)`.
+///
+/// # Errors
+///
+/// [`convergent::Error::Malformed`] (field `frame.retire`) for a datagram shorter than the
+/// header or with another tag; the errors of
+/// [`RetireMessage::from_bytes`](convergent::sync::RetireMessage::from_bytes).
+///
+/// ```
+/// use convergent::{EwFlag, Error, Limits};
+/// use convergent_net::frame::decode_retire;
+///
+/// let short = [convergent_net::frame::TAG_RETIRE, 1, 2];
+/// assert_eq!(decode_retire::<EwFlag>(&short, &Limits::default()), Err(Error::Malformed { field: "frame.retire" }));
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn decode_retire<L: convergent::wire::Decode>(
+    datagram: &[u8],
+    limits: &convergent::Limits,
+) -> Result<
+    (convergent::ReplicaId, convergent::ReplicaId, convergent::sync::RetireMessage<L>),
+    convergent::Error,
+> {
+    let bad = convergent::Error::Malformed { field: "frame.retire" };
+    let (head, body) = datagram.split_at_checked(RETIRE_HEADER).ok_or(bad.clone())?;
+    if head[0] != TAG_RETIRE {
+        return Err(bad);
+    }
+    let id = |b: &[u8]| -> Result<convergent::ReplicaId, convergent::Error> {
+        Ok(convergent::ReplicaId::from_bytes(b.try_into().map_err(|_| bad.clone())?))
+    };
+    let (from, to) = (id(&head[1..17])?, id(&head[17..33])?);
+    let message = convergent::sync::RetireMessage::from_bytes(body, limits)?;
+    Ok((from, to, message))
+}

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use convergent::Prune;
 use convergent::sync::{AcceptAll, Digest, Envelope, Message, MessageKind, Mode, SyncEngine, Validator};
 use convergent::wire::Decode;
 use convergent::{Lattice, ReplicaId};
@@ -19,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::frame::{self, TAG_MEMBERSHIP, TAG_SYNC};
+use crate::frame::{self, TAG_MEMBERSHIP, TAG_RETIRE, TAG_SYNC};
 use crate::store::{DurableReplica, StoreError};
 
 /// A member's identity in the SWIM protocol: its address, the replica it runs, and a number that
@@ -327,6 +328,16 @@ pub struct NodeStats {
     /// Times a member on a known address came back as a different replica (a wiped disk): the
     /// old replica was dropped as a neighbour and the new one taken in.
     pub replaced_replicas: u64,
+    /// Replica ids this node retired as their heir ([`SyncEngine::retire`]): a member came back
+    /// under a new id on its address, and this node was the lowest live id.
+    pub retired_as_heir: u64,
+    /// Retirement messages (records and acknowledgements) sent, and their bytes.
+    pub retire_sent: Traffic,
+    /// Retirement messages received and accepted.
+    pub retire_received: Traffic,
+    /// Times this node learned that its own id was retired and rejoined under a new id with
+    /// the empty state.
+    pub rejoined: u64,
     /// The neighbours and whether each is caught up.
     pub neighbours: Vec<PeerStatus>,
 }
@@ -397,13 +408,12 @@ pub struct Node<L, V = AcceptAll> {
     inner: Arc<Mutex<Inner<L, V>>>,
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
-    id: ReplicaId,
     addr: SocketAddr,
 }
 
 impl<L, V> std::fmt::Debug for Node<L, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("id", &self.id).field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Node").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
@@ -419,6 +429,19 @@ fn lock<L, V>(m: &Mutex<Inner<L, V>>) -> MutexGuard<'_, Inner<L, V>> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The engine settings every incarnation of a node gets.
+fn configure<L, V>(engine: SyncEngine<L>, validator: V, config: &NodeConfig) -> SyncEngine<L, V>
+where
+    L: Lattice + Digest + Decode + Prune + Clone,
+    V: Validator<L>,
+{
+    engine
+        .with_validator(validator)
+        .with_resend_after(config.resend_after)
+        .with_max_payload_bytes(frame::payload_budget(config.max_datagram))
+        .with_digest_handshake()
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
@@ -431,7 +454,7 @@ fn error_name(e: &convergent::Error) -> String {
 
 impl<L> Node<L>
 where
-    L: Lattice + Digest + Decode + Clone + Send + 'static,
+    L: Lattice + Digest + Decode + Prune + Clone + Send + 'static,
 {
     /// Binds, opens or creates the replica, and starts the node's tasks on the current tokio
     /// runtime (which needs the `time` and `net` drivers). Received payloads are checked by
@@ -461,8 +484,8 @@ where
 
 impl<L, V> Node<L, V>
 where
-    L: Lattice + Digest + Decode + Clone + Send + 'static,
-    V: Validator<L> + Send + 'static,
+    L: Lattice + Digest + Decode + Prune + Clone + Send + 'static,
+    V: Validator<L> + Clone + Send + 'static,
 {
     /// As [`start`](Node::start), with a validator run on every received payload before it
     /// touches the state (for example [`OwnDotsCheck`](convergent::sync::OwnDotsCheck), which
@@ -510,11 +533,7 @@ where
             }
             None => (None, SyncEngine::new(ReplicaId::random(), config.mode)),
         };
-        let engine = engine
-            .with_validator(validator)
-            .with_resend_after(config.resend_after)
-            .with_max_payload_bytes(frame::payload_budget(config.max_datagram))
-            .with_digest_handshake();
+        let engine = configure(engine, validator, &config);
         let id = engine.id();
         let mut rng = match config.seed {
             Some(s) => StdRng::seed_from_u64(s),
@@ -573,7 +592,7 @@ where
                 }
             })
         };
-        Ok(Node { inner, changes, tasks: vec![recv, ticks], id, addr })
+        Ok(Node { inner, changes, tasks: vec![recv, ticks], addr })
     }
 
     /// Runs a delta mutator on the state (see [`SyncEngine::update`]) and saves the delta before
@@ -657,7 +676,7 @@ where
     /// ```
     #[must_use]
     pub fn id(&self) -> ReplicaId {
-        self.id
+        lock(&self.inner).engine.id()
     }
 
     /// The bound address.
@@ -787,8 +806,8 @@ where
 
 impl<L, V> Inner<L, V>
 where
-    L: Lattice + Digest + Decode + Clone,
-    V: Validator<L>,
+    L: Lattice + Digest + Decode + Prune + Clone,
+    V: Validator<L> + Clone,
 {
     fn send_datagram(&mut self, to: SocketAddr, bytes: &[u8], membership: bool) {
         if self.faults.blocked.contains(&to)
@@ -831,6 +850,7 @@ where
                     self.stats.replaced_replicas += 1;
                     self.engine.remove_neighbour(old.replica);
                     self.departed.remove(&old.replica);
+                    self.retire_if_heir(old.replica, new.replica);
                     changed = true;
                 }
                 OwnedNotification::MemberUp(_)
@@ -942,6 +962,15 @@ where
     }
 
     fn sync(&mut self) {
+        let me = self.engine.id();
+        for (to, m) in self.engine.poll_retirements() {
+            let Some(&addr) = self.addrs.get(&to) else { continue };
+            let datagram = frame::encode_retire(me, to, &m);
+            self.stats.retire_sent.messages += 1;
+            self.stats.retire_sent.bytes += (datagram.len() - frame::RETIRE_HEADER) as u64;
+            self.stats.oversized += u64::from(datagram.len() > self.config.max_datagram);
+            self.send_datagram(addr, &datagram, false);
+        }
         for e in self.engine.poll_envelopes() {
             let Some(&addr) = self.addrs.get(&e.to) else { continue };
             let kind = e.message.kind();
@@ -965,8 +994,108 @@ where
                 self.drain_swim();
             }
             Some(&TAG_SYNC) => self.on_sync_frame(d, src),
+            Some(&TAG_RETIRE) => self.on_retire_frame(d, src),
             _ => self.stats.bad_frames += 1,
         }
+    }
+
+    /// Retires `old` (a member that came back under the id `new` after losing its state) if
+    /// this node is its heir: the lowest replica id among this node and the live members,
+    /// the new incarnation excluded (it holds none of the old one's events). Every node that
+    /// sees the same membership picks the same heir, so one replica folds. The state is then
+    /// saved whole: a purge is not a join, the delta log must not be replayed over it.
+    fn retire_if_heir(&mut self, old: ReplicaId, new: ReplicaId) {
+        let me = self.engine.id();
+        let heir = self
+            .swim
+            .iter_members()
+            .map(|m| m.id().replica)
+            .chain([me])
+            .filter(|r| *r != old && *r != new)
+            .min();
+        if heir == Some(me) && self.engine.retire(old) {
+            self.stats.retired_as_heir += 1;
+            self.save_whole();
+        }
+    }
+
+    /// Saves the state whole (after a retirement changed it by a purge) and clears the
+    /// unsaved deltas, which the state holds.
+    fn save_whole(&mut self) {
+        if let Some(store) = &mut self.store {
+            let record = self.engine.sync_record();
+            if let Ok(cost) = store.replace_state(self.engine.seq(), self.engine.state(), &record) {
+                self.stats.saves += 1;
+                self.stats.save_bytes += cost.bytes;
+                self.stats.compactions += 1;
+                self.unsaved = L::bottom();
+            }
+        } else {
+            self.unsaved = L::bottom();
+        }
+    }
+
+    fn on_retire_frame(&mut self, d: &[u8], src: SocketAddr) {
+        let (from, to, message) = match frame::decode_retire::<L>(d, self.engine.limits()) {
+            Ok(x) => x,
+            Err(e) => {
+                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
+                return;
+            }
+        };
+        if to != self.engine.id() {
+            self.stats.misaddressed += 1;
+            return;
+        }
+        let records = matches!(message, convergent::sync::RetireMessage::Records(_));
+        match self.engine.on_retirement(from, message) {
+            Ok(()) => {
+                self.stats.retire_received.messages += 1;
+                self.stats.retire_received.bytes += (d.len() - frame::RETIRE_HEADER) as u64;
+                self.addrs.entry(from).or_insert(src);
+                if self.engine.is_retired() {
+                    if let Err(e) = self.rejoin() {
+                        *self.stats.refused.entry(format!("Rejoin:{e}")).or_default() += 1;
+                    }
+                } else if records {
+                    self.save_whole();
+                    let seq = self.engine.seq();
+                    self.changes.send_replace(seq);
+                }
+            }
+            Err(e) => *self.stats.refused.entry(error_name(&e)).or_default() += 1,
+        }
+    }
+
+    /// This replica's id was retired (membership took it for gone): discard the engine and the
+    /// stored state, take a new id with the empty state (as after a wiped disk), and announce
+    /// the new identity; neighbours bootstrap it by the digest handshake or a snapshot.
+    fn rejoin(&mut self) -> Result<(), NodeError> {
+        let id = match &self.config.data {
+            Some(path) => {
+                self.store = None; // closes the file
+                std::fs::remove_file(path).map_err(NodeError::Io)?;
+                let (store, loaded) = DurableReplica::<L>::load_or_fresh(path)?;
+                self.store = Some(store);
+                loaded.id
+            }
+            None => ReplicaId::random(),
+        };
+        let engine =
+            configure(SyncEngine::new(id, self.config.mode), self.engine.validator().clone(), &self.config);
+        self.engine = engine;
+        self.unsaved = L::bottom();
+        self.stats.rejoined += 1;
+        self.stats.id = Some(id);
+        let addr = self.socket.local_addr().map_err(NodeError::Io)?;
+        let me = MemberId { addr, replica: id, bump: now_ms().max(self.swim.identity().bump + 1) };
+        let _ = self.swim.change_identity(me, &mut self.runtime);
+        self.departed.clear();
+        self.drain_swim();
+        self.reconcile();
+        let seq = self.engine.seq();
+        self.changes.send_replace(seq);
+        Ok(())
     }
 
     fn on_sync_frame(&mut self, d: &[u8], src: SocketAddr) {
