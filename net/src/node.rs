@@ -366,6 +366,9 @@ struct Inner<L, V> {
     next_reconcile: Instant,
     /// Neighbours no longer live, since when, and where they were.
     departed: HashMap<ReplicaId, (Instant, SocketAddr)>,
+    /// The last replica SWIM reported on each address: a different one coming up there means
+    /// the previous one lost its state (seen as a rename, or as down then up).
+    last_replica_at: HashMap<SocketAddr, MemberId>,
 }
 
 /// A replica on the network: runs a [`SyncEngine`] for any state type `L` on one UDP socket,
@@ -566,6 +569,7 @@ where
             next_announce: now,
             next_reconcile: now,
             departed: HashMap::new(),
+            last_replica_at: HashMap::new(),
         };
         let inner = Arc::new(Mutex::new(inner));
         lock(&inner).announce();
@@ -845,17 +849,13 @@ where
         let mut changed = false;
         while let Some(n) = self.runtime.to_notify() {
             match n {
-                OwnedNotification::Rename(old, new) if old.replica != new.replica => {
-                    // The old replica lost its state: it will never come back.
-                    self.stats.replaced_replicas += 1;
-                    self.engine.remove_neighbour(old.replica);
-                    self.departed.remove(&old.replica);
-                    self.retire_if_heir(old.replica, new.replica);
+                OwnedNotification::Rename(old, new) => {
+                    self.seen(old);
+                    self.seen(new);
                     changed = true;
                 }
-                OwnedNotification::MemberUp(_)
-                | OwnedNotification::MemberDown(_)
-                | OwnedNotification::Rename(..) => {
+                OwnedNotification::MemberUp(m) | OwnedNotification::MemberDown(m) => {
+                    self.seen(m);
                     changed = true;
                 }
                 _ => {}
@@ -868,6 +868,11 @@ where
 
     /// Makes the engine's neighbours the live members chosen by the overlay.
     fn reconcile(&mut self) {
+        // A replacement foca made without a notification.
+        let now_live: Vec<MemberId> = self.swim.iter_members().map(|m| *m.id()).collect();
+        for m in now_live {
+            self.seen(m);
+        }
         let me = self.engine.id();
         let live: BTreeMap<ReplicaId, SocketAddr> = self
             .swim
@@ -999,6 +1004,36 @@ where
         }
     }
 
+    /// Notes the identity `m` on its address. A different replica with a larger bump than the
+    /// last one seen there (up, down or renamed) replaces it: the last one lost its state (seen
+    /// as a rename, or as down then up). Older identities are ignored.
+    fn seen(&mut self, m: MemberId) {
+        match self.last_replica_at.get(&m.addr).copied() {
+            None => {
+                self.last_replica_at.insert(m.addr, m);
+            }
+            Some(p) if p.replica == m.replica => {
+                if m.bump > p.bump {
+                    self.last_replica_at.insert(m.addr, m);
+                }
+            }
+            Some(p) if m.bump > p.bump => {
+                self.last_replica_at.insert(m.addr, m);
+                self.replaced(p.replica, m.replica);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// `old` lost its state and came back as `new` on the same address: it will never write
+    /// again. Dropped as a neighbour at once, and retired if this node is its heir.
+    fn replaced(&mut self, old: ReplicaId, new: ReplicaId) {
+        self.stats.replaced_replicas += 1;
+        self.engine.remove_neighbour(old);
+        self.departed.remove(&old);
+        self.retire_if_heir(old, new);
+    }
+
     /// Retires `old` (a member that came back under the id `new` after losing its state) if
     /// this node is its heir: the lowest replica id among this node and the live members,
     /// the new incarnation excluded (it holds none of the old one's events). Every node that
@@ -1006,10 +1041,13 @@ where
     /// saved whole: a purge is not a join, the delta log must not be replayed over it.
     fn retire_if_heir(&mut self, old: ReplicaId, new: ReplicaId) {
         let me = self.engine.id();
+        // A member whose address has since shown another replica is a stale entry, not a heir.
         let heir = self
             .swim
             .iter_members()
-            .map(|m| m.id().replica)
+            .map(|m| *m.id())
+            .filter(|m| self.last_replica_at.get(&m.addr).is_none_or(|r| r.replica == m.replica))
+            .map(|m| m.replica)
             .chain([me])
             .filter(|r| *r != old && *r != new)
             .min();
