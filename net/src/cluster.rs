@@ -502,7 +502,7 @@ fn named_replicas(procs: &mut [Option<Proc>]) -> Result<(usize, Vec<String>), St
     Ok((most, stale.into_iter().collect()))
 }
 
-/// SIGKILLs node 2 once its acknowledged inserts are on node 0 (a wiped disk loses what was not
+/// SIGKILLs node 2 once its acknowledged inserts are on every other live node (a wiped disk loses what was not
 /// replicated: that is the operator's loss, not the protocol's), wipes its file and restarts it.
 #[allow(clippy::too_many_arguments)]
 fn wipe_and_restart(
@@ -518,10 +518,16 @@ fn wipe_and_restart(
     let mine: BTreeSet<String> = acked.iter().filter(|e| e.starts_with("ack:2:")).cloned().collect();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        let Some(p0) = procs[0].as_mut() else { break };
-        let line = p0.cmd("elements")?;
-        let there: BTreeSet<String> = line.split_whitespace().skip(1).map(String::from).collect();
-        if mine.is_subset(&there) {
+        // On every other live node: one of them is the heir that retires the old id, and it
+        // must hold its events (and know the incarnation) when it does.
+        let mut everywhere = true;
+        for (i, p) in procs.iter_mut().enumerate() {
+            let Some(p) = p.as_mut().filter(|_| i != 2) else { continue };
+            let line = p.cmd("elements")?;
+            let there: BTreeSet<String> = line.split_whitespace().skip(1).map(String::from).collect();
+            everywhere &= mine.is_subset(&there);
+        }
+        if everywhere {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -98,3 +98,65 @@ pub fn decode_retire<L: convergent::wire::Decode>(
     let message = convergent::sync::RetireMessage::from_bytes(body, limits)?;
     Ok((from, to, message))
 }
+
+/// The first byte of a datagram telling the heir that a replica id was replaced on its address
+/// (the sender saw it, the heir may have missed it in membership):
+/// `[0x5E][from][to][replaced][by]`, 16 bytes each.
+pub const TAG_REPLACED: u8 = 0x5E;
+
+/// Bytes of a replacement notice.
+pub const REPLACED_LEN: usize = 1 + 4 * 16;
+
+/// Encodes a replacement notice: `from` saw `replaced` come back as `by`; for `to`, the heir.
+///
+/// ```
+/// use convergent::ReplicaId;
+/// use convergent_net::frame::{decode_replaced, encode_replaced};
+///
+/// let ids = [1, 2, 3, 4].map(ReplicaId::from_u128);
+/// let d = encode_replaced(ids[0], ids[1], ids[2], ids[3]);
+/// assert_eq!(decode_replaced(&d), Ok((ids[0], ids[1], ids[2], ids[3])));
+/// ```
+#[must_use]
+pub fn encode_replaced(
+    from: convergent::ReplicaId,
+    to: convergent::ReplicaId,
+    replaced: convergent::ReplicaId,
+    by: convergent::ReplicaId,
+) -> Vec<u8> {
+    let mut d = Vec::with_capacity(REPLACED_LEN);
+    d.push(TAG_REPLACED);
+    for id in [from, to, replaced, by] {
+        d.extend_from_slice(&id.to_bytes());
+    }
+    d
+}
+
+/// Decodes a replacement notice: `(from, to, replaced, by)`. Never panics. `O(1)`.
+///
+/// # Errors
+///
+/// [`convergent::Error::Malformed`] (field `frame.replaced`) for another length or tag.
+///
+/// ```
+/// use convergent::Error;
+/// use convergent_net::frame::{decode_replaced, TAG_REPLACED};
+/// assert_eq!(decode_replaced(&[TAG_REPLACED; 10]), Err(Error::Malformed { field: "frame.replaced" }));
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn decode_replaced(
+    datagram: &[u8],
+) -> Result<
+    (convergent::ReplicaId, convergent::ReplicaId, convergent::ReplicaId, convergent::ReplicaId),
+    convergent::Error,
+> {
+    let bad = convergent::Error::Malformed { field: "frame.replaced" };
+    if datagram.len() != REPLACED_LEN || datagram[0] != TAG_REPLACED {
+        return Err(bad);
+    }
+    let id = |i: usize| -> Result<convergent::ReplicaId, convergent::Error> {
+        let b: [u8; 16] = datagram[1 + 16 * i..17 + 16 * i].try_into().map_err(|_| bad.clone())?;
+        Ok(convergent::ReplicaId::from_bytes(b))
+    };
+    Ok((id(0)?, id(1)?, id(2)?, id(3)?))
+}

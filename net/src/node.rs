@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::frame::{self, TAG_MEMBERSHIP, TAG_RETIRE, TAG_SYNC};
+use crate::frame::{self, TAG_MEMBERSHIP, TAG_REPLACED, TAG_RETIRE, TAG_SYNC};
 use crate::store::{DurableReplica, StoreError};
 
 /// A member's identity in the SWIM protocol: its address, the replica it runs, and a number that
@@ -369,6 +369,9 @@ struct Inner<L, V> {
     /// The last replica SWIM reported on each address: a different one coming up there means
     /// the previous one lost its state (seen as a rename, or as down then up).
     last_replica_at: HashMap<SocketAddr, MemberId>,
+    /// Replacement notices for the heir (it may not have seen a short-lived incarnation in
+    /// membership): `(heir, replaced, by, sends left)`.
+    notices: Vec<(ReplicaId, ReplicaId, ReplicaId, u8)>,
 }
 
 /// A replica on the network: runs a [`SyncEngine`] for any state type `L` on one UDP socket,
@@ -444,6 +447,9 @@ where
         .with_max_payload_bytes(frame::payload_budget(config.max_datagram))
         .with_digest_handshake()
 }
+
+/// How many times a replacement notice is sent to the heir (one per sync tick).
+const NOTICE_SENDS: u8 = 10;
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -570,6 +576,7 @@ where
             next_reconcile: now,
             departed: HashMap::new(),
             last_replica_at: HashMap::new(),
+            notices: Vec::new(),
         };
         let inner = Arc::new(Mutex::new(inner));
         lock(&inner).announce();
@@ -968,6 +975,14 @@ where
 
     fn sync(&mut self) {
         let me = self.engine.id();
+        for (heir, old, new, left) in std::mem::take(&mut self.notices) {
+            if let Some(&addr) = self.addrs.get(&heir) {
+                self.send_datagram(addr, &frame::encode_replaced(me, heir, old, new), false);
+            }
+            if left > 1 {
+                self.notices.push((heir, old, new, left - 1));
+            }
+        }
         for (to, m) in self.engine.poll_retirements() {
             let Some(&addr) = self.addrs.get(&to) else { continue };
             let datagram = frame::encode_retire(me, to, &m);
@@ -1000,6 +1015,7 @@ where
             }
             Some(&TAG_SYNC) => self.on_sync_frame(d, src),
             Some(&TAG_RETIRE) => self.on_retire_frame(d, src),
+            Some(&TAG_REPLACED) => self.on_replaced_frame(d),
             _ => self.stats.bad_frames += 1,
         }
     }
@@ -1031,7 +1047,7 @@ where
         self.stats.replaced_replicas += 1;
         self.engine.remove_neighbour(old);
         self.departed.remove(&old);
-        self.retire_if_heir(old, new);
+        self.retire_if_heir(old, new, true);
     }
 
     /// Retires `old` (a member that came back under the id `new` after losing its state) if
@@ -1039,7 +1055,9 @@ where
     /// the new incarnation excluded (it holds none of the old one's events). Every node that
     /// sees the same membership picks the same heir, so one replica folds. The state is then
     /// saved whole: a purge is not a join, the delta log must not be replayed over it.
-    fn retire_if_heir(&mut self, old: ReplicaId, new: ReplicaId) {
+    /// `notify`: if another node is the heir, send it a replacement notice (it may have missed
+    /// a short-lived incarnation in membership); notices are not forwarded further.
+    fn retire_if_heir(&mut self, old: ReplicaId, new: ReplicaId, notify: bool) {
         let me = self.engine.id();
         // A member whose address has since shown another replica is a stale entry, not a heir.
         let heir = self
@@ -1051,9 +1069,17 @@ where
             .chain([me])
             .filter(|r| *r != old && *r != new)
             .min();
-        if heir == Some(me) && self.engine.retire(old) {
-            self.stats.retired_as_heir += 1;
-            self.save_whole();
+        match heir {
+            Some(h) if h == me => {
+                if self.engine.retire(old) {
+                    self.stats.retired_as_heir += 1;
+                    self.save_whole();
+                }
+            }
+            // Sent on the next sync ticks (a few times: datagrams get lost).
+            Some(h) if notify => self.notices.push((h, old, new, NOTICE_SENDS)),
+            Some(_) => {}
+            None => {}
         }
     }
 
@@ -1071,6 +1097,26 @@ where
         } else {
             self.unsaved = L::bottom();
         }
+    }
+
+    /// A member saw `replaced` come back as `by` and names this node its heir. Retired if it
+    /// is not a live member here and this node's own view makes it the heir too.
+    fn on_replaced_frame(&mut self, d: &[u8]) {
+        let (_, to, replaced, by) = match frame::decode_replaced(d) {
+            Ok(x) => x,
+            Err(e) => {
+                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
+                return;
+            }
+        };
+        if to != self.engine.id() {
+            self.stats.misaddressed += 1;
+            return;
+        }
+        if replaced == to || replaced == by || self.swim.iter_members().any(|m| m.id().replica == replaced) {
+            return;
+        }
+        self.retire_if_heir(replaced, by, false);
     }
 
     fn on_retire_frame(&mut self, d: &[u8], src: SocketAddr) {

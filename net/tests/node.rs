@@ -203,7 +203,7 @@ async fn a_restart_from_disk_costs_no_snapshot() {
 #[tokio::test]
 async fn a_node_told_its_id_was_retired_rejoins_under_a_new_id_and_bad_retire_frames_are_refused() {
     use convergent::sync::{RetireMessage, Retirement};
-    use convergent_net::frame::{encode_retire, TAG_RETIRE};
+    use convergent_net::frame::{TAG_RETIRE, encode_retire};
 
     let path = file("retired");
     let mut c = NodeConfig::new(local());
@@ -230,7 +230,11 @@ async fn a_node_told_its_id_was_retired_rejoins_under_a_new_id_and_bad_retire_fr
     let retire_me = encode_retire(
         heir,
         old,
-        &RetireMessage::Records(vec![Retirement { retired: old, heir, fold: GCounter::new().increment(heir, 5) }]),
+        &RetireMessage::Records(vec![Retirement {
+            retired: old,
+            heir,
+            fold: GCounter::new().increment(heir, 5),
+        }]),
     );
     peer.send_to(&retire_me, node.local_addr()).unwrap();
     until("rejoined", || node.stats().rejoined == 1).await;
