@@ -881,11 +881,14 @@ where
             self.seen(m);
         }
         let me = self.engine.id();
+        // A member whose address has since shown another replica is a stale entry (a wiped
+        // incarnation not yet dropped by SWIM): never a neighbour, or a ring could route around
+        // the live members through it.
         let live: BTreeMap<ReplicaId, SocketAddr> = self
             .swim
             .iter_members()
             .map(|m| (m.id().replica, m.id().addr))
-            .filter(|(r, _)| *r != me)
+            .filter(|(r, a)| *r != me && self.last_replica_at.get(a).is_none_or(|m| m.replica == *r))
             .collect();
         let wanted: BTreeSet<ReplicaId> = match self.config.overlay {
             Overlay::FullMesh => live.keys().copied().collect(),
