@@ -1072,17 +1072,14 @@ where
             .chain([me])
             .filter(|r| *r != old && *r != new)
             .min();
-        match heir {
-            Some(h) if h == me => {
-                if self.engine.retire(old) {
-                    self.stats.retired_as_heir += 1;
-                    self.save_whole();
-                }
+        if heir == Some(me) {
+            if self.engine.retire(old) {
+                self.stats.retired_as_heir += 1;
+                self.save_whole();
             }
+        } else if let Some(h) = heir.filter(|_| notify) {
             // Sent on the next sync ticks (a few times: datagrams get lost).
-            Some(h) if notify => self.notices.push((h, old, new, NOTICE_SENDS)),
-            Some(_) => {}
-            None => {}
+            self.notices.push((h, old, new, NOTICE_SENDS));
         }
     }
 
