@@ -162,6 +162,11 @@ pub struct NodeConfig {
     /// unacknowledged deltas are kept, so a partition that heals within this time costs deltas,
     /// not snapshots. A member replaced by a new replica id on its address is dropped at once.
     pub forget_after: Duration,
+    /// Retire the old id of a member that came back under a new one (default `false`: see
+    /// docs/network.md, "Retiring replica ids"; a run in five of the three-process fault test
+    /// did not converge with it on, not understood yet). Retirement messages from peers are
+    /// carried and applied either way.
+    pub retire_replaced: bool,
     /// A deliberate bug, for tests of the tests only (default `None`).
     pub bug: Option<InjectedBug>,
 }
@@ -188,6 +193,7 @@ impl NodeConfig {
             seed: None,
             overlay: Overlay::Ring,
             forget_after: Duration::from_secs(30),
+            retire_replaced: false,
             bug: None,
         }
     }
@@ -1072,6 +1078,9 @@ where
             .chain([me])
             .filter(|r| *r != old && *r != new)
             .min();
+        if !self.config.retire_replaced {
+            return;
+        }
         if heir == Some(me) {
             if self.engine.retire(old) {
                 self.stats.retired_as_heir += 1;
