@@ -166,6 +166,12 @@ pub struct RunOptions {
     pub kill_with_disk: bool,
     /// SIGKILL node 2, wipe its disk and restart it (a new replica id, same address).
     pub kill_wiped: bool,
+    /// How many times node 2 is wiped and restarted (with `kill_wiped`), spread over the last
+    /// quarter of the rounds.
+    pub wipes: usize,
+    /// Run the nodes with `--retire` and also wait, once quiet, until no replica's state names
+    /// a replica id that is not live (every retired id pruned), up to `converge_timeout`.
+    pub await_pruned: bool,
     /// Where the nodes keep their files.
     pub dir: PathBuf,
     /// Longest wait for convergence once quiet.
@@ -197,6 +203,8 @@ impl RunOptions {
             partition: true,
             kill_with_disk: true,
             kill_wiped: true,
+            wipes: 1,
+            await_pruned: false,
             dir,
             converge_timeout: Duration::from_secs(20),
             loss_while_converging: 0.0,
@@ -252,6 +260,15 @@ pub struct RunReport {
     pub replaced_replicas: u64,
     /// Whether the restarted-from-disk node kept its id, and the wiped one got a new one.
     pub restart_ids_ok: bool,
+    /// The most replica ids any final state names (the live ones, when every retired id was
+    /// pruned).
+    pub named_replicas: usize,
+    /// Replica ids some final state names that no live process has (not pruned).
+    pub stale_replicas: Vec<String>,
+    /// Ids retired by their heir (summed over the processes alive at the end).
+    pub retired_as_heir: u64,
+    /// Processes that learned their own id was retired and rejoined under a new one.
+    pub rejoined: u64,
     /// Saves by the processes alive at the end (local updates, and received changes before
     /// their acknowledgement).
     pub saves: u64,
@@ -274,6 +291,9 @@ fn node_args(
     bug: Option<String>,
 ) -> Vec<String> {
     let mut a = vec!["--bind".to_string(), bind.to_string(), "--data".into(), data.display().to_string()];
+    if o.await_pruned {
+        a.push("--retire".to_string());
+    }
     if let Some(b) = bug {
         a.extend(["--bug".to_string(), b]);
     }
@@ -353,7 +373,8 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
     let mut acked = BTreeSet::new();
     let (p_start, p_end) = (o.rounds / 4, o.rounds / 2);
     let (kill_at, restart_at) = (o.rounds * 9 / 16, o.rounds * 5 / 8);
-    let wipe_at = o.rounds * 3 / 4;
+    let wipe_rounds: BTreeSet<usize> =
+        (0..o.wipes).map(|k| o.rounds * 3 / 4 + k * (o.rounds / 4) / o.wipes.max(1)).collect();
     let mut killed_id = None;
     for round in 0..o.rounds {
         if o.partition && round == p_start {
@@ -375,7 +396,7 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
             p.cmd(&format!("faults {}", o.loss))?;
             procs[1] = Some(p);
         }
-        if o.kill_wiped && o.nodes > 2 && round == wipe_at {
+        if o.kill_wiped && o.nodes > 2 && wipe_rounds.contains(&round) {
             wipe_and_restart(program, o, &mut procs, &data(2), addrs[2], seed_addr, &mut report, &acked)?;
         }
         for (i, p) in procs.iter_mut().enumerate() {
@@ -403,8 +424,13 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         }
         let live = procs.iter().flatten().count();
         report.diverged = live - digests.values().copied().max().unwrap_or(0);
-        if digests.len() == 1 {
-            report.converged = true;
+        report.converged = digests.len() == 1;
+        if report.converged && o.await_pruned {
+            let (named, stale) = named_replicas(&mut procs)?;
+            report.named_replicas = named;
+            report.stale_replicas = stale;
+        }
+        if report.converged && (!o.await_pruned || report.stale_replicas.is_empty()) {
             break;
         }
         if quiet.elapsed() > o.converge_timeout {
@@ -413,6 +439,9 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         std::thread::sleep(Duration::from_millis(25));
     }
     report.time_to_converge = quiet.elapsed();
+    let (named, stale) = named_replicas(&mut procs)?;
+    report.named_replicas = named;
+    report.stale_replicas = stale;
     report.acknowledged = acked.len();
     let mut finals: Vec<BTreeSet<String>> = Vec::new();
     for p in procs.iter_mut().flatten() {
@@ -437,6 +466,8 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
         report.misaddressed += stat(&s, "misaddressed");
         report.chunked += stat(&s, "chunked_sent");
         report.replaced_replicas += stat(&s, "replaced_replicas");
+        report.retired_as_heir += stat(&s, "retired_as_heir");
+        report.rejoined += stat(&s, "rejoined");
         report.saves += stat(&s, "saves");
         report.save_bytes += stat(&s, "save_bytes");
         report.disk_write_bytes += p.disk_write_bytes();
@@ -456,7 +487,25 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
     Ok(report)
 }
 
-/// SIGKILLs node 2 once its acknowledged inserts are on node 0 (a wiped disk loses what was not
+/// The most replica ids a live process's state names, and the ids named that no live process
+/// has (asked with `id`: a process may have rejoined under a new one).
+fn named_replicas(procs: &mut [Option<Proc>]) -> Result<(usize, Vec<String>), String> {
+    let mut live = BTreeSet::new();
+    for p in procs.iter_mut().flatten() {
+        let line = p.cmd("id")?;
+        live.insert(line.split_whitespace().nth(1).unwrap_or("").to_string());
+    }
+    let (mut most, mut stale) = (0, BTreeSet::new());
+    for p in procs.iter_mut().flatten() {
+        let line = p.cmd("replicas")?;
+        let ids: BTreeSet<String> = line.split_whitespace().skip(1).map(String::from).collect();
+        most = most.max(ids.len());
+        stale.extend(ids.difference(&live).cloned());
+    }
+    Ok((most, stale.into_iter().collect()))
+}
+
+/// SIGKILLs node 2 once its acknowledged inserts are on every other live node (a wiped disk loses what was not
 /// replicated: that is the operator's loss, not the protocol's), wipes its file and restarts it.
 #[allow(clippy::too_many_arguments)]
 fn wipe_and_restart(
@@ -472,10 +521,16 @@ fn wipe_and_restart(
     let mine: BTreeSet<String> = acked.iter().filter(|e| e.starts_with("ack:2:")).cloned().collect();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        let Some(p0) = procs[0].as_mut() else { break };
-        let line = p0.cmd("elements")?;
-        let there: BTreeSet<String> = line.split_whitespace().skip(1).map(String::from).collect();
-        if mine.is_subset(&there) {
+        // On every other live node: one of them is the heir that retires the old id, and it
+        // must hold its events (and know the incarnation) when it does.
+        let mut everywhere = true;
+        for (i, p) in procs.iter_mut().enumerate() {
+            let Some(p) = p.as_mut().filter(|_| i != 2) else { continue };
+            let line = p.cmd("elements")?;
+            let there: BTreeSet<String> = line.split_whitespace().skip(1).map(String::from).collect();
+            everywhere &= mine.is_subset(&there);
+        }
+        if everywhere {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -15,6 +15,8 @@
 //! | `stats` | `stats key=value ...` |
 //! | `faults LOSS [ADDR,ADDR...]` | `ok`: drop that share of datagrams, and all to those addresses |
 //! | `members` | `members N` |
+//! | `replicas` | `replicas ID1 ID2 ...`: every replica id the state names |
+//! | `id` | `id ID`: this replica's id (new after a rejoin) |
 //! | `quit` | the process saves and exits |
 //!
 //! At start the process prints `ready ID ADDR fresh|restored`.
@@ -87,6 +89,55 @@ impl Decompose for ShoppingList {
     }
     fn delta(&self, other: &Self) -> Self {
         ShoppingList { items: self.items.delta(&other.items), tags: self.tags.delta(&other.tags) }
+    }
+}
+
+/// Pruning field by field: the fold of each field, and each field purged (what
+/// `#[derive(Lattice)]` structs need by hand).
+///
+/// ```
+/// use convergent::{Prune, ReplicaId};
+/// use convergent_net::demo::ShoppingList;
+///
+/// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let mut l = ShoppingList::default();
+/// let _ = l.tags.insert(gone, "weekly".to_string());
+/// let _ = l.fold(gone, heir);
+/// l.purge(gone);
+/// assert!(l.tags.contains(&"weekly".to_string()));
+/// assert_eq!(l.replicas(), [heir].into());
+/// ```
+impl convergent::Prune for ShoppingList {
+    fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
+        ShoppingList { items: self.items.fold(retired, heir), tags: self.tags.fold(retired, heir) }
+    }
+    fn purge(&mut self, retired: ReplicaId) {
+        self.items.purge(retired);
+        self.tags.purge(retired);
+    }
+}
+
+impl ShoppingList {
+    /// Every replica id the state names: in both causal contexts and in every quantity's
+    /// counters. `O(state)`.
+    ///
+    /// ```
+    /// use convergent::ReplicaId;
+    /// use convergent_net::demo::ShoppingList;
+    ///
+    /// let me = ReplicaId::from_u128(1);
+    /// let mut l = ShoppingList::default();
+    /// let _ = l.items.update(me, "milk".to_string(), |q| q.increment(2));
+    /// assert_eq!(l.replicas(), [me].into());
+    /// ```
+    #[must_use]
+    pub fn replicas(&self) -> std::collections::BTreeSet<ReplicaId> {
+        let mut ids: std::collections::BTreeSet<ReplicaId> =
+            self.items.context().ranges().chain(self.tags.context().ranges()).map(|(r, _)| r).collect();
+        for q in self.items.values() {
+            ids.extend(q.increments().iter().chain(q.decrements().iter()).map(|(r, _)| r));
+        }
+        ids
     }
 }
 
@@ -184,7 +235,8 @@ pub fn digest<L: Serialize>(state: &L) -> u64 {
 }
 
 /// Command-line options of the binary: `--bind ADDR --peer ADDR... --data PATH --seed N
-/// --max-datagram N --sync-ms N --overlay ring|mesh`, and for tests of the fault tests only
+/// --max-datagram N --sync-ms N --overlay ring|mesh --retire` (`--retire`:
+/// [`NodeConfig::retire_replaced`](crate::NodeConfig::retire_replaced)), and for tests of the fault tests only
 /// `--bug ack-without-applying:N` or `--bug reuse-id:ID` ([`InjectedBug`](crate::InjectedBug)).
 ///
 /// ```
@@ -208,6 +260,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<NodeConfig, 
             "--bind" => c.bind = value()?.parse().map_err(|_| bad("--bind"))?,
             "--peer" => c.peers.push(value()?.parse().map_err(|_| bad("--peer"))?),
             "--data" => c.data = Some(value()?.into()),
+            "--retire" => c.retire_replaced = true,
             "--seed" => c.seed = Some(value()?.parse().map_err(|_| bad("--seed"))?),
             "--max-datagram" => c.max_datagram = value()?.parse().map_err(|_| bad("--max-datagram"))?,
             "--sync-ms" => {
@@ -297,6 +350,11 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
             }
             (Some("stats"), _) => stats_line(&node),
             (Some("members"), _) => format!("members {}", node.members().len()),
+            (Some("replicas"), _) => {
+                let ids: Vec<String> = node.read(|l| l.replicas().iter().map(|r| format!("{r:#}")).collect());
+                format!("replicas {}", ids.join(" "))
+            }
+            (Some("id"), _) => format!("id {:#}", node.id()),
             (Some("faults"), loss) => {
                 let loss: f64 = loss.and_then(|l| l.parse().ok()).unwrap_or(0.0);
                 let blocked = words.next().map_or_else(Default::default, |list| {
@@ -342,6 +400,9 @@ fn stats_line(node: &Node<ShoppingList, DemoValidator>) -> String {
     kv.insert("compactions".into(), s.compactions.to_string());
     kv.insert("members".into(), s.members.to_string());
     kv.insert("replaced_replicas".into(), s.replaced_replicas.to_string());
+    kv.insert("retired_as_heir".into(), s.retired_as_heir.to_string());
+    kv.insert("retire_sent".into(), format!("{}/{}", s.retire_sent.messages, s.retire_sent.bytes));
+    kv.insert("rejoined".into(), s.rejoined.to_string());
     kv.insert(
         "caught_up".into(),
         format!("{}/{}", s.neighbours.iter().filter(|p| p.caught_up).count(), s.neighbours.len()),

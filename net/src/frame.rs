@@ -26,3 +26,137 @@ pub const MIN_DATAGRAM: usize = SYNC_OVERHEAD + 64;
 pub const fn payload_budget(max_datagram: usize) -> usize {
     max_datagram.saturating_sub(SYNC_OVERHEAD)
 }
+
+/// The first byte of a datagram carrying one retirement message
+/// ([`RetireMessage`](convergent::sync::RetireMessage)): the tag, the sender's and the
+/// recipient's replica ids (16 bytes each), then the message's own encoding.
+pub const TAG_RETIRE: u8 = 0x5D;
+
+/// Bytes of a retirement datagram before the message: the tag and two replica ids.
+pub const RETIRE_HEADER: usize = 1 + 16 + 16;
+
+/// Encodes a retirement datagram from `from` to `to`. `O(message)`.
+///
+/// ```
+/// use convergent::sync::RetireMessage;
+/// use convergent::{EwFlag, Limits, ReplicaId};
+/// use convergent_net::frame::{decode_retire, encode_retire};
+///
+/// let (a, b) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+/// let m = RetireMessage::<EwFlag>::Ack(vec![ReplicaId::from_u128(3)]);
+/// let d = encode_retire(a, b, &m);
+/// assert_eq!(decode_retire::<EwFlag>(&d, &Limits::default()), Ok((a, b, m)));
+/// ```
+#[must_use]
+pub fn encode_retire<L: convergent::wire::Decode>(
+    from: convergent::ReplicaId,
+    to: convergent::ReplicaId,
+    message: &convergent::sync::RetireMessage<L>,
+) -> Vec<u8> {
+    let body = message.to_bytes();
+    let mut d = Vec::with_capacity(RETIRE_HEADER + body.len());
+    d.push(TAG_RETIRE);
+    d.extend_from_slice(&from.to_bytes());
+    d.extend_from_slice(&to.to_bytes());
+    d.extend_from_slice(&body);
+    d
+}
+
+/// The sender, the recipient and the message of a retirement datagram (tag included), decoded
+/// and checked under `limits` (record and id counts, every fold). Never panics. `O(bytes)`.
+///
+/// # Errors
+///
+/// [`convergent::Error::Malformed`] (field `frame.retire`) for a datagram shorter than the
+/// header or with another tag; the errors of
+/// [`RetireMessage::from_bytes`](convergent::sync::RetireMessage::from_bytes).
+///
+/// ```
+/// use convergent::{EwFlag, Error, Limits};
+/// use convergent_net::frame::decode_retire;
+///
+/// let short = [convergent_net::frame::TAG_RETIRE, 1, 2];
+/// assert_eq!(decode_retire::<EwFlag>(&short, &Limits::default()), Err(Error::Malformed { field: "frame.retire" }));
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn decode_retire<L: convergent::wire::Decode>(
+    datagram: &[u8],
+    limits: &convergent::Limits,
+) -> Result<
+    (convergent::ReplicaId, convergent::ReplicaId, convergent::sync::RetireMessage<L>),
+    convergent::Error,
+> {
+    let bad = convergent::Error::Malformed { field: "frame.retire" };
+    let (head, body) = datagram.split_at_checked(RETIRE_HEADER).ok_or(bad.clone())?;
+    if head[0] != TAG_RETIRE {
+        return Err(bad);
+    }
+    let id = |b: &[u8]| -> Result<convergent::ReplicaId, convergent::Error> {
+        Ok(convergent::ReplicaId::from_bytes(b.try_into().map_err(|_| bad.clone())?))
+    };
+    let (from, to) = (id(&head[1..17])?, id(&head[17..33])?);
+    let message = convergent::sync::RetireMessage::from_bytes(body, limits)?;
+    Ok((from, to, message))
+}
+
+/// The first byte of a datagram telling the heir that a replica id was replaced on its address
+/// (the sender saw it, the heir may have missed it in membership):
+/// `[0x5E][from][to][replaced][by]`, 16 bytes each.
+pub const TAG_REPLACED: u8 = 0x5E;
+
+/// Bytes of a replacement notice.
+pub const REPLACED_LEN: usize = 1 + 4 * 16;
+
+/// Encodes a replacement notice: `from` saw `replaced` come back as `by`; for `to`, the heir.
+///
+/// ```
+/// use convergent::ReplicaId;
+/// use convergent_net::frame::{decode_replaced, encode_replaced};
+///
+/// let ids = [1, 2, 3, 4].map(ReplicaId::from_u128);
+/// let d = encode_replaced(ids[0], ids[1], ids[2], ids[3]);
+/// assert_eq!(decode_replaced(&d), Ok((ids[0], ids[1], ids[2], ids[3])));
+/// ```
+#[must_use]
+pub fn encode_replaced(
+    from: convergent::ReplicaId,
+    to: convergent::ReplicaId,
+    replaced: convergent::ReplicaId,
+    by: convergent::ReplicaId,
+) -> Vec<u8> {
+    let mut d = Vec::with_capacity(REPLACED_LEN);
+    d.push(TAG_REPLACED);
+    for id in [from, to, replaced, by] {
+        d.extend_from_slice(&id.to_bytes());
+    }
+    d
+}
+
+/// Decodes a replacement notice: `(from, to, replaced, by)`. Never panics. `O(1)`.
+///
+/// # Errors
+///
+/// [`convergent::Error::Malformed`] (field `frame.replaced`) for another length or tag.
+///
+/// ```
+/// use convergent::Error;
+/// use convergent_net::frame::{decode_replaced, TAG_REPLACED};
+/// assert_eq!(decode_replaced(&[TAG_REPLACED; 10]), Err(Error::Malformed { field: "frame.replaced" }));
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn decode_replaced(
+    datagram: &[u8],
+) -> Result<
+    (convergent::ReplicaId, convergent::ReplicaId, convergent::ReplicaId, convergent::ReplicaId),
+    convergent::Error,
+> {
+    let bad = convergent::Error::Malformed { field: "frame.replaced" };
+    if datagram.len() != REPLACED_LEN || datagram[0] != TAG_REPLACED {
+        return Err(bad);
+    }
+    let id = |i: usize| -> Result<convergent::ReplicaId, convergent::Error> {
+        let b: [u8; 16] = datagram[1 + 16 * i..17 + 16 * i].try_into().map_err(|_| bad.clone())?;
+        Ok(convergent::ReplicaId::from_bytes(b))
+    };
+    Ok((id(0)?, id(1)?, id(2)?, id(3)?))
+}

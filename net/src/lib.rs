@@ -4,7 +4,10 @@
 //! tokio UDP socket:
 //!
 //! * **Membership** from SWIM ([`foca`]): live members are the engine's neighbours; a member
-//!   that comes back on the same address under a new replica id replaces the old one.
+//!   that comes back on the same address under a new replica id replaces the old one, and, with
+//!   [`NodeConfig::retire_replaced`], the lowest live id retires the old id ([`SyncEngine::retire`](convergent::sync::SyncEngine::retire)):
+//!   every state forgets it (docs/network.md, "Retiring replica ids"). A node told that its own
+//!   id was retired rejoins under a new id with the empty state.
 //! * **Framing**: one tag byte routes membership and sync traffic; every sync frame names its
 //!   sender and recipient replica ([`frame`]), frames for another id (an older incarnation on the
 //!   same address) are dropped, and messages larger than a datagram go in chunks.

@@ -327,18 +327,7 @@ impl<L: Lattice + Decode> DurableReplica<L> {
         let compact = self.log_entries + 1 > self.compact_every
             || self.log_bytes + delta_bytes.len() as u64 > self.state_bytes.max(4096);
         if compact {
-            let state_bytes = wire::to_bytes(state);
-            self.write(|meta, log| {
-                meta.insert("seq", &seq.to_le_bytes()[..])?;
-                meta.insert("state", &state_bytes[..])?;
-                meta.insert("record", &record[..])?;
-                log.retain(|_, _| false)?;
-                Ok(())
-            })?;
-            self.log_entries = 0;
-            self.log_bytes = 0;
-            self.state_bytes = state_bytes.len() as u64;
-            return Ok(SaveCost { bytes: (state_bytes.len() + record.len()) as u64 + 8, compacted: true });
+            return self.compact_record(seq, state, &record);
         }
         let entry = self.next_entry;
         let value = log_entry(seq, &record, &delta_bytes);
@@ -351,6 +340,50 @@ impl<L: Lattice + Decode> DurableReplica<L> {
         self.log_entries += 1;
         self.log_bytes += value.len() as u64;
         Ok(SaveCost { bytes: value.len() as u64, compacted: false })
+    }
+
+    /// Saves `state` whole and clears the log, in one transaction: for a state that is not the
+    /// join of the saved one and a delta (a retired replica id purged from it, see
+    /// [`Prune`](convergent::Prune)), whose log must not be replayed. `O(state)`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Db`] if the transaction failed; nothing was written then.
+    ///
+    /// ```
+    /// # use convergent::{GCounter, Lattice};
+    /// # use convergent_net::DurableReplica;
+    /// # let p = std::env::temp_dir().join(format!("doc-{}-{}.redb", line!(), std::process::id()));
+    /// # let _ = std::fs::remove_file(&p);
+    /// let (mut store, loaded) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// let mut s = loaded.state;
+    /// let _ = s.increment(loaded.id, 1);
+    /// assert!(store.replace_state(1, &s, &Default::default()).unwrap().compacted);
+    /// assert_eq!(store.log_entries(), 0);
+    /// ```
+    pub fn replace_state(
+        &mut self,
+        seq: u64,
+        state: &L,
+        record: &SyncRecord,
+    ) -> Result<SaveCost, StoreError> {
+        let record = postcard::to_allocvec(record).map_err(|_| StoreError::Corrupt("sync record"))?;
+        self.compact_record(seq, state, &record)
+    }
+
+    fn compact_record(&mut self, seq: u64, state: &L, record: &[u8]) -> Result<SaveCost, StoreError> {
+        let state_bytes = wire::to_bytes(state);
+        self.write(|meta, log| {
+            meta.insert("seq", &seq.to_le_bytes()[..])?;
+            meta.insert("state", &state_bytes[..])?;
+            meta.insert("record", record)?;
+            log.retain(|_, _| false)?;
+            Ok(())
+        })?;
+        self.log_entries = 0;
+        self.log_bytes = 0;
+        self.state_bytes = state_bytes.len() as u64;
+        Ok(SaveCost { bytes: (state_bytes.len() + record.len()) as u64 + 8, compacted: true })
     }
 
     fn write(

@@ -196,3 +196,53 @@ async fn a_restart_from_disk_costs_no_snapshot() {
     assert!(b.stats().handshakes >= 1);
     let _ = std::fs::remove_file(&path);
 }
+
+/// Retirement frames: truncated and garbage ones are refused (counted, state unchanged, no
+/// panic); a valid record retiring the node's own id makes it rejoin under a new id with the
+/// empty state and a fresh file.
+#[tokio::test]
+async fn a_node_told_its_id_was_retired_rejoins_under_a_new_id_and_bad_retire_frames_are_refused() {
+    use convergent::sync::{RetireMessage, Retirement};
+    use convergent_net::frame::{TAG_RETIRE, encode_retire};
+
+    let path = file("retired");
+    let mut c = NodeConfig::new(local());
+    c.data = Some(path.clone());
+    let node = Node::<GCounter>::start(c).await.unwrap();
+    let old = node.id();
+    node.update(|g, me| g.increment(me, 5)).unwrap();
+    let peer = UdpSocket::bind(local()).unwrap();
+    let (gone, heir) = (ReplicaId::from_u128(7), ReplicaId::from_u128(8));
+    let other = encode_retire(
+        heir,
+        old,
+        &RetireMessage::Records(vec![Retirement { retired: gone, heir, fold: GCounter::new() }]),
+    );
+    let mut bad: Vec<Vec<u8>> = (0..other.len()).map(|n| other[..n].to_vec()).collect();
+    bad.push(vec![TAG_RETIRE; 200]);
+    bad.push([&other[..33], &[0xFF; 40][..]].concat());
+    for d in &bad[1..] {
+        peer.send_to(d, node.local_addr()).unwrap();
+    }
+    until("bad frames refused", || node.stats().refused.values().sum::<u64>() >= bad.len() as u64 - 1).await;
+    assert_eq!((node.id(), node.read(GCounter::value), node.stats().rejoined), (old, 5, 0));
+
+    let retire_me = encode_retire(
+        heir,
+        old,
+        &RetireMessage::Records(vec![Retirement {
+            retired: old,
+            heir,
+            fold: GCounter::new().increment(heir, 5),
+        }]),
+    );
+    peer.send_to(&retire_me, node.local_addr()).unwrap();
+    until("rejoined", || node.stats().rejoined == 1).await;
+    let new = node.id();
+    assert_ne!(new, old);
+    assert_eq!(node.read(GCounter::value), 0, "the empty state: neighbours bootstrap it");
+    node.shutdown().await;
+    let (_, loaded) = DurableReplica::<GCounter>::load_or_fresh(&path).unwrap();
+    assert_eq!((loaded.id, loaded.state.value()), (new, 0), "the file holds the new incarnation");
+    let _ = std::fs::remove_file(&path);
+}

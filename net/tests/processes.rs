@@ -132,3 +132,27 @@ fn small_datagrams_chunk_messages_and_still_converge() {
     check(&r, "chunked run");
     assert!(r.chunked > 0, "messages were chunked");
 }
+
+/// Pruning between processes: node 2 is wiped and restarted four times (a new replica id
+/// each time). The lowest live id retires each old id; once quiet, every state names only
+/// live replica ids, all converge, and the set check still finds nothing lost or unasked.
+#[test]
+#[ignore = "flaky: 1 replica diverges in about 1 run of 5 when run next to the other process tests (open, docs/network.md)"]
+fn wiped_restarts_are_retired_so_states_name_only_live_replicas() {
+    let d = dir("prune");
+    let mut o = RunOptions::short(d.clone(), 4);
+    o.wipes = 4;
+    o.await_pruned = true;
+    let r = cluster::run(&program(), &o).unwrap();
+    let _ = std::fs::remove_dir_all(&d);
+    check(&r, "pruning run");
+    assert!(r.replaced_replicas >= 4, "every wipe was seen as a rename: {r:?}");
+    assert!(r.retired_as_heir >= 1, "the heir retired the old ids: {r:?}");
+    assert!(r.stale_replicas.is_empty(), "retired ids still named: {:?}", r.stale_replicas);
+    assert!(
+        r.named_replicas <= o.nodes,
+        "states name {} ids for {} live replicas",
+        r.named_replicas,
+        o.nodes
+    );
+}
