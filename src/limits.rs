@@ -77,14 +77,21 @@ impl Default for Limits {
     }
 }
 
-/// The room (capacity) of a fresh hash table (hashbrown) of `n` entries: buckets a power of two
-/// at most 7/8 full. The shrink policy of the set and map stores compares against it.
-pub(crate) fn table_room(n: usize) -> usize {
-    if n < 4 {
-        3
-    } else if n < 8 {
-        7
-    } else {
-        (n.saturating_mul(8) / 7).next_power_of_two() / 8 * 7
+/// The buckets of a fresh hash table (hashbrown) of `n` entries: a power of two at most 7/8
+/// full. The shrink policy of the set and map stores compares against it.
+pub(crate) fn fresh_buckets(n: usize) -> usize {
+    match n {
+        0 => 0,
+        1..4 => 4,
+        4..8 => 8,
+        _ => n.saturating_mul(8).div_ceil(7).next_power_of_two(),
     }
+}
+
+/// Whether a hash table of `len` entries of `entry` bytes, whose allocation is `bytes`, has more
+/// than twice the buckets a fresh one would (and more than `floor`). Buckets are counted from the
+/// allocation: `capacity()` drops with every deleted entry, so a table full of them looks full.
+pub(crate) fn table_is_sparse(bytes: usize, entry: usize, len: usize, floor: usize) -> bool {
+    let buckets = bytes / (entry + 1);
+    buckets > floor && buckets > 2 * fresh_buckets(len)
 }

@@ -239,24 +239,10 @@ const DIFF: usize = 16;
 /// Room (keys, or index entries) a map keeps whatever it holds: below it, removals never shrink.
 const SHRINK_FLOOR: usize = 16;
 
-/// The buckets of a fresh table of `n` entries (a power of two holding `n` at 7/8 load).
-fn fresh_buckets(n: usize) -> usize {
-    match n {
-        0 => 0,
-        1..4 => 4,
-        4..8 => 8,
-        _ => n.saturating_mul(8).div_ceil(7).next_power_of_two(),
-    }
-}
-
 /// Whether a table allocated `bytes` for entries of `entry` bytes, holding `len` of them, should
-/// shrink to fit: when it has more than twice the buckets a fresh table of its entries would
-/// (and more than [`SHRINK_FLOOR`]). Buckets, not `capacity()`, which also drops with each
-/// tombstone a removal leaves: a table full of tombstones would otherwise never look sparse.
-/// The entries must halve before the next shrink, so `O(1)` amortized per removal.
+/// shrink to fit (more than twice the buckets a fresh one would have, above [`SHRINK_FLOOR`]).
 fn sparse(bytes: usize, entry: usize, len: usize) -> bool {
-    let buckets = bytes / (entry + 1);
-    buckets > SHRINK_FLOOR && buckets > 2 * fresh_buckets(len)
+    crate::limits::table_is_sparse(bytes, entry, len, SHRINK_FLOOR)
 }
 
 impl<K, S> MapStore<K, S> {

@@ -720,8 +720,9 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     }
 
     /// Memory follows the live size: when removals leave the slot vector with more than twice
-    /// the room its elements need, or an index with more than twice the room a fresh index of
-    /// them would have (and above [`SHRINK_FLOOR`]), that part shrinks to fit. The room then has
+    /// the room its elements need, or an index with more than twice the buckets a fresh index of
+    /// them would have (counted from its allocation, and above [`SHRINK_FLOOR`]), that part
+    /// shrinks to fit. The room then has
     /// to halve again before the next shrink: amortized `O(1)` per removal.
     fn shrink_if_sparse(&mut self) {
         let len = self.slots.len();
@@ -729,8 +730,10 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         if slots.capacity() > SHRINK_FLOOR && slots.capacity() > 2 * len {
             slots.shrink_to_fit();
         }
-        let fit = crate::limits::table_room(len);
-        if by_elem.capacity() > SHRINK_FLOOR && by_elem.capacity() > 2 * fit {
+        let entry = core::mem::size_of::<u32>();
+        if crate::limits::table_is_sparse(by_elem.allocation_size(), entry, len, SHRINK_FLOOR)
+            || crate::limits::table_is_sparse(by_dot.allocation_size(), entry, len, SHRINK_FLOOR)
+        {
             by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));
             by_dot.shrink_to(len, |&j| hasher.hash_one(slots[j as usize].dot));
         }
