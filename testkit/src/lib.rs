@@ -562,7 +562,7 @@ impl<T: Subject> History<T> {
         i -= self.snapshots.len();
         if i < 2 * self.ops.len() {
             let o = &self.ops[i / 2];
-            return if i.is_multiple_of(2) { o.before.clone() } else { o.delta.clone() };
+            return if i % 2 == 0 { o.before.clone() } else { o.delta.clone() };
         }
         i -= 2 * self.ops.len();
         if i < self.groups.len() {
