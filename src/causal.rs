@@ -11,6 +11,17 @@ mod dot_set;
 mod invariants;
 pub(crate) mod replica;
 mod store;
+
+/// The seal of the store traits ([`DotStore`], and through it `ReceiveStore` and `WireStore`):
+/// each store of this crate implements it beside its `DotStore` impl (`fun_dot_store!` does, for
+/// the dot-function stores). A store of another crate would bypass the invariants that joins,
+/// receipt and the wire format rely on.
+pub(crate) mod sealed {
+    /// Implemented by this crate's dot stores only.
+    #[allow(unnameable_types)] // NOTE: unnameable on purpose: that is the seal.
+    pub trait Sealed {}
+}
+
 mod vv;
 #[cfg(feature = "serde")]
 mod wire;

@@ -260,7 +260,7 @@ macro_rules! fun_dot_store {
             }
         }
 
-        impl<$($gen)*> $crate::receive::sealed::Sealed for $name {}
+        impl<$($gen)*> $crate::causal::sealed::Sealed for $name {}
 
         /// Every timestamp (if the payload has one) within the skew bound; a dot the receiver
         /// holds carries the same payload.

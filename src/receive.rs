@@ -216,7 +216,7 @@ pub trait Receive: Lattice {
 /// covered by semver, and sealed (implemented by this crate's stores only: receipt of a store
 /// of your own would bypass the payload checks the joins rely on).
 #[doc(hidden)]
-pub trait ReceiveStore: DotStore + sealed::Sealed {
+pub trait ReceiveStore: DotStore {
     /// Every LWW timestamp of the store within the policy's skew bound. `O(timestamps)`.
     ///
     /// # Errors
@@ -243,14 +243,6 @@ pub trait ReceiveStore: DotStore + sealed::Sealed {
         let _ = (local, limits);
         Ok(())
     }
-}
-
-/// The seal of [`ReceiveStore`]: each store of this crate implements it beside its
-/// `ReceiveStore` impl (`fun_dot_store!` does, for the dot-function stores).
-pub(crate) mod sealed {
-    /// Implemented by this crate's dot stores only.
-    #[allow(unnameable_types)] // NOTE: unnameable on purpose: that is the seal.
-    pub trait Sealed {}
 }
 
 /// Own dots (the one check [`OwnDotsCheck`] runs alone), the replicas of the joined context within
@@ -331,8 +323,6 @@ fn check_joined_size<S: DotStore>(
 fn too_large(field: &'static str, limit: usize, found: usize) -> Error {
     Error::TooLarge { field, limit: limit as u64, found: found as u64 }
 }
-
-impl sealed::Sealed for DotSet {}
 
 /// A dot set has no payload: only its own dots and nothing else to check.
 impl ReceiveStore for DotSet {

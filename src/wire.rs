@@ -465,8 +465,8 @@ pub(crate) fn checked_default<T, E: serde::de::Error>(
 }
 
 /// A dot store with a wire form. Implemented by every store of this crate.
-/// Plumbing: public only because it appears in public bounds; hidden from the docs and
-/// not covered by semver.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs, not
+/// covered by semver, and sealed through [`DotStore`].
 #[doc(hidden)]
 pub trait WireStore: DotStore {
     /// The serde form of the store; dots are [`WireDot`]s into the value's replica table.

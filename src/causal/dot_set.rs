@@ -94,6 +94,8 @@ impl DotSet {
     }
 }
 
+impl super::sealed::Sealed for DotSet {}
+
 impl DotStore for DotSet {
     fn is_empty(&self) -> bool {
         self.dots.is_empty()

@@ -94,10 +94,10 @@ impl DotLog {
 /// Invariants every implementation keeps: each dot occurs at most once in the whole store; an
 /// empty nested value is never stored (an [`OrMap`](crate::OrMap) drops a key whose value became
 /// empty).
-/// Plumbing: public only because it appears in public bounds; hidden from the docs and
-/// not covered by semver.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs, not
+/// covered by semver, and sealed (implemented by this crate's stores only).
 #[doc(hidden)]
-pub trait DotStore: Clone + PartialEq + Default {
+pub trait DotStore: Clone + PartialEq + Default + super::sealed::Sealed {
     /// Whether the store holds no dot.
     fn is_empty(&self) -> bool;
 

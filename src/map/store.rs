@@ -828,7 +828,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
     }
 }
 
-impl<K, S> crate::receive::sealed::Sealed for MapStore<K, S> {}
+impl<K, S> crate::causal::sealed::Sealed for MapStore<K, S> {}
 
 /// Per key, the nested store's checks; and no dot under two different keys.
 impl<K: Hash + Eq + Clone, S: crate::receive::ReceiveStore> crate::receive::ReceiveStore for MapStore<K, S> {

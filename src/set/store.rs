@@ -1351,7 +1351,7 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     }
 }
 
-impl<T> crate::receive::sealed::Sealed for SetStore<T> {}
+impl<T> crate::causal::sealed::Sealed for SetStore<T> {}
 
 /// An element under each dot: the one the receiver holds for the same dot, or none.
 /// `O(self)` expected: one dot-index lookup in `local` per live dot of `self`.
