@@ -285,7 +285,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
                     if rec.retired == rec.heir {
                         return Err(Error::Malformed { field: "retire.heir" });
                     }
-                    self.validate(&rec.fold)?;
+                    self.validate(from, &rec.fold)?;
                 }
                 let mut acks = Vec::with_capacity(records.len());
                 for rec in records {
