@@ -14,6 +14,7 @@ mod store;
 mod vv;
 #[cfg(feature = "serde")]
 mod wire;
+pub(crate) mod work;
 
 pub use crate::prune::FoldStore;
 pub use crate::receive::ReceiveStore;

@@ -263,8 +263,12 @@ fn far_future_lww_timestamp() {
     let mut e = SyncEngine::<OrMap<u8, LwwRegister<u64>>>::new(id(ME), Mode::DeltaBpRr)
         .with_validator(ReceiveCheck::new(clock as fn() -> u64));
     let before = e.clone();
-    assert_eq!(e.on_bytes(id(PEER), &msg), Err(want));
+    // The writer is the sender: its own write gets the accept margin, half the skew.
+    let first_hand = Error::TimestampTooFarAhead { found_ms: far, now_ms: NOW_MS, max_skew_ms: skew / 2 };
+    assert_eq!(e.on_bytes(id(PEER), &msg), Err(first_hand));
     assert!(e == before, "engine unchanged");
+    // Relayed by another peer: the whole skew.
+    assert_eq!(e.on_bytes(id(PEER + 1), &msg), Err(want));
 }
 
 // ---------------------------------------------------------------------------------------------
