@@ -975,6 +975,8 @@ fn regression_skew_edge_write_does_not_stall_a_relay() {
     let mut group = src.update(w, 1, |v| v.write_at(at(NOW_MS + skew / 2), 7)).0;
     group.join(src.update(w, 2, |v| v.write_at(at(NOW_MS), 8)).0);
     ea.on_message(w, Message::Delta { seq: 1, delta: group }).unwrap();
+    // And A's own write, stamped with A's clock: first hand at B, within B's accept margin.
+    assert!(ea.update(|m, me| m.update(me, 4, |v| v.write_at(at(NOW_MS), 10)).0));
     // A relays to B (1 s behind): everything passes in one round, acked.
     for round in 0..4 {
         for (to, m) in ea.poll_outgoing() {
@@ -990,6 +992,7 @@ fn regression_skew_edge_write_does_not_stall_a_relay() {
     }
     assert_eq!(eb.state(), ea.state());
     assert_eq!(eb.state().get(&1).and_then(|r| r.value().copied()), Some(7));
+    assert_eq!(eb.state().get(&4).and_then(|r| r.value().copied()), Some(10));
     assert!(ea.caught_up(b));
 
     // A write relayed from another writer (not the sender) keeps the whole margin at B.
