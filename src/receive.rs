@@ -153,8 +153,10 @@ impl ReceivePolicy {
 ///    with more than [`Limits::max_replicas`] replicas (its own state would then no longer decode
 ///    at peers with the same limits; replicas otherwise accumulate one small delta at a time).
 /// 3. **Clock skew** ([`Error::TimestampTooFarAhead`]): an LWW timestamp (an [`LwwRegister`], or
-///    an LWW value inside a map) more than [`Limits::max_clock_skew_ms`] ahead of the receiver's
-///    clock, which would win against every write for as long as it stays in the future.
+///    an LWW value inside a map) further ahead of the receiver's clock than its margin (the whole
+///    [`Limits::max_clock_skew_ms`] for a relayed write, half of it for a write of the sender
+///    itself: [`ReceivePolicy::skew_margin_ms`]), which would win against every write for as long
+///    as it stays in the future.
 /// 4. **One dot, two payloads** ([`Error::ConflictingPayload`]): an incoming dot that the
 ///    receiver already holds under a different element, key or value. Payloads are immutable per
 ///    dot, and the join relies on it: it keeps the receiver's payload and drops the other, so two

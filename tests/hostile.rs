@@ -995,6 +995,34 @@ fn regression_skew_edge_write_does_not_stall_a_relay() {
     assert_eq!(eb.state().get(&4).and_then(|r| r.value().copied()), Some(10));
     assert!(ea.caught_up(b));
 
+    // Before: one margin for every write (a policy without a sender, as the engine validated
+    // before). A takes W's edge write; B refuses every round, and the ordinary write in the same
+    // group with it: the stall.
+    let one_margin = move |now: u64| {
+        move |i: &M, l: &M, me: ReplicaId| {
+            i.validate_against(l, &ReceivePolicy::new(me, now).with_limits(lim))
+        }
+    };
+    let mut oa = SyncEngine::<M>::new(a, Mode::DeltaBpRr).with_limits(lim).with_validator(one_margin(NOW_MS));
+    let mut ob =
+        SyncEngine::<M>::new(b, Mode::DeltaBpRr).with_limits(lim).with_validator(one_margin(NOW_MS - 1_000));
+    oa.add_neighbour(b);
+    ob.add_neighbour(a);
+    let mut src = M::new();
+    let mut group = src.update(w, 1, |v| v.write_at(at(NOW_MS + skew), 7)).0;
+    group.join(src.update(w, 2, |v| v.write_at(at(NOW_MS), 8)).0);
+    oa.on_message(w, Message::Delta { seq: 1, delta: group }).unwrap();
+    let mut refusals = 0;
+    for _ in 0..4 {
+        for (to, m) in oa.poll_outgoing() {
+            if to == b && matches!(m, Message::Delta { .. } | Message::Snapshot { .. }) {
+                refusals += usize::from(ob.on_message(a, m).is_err());
+            }
+        }
+    }
+    eprintln!("one margin: B refused {refusals} of 4 rounds; two margins: 0");
+    assert!(refusals >= 2 && ob.state().get(&2).is_none(), "one margin: B refused {refusals} times");
+
     // A write relayed from another writer (not the sender) keeps the whole margin at B.
     let mut far = M::new();
     let relayed = far.update(id(13), 3, |v| v.write_at(at(NOW_MS - 1_000 + skew), 9)).0;
