@@ -25,6 +25,7 @@ pub(crate) mod sealed {
 mod vv;
 #[cfg(feature = "serde")]
 mod wire;
+pub(crate) mod work;
 
 pub use crate::prune::FoldStore;
 pub use crate::receive::ReceiveStore;

@@ -57,7 +57,9 @@ pub struct Limits {
     pub max_claim_ahead: u64,
     /// Deepest nesting of maps. Default 64.
     pub max_depth: u32,
-    /// How far ahead of the receiver's clock an LWW timestamp may be, in ms. Default 5 minutes.
+    /// How far ahead of the receiver's clock an LWW timestamp may be, in ms, when relayed; a
+    /// write whose writer is the sender itself may be half as far ahead
+    /// ([`ReceivePolicy::skew_margin_ms`](crate::ReceivePolicy::skew_margin_ms)). Default 5 minutes.
     pub max_clock_skew_ms: u64,
 }
 

@@ -268,8 +268,10 @@ macro_rules! fun_dot_store {
             fn check_clock(&self, policy: &$crate::ReceivePolicy) -> Result<(), $crate::Error> {
                 self.fun
                     .iter()
-                    .filter_map(|(_, p)| <Self as $crate::causal::FunPayload>::timestamp(p))
-                    .try_for_each(|ts| policy.check_timestamp(ts))
+                    .filter_map(|(d, p)| {
+                        <Self as $crate::causal::FunPayload>::timestamp(p).map(|ts| (ts, d.replica()))
+                    })
+                    .try_for_each(|(ts, writer)| policy.check_timestamp(ts, writer))
             }
 
             fn check_payloads(&self, local: &Self) -> Result<(), $crate::Error> {

@@ -10,7 +10,16 @@ use crate::lattice::Lattice;
 use crate::limits::Limits;
 
 /// What the receiver knows about itself when it validates remote input: its replica id, its
-/// clock, and its [`Limits`] (the clock-skew bound is [`Limits::max_clock_skew_ms`]).
+/// clock, its [`Limits`] (the clock-skew bound is [`Limits::max_clock_skew_ms`]) and, when known,
+/// the peer the input came from ([`sender`](Self::sender)).
+///
+/// **Two skew margins.** A timestamp written by the sender itself (first hand: an LWW value whose
+/// writer is `sender`) may be at most HALF of `max_clock_skew_ms` ahead of the receiver's clock;
+/// a timestamp relayed from another writer at most the whole of it. So a write that entered at
+/// one replica passes every relay whose clock is at most half the skew behind that replica's,
+/// however long the chain: a relay never refuses (and so never stalls a whole delta-group on)
+/// one value its neighbour accepted (issue 10, class 7). Without a sender (`wire::receive`) every
+/// timestamp gets the whole margin.
 ///
 /// ```
 /// use convergent::{Limits, ReceivePolicy, ReplicaId};
@@ -26,6 +35,9 @@ pub struct ReceivePolicy {
     pub replica: ReplicaId,
     /// The receiver's clock, in milliseconds since the Unix epoch.
     pub now_ms: u64,
+    /// The peer the input came from, if known: its own LWW writes get the tighter (accept)
+    /// margin, half of [`Limits::max_clock_skew_ms`]. The sync engine sets it per message.
+    pub sender: Option<ReplicaId>,
     /// The limits: [`max_clock_skew_ms`](Limits::max_clock_skew_ms) here, and every limit of
     /// decoding in [`wire::receive`](crate::wire::receive).
     pub limits: Limits,
@@ -41,7 +53,7 @@ impl ReceivePolicy {
     /// ```
     #[must_use]
     pub fn new(replica: ReplicaId, now_ms: u64) -> Self {
-        ReceivePolicy { replica, now_ms, limits: Limits::default() }
+        ReceivePolicy { replica, now_ms, sender: None, limits: Limits::default() }
     }
 
     /// The policy of `replica` with no clock (`now_ms` is `u64::MAX`: no timestamp is ahead of
@@ -85,9 +97,42 @@ impl ReceivePolicy {
         self
     }
 
-    /// Checks one LWW timestamp against the clock and the skew bound.
-    pub(crate) fn check_timestamp(&self, ts: crate::Timestamp) -> Result<(), Error> {
-        ts.check_skew(self.now_ms, self.limits.max_clock_skew_ms)
+    /// The input comes from `sender`: its own LWW writes get half the skew margin (see the
+    /// type's docs).
+    ///
+    /// ```
+    /// # use convergent::{ReceivePolicy, ReplicaId};
+    /// let peer = ReplicaId::from_u128(2);
+    /// let p = ReceivePolicy::new(ReplicaId::from_u128(1), 0).with_sender(peer);
+    /// assert_eq!(p.sender, Some(peer));
+    /// assert_eq!(p.skew_margin_ms(peer), p.limits.max_clock_skew_ms / 2);
+    /// assert_eq!(p.skew_margin_ms(ReplicaId::from_u128(3)), p.limits.max_clock_skew_ms);
+    /// ```
+    #[must_use]
+    pub fn with_sender(mut self, sender: ReplicaId) -> Self {
+        self.sender = Some(sender);
+        self
+    }
+
+    /// How far ahead of `now_ms` a timestamp written by `writer` may be: half of
+    /// [`Limits::max_clock_skew_ms`] if `writer` is the [`sender`](Self::sender) (a write
+    /// entering the group: the accept margin), the whole of it otherwise (a relayed write: the
+    /// refuse margin). `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::{ReceivePolicy, ReplicaId};
+    /// let p = ReceivePolicy::new(ReplicaId::from_u128(1), 0);
+    /// assert_eq!(p.skew_margin_ms(ReplicaId::from_u128(2)), p.limits.max_clock_skew_ms);
+    /// ```
+    #[must_use]
+    pub fn skew_margin_ms(&self, writer: ReplicaId) -> u64 {
+        let skew = self.limits.max_clock_skew_ms;
+        if self.sender == Some(writer) { skew / 2 } else { skew }
+    }
+
+    /// Checks one LWW timestamp, written by `writer`, against the clock and its skew margin.
+    pub(crate) fn check_timestamp(&self, ts: crate::Timestamp, writer: ReplicaId) -> Result<(), Error> {
+        ts.check_skew(self.now_ms, self.skew_margin_ms(writer))
     }
 }
 
@@ -108,8 +153,10 @@ impl ReceivePolicy {
 ///    with more than [`Limits::max_replicas`] replicas (its own state would then no longer decode
 ///    at peers with the same limits; replicas otherwise accumulate one small delta at a time).
 /// 3. **Clock skew** ([`Error::TimestampTooFarAhead`]): an LWW timestamp (an [`LwwRegister`], or
-///    an LWW value inside a map) more than [`Limits::max_clock_skew_ms`] ahead of the receiver's
-///    clock, which would win against every write for as long as it stays in the future.
+///    an LWW value inside a map) further ahead of the receiver's clock than its margin (the whole
+///    [`Limits::max_clock_skew_ms`] for a relayed write, half of it for a write of the sender
+///    itself: [`ReceivePolicy::skew_margin_ms`]), which would win against every write for as long
+///    as it stays in the future.
 /// 4. **One dot, two payloads** ([`Error::ConflictingPayload`]): an incoming dot that the
 ///    receiver already holds under a different element, key or value. Payloads are immutable per
 ///    dot, and the join relies on it: it keeps the receiver's payload and drops the other, so two
@@ -433,7 +480,10 @@ impl Receive for PnCounter {
 impl<T: Ord + Clone> Receive for LwwRegister<T> {
     fn validate_against(&self, local: &Self, policy: &ReceivePolicy) -> Result<(), Error> {
         let _ = local;
-        self.timestamp().map_or(Ok(()), |ts| policy.check_timestamp(ts))
+        match (self.timestamp(), self.writer()) {
+            (Some(ts), Some(writer)) => policy.check_timestamp(ts, writer),
+            _ => Ok(()),
+        }
     }
 }
 

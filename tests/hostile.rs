@@ -263,8 +263,12 @@ fn far_future_lww_timestamp() {
     let mut e = SyncEngine::<OrMap<u8, LwwRegister<u64>>>::new(id(ME), Mode::DeltaBpRr)
         .with_validator(ReceiveCheck::new(clock as fn() -> u64));
     let before = e.clone();
-    assert_eq!(e.on_bytes(id(PEER), &msg), Err(want));
+    // The writer is the sender: its own write gets the accept margin, half the skew.
+    let first_hand = Error::TimestampTooFarAhead { found_ms: far, now_ms: NOW_MS, max_skew_ms: skew / 2 };
+    assert_eq!(e.on_bytes(id(PEER), &msg), Err(first_hand));
     assert!(e == before, "engine unchanged");
+    // Relayed by another peer: the whole skew.
+    assert_eq!(e.on_bytes(id(PEER + 1), &msg), Err(want));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -924,4 +928,108 @@ fn error_messages_are_lowercase_and_name_the_field() {
         assert_eq!(msg, msg.to_lowercase(), "{e:?}");
         assert!(msg.starts_with(&format!("{field}: ")), "{msg}");
     }
+}
+
+/// Issue 10, class 7: a write at the skew edge must not stall a relay. Writer W sends its own
+/// writes to A; A relays to B, whose clock is 1 s behind A's. Before: A accepted W's write at
+/// exactly `now_A + max_skew`, B refused every delta-group carrying it (and everything else in
+/// the group), resent forever. Now A accepts W's OWN writes only within half the skew (the accept
+/// margin) and any relay refuses only beyond the whole skew (the refuse margin): the edge write is
+/// refused at A where it enters, and a write at A's accept edge passes B, with the rest of its
+/// group, in one round.
+#[test]
+fn regression_skew_edge_write_does_not_stall_a_relay() {
+    let _g = serial();
+    type M = OrMap<u8, LwwRegister<u64>>;
+    let skew: u64 = 10_000;
+    let lim = Limits { max_clock_skew_ms: skew, ..Limits::default() };
+    let (w, a, b) = (id(10), id(11), id(12));
+    fn clock_a() -> u64 {
+        NOW_MS
+    }
+    fn clock_b() -> u64 {
+        NOW_MS - 1_000
+    }
+    let mut ea = SyncEngine::<M>::new(a, Mode::DeltaBpRr)
+        .with_limits(lim)
+        .with_validator(ReceiveCheck::new(clock_a as fn() -> u64));
+    let mut eb = SyncEngine::<M>::new(b, Mode::DeltaBpRr)
+        .with_limits(lim)
+        .with_validator(ReceiveCheck::new(clock_b as fn() -> u64));
+    ea.add_neighbour(b);
+    eb.add_neighbour(a);
+    let at = |ms: u64| convergent::Timestamp::from_parts(ms, 0);
+    let mut src = M::new();
+
+    // W's own write at exactly A's refuse edge: refused where it enters, A unchanged.
+    let edge = src.update(w, 1, |v| v.write_at(at(NOW_MS + skew), 7)).0;
+    let before = ea.state().clone();
+    assert!(matches!(
+        ea.on_message(w, Message::Delta { seq: 1, delta: edge }),
+        Err(Error::TimestampTooFarAhead { max_skew_ms: 5_000, .. })
+    ));
+    assert_eq!(ea.state(), &before);
+
+    // W's own write at A's accept edge, and an ordinary write in the same group.
+    let mut src = M::new();
+    let mut group = src.update(w, 1, |v| v.write_at(at(NOW_MS + skew / 2), 7)).0;
+    group.join(src.update(w, 2, |v| v.write_at(at(NOW_MS), 8)).0);
+    ea.on_message(w, Message::Delta { seq: 1, delta: group }).unwrap();
+    // And A's own write, stamped with A's clock: first hand at B, within B's accept margin.
+    assert!(ea.update(|m, me| m.update(me, 4, |v| v.write_at(at(NOW_MS), 10)).0));
+    // A relays to B (1 s behind): everything passes in one round, acked.
+    for round in 0..4 {
+        for (to, m) in ea.poll_outgoing() {
+            if to == b {
+                eb.on_message(a, m).unwrap_or_else(|e| panic!("round {round}: B refused: {e:?}"));
+            }
+        }
+        for (to, m) in eb.poll_outgoing() {
+            if to == a {
+                ea.on_message(b, m).unwrap();
+            }
+        }
+    }
+    assert_eq!(eb.state(), ea.state());
+    assert_eq!(eb.state().get(&1).and_then(|r| r.value().copied()), Some(7));
+    assert_eq!(eb.state().get(&4).and_then(|r| r.value().copied()), Some(10));
+    assert!(ea.caught_up(b));
+
+    // Before: one margin for every write (a policy without a sender, as the engine validated
+    // before). A takes W's edge write; B refuses every round, and the ordinary write in the same
+    // group with it: the stall.
+    let one_margin = move |now: u64| {
+        move |i: &M, l: &M, me: ReplicaId| {
+            i.validate_against(l, &ReceivePolicy::new(me, now).with_limits(lim))
+        }
+    };
+    let mut oa = SyncEngine::<M>::new(a, Mode::DeltaBpRr).with_limits(lim).with_validator(one_margin(NOW_MS));
+    let mut ob =
+        SyncEngine::<M>::new(b, Mode::DeltaBpRr).with_limits(lim).with_validator(one_margin(NOW_MS - 1_000));
+    oa.add_neighbour(b);
+    ob.add_neighbour(a);
+    let mut src = M::new();
+    let mut group = src.update(w, 1, |v| v.write_at(at(NOW_MS + skew), 7)).0;
+    group.join(src.update(w, 2, |v| v.write_at(at(NOW_MS), 8)).0);
+    oa.on_message(w, Message::Delta { seq: 1, delta: group }).unwrap();
+    let mut refusals = 0;
+    for _ in 0..4 {
+        for (to, m) in oa.poll_outgoing() {
+            if to == b && matches!(m, Message::Delta { .. } | Message::Snapshot { .. }) {
+                refusals += usize::from(ob.on_message(a, m).is_err());
+            }
+        }
+    }
+    eprintln!("one margin: B refused {refusals} of 4 rounds; two margins: 0");
+    assert!(refusals >= 2 && ob.state().get(&2).is_none(), "one margin: B refused {refusals} times");
+
+    // A write relayed from another writer (not the sender) keeps the whole margin at B.
+    let mut far = M::new();
+    let relayed = far.update(id(13), 3, |v| v.write_at(at(NOW_MS - 1_000 + skew), 9)).0;
+    assert_eq!(eb.on_message(a, Message::Delta { seq: 9, delta: relayed.clone() }), Ok(()));
+    // The same write first hand from its writer gets only the accept margin.
+    assert!(matches!(
+        eb.on_message(id(13), Message::Delta { seq: 1, delta: relayed }),
+        Err(Error::TimestampTooFarAhead { max_skew_ms: 5_000, .. })
+    ));
 }

@@ -196,6 +196,7 @@ impl CausalContext {
             Err(i) => {
                 let mut rs = Ranges::new();
                 rs.push((n, n));
+                super::work::add(self.entries.len() - i + 1);
                 self.entries.insert(i, (dot.replica(), rs));
                 return true;
             }
@@ -403,13 +404,17 @@ fn insert_point(rs: &mut Ranges, n: u64) -> bool {
         }
         (true, false) => rs[i - 1].1 = n,
         (false, true) => rs[i].0 = n,
-        (false, false) => rs.insert(i, (n, n)),
+        (false, false) => {
+            super::work::add(rs.len() - i + 1);
+            rs.insert(i, (n, n));
+        }
     }
     true
 }
 
 /// The canonical union of two canonical range lists.
 pub(crate) fn union_ranges(a: &[(u64, u64)], b: &[(u64, u64)]) -> Ranges {
+    super::work::add(a.len() + b.len());
     let mut out = Ranges::new();
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
@@ -494,6 +499,7 @@ impl Lattice for CausalContext {
         if fresh {
             // The replicas only `other` names, merged in by one pass over both lists.
             let mine = core::mem::take(&mut self.entries);
+            super::work::add(mine.len() + other.entries.len());
             let mut out = Vec::with_capacity(mine.len() + other.entries.len());
             let mut theirs = other.entries.iter().peekable();
             for (r, rs) in mine {
@@ -520,7 +526,11 @@ impl FromIterator<Dot> for CausalContext {
     /// first, then each replica's ranges are built left to right (never shifted).
     fn from_iter<I: IntoIterator<Item = Dot>>(iter: I) -> Self {
         let mut dots: Vec<Dot> = iter.into_iter().collect();
-        dots.sort_unstable();
+        dots.sort_unstable_by(|a, b| {
+            super::work::add(1);
+            a.cmp(b)
+        });
+        super::work::add(dots.len());
         let mut entries: Vec<(ReplicaId, Ranges)> = Vec::new();
         for d in dots {
             let n = d.counter();

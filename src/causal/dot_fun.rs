@@ -60,6 +60,7 @@ impl<V> DotFun<V> {
         match self.find(&d) {
             Ok(_) => false,
             Err(i) => {
+                super::work::add(self.entries.len() - i + 1);
                 self.entries.insert(i, (d, v));
                 true
             }
@@ -102,6 +103,7 @@ impl<V: Clone + PartialEq> DotFun<V> {
     ) -> bool {
         let mut changed = false;
         let mine = core::mem::take(&mut self.entries);
+        super::work::add(mine.len() + other.entries.len());
         let mut out: SmallVec<[(Dot, V); 1]> = SmallVec::with_capacity(mine.len().max(other.entries.len()));
         let mut theirs = other.entries.iter().peekable();
         for (d, v) in mine {

@@ -82,6 +82,7 @@ impl DotSet {
         match self.dots.binary_search(&d) {
             Ok(_) => false,
             Err(i) => {
+                super::work::add(self.dots.len() - i + 1);
                 self.dots.insert(i, d);
                 true
             }
@@ -157,6 +158,7 @@ impl DotStore for DotSet {
                 (_, None) => unreachable!("one side is not exhausted"),
             }
         }
+        super::work::add(mine.len() + other.dots.len());
         self.dots = out;
         changed
     }

@@ -836,6 +836,33 @@ impl<K: Hash + Eq + Clone, S: crate::receive::ReceiveStore> crate::receive::Rece
         self.values().try_for_each(|v| v.check_clock(policy))
     }
 
+    /// The keys of `local` joined with `self` within [`Limits::max_elements`](crate::Limits)
+    /// (`map.keys`, as decoding counts them), at every level: the count of this level is
+    /// `O(1)` unless the two counts together exceed the limit, then one lookup per incoming key;
+    /// each incoming key the receiver holds is checked one level down (`O(input keys)` lookups,
+    /// as `check_payloads` does). An upper
+    /// bound: keys the join would remove are not subtracted.
+    fn check_joined_elements(&self, local: &Self, limits: &crate::Limits) -> Result<(), crate::Error> {
+        let max = limits.max_elements;
+        if local.len().saturating_add(self.len()) > max {
+            let found = local.len() + self.entries.iter().filter(|e| local.entry(&e.key).is_none()).count();
+            if found > max {
+                return Err(crate::Error::TooLarge {
+                    field: "map.keys",
+                    limit: max as u64,
+                    found: found as u64,
+                });
+            }
+        }
+        if local.entries.is_empty() {
+            return Ok(());
+        }
+        self.entries.iter().try_for_each(|e| match local.entry(&e.key) {
+            Some(mine) => e.value.check_joined_elements(&mine.value, limits),
+            None => Ok(()),
+        })
+    }
+
     /// Per key of the input, once: the local entry of the same key (one key hash, never a key
     /// comparison per dot), then per dot of the input's value, that the local map holds the dot
     /// under that entry or not at all. `O(input dots)` expected.

@@ -837,7 +837,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                     return Err(Error::Malformed { field: "message.chunk-index" });
                 }
                 let part = self.retire.clean(part);
-                self.validate(&part)?;
+                self.validate(from, &part)?;
                 self.receive(from, part);
                 self.proto.part_arrived(from, seq, index, count);
                 Ok(())
@@ -851,7 +851,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                     });
                 }
                 let payload = self.retire.clean(payload);
-                self.validate(&payload)?;
+                self.validate(from, &payload)?;
                 self.receive(from, payload);
                 self.owe_ack(from, seq);
                 self.proto.hold(from, seq);
@@ -859,7 +859,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
             }
             Message::State { state } => {
                 let state = self.retire.clean(state);
-                self.validate(&state)?;
+                self.validate(from, &state)?;
                 self.receive(from, state);
                 Ok(())
             }
@@ -875,9 +875,11 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
         }
     }
 
-    /// Runs the validator on a received payload, under [`receive_policy`](Self::receive_policy).
-    fn validate(&self, incoming: &L) -> Result<(), Error> {
-        self.validator.validate(incoming, &self.state, &self.receive_policy())
+    /// Runs the validator on a payload received from `from`, under
+    /// [`receive_policy`](Self::receive_policy) with `from` as its sender (so `from`'s own LWW
+    /// writes get the tighter skew margin: see [`ReceivePolicy`]).
+    fn validate(&self, from: ReplicaId, incoming: &L) -> Result<(), Error> {
+        self.validator.validate(incoming, &self.state, &self.receive_policy().with_sender(from))
     }
 
     /// Records the ack owed to `from`; to a replica that is not a neighbour only while fewer than

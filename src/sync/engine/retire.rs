@@ -119,12 +119,21 @@ impl<L> Default for Book<L> {
 }
 
 impl<L> Book<L> {
-    /// `payload` purged of every retired id whose record lives or was dropped recently.
-    /// `O(records × log replicas)` when the payload does not name them (this crate's types),
-    /// `O(records × payload)` at worst.
-    pub(super) fn clean(&self, mut payload: L) -> L {
+    /// `payload` purged of every retired id whose record lives or was dropped recently: at most
+    /// `live records + 64` purge calls per payload, however many ids were ever retired (counted
+    /// by `tests::purging_work_per_payload_is_bounded`). Each call is a lookup,
+    /// `O(log replicas of the payload)`, when the payload does not name the id (this crate's
+    /// types), `O(payload)` when it does. None for an empty payload.
+    pub(super) fn clean(&self, mut payload: L) -> L
+    where
+        L: crate::lattice::Lattice,
+    {
         if let Some(purge) = self.purge {
+            if payload.is_bottom() {
+                return payload;
+            }
             for r in self.live.iter().map(|x| x.rec.retired).chain(self.done.iter().copied()) {
+                crate::causal::work::add(1);
                 purge(&mut payload, r);
             }
         }
@@ -285,7 +294,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
                     if rec.retired == rec.heir {
                         return Err(Error::Malformed { field: "retire.heir" });
                     }
-                    self.validate(&rec.fold)?;
+                    self.validate(from, &rec.fold)?;
                 }
                 let mut acks = Vec::with_capacity(records.len());
                 for rec in records {
@@ -447,5 +456,52 @@ mod wire_impls {
         pub fn from_bytes(bytes: &[u8], limits: &Limits) -> Result<Self, Error> {
             wire::from_bytes_with(bytes, limits)
         }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::{DONE_CAP, RetireMessage};
+    use crate::causal::work;
+    use crate::sync::{Message, Mode, SyncEngine};
+    use crate::{GCounter, ReplicaId};
+
+    fn rid(n: u128) -> ReplicaId {
+        ReplicaId::from_u128(n)
+    }
+
+    /// The purge calls one incoming payload costs after `retired` retirements, `live` of them
+    /// not yet acknowledged by the neighbour.
+    fn purge_calls(retired: u128, live: u128) -> usize {
+        let (a, b) = (rid(1), rid(2));
+        let mut e = SyncEngine::<GCounter>::new(a, Mode::DeltaBpRr);
+        e.add_neighbour(b);
+        for i in 0..retired {
+            assert!(e.retire(rid(1_000 + i)));
+            if i < retired - live {
+                e.on_retirement(b, RetireMessage::Ack(alloc::vec![rid(1_000 + i)])).unwrap();
+            }
+        }
+        assert_eq!(e.retirements(), live as usize);
+        let mut remote = GCounter::new();
+        for r in 3..503 {
+            let _ = remote.increment(rid(r), 1);
+        }
+        let _ = work::take();
+        e.on_message(b, Message::Delta { seq: 1, delta: remote }).unwrap();
+        work::take()
+    }
+
+    /// Issue 10 (retirement): the engine purges each payload of the ids of live records and of
+    /// the 64 most recently dropped ones: bounded however many ids were ever retired.
+    #[test]
+    fn purging_work_per_payload_is_bounded() {
+        let (w1, w2) = (purge_calls(200, 0), purge_calls(400, 0));
+        let (l1, l2) = (purge_calls(200, 10), purge_calls(400, 10));
+        std::eprintln!(
+            "purge calls per payload: {w1} after 200 retirements, {w2} after 400; {l1}, {l2} with 10 live"
+        );
+        assert_eq!((w1, w2), (DONE_CAP, DONE_CAP));
+        assert_eq!((l1, l2), (DONE_CAP + 10, DONE_CAP + 10));
     }
 }
