@@ -526,7 +526,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
         let mut found: Vec<(u64, Dot)> = dots.filter_map(|d| self.hash_of_dot(&d).map(|h| (h, d))).collect();
         found.sort_unstable();
         found.dedup();
-        let mut out = MapStore { hasher: self.hasher.clone(), ..MapStore::default() };
+        let mut out = MapStore { hasher: self.hasher, ..MapStore::default() };
         for group in found.chunk_by(|x, y| x.0 == y.0) {
             let h = group[0].0;
             // Keys sharing the full hash each keep only their own dots.

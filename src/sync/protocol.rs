@@ -66,8 +66,10 @@ pub trait Digest: Decompose {
 
     /// What this value holds beyond `digest` (of [`PARTS`](Digest::PARTS) vectors): a delta
     /// that brings any value summarised by `digest` up to at least `self`. The default is
-    /// the whole value. For this crate's causal types `O(state)` (the store is scanned once);
-    /// for a G-Counter `O(entries + digest)`.
+    /// the whole value. For this crate's causal types: time `O(dots beyond the digest +
+    /// ranges)`, plus one lookup per event within the digest when some of those events were
+    /// removed; allocation for the answer only (no copy of the state). For a G-Counter
+    /// `O(entries + digest)`.
     #[must_use]
     fn missing(&self, digest: &[VersionVector]) -> Self {
         let _ = digest;
