@@ -358,8 +358,9 @@ impl<S: DotStore> Decompose for Causal<S> {
         let mut live = Vec::new();
         self.store.for_each_dot(&mut |d| live.push(d));
         for d in &live {
-            let mut s = self.store.clone();
-            s.retain_dots(&mut |x| x == d);
+            // One dot selected by lookup (`O(1)` for the crate's stores); a clone of the whole
+            // store per dot made decomposing a state, and so chunking a snapshot, quadratic.
+            let s = self.store.select_dots(&mut core::iter::once(*d));
             out.push(Causal { store: s, context: core::iter::once(*d).collect() });
         }
         for d in self.context.dots() {
