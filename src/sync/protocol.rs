@@ -102,7 +102,7 @@ impl<S: DotStore> Digest for Causal<S> {
             let mut dots = self.context.ranges().flat_map(|(r, rs)| {
                 let f = vv.get(r);
                 rs.iter().filter(move |&&(_, hi)| hi > f).flat_map(move |&(lo, hi)| {
-                    (lo.max(f.saturating_add(1))..=hi).filter_map(move |n| crate::causal::Dot::new(r, n))
+                    (lo.max(f.saturating_add(1))..=hi).filter_map(move |n| Dot::new(r, n))
                 })
             });
             self.store.select_dots(&mut dots)
