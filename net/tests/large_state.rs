@@ -43,12 +43,15 @@ async fn a_large_state_reaches_a_newcomer_in_acknowledged_udp_chunks() {
             - before.sent.values().map(|t| t.bytes).sum::<u64>();
         eprintln!(
             "n = {n}, loss = {loss}: state {state_bytes} B; newcomer complete: {done} after {} ms; \
-             sender: {} datagrams, {} sync bytes ({:.2}x the state), {} parts resent",
+             sender: {} datagrams, {} sync bytes ({:.2}x the state), {} parts resent; \
+             newcomer received {} datagrams, sender dropped {} by injected loss",
             took.as_millis(),
             s.datagrams_sent - before.datagrams_sent,
             sync_bytes,
             sync_bytes as f64 / state_bytes as f64,
             s.chunks_resent - before.chunks_resent,
+            b.stats().datagrams_received,
+            s.dropped_by_faults - before.dropped_by_faults,
         );
         assert!(done, "the newcomer did not get the state");
         a.shutdown().await;
