@@ -166,6 +166,13 @@ impl DotStore for DotSet {
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
         self.dots.retain(|d| keep(d));
     }
+
+    fn select_dots(&self, dots: &mut dyn Iterator<Item = Dot>) -> Self {
+        let mut out: SmallVec<[Dot; 1]> = dots.filter(|d| self.dots.binary_search(d).is_ok()).collect();
+        out.sort_unstable();
+        out.dedup();
+        DotSet { dots: out }
+    }
 }
 
 impl fmt::Debug for DotSet {

@@ -518,6 +518,27 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
         }
         self.shrink_if_sparse();
     }
+
+    /// Each dot looked up in the dot index, grouped by key, and each selected key's value
+    /// asked for its dots: `O(dots log dots)` time plus the selected values' own selections,
+    /// allocation for what is selected.
+    fn select_dots(&self, dots: &mut dyn Iterator<Item = Dot>) -> Self {
+        let mut found: Vec<(u64, Dot)> = dots.filter_map(|d| self.hash_of_dot(&d).map(|h| (h, d))).collect();
+        found.sort_unstable();
+        found.dedup();
+        let mut out = MapStore { hasher: self.hasher, ..MapStore::default() };
+        for group in found.chunk_by(|x, y| x.0 == y.0) {
+            let h = group[0].0;
+            // Keys sharing the full hash each keep only their own dots.
+            for e in self.entries.iter_hash(h).filter(|e| e.hash == h) {
+                let value = e.value.select_dots(&mut group.iter().map(|&(_, d)| d));
+                if !value.is_empty() {
+                    let _ = out.insert_new(h, e.key.clone(), value);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Delta mutators of a map, at the top level ([`OrMap`](crate::OrMap)'s methods call these) and

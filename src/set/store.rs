@@ -998,6 +998,12 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
         self.packed(dot).is_some_and(|p| self.has_packed(p))
     }
 
+    /// The element holding the live `dot`. `O(1)` expected (the dot index).
+    fn elem_of_dot(&self, dot: &Dot) -> Option<&T> {
+        let p = self.packed(dot)?;
+        self.slot_of_dot(p).map(|i| &self.slots[i].elem)
+    }
+
     /// Removes the dots of `self` that `other_ctx` saw and `other` no longer holds, then adds the
     /// dots of `other` that `ctx` never saw.
     ///
@@ -1209,6 +1215,20 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
         each!(&mut self.repr, s => s.retain_dots(keep));
+    }
+
+    /// Each dot looked up in the dot index: `O(dots)` time, allocation for the selected
+    /// elements only.
+    fn select_dots(&self, dots: &mut dyn Iterator<Item = Dot>) -> Self {
+        let mut out = SetStore::default();
+        for d in dots {
+            if let Some(e) = each!(&self.repr, s => s.elem_of_dot(&d)) {
+                if !out.contains_dot(&d) {
+                    out.add_dot(e.clone(), d);
+                }
+            }
+        }
+        out
     }
 }
 
