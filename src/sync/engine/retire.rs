@@ -186,6 +186,11 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
         self.remove_neighbour(retired);
         let fold = self.state.fold(retired, self.id).purged(retired);
         self.state.purge(retired);
+        // The fold also travels as data, behind the record (data waits for its ack): a replica
+        // that applied another heir's record for the same id still gets this one.
+        if !fold.is_bottom() {
+            self.push(fold.clone(), None);
+        }
         self.retire.purge = Some(L::purge);
         self.retire
             .live
@@ -303,17 +308,22 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             self.retire.retired_me = true;
             return;
         }
-        if let Some(i) = self.retire.knows(rec.retired) {
-            self.retire.live[i].holders.insert(from);
-            return;
-        }
-        if self.retire.done.contains(&rec.retired) {
-            return;
-        }
-        self.remove_neighbour(rec.retired);
         let retired = rec.retired;
         // A fold naming the retired id (from a heir that did not purge it) is purged first.
         let rec = Retirement { fold: rec.fold.purged(retired), ..rec };
+        let known = self.retire.knows(retired);
+        if known.is_some() || self.retire.done.contains(&retired) {
+            if let Some(i) = known {
+                self.retire.live[i].holders.insert(from);
+            }
+            // A second heir's fold of the same id (membership views differed): joined and
+            // forwarded as data, so that every replica ends with both folds.
+            if self.state.join_ref(&rec.fold) {
+                self.push(rec.fold, Some(from));
+            }
+            return;
+        }
+        self.remove_neighbour(retired);
         self.state.join_ref(&rec.fold);
         self.state.purge(retired);
         self.retire.purge = Some(L::purge);
