@@ -59,7 +59,7 @@ use crate::{GCounter, LwwRegister, PnCounter};
     message = "`{Self}` does not implement `Prune`, so its replica ids cannot be retired",
     label = "not `Prune`",
     note = "a `#[derive(Lattice)]` struct implements `Prune` when every field does; for a lattice of \
-            your own, `impl Prune for MyType {}` opts it in (folding nothing), or implement `fold` and \
+            your own, `impl Prune for MyType {{}}` opts it in (folding nothing), or implement `fold` and \
             `purge`"
 )]
 pub trait Prune: Lattice {

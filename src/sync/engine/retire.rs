@@ -309,8 +309,9 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             return;
         }
         let retired = rec.retired;
-        // A fold naming the retired id (from a heir that did not purge it) is purged first.
-        let rec = Retirement { fold: rec.fold.purged(retired), ..rec };
+        // A fold naming the retired id (from a heir that did not purge it), or another id this
+        // replica retired (a heir that had not applied that record yet), is purged first.
+        let rec = Retirement { fold: self.retire.clean(rec.fold.purged(retired)), ..rec };
         let known = self.retire.knows(retired);
         if known.is_some() || self.retire.done.contains(&retired) {
             if let Some(i) = known {
@@ -328,6 +329,67 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
         self.state.purge(retired);
         self.retire.purge = Some(L::purge);
         self.retire.live.push(Live { rec, holders: BTreeSet::from([from]) });
+    }
+
+    /// The retirement records this engine holds: what a durable replica saves next to its state
+    /// (they are volatile otherwise, like its buffers), so that after a restart from the saved
+    /// state ([`with_retirements`](Self::with_retirements)) it still sends them to the neighbours
+    /// that have not acknowledged them. Lost records leave those neighbours naming the retired
+    /// id for good, and a replica that purged alone diverges from them. `O(records)`.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, SyncEngine};
+    /// use convergent::{GCounter, ReplicaId};
+    ///
+    /// let (gone, heir, other) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+    /// let mut e = SyncEngine::<GCounter>::new(heir, Mode::DeltaBpRr);
+    /// e.add_neighbour(other);
+    /// e.local(GCounter::new().increment(gone, 3));
+    /// e.retire(gone);
+    /// let saved = (e.state().clone(), e.seq(), e.retirement_records());
+    /// // ... a crash, then a restart from disk:
+    /// let mut back = SyncEngine::restore(heir, Mode::DeltaBpRr, saved.0, saved.1).unwrap().with_retirements(saved.2);
+    /// back.add_neighbour(other);
+    /// assert_eq!(back.retirements(), 1);
+    /// assert_eq!(back.poll_retirements().len(), 1); // sent to `other` again
+    /// ```
+    #[must_use]
+    pub fn retirement_records(&self) -> Vec<Retirement<L>> {
+        self.retire.live.iter().map(|x| x.rec.clone()).collect()
+    }
+
+    /// Restores records saved with [`retirement_records`](Self::retirement_records) after a
+    /// restart: each is applied again (its fold joined, its id purged and dropped from the
+    /// neighbours: no-ops on the state it was saved with) and kept, unacknowledged, so that
+    /// every neighbour gets it again. A record of this replica's own id sets
+    /// [`is_retired`](Self::is_retired). `O(records × state)`.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, Retirement, SyncEngine};
+    /// use convergent::{EwFlag, Lattice, ReplicaId};
+    ///
+    /// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let rec = Retirement { retired: gone, heir, fold: EwFlag::bottom() };
+    /// let e = SyncEngine::<EwFlag>::new(heir, Mode::DeltaBpRr).with_retirements(vec![rec]);
+    /// assert_eq!(e.retirements(), 1);
+    /// ```
+    #[must_use]
+    pub fn with_retirements(mut self, records: Vec<Retirement<L>>) -> Self {
+        for rec in records {
+            if rec.retired == self.id {
+                self.retire.retired_me = true;
+            } else if rec.retired != rec.heir && self.retire.knows(rec.retired).is_none() {
+                let retired = rec.retired;
+                self.remove_neighbour(retired);
+                let rec = Retirement { fold: self.retire.clean(rec.fold.purged(retired)), ..rec };
+                self.state.join_ref(&rec.fold);
+                self.state.purge(retired);
+                self.retire.purge = Some(L::purge);
+                self.retire.done.retain(|&d| d != retired);
+                self.retire.live.push(Live { rec, holders: BTreeSet::new() });
+            }
+        }
+        self
     }
 
     /// Whether a neighbour told this replica that its own id was retired: the application must
