@@ -104,6 +104,8 @@ pub(super) struct Book<L> {
     /// need no `Prune` bound.
     purge: Option<fn(&mut L, ReplicaId)>,
     retired_me: bool,
+    /// The neighbours at the last poll: a neighbour added since gets the dropped records' ids.
+    known: BTreeSet<ReplicaId>,
 }
 
 impl<L> Default for Book<L> {
@@ -114,6 +116,7 @@ impl<L> Default for Book<L> {
             done: VecDeque::new(),
             purge: None,
             retired_me: false,
+            known: BTreeSet::new(),
         }
     }
 }
@@ -185,7 +188,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
         }
         self.remove_neighbour(retired);
         let fold = self.state.fold(retired, self.id).purged(retired);
-        self.state.purge(retired);
+        self.purge_everywhere(retired);
         // The fold also travels as data, behind the record (data waits for its ack): a replica
         // that applied another heir's record for the same id still gets this one.
         if !fold.is_bottom() {
@@ -226,13 +229,26 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             .collect();
         let neighbours: BTreeSet<ReplicaId> = self.peers.keys().copied().collect();
         self.retire.collect(&neighbours);
-        for j in neighbours {
-            let due: Vec<Retirement<L>> =
+        for &j in &neighbours {
+            let mut due: Vec<Retirement<L>> =
                 self.retire.live.iter().filter(|x| !x.holders.contains(&j)).map(|x| x.rec.clone()).collect();
+            if !self.retire.known.contains(&j) {
+                // A new neighbour (or one dropped and added again: a restart, a changed
+                // overlay) may have missed records already dropped here, and would keep their
+                // ids for good: their ids again, with an empty fold (the heir's fold reaches it
+                // as data, like any of the heir's events).
+                let me = self.id;
+                due.extend(self.retire.done.iter().map(|&retired| Retirement {
+                    retired,
+                    heir: me,
+                    fold: L::bottom(),
+                }));
+            }
             if !due.is_empty() {
                 out.push((j, RetireMessage::Records(due)));
             }
         }
+        self.retire.known = neighbours;
         out
     }
 
@@ -326,9 +342,40 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
         }
         self.remove_neighbour(retired);
         self.state.join_ref(&rec.fold);
-        self.state.purge(retired);
+        self.purge_everywhere(retired);
         self.retire.purge = Some(L::purge);
         self.retire.live.push(Live { rec, holders: BTreeSet::from([from]) });
+    }
+
+    /// Forgets `retired` in the state and in every buffered delta-group: a group sent later
+    /// must not carry it to a replica that no longer remembers the retirement (one restarted
+    /// since, whose recently-retired ids are gone). `O(state + log)`.
+    fn purge_everywhere(&mut self, retired: ReplicaId) {
+        self.state.purge(retired);
+        for e in &mut self.log {
+            e.delta.purge(retired);
+        }
+    }
+
+    /// `payload` purged of every id this engine retired (live records, and the 64 most recently
+    /// dropped): what the engine itself joins of a received payload. For a transport that keeps
+    /// its own copy of what it received (a durable node's unsaved deltas), so that the copy
+    /// does not bring a retired id back after a restart. `O(records × log replicas)` for this
+    /// crate's types when the payload does not name them.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, SyncEngine};
+    /// use convergent::{GCounter, ReplicaId};
+    ///
+    /// let (gone, me) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut e = SyncEngine::<GCounter>::new(me, Mode::DeltaBpRr);
+    /// e.retire(gone);
+    /// let late = GCounter::new().increment(gone, 4);
+    /// assert!(e.purged_of_retired(late).is_empty());
+    /// ```
+    #[must_use]
+    pub fn purged_of_retired(&self, payload: L) -> L {
+        self.retire.clean(payload)
     }
 
     /// The retirement records this engine holds: what a durable replica saves next to its state
@@ -383,7 +430,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 self.remove_neighbour(retired);
                 let rec = Retirement { fold: self.retire.clean(rec.fold.purged(retired)), ..rec };
                 self.state.join_ref(&rec.fold);
-                self.state.purge(retired);
+                self.purge_everywhere(retired);
                 self.retire.purge = Some(L::purge);
                 self.retire.done.retain(|&d| d != retired);
                 self.retire.live.push(Live { rec, holders: BTreeSet::new() });
