@@ -25,6 +25,10 @@ use crate::receive::Validator;
 /// drop (sent before its sender purged) is still purged of them.
 const DONE_CAP: usize = 64;
 
+/// How many of the most recently dropped records' ids a new neighbour gets (as records with an
+/// empty fold).
+const RECENT: usize = 4;
+
 /// A retired replica id and the heir's fold of its contributions: what the heir sends in
 /// [`RetireMessage::Records`] until every neighbour acknowledged it, and every replica
 /// forwards the same way.
@@ -104,8 +108,10 @@ pub(super) struct Book<L> {
     /// need no `Prune` bound.
     purge: Option<fn(&mut L, ReplicaId)>,
     retired_me: bool,
-    /// The neighbours at the last poll: a neighbour added since gets the dropped records' ids.
+    /// The neighbours at the last poll, and the last [`DONE_CAP`] removed since: a neighbour
+    /// removed and added again gets the dropped records' ids.
     known: BTreeSet<ReplicaId>,
+    removed: VecDeque<ReplicaId>,
 }
 
 impl<L> Default for Book<L> {
@@ -117,6 +123,7 @@ impl<L> Default for Book<L> {
             purge: None,
             retired_me: false,
             known: BTreeSet::new(),
+            removed: VecDeque::new(),
         }
     }
 }
@@ -229,16 +236,28 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             .collect();
         let neighbours: BTreeSet<ReplicaId> = self.peers.keys().copied().collect();
         self.retire.collect(&neighbours);
+        for &j in self.retire.known.difference(&neighbours) {
+            if self.retire.removed.len() >= DONE_CAP {
+                self.retire.removed.pop_front();
+            }
+            self.retire.removed.push_back(j);
+        }
         for &j in &neighbours {
             let mut due: Vec<Retirement<L>> =
                 self.retire.live.iter().filter(|x| !x.holders.contains(&j)).map(|x| x.rec.clone()).collect();
             if !self.retire.known.contains(&j) {
-                // A new neighbour (or one dropped and added again: a restart, a changed
-                // overlay) may have missed records already dropped here, and would keep their
-                // ids for good: their ids again, with an empty fold (the heir's fold reaches it
-                // as data, like any of the heir's events).
+                // A new neighbour may have missed records dropped here meanwhile (it was
+                // removed and added again, or it bootstrapped from a replica that had not
+                // purged yet) and would keep their ids for good: their ids again, with an empty
+                // fold (the heir's fold reaches it as data, like any of the heir's events). All
+                // of them to a neighbour removed and added again; the last `RECENT` to any other.
                 let me = self.id;
-                due.extend(self.retire.done.iter().map(|&retired| Retirement {
+                let skip = if self.retire.removed.contains(&j) {
+                    0
+                } else {
+                    self.retire.done.len().saturating_sub(RECENT)
+                };
+                due.extend(self.retire.done.iter().skip(skip).map(|&retired| Retirement {
                     retired,
                     heir: me,
                     fold: L::bottom(),
