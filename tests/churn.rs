@@ -152,7 +152,10 @@ mod simulated {
                     sim.step();
                 }
                 sim.calm();
-                assert!(sim.run_until_converged(500).is_some(), "seed {seed}: converges before churn {churn}");
+                assert!(
+                    sim.run_until_converged(500).is_some(),
+                    "seed {seed}: converges before churn {churn}"
+                );
                 sim.wipe(churn % 5);
                 // Operations resume once the record reached everyone: a remove concurrent with
                 // a fold does not remove the heir's replacement (docs/pruning.md).
@@ -229,7 +232,10 @@ mod simulated {
                         e.buffered(),
                         e.state().0.value(),
                         e.state().1.iter().collect::<Vec<_>>(),
-                        named(e.state()).iter().map(|r| (r.to_string(), e.state().0.get(*r))).collect::<Vec<_>>()
+                        named(e.state())
+                            .iter()
+                            .map(|r| (r.to_string(), e.state().0.get(*r)))
+                            .collect::<Vec<_>>()
                     );
                 }
                 panic!("seed {seed}: {sim:?}");

@@ -216,7 +216,15 @@ impl<T: Subject> Cluster<T> {
         let summary: Vec<String> = self
             .engines
             .iter()
-            .map(|e| format!("{}: records {} buffered {} reads {:?}", e.id(), e.retirements(), e.buffered(), e.state().read()))
+            .map(|e| {
+                format!(
+                    "{}: records {} buffered {} reads {:?}",
+                    e.id(),
+                    e.retirements(),
+                    e.buffered(),
+                    e.state().read()
+                )
+            })
             .collect();
         panic!("no convergence in 2000 rounds: {summary:#?}");
     }

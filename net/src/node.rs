@@ -1159,7 +1159,10 @@ where
     fn on_replaced_frame(&mut self, d: &[u8]) {
         let decoded = frame::decode_replaced(d).map(|(from, to, replaced, by)| (from, to, (replaced, by)));
         let Some((_, (replaced, by))) = self.addressed(decoded) else { return };
-        if replaced == self.engine.id() || replaced == by || self.swim.iter_members().any(|m| m.id().replica == replaced) {
+        if replaced == self.engine.id()
+            || replaced == by
+            || self.swim.iter_members().any(|m| m.id().replica == replaced)
+        {
             return;
         }
         self.retire_if_heir(replaced, by, false);

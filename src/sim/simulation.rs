@@ -398,17 +398,24 @@ struct Envelope {
     retire: bool,
 }
 
+/// The retirement messages due, encoded, by destination.
+type PollFn<L, V> = fn(&mut SyncEngine<L, V>) -> Vec<(ReplicaId, Vec<u8>)>;
+/// Decodes and handles one retirement message.
+type ReceiveFn<L, V> = fn(&mut SyncEngine<L, V>, ReplicaId, &[u8]) -> Result<(), Error>;
+/// The new engine of a restart, with the crashed one's records.
+type CarryFn<L, V> = fn(&SyncEngine<L, V>, SyncEngine<L, V>) -> SyncEngine<L, V>;
+
 /// What routing retirement needs of `L: Prune`, stored by the first call that retires so that
 /// [`Simulation::step`] needs no `Prune` bound (a simulation of a lattice without `Prune` never
 /// routes retirement messages).
 struct Retiring<L, V> {
     retire: fn(&mut SyncEngine<L, V>, ReplicaId) -> bool,
-    poll: fn(&mut SyncEngine<L, V>) -> Vec<(ReplicaId, Vec<u8>)>,
-    receive: fn(&mut SyncEngine<L, V>, ReplicaId, &[u8]) -> Result<(), Error>,
+    poll: PollFn<L, V>,
+    receive: ReceiveFn<L, V>,
     is_retired: fn(&SyncEngine<L, V>) -> bool,
     /// The records of a crashed engine carried into its restart: they are durable, like the
     /// state they were applied to.
-    carry: fn(&SyncEngine<L, V>, SyncEngine<L, V>) -> SyncEngine<L, V>,
+    carry: CarryFn<L, V>,
     /// Whether [`Simulation::wipe`] retires the old id.
     wiped: bool,
 }

@@ -209,7 +209,8 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     }
 
     /// The retirement messages due now: acknowledgements, then to each neighbour the records it
-    /// does not hold yet (sent again at every poll until acknowledged).
+    /// does not hold yet (sent again at every poll until acknowledged); a neighbour new since
+    /// the last poll also gets the ids of recently dropped records, with an empty fold.
     /// `O(neighbours × records)`.
     ///
     /// A transport that uses [`retire`](Self::retire) must carry these as well: a neighbour
@@ -273,8 +274,9 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
 
     /// Handles a retirement message from `from`. A record is checked (heir differs from the
     /// retired id, fold accepted by the validator) before anything changes; a new one is
-    /// applied (its fold joined, its id purged from the state) and kept to forward, a known one
-    /// only notes that `from` holds it. Every record is acknowledged. A record retiring THIS
+    /// applied (its fold joined, its id purged from the state and the buffered delta-groups) and
+    /// kept to forward; for a known one, `from` is noted as holding it and its fold is joined
+    /// (another heir's fold of the same id: forwarded as data). Every record is acknowledged. A record retiring THIS
     /// replica's id is not applied: [`is_retired`](Self::is_retired) turns true, and the
     /// application must discard this engine and rejoin under a new id with the empty state.
     /// `O(records × state)` for new records, `O(records)` otherwise.
