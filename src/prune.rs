@@ -32,7 +32,7 @@ use crate::{GCounter, LwwRegister, PnCounter};
 ///
 /// Both methods have defaults that do nothing (no fold, nothing forgotten): correct for any
 /// lattice, only without the savings. Every type of this crate, tuples of them and
-/// `#[derive(Lattice)]` structs implement both.
+/// `#[derive(Lattice)]` structs whose fields all implement it (field by field) implement both.
 ///
 /// Costs: [`fold`](Self::fold) is `O(state)` (it looks for the retired id's live events);
 /// [`purge`](Self::purge) is `O(state)`. Both run once per retirement, not per message.
@@ -55,6 +55,13 @@ use crate::{GCounter, LwwRegister, PnCounter};
 /// assert_eq!(elsewhere, at_heir);
 /// assert_eq!((at_heir.value(), at_heir.len()), (5, 1)); // same value, one id fewer
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Prune`, so its replica ids cannot be retired",
+    label = "not `Prune`",
+    note = "a `#[derive(Lattice)]` struct implements `Prune` when every field does; for a lattice of \
+            your own, `impl Prune for MyType {{}}` opts it in (folding nothing), or implement `fold` and \
+            `purge`"
+)]
 pub trait Prune: Lattice {
     /// Run by `heir` (and nowhere else, and once): re-issues the live contributions of `retired`
     /// as new events of `heir`, joins them into `self` and returns them as a delta. `self` still

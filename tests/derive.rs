@@ -7,7 +7,7 @@ use convergent::causal::CheckInvariants;
 use convergent::wire::{self, Decode, DecodeCx};
 use convergent::{
     Decompose, Error, EwFlag, GCounter, Lattice, Limits, LwwRegister, MvRegister, OrMap, OrSet, PnCounter,
-    Receive, ReceivePolicy, ReplicaId, Timestamp,
+    Prune, Receive, ReceivePolicy, ReplicaId, Timestamp,
 };
 
 /// The README's shopping list.
@@ -253,4 +253,97 @@ fn tuples_are_product_lattices_with_every_capability() {
     let mut fresh = T::bottom();
     assert!(matches!(fresh.receive(t, &ReceivePolicy::new(me, 0)), Err(Error::OwnDotFromFuture { .. })));
     assert!(fresh.is_bottom());
+}
+
+/// Every replica id a shopping list names: in its causal contexts and its counters.
+fn named(s: &ShoppingList) -> Vec<ReplicaId> {
+    let mut ids: Vec<ReplicaId> = s.tags.context().ranges().map(|(r, _)| r).collect();
+    ids.extend(s.items.context().ranges().map(|(r, _)| r));
+    for (_, q) in s.items.iter() {
+        ids.extend(q.increments().iter().chain(q.decrements().iter()).map(|(r, _)| r));
+    }
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// What a user reads of a shopping list, in a canonical order.
+fn read(s: &ShoppingList) -> (Option<String>, Vec<String>, Vec<(String, i64)>) {
+    let mut tags: Vec<String> = s.tags.iter().cloned().collect();
+    tags.sort();
+    let mut items: Vec<(String, i64)> = s.items.iter().map(|(k, q)| (k.clone(), q.value())).collect();
+    items.sort();
+    (s.title.value().cloned(), tags, items)
+}
+
+/// A replica that wrote into every field leaves (wiped, say); its heir folds it and every
+/// replica purges it: the derived fold is the struct of the fields' folds, the reads do not
+/// change, nothing names the retired id, and the replicas converge (one of them also edited
+/// concurrently with the fold).
+#[test]
+fn prune_is_field_wise_and_folds_a_retired_writer_out_of_every_field() {
+    let (gone, heir, other) = (r(1), r(2), r(3));
+    let mut at_gone = list(gone, "weekly", "milk", 3);
+    let d = at_gone.transact(|tx| {
+        tx.update_items(|m| m.update(gone, "eggs".into(), |q| q.decrement(1)).0)
+            .update_tags(|t| t.insert(gone, "party".into()));
+    });
+    let _ = d;
+    let mut at_heir = list(heir, "weekly", "rice", 1).joined(at_gone.clone());
+    let mut at_other = at_heir.clone();
+    // Concurrent with the fold: `other` removes a tag the retired replica added, and counts.
+    let concurrent = at_other.transact(|tx| {
+        tx.update_tags(|t| t.remove(other, "party"))
+            .update_items(|m| m.update(other, "milk".into(), |q| q.increment(2)).0);
+    });
+    let reads_before = read(&at_heir);
+    assert!(named(&at_heir).contains(&gone));
+
+    let fields = (
+        at_heir.title.clone().fold(gone, heir),
+        at_heir.tags.clone().fold(gone, heir),
+        at_heir.items.clone().fold(gone, heir),
+    );
+    let before = at_heir.clone();
+    let fold = at_heir.fold(gone, heir);
+    assert_eq!((fold.title.clone(), fold.tags.clone(), fold.items.clone()), fields, "field by field");
+    assert_eq!(before.joined(fold.clone()), at_heir, "an ordinary delta of the heir");
+    assert_eq!(read(&at_heir), reads_before, "a fold changes no read");
+    at_heir.purge(gone);
+    assert_eq!(read(&at_heir), reads_before);
+    assert!(!named(&at_heir).contains(&gone), "{:?}", named(&at_heir));
+
+    at_other.join(fold.purged(gone));
+    at_other.purge(gone);
+    assert!(!named(&at_other).contains(&gone));
+    at_heir.join(concurrent);
+    at_other.join(at_heir.clone());
+    assert_eq!(at_heir.clone().joined(at_other.clone()), at_other, "converged");
+    assert_eq!(at_heir, at_other);
+    let (_, tags, items) = read(&at_heir);
+    // The heir's replacement of "party" is concurrent with the remove: add wins (docs/pruning.md).
+    assert_eq!(tags, ["party", "weekly"]);
+    assert_eq!(items, [("eggs".to_string(), -1), ("milk".to_string(), 5), ("rice".to_string(), 1)]);
+}
+
+/// A nested derived struct folds through its parent, and an engine of a derived struct retires.
+#[test]
+fn a_derived_struct_retires_through_the_sync_engine() {
+    use convergent::sync::{Mode, SyncEngine};
+    let (gone, heir) = (r(1), r(2));
+    let mut h = Household::bottom();
+    let _ = h.update_0(|l| l.update_tags(|t| t.insert(gone, "x".into())));
+    let _ = h.update_1(|f| f.enable(gone));
+    let mut e = SyncEngine::<Household>::new(heir, Mode::DeltaBpRr);
+    e.local(h.clone());
+    assert!(e.retire(gone));
+    let s = e.state();
+    assert!(s.0.tags.contains("x") && s.1.is_enabled());
+    assert_eq!(s.0.tags.context().ranges().map(|(r, _)| r).collect::<Vec<_>>(), [heir]);
+    assert_eq!(s.1.context().ranges().map(|(r, _)| r).collect::<Vec<_>>(), [heir]);
+    let mut g = Tagged::<u8>::bottom();
+    let _ = g.update_votes(|v| v.increment(gone, 4));
+    let fold = g.fold(gone, heir);
+    g.purge(gone);
+    assert_eq!((g.votes.value(), g.votes.get(gone), fold.votes.get(heir)), (4, 0, 4));
 }

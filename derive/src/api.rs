@@ -11,6 +11,9 @@ use crate::model::Struct;
 struct Api {
     lattice: TokenStream,
     decompose: TokenStream,
+    /// Retirement: `fold(&mut self, retired, heir) -> Self` and `purge(&mut self, retired)`.
+    prune: TokenStream,
+    replica_id: TokenStream,
     /// Receipt: `validate_against(&self, local: &Self, policy: &ReceivePolicy)`.
     receive: TokenStream,
     receive_policy: TokenStream,
@@ -35,6 +38,8 @@ impl Api {
         Api {
             lattice: quote!(#root::Lattice),
             decompose: quote!(#root::Decompose),
+            prune: quote!(#root::Prune),
+            replica_id: quote!(#root::ReplicaId),
             receive: quote!(#root::Receive),
             receive_policy: quote!(#root::ReceivePolicy),
             check_invariants: quote!(#root::causal::CheckInvariants),
@@ -55,6 +60,7 @@ pub(crate) fn expand(s: &Struct) -> TokenStream {
         s.assert_fields(&api.field),
         lattice(s, &api),
         decompose(s, &api),
+        prune(s, &api),
         receive(s, &api),
         check_invariants(s, &api),
         serde_and_decode(s, &api),
@@ -174,6 +180,31 @@ fn decompose(s: &Struct, api: &Api) -> TokenStream {
             }
             fn delta(&self, other: &Self) -> Self {
                 #delta
+            }
+        }
+    }
+}
+
+/// `fold` is the struct of the fields' folds (each field's fold is a delta of that field, so the
+/// struct of them is a delta of the struct); `purge` purges every field.
+fn prune(s: &Struct, api: &Api) -> TokenStream {
+    let (p, id) = (&api.prune, &api.replica_id);
+    let head = header(s, api, p, p);
+    let fold = s.construct(|f| {
+        let m = &f.member;
+        quote!(#p::fold(&mut self.#m, retired, heir))
+    });
+    let purge = s.each(|f| {
+        let m = &f.member;
+        quote!(#p::purge(&mut self.#m, retired);)
+    });
+    quote! {
+        #head {
+            fn fold(&mut self, retired: #id, heir: #id) -> Self {
+                #fold
+            }
+            fn purge(&mut self, retired: #id) {
+                #(#purge)*
             }
         }
     }

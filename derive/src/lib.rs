@@ -38,6 +38,10 @@ use proc_macro::TokenStream;
 ///   field (the product order).
 /// * `Decompose`: the irreducibles of each field, each completed with the other fields' bottoms;
 ///   `delta` is the field-wise optimal delta.
+/// * `Prune` (retirement of replica ids, for `SyncEngine::retire`), when every field is `Prune`:
+///   `fold` is the struct of the fields' folds, `purge` purges every field. A field of a user's
+///   own lattice without `Prune` leaves the struct without it (`impl Prune for MyType {}` opts
+///   such a type in, folding nothing).
 /// * `Serialize` / `Deserialize` (with `convergent`'s `serde` feature): the fields in order, as
 ///   serde's own derive would write them (postcard: the fields' encodings back to back; JSON: an
 ///   object, or an array for a tuple struct).

@@ -162,10 +162,12 @@ pub struct NodeConfig {
     /// unacknowledged deltas are kept, so a partition that heals within this time costs deltas,
     /// not snapshots. A member replaced by a new replica id on its address is dropped at once.
     pub forget_after: Duration,
-    /// Retire the old id of a member that came back under a new one (default `false`: see
-    /// docs/network.md, "Retiring replica ids"; a run in five of the three-process fault test
-    /// did not converge with it on, not understood yet). Retirement messages from peers are
-    /// carried and applied either way.
+    /// Retire the old id of a member that came back under a new one (default `true`; see
+    /// docs/network.md, "Retiring replica ids", and docs/pruning.md). The heir is the lowest
+    /// live id in this node's membership view; two nodes whose views differ may both retire the
+    /// same id, which converges (each fold reaches every replica) but counts the retired
+    /// counters once per heir. Retirement messages from peers are carried and applied either
+    /// way.
     pub retire_replaced: bool,
     /// A deliberate bug, for tests of the tests only (default `None`).
     pub bug: Option<InjectedBug>,
@@ -193,7 +195,7 @@ impl NodeConfig {
             seed: None,
             overlay: Overlay::Ring,
             forget_after: Duration::from_secs(30),
-            retire_replaced: false,
+            retire_replaced: true,
             bug: None,
         }
     }
@@ -378,6 +380,9 @@ struct Inner<L, V> {
     /// Replacement notices for the heir (it may not have seen a short-lived incarnation in
     /// membership): `(heir, replaced, by, sends left)`.
     notices: Vec<(ReplicaId, ReplicaId, ReplicaId, u8)>,
+    /// How many retirement records the store holds (saved again when the engine's number
+    /// differs).
+    saved_retirements: usize,
 }
 
 /// A replica on the network: runs a [`SyncEngine`] for any state type `L` on one UDP socket,
@@ -530,7 +535,7 @@ where
         }
         let socket = Arc::new(UdpSocket::bind(config.bind).await.map_err(NodeError::Io)?);
         let addr = socket.local_addr().map_err(NodeError::Io)?;
-        let (store, engine) = match &config.data {
+        let (store, engine, retirements) = match &config.data {
             Some(path) => {
                 let (store, loaded) = DurableReplica::<L>::load_or_fresh(path)?;
                 let engine = if loaded.fresh {
@@ -544,11 +549,12 @@ where
                         .map_err(|e| NodeError::Store(StoreError::Decode(e)))?
                         .with_sync_record(loaded.record)
                 };
-                (Some(store), engine)
+                (Some(store), engine, loaded.retirements)
             }
-            None => (None, SyncEngine::new(ReplicaId::random(), config.mode)),
+            None => (None, SyncEngine::new(ReplicaId::random(), config.mode), Vec::new()),
         };
-        let engine = configure(engine, validator, &config);
+        let saved_retirements = retirements.len();
+        let engine = configure(engine, validator, &config).with_retirements(retirements);
         let id = engine.id();
         let mut rng = match config.seed {
             Some(s) => StdRng::seed_from_u64(s),
@@ -583,6 +589,7 @@ where
             departed: HashMap::new(),
             last_replica_at: HashMap::new(),
             notices: Vec::new(),
+            saved_retirements,
         };
         let inner = Arc::new(Mutex::new(inner));
         lock(&inner).announce();
@@ -1000,6 +1007,8 @@ where
             self.stats.oversized += u64::from(datagram.len() > self.config.max_datagram);
             self.send_datagram(addr, &datagram, false);
         }
+        // Polling drops the records every neighbour acknowledged.
+        self.save_retirements();
         for e in self.engine.poll_envelopes() {
             let Some(&addr) = self.addrs.get(&e.to) else { continue };
             let kind = e.message.kind();
@@ -1103,43 +1112,65 @@ where
                 self.stats.compactions += 1;
                 self.unsaved = L::bottom();
             }
+            self.save_retirements();
         } else {
             self.unsaved = L::bottom();
+        }
+    }
+
+    /// Saves the retirement records if their number changed since the last save (a new record,
+    /// or records every neighbour acknowledged): a heir that crashes before its record reached
+    /// everyone sends it again after the restart.
+    fn save_retirements(&mut self) {
+        let n = self.engine.retirements();
+        if let Some(store) = &mut self.store {
+            if n != self.saved_retirements {
+                let records = self.engine.retirement_records();
+                if let Ok(cost) = store.save_retirements(&records) {
+                    self.stats.saves += 1;
+                    self.stats.save_bytes += cost.bytes;
+                    self.saved_retirements = n;
+                }
+            }
+        }
+    }
+
+    /// Decodes a frame addressed by `(from, to)`: a refusal or a frame for another replica is
+    /// counted, and gives `None`.
+    fn addressed<T>(
+        &mut self,
+        decoded: Result<(ReplicaId, ReplicaId, T), convergent::Error>,
+    ) -> Option<(ReplicaId, T)> {
+        match decoded {
+            Err(e) => {
+                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
+                None
+            }
+            Ok((_, to, _)) if to != self.engine.id() => {
+                self.stats.misaddressed += 1;
+                None
+            }
+            Ok((from, _, x)) => Some((from, x)),
         }
     }
 
     /// A member saw `replaced` come back as `by` and names this node its heir. Retired if it
     /// is not a live member here and this node's own view makes it the heir too.
     fn on_replaced_frame(&mut self, d: &[u8]) {
-        let (_, to, replaced, by) = match frame::decode_replaced(d) {
-            Ok(x) => x,
-            Err(e) => {
-                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
-                return;
-            }
-        };
-        if to != self.engine.id() {
-            self.stats.misaddressed += 1;
-            return;
-        }
-        if replaced == to || replaced == by || self.swim.iter_members().any(|m| m.id().replica == replaced) {
+        let decoded = frame::decode_replaced(d).map(|(from, to, replaced, by)| (from, to, (replaced, by)));
+        let Some((_, (replaced, by))) = self.addressed(decoded) else { return };
+        if replaced == self.engine.id()
+            || replaced == by
+            || self.swim.iter_members().any(|m| m.id().replica == replaced)
+        {
             return;
         }
         self.retire_if_heir(replaced, by, false);
     }
 
     fn on_retire_frame(&mut self, d: &[u8], src: SocketAddr) {
-        let (from, to, message) = match frame::decode_retire::<L>(d, self.engine.limits()) {
-            Ok(x) => x,
-            Err(e) => {
-                *self.stats.refused.entry(error_name(&e)).or_default() += 1;
-                return;
-            }
-        };
-        if to != self.engine.id() {
-            self.stats.misaddressed += 1;
-            return;
-        }
+        let decoded = frame::decode_retire::<L>(d, self.engine.limits());
+        let Some((from, message)) = self.addressed(decoded) else { return };
         let records = matches!(message, convergent::sync::RetireMessage::Records(_));
         match self.engine.on_retirement(from, message) {
             Ok(()) => {
@@ -1154,6 +1185,9 @@ where
                     self.save_whole();
                     let seq = self.engine.seq();
                     self.changes.send_replace(seq);
+                } else {
+                    // Acknowledgements may have dropped records.
+                    self.save_retirements();
                 }
             }
             Err(e) => *self.stats.refused.entry(error_name(&e)).or_default() += 1,
@@ -1178,6 +1212,7 @@ where
             configure(SyncEngine::new(id, self.config.mode), self.engine.validator().clone(), &self.config);
         self.engine = engine;
         self.unsaved = L::bottom();
+        self.saved_retirements = 0;
         self.stats.rejoined += 1;
         self.stats.id = Some(id);
         let addr = self.socket.local_addr().map_err(NodeError::Io)?;
@@ -1228,7 +1263,9 @@ where
                 self.addrs.entry(sender).or_insert(src);
                 if self.engine.seq() != before {
                     if let Some(p) = payload {
-                        self.unsaved.join(p);
+                        // As the engine joined it: purged of retired ids, which the log must
+                        // not bring back at the next restart.
+                        self.unsaved.join(self.engine.purged_of_retired(p));
                     }
                     let seq = self.engine.seq();
                     self.changes.send_replace(seq);

@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
-use convergent::sync::SyncRecord;
+use convergent::sync::{RetireMessage, Retirement, SyncRecord};
 use convergent::wire::{self, Decode};
 use convergent::{Lattice, Limits, ReplicaId};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// `"id"` (16 bytes), `"seq"` (8 bytes, little endian), `"state"` (the compacted state, wire
-/// form).
+/// form), `"record"` (the sync record), `"retirements"` (the engine's retirement records, as a
+/// `RetireMessage::Records`).
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Deltas appended since the last compaction, by append number: the engine's sequence number
 /// (8 bytes, little endian) followed by the delta (wire form).
@@ -58,6 +59,9 @@ pub struct Loaded<L> {
     /// The sync engine's record of its neighbours at the last save
     /// ([`SyncEngine::with_sync_record`](convergent::sync::SyncEngine::with_sync_record)).
     pub record: SyncRecord,
+    /// The engine's retirement records at their last save
+    /// ([`SyncEngine::with_retirements`](convergent::sync::SyncEngine::with_retirements)).
+    pub retirements: Vec<Retirement<L>>,
 }
 
 /// What one save wrote, for the stats.
@@ -179,6 +183,15 @@ impl<L: Lattice + Decode> DurableReplica<L> {
                         Some(r) => decode_record(r.value())?,
                         None => SyncRecord::default(),
                     };
+                    let retirements = match meta.get("retirements")? {
+                        Some(r) => match RetireMessage::<L>::from_bytes(r.value(), &store_limits())
+                            .map_err(StoreError::Decode)?
+                        {
+                            RetireMessage::Records(records) => records,
+                            RetireMessage::Ack(_) => return Err(StoreError::Corrupt("retirements")),
+                        },
+                        None => Vec::new(),
+                    };
                     if let Ok(log) = read.open_table(LOG) {
                         for row in log.iter()? {
                             let (k, v) = row?;
@@ -193,7 +206,14 @@ impl<L: Lattice + Decode> DurableReplica<L> {
                             bytes += v.value().len() as u64;
                         }
                     }
-                    Some((ReplicaId::from_bytes(id), seq, state, record, (state_len, next, entries, bytes)))
+                    Some((
+                        ReplicaId::from_bytes(id),
+                        seq,
+                        state,
+                        record,
+                        retirements,
+                        (state_len, next, entries, bytes),
+                    ))
                 }
                 None => None,
             },
@@ -211,13 +231,13 @@ impl<L: Lattice + Decode> DurableReplica<L> {
             compact_every: 256,
             _state: std::marker::PhantomData,
         };
-        if let Some((id, seq, state, record, (state_bytes, next, entries, bytes))) = stored {
+        if let Some((id, seq, state, record, retirements, (state_bytes, next, entries, bytes))) = stored {
             store.id = id;
             store.state_bytes = state_bytes;
             store.next_entry = next;
             store.log_entries = entries;
             store.log_bytes = bytes;
-            return Ok((store, Loaded { id, seq, state, fresh: false, record }));
+            return Ok((store, Loaded { id, seq, state, fresh: false, record, retirements }));
         }
         let id = ReplicaId::random();
         store.id = id;
@@ -229,7 +249,10 @@ impl<L: Lattice + Decode> DurableReplica<L> {
             log.retain(|_, _| false)?;
             Ok(())
         })?;
-        Ok((store, Loaded { id, seq: 0, state, fresh: true, record: SyncRecord::default() }))
+        Ok((
+            store,
+            Loaded { id, seq: 0, state, fresh: true, record: SyncRecord::default(), retirements: Vec::new() },
+        ))
     }
 
     /// Compacts after this many logged deltas at most (default 256; at least 1). `O(1)`.
@@ -369,6 +392,40 @@ impl<L: Lattice + Decode> DurableReplica<L> {
     ) -> Result<SaveCost, StoreError> {
         let record = postcard::to_allocvec(record).map_err(|_| StoreError::Corrupt("sync record"))?;
         self.compact_record(seq, state, &record)
+    }
+
+    /// Saves the engine's retirement records
+    /// ([`SyncEngine::retirement_records`](convergent::sync::SyncEngine::retirement_records)),
+    /// replacing the saved ones, in one transaction: a heir that crashes before every neighbour
+    /// acknowledged its record sends it again after the restart. `O(records)`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Db`] if the transaction failed; nothing was written then.
+    ///
+    /// ```
+    /// # use convergent::{GCounter, Lattice, ReplicaId};
+    /// # use convergent::sync::Retirement;
+    /// # use convergent_net::DurableReplica;
+    /// # let p = std::env::temp_dir().join(format!("doc-{}-{}.redb", line!(), std::process::id()));
+    /// # let _ = std::fs::remove_file(&p);
+    /// let (mut store, loaded) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// let rec = Retirement { retired: ReplicaId::from_u128(7), heir: loaded.id, fold: GCounter::bottom() };
+    /// store.save_retirements(&[rec.clone()]).unwrap();
+    /// drop(store);
+    /// let (_, again) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// assert_eq!(again.retirements, vec![rec]);
+    /// ```
+    pub fn save_retirements(&mut self, records: &[Retirement<L>]) -> Result<SaveCost, StoreError>
+    where
+        L: Clone,
+    {
+        let bytes = RetireMessage::Records(records.to_vec()).to_bytes();
+        self.write(|meta, _| {
+            meta.insert("retirements", &bytes[..])?;
+            Ok(())
+        })?;
+        Ok(SaveCost { bytes: bytes.len() as u64, compacted: false })
     }
 
     fn compact_record(&mut self, seq: u64, state: &L, record: &[u8]) -> Result<SaveCost, StoreError> {

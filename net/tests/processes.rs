@@ -148,7 +148,6 @@ fn small_datagrams_chunk_messages_and_still_converge() {
 /// each time). The lowest live id retires each old id; once quiet, every state names only
 /// live replica ids, all converge, and the set check still finds nothing lost or unasked.
 #[test]
-#[ignore = "flaky: 1 replica diverges in about 1 run of 5 when run next to the other process tests (open, docs/network.md)"]
 fn wiped_restarts_are_retired_so_states_name_only_live_replicas() {
     let d = dir("prune");
     let mut o = RunOptions::short(d.clone(), 4);

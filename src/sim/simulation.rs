@@ -20,7 +20,8 @@ use crate::causal::ReplicaId;
 use crate::error::Error;
 use crate::lattice::Decompose;
 use crate::lattice::Lattice;
-use crate::sync::{AcceptAll, Message, MessageKind, Mode, SyncEngine, Validator};
+use crate::prune::Prune;
+use crate::sync::{AcceptAll, Message, MessageKind, Mode, RetireMessage, SyncEngine, Validator};
 use crate::wire::{self, Decode};
 
 /// A tiny seeded pseudo-random generator (splitmix64): deterministic on every platform, no
@@ -261,6 +262,11 @@ pub struct Stats {
     pub restarts: u64,
     /// Restarts without state, under a new id.
     pub wipes: u64,
+    /// Retirement messages sent (records and their acknowledgements; also counted in
+    /// `messages`, their bytes in `metadata_bytes` and `payload_bytes`).
+    pub retire_messages: u64,
+    /// Replica ids retired.
+    pub retirements: u64,
 }
 
 impl Stats {
@@ -337,6 +343,15 @@ pub enum SimEvent {
         /// The round.
         round: u64,
     },
+    /// A replica id was retired: `heir` folded it ([`SyncEngine::retire`]).
+    Retired {
+        /// The round.
+        round: u64,
+        /// The node that folded the retired id's contributions.
+        heir: usize,
+        /// The retired id.
+        retired: ReplicaId,
+    },
     /// A replica refused a message.
     Rejected {
         /// The round.
@@ -363,6 +378,7 @@ impl SimEvent {
             | SimEvent::Wiped { round, .. }
             | SimEvent::Partitioned { round, .. }
             | SimEvent::Healed { round }
+            | SimEvent::Retired { round, .. }
             | SimEvent::Rejected { round, .. } => *round,
         }
     }
@@ -378,6 +394,54 @@ struct Envelope {
     bytes: Vec<u8>,
     /// The round it is due.
     at: u64,
+    /// A [`RetireMessage`], not a [`Message`].
+    retire: bool,
+}
+
+/// The retirement messages due, encoded, by destination.
+type PollFn<L, V> = fn(&mut SyncEngine<L, V>) -> Vec<(ReplicaId, Vec<u8>)>;
+/// Decodes and handles one retirement message.
+type ReceiveFn<L, V> = fn(&mut SyncEngine<L, V>, ReplicaId, &[u8]) -> Result<(), Error>;
+/// The new engine of a restart, with the crashed one's records.
+type CarryFn<L, V> = fn(&SyncEngine<L, V>, SyncEngine<L, V>) -> SyncEngine<L, V>;
+
+/// What routing retirement needs of `L: Prune`, stored by the first call that retires so that
+/// [`Simulation::step`] needs no `Prune` bound (a simulation of a lattice without `Prune` never
+/// routes retirement messages).
+struct Retiring<L, V> {
+    retire: fn(&mut SyncEngine<L, V>, ReplicaId) -> bool,
+    poll: PollFn<L, V>,
+    receive: ReceiveFn<L, V>,
+    is_retired: fn(&SyncEngine<L, V>) -> bool,
+    /// The records of a crashed engine carried into its restart: they are durable, like the
+    /// state they were applied to.
+    carry: CarryFn<L, V>,
+    /// Whether [`Simulation::wipe`] retires the old id.
+    wiped: bool,
+}
+
+impl<L, V> Clone for Retiring<L, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L, V> Copy for Retiring<L, V> {}
+
+impl<L: Prune + Decompose + Decode, V: Validator<L>> Retiring<L, V> {
+    fn new(wiped: bool) -> Self {
+        Retiring {
+            retire: SyncEngine::retire,
+            poll: |e| e.poll_retirements().into_iter().map(|(to, m)| (to, m.to_bytes())).collect(),
+            receive: |e, from, bytes| {
+                let m = RetireMessage::from_bytes(bytes, e.limits())?;
+                e.on_retirement(from, m)
+            },
+            is_retired: SyncEngine::is_retired,
+            carry: |old, new| new.with_retirements(old.retirement_records()),
+            wiped,
+        }
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -422,6 +486,7 @@ pub struct Simulation<L, V = AcceptAll> {
     stats: Stats,
     events: Vec<SimEvent>,
     resend_after: u32,
+    retiring: Option<Retiring<L, V>>,
 }
 
 /// The id of incarnation `k` of node `i`: `k << 64 | (i + 1)` (readable in debug output).
@@ -476,6 +541,7 @@ where
             stats: Stats::default(),
             events: Vec::new(),
             resend_after: 1,
+            retiring: None,
             topology,
         };
         for i in 0..sim.topology.len() {
@@ -758,7 +824,8 @@ where
     }
 
     /// Crashes `node` (no-op if it is down): it stops sending and receiving; its durable state
-    /// `(state, seq)` survives, its buffers and acks do not. `O(1)`.
+    /// `(state, seq)` and its retirement records ([`SyncEngine::retirement_records`]) survive,
+    /// its buffers and acks do not. `O(1)`.
     ///
     /// # Panics
     ///
@@ -804,6 +871,10 @@ where
             .expect("a running engine's seq is in range")
             .with_validator(self.validator.clone())
             .with_resend_after(self.resend_after);
+        let engine = match self.retiring {
+            Some(r) => (r.carry)(old, engine),
+            None => engine,
+        };
         self.nodes[node].engine = engine;
         self.nodes[node].up = true;
         self.connect(node);
@@ -830,6 +901,30 @@ where
     /// assert!(sim.state(0).is_bottom());
     /// ```
     pub fn wipe(&mut self, node: usize) {
+        let old = self.nodes[node].engine.id();
+        self.rejoin(node);
+        if let Some(r) = self.retiring.filter(|r| r.wiped) {
+            // The heir: the live replica with the lowest id, as membership would pick it.
+            let heir = (0..self.nodes.len())
+                .filter(|&i| i != node && self.nodes[i].up)
+                .min_by_key(|&i| self.nodes[i].engine.id());
+            if let Some(heir) = heir {
+                self.retire_with(r, heir, old);
+            }
+        }
+    }
+
+    fn retire_with(&mut self, r: Retiring<L, V>, node: usize, retired: ReplicaId) -> bool {
+        if !self.nodes[node].up || !(r.retire)(&mut self.nodes[node].engine, retired) {
+            return false;
+        }
+        self.stats.retirements += 1;
+        self.events.push(SimEvent::Retired { round: self.round, heir: node, retired });
+        true
+    }
+
+    /// `node` back empty under a new id (crashed first if up); its neighbours swap the ids.
+    fn rejoin(&mut self, node: usize) {
         self.crash(node);
         let old = self.nodes[node].engine.id();
         let k = self.nodes[node].incarnation + 1;
@@ -975,6 +1070,14 @@ where
         self.chaos();
         for i in 0..self.nodes.len() {
             if self.nodes[i].up {
+                if let Some(r) = self.retiring {
+                    for (to, bytes) in (r.poll)(&mut self.nodes[i].engine) {
+                        self.stats.retire_messages += 1;
+                        self.stats.messages += 1;
+                        self.stats.metadata_bytes += bytes.len() as u64;
+                        self.route(i, to, bytes, true);
+                    }
+                }
                 let out = self.nodes[i].engine.poll_outgoing();
                 for (to, m) in out {
                     self.send(i, to, &m);
@@ -1045,6 +1148,11 @@ where
         s.metadata_bytes += (bytes.len() - payload) as u64;
         s.payload_entries += m.payload().map_or(0, |p| p.irreducible_count() as u64);
         s.metadata_entries += m.metadata_entries();
+        self.route(from, to_id, bytes, false);
+    }
+
+    fn route(&mut self, from: usize, to_id: ReplicaId, bytes: Vec<u8>, retire: bool) {
+        let s = &mut self.stats;
         // Route by id among the sender's topology neighbours (an ack may answer a replica that
         // is not a neighbour any more: then it is undeliverable).
         let to = self.topology.neighbours(from).iter().copied().find(|&j| self.nodes[j].engine.id() == to_id);
@@ -1065,7 +1173,7 @@ where
         let from_id = self.nodes[from].engine.id();
         for _ in 0..copies {
             let at = self.round + self.rng.below(self.faults.max_delay + 1);
-            self.in_flight.push(Envelope { from, from_id, to, to_id, bytes: bytes.clone(), at });
+            self.in_flight.push(Envelope { from, from_id, to, to_id, bytes: bytes.clone(), at, retire });
         }
     }
 
@@ -1076,15 +1184,84 @@ where
             return;
         }
         let node = &mut self.nodes[env.to];
-        if let Err(error) = node.engine.on_bytes(env.from_id, &env.bytes) {
+        let result = match self.retiring {
+            Some(r) if env.retire => (r.receive)(&mut node.engine, env.from_id, &env.bytes),
+            _ => node.engine.on_bytes(env.from_id, &env.bytes),
+        };
+        if let Err(error) = result {
             self.stats.rejected += 1;
             self.events.push(SimEvent::Rejected { round: self.round, node: env.to, error });
             return;
         }
+        if self.retiring.is_some_and(|r| (r.is_retired)(&self.nodes[env.to].engine)) {
+            // Told that its own id was retired: it rejoins empty under a new id (not retired
+            // again: its old id already is).
+            self.rejoin(env.to);
+            return;
+        }
+        let node = &mut self.nodes[env.to];
         let acks = node.engine.poll_acks();
         for (to_id, m) in acks {
             self.send(env.to, to_id, &m);
         }
+    }
+}
+
+impl<L, V> Simulation<L, V>
+where
+    L: Prune + Decompose + Decode,
+    V: Validator<L> + Clone,
+{
+    /// Retires `retired` with `node` as its heir ([`SyncEngine::retire`]); from now on every
+    /// step routes [`RetireMessage`]s too (records, acknowledgements), and a replica told that
+    /// its own id was retired rejoins empty under a new id. Returns `false` (and does nothing)
+    /// if `node` is down or the engine refuses (its own id, an id it already retired).
+    /// `O(state)`.
+    ///
+    /// # Panics
+    ///
+    /// If `node >= len()`.
+    ///
+    /// ```
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
+    /// # use convergent::GCounter;
+    /// let mut sim = Simulation::<GCounter>::new(Topology::line(3), Mode::DeltaBpRr, 1);
+    /// sim.update(2, |c, me| c.increment(me, 5));
+    /// sim.run_until_converged(10);
+    /// let gone = sim.replica_id(2);
+    /// sim.wipe(2); // lost its disk: a new id, its old one never writes again
+    /// assert!(sim.retire(0, gone));
+    /// sim.run_until_converged(20).unwrap();
+    /// assert_eq!(sim.state(1).value(), 5); // the 5 is now the heir's
+    /// assert_eq!(sim.state(1).get(gone), 0);
+    /// ```
+    pub fn retire(&mut self, node: usize, retired: ReplicaId) -> bool {
+        let r = *self.retiring.get_or_insert_with(|| Retiring::new(false));
+        self.retire_with(r, node, retired)
+    }
+
+    /// With `on`, every [`wipe`](Self::wipe) (chaos ones included) retires the wiped replica's
+    /// old id, with the live replica of the lowest id as its heir ([`retire`](Self::retire)):
+    /// churn no longer grows every value's metadata. Off by default. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
+    /// # use convergent::EwFlag;
+    /// let mut sim = Simulation::<EwFlag>::new(Topology::ring(4), Mode::DeltaBpRr, 1);
+    /// sim.set_retire_wiped(true);
+    /// for n in 0..20 {
+    ///     sim.update(n % 4, |f, me| f.enable(me));
+    ///     sim.run_until_converged(50).unwrap();
+    ///     sim.wipe(n % 4);
+    ///     sim.run_until_converged(50).unwrap();
+    /// }
+    /// assert!(sim.state(0).context().replica_count() <= 4);
+    /// assert_eq!(sim.stats().retirements, 20);
+    /// ```
+    pub fn set_retire_wiped(&mut self, on: bool) {
+        let mut r = self.retiring.unwrap_or_else(|| Retiring::new(on));
+        r.wiped = on;
+        self.retiring = Some(r);
     }
 }
 
@@ -1118,5 +1295,6 @@ impl<L: PartialEq, V: PartialEq> PartialEq for Simulation<L, V> {
             && self.stats == o.stats
             && self.events == o.events
             && self.resend_after == o.resend_after
+            && self.retiring.map(|r| r.wiped) == o.retiring.map(|r| r.wiped)
     }
 }

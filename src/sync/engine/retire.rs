@@ -25,6 +25,10 @@ use crate::receive::Validator;
 /// drop (sent before its sender purged) is still purged of them.
 const DONE_CAP: usize = 64;
 
+/// How many of the most recently dropped records' ids a new neighbour gets (as records with an
+/// empty fold).
+const RECENT: usize = 4;
+
 /// A retired replica id and the heir's fold of its contributions: what the heir sends in
 /// [`RetireMessage::Records`] until every neighbour acknowledged it, and every replica
 /// forwards the same way.
@@ -104,6 +108,10 @@ pub(super) struct Book<L> {
     /// need no `Prune` bound.
     purge: Option<fn(&mut L, ReplicaId)>,
     retired_me: bool,
+    /// The neighbours at the last poll, and the last [`DONE_CAP`] removed since: a neighbour
+    /// removed and added again gets the dropped records' ids.
+    known: BTreeSet<ReplicaId>,
+    removed: VecDeque<ReplicaId>,
 }
 
 impl<L> Default for Book<L> {
@@ -114,6 +122,8 @@ impl<L> Default for Book<L> {
             done: VecDeque::new(),
             purge: None,
             retired_me: false,
+            known: BTreeSet::new(),
+            removed: VecDeque::new(),
         }
     }
 }
@@ -194,7 +204,12 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
         }
         self.remove_neighbour(retired);
         let fold = self.state.fold(retired, self.id).purged(retired);
-        self.state.purge(retired);
+        self.purge_everywhere(retired);
+        // The fold also travels as data, behind the record (data waits for its ack): a replica
+        // that applied another heir's record for the same id still gets this one.
+        if !fold.is_bottom() {
+            self.push(fold.clone(), None);
+        }
         self.retire.purge = Some(L::purge);
         self.retire
             .live
@@ -203,7 +218,8 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     }
 
     /// The retirement messages due now: acknowledgements, then to each neighbour the records it
-    /// does not hold yet (sent again at every poll until acknowledged).
+    /// does not hold yet (sent again at every poll until acknowledged); a neighbour new since
+    /// the last poll also gets the ids of recently dropped records, with an empty fold.
     /// `O(neighbours × records)`.
     ///
     /// A transport that uses [`retire`](Self::retire) must carry these as well: a neighbour
@@ -230,20 +246,46 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             .collect();
         let neighbours: BTreeSet<ReplicaId> = self.peers.keys().copied().collect();
         self.retire.collect(&neighbours);
-        for j in neighbours {
-            let due: Vec<Retirement<L>> =
+        for &j in self.retire.known.difference(&neighbours) {
+            if self.retire.removed.len() >= DONE_CAP {
+                self.retire.removed.pop_front();
+            }
+            self.retire.removed.push_back(j);
+        }
+        for &j in &neighbours {
+            let mut due: Vec<Retirement<L>> =
                 self.retire.live.iter().filter(|x| !x.holders.contains(&j)).map(|x| x.rec.clone()).collect();
+            if !self.retire.known.contains(&j) {
+                // A new neighbour may have missed records dropped here meanwhile (it was
+                // removed and added again, or it bootstrapped from a replica that had not
+                // purged yet) and would keep their ids for good: their ids again, with an empty
+                // fold (the heir's fold reaches it as data, like any of the heir's events). All
+                // of them to a neighbour removed and added again; the last `RECENT` to any other.
+                let me = self.id;
+                let skip = if self.retire.removed.contains(&j) {
+                    0
+                } else {
+                    self.retire.done.len().saturating_sub(RECENT)
+                };
+                due.extend(self.retire.done.iter().skip(skip).map(|&retired| Retirement {
+                    retired,
+                    heir: me,
+                    fold: L::bottom(),
+                }));
+            }
             if !due.is_empty() {
                 out.push((j, RetireMessage::Records(due)));
             }
         }
+        self.retire.known = neighbours;
         out
     }
 
     /// Handles a retirement message from `from`. A record is checked (heir differs from the
     /// retired id, fold accepted by the validator) before anything changes; a new one is
-    /// applied (its fold joined, its id purged from the state) and kept to forward, a known one
-    /// only notes that `from` holds it. Every record is acknowledged. A record retiring THIS
+    /// applied (its fold joined, its id purged from the state and the buffered delta-groups) and
+    /// kept to forward; for a known one, `from` is noted as holding it and its fold is joined
+    /// (another heir's fold of the same id: forwarded as data). Every record is acknowledged. A record retiring THIS
     /// replica's id is not applied: [`is_retired`](Self::is_retired) turns true, and the
     /// application must discard this engine and rejoin under a new id with the empty state.
     /// `O(records × state)` for new records, `O(records)` otherwise.
@@ -312,21 +354,119 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             self.retire.retired_me = true;
             return;
         }
-        if let Some(i) = self.retire.knows(rec.retired) {
-            self.retire.live[i].holders.insert(from);
-            return;
-        }
-        if self.retire.done.contains(&rec.retired) {
-            return;
-        }
-        self.remove_neighbour(rec.retired);
         let retired = rec.retired;
-        // A fold naming the retired id (from a heir that did not purge it) is purged first.
-        let rec = Retirement { fold: rec.fold.purged(retired), ..rec };
+        // A fold naming the retired id (from a heir that did not purge it), or another id this
+        // replica retired (a heir that had not applied that record yet), is purged first.
+        let rec = Retirement { fold: self.retire.clean(rec.fold.purged(retired)), ..rec };
+        let known = self.retire.knows(retired);
+        if known.is_some() || self.retire.done.contains(&retired) {
+            if let Some(i) = known {
+                self.retire.live[i].holders.insert(from);
+            }
+            // A second heir's fold of the same id (membership views differed): joined and
+            // forwarded as data, so that every replica ends with both folds.
+            if self.state.join_ref(&rec.fold) {
+                self.push(rec.fold, Some(from));
+            }
+            return;
+        }
+        self.remove_neighbour(retired);
         self.state.join_ref(&rec.fold);
-        self.state.purge(retired);
+        self.purge_everywhere(retired);
         self.retire.purge = Some(L::purge);
         self.retire.live.push(Live { rec, holders: BTreeSet::from([from]) });
+    }
+
+    /// Forgets `retired` in the state and in every buffered delta-group: a group sent later
+    /// must not carry it to a replica that no longer remembers the retirement (one restarted
+    /// since, whose recently-retired ids are gone). `O(state + log)`.
+    fn purge_everywhere(&mut self, retired: ReplicaId) {
+        self.state.purge(retired);
+        for e in &mut self.log {
+            e.delta.purge(retired);
+        }
+    }
+
+    /// `payload` purged of every id this engine retired (live records, and the 64 most recently
+    /// dropped): what the engine itself joins of a received payload. For a transport that keeps
+    /// its own copy of what it received (a durable node's unsaved deltas), so that the copy
+    /// does not bring a retired id back after a restart. `O(records × log replicas)` for this
+    /// crate's types when the payload does not name them.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, SyncEngine};
+    /// use convergent::{GCounter, ReplicaId};
+    ///
+    /// let (gone, me) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let mut e = SyncEngine::<GCounter>::new(me, Mode::DeltaBpRr);
+    /// e.retire(gone);
+    /// let late = GCounter::new().increment(gone, 4);
+    /// assert!(e.purged_of_retired(late).is_empty());
+    /// ```
+    #[must_use]
+    pub fn purged_of_retired(&self, payload: L) -> L {
+        self.retire.clean(payload)
+    }
+
+    /// The retirement records this engine holds: what a durable replica saves next to its state
+    /// (they are volatile otherwise, like its buffers), so that after a restart from the saved
+    /// state ([`with_retirements`](Self::with_retirements)) it still sends them to the neighbours
+    /// that have not acknowledged them. Lost records leave those neighbours naming the retired
+    /// id for good, and a replica that purged alone diverges from them. `O(records)`.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, SyncEngine};
+    /// use convergent::{GCounter, ReplicaId};
+    ///
+    /// let (gone, heir, other) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+    /// let mut e = SyncEngine::<GCounter>::new(heir, Mode::DeltaBpRr);
+    /// e.add_neighbour(other);
+    /// e.local(GCounter::new().increment(gone, 3));
+    /// e.retire(gone);
+    /// let saved = (e.state().clone(), e.seq(), e.retirement_records());
+    /// // ... a crash, then a restart from disk:
+    /// let mut back = SyncEngine::restore(heir, Mode::DeltaBpRr, saved.0, saved.1).unwrap().with_retirements(saved.2);
+    /// back.add_neighbour(other);
+    /// assert_eq!(back.retirements(), 1);
+    /// assert_eq!(back.poll_retirements().len(), 1); // sent to `other` again
+    /// ```
+    #[must_use]
+    pub fn retirement_records(&self) -> Vec<Retirement<L>> {
+        self.retire.live.iter().map(|x| x.rec.clone()).collect()
+    }
+
+    /// Restores records saved with [`retirement_records`](Self::retirement_records) after a
+    /// restart: each is applied again (its fold joined, its id purged and dropped from the
+    /// neighbours: no-ops on the state it was saved with) and kept, unacknowledged, so that
+    /// every neighbour gets it again. A record of this replica's own id sets
+    /// [`is_retired`](Self::is_retired). `O(records × state)`.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, Retirement, SyncEngine};
+    /// use convergent::{EwFlag, Lattice, ReplicaId};
+    ///
+    /// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
+    /// let rec = Retirement { retired: gone, heir, fold: EwFlag::bottom() };
+    /// let e = SyncEngine::<EwFlag>::new(heir, Mode::DeltaBpRr).with_retirements(vec![rec]);
+    /// assert_eq!(e.retirements(), 1);
+    /// ```
+    #[must_use]
+    pub fn with_retirements(mut self, records: Vec<Retirement<L>>) -> Self {
+        for rec in records {
+            if rec.retired == self.id {
+                self.retire.retired_me = true;
+            } else if rec.retired != rec.heir && self.retire.knows(rec.retired).is_none() {
+                let retired = rec.retired;
+                self.remove_neighbour(retired);
+                let rec = Retirement { fold: self.retire.clean(rec.fold.purged(retired)), ..rec };
+                self.state.join_ref(&rec.fold);
+                self.purge_everywhere(retired);
+                self.retire.purge = Some(L::purge);
+                self.retire.done.retain(|&d| d != retired);
+                self.retire.live.push(Live { rec, holders: BTreeSet::new() });
+            }
+        }
+        self
     }
 
     /// Whether a neighbour told this replica that its own id was retired: the application must
