@@ -193,13 +193,14 @@ fn rows() -> Vec<Row> {
     // The same with String elements (each join stores one clone of the element; crdts' apply
     // takes its op by value, so the op is cloned as in the row above).
     let (sours, stheirs) = string_sets(1_000);
-    let (mut src, mut tsrc) = (sours.clone(), stheirs.clone());
+    let (mut ssrc, mut stsrc) = (sours.clone(), stheirs.clone());
     let sdeltas: Vec<OrSet<String>> =
-        (0..OPS).map(|i| src.insert(rid(PEER), format!("element-{:08}", (1 << 40) | i))).collect();
+        (0..OPS).map(|i| ssrc.insert(rid(PEER), format!("element-{:08}", (1 << 40) | i))).collect();
     let sops: Vec<_> = (0..OPS)
         .map(|i| {
-            let op = tsrc.add(format!("element-{:08}", (1 << 40) | i), tsrc.read_ctx().derive_add_ctx(PEER));
-            tsrc.apply(op.clone());
+            let op =
+                stsrc.add(format!("element-{:08}", (1 << 40) | i), stsrc.read_ctx().derive_add_ctx(PEER));
+            stsrc.apply(op.clone());
             op
         })
         .collect();
