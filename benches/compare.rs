@@ -28,9 +28,9 @@ use convergent::{Lattice, LwwRegister, OrMap, PnCounter, Timestamp, wire};
 use crdts::{CmRDT, CvRDT};
 
 /// Rounds per row (odd: the median is one round's figure).
-const ROUNDS: usize = 101;
+const ROUNDS: usize = 201;
 /// The time one batch of one side aims at.
-const BATCH_TIME: Duration = Duration::from_millis(1);
+const BATCH_TIME: Duration = Duration::from_micros(200);
 /// Rows whose rounds take longer than this run fewer rounds (at least [`MIN_ROUNDS`]).
 const ROW_BUDGET: Duration = Duration::from_secs(6);
 const MIN_ROUNDS: usize = 5;
