@@ -14,9 +14,12 @@
 //!   deltas, against crdts' state and op through bincode; byte counts are printed once.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use common::{ME, PEER, crdts_map_write, gcounters, mv_maps};
 use convergent::{
     CausalCounter, EwFlag, GCounter, Lattice, LwwRegister, MvRegister, OrMap, OrSet, PnCounter, ReplicaId,
     Timestamp, wire,
@@ -26,17 +29,6 @@ use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_ma
 
 fn ids(n: usize) -> Vec<ReplicaId> {
     (0..n as u128).map(|i| ReplicaId::from_u128(i + 1)).collect()
-}
-
-/// A G-Counter incremented by each of `n` replicas, ours and crdts'.
-fn gcounters(n: usize) -> (GCounter, crdts::GCounter<u128>) {
-    let mut ours = GCounter::new();
-    let mut theirs = crdts::GCounter::new();
-    for (i, r) in ids(n).into_iter().enumerate() {
-        let _ = ours.increment(r, i as u64 + 1);
-        theirs.apply(theirs.inc_many(i as u128 + 1, i as u64 + 1));
-    }
-    (ours, theirs)
 }
 
 fn counters(c: &mut Criterion) {
@@ -188,57 +180,7 @@ fn undone<S>(
     total
 }
 
-/// The OR-Set of elements `0..m`, the k-th inserted by replica `k % 3`, replicas merged: ours,
-/// and the same in `crdts::Orswot` (actors are `u128`, the size of our UUID replica ids).
-fn sets(m: u64) -> (OrSet<u64>, Orswot<u64, u128>) {
-    let mut ours: Vec<OrSet<u64>> = (0..3).map(|_| OrSet::new()).collect();
-    let mut theirs: Vec<Orswot<u64, u128>> = (0..3).map(|_| Orswot::new()).collect();
-    for e in 0..m {
-        let r = (e % 3) as usize;
-        let _ = ours[r].insert(ReplicaId::from_u128(r as u128 + 1), e);
-        let ctx = theirs[r].read_ctx().derive_add_ctx(r as u128 + 1);
-        let op = theirs[r].add(e, ctx);
-        theirs[r].apply(op);
-    }
-    let ours = ours.into_iter().fold(OrSet::new(), Lattice::joined);
-    let theirs = theirs.into_iter().fold(Orswot::new(), |mut a, b| {
-        a.merge(b);
-        a
-    });
-    (ours, theirs)
-}
-
-type TheirMvMap = crdts::Map<u64, crdts::MVReg<u64, u128>, u128>;
 type TheirSetMap = crdts::Map<u64, Orswot<u64, u128>, u128>;
-
-fn crdts_map_write(
-    map: &mut TheirMvMap,
-    actor: u128,
-    key: u64,
-    v: u64,
-) -> crdts::map::Op<u64, crdts::MVReg<u64, u128>, u128> {
-    let ctx = map.read_ctx().derive_add_ctx(actor);
-    let op = map.update(key, ctx, |reg, ctx| reg.write(v, ctx));
-    map.apply(op.clone());
-    op
-}
-
-/// A map of `m` keys to multi-value registers, key k written by replica `k % 3`: ours and crdts'.
-fn mv_maps(m: u64) -> (OrMap<u64, MvRegister<u64>>, TheirMvMap) {
-    let mut ours: Vec<OrMap<u64, MvRegister<u64>>> = (0..3).map(|_| OrMap::new()).collect();
-    let mut theirs: Vec<TheirMvMap> = (0..3).map(|_| crdts::Map::new()).collect();
-    for k in 0..m {
-        let r = (k % 3) as usize;
-        let _ = ours[r].update(ReplicaId::from_u128(r as u128 + 1), k, |reg| reg.write(k));
-        let _ = crdts_map_write(&mut theirs[r], r as u128 + 1, k, k);
-    }
-    let ours = ours.into_iter().fold(OrMap::new(), Lattice::joined);
-    let theirs = theirs.into_iter().fold(crdts::Map::new(), |mut a, b| {
-        a.merge(b);
-        a
-    });
-    (ours, theirs)
-}
 
 /// A map of `m` keys to OR-Sets of one element each, key k written by replica `k % 3`.
 fn set_maps(m: u64) -> (OrMap<u64, OrSet<u64>>, TheirSetMap) {
@@ -259,16 +201,11 @@ fn set_maps(m: u64) -> (OrMap<u64, OrSet<u64>>, TheirSetMap) {
     (ours, theirs)
 }
 
-/// Replica 0's id: the replica every measured local operation runs at.
-const ME: u128 = 1;
-/// A peer that has seen the whole state and sends one update.
-const PEER: u128 = 9;
-
 fn set_ops(c: &mut Criterion) {
     let me = ReplicaId::from_u128(ME);
     let mut g = c.benchmark_group("orset/op");
     for m in [1_000u64, 100_000] {
-        let (ours, theirs) = sets(m);
+        let (ours, theirs) = common::sets(m, |e| e);
         let fresh = 1 << 40;
         g.bench_with_input(BenchmarkId::new("convergent insert (delta)", m), &m, |b, _| {
             let (mut s, mut next) = (ours.clone(), fresh);
@@ -355,7 +292,7 @@ fn set_joins(c: &mut Criterion) {
     let peer = ReplicaId::from_u128(PEER);
     let mut g = c.benchmark_group("orset/join");
     for m in [100u64, 10_000, 100_000] {
-        let (ours, theirs) = sets(m);
+        let (ours, theirs) = common::sets(m, |e| e);
         let fresh = 1 << 40;
         // One new element from a peer that has seen everything: as a delta (an op for crdts),
         // and as the peer's whole state.
@@ -655,7 +592,7 @@ fn causal_registers(c: &mut Criterion) {
 /// and op through bincode. Prints the byte counts once.
 fn state_encoding(c: &mut Criterion) {
     let m = 10_000u64;
-    let (set, oset) = sets(m);
+    let (set, oset) = common::sets(m, |e| e);
     let mut src = set.clone();
     let delta = src.insert(ReplicaId::from_u128(PEER), 1 << 40);
     let op = oset.add(1 << 40, oset.read_ctx().derive_add_ctx(PEER));

@@ -67,12 +67,23 @@ fn gcounter(n: u128) -> (GCounter, crdts::GCounter<u128>) {
 }
 
 fn sets(m: u64) -> (OrSet<u64>, Orswot<u64, u128>) {
+    sets_of(m, |e| e)
+}
+
+fn string_sets(m: u64) -> (OrSet<String>, Orswot<String, u128>) {
+    sets_of(m, |e| format!("element-{e:08}"))
+}
+
+fn sets_of<T: Clone + std::hash::Hash + Eq + std::fmt::Debug>(
+    m: u64,
+    elem: impl Fn(u64) -> T,
+) -> (OrSet<T>, Orswot<T, u128>) {
     let mut ours = OrSet::new();
-    let mut theirs: Orswot<u64, u128> = Orswot::new();
+    let mut theirs: Orswot<T, u128> = Orswot::new();
     for e in 0..m {
         let r = e as u128 % 3 + 1;
-        let _ = ours.insert(rid(r), e);
-        theirs.apply(theirs.add(e, theirs.read_ctx().derive_add_ctx(r)));
+        let _ = ours.insert(rid(r), elem(e));
+        theirs.apply(theirs.add(elem(e), theirs.read_ctx().derive_add_ctx(r)));
     }
     (ours, theirs)
 }
@@ -179,6 +190,29 @@ fn rows() -> Vec<Row> {
     let t = allocs(|| ops.iter().for_each(|op| t_.apply(op.clone())));
     rows.push(Row { name: "OR-Set insert delta joined, 1000 u64", ours: per_op(o), theirs: per_op(t) });
 
+    // The same with String elements (each join stores one clone of the element; crdts' apply
+    // takes its op by value, so the op is cloned as in the row above).
+    let (sours, stheirs) = string_sets(1_000);
+    let (mut ssrc, mut stsrc) = (sours.clone(), stheirs.clone());
+    let sdeltas: Vec<OrSet<String>> =
+        (0..OPS).map(|i| ssrc.insert(rid(PEER), format!("element-{:08}", (1 << 40) | i))).collect();
+    let sops: Vec<_> = (0..OPS)
+        .map(|i| {
+            let op =
+                stsrc.add(format!("element-{:08}", (1 << 40) | i), stsrc.read_ctx().derive_add_ctx(PEER));
+            stsrc.apply(op.clone());
+            op
+        })
+        .collect();
+    let (mut s, mut t_) = (sours, stheirs);
+    let o = allocs(|| {
+        sdeltas.iter().for_each(|d| {
+            let _ = s.join_ref(d);
+        })
+    });
+    let t = allocs(|| sops.iter().for_each(|op| t_.apply(op.clone())));
+    rows.push(Row { name: "OR-Set insert delta joined, 1000 String", ours: per_op(o), theirs: per_op(t) });
+
     // Local insert, returning the delta (crdts: make the op, apply it).
     let (mut s, mut t_) = (ours.clone(), theirs.clone());
     let o = allocs(|| (0..OPS).for_each(|i| drop(s.insert(rid(ME), (1 << 41) | i))));
@@ -266,6 +300,7 @@ const AT_OR_BELOW: &[&str] = &[
     "PN-Counter decrement, 16 replicas",
     "LWW write + join, u64",
     "OR-Set insert delta joined, 1000 u64",
+    "OR-Set insert delta joined, 1000 String",
     "encode one insert delta, u64",
     "encode a one-element remove delta, u64",
     "decode a one-element remove delta, u64",

@@ -86,6 +86,7 @@ impl GCounter {
     /// assert!(c.increment(r, 0).is_bottom());
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
+    #[inline]
     pub fn increment(&mut self, replica: ReplicaId, n: u64) -> Self {
         // One search: the entry is raised in place, or inserted where the search ended.
         let max = crate::counter::MAX_COUNT;
@@ -121,6 +122,7 @@ impl GCounter {
     /// assert_eq!((c.get(r), c.get(ReplicaId::from_u128(2))), (2, 0));
     /// ```
     #[must_use]
+    #[inline]
     pub fn get(&self, replica: ReplicaId) -> u64 {
         match self.search(replica) {
             Ok(i) => self.entries[i].1,
@@ -198,12 +200,14 @@ impl GCounter {
         self.entries.is_empty()
     }
 
+    #[inline]
     fn search(&self, replica: ReplicaId) -> Result<usize, usize> {
         self.entries.binary_search_by(|(r, _)| r.cmp(&replica))
     }
 
     /// Raises `replica`'s count to at least `n`; returns whether it changed. Keeps the entries
     /// canonical (a zero `n` is never stored).
+    #[inline]
     fn raise(&mut self, replica: ReplicaId, n: u64) -> bool {
         if n == 0 {
             return false;
@@ -293,6 +297,7 @@ impl Lattice for GCounter {
 
     /// Pointwise maximum. `O(r' log r)` plus shifts for a small `other` (a delta),
     /// `O(r + r')` otherwise.
+    #[inline]
     fn join_ref(&mut self, other: &Self) -> bool {
         if other.entries.is_empty() {
             return false;

@@ -61,6 +61,7 @@ impl PnCounter {
     /// assert_eq!(c.value(), 3);
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
+    #[inline]
     pub fn increment(&mut self, replica: ReplicaId, n: u64) -> Self {
         PnCounter { p: self.p.increment(replica, n), n: GCounter::new() }
     }
@@ -78,6 +79,7 @@ impl PnCounter {
     /// assert_eq!(c.value(), -3);
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
+    #[inline]
     pub fn decrement(&mut self, replica: ReplicaId, n: u64) -> Self {
         PnCounter { p: GCounter::new(), n: self.n.increment(replica, n) }
     }
@@ -166,6 +168,7 @@ impl Lattice for PnCounter {
     }
 
     /// Both halves joined; cost as for [`GCounter`].
+    #[inline]
     fn join_ref(&mut self, other: &Self) -> bool {
         let a = self.p.join_ref(&other.p);
         let b = self.n.join_ref(&other.n);

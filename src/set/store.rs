@@ -1162,6 +1162,39 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
         changed
     }
 
+    /// The join of an insert delta: `other` holds ONE live dot and `other_ctx` is exactly that
+    /// dot. Nothing can be removed (the only dot the other side saw is live there), so this is
+    /// one context lookup, one replica-table search and one insert: no per-replica tables, no
+    /// second search. `None` when `other` has another shape, or when the replica table is full
+    /// (the general path makes room).
+    fn join_one<Q: Pack>(
+        &mut self,
+        ctx: &CausalContext,
+        other: &Packing<T, Q>,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> Option<bool> {
+        let [slot] = &other.slots[..] else { return None };
+        if other.live_dots() != 1 || other_ctx.replica_count() != 1 {
+            return None;
+        }
+        let (oi, n) = slot.dot.unpack();
+        let id = other.replicas.id(oi);
+        if other_ctx.ranges_of(&id) != [(n, n)] {
+            return None;
+        }
+        if ranges_contain(ctx.ranges_of(&id), n) {
+            return Some(false);
+        }
+        let idx = self.replicas.index_for(id, P::SLOTS)?;
+        self.replicas.entries[idx].1 += 1;
+        if log.is_enabled() {
+            log.added(other.replicas.dot(slot.dot));
+        }
+        self.add_packed(ElemRef::Borrowed(&slot.elem), P::pack(idx, n));
+        Some(true)
+    }
+
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
         let doomed: Vec<(u32, P)> = self
             .packed_dots()
@@ -1204,6 +1237,11 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
         other_ctx: &CausalContext,
         log: &mut DotLog,
     ) -> bool {
+        if let Some(changed) =
+            pair!(mut &mut self.repr, &other.repr, (a, b) => a.join_one(ctx, b, other_ctx, log))
+        {
+            return changed;
+        }
         let theirs = each!(&other.repr, o => &o.replicas);
         // Conservative: the replicas this join may add, ignoring what its removals free.
         self.make_room(

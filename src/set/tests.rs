@@ -605,3 +605,71 @@ fn a_store_is_no_bigger_than_its_narrow_packing() {
         core::mem::size_of::<super::store::Packing<u64, u64>>()
     );
 }
+
+/// Regression for the one-dot join path (`Packing::join_one`): an insert delta joined into a
+/// replica equals the join the other way round (the replica into the delta, the general path),
+/// for receivers that saw some, all or none of the history, and a second delivery changes
+/// nothing. Inside a map of sets the path feeds the map's dot index: a later remove delta must
+/// find the dot it added.
+#[test]
+fn an_insert_delta_joins_as_the_general_path_does() {
+    let mut rng = SmallRng::seed_from_u64(13);
+    let mut sets: Vec<OrSet<u8>> = (0..4).map(|_| OrSet::new()).collect();
+    let mut maps: Vec<crate::OrMap<u8, OrSet<u8>>> = (0..4).map(|_| crate::OrMap::new()).collect();
+    let mut general_checked = 0;
+    for _ in 0..3_000 {
+        let (a, b) = (rng.gen_range(0..4), rng.gen_range(0..4));
+        let (e, k) = (rng.gen_range(0..12u8), rng.gen_range(0..4u8));
+        let me = rid(a as u128 + 1);
+        if rng.gen_bool(0.3) {
+            let d = sets[a].remove(me, &e);
+            sets[b].join(d);
+            let (d, ()) = maps[a].update(me, k, |s| {
+                let _ = s.remove(&e);
+            });
+            maps[b].join(d);
+            continue;
+        }
+        let d = sets[a].insert(me, e);
+        let fast = sets[b].clone().joined(d.clone());
+        fast.check_invariants();
+        if sets[b].iter().count() > 1 {
+            general_checked += 1;
+        }
+        assert_eq!(fast, d.clone().joined(sets[b].clone()), "one-dot path == general path");
+        assert!(!fast.clone().join_ref(&d), "a second delivery changes nothing");
+        let (md, ()) = maps[a].update(me, k, |s| {
+            let _ = s.insert(e);
+        });
+        let mfast = maps[b].clone().joined(md.clone());
+        assert_eq!(mfast, md.clone().joined(maps[b].clone()), "map: one-dot path == general path");
+        if rng.gen_bool(0.7) {
+            sets[b] = fast;
+            maps[b] = mfast;
+        }
+    }
+    assert!(general_checked > 1_000, "the general path was compared often: {general_checked}");
+    // Converge everything; then every replica removes what it sees, and all must end empty.
+    let all_sets = sets.iter().cloned().fold(OrSet::new(), Lattice::joined);
+    let all_maps = maps.iter().cloned().fold(crate::OrMap::new(), Lattice::joined);
+    for (i, (s, m)) in sets.iter_mut().zip(&mut maps).enumerate() {
+        s.join_ref(&all_sets);
+        m.join_ref(&all_maps);
+        let me = rid(i as u128 + 1);
+        let elems: Vec<u8> = s.iter().copied().collect();
+        for e in elems {
+            let d = s.remove(me, &e);
+            let mut o = all_sets.clone();
+            o.join(d);
+            o.check_invariants();
+            assert!(!o.contains(&e));
+        }
+        let keys: Vec<u8> = m.keys().copied().collect();
+        for k in keys {
+            let d = m.remove(me, &k);
+            let mut o = all_maps.clone();
+            o.join(d);
+            assert!(o.get(&k).is_none(), "the map's index found the dots of key {k}");
+        }
+    }
+}
