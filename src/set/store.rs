@@ -130,19 +130,21 @@ fn ranges_len(rs: &[(u64, u64)]) -> u64 {
 
 /// The replica table of one store: index -> `(id, live dots)`, and the indices sorted by id.
 ///
-/// The id lookup `by_id` may be left unbuilt (empty) in a table of one entry (a store decoded
-/// from a one-insert delta allocates no lookup): [`find`](Self::find) then compares the one
-/// id, and [`index_for`](Self::index_for) builds the lookup before it adds an entry.
+/// A table of one entry (a store whose live dots are one replica's, such as every delta of a
+/// local operation) is held inline, and its id lookup `by_id` may be left unbuilt (empty): a
+/// store decoded from a one-insert delta allocates neither. [`find`](Self::find) then compares
+/// the one id, and [`index_for`](Self::index_for) builds the lookup before it adds an entry.
 #[derive(Clone, Default)]
 pub(super) struct Replicas {
-    pub(super) entries: Vec<(ReplicaId, usize)>,
+    pub(super) entries: SmallVec<[(ReplicaId, usize); 1]>,
     by_id: Vec<u32>,
 }
 
 impl Replicas {
-    /// The table of one replica with `live` live dots, its lookup unbuilt (one allocation).
+    /// The table of one replica with `live` live dots, inline, its lookup unbuilt: no
+    /// allocation.
     fn one(id: ReplicaId, live: usize) -> Self {
-        let mut entries = Vec::with_capacity(1);
+        let mut entries = SmallVec::new();
         entries.push((id, live));
         Replicas { entries, by_id: Vec::new() }
     }
@@ -568,7 +570,7 @@ impl<T, P: Pack> Packing<T, P> {
     }
 
     /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
-    /// `replicas`, without indexes: two allocations (the slot and the replica table).
+    /// `replicas`, without indexes: one allocation (the slot).
     fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
         let mut slots = Vec::with_capacity(1);
         slots.push(Slot { elem, dot: p });
@@ -1437,8 +1439,8 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     }
 
     /// The store of one element with one live dot (what decoding a one-insert delta builds):
-    /// the slot and a one-entry replica table, two allocations; the indexes are built by the
-    /// first mutation that needs them. The caller checks `dot.counter() <= MAX_COUNTER`.
+    /// one allocation, the slot (the one-entry replica table is inline); the indexes are built
+    /// by the first mutation that needs them. The caller checks `dot.counter() <= MAX_COUNTER`.
     pub(crate) fn of_one(elem: T, dot: Dot) -> Self {
         debug_assert!(dot.counter() <= COUNTER_MASK);
         let p = <u64 as Pack>::pack(0, dot.counter());
