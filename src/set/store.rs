@@ -572,10 +572,8 @@ impl<T, P: Pack> Packing<T, P> {
     /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
     /// `replicas`, without indexes: one allocation (the slot).
     fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
-        let mut slots = Vec::with_capacity(1);
-        slots.push(Slot { elem, dot: p });
         Packing {
-            slots,
+            slots: alloc::vec![Slot { elem, dot: p }],
             by_elem: HashTable::new(),
             by_dot: HashTable::new(),
             extras: None,
