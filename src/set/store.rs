@@ -143,6 +143,7 @@ pub(super) struct Replicas {
 impl Replicas {
     /// The table of one replica with `live` live dots, inline, its lookup unbuilt: no
     /// allocation.
+    #[cfg(feature = "serde")]
     fn one(id: ReplicaId, live: usize) -> Self {
         let mut entries = SmallVec::new();
         entries.push((id, live));
@@ -571,6 +572,7 @@ impl<T, P: Pack> Packing<T, P> {
 
     /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
     /// `replicas`, without indexes: one allocation (the slot).
+    #[cfg(feature = "serde")]
     fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
         Packing {
             slots: alloc::vec![Slot { elem, dot: p }],
