@@ -129,18 +129,52 @@ fn ranges_len(rs: &[(u64, u64)]) -> u64 {
 }
 
 /// The replica table of one store: index -> `(id, live dots)`, and the indices sorted by id.
+///
+/// A table of one entry (a store whose live dots are one replica's, such as every delta of a
+/// local operation) is held inline, and its id lookup `by_id` may be left unbuilt (empty): a
+/// store decoded from a one-insert delta allocates neither. [`find`](Self::find) then compares
+/// the one id, and [`index_for`](Self::index_for) builds the lookup before it adds an entry.
 #[derive(Clone, Default)]
 pub(super) struct Replicas {
-    pub(super) entries: Vec<(ReplicaId, usize)>,
+    pub(super) entries: SmallVec<[(ReplicaId, usize); 1]>,
     by_id: Vec<u32>,
 }
 
 impl Replicas {
+    /// The table of one replica with `live` live dots, inline, its lookup unbuilt: no
+    /// allocation.
+    #[cfg(feature = "serde")]
+    fn one(id: ReplicaId, live: usize) -> Self {
+        let mut entries = SmallVec::new();
+        entries.push((id, live));
+        Replicas { entries, by_id: Vec::new() }
+    }
+
+    /// Whether the id lookup is unbuilt (a one-entry table).
+    #[inline]
+    fn lookup_unbuilt(&self) -> bool {
+        self.by_id.len() < self.entries.len()
+    }
+
+    /// Builds the id lookup if it is unbuilt.
+    fn build_lookup(&mut self) {
+        if self.lookup_unbuilt() {
+            let Self { entries, by_id } = self;
+            by_id.clear();
+            by_id.extend(0..entries.len() as u32);
+            by_id.sort_unstable_by(|&a, &b| entries[a as usize].0.cmp(&entries[b as usize].0));
+        }
+    }
+
+    /// The position of `id` in the (built) lookup, or where it would go.
     fn search(&self, id: &ReplicaId) -> Result<usize, usize> {
         self.by_id.binary_search_by(|&i| self.entries[i as usize].0.cmp(id))
     }
 
     fn find(&self, id: &ReplicaId) -> Option<usize> {
+        if self.lookup_unbuilt() {
+            return self.entries.iter().position(|(r, _)| r == id);
+        }
         self.search(id).ok().map(|k| self.by_id[k] as usize)
     }
 
@@ -159,6 +193,7 @@ impl Replicas {
     /// without live dots across this call. `None` if `slots` replicas all have live dots (the
     /// store then widens its packing: see [`Pack`]).
     fn index_for(&mut self, id: ReplicaId, slots: usize) -> Option<usize> {
+        self.build_lookup();
         match self.search(&id) {
             Ok(k) => Some(self.by_id[k] as usize),
             Err(k) => {
@@ -502,7 +537,8 @@ impl<T> Default for Repr<T> {
 
 impl<T: Hash + Eq + Clone> Packing<T, u64> {
     /// The same store packed wide. `O(store)`.
-    fn widen(self) -> Packing<T, u128> {
+    fn widen(mut self) -> Packing<T, u128> {
+        self.build_index();
         let wide = |p: u64| {
             let (i, n) = p.unpack();
             <u128 as Pack>::pack(i, n)
@@ -526,6 +562,28 @@ impl<T: Hash + Eq + Clone> Packing<T, u64> {
 }
 
 impl<T, P: Pack> Packing<T, P> {
+    /// Whether the two indexes are unbuilt: both empty while the store holds one element (a
+    /// store decoded from a one-insert delta allocates none). Lookups then compare the one slot;
+    /// every mutation that writes an index builds them first ([`build_index`](Self::build_index)).
+    #[inline]
+    fn unindexed(&self) -> bool {
+        self.by_elem.len() < self.slots.len()
+    }
+
+    /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
+    /// `replicas`, without indexes: one allocation (the slot).
+    #[cfg(feature = "serde")]
+    fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
+        Packing {
+            slots: alloc::vec![Slot { elem, dot: p }],
+            by_elem: HashTable::new(),
+            by_dot: HashTable::new(),
+            extras: None,
+            replicas,
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+
     /// The number of live dots: the elements plus the extra dots of elements added concurrently
     /// by several replicas. `O(1)`.
     fn live_dots(&self) -> usize {
@@ -540,6 +598,29 @@ impl<T, P: Pack> Packing<T, P> {
 }
 
 impl<T: Hash + Eq, P: Pack> Packing<T, P> {
+    /// Builds the indexes if they are unbuilt (see [`unindexed`](Self::unindexed)). `O(1)` when
+    /// they are built.
+    #[inline]
+    fn build_index(&mut self) {
+        if self.unindexed() {
+            self.index_all();
+        }
+    }
+
+    #[cold]
+    fn index_all(&mut self) {
+        let Self { slots, by_elem, by_dot, hasher, .. } = self;
+        let mut e = HashTable::with_capacity(slots.len());
+        let mut d = HashTable::with_capacity(slots.len());
+        for (i, s) in slots.iter().enumerate() {
+            let i = i as u32;
+            e.insert_unique(hasher.hash_one(&s.elem), i, |&j| hasher.hash_one(&slots[j as usize].elem));
+            d.insert_unique(hasher.hash_one(s.dot), i, |&j| hasher.hash_one(slots[j as usize].dot));
+        }
+        *by_elem = e;
+        *by_dot = d;
+    }
+
     #[inline]
     fn hash_elem<Q: Hash + ?Sized>(&self, q: &Q) -> u64 {
         self.hasher.hash_one(q)
@@ -558,6 +639,9 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         if self.slots.is_empty() {
             return None;
         }
+        if self.unindexed() {
+            return self.slots.iter().position(|s| s.elem.borrow() == q);
+        }
         let h = self.hash_elem(q);
         self.by_elem.find(h, |&i| self.slots[i as usize].elem.borrow() == q).map(|&i| i as usize)
     }
@@ -567,8 +651,11 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         if self.slots.is_empty() {
             return None;
         }
-        let h = self.hash_dot(p);
-        if let Some(&i) = self.by_dot.find(h, |&i| self.slots[i as usize].dot == p) {
+        if self.unindexed() {
+            if let Some(i) = self.slots.iter().position(|s| s.dot == p) {
+                return Some(i);
+            }
+        } else if let Some(&i) = self.by_dot.find(self.hash_dot(p), |&i| self.slots[i as usize].dot == p) {
             return Some(i as usize);
         }
         self.extras.as_ref()?.by_dot.get(&p).map(|&i| i as usize)
@@ -586,6 +673,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     where
         T: Clone,
     {
+        self.build_index();
         let h = self.hash_elem(elem.get());
         let Self { slots, by_elem, by_dot, extras, hasher, .. } = self;
         let i = u32::try_from(slots.len()).expect("an OR-Set holds at most 2^32 - 1 elements");
@@ -704,6 +792,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         });
         match promoted {
             Some(q) => {
+                self.build_index();
                 self.drop_empty_extras();
                 let (h_old, h_new) = (self.hash_dot(p), self.hash_dot(q));
                 let Self { slots, by_dot, hasher, .. } = self;
@@ -845,13 +934,15 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
         let n = self.slots.len();
-        assert_eq!(self.by_elem.len(), n, "element index size");
-        assert_eq!(self.by_dot.len(), n, "dot index size");
+        let unindexed = self.by_elem.is_empty() && self.by_dot.is_empty() && n == 1;
+        assert!(unindexed || self.by_elem.len() == n, "element index size");
+        assert!(unindexed || self.by_dot.len() == n, "dot index size");
         for (i, s) in self.slots.iter().enumerate() {
             let found = self.slot_of(&s.elem);
             assert_eq!(found, Some(i), "element index points at its slot");
+            assert_eq!(self.slot_of_dot(s.dot), Some(i), "dot index points at its slot");
             let h = self.hash_dot(s.dot);
-            assert_eq!(self.by_dot.find(h, |&j| j as usize == i), Some(&(i as u32)), "dot index");
+            assert!(unindexed || self.by_dot.find(h, |&j| j as usize == i) == Some(&(i as u32)), "dot index");
             let (ri, c) = s.dot.unpack();
             assert!(ri < self.replicas.entries.len(), "replica index in table");
             assert!(c >= 1, "counter at least 1");
@@ -895,7 +986,8 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         }
         // The id lookup is a sorted permutation of the table.
         let r = &self.replicas;
-        assert_eq!(r.by_id.len(), r.entries.len(), "replica lookup size");
+        let unbuilt = r.by_id.is_empty() && r.entries.len() == 1;
+        assert!(unbuilt || r.by_id.len() == r.entries.len(), "replica lookup size");
         assert!(r.by_id.windows(2).all(|w| r.entries[w[0] as usize].0 < r.entries[w[1] as usize].0));
         for (i, (id, _)) in r.entries.iter().enumerate() {
             assert_eq!(r.find(id), Some(i), "replica lookup");
@@ -1382,6 +1474,7 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
 
     /// Reserves room for `n` more elements.
     pub(crate) fn reserve(&mut self, n: usize) {
+        self.build_index();
         let Self { slots, by_elem, by_dot, hasher, .. } = self;
         slots.reserve(n);
         by_elem.reserve(n, |&j| hasher.hash_one(&slots[j as usize].elem));
@@ -1401,6 +1494,15 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     /// The only live dot and its element, if the store holds exactly one (a one-insert delta).
     pub(crate) fn single(&self) -> Option<(ReplicaId, u64, &T)> {
         each!(&self.repr, s => s.single())
+    }
+
+    /// The store of one element with one live dot (what decoding a one-insert delta builds):
+    /// one allocation, the slot (the one-entry replica table is inline); the indexes are built
+    /// by the first mutation that needs them. The caller checks `dot.counter() <= MAX_COUNTER`.
+    pub(crate) fn of_one(elem: T, dot: Dot) -> Self {
+        debug_assert!(dot.counter() <= COUNTER_MASK);
+        let p = <u64 as Pack>::pack(0, dot.counter());
+        SetStore { repr: Repr::Narrow(Packing::of_one(elem, p, Replicas::one(dot.replica(), 1))) }
     }
 
     /// Reserves room for `n` more elements.

@@ -102,9 +102,7 @@ where
             return Err(Error::CounterOutOfRange { field: "set", value: n, max: SetStore::<T>::MAX_COUNTER });
         }
         cx.check_len("set.elements", 1, cx.limits.max_elements)?;
-        let mut store = SetStore::default();
-        store.add_dot(elem, dot);
-        Ok(store)
+        Ok(SetStore::of_one(elem, dot))
     }
 
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
