@@ -1,6 +1,7 @@
 //! Test instrumentation: a per-thread count of the work done by the sorted-run merges of dot
 //! sets, dot functions and contexts (elements written by a merge, elements shifted by an insert
-//! into the middle of a sorted vector, comparisons of a sort). Tests assert the COUNT at two sizes
+//! into the middle of a sorted vector, comparisons of a sort), the dots an OR-Set removal touches,
+//! and the purges the engine runs on a payload. Tests assert the COUNT at two sizes
 //! instead of timing the joins (issue 10, class 1). Compiled away outside the crate's own tests:
 //! [`add`] is an empty inline function in every other build.
 

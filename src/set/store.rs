@@ -39,29 +39,10 @@ const COUNTER_BITS: u32 = 48;
 /// Mask of the event number in a packed dot.
 const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
 
-/// Test instrumentation: a per-thread count of the dots a removal touches (doomed dots and the
-/// entries of the extra-dot lists it filters), so tests can assert the work of a removal at two
-/// sizes. Compiled away outside the crate's own tests.
-pub(crate) mod work {
-    #[cfg(all(test, feature = "std"))]
-    std::thread_local! {
-        static COUNT: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
-    }
-
-    /// Adds `n` to this thread's count.
-    #[inline]
-    pub(crate) fn add(n: usize) {
-        #[cfg(all(test, feature = "std"))]
-        COUNT.with(|c| c.set(c.get() + n));
-        let _ = n;
-    }
-
-    /// This thread's count, reset to zero.
-    #[cfg(all(test, feature = "std"))]
-    pub(crate) fn take() -> usize {
-        COUNT.with(|c| c.replace(0))
-    }
-}
+// Test instrumentation: the dots a removal touches (doomed dots and the entries of the extra-dot
+// lists it filters) are added to the crate's one per-thread work count, so tests can assert the
+// work of a removal at two sizes. Compiled away outside the crate's own tests.
+use crate::causal::work;
 
 /// How a store packs a live dot `(replica index, event number)` into one integer.
 ///

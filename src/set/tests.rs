@@ -255,7 +255,7 @@ fn store_dots(s: &SetStore<u32>) -> Vec<Dot> {
 
 /// Issue 10, class 1: removing an element that carries many dots touched its list of extra dots
 /// once per removed dot (`O(k^2)`: a 24-byte remove took 7.1 s). Now the work (doomed dots plus
-/// list entries filtered, counted by `store::work`) is linear: at most `3k` at `k` and `2k`.
+/// list entries filtered, counted by `causal::work`) is linear: at most `3k` at `k` and `2k`.
 /// The old per-dot `retain` counted the list once per dot: `k^2 / 2`, 2 000 000 at `k = 2000`.
 #[test]
 #[cfg(feature = "std")]
@@ -264,9 +264,9 @@ fn removing_an_element_with_many_dots_is_linear_in_its_dots() {
         let mut work = Vec::new();
         for k in [2_000u64, 4_000] {
             let (mut local, remove) = many_dots_of_one_element(k, keep_odd);
-            let _ = super::store::work::take();
+            let _ = crate::causal::work::take();
             assert!(local.join_ref(&remove));
-            work.push(super::store::work::take());
+            work.push(crate::causal::work::take());
             local.check_invariants();
             assert_eq!(local.contains(&7), keep_odd);
             assert_eq!(local.store().dot_count_of(&7), if keep_odd { k as usize / 2 } else { 0 });
@@ -274,9 +274,9 @@ fn removing_an_element_with_many_dots_is_linear_in_its_dots() {
             // The same removal through `retain_dots` (decompositions, optimal deltas).
             let mut store = many_dots_store(k);
             let x = rid(77);
-            let _ = super::store::work::take();
+            let _ = crate::causal::work::take();
             store.retain_dots(&mut |d| d.replica() != x || (keep_odd && d.counter() % 2 == 1));
-            work.push(super::store::work::take());
+            work.push(crate::causal::work::take());
             store.check_invariants();
             assert_eq!(store.dot_count_of(&7), if keep_odd { k as usize / 2 } else { 0 });
         }
