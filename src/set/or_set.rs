@@ -65,7 +65,13 @@ impl<T: Hash + Eq + Clone> Handle<'_, SetStore<T>> {
         };
         let d = self.mint();
         self.store.add_dot(value.clone(), d);
-        self.dstore.add_dot(value, d);
+        if self.dstore.is_empty() {
+            // The delta of one insert: one allocation, no indexes (built if a later insert of
+            // the same mutation needs them). `next <= MAX_COUNTER` is checked above.
+            *self.dstore = SetStore::of_one(value, d);
+        } else {
+            self.dstore.add_dot(value, d);
+        }
         !had
     }
 

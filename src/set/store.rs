@@ -124,7 +124,6 @@ pub(super) struct Replicas {
 impl Replicas {
     /// The table of one replica with `live` live dots, inline, its lookup unbuilt: no
     /// allocation.
-    #[cfg(feature = "serde")]
     fn one(id: ReplicaId, live: usize) -> Self {
         let mut entries = SmallVec::new();
         entries.push((id, live));
@@ -553,7 +552,6 @@ impl<T, P: Pack> Packing<T, P> {
 
     /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
     /// `replicas`, without indexes: one allocation (the slot).
-    #[cfg(feature = "serde")]
     fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
         Packing {
             slots: alloc::vec![Slot { elem, dot: p }],
@@ -1477,18 +1475,20 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
         each!(&self.repr, s => s.single())
     }
 
-    /// The store of one element with one live dot (what decoding a one-insert delta builds):
+    /// Reserves room for `n` more elements.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        each!(&mut self.repr, s => s.reserve(n));
+    }
+}
+
+impl<T: Hash + Eq + Clone> SetStore<T> {
+    /// The store of one element with one live dot (what decoding a one-insert delta and a local insert build):
     /// one allocation, the slot (the one-entry replica table is inline); the indexes are built
     /// by the first mutation that needs them. The caller checks `dot.counter() <= MAX_COUNTER`.
     pub(crate) fn of_one(elem: T, dot: Dot) -> Self {
         debug_assert!(dot.counter() <= COUNTER_MASK);
         let p = <u64 as Pack>::pack(0, dot.counter());
         SetStore { repr: Repr::Narrow(Packing::of_one(elem, p, Replicas::one(dot.replica(), 1))) }
-    }
-
-    /// Reserves room for `n` more elements.
-    pub(crate) fn reserve(&mut self, n: usize) {
-        each!(&mut self.repr, s => s.reserve(n));
     }
 }
 
