@@ -170,7 +170,7 @@ pub struct RunOptions {
     /// How many times node 2 is wiped and restarted (with `kill_wiped`), spread over the last
     /// quarter of the rounds.
     pub wipes: usize,
-    /// Run the nodes with `--retire` and also wait, once quiet, until no replica's state names
+    /// Wait also (the nodes retire replaced ids by default), once quiet, until no replica's state names
     /// a replica id that is not live (every retired id pruned), up to `converge_timeout`.
     pub await_pruned: bool,
     /// Where the nodes keep their files.
@@ -305,9 +305,6 @@ fn node_args(
     bug: Option<String>,
 ) -> Vec<String> {
     let mut a = vec!["--bind".to_string(), bind.to_string(), "--data".into(), data.display().to_string()];
-    if o.await_pruned {
-        a.push("--retire".to_string());
-    }
     if let Some(b) = bug {
         a.extend(["--bug".to_string(), b]);
     }

@@ -235,8 +235,8 @@ pub fn digest<L: Serialize>(state: &L) -> u64 {
 }
 
 /// Command-line options of the binary: `--bind ADDR --peer ADDR... --data PATH --seed N
-/// --max-datagram N --sync-ms N --overlay ring|mesh --retire` (`--retire`:
-/// [`NodeConfig::retire_replaced`](crate::NodeConfig::retire_replaced)), and for tests of the fault tests only
+/// --max-datagram N --sync-ms N --overlay ring|mesh --no-retire` (`--no-retire` turns off
+/// [`NodeConfig::retire_replaced`](crate::NodeConfig::retire_replaced), on by default), and for tests of the fault tests only
 /// `--bug ack-without-applying:N` or `--bug reuse-id:ID` ([`InjectedBug`](crate::InjectedBug)).
 ///
 /// ```
@@ -260,7 +260,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<NodeConfig, 
             "--bind" => c.bind = value()?.parse().map_err(|_| bad("--bind"))?,
             "--peer" => c.peers.push(value()?.parse().map_err(|_| bad("--peer"))?),
             "--data" => c.data = Some(value()?.into()),
-            "--retire" => c.retire_replaced = true,
+            "--no-retire" => c.retire_replaced = false,
             "--seed" => c.seed = Some(value()?.parse().map_err(|_| bad("--seed"))?),
             "--max-datagram" => c.max_datagram = value()?.parse().map_err(|_| bad("--max-datagram"))?,
             "--sync-ms" => {
