@@ -170,8 +170,9 @@ pub struct RunOptions {
     /// How many times node 2 is wiped and restarted (with `kill_wiped`), spread over the last
     /// quarter of the rounds.
     pub wipes: usize,
-    /// Wait also (the nodes retire replaced ids by default), once quiet, until no replica's state names
-    /// a replica id that is not live (every retired id pruned), up to `converge_timeout`.
+    /// Also wait, once quiet, until no replica's state names a replica id that is not live
+    /// (every retired id pruned; the nodes retire replaced ids by default), up to
+    /// `converge_timeout`.
     pub await_pruned: bool,
     /// Where the nodes keep their files.
     pub dir: PathBuf,
