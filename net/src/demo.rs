@@ -25,17 +25,18 @@ use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 
-use convergent::wire::{self, Decode};
-use convergent::{Decompose, Lattice, OrMap, OrSet, PnCounter, ReplicaId};
+use convergent::wire;
+use convergent::{Lattice, OrMap, OrSet, PnCounter, ReplicaId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::{Faults, Node, NodeConfig};
 
 /// A shopping list: item -> quantity (observed-reset counters in a map) and a set of tags. A
-/// struct of CRDTs is a CRDT: join, order and decomposition go field by field.
+/// struct of CRDTs is a CRDT: `#[derive(Lattice)]` makes it one replicated type, field by field
+/// (join, order, decomposition, pruning of retired ids, the wire form, receipt checks).
 ///
 /// ```
 /// use convergent::{Lattice, ReplicaId};
@@ -43,78 +44,17 @@ use crate::{Faults, Node, NodeConfig};
 ///
 /// let me = ReplicaId::from_u128(1);
 /// let mut l = ShoppingList::default();
-/// let d = ShoppingList { tags: l.tags.insert(me, "weekly".to_string()), ..ShoppingList::bottom() };
+/// let d = l.update_tags(|t| t.insert(me, "weekly".to_string()));
 /// let mut other = ShoppingList::default();
 /// other.join(d);
 /// assert!(other.tags.contains(&"weekly".to_string()));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Lattice)]
 pub struct ShoppingList {
     /// Item -> quantity.
     pub items: OrMap<String, PnCounter>,
     /// Add-wins set of tags.
     pub tags: OrSet<String>,
-}
-
-impl Lattice for ShoppingList {
-    fn bottom() -> Self {
-        ShoppingList::default()
-    }
-    fn is_bottom(&self) -> bool {
-        self.items.is_bottom() && self.tags.is_bottom()
-    }
-    fn join_ref(&mut self, other: &Self) -> bool {
-        self.items.join_ref(&other.items) | self.tags.join_ref(&other.tags)
-    }
-    fn leq(&self, other: &Self) -> bool {
-        self.items.leq(&other.items) && self.tags.leq(&other.tags)
-    }
-}
-
-impl Decode for ShoppingList {}
-
-impl Decompose for ShoppingList {
-    fn decompose(&self) -> Vec<Self> {
-        let mut out: Vec<Self> = self
-            .items
-            .decompose()
-            .into_iter()
-            .map(|items| ShoppingList { items, ..Self::bottom() })
-            .collect();
-        out.extend(self.tags.decompose().into_iter().map(|tags| ShoppingList { tags, ..Self::bottom() }));
-        out
-    }
-    fn irreducible_count(&self) -> usize {
-        self.items.irreducible_count() + self.tags.irreducible_count()
-    }
-    fn delta(&self, other: &Self) -> Self {
-        ShoppingList { items: self.items.delta(&other.items), tags: self.tags.delta(&other.tags) }
-    }
-}
-
-/// Pruning field by field: the fold of each field, and each field purged (what
-/// `#[derive(Lattice)]` structs need by hand).
-///
-/// ```
-/// use convergent::{Prune, ReplicaId};
-/// use convergent_net::demo::ShoppingList;
-///
-/// let (gone, heir) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2));
-/// let mut l = ShoppingList::default();
-/// let _ = l.tags.insert(gone, "weekly".to_string());
-/// let _ = l.fold(gone, heir);
-/// l.purge(gone);
-/// assert!(l.tags.contains(&"weekly".to_string()));
-/// assert_eq!(l.replicas(), [heir].into());
-/// ```
-impl convergent::Prune for ShoppingList {
-    fn fold(&mut self, retired: ReplicaId, heir: ReplicaId) -> Self {
-        ShoppingList { items: self.items.fold(retired, heir), tags: self.tags.fold(retired, heir) }
-    }
-    fn purge(&mut self, retired: ReplicaId) {
-        self.items.purge(retired);
-        self.tags.purge(retired);
-    }
 }
 
 impl ShoppingList {
@@ -179,47 +119,17 @@ pub const TRACKED: &str = "ack:";
 pub fn random_edit(l: &mut ShoppingList, me: ReplicaId, rng: &mut impl Rng) -> ShoppingList {
     let item = format!("item{}", rng.random_range(0..8));
     let tag = format!("tag{}", rng.random_range(0..6));
-    let mut d = ShoppingList::bottom();
     match rng.random_range(0..10) {
-        0..=3 => d.items = l.items.update(me, item, |q| q.increment(rng.random_range(1..4))).0,
-        4..=5 => d.items = l.items.update(me, item, |q| q.decrement(1)).0,
-        6 => d.items = l.items.remove(me, &item),
-        7..=8 => d.tags = l.tags.insert(me, tag),
-        _ => d.tags = l.tags.remove(me, &tag),
+        0..=3 => {
+            let n = rng.random_range(1..4);
+            l.update_items(|m| m.update(me, item, |q| q.increment(n)).0)
+        }
+        4..=5 => l.update_items(|m| m.update(me, item, |q| q.decrement(1)).0),
+        6 => l.update_items(|m| m.remove(me, &item)),
+        7..=8 => l.update_tags(|t| t.insert(me, tag)),
+        _ => l.update_tags(|t| t.remove(me, &tag)),
     }
-    d
 }
-
-/// The demo's validator: [`OwnDotsCheck`](convergent::sync::OwnDotsCheck) on both fields. On a
-/// trusted network this is the check that still matters: it refuses input carrying this
-/// replica's own events beyond its counter (its id was reused after lost state).
-///
-/// # Errors
-///
-/// [`convergent::Error::OwnDotFromFuture`].
-///
-/// ```
-/// use convergent::ReplicaId;
-/// use convergent_net::demo::{own_dots_check, ShoppingList};
-///
-/// let me = ReplicaId::from_u128(1);
-/// let mut before_the_crash = ShoppingList::default();
-/// let _ = before_the_crash.tags.insert(me, "x".to_string());
-/// assert!(own_dots_check(&before_the_crash, &ShoppingList::default(), me).is_err());
-/// ```
-pub fn own_dots_check(
-    incoming: &ShoppingList,
-    local: &ShoppingList,
-    me: ReplicaId,
-) -> Result<(), convergent::Error> {
-    use convergent::sync::{OwnDotsCheck, Validator};
-    let policy = convergent::ReceivePolicy::without_clock(me);
-    OwnDotsCheck.validate(&incoming.items, &local.items, &policy)?;
-    OwnDotsCheck.validate(&incoming.tags, &local.tags, &policy)
-}
-
-/// The validator type of the demo node.
-pub type DemoValidator = fn(&ShoppingList, &ShoppingList, ReplicaId) -> Result<(), convergent::Error>;
 
 /// A hash of the state's canonical encoding: equal states, equal digests.
 ///
@@ -311,7 +221,7 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
         Some(s) => StdRng::seed_from_u64(s ^ 0x00c0_ffee),
         None => StdRng::from_os_rng(),
     };
-    let node = Node::<ShoppingList, DemoValidator>::start_with_validator(config, own_dots_check).await?;
+    let node = Node::<ShoppingList>::start(config).await?;
     let mut out = tokio::io::stdout();
     let hello =
         format!("ready {:#} {} {}\n", node.id(), node.local_addr(), if fresh { "fresh" } else { "restored" });
@@ -331,9 +241,7 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
             }
             (Some("insert"), Some(e)) => {
                 let e = e.to_string();
-                match node
-                    .update(|l, me| ShoppingList { tags: l.tags.insert(me, e), ..ShoppingList::bottom() })
-                {
+                match node.update(|l, me| l.update_tags(|t| t.insert(me, e))) {
                     Ok(_) => "ok".to_string(),
                     Err(e) => format!("error {e}"),
                 }
@@ -375,7 +283,7 @@ pub async fn serve(config: NodeConfig) -> Result<(), Box<dyn std::error::Error>>
 }
 
 /// `stats key=value ...`: the node's counters on one line.
-fn stats_line(node: &Node<ShoppingList, DemoValidator>) -> String {
+fn stats_line(node: &Node<ShoppingList>) -> String {
     let s = node.stats();
     let mut kv: BTreeMap<String, String> = BTreeMap::new();
     let sync_msgs: u64 = s.sent.values().map(|t| t.messages).sum();

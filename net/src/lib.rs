@@ -29,5 +29,6 @@ mod store;
 
 pub use node::{
     Faults, InjectedBug, MemberId, Node, NodeConfig, NodeError, NodeStats, Overlay, PeerStatus, Traffic,
+    WallClockCheck, wall_clock_check,
 };
 pub use store::{DurableReplica, Loaded, SaveCost, StoreError};

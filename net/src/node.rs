@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use convergent::Prune;
-use convergent::sync::{AcceptAll, Digest, Envelope, Message, MessageKind, Mode, SyncEngine, Validator};
+use convergent::sync::{Digest, Envelope, Message, MessageKind, Mode, ReceiveCheck, SyncEngine, Validator};
 use convergent::wire::Decode;
-use convergent::{Lattice, ReplicaId};
+use convergent::{Lattice, Receive, ReplicaId};
 use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec, Timer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -421,7 +421,7 @@ struct Inner<L, V> {
 /// }
 /// # });
 /// ```
-pub struct Node<L, V = AcceptAll> {
+pub struct Node<L, V = WallClockCheck> {
     inner: Arc<Mutex<Inner<L, V>>>,
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
@@ -472,13 +472,39 @@ fn error_name(e: &convergent::Error) -> String {
     s.split([' ', '{', '(']).next().unwrap_or("").to_string()
 }
 
+/// The node's default validator: every check of receipt
+/// ([`Receive::validate_against`](convergent::Receive::validate_against) under the engine's
+/// limits: own events from the future, replica and range limits of the joined state,
+/// conflicting payloads) with the system clock, so LWW timestamps further than
+/// [`Limits::max_clock_skew_ms`](convergent::Limits::max_clock_skew_ms) ahead of this machine's
+/// clock are refused too. `O(payload)` per received payload.
+///
+/// ```
+/// use convergent_net::{wall_clock_check, WallClockCheck};
+/// let check: WallClockCheck = wall_clock_check();
+/// assert!(check.now_ms() > 1_600_000_000_000);
+/// ```
+pub type WallClockCheck = ReceiveCheck<fn() -> u64>;
+
+/// A [`WallClockCheck`] reading the system clock (milliseconds since the Unix epoch). `O(1)`.
+///
+/// ```
+/// let check = convergent_net::wall_clock_check();
+/// assert!(check.now_ms() > 0);
+/// ```
+#[must_use]
+pub fn wall_clock_check() -> WallClockCheck {
+    ReceiveCheck::new(now_ms as fn() -> u64)
+}
+
 impl<L> Node<L>
 where
-    L: Lattice + Digest + Decode + Prune + Clone + Send + 'static,
+    L: Lattice + Digest + Decode + Prune + Receive + Clone + Send + 'static,
 {
     /// Binds, opens or creates the replica, and starts the node's tasks on the current tokio
-    /// runtime (which needs the `time` and `net` drivers). Received payloads are checked by
-    /// decoding only ([`AcceptAll`]); see [`start_with_validator`](Node::start_with_validator).
+    /// runtime (which needs the `time` and `net` drivers). Every received payload passes
+    /// [`WallClockCheck`] (every receipt check, with the system clock) before it touches the
+    /// state; see [`start_with_validator`](Node::start_with_validator) for another policy.
     ///
     /// # Errors
     ///
@@ -498,7 +524,7 @@ where
     /// # });
     /// ```
     pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
-        Self::start_with_validator(config, AcceptAll).await
+        Self::start_with_validator(config, wall_clock_check()).await
     }
 }
 
