@@ -498,38 +498,6 @@ fn lww_op(
     r.write(me, convergent::Timestamp::from_parts(1_000 + w.below(500), 0), w.below(100))
 }
 
-fn mvreg_op(
-    w: &mut SimRng,
-    r: &mut convergent::MvRegister<u64>,
-    me: ReplicaId,
-) -> convergent::MvRegister<u64> {
-    r.write(me, w.below(100))
-}
-
-/// A map of sets over a few keys: nested inserts and removes, and key removes (observed resets).
-fn map_of_sets_op(
-    w: &mut SimRng,
-    m: &mut convergent::OrMap<u8, convergent::OrSet<u8>>,
-    me: ReplicaId,
-) -> convergent::OrMap<u8, convergent::OrSet<u8>> {
-    let (k, x) = (w.below(4) as u8, w.below(4) as u8);
-    match w.below(3) {
-        0 => {
-            m.update(me, k, |s| {
-                s.insert(x);
-            })
-            .0
-        }
-        1 => {
-            m.update(me, k, |s| {
-                s.remove(&x);
-            })
-            .0
-        }
-        _ => m.remove(me, &k),
-    }
-}
-
 /// Random operations under chaos (crashes keep the disk): every mode must converge to the join
 /// of every delta made, where full-state sync of the same operations ends.
 fn converges_to_join_of_all_deltas<L, V>(
@@ -586,8 +554,12 @@ fn or_set_with_removes_converges_to_the_join_of_all_deltas() {
 fn nested_maps_and_mv_registers_converge_to_the_join_of_all_deltas() {
     use convergent::{MvRegister, OrMap, OrSet};
     // A map of sets over a few keys: nested inserts and removes, and key removes (observed resets).
-    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(2, OwnDotsCheck, map_of_sets_op);
-    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(2, OwnDotsCheck, mvreg_op);
+    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(
+        2,
+        OwnDotsCheck,
+        testkit::workload::map_of_sets,
+    );
+    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(2, OwnDotsCheck, testkit::workload::mv_register);
 }
 
 #[test]
@@ -621,8 +593,8 @@ fn validated_receipt_never_refuses_honest_histories() {
         let x = w.below(8);
         if w.chance(0.6) { s.insert(me, x) } else { s.remove(me, &x) }
     });
-    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(1, check, mvreg_op);
-    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(1, check, map_of_sets_op);
+    converges_to_join_of_all_deltas::<MvRegister<u64>, _>(1, check, testkit::workload::mv_register);
+    converges_to_join_of_all_deltas::<OrMap<u8, OrSet<u8>>, _>(1, check, testkit::workload::map_of_sets);
     converges_to_join_of_all_deltas::<OrMap<u8, LwwRegister<u64>>, _>(1, check, |w, m, me| {
         let (k, x) = (w.below(4) as u8, w.below(100));
         if w.chance(0.8) {

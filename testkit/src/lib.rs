@@ -26,6 +26,7 @@ pub mod fuzz;
 pub mod gset;
 pub mod laws;
 pub mod subjects;
+pub mod workload;
 
 use std::fmt::{self, Debug};
 

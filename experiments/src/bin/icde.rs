@@ -524,24 +524,11 @@ fn faults() {
         if w.chance(0.6) { s.insert(me, x) } else { s.remove(me, &x) }
     });
     oracle_table::<OrMap<u8, OrSet<u8>>>("OrMap of OrSet", seeds, ops, &|w, m, me, _| {
-        let (k, x) = (w.below(4) as u8, w.below(4) as u8);
-        match w.below(3) {
-            0 => {
-                m.update(me, k, |s| {
-                    s.insert(x);
-                })
-                .0
-            }
-            1 => {
-                m.update(me, k, |s| {
-                    s.remove(&x);
-                })
-                .0
-            }
-            _ => m.remove(me, &k),
-        }
+        testkit::workload::map_of_sets(w, m, me)
     });
-    oracle_table::<MvRegister<u64>>("MvRegister", seeds, ops, &|w, r, me, _| r.write(me, w.below(100)));
+    oracle_table::<MvRegister<u64>>("MvRegister", seeds, ops, &|w, r, me, _| {
+        testkit::workload::mv_register(w, r, me)
+    });
     oracle_table::<EwFlag>("EwFlag", seeds, ops, &|w, f, me, _| {
         if w.chance(0.5) { f.enable(me) } else { f.disable(me) }
     });
