@@ -270,3 +270,131 @@ fn class8_forged_claims_far_ahead_are_refused() {
     let off = policy().with_limits(Limits { max_claim_ahead: u64::MAX, ..Limits::default() });
     assert!(frozen.validate_against(&GCounter::new(), &off).is_ok());
 }
+
+/// Class 5, `max_bytes`: two messages each under `max_bytes` whose join encodes above it. The
+/// second is refused (`TooLarge { field: "state.bytes" }`), state unchanged, through
+/// `wire::receive_sized` and through the engine's byte path; before, both were joined and the
+/// receiver's own snapshot was then refused by every peer with the same limits.
+#[test]
+fn class5_join_past_max_bytes_is_refused() {
+    let first = OrSet::new().insert_all(id(2), 0..40u64);
+    let second = OrSet::new().insert_all(id(3), 100..140u64);
+    let (b1, b2) = (wire::to_bytes(&first), wire::to_bytes(&second));
+    let joined = first.clone().joined(second.clone());
+    let limit = b1.len().max(b2.len()) + 30;
+    assert!(wire::encoded_len(&joined) > limit, "the join must encode past the limit");
+    let limits = Limits { max_bytes: limit, ..Limits::default() };
+    // What accepting both would leave: a state no peer with these limits decodes.
+    assert!(matches!(
+        wire::from_bytes_with::<OrSet<u64>>(&wire::to_bytes(&joined), &limits),
+        Err(Error::TooLarge { field: "bytes", .. })
+    ));
+    let p = policy().with_limits(limits);
+    let refused = |found: u64| Error::TooLarge { field: "state.bytes", limit: limit as u64, found };
+
+    let (mut local, mut size) = (OrSet::new(), wire::StateSize::new());
+    assert_eq!(wire::receive_sized(&mut local, &b1, &p, &mut size), Ok(true));
+    let before = local.clone();
+    assert!(matches!(
+        wire::receive_sized(&mut local, &b2, &p, &mut size),
+        Err(Error::TooLarge { field: "state.bytes", .. })
+    ));
+    assert_eq!(local, before);
+    // What it already holds is never refused, and the state stays decodable.
+    assert_eq!(wire::receive_sized(&mut local, &b1, &p, &mut size), Ok(false));
+    assert!(wire::encoded_len(&local) <= limit);
+
+    let mut e = SyncEngine::<OrSet<u64>>::new(id(ME), Mode::DeltaBpRr).with_limits(limits);
+    let m1 = Message::Delta { seq: 1, delta: first }.to_bytes();
+    let m2 = Message::Delta { seq: 1, delta: second }.to_bytes();
+    assert!(m1.len() <= limit && m2.len() <= limit);
+    assert_eq!(e.on_bytes(id(2), &m1), Ok(()));
+    let r = e.on_bytes(id(3), &m2);
+    assert!(matches!(r, Err(Error::TooLarge { field: "state.bytes", .. })), "{r:?}");
+    let _ = refused;
+    assert!(e.state() == &before);
+    assert!(wire::encoded_len(e.state()) <= e.state_size().unwrap().bound().unwrap());
+}
+
+/// Class 5, `max_bytes`, the one place where a join encodes larger than its two sides: a value
+/// refers to replicas by their index in its replica table, so a new replica sorting first
+/// shifts the others, and every reference to the replica pushed from index 127 to 128 grows
+/// by a byte. A 60-byte message grows a map whose keys all name that replica by one byte per
+/// key: the bound counts it (it charges the references within reach of a boundary), so the
+/// state never passes the limit, and the message is refused when it would.
+#[test]
+fn class5_max_bytes_counts_replica_reindexing() {
+    type Flags = OrMap<u32, EwFlag>;
+    // 128 replicas, ids 1_000..1_128; the last one (index 127) enables 2 000 keys.
+    let mut local = Flags::new();
+    for r in 0..127u128 {
+        let _ = local.update(id(1_000 + r), 1_000_000 + r as u32, |f| f.enable());
+    }
+    let heavy = id(1_127);
+    let _ = local.mutate(heavy, |h| (0..2_000u32).for_each(|k| h.update(k, |f| f.enable())));
+    let before_len = wire::encoded_len(&local);
+    // A new replica with the smallest id: every index shifts by one, 127 becomes 128.
+    let (msg, _) = Flags::new().update(id(2), 5_000_000, |f| f.enable());
+    let msg_len = wire::encoded_len(&msg);
+    let joined = local.clone().joined(msg.clone());
+    let growth = wire::encoded_len(&joined) - before_len;
+    assert!(growth >= msg_len + 1_990, "re-indexing grew the state by {growth} for a {msg_len}-byte message");
+    // A limit the sum of the two sides fits, the join does not.
+    let limit = before_len + msg_len + 1_000;
+    let p = policy().with_limits(Limits { max_bytes: limit, ..Limits::default() });
+    let (mut state, mut size) = (local.clone(), wire::StateSize::new());
+    let before = state.clone();
+    let r = wire::receive_sized(&mut state, &wire::to_bytes(&msg), &p, &mut size);
+    assert!(matches!(r, Err(Error::TooLarge { field: "state.bytes", .. })), "{r:?}");
+    assert_eq!(state, before);
+    // With room for it, it is taken, and the bound covers the grown state.
+    let roomy = policy().with_limits(Limits { max_bytes: before_len + growth + 64, ..Limits::default() });
+    assert_eq!(wire::receive_sized(&mut state, &wire::to_bytes(&msg), &roomy, &mut size), Ok(true));
+    assert!(wire::encoded_len(&state) <= size.bound().unwrap());
+}
+
+/// The work of the joined `max_bytes` check, counted: a receiver near its limit gets a stream of
+/// small valid messages (each a new element), taken until the state is full, then refused.
+/// The bytes walked by exact recounts are at most 16 per byte received (plus the first count),
+/// at two state sizes, instead of the whole state per message (an exact check per receipt).
+#[test]
+fn max_bytes_recounts_are_amortised_over_the_bytes_received() {
+    let _s = serial();
+    let run = |n: u64| {
+        let mut seed = OrSet::new();
+        let _ = seed.insert_all(id(2), 0..n);
+        let base = wire::encoded_len(&seed);
+        let limit = base + base / 8;
+        let limits = Limits { max_bytes: limit, ..Limits::default() };
+        let mut e = SyncEngine::restore(id(ME), Mode::DeltaBpRr, seed, 0).unwrap().with_limits(limits);
+        let mut src = OrSet::new();
+        let (mut received, mut taken, mut refused) = (0usize, 0u32, 0u32);
+        for i in 0..4_000u64 {
+            let delta = src.insert(id(3), 1_000_000_000 + i);
+            let bytes = Message::Delta { seq: i + 1, delta }.to_bytes();
+            received += bytes.len();
+            match e.on_bytes(id(3), &bytes) {
+                Ok(()) => taken += 1,
+                Err(Error::TooLarge { field: "state.bytes", .. }) => refused += 1,
+                Err(other) => panic!("{other:?}"),
+            }
+            assert!(wire::encoded_len(e.state()) <= limit);
+        }
+        let (recounts, walked) = e.state_size().unwrap().recounts();
+        eprintln!(
+            "state {base} B, limit {limit} B: {taken} taken, {refused} refused, {received} B received, \
+             {recounts} recounts walking {walked} B ({:.2} B per B received); an exact check per \
+             message would walk {} B",
+            walked as f64 / received as f64,
+            4_000 * base
+        );
+        assert!(taken > 0 && refused > 0);
+        assert!(walked as usize <= 16 * received + 2 * limit, "{walked} B walked for {received} B received");
+        (recounts, walked, received)
+    };
+    let (r1, w1, b1) = run(20_000);
+    let (r2, w2, b2) = run(40_000);
+    // Twice the state: about the same recounts (each twice as long), not twice per message.
+    assert!(r2 <= r1 + 2, "recounts {r1} -> {r2}");
+    assert!(w2 as f64 / b2 as f64 <= 2.5 * (w1 as f64 / b1 as f64) + 1.0);
+}
