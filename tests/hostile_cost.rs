@@ -381,6 +381,20 @@ fn max_bytes_recounts_are_amortised_over_the_bytes_received() {
             assert!(wire::encoded_len(e.state()) <= limit);
         }
         let (recounts, walked) = e.state_size().unwrap().recounts();
+        // A full receiver under a flood counts at most once per `limit / 16` bytes received.
+        let mut flood = 0usize;
+        for i in 4_000..6_000u64 {
+            let delta = src.insert(id(3), 1_000_000_000 + i);
+            let bytes = Message::Delta { seq: i + 1, delta }.to_bytes();
+            flood += bytes.len();
+            let _ = e.on_bytes(id(3), &bytes);
+        }
+        let (tail, _) = e.state_size().unwrap().recounts();
+        assert!(
+            tail - recounts <= (flood / (limit / 16)) as u64 + 1,
+            "{} recounts for {flood} B",
+            tail - recounts
+        );
         eprintln!(
             "state {base} B, limit {limit} B: {taken} taken, {refused} refused, {received} B received, \
              {recounts} recounts walking {walked} B ({:.2} B per B received); an exact check per \

@@ -1354,15 +1354,16 @@ where
     /// # use convergent::sync::{Message, Mode, SyncEngine};
     /// # use convergent::{Error, GCounter, Limits, ReplicaId};
     /// let (a, b, c) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
-    /// let tiny = Limits { max_bytes: 40, ..Limits::default() };
+    /// let tiny = Limits { max_bytes: 30, ..Limits::default() };
     /// let mut e = SyncEngine::<GCounter>::new(a, Mode::DeltaBpRr).with_limits(tiny);
     /// assert!(e.state_size().is_none());
     /// let one = |r| Message::Delta { seq: 1, delta: GCounter::new().increment(r, 1) }.to_bytes();
-    /// e.on_bytes(b, &one(b)).unwrap(); // 24 bytes: the state encodes in 19
-    /// // Each message fits, the join (36 bytes) might not with its margin: refused.
+    /// assert!(one(b).len() <= 30);
+    /// e.on_bytes(b, &one(b)).unwrap(); // the state encodes in 19 bytes
+    /// // Each message fits, their join (36 bytes) does not: refused, the state unchanged.
     /// assert!(matches!(e.on_bytes(c, &one(c)), Err(Error::TooLarge { field: "state.bytes", .. })));
     /// assert_eq!(e.state().value(), 1);
-    /// assert!(e.state_size().unwrap().bound().unwrap() <= 40);
+    /// assert!(e.state_size().unwrap().bound().unwrap() <= 30);
     /// ```
     #[must_use]
     pub fn state_size(&self) -> Option<&crate::wire::StateSize> {

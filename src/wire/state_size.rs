@@ -69,7 +69,7 @@ const BOUNDARIES: [usize; 4] = [1 << 7, 1 << 14, 1 << 21, 1 << 28];
 /// let second = wire::to_bytes(&OrSet::new().insert_all(b, 20..40u64));
 /// assert!(first.len() <= 100 && second.len() <= 100);
 ///
-/// let (mut local, mut size) = (OrSet::new(), StateSize::new());
+/// let (mut local, mut size) = (OrSet::<u64>::new(), StateSize::new());
 /// assert_eq!(wire::receive_sized(&mut local, &first, &policy, &mut size), Ok(true));
 /// let before = local.clone();
 /// // The join of the two would encode above 100 bytes: refused, state unchanged.
@@ -222,13 +222,15 @@ impl StateSize {
         m: Measure<T>,
     ) -> Result<(), Error> {
         let limit = limits.max_bytes;
-        self.credit = self.credit.saturating_add(received);
-        if let Some(c) = self.counted {
-            let (inc, ids) = self.charge(incoming, limits, m);
-            if c.saturating_add(self.added).saturating_add(inc) <= limit {
-                self.admit(inc, ids);
-                return Ok(());
-            }
+        if self.counted.is_none() {
+            self.recount(local, limits, m);
+        }
+        let (inc, ids) = self.charge(incoming, limits, m);
+        // A typed message (no bytes) offers what it would add.
+        self.credit = self.credit.saturating_add(received.max(inc));
+        if self.bound().unwrap_or(0).saturating_add(inc) <= limit {
+            self.admit(inc, ids);
+            return Ok(());
         }
         // Near the limit: only the part the receiver lacks can grow its state.
         let fresh = incoming.delta(local);
@@ -236,23 +238,17 @@ impl StateSize {
             return Ok(());
         }
         let (mut inc, mut ids) = self.charge(&fresh, limits, m);
-        let mut found = self.bound().map(|b| b.saturating_add(inc));
-        if found.is_some_and(|f| f <= limit) {
+        let mut found = self.bound().unwrap_or(0).saturating_add(inc);
+        // A count is exact; it can only help if the state changed since the last one.
+        if found > limit && self.added > 0 && self.credit >= (limit / 16).max(1) {
+            self.recount(local, limits, m);
+            (inc, ids) = self.charge(&fresh, limits, m);
+            found = self.bound().unwrap_or(0).saturating_add(inc);
+        }
+        if found <= limit {
             self.admit(inc, ids);
             return Ok(());
         }
-        // A count is exact; it can only help if the state changed since the last one.
-        if found.is_none() || (self.added > 0 && self.credit >= (limit / 16).max(1)) {
-            self.recount(local, limits, m);
-            (inc, ids) = self.charge(&fresh, limits, m);
-            let f = self.bound().unwrap_or(0).saturating_add(inc);
-            if f <= limit {
-                self.admit(inc, ids);
-                return Ok(());
-            }
-            found = Some(f);
-        }
-        let found = found.unwrap_or(usize::MAX);
         Err(Error::TooLarge { field: "state.bytes", limit: limit as u64, found: found as u64 })
     }
 
@@ -289,7 +285,8 @@ impl StateSize {
         ids.dedup();
         ids.retain(|id| !self.ids.contains(id));
         let widen = self.exposure(self.new_ids + ids.len()) - self.exposure(self.new_ids);
-        ((m.len)(v).saturating_add(scan.pad).saturating_add(widen), ids)
+        // Its version byte is the state's own.
+        ((m.len)(v).saturating_sub(1).saturating_add(scan.pad).saturating_add(widen), ids)
     }
 
     fn admit(&mut self, inc: usize, ids: Vec<[u8; 16]>) {
