@@ -2,18 +2,17 @@
 //! forged claims, a state past its own limits, unbounded engine buffers, remote panics through
 //! the engine's default validator). One named regression test per class of the issue.
 //!
-//! The complexity of class 1 is counted in the crate's own tests (see below), not timed.
+//! The complexity of classes 1 and 2 is counted in the crate's own tests (see below), not timed.
 
 #![cfg(feature = "serde")]
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use convergent::sync::{Message, Mode, SyncEngine};
 use convergent::wire;
 use convergent::{
-    CausalContext, Decompose, Error, EwFlag, GCounter, Lattice, Limits, OrMap, OrSet, Receive, ReceivePolicy,
-    ReplicaId, counter::MAX_COUNT,
+    CausalContext, Error, EwFlag, GCounter, Lattice, Limits, OrMap, OrSet, Receive, ReceivePolicy, ReplicaId,
+    counter::MAX_COUNT,
 };
 
 fn id(n: u128) -> ReplicaId {
@@ -31,19 +30,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The best of five timings of `f` on a fresh input from `make`.
-fn best_of<T>(make: impl Fn() -> T, f: impl Fn(T)) -> Duration {
-    (0..5)
-        .map(|_| {
-            let x = make();
-            let t = Instant::now();
-            f(x);
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
 }
 
 // Class 1 (quadratic joins) is counted, not timed, inside the crate: `causal::work::tests`
@@ -68,25 +54,10 @@ fn claim(x: ReplicaId, n: u64) -> Vec<u8> {
     b
 }
 
-/// Class 2: the RR step of the engine (`delta` of a received group against the state) for a
-/// few bytes claiming `2^44` events of a replica costs what the receiver has seen of that replica,
-/// not a walk of the whole state (it used to walk every live dot: x600 at 100k keys).
-#[test]
-fn class2_claimed_range_does_not_scan_the_state() {
-    let _s = serial();
-    let (x, writer) = (id(3), id(2));
-    let mut state = OrSet::new();
-    let _ = state.insert(x, 0u32);
-    for i in 1..100_000u32 {
-        let _ = state.insert(writer, i);
-    }
-    let huge: OrSet<u32> = wire::from_bytes(&claim(x, 1 << 44)).unwrap();
-    let tiny: OrSet<u32> = wire::from_bytes(&claim(x, 1)).unwrap();
-    let time = |g: &OrSet<u32>| best_of(|| (), |()| assert!(!g.delta(&state).is_bottom()));
-    let (best, worst) = (time(&tiny), time(&huge));
-    eprintln!("rr step: tiny claim {best:?}, 2^44 claim {worst:?}");
-    assert!(worst < best * 20 + Duration::from_micros(100), "a claimed range walked the state: {worst:?}");
-}
+// Class 2 (a few bytes claiming `2^44` events making the RR step walk the state) is counted,
+// not timed, inside the crate: `sync::engine::tests::class2_claimed_range_work_does_not_follow_the_state`
+// counts the work of the whole `on_message` at 50k and 100k dots (7 and 7; the old walk of the
+// state counted 50 006 and 100 006).
 
 /// Class 4: through the engine's DEFAULT validator, an OR-Set delta that needs a 65 537th
 /// replica (which panicked inside `on_bytes`) is taken: the set widens its packing; `restore`
@@ -351,6 +322,18 @@ fn class5_max_bytes_counts_replica_reindexing() {
     let roomy = policy().with_limits(Limits { max_bytes: before_len + growth + 64, ..Limits::default() });
     assert_eq!(wire::receive_sized(&mut state, &wire::to_bytes(&msg), &roomy, &mut size), Ok(true));
     assert!(wire::encoded_len(&state) <= size.bound().unwrap());
+
+    // In a composite, a replica one part names is still new to another part's table.
+    type Pair = (OrSet<u64>, Flags);
+    let mut pair: Pair = (OrSet::new(), local.clone());
+    let _ = pair.0.insert(id(2), 1);
+    let msg: Pair = (OrSet::new(), msg);
+    let limit = wire::encoded_len(&pair) + wire::encoded_len(&msg) + 1_000;
+    let p = policy().with_limits(Limits { max_bytes: limit, ..Limits::default() });
+    let (before, mut size) = (pair.clone(), wire::StateSize::new());
+    let r = wire::receive_sized(&mut pair, &wire::to_bytes(&msg), &p, &mut size);
+    assert!(matches!(r, Err(Error::TooLarge { field: "state.bytes", .. })), "{r:?}");
+    assert_eq!(pair, before);
 }
 
 /// The work of the joined `max_bytes` check, counted: a receiver near its limit gets a stream of

@@ -1558,6 +1558,56 @@ mod tests {
         }
     }
 
+    /// The bytes of a causal value with an empty store whose context claims `x`'s events
+    /// `1..=n`: `[version] [1 replica] [x] [1 range] [gap 0] [n - 1] [empty store]`.
+    #[cfg(all(feature = "serde", feature = "std"))]
+    fn claim(x: ReplicaId, n: u64) -> Vec<u8> {
+        let mut b = alloc::vec![crate::wire::FORMAT_VERSION, 1];
+        b.extend_from_slice(&x.to_bytes());
+        b.extend_from_slice(&[1, 0]);
+        let mut n = n - 1;
+        while n >= 0x80 {
+            b.push((n & 0x7f) as u8 | 0x80);
+            n >>= 7;
+        }
+        b.push(n as u8);
+        b.push(0);
+        b
+    }
+
+    /// Issue 10, class 2, counted (it was timed): a 29-byte context claiming `2^44` events of a
+    /// replica `x`, received by an engine in RR mode, costs the same work whatever the size of
+    /// the receiver's state, and no more than a claim of one event. The RR step (`delta` of the
+    /// group against the state) used to walk every live dot of the state for it (x600 at 100k
+    /// keys); it now walks the events of `x` the receiver has seen (one here). The count is
+    /// `causal::work` over the whole `on_message`: validation, RR step, join.
+    #[cfg(all(feature = "serde", feature = "std"))]
+    #[test]
+    fn class2_claimed_range_work_does_not_follow_the_state() {
+        use crate::causal::work;
+        use crate::sync::Message;
+        let (me, writer, x) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+        let work_of = |n: u32, events: u64| {
+            let mut state = crate::OrSet::new();
+            let _ = state.insert(x, 0u32);
+            let _ = state.insert_all(writer, 1..n);
+            let mut e = SyncEngine::restore(me, Mode::DeltaBpRr, state, 0).unwrap();
+            let group: crate::OrSet<u32> = crate::wire::from_bytes(&claim(x, events)).unwrap();
+            // Walking the state's dots in `delta`, as the old RR step did, is counted too.
+            let _ = work::take();
+            e.on_message(writer, Message::Delta { seq: 1, delta: group }).unwrap();
+            let w = work::take();
+            assert!(!e.state().contains(&0), "the claim removes x's element");
+            w
+        };
+        let (tiny, small, large) = (work_of(50_000, 1), work_of(50_000, 1 << 44), work_of(100_000, 1 << 44));
+        std::eprintln!(
+            "class 2: work {tiny} for a 1-event claim, {small} / {large} for 2^44 at 50k / 100k dots"
+        );
+        assert_eq!(small, large, "the work followed the state");
+        assert!(small <= tiny + 8 && small < 64, "a 2^44 claim cost {small} (a 1-event claim {tiny})");
+    }
+
     /// A splitmix step, to avoid depending on the simulator here.
     fn next(s: &mut u64) -> u64 {
         *s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);

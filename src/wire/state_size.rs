@@ -93,8 +93,10 @@ pub struct StateSize {
     new_ids: usize,
     /// `prefix[v]`: how many `u32`s of the counted state are below `v`.
     prefix: Vec<usize>,
-    /// The replica ids the counted state and the joins since name.
-    ids: BTreeSet<[u8; 16]>,
+    /// The replica ids the counted state and the joins since name, each with where it stands
+    /// in the value (a hash of its path through tuples and struct fields: one per replica table
+    /// of a composite value).
+    ids: BTreeSet<(u64, [u8; 16])>,
     /// Counts done, and the bytes they walked (for cost tests).
     recounts: u64,
     recounted_bytes: u64,
@@ -277,7 +279,7 @@ impl StateSize {
     /// What joining `v` may add to the state's encoding, and the replica ids it names that are
     /// new: its length, the growth of its `u32`s to the widest index, and the references of the
     /// counted state its new replicas may push across a width boundary.
-    fn charge<T>(&self, v: &T, limits: &Limits, m: Measure<T>) -> (usize, Vec<[u8; 16]>) {
+    fn charge<T>(&self, v: &T, limits: &Limits, m: Measure<T>) -> (usize, Vec<(u64, [u8; 16])>) {
         let mut scan = Scan::new(index_cap(limits), false);
         (m.scan)(v, &mut scan);
         let mut ids = scan.ids;
@@ -289,7 +291,7 @@ impl StateSize {
         ((m.len)(v).saturating_sub(1).saturating_add(scan.pad).saturating_add(widen), ids)
     }
 
-    fn admit(&mut self, inc: usize, ids: Vec<[u8; 16]>) {
+    fn admit(&mut self, inc: usize, ids: Vec<(u64, [u8; 16])>) {
         self.added = self.added.saturating_add(inc);
         self.new_ids += ids.len();
         self.ids.extend(ids);
@@ -378,7 +380,7 @@ fn varint_width(v: u64) -> usize {
 }
 
 /// A serde serializer that only looks: it collects the `u32`s (replica indices are `u32`s) and
-/// the 16-byte tuples (replica ids) of a value.
+/// the 16-byte tuples (replica ids) of a value, each id with where it stands in the value.
 pub(crate) struct Scan {
     /// Indices are below this.
     cap: usize,
@@ -388,15 +390,27 @@ pub(crate) struct Scan {
     /// The bytes the `u32`s below `cap` may still grow by, to the width of the largest index.
     pad: usize,
     widest: usize,
-    ids: Vec<[u8; 16]>,
+    ids: Vec<(u64, [u8; 16])>,
     /// The last `u8` serialized, for the tuples of 16 that are replica ids.
     last_u8: Option<u8>,
+    /// Where the scan stands: the field or element index in each enclosing tuple or struct
+    /// (`u32::MAX` in a sequence or map: all their elements stand in one place).
+    path: Vec<u32>,
 }
 
 impl Scan {
     fn new(cap: usize, histogram: bool) -> Self {
         let widest = varint_width(cap.saturating_sub(1) as u64);
-        Scan { cap, histogram, hist: Vec::new(), pad: 0, widest, ids: Vec::new(), last_u8: None }
+        Scan {
+            cap,
+            histogram,
+            hist: Vec::new(),
+            pad: 0,
+            widest,
+            ids: Vec::new(),
+            last_u8: None,
+            path: Vec::new(),
+        }
     }
 
     fn u32(&mut self, v: u32) {
@@ -411,6 +425,37 @@ impl Scan {
             }
             self.hist[i] += 1;
         }
+    }
+
+    /// A hash of the path (FNV-1a): one per replica table of a composite value, so that an id
+    /// one part names is still new to another part's table.
+    fn place(&self) -> u64 {
+        self.path
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325, |h, &i| (h ^ u64::from(i)).wrapping_mul(0x0100_0000_01b3))
+    }
+
+    /// Opens a compound: a tuple or struct (`counted`), or a sequence or map.
+    fn open(&mut self, counted: bool) {
+        self.path.push(if counted { 0 } else { u32::MAX });
+    }
+
+    /// Moves to the next field of the innermost tuple or struct.
+    fn next_field(&mut self) {
+        if let Some(i) = self.path.last_mut().filter(|i| **i != u32::MAX) {
+            *i += 1;
+        }
+    }
+
+    fn close(&mut self) {
+        self.path.pop();
+    }
+
+    /// Scans one part of a compound, then moves to the next.
+    fn part<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), ScanError> {
+        v.serialize(&mut *self)?;
+        self.next_field();
+        Ok(())
     }
 }
 
@@ -445,7 +490,7 @@ impl SerializeTuple for Tuple<'_> {
 
     fn serialize_element<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), ScanError> {
         self.scan.last_u8 = None;
-        v.serialize(&mut *self.scan)?;
+        self.scan.part(v)?;
         let b = self.scan.last_u8.take();
         if let Some((bytes, n)) = &mut self.id {
             match b {
@@ -460,8 +505,10 @@ impl SerializeTuple for Tuple<'_> {
     }
 
     fn end(self) -> Result<(), ScanError> {
+        self.scan.close();
         if let Some((bytes, 16)) = self.id {
-            self.scan.ids.push(bytes);
+            let place = self.scan.place();
+            self.scan.ids.push((place, bytes));
         }
         Ok(())
     }
@@ -474,9 +521,10 @@ macro_rules! scan_compound {
             type Ok = ();
             type Error = ScanError;
             fn $m<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), ScanError> {
-                v.serialize(&mut **self)
+                self.part(v)
             }
             fn end(self) -> Result<(), ScanError> {
+                self.close();
                 Ok(())
             }
         }
@@ -488,6 +536,24 @@ scan_compound!(
     SerializeTupleVariant::serialize_field
 );
 
+/// Struct fields, by name.
+macro_rules! scan_fields {
+    ($($tr:ident),*) => {$(
+        impl ser::$tr for &mut Scan {
+            type Ok = ();
+            type Error = ScanError;
+            fn serialize_field<V: ?Sized + Serialize>(&mut self, _: &'static str, v: &V) -> Result<(), ScanError> {
+                self.part(v)
+            }
+            fn end(self) -> Result<(), ScanError> {
+                self.close();
+                Ok(())
+            }
+        }
+    )*};
+}
+scan_fields!(SerializeStruct, SerializeStructVariant);
+
 impl ser::SerializeMap for &mut Scan {
     type Ok = ();
     type Error = ScanError;
@@ -498,28 +564,7 @@ impl ser::SerializeMap for &mut Scan {
         v.serialize(&mut **self)
     }
     fn end(self) -> Result<(), ScanError> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for &mut Scan {
-    type Ok = ();
-    type Error = ScanError;
-    fn serialize_field<V: ?Sized + Serialize>(&mut self, _: &'static str, v: &V) -> Result<(), ScanError> {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), ScanError> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for &mut Scan {
-    type Ok = ();
-    type Error = ScanError;
-    fn serialize_field<V: ?Sized + Serialize>(&mut self, _: &'static str, v: &V) -> Result<(), ScanError> {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), ScanError> {
+        self.close();
         Ok(())
     }
 }
@@ -604,14 +649,17 @@ impl<'a> ser::Serializer for &'a mut Scan {
     }
 
     fn serialize_seq(self, _: Option<usize>) -> Result<Self, ScanError> {
+        self.open(false);
         Ok(self)
     }
 
     fn serialize_tuple(self, len: usize) -> Result<Tuple<'a>, ScanError> {
+        self.open(true);
         Ok(Tuple { scan: self, id: (len == 16).then_some(([0; 16], 0)) })
     }
 
     fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, ScanError> {
+        self.open(true);
         Ok(self)
     }
 
@@ -622,14 +670,17 @@ impl<'a> ser::Serializer for &'a mut Scan {
         _: &'static str,
         _: usize,
     ) -> Result<Self, ScanError> {
+        self.open(true);
         Ok(self)
     }
 
     fn serialize_map(self, _: Option<usize>) -> Result<Self, ScanError> {
+        self.open(false);
         Ok(self)
     }
 
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, ScanError> {
+        self.open(true);
         Ok(self)
     }
 
@@ -640,6 +691,7 @@ impl<'a> ser::Serializer for &'a mut Scan {
         _: &'static str,
         _: usize,
     ) -> Result<Self, ScanError> {
+        self.open(true);
         Ok(self)
     }
 
