@@ -1033,3 +1033,75 @@ fn regression_skew_edge_write_does_not_stall_a_relay() {
         Err(Error::TimestampTooFarAhead { max_skew_ms: 5_000, .. })
     ));
 }
+
+/// B's clock in `regression_forged_writer_stalls_a_lagging_relay_for_at_most_its_lag`.
+static CLOCK_B: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Class 7 residue, measured: a peer P that forges a write in ANOTHER writer's name gets the
+/// relay margin at A (the whole skew) and stalls B, whose clock lags A's by 1 s: B refuses every
+/// group carrying it, and the ordinary write travelling with it, until B's clock reaches the
+/// time A's showed when it accepted the write, that is for at most B's lag behind A (here:
+/// refused at lag 1 ms, taken at lag 0). A forger who repeats such writes stalls the relay as
+/// long as it repeats them: the bound is per write (see docs/receipt.md, "two skew margins").
+#[test]
+fn regression_forged_writer_stalls_a_lagging_relay_for_at_most_its_lag() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _g = serial();
+    type M = OrMap<u8, LwwRegister<u64>>;
+    let skew: u64 = 10_000;
+    let lim = Limits { max_clock_skew_ms: skew, ..Limits::default() };
+    let (w, forger, a, b) = (id(10), id(14), id(11), id(12));
+    fn clock_a() -> u64 {
+        NOW_MS
+    }
+    fn clock_b() -> u64 {
+        CLOCK_B.load(SeqCst)
+    }
+    CLOCK_B.store(NOW_MS - 1_000, SeqCst);
+    let mut ea = SyncEngine::<M>::new(a, Mode::DeltaBpRr)
+        .with_limits(lim)
+        .with_validator(ReceiveCheck::new(clock_a as fn() -> u64));
+    let mut eb = SyncEngine::<M>::new(b, Mode::DeltaBpRr)
+        .with_limits(lim)
+        .with_validator(ReceiveCheck::new(clock_b as fn() -> u64));
+    ea.add_neighbour(b);
+    eb.add_neighbour(a);
+    let at = |ms: u64| convergent::Timestamp::from_parts(ms, 0);
+    // The forger sends, as W's, a write at A's refuse edge with an ordinary write.
+    let mut src = M::new();
+    let mut group = src.update(w, 1, |v| v.write_at(at(NOW_MS + skew), 7)).0;
+    group.join(src.update(w, 2, |v| v.write_at(at(NOW_MS), 8)).0);
+    ea.on_message(forger, Message::Delta { seq: 1, delta: group }).unwrap();
+    // Two polls of A (a resend is due after one), delivered to B: (groups B took, refused).
+    let mut round = || {
+        let (mut took, mut refused) = (0, 0);
+        for _ in 0..2 {
+            for (to, m) in ea.poll_outgoing() {
+                if to == b && matches!(m, Message::Delta { .. } | Message::Snapshot { .. }) {
+                    match eb.on_message(a, m) {
+                        Ok(()) => took += 1,
+                        Err(Error::TimestampTooFarAhead { .. }) => refused += 1,
+                        Err(e) => panic!("{e:?}"),
+                    }
+                }
+            }
+            for (to, m) in eb.poll_outgoing() {
+                if to == a {
+                    ea.on_message(b, m).unwrap();
+                }
+            }
+        }
+        (took, refused, eb.state().get(&2).is_some(), ea.caught_up(b))
+    };
+    // B's clock 1 000 ms, 500 ms, then 1 ms behind A's: refused, the ordinary write stalled too.
+    for lag in [1_000, 500, 1] {
+        CLOCK_B.store(NOW_MS - lag, SeqCst);
+        let (took, refused, has_2, caught_up) = round();
+        assert!(took == 0 && refused >= 1 && !has_2 && !caught_up, "B at lag {lag} ms");
+    }
+    // B's clock reaches the time A's showed: the group passes, acked.
+    CLOCK_B.store(NOW_MS, SeqCst);
+    let (took, refused, has_2, caught_up) = round();
+    assert!(took >= 1 && refused == 0 && has_2 && caught_up);
+    assert_eq!(eb.state(), ea.state());
+}
