@@ -395,3 +395,40 @@ fn max_bytes_recounts_are_amortised_over_the_bytes_received() {
     assert!(r2 <= r1 + 2, "recounts {r1} -> {r2}");
     assert!(w2 as f64 / b2 as f64 <= 2.5 * (w1 as f64 / b1 as f64) + 1.0);
 }
+
+/// Found walking the receive paths (issue 10, class 2 through chunking): a 27-byte message
+/// claiming `2^22` (or `2^40`, within the default `max_claim_ahead`) events of a replica, joined
+/// into a state, made the engine's next chunked snapshot decompose the state into one
+/// irreducible per claimed event (`2^18`: 264 144 irreducibles, 194 ms; `2^40` would not fit
+/// any memory). Such a payload now goes whole instead of in chunks, and the neighbour takes it.
+#[test]
+fn regression_claimed_range_does_not_blow_up_chunking() {
+    for k in [22u32, 40] {
+        let mut s = OrSet::new();
+        let _ = s.insert_all(id(2), 0..2_000u64);
+        let mut e = SyncEngine::restore(id(ME), Mode::DeltaBpRr, s, 0).unwrap().with_max_payload_bytes(1_000);
+        let forged =
+            Message::Delta { seq: 1, delta: wire::from_bytes::<OrSet<u64>>(&claim(id(3), 1 << k)).unwrap() };
+        e.on_bytes(id(3), &forged.to_bytes()).unwrap();
+        let b = id(4);
+        e.add_neighbour(b);
+        let data: Vec<Message<OrSet<u64>>> = e
+            .poll_outgoing()
+            .into_iter()
+            .filter(|(to, m)| *to == b && m.payload().is_some())
+            .map(|(_, m)| m)
+            .collect();
+        assert!(matches!(&data[..], [Message::Snapshot { .. }]), "2^{k}: {} messages", data.len());
+        let mut other = SyncEngine::<OrSet<u64>>::new(b, Mode::DeltaBpRr);
+        for m in data {
+            other.on_message(id(ME), m).unwrap();
+        }
+        assert_eq!(other.state(), e.state());
+    }
+    // An honest large state still goes in chunks.
+    let mut s = OrSet::new();
+    let _ = s.insert_all(id(2), 0..2_000u64);
+    let mut e = SyncEngine::restore(id(ME), Mode::DeltaBpRr, s, 0).unwrap().with_max_payload_bytes(1_000);
+    e.add_neighbour(id(4));
+    assert!(e.poll_outgoing().iter().filter(|(_, m)| matches!(m, Message::Chunk { .. })).count() > 1);
+}

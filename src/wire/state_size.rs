@@ -414,8 +414,12 @@ impl Scan {
     }
 
     fn u32(&mut self, v: u32) {
+        // A replica index is below the size of its table, whose ids come first (a context
+        // before its store): larger `u32`s are no index, and the histogram stays within the
+        // ids the value names (a set of `u32` elements near `u32::MAX` with a roomy
+        // `max_replicas` would otherwise make it allocate 16 GiB).
         let i = v as usize;
-        if i >= self.cap {
+        if i >= self.cap || i >= self.ids.len() {
             return;
         }
         self.pad += self.widest.saturating_sub(varint_width(u64::from(v)));
