@@ -1105,3 +1105,36 @@ fn regression_forged_writer_stalls_a_lagging_relay_for_at_most_its_lag() {
     assert!(took >= 1 && refused == 0 && has_2 && caught_up);
     assert_eq!(eb.state(), ea.state());
 }
+
+/// Found walking the receive paths: any sender id is accepted, and every delta from one
+/// recorded what this replica holds of it (the handshake's table, persisted in the sync record)
+/// and every chunk its progress, without a bound: a flood of one-message strangers grew both
+/// tables, and the memory kept, by one entry per stranger, forever. Now, as for acks owed,
+/// strangers are kept only while the tables have fewer than `max_buffered` entries
+/// (neighbours always). Memory kept, counted at 2 000 and 4 000 strangers: the same.
+#[test]
+fn regression_strangers_do_not_grow_the_engine_tables() {
+    let _g = serial();
+    let run = |n: u128| {
+        let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr).with_max_buffered(64);
+        let region = Region::new(GLOBAL);
+        for i in 0..n {
+            let from = id(1_000 + i);
+            e.on_message(from, Message::Delta { seq: 1, delta: EwFlag::new() }).unwrap();
+            let chunk = Message::Chunk { seq: 1, index: 0, count: u32::MAX, part: EwFlag::new() };
+            e.on_message(from, chunk).unwrap();
+            if i % 100 == 99 {
+                let _ = e.poll_acks();
+            }
+        }
+        let _ = e.poll_acks();
+        let c = region.change();
+        let kept = c.bytes_allocated as i64 - c.bytes_deallocated as i64;
+        (e.sync_record().holds.len(), kept)
+    };
+    let (h1, kept1) = run(2_000);
+    let (h2, kept2) = run(4_000);
+    eprintln!("strangers: 2 000 -> {h1} held, {kept1} B kept; 4 000 -> {h2} held, {kept2} B kept");
+    assert!(h1 <= 64 && h2 <= 64, "{h1} / {h2} senders held");
+    assert!(kept2 <= kept1 + 1024, "memory kept grew with the strangers: {kept1} -> {kept2}");
+}

@@ -887,7 +887,9 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 self.check_bytes(&part)?;
                 self.receive(from, part);
                 self.charged();
-                self.proto.part_arrived(from, seq, index, count);
+                if self.keeps(from, self.proto.incoming.contains_key(&from), self.proto.incoming.len()) {
+                    self.proto.part_arrived(from, seq, index, count);
+                }
                 Ok(())
             }
             Message::Delta { seq, delta: payload } | Message::Snapshot { seq, state: payload } => {
@@ -904,7 +906,9 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 self.receive(from, payload);
                 self.charged();
                 self.owe_ack(from, seq);
-                self.proto.hold(from, seq);
+                if self.keeps(from, self.proto.holds.contains_key(&from), self.proto.holds.len()) {
+                    self.proto.hold(from, seq);
+                }
                 Ok(())
             }
             Message::State { state } => {
@@ -969,13 +973,17 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
         let _ = delta;
     }
 
-    /// Records the ack owed to `from`; to a replica that is not a neighbour only while fewer than
-    /// `max_buffered` acks are owed (a flood of strangers cannot grow the table).
+    /// Whether to keep per-sender bookkeeping for `from` in a table of `len` entries (`known`:
+    /// it has one for `from` already): always for a neighbour, for another replica only while
+    /// the table has fewer than `max_buffered` entries, so that a flood of strangers (any
+    /// sender id is accepted) cannot grow it. `O(log neighbours)`.
+    fn keeps(&self, from: ReplicaId, known: bool, len: usize) -> bool {
+        known || len < self.max_buffered || self.peers.contains_key(&from)
+    }
+
+    /// Records the ack owed to `from` (within [`keeps`](Self::keeps)).
     fn owe_ack(&mut self, from: ReplicaId, seq: u64) {
-        if !self.peers.contains_key(&from)
-            && !self.acks_due.contains_key(&from)
-            && self.acks_due.len() >= self.max_buffered
-        {
+        if !self.keeps(from, self.acks_due.contains_key(&from), self.acks_due.len()) {
             return;
         }
         let due = self.acks_due.entry(from).or_insert(seq);
