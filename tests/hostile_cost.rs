@@ -432,3 +432,52 @@ fn regression_claimed_range_does_not_blow_up_chunking() {
     e.add_neighbour(id(4));
     assert!(e.poll_outgoing().iter().filter(|(_, m)| matches!(m, Message::Chunk { .. })).count() > 1);
 }
+
+/// The size bound is an upper bound, on realistic histories: 300 replicas with random ids (so
+/// new replicas sort anywhere in the table, and indices cross 128), inserting and removing in a
+/// map of sets, some of them catching up with the receiver first (so that their removes remove
+/// others' elements); their deltas reach the receiver in a random order, and the receiver makes
+/// updates of its own. After every join the encoded state is at most the bound.
+#[test]
+fn max_bytes_bound_holds_on_random_histories() {
+    type M = OrMap<u16, OrSet<u16>>;
+    let mut seed = 0x5eed_u64;
+    let mut next = move || {
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let ids: Vec<ReplicaId> =
+        (0..300).map(|_| ReplicaId::from_u128(u128::from(next()) << 64 | u128::from(next()))).collect();
+    let mut sources: Vec<M> = vec![M::new(); ids.len()];
+    let (mut local, mut size) = (M::new(), wire::StateSize::new());
+    let p = ReceivePolicy::new(id(ME), 0);
+    let mut queue: Vec<Vec<u8>> = Vec::new();
+    let mut checked = 0;
+    for step in 0..4_000u32 {
+        let r = (next() % ids.len() as u64) as usize;
+        let (k, e) = ((next() % 24) as u16, (next() % 8) as u16);
+        match next() % 10 {
+            0 => {
+                let _ = sources[r].join_ref(&local);
+            }
+            1..=3 => queue.push(wire::to_bytes(&sources[r].update(ids[r], k, |s| s.remove(&e)).0)),
+            _ => queue.push(wire::to_bytes(&sources[r].update(ids[r], k, |s| s.insert(e)).0)),
+        }
+        if step % 7 == 0 {
+            let d = local.update(id(ME), k, |s| s.insert(e)).0;
+            size.local(&d, &p.limits);
+        }
+        while !queue.is_empty() && next() % 3 != 0 {
+            let i = (next() % queue.len() as u64) as usize;
+            let bytes = queue.swap_remove(i);
+            wire::receive_sized(&mut local, &bytes, &p, &mut size).unwrap();
+            let (len, bound) = (wire::encoded_len(&local), size.bound().unwrap());
+            assert!(len <= bound, "step {step}: the state encodes in {len} bytes, the bound says {bound}");
+            checked += 1;
+        }
+    }
+    assert!(local.context().replica_count() > 200 && checked > 1_000);
+}
