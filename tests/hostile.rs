@@ -1138,3 +1138,21 @@ fn regression_strangers_do_not_grow_the_engine_tables() {
     assert!(h1 <= 64 && h2 <= 64, "{h1} / {h2} senders held");
     assert!(kept2 <= kept1 + 1024, "memory kept grew with the strangers: {kept1} -> {kept2}");
 }
+
+/// The joined-size check (`wire::StateSize`, run on every payload of the engine's byte paths)
+/// allocates nothing for a small delta once the state is counted: its scan keeps a delta's
+/// few replica ids inline.
+#[test]
+fn the_size_check_of_a_small_delta_allocates_nothing() {
+    let _g = serial();
+    let mut local = OrSet::new();
+    let _ = local.insert_all(id(2), 0..100u64);
+    let (mut src, mut size) = (OrSet::new(), wire::StateSize::new());
+    let first = src.insert(id(3), 7u64);
+    size.check(&local, &first, 30, &Limits::default()).unwrap(); // counts the state
+    local.join_ref(&first);
+    let next = src.insert(id(3), 8u64);
+    let region = Region::new(GLOBAL);
+    size.check(&local, &next, 30, &Limits::default()).unwrap();
+    assert_eq!(region.change().allocations, 0);
+}

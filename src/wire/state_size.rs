@@ -30,6 +30,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use serde::ser::{self, Serialize, SerializeTuple};
+use smallvec::SmallVec;
 
 use crate::error::Error;
 use crate::lattice::Decompose;
@@ -279,7 +280,7 @@ impl StateSize {
     /// What joining `v` may add to the state's encoding, and the replica ids it names that are
     /// new: its length, the growth of its `u32`s to the widest index, and the references of the
     /// counted state its new replicas may push across a width boundary.
-    fn charge<T>(&self, v: &T, limits: &Limits, m: Measure<T>) -> (usize, Vec<(u64, [u8; 16])>) {
+    fn charge<T>(&self, v: &T, limits: &Limits, m: Measure<T>) -> (usize, SmallVec<[(u64, [u8; 16]); 4]>) {
         let mut scan = Scan::new(index_cap(limits), false);
         (m.scan)(v, &mut scan);
         let mut ids = scan.ids;
@@ -291,7 +292,7 @@ impl StateSize {
         ((m.len)(v).saturating_sub(1).saturating_add(scan.pad).saturating_add(widen), ids)
     }
 
-    fn admit(&mut self, inc: usize, ids: Vec<(u64, [u8; 16])>) {
+    fn admit(&mut self, inc: usize, ids: SmallVec<[(u64, [u8; 16]); 4]>) {
         self.added = self.added.saturating_add(inc);
         self.new_ids += ids.len();
         self.ids.extend(ids);
@@ -390,12 +391,13 @@ pub(crate) struct Scan {
     /// The bytes the `u32`s below `cap` may still grow by, to the width of the largest index.
     pad: usize,
     widest: usize,
-    ids: Vec<(u64, [u8; 16])>,
+    /// Inline for a delta's few ids: a scan of a small message allocates nothing.
+    ids: SmallVec<[(u64, [u8; 16]); 4]>,
     /// The last `u8` serialized, for the tuples of 16 that are replica ids.
     last_u8: Option<u8>,
     /// Where the scan stands: the field or element index in each enclosing tuple or struct
     /// (`u32::MAX` in a sequence or map: all their elements stand in one place).
-    path: Vec<u32>,
+    path: SmallVec<[u32; 8]>,
 }
 
 impl Scan {
@@ -407,9 +409,9 @@ impl Scan {
             hist: Vec::new(),
             pad: 0,
             widest,
-            ids: Vec::new(),
+            ids: SmallVec::new(),
             last_u8: None,
-            path: Vec::new(),
+            path: SmallVec::new(),
         }
     }
 
