@@ -8,22 +8,24 @@
 //! refers to replicas by their index in its replica table (a `u32` varint), so a join that adds
 //! replicas to the table shifts the indices of the replicas sorting after them, and a reference
 //! whose index crosses 128 (or 16 384, 2^21, 2^28) grows by a byte. The bound charges each join
-//! `len(incoming)`, plus for every `u32` of the incoming value the bytes it may still grow by
-//! (up to the width of the largest index [`Limits::max_replicas`] allows), plus the references
-//! of the counted state that the new replicas could push across a width boundary: those whose
-//! value, at the count, lay within `new replicas` below the boundary (a histogram of the `u32`s
-//! of the counted state; replicas are new when the counted state and the joins since never
-//! named them).
+//! `len(incoming) - 1` (the version byte is the state's own), plus for every `u32` of the
+//! incoming value the bytes it may still grow by (up to the width of the largest index
+//! [`Limits::max_replicas`] allows), plus the references of the counted state that the new
+//! replicas could push across a width boundary: those whose value, at the count, lay within
+//! `new replicas` below the boundary (a histogram of the `u32`s of the counted state below the
+//! number of ids it names; a replica is new when neither the counted state nor the joins since
+//! named it at that place in the value: its path through tuples and struct fields, one per
+//! replica table of a composite).
 //!
-//! **When it recounts.** The exact size is counted once (the first check), then only when the
-//! bound would pass the limit, and then at most once per `max_bytes / 16` bytes offered since
-//! the last count (received, refused or not, and local deltas): when the bound passes the limit
-//! and fewer bytes came in since the count, the message is refused without a count (the
-//! counted state was already within that margin of the limit). Near the limit a message first
-//! has its part the receiver lacks computed (`incoming.delta(local)`, `O(incoming)`): a message
-//! the receiver already holds is never refused. A count walks the state twice (its exact
-//! length, then its `u32`s and replica ids): `O(state)`, so at most `O(16)` state bytes walked
-//! per byte received.
+//! **When it recounts.** The exact size is counted on the first check, then only when the bound
+//! would pass the limit, something was joined since the last count, and at least
+//! `max_bytes / 16` bytes were offered since (received, refused or not, and local deltas);
+//! otherwise the message is refused without a count (the last count was exact, or the counted
+//! state was already within that margin of the limit). Near the limit a message first has its
+//! part the receiver lacks computed (`incoming.delta(local)`, `O(incoming)`): a message the
+//! receiver already holds is never refused. A count walks the state twice (its exact length,
+//! then its `u32`s and replica ids): `O(state)`, so at most 16 state bytes walked per byte
+//! offered.
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
@@ -48,12 +50,14 @@ const BOUNDARIES: [usize; 4] = [1 << 7, 1 << 14, 1 << 21, 1 << 28];
 ///
 /// [`receive_sized`] and the sync engine's byte paths
 /// ([`SyncEngine::on_bytes`](crate::sync::SyncEngine::on_bytes)) keep one. Costs: a check is
-/// `O(incoming)` while the bound stays under the limit; the exact size is counted (`O(state)`,
-/// allocation-free but for a histogram of at most `max_replicas` entries and the replica ids)
-/// on the first check and then at most once per `max_bytes / 16` bytes offered, and a message
-/// is refused without a count when the bound passes the limit before that (see the module docs
-/// in `src/wire/state_size.rs` and `docs/receipt.md`). Refusals are
-/// `TooLarge { field: "state.bytes" }`; the state is unchanged.
+/// `O(incoming)` while the bound stays under the limit (and allocates nothing for a small
+/// delta); the exact size is counted (`O(state)`, allocating a histogram of at most one entry
+/// per replica id the state names, and the set of those ids) on the first check and then at
+/// most once per `max_bytes / 16` bytes offered, and a message is refused without a count when
+/// the bound passes the limit before that (see `docs/receipt.md`, "Joined max_bytes").
+/// Refusals are `TooLarge { field: "state.bytes" }`; the state is unchanged. A message that
+/// would shrink the state is charged like one that grows it: a full receiver refuses it too
+/// until a count shows room.
 ///
 /// Every change to the state must pass through it: joins of received values through
 /// [`check`](Self::check), local deltas through [`local`](Self::local); any other change
