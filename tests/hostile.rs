@@ -950,14 +950,7 @@ fn regression_skew_edge_write_does_not_stall_a_relay() {
     fn clock_b() -> u64 {
         NOW_MS - 1_000
     }
-    let mut ea = SyncEngine::<M>::new(a, Mode::DeltaBpRr)
-        .with_limits(lim)
-        .with_validator(ReceiveCheck::new(clock_a as fn() -> u64));
-    let mut eb = SyncEngine::<M>::new(b, Mode::DeltaBpRr)
-        .with_limits(lim)
-        .with_validator(ReceiveCheck::new(clock_b as fn() -> u64));
-    ea.add_neighbour(b);
-    eb.add_neighbour(a);
+    let (mut ea, mut eb) = relay_pair::<M>((a, clock_a), (b, clock_b), lim);
     let at = |ms: u64| convergent::Timestamp::from_parts(ms, 0);
     let mut src = M::new();
 
@@ -1034,6 +1027,24 @@ fn regression_skew_edge_write_does_not_stall_a_relay() {
     ));
 }
 
+/// An engine checking LWW timestamps with its own clock.
+type Relay<L> = SyncEngine<L, ReceiveCheck<fn() -> u64>>;
+
+/// Two neighbouring engines `a` and `b` checking LWW timestamps with their own clocks.
+fn relay_pair<L: Lattice + convergent::Decompose + Receive>(
+    (a, clock_a): (ReplicaId, fn() -> u64),
+    (b, clock_b): (ReplicaId, fn() -> u64),
+    lim: Limits,
+) -> (Relay<L>, Relay<L>) {
+    let engine = |me, clock| {
+        SyncEngine::<L>::new(me, Mode::DeltaBpRr).with_limits(lim).with_validator(ReceiveCheck::new(clock))
+    };
+    let (mut ea, mut eb) = (engine(a, clock_a), engine(b, clock_b));
+    ea.add_neighbour(b);
+    eb.add_neighbour(a);
+    (ea, eb)
+}
+
 /// B's clock in `regression_forged_writer_stalls_a_lagging_relay_for_at_most_its_lag`.
 static CLOCK_B: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -1058,14 +1069,7 @@ fn regression_forged_writer_stalls_a_lagging_relay_for_at_most_its_lag() {
         CLOCK_B.load(SeqCst)
     }
     CLOCK_B.store(NOW_MS - 1_000, SeqCst);
-    let mut ea = SyncEngine::<M>::new(a, Mode::DeltaBpRr)
-        .with_limits(lim)
-        .with_validator(ReceiveCheck::new(clock_a as fn() -> u64));
-    let mut eb = SyncEngine::<M>::new(b, Mode::DeltaBpRr)
-        .with_limits(lim)
-        .with_validator(ReceiveCheck::new(clock_b as fn() -> u64));
-    ea.add_neighbour(b);
-    eb.add_neighbour(a);
+    let (mut ea, mut eb) = relay_pair::<M>((a, clock_a), (b, clock_b), lim);
     let at = |ms: u64| convergent::Timestamp::from_parts(ms, 0);
     // The forger sends, as W's, a write at A's refuse edge with an ordinary write.
     let mut src = M::new();
@@ -1109,34 +1113,33 @@ fn regression_forged_writer_stalls_a_lagging_relay_for_at_most_its_lag() {
 /// Found walking the receive paths: any sender id is accepted, and every delta from one
 /// recorded what this replica holds of it (the handshake's table, persisted in the sync record)
 /// and every chunk its progress, without a bound: a flood of one-message strangers grew both
-/// tables, and the memory kept, by one entry per stranger, forever. Now, as for acks owed,
-/// strangers are kept only while the tables have fewer than `max_buffered` entries
-/// (neighbours always). Memory kept, counted at 2 000 and 4 000 strangers: the same.
+/// tables by one entry per stranger, forever (212 bytes each, measured with a counting
+/// allocator: 425 824 bytes kept after 2 000 strangers, 847 424 after 4 000; 12 896 after both
+/// now). Now, as for acks owed, strangers are kept only while the tables have fewer than
+/// `max_buffered` entries (neighbours always): counted here by the handshake table and by the
+/// chunk acks, which only a kept sender's progress produces.
 #[test]
 fn regression_strangers_do_not_grow_the_engine_tables() {
-    let _g = serial();
     let run = |n: u128| {
         let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr).with_max_buffered(64);
-        let region = Region::new(GLOBAL);
+        let mut chunk_acks = 0;
         for i in 0..n {
             let from = id(1_000 + i);
             e.on_message(from, Message::Delta { seq: 1, delta: EwFlag::new() }).unwrap();
             let chunk = Message::Chunk { seq: 1, index: 0, count: u32::MAX, part: EwFlag::new() };
             e.on_message(from, chunk).unwrap();
-            if i % 100 == 99 {
-                let _ = e.poll_acks();
+            if i % 100 == 99 || i + 1 == n {
+                chunk_acks +=
+                    e.poll_acks().iter().filter(|(_, m)| matches!(m, Message::ChunkAck { .. })).count();
             }
         }
-        let _ = e.poll_acks();
-        let c = region.change();
-        let kept = c.bytes_allocated as i64 - c.bytes_deallocated as i64;
-        (e.sync_record().holds.len(), kept)
+        (e.sync_record().holds.len(), chunk_acks)
     };
-    let (h1, kept1) = run(2_000);
-    let (h2, kept2) = run(4_000);
-    eprintln!("strangers: 2 000 -> {h1} held, {kept1} B kept; 4 000 -> {h2} held, {kept2} B kept");
+    let (h1, c1) = run(2_000);
+    let (h2, c2) = run(4_000);
+    eprintln!("strangers: 2 000 -> {h1} held, {c1} chunk progresses; 4 000 -> {h2} held, {c2}");
     assert!(h1 <= 64 && h2 <= 64, "{h1} / {h2} senders held");
-    assert!(kept2 <= kept1 + 1024, "memory kept grew with the strangers: {kept1} -> {kept2}");
+    assert!(c1 <= 64 && c2 <= 64, "{c1} / {c2} chunk progresses kept");
 }
 
 /// The joined-size check (`wire::StateSize`, run on every payload of the engine's byte paths)

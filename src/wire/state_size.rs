@@ -39,6 +39,9 @@ use crate::lattice::Decompose;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
+/// Replica ids, each with the hash of its place in the value; inline for a delta's few.
+type PlacedIds = SmallVec<[(u64, [u8; 16]); 4]>;
+
 /// The index widths of a replica table: a reference crossing one of these grows by a byte.
 const BOUNDARIES: [usize; 4] = [1 << 7, 1 << 14, 1 << 21, 1 << 28];
 
@@ -284,7 +287,7 @@ impl StateSize {
     /// What joining `v` may add to the state's encoding, and the replica ids it names that are
     /// new: its length, the growth of its `u32`s to the widest index, and the references of the
     /// counted state its new replicas may push across a width boundary.
-    fn charge<T>(&self, v: &T, limits: &Limits, m: Measure<T>) -> (usize, SmallVec<[(u64, [u8; 16]); 4]>) {
+    fn charge<T>(&self, v: &T, limits: &Limits, m: Measure<T>) -> (usize, PlacedIds) {
         let mut scan = Scan::new(index_cap(limits), false);
         (m.scan)(v, &mut scan);
         let mut ids = scan.ids;
@@ -296,7 +299,7 @@ impl StateSize {
         ((m.len)(v).saturating_sub(1).saturating_add(scan.pad).saturating_add(widen), ids)
     }
 
-    fn admit(&mut self, inc: usize, ids: SmallVec<[(u64, [u8; 16]); 4]>) {
+    fn admit(&mut self, inc: usize, ids: PlacedIds) {
         self.added = self.added.saturating_add(inc);
         self.new_ids += ids.len();
         self.ids.extend(ids);
@@ -396,7 +399,7 @@ pub(crate) struct Scan {
     pad: usize,
     widest: usize,
     /// Inline for a delta's few ids: a scan of a small message allocates nothing.
-    ids: SmallVec<[(u64, [u8; 16]); 4]>,
+    ids: PlacedIds,
     /// The last `u8` serialized, for the tuples of 16 that are replica ids.
     last_u8: Option<u8>,
     /// Where the scan stands: the field or element index in each enclosing tuple or struct
