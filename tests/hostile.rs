@@ -1154,8 +1154,16 @@ fn the_size_check_of_a_small_delta_allocates_nothing() {
     let first = src.insert(id(3), 7u64);
     size.check(&local, &first, 30, &Limits::default()).unwrap(); // counts the state
     local.join_ref(&first);
-    let next = src.insert(id(3), 8u64);
-    let region = Region::new(GLOBAL);
-    size.check(&local, &next, 30, &Limits::default()).unwrap();
-    assert_eq!(region.change().allocations, 0);
+    // The allocator counts every thread: the least of five checks (other tests add, never take).
+    let least = (8..13u64)
+        .map(|e| {
+            let next = src.insert(id(3), e);
+            let region = Region::new(GLOBAL);
+            size.check(&local, &next, 30, &Limits::default()).unwrap();
+            let n = region.change().allocations;
+            local.join_ref(&next);
+            n
+        })
+        .min();
+    assert_eq!(least, Some(0));
 }
