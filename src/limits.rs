@@ -29,7 +29,10 @@ pub const MAX_COUNT: u64 = 1 << 53;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest encoded input, in bytes. Default 64 MiB.
+    /// Largest encoded input, in bytes, and, where a bound on the state's size is kept
+    /// ([`wire::StateSize`](crate::wire::StateSize): [`wire::receive_sized`](crate::wire::receive_sized)
+    /// and the sync engine's byte paths), the largest encoded state a join may leave. Default
+    /// 64 MiB.
     pub max_bytes: usize,
     /// Most distinct replicas in one value. Default 65 536.
     pub max_replicas: usize,

@@ -21,6 +21,10 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
+mod state_size;
+pub(crate) use state_size::Measure;
+pub use state_size::{StateSize, receive_sized};
+
 /// The format version written by [`to_bytes`] and accepted by [`from_bytes`].
 pub const FORMAT_VERSION: u8 = 1;
 

@@ -950,14 +950,7 @@ fn regression_skew_edge_write_does_not_stall_a_relay() {
     fn clock_b() -> u64 {
         NOW_MS - 1_000
     }
-    let mut ea = SyncEngine::<M>::new(a, Mode::DeltaBpRr)
-        .with_limits(lim)
-        .with_validator(ReceiveCheck::new(clock_a as fn() -> u64));
-    let mut eb = SyncEngine::<M>::new(b, Mode::DeltaBpRr)
-        .with_limits(lim)
-        .with_validator(ReceiveCheck::new(clock_b as fn() -> u64));
-    ea.add_neighbour(b);
-    eb.add_neighbour(a);
+    let (mut ea, mut eb) = relay_pair::<M>((a, clock_a), (b, clock_b), lim);
     let at = |ms: u64| convergent::Timestamp::from_parts(ms, 0);
     let mut src = M::new();
 
@@ -1032,4 +1025,145 @@ fn regression_skew_edge_write_does_not_stall_a_relay() {
         eb.on_message(id(13), Message::Delta { seq: 1, delta: relayed }),
         Err(Error::TimestampTooFarAhead { max_skew_ms: 5_000, .. })
     ));
+}
+
+/// An engine checking LWW timestamps with its own clock.
+type Relay<L> = SyncEngine<L, ReceiveCheck<fn() -> u64>>;
+
+/// Two neighbouring engines `a` and `b` checking LWW timestamps with their own clocks.
+fn relay_pair<L: Lattice + convergent::Decompose + Receive>(
+    (a, clock_a): (ReplicaId, fn() -> u64),
+    (b, clock_b): (ReplicaId, fn() -> u64),
+    lim: Limits,
+) -> (Relay<L>, Relay<L>) {
+    let engine = |me, clock| {
+        SyncEngine::<L>::new(me, Mode::DeltaBpRr).with_limits(lim).with_validator(ReceiveCheck::new(clock))
+    };
+    let (mut ea, mut eb) = (engine(a, clock_a), engine(b, clock_b));
+    ea.add_neighbour(b);
+    eb.add_neighbour(a);
+    (ea, eb)
+}
+
+/// B's clock in `regression_forged_writer_stalls_a_lagging_relay_for_at_most_its_lag`.
+static CLOCK_B: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Class 7 residue, measured: a peer P that forges a write in ANOTHER writer's name gets the
+/// relay margin at A (the whole skew) and stalls B, whose clock lags A's by 1 s: B refuses every
+/// group carrying it, and the ordinary write travelling with it, until B's clock reaches the
+/// time A's showed when it accepted the write, that is for at most B's lag behind A (here:
+/// refused at lag 1 ms, taken at lag 0). A forger who repeats such writes stalls the relay as
+/// long as it repeats them: the bound is per write (see docs/receipt.md, "two skew margins").
+#[test]
+fn regression_forged_writer_stalls_a_lagging_relay_for_at_most_its_lag() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _g = serial();
+    type M = OrMap<u8, LwwRegister<u64>>;
+    let skew: u64 = 10_000;
+    let lim = Limits { max_clock_skew_ms: skew, ..Limits::default() };
+    let (w, forger, a, b) = (id(10), id(14), id(11), id(12));
+    fn clock_a() -> u64 {
+        NOW_MS
+    }
+    fn clock_b() -> u64 {
+        CLOCK_B.load(SeqCst)
+    }
+    CLOCK_B.store(NOW_MS - 1_000, SeqCst);
+    let (mut ea, mut eb) = relay_pair::<M>((a, clock_a), (b, clock_b), lim);
+    let at = |ms: u64| convergent::Timestamp::from_parts(ms, 0);
+    // The forger sends, as W's, a write at A's refuse edge with an ordinary write.
+    let mut src = M::new();
+    let mut group = src.update(w, 1, |v| v.write_at(at(NOW_MS + skew), 7)).0;
+    group.join(src.update(w, 2, |v| v.write_at(at(NOW_MS), 8)).0);
+    ea.on_message(forger, Message::Delta { seq: 1, delta: group }).unwrap();
+    // Two polls of A (a resend is due after one), delivered to B: (groups B took, refused).
+    let mut round = || {
+        let (mut took, mut refused) = (0, 0);
+        for _ in 0..2 {
+            for (to, m) in ea.poll_outgoing() {
+                if to == b && matches!(m, Message::Delta { .. } | Message::Snapshot { .. }) {
+                    match eb.on_message(a, m) {
+                        Ok(()) => took += 1,
+                        Err(Error::TimestampTooFarAhead { .. }) => refused += 1,
+                        Err(e) => panic!("{e:?}"),
+                    }
+                }
+            }
+            for (to, m) in eb.poll_outgoing() {
+                if to == a {
+                    ea.on_message(b, m).unwrap();
+                }
+            }
+        }
+        (took, refused, eb.state().get(&2).is_some(), ea.caught_up(b))
+    };
+    // B's clock 1 000 ms, 500 ms, then 1 ms behind A's: refused, the ordinary write stalled too.
+    for lag in [1_000, 500, 1] {
+        CLOCK_B.store(NOW_MS - lag, SeqCst);
+        let (took, refused, has_2, caught_up) = round();
+        assert!(took == 0 && refused >= 1 && !has_2 && !caught_up, "B at lag {lag} ms");
+    }
+    // B's clock reaches the time A's showed: the group passes, acked.
+    CLOCK_B.store(NOW_MS, SeqCst);
+    let (took, refused, has_2, caught_up) = round();
+    assert!(took >= 1 && refused == 0 && has_2 && caught_up);
+    assert_eq!(eb.state(), ea.state());
+}
+
+/// Found walking the receive paths: any sender id is accepted, and every delta from one
+/// recorded what this replica holds of it (the handshake's table, persisted in the sync record)
+/// and every chunk its progress, without a bound: a flood of one-message strangers grew both
+/// tables by one entry per stranger, forever (212 bytes each, measured with a counting
+/// allocator: 425 824 bytes kept after 2 000 strangers, 847 424 after 4 000; 12 896 after both
+/// now). Now, as for acks owed, strangers are kept only while the tables have fewer than
+/// `max_buffered` entries (neighbours always): counted here by the handshake table and by the
+/// chunk acks, which only a kept sender's progress produces.
+#[test]
+fn regression_strangers_do_not_grow_the_engine_tables() {
+    let run = |n: u128| {
+        let mut e = SyncEngine::<EwFlag>::new(id(ME), Mode::DeltaBpRr).with_max_buffered(64);
+        let mut chunk_acks = 0;
+        for i in 0..n {
+            let from = id(1_000 + i);
+            e.on_message(from, Message::Delta { seq: 1, delta: EwFlag::new() }).unwrap();
+            let chunk = Message::Chunk { seq: 1, index: 0, count: u32::MAX, part: EwFlag::new() };
+            e.on_message(from, chunk).unwrap();
+            if i % 100 == 99 || i + 1 == n {
+                chunk_acks +=
+                    e.poll_acks().iter().filter(|(_, m)| matches!(m, Message::ChunkAck { .. })).count();
+            }
+        }
+        (e.sync_record().holds.len(), chunk_acks)
+    };
+    let (h1, c1) = run(2_000);
+    let (h2, c2) = run(4_000);
+    eprintln!("strangers: 2 000 -> {h1} held, {c1} chunk progresses; 4 000 -> {h2} held, {c2}");
+    assert!(h1 <= 64 && h2 <= 64, "{h1} / {h2} senders held");
+    assert!(c1 <= 64 && c2 <= 64, "{c1} / {c2} chunk progresses kept");
+}
+
+/// The joined-size check (`wire::StateSize`, run on every payload of the engine's byte paths)
+/// allocates nothing for a small delta once the state is counted: its scan keeps a delta's
+/// few replica ids inline.
+#[test]
+fn the_size_check_of_a_small_delta_allocates_nothing() {
+    let _g = serial();
+    let mut local = OrSet::new();
+    let _ = local.insert_all(id(2), 0..100u64);
+    let (mut src, mut size) = (OrSet::new(), wire::StateSize::new());
+    let first = src.insert(id(3), 7u64);
+    size.check(&local, &first, 30, &Limits::default()).unwrap(); // counts the state
+    local.join_ref(&first);
+    // The allocator counts every thread: the least of five checks (other tests add, never take).
+    let least = (8..13u64)
+        .map(|e| {
+            let next = src.insert(id(3), e);
+            let region = Region::new(GLOBAL);
+            size.check(&local, &next, 30, &Limits::default()).unwrap();
+            let n = region.change().allocations;
+            local.join_ref(&next);
+            n
+        })
+        .min();
+    assert_eq!(least, Some(0));
 }

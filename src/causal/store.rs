@@ -392,12 +392,14 @@ impl<S: DotStore> Decompose for Causal<S> {
         let common = self.context.intersection(&other.context);
         if common.dot_count() <= other.store.dot_count() as u64 {
             for d in common.dots() {
+                super::work::add(1);
                 if !self.store.contains_dot(&d) && other.store.contains_dot(&d) {
                     extra.push(d);
                 }
             }
         } else {
             other.store.for_each_dot(&mut |d| {
+                super::work::add(1);
                 if self.context.contains(&d) && !self.store.contains_dot(&d) {
                     extra.push(d);
                 }

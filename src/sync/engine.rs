@@ -118,6 +118,34 @@ pub struct SyncEngine<L, V = BasicCheck> {
     max_buffered: usize,
     /// Retirement records of replica ids (`retire.rs`).
     retire: retire::Book<L>,
+    /// The joined `max_bytes` check of the byte paths, installed by the first `on_bytes`.
+    #[cfg(feature = "serde")]
+    bytes: Option<alloc::boxed::Box<Bytes<L>>>,
+}
+
+/// The bound on the state's encoded size ([`StateSize`](crate::wire::StateSize)) that the byte
+/// paths (`on_bytes`, `on_envelope_bytes`) keep, with how to measure `L` (function pointers:
+/// the methods that charge local deltas have no serde bound).
+#[cfg(feature = "serde")]
+struct Bytes<L> {
+    size: crate::wire::StateSize,
+    measure: crate::wire::Measure<L>,
+    /// The length of the message being handled (0 for a typed `on_message`).
+    received: usize,
+    /// The payload being handled was charged by its check: `push` must not charge it again.
+    charged: bool,
+}
+
+#[cfg(feature = "serde")]
+impl<L> Clone for Bytes<L> {
+    fn clone(&self) -> Self {
+        Bytes {
+            size: self.size.clone(),
+            measure: self.measure,
+            received: self.received,
+            charged: self.charged,
+        }
+    }
 }
 
 /// The default of [`SyncEngine::with_max_buffered`].
@@ -210,11 +238,22 @@ impl<L: Lattice> SyncEngine<L> {
             resend_after: 1,
             proto: Protocol::new(),
             retire: retire::Book::default(),
+            #[cfg(feature = "serde")]
+            bytes: None,
         }
     }
 }
 
 impl<L, V> SyncEngine<L, V> {
+    /// The state changed where the size bound of the byte paths did not see it (a retirement
+    /// fold, new limits): the next check counts it again. `O(1)`.
+    fn state_changed_unseen(&mut self) {
+        #[cfg(feature = "serde")]
+        if let Some(b) = self.bytes.as_deref_mut() {
+            b.size.invalidate();
+        }
+    }
+
     /// Replaces the validator run on every received payload. `O(1)`.
     ///
     /// ```
@@ -242,6 +281,8 @@ impl<L, V> SyncEngine<L, V> {
             proto: self.proto,
             max_buffered: self.max_buffered,
             retire: self.retire,
+            #[cfg(feature = "serde")]
+            bytes: self.bytes,
         }
     }
 
@@ -258,6 +299,7 @@ impl<L, V> SyncEngine<L, V> {
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self.state_changed_unseen();
         self
     }
 
@@ -601,6 +643,9 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
         self.acks_due.remove(&neighbour);
         self.proto.forget(neighbour);
         self.collect();
+        // Retirement removes the retired neighbour and then joins its fold into the state
+        // outside `push`: the size bound must count again.
+        self.state_changed_unseen();
     }
 
     /// Runs a local delta mutator on the state and buffers the delta it returns. Returns whether
@@ -651,6 +696,7 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
     }
 
     fn push(&mut self, delta: L, origin: Option<ReplicaId>) {
+        self.charge_local(&delta);
         self.seq = next_seq(self.seq);
         if self.mode.is_delta() {
             self.log.push_back(Entry { delta, origin });
@@ -838,8 +884,12 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 }
                 let part = self.retire.clean(part);
                 self.validate(from, &part)?;
+                self.check_bytes(&part)?;
                 self.receive(from, part);
-                self.proto.part_arrived(from, seq, index, count);
+                self.charged();
+                if self.keeps(from, self.proto.incoming.contains_key(&from), self.proto.incoming.len()) {
+                    self.proto.part_arrived(from, seq, index, count);
+                }
                 Ok(())
             }
             Message::Delta { seq, delta: payload } | Message::Snapshot { seq, state: payload } => {
@@ -852,15 +902,21 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 }
                 let payload = self.retire.clean(payload);
                 self.validate(from, &payload)?;
+                self.check_bytes(&payload)?;
                 self.receive(from, payload);
+                self.charged();
                 self.owe_ack(from, seq);
-                self.proto.hold(from, seq);
+                if self.keeps(from, self.proto.holds.contains_key(&from), self.proto.holds.len()) {
+                    self.proto.hold(from, seq);
+                }
                 Ok(())
             }
             Message::State { state } => {
                 let state = self.retire.clean(state);
                 self.validate(from, &state)?;
+                self.check_bytes(&state)?;
                 self.receive(from, state);
+                self.charged();
                 Ok(())
             }
             Message::Digest { digest, asks_back } => {
@@ -882,13 +938,52 @@ impl<L: Lattice + Decompose, V: Validator<L>> SyncEngine<L, V> {
         self.validator.validate(incoming, &self.state, &self.receive_policy().with_sender(from))
     }
 
-    /// Records the ack owed to `from`; to a replica that is not a neighbour only while fewer than
-    /// `max_buffered` acks are owed (a flood of strangers cannot grow the table).
+    /// On the byte paths, whether the state joined with `incoming` stays within `max_bytes`
+    /// ([`StateSize::check`](crate::wire::StateSize::check)); the check charges it. `O(incoming)`
+    /// but for the bounded recounts. Nothing else changes on error.
+    fn check_bytes(&mut self, incoming: &L) -> Result<(), Error> {
+        #[cfg(feature = "serde")]
+        if let Some(b) = self.bytes.as_deref_mut() {
+            b.size.check_with(&self.state, incoming, b.received, &self.limits, b.measure)?;
+            b.charged = true;
+        }
+        let _ = incoming;
+        Ok(())
+    }
+
+    /// The payload checked by [`check_bytes`](Self::check_bytes) is joined (or was nothing new).
+    fn charged(&mut self) {
+        #[cfg(feature = "serde")]
+        if let Some(b) = self.bytes.as_deref_mut() {
+            b.charged = false;
+        }
+    }
+
+    /// Charges a delta of this replica (or one that `check_bytes` did not see) to the size
+    /// bound. `O(delta)` on the byte paths, nothing otherwise.
+    fn charge_local(&mut self, delta: &L) {
+        #[cfg(feature = "serde")]
+        if let Some(b) = self.bytes.as_deref_mut() {
+            if b.charged {
+                b.charged = false;
+            } else {
+                b.size.local_with(delta, &self.limits, b.measure);
+            }
+        }
+        let _ = delta;
+    }
+
+    /// Whether to keep per-sender bookkeeping for `from` in a table of `len` entries (`known`:
+    /// it has one for `from` already): always for a neighbour, for another replica only while
+    /// the table has fewer than `max_buffered` entries, so that a flood of strangers (any
+    /// sender id is accepted) cannot grow it. `O(log neighbours)`.
+    fn keeps(&self, from: ReplicaId, known: bool, len: usize) -> bool {
+        known || len < self.max_buffered || self.peers.contains_key(&from)
+    }
+
+    /// Records the ack owed to `from` (within [`keeps`](Self::keeps)).
     fn owe_ack(&mut self, from: ReplicaId, seq: u64) {
-        if !self.peers.contains_key(&from)
-            && !self.acks_due.contains_key(&from)
-            && self.acks_due.len() >= self.max_buffered
-        {
+        if !self.keeps(from, self.acks_due.contains_key(&from), self.acks_due.len()) {
             return;
         }
         let due = self.acks_due.entry(from).or_insert(seq);
@@ -1207,7 +1302,10 @@ where
             }
         };
         let kind = msg.kind();
-        self.on_message(from, msg)?;
+        self.receiving(bytes.len());
+        let r = self.on_message(from, msg);
+        self.receiving(0);
+        r?;
         self.proto.stats.bytes_received[kind.index()] += bytes.len() as u64;
         Ok(())
     }
@@ -1245,9 +1343,53 @@ where
             }
         };
         let (from, kind) = (envelope.from, envelope.message.kind());
-        self.on_envelope(envelope)?;
+        self.receiving(bytes.len());
+        let r = self.on_envelope(envelope);
+        self.receiving(0);
+        r?;
         self.proto.stats.bytes_received[kind.index()] += bytes.len() as u64;
         Ok(from)
+    }
+
+    /// The bound on the state's encoded size that the byte paths keep, so that
+    /// [`Limits::max_bytes`] bounds the state a join would leave and not only each message
+    /// (see [`StateSize`](crate::wire::StateSize)): installed by the first
+    /// [`on_bytes`](Self::on_bytes) or [`on_envelope_bytes`](Self::on_envelope_bytes), which
+    /// then refuse a payload whose join may encode above `max_bytes` with
+    /// `TooLarge { field: "state.bytes" }`, the state unchanged. `O(1)`.
+    ///
+    /// ```
+    /// # use convergent::sync::{Message, Mode, SyncEngine};
+    /// # use convergent::{Error, GCounter, Limits, ReplicaId};
+    /// let (a, b, c) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+    /// let tiny = Limits { max_bytes: 30, ..Limits::default() };
+    /// let mut e = SyncEngine::<GCounter>::new(a, Mode::DeltaBpRr).with_limits(tiny);
+    /// assert!(e.state_size().is_none());
+    /// let one = |r| Message::Delta { seq: 1, delta: GCounter::new().increment(r, 1) }.to_bytes();
+    /// assert!(one(b).len() <= 30);
+    /// e.on_bytes(b, &one(b)).unwrap(); // the state encodes in 19 bytes
+    /// // Each message fits, their join (36 bytes) does not: refused, the state unchanged.
+    /// assert!(matches!(e.on_bytes(c, &one(c)), Err(Error::TooLarge { field: "state.bytes", .. })));
+    /// assert_eq!(e.state().value(), 1);
+    /// assert!(e.state_size().unwrap().bound().unwrap() <= 30);
+    /// ```
+    #[must_use]
+    pub fn state_size(&self) -> Option<&crate::wire::StateSize> {
+        self.bytes.as_deref().map(|b| &b.size)
+    }
+
+    /// Installs the size bound (on the first byte message) and records the length of the
+    /// message being handled.
+    fn receiving(&mut self, len: usize) {
+        let b = self.bytes.get_or_insert_with(|| {
+            alloc::boxed::Box::new(Bytes {
+                size: crate::wire::StateSize::new(),
+                measure: crate::wire::Measure::serde(),
+                received: 0,
+                charged: false,
+            })
+        });
+        b.received = len;
     }
 
     /// Every message due now, addressed and encoded ([`Envelope::to_bytes`]), with its
@@ -1422,6 +1564,56 @@ mod tests {
                 assert_eq!(x, self.state);
             }
         }
+    }
+
+    /// The bytes of a causal value with an empty store whose context claims `x`'s events
+    /// `1..=n`: `[version] [1 replica] [x] [1 range] [gap 0] [n - 1] [empty store]`.
+    #[cfg(all(feature = "serde", feature = "std"))]
+    fn claim(x: ReplicaId, n: u64) -> Vec<u8> {
+        let mut b = alloc::vec![crate::wire::FORMAT_VERSION, 1];
+        b.extend_from_slice(&x.to_bytes());
+        b.extend_from_slice(&[1, 0]);
+        let mut n = n - 1;
+        while n >= 0x80 {
+            b.push((n & 0x7f) as u8 | 0x80);
+            n >>= 7;
+        }
+        b.push(n as u8);
+        b.push(0);
+        b
+    }
+
+    /// Issue 10, class 2, counted (it was timed): a 29-byte context claiming `2^44` events of a
+    /// replica `x`, received by an engine in RR mode, costs the same work whatever the size of
+    /// the receiver's state, and no more than a claim of one event. The RR step (`delta` of the
+    /// group against the state) used to walk every live dot of the state for it (x600 at 100k
+    /// keys); it now walks the events of `x` the receiver has seen (one here). The count is
+    /// `causal::work` over the whole `on_message`: validation, RR step, join.
+    #[cfg(all(feature = "serde", feature = "std"))]
+    #[test]
+    fn class2_claimed_range_work_does_not_follow_the_state() {
+        use crate::causal::work;
+        use crate::sync::Message;
+        let (me, writer, x) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
+        let work_of = |n: u32, events: u64| {
+            let mut state = crate::OrSet::new();
+            let _ = state.insert(x, 0u32);
+            let _ = state.insert_all(writer, 1..n);
+            let mut e = SyncEngine::restore(me, Mode::DeltaBpRr, state, 0).unwrap();
+            let group: crate::OrSet<u32> = crate::wire::from_bytes(&claim(x, events)).unwrap();
+            // Walking the state's dots in `delta`, as the old RR step did, is counted too.
+            let _ = work::take();
+            e.on_message(writer, Message::Delta { seq: 1, delta: group }).unwrap();
+            let w = work::take();
+            assert!(!e.state().contains(&0), "the claim removes x's element");
+            w
+        };
+        let (tiny, small, large) = (work_of(50_000, 1), work_of(50_000, 1 << 44), work_of(100_000, 1 << 44));
+        std::eprintln!(
+            "class 2: work {tiny} for a 1-event claim, {small} / {large} for 2^44 at 50k / 100k dots"
+        );
+        assert_eq!(small, large, "the work followed the state");
+        assert!(small <= tiny + 8 && small < 64, "a 2^44 claim cost {small} (a 1-event claim {tiny})");
     }
 
     /// A splitmix step, to avoid depending on the simulator here.

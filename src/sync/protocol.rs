@@ -593,10 +593,26 @@ impl<L> Protocol<L> {
     }
 }
 
+/// The most irreducibles per encoded byte a payload may have to be split into chunks (see
+/// [`split`]): an honest state's live dots cost at least a byte each, so past this its context
+/// is mostly a range of removed (or claimed) events.
+pub(crate) const MAX_IRREDUCIBLES_PER_BYTE: usize = 8;
+
 /// Splits `payload` into parts whose measured size is at most `max` (an irreducible larger
 /// than `max` goes alone), by join decomposition: every part is a valid delta, and their join is
 /// `payload`. `O(irreducibles × part size)`.
+///
+/// A payload with more than [`MAX_IRREDUCIBLES_PER_BYTE`] irreducibles per byte of its encoding
+/// (plus 4 096) is not split: it goes whole (one part). Decomposition yields one irreducible per
+/// event of the context a removed dot leaves, so a state that took a 29-byte message claiming
+/// `2^40` events of some replica (within the default `max_claim_ahead`) would otherwise build
+/// `2^40` irreducibles for its next chunked snapshot: a hang and an allocation no machine has.
+/// `O(1)` for the check (`irreducible_count` is the context's event count for causal types).
 pub(crate) fn split<L: Decompose>(payload: &L, max: usize, size: impl Fn(&L) -> usize) -> Vec<L> {
+    let bytes = size(payload);
+    if payload.irreducible_count() > bytes.saturating_mul(MAX_IRREDUCIBLES_PER_BYTE).saturating_add(4096) {
+        return alloc::vec![payload.clone()];
+    }
     let mut parts = Vec::new();
     let mut part = L::bottom();
     for x in payload.decompose() {
