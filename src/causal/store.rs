@@ -25,9 +25,13 @@ use crate::lattice::{Decompose, Lattice};
 #[derive(Debug, Default, Clone)]
 pub struct DotLog {
     enabled: bool,
-    added: Vec<Dot>,
-    removed: Vec<Dot>,
+    added: LoggedDots,
+    removed: LoggedDots,
 }
+
+/// The dots one side of a [`DotLog`] holds: the few of a one-key join or update inline (a map
+/// records a log per key it joins; a heap vector there was an allocation per joined key).
+pub(crate) type LoggedDots = smallvec::SmallVec<[Dot; 2]>;
 
 impl DotLog {
     /// A log that records nothing.
@@ -81,7 +85,7 @@ impl DotLog {
     }
 
     /// Takes the recorded `(added, removed)` dots, leaving the log empty (and still enabled).
-    pub(crate) fn take(&mut self) -> (Vec<Dot>, Vec<Dot>) {
+    pub(crate) fn take(&mut self) -> (LoggedDots, LoggedDots) {
         (core::mem::take(&mut self.added), core::mem::take(&mut self.removed))
     }
 }
