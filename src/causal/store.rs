@@ -128,6 +128,18 @@ pub trait DotStore: Clone + PartialEq + Default + super::sealed::Sealed {
         log: &mut DotLog,
     ) -> bool;
 
+    /// [`join_store`](Self::join_store) with `other` by value (the join of a received delta): a
+    /// store may move what it adds out of `other` rather than clone it. The same result.
+    fn join_store_owned(
+        &mut self,
+        ctx: &CausalContext,
+        other: Self,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> bool {
+        self.join_store(ctx, &other, other_ctx, log)
+    }
+
     /// Keeps only the live dots for which `keep` returns true (with their payloads), dropping
     /// nested values that become empty. Used for decompositions and optimal deltas.
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool);
@@ -260,6 +272,16 @@ impl<S: DotStore> Lattice for Causal<S> {
         let mut log = DotLog::disabled();
         let a = self.store.join_store(&self.context, &other.store, &other.context, &mut log);
         let b = self.context.join_ref(&other.context);
+        a | b
+    }
+
+    /// By value: what the store adds may be moved out of `other`
+    /// ([`DotStore::join_store_owned`]).
+    fn join(&mut self, other: Self) -> bool {
+        let Causal { store, context } = other;
+        let mut log = DotLog::disabled();
+        let a = self.store.join_store_owned(&self.context, store, &context, &mut log);
+        let b = self.context.join_ref(&context);
         a | b
     }
 
