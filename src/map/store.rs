@@ -359,17 +359,25 @@ impl<K, S: DotStore> MapStore<K, S> {
 }
 
 /// Moves what `sub` recorded for the key hashing to `hash` into the index and the parent log.
-fn apply_log<K, S: DotStore>(hash: u64, sub: &mut DotLog, store: &mut MapStore<K, S>, log: &mut DotLog) {
+/// Returns the number of dots the log says were removed.
+fn apply_log<K, S: DotStore>(
+    hash: u64,
+    sub: &mut DotLog,
+    store: &mut MapStore<K, S>,
+    log: &mut DotLog,
+) -> usize {
     // NOTE: added before removed: a mutation can mint a dot and then remove it (write then
     // clear), never the other way round (dots are never re-minted).
     let (added, removed) = sub.take();
     store.note(hash, &added, &removed);
+    let gone = removed.len();
     for d in added {
         log.added(d);
     }
     for d in removed {
         log.removed(d);
     }
+    gone
 }
 
 impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
@@ -453,7 +461,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
         let mut sub = DotLog::recording();
         // Keys the other side holds: nested join with the whole contexts.
         let held = self.entries.len();
-        let mut matched = 0usize;
+        let (mut matched, mut removed_here) = (0usize, 0usize);
         for theirs in &other.entries {
             let h = self.hasher.hash_one(&theirs.key);
             match self.entries.find_entry(h, |e| e.hash == h && e.key == theirs.key) {
@@ -475,12 +483,16 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
                     }
                 }
             }
-            apply_log(h, &mut sub, self, log);
+            removed_here += apply_log(h, &mut sub, self, log);
         }
         // Keys only this side holds: the other side has the empty value there, which removes
         // the dots its context has seen. Only keys holding such a dot can change; none when
         // every key of this side is also the other's.
-        if matched < held {
+        // Every dot of the other context is live there, or was removed here under a key both
+        // sides hold (such a dot was seen and dropped there, so it is not live there: the two
+        // counts are of disjoint sets): then no dot is left that could remove anything under a
+        // key only this side holds. The case of every one-key delta that overwrites a value.
+        if matched < held && (removed_here as u64).saturating_add(other.dots as u64) < other_ctx.dot_count() {
             let empty = S::default();
             for h in self.keys_removed_by(other, other_ctx) {
                 let mut emptied = false;
@@ -496,7 +508,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
                         Err(_) => emptied = false,
                     }
                 }
-                apply_log(h, &mut sub, self, log);
+                let _ = apply_log(h, &mut sub, self, log);
             }
         }
         if changed {
