@@ -128,16 +128,18 @@ pub trait DotStore: Clone + PartialEq + Default + super::sealed::Sealed {
         log: &mut DotLog,
     ) -> bool;
 
-    /// [`join_store`](Self::join_store) with `other` by value (the join of a received delta): a
-    /// store may move what it adds out of `other` rather than clone it. The same result.
-    fn join_store_owned(
+    /// [`join_store`](Self::join_store) of a store the caller is about to drop (the join of a
+    /// received delta by value): a store may move what it adds out of `other` rather than clone
+    /// it, leaving `other` unspecified (fit only to be dropped). The same result. `other` is
+    /// borrowed, not moved in, so that the store struct itself is not copied.
+    fn join_store_moving(
         &mut self,
         ctx: &CausalContext,
-        other: Self,
+        other: &mut Self,
         other_ctx: &CausalContext,
         log: &mut DotLog,
     ) -> bool {
-        self.join_store(ctx, &other, other_ctx, log)
+        self.join_store(ctx, other, other_ctx, log)
     }
 
     /// Keeps only the live dots for which `keep` returns true (with their payloads), dropping
@@ -276,12 +278,11 @@ impl<S: DotStore> Lattice for Causal<S> {
     }
 
     /// By value: what the store adds may be moved out of `other`
-    /// ([`DotStore::join_store_owned`]).
-    fn join(&mut self, other: Self) -> bool {
-        let Causal { store, context } = other;
+    /// ([`DotStore::join_store_moving`]).
+    fn join(&mut self, mut other: Self) -> bool {
         let mut log = DotLog::disabled();
-        let a = self.store.join_store_owned(&self.context, store, &context, &mut log);
-        let b = self.context.join_ref(&context);
+        let a = self.store.join_store_moving(&self.context, &mut other.store, &other.context, &mut log);
+        let b = self.context.join_ref(&other.context);
         a | b
     }
 

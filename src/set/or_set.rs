@@ -472,7 +472,7 @@ where
     }
 }
 
-/// A received delta joined by value (its element moved in, `DotStore::join_store_owned`) gives
+/// A received delta joined by value (its element moved in, `DotStore::join_store_moving`) gives
 /// the state a join by reference gives, whatever the delta's shape and however often it arrives.
 #[cfg(test)]
 mod join_by_value {

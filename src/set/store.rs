@@ -1357,10 +1357,10 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
 
     /// An insert delta's element is moved into this store, not cloned; any other shape joins
     /// as [`join_store`](Self::join_store) does.
-    fn join_store_owned(
+    fn join_store_moving(
         &mut self,
         ctx: &CausalContext,
-        mut other: Self,
+        other: &mut Self,
         other_ctx: &CausalContext,
         log: &mut DotLog,
     ) -> bool {
@@ -1372,7 +1372,7 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
         };
         match one {
             Some(changed) => changed,
-            None => self.join_store(ctx, &other, other_ctx, log),
+            None => self.join_store(ctx, other, other_ctx, log),
         }
     }
 
