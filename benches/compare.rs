@@ -15,7 +15,9 @@
 //!
 //! Seeded, deterministic inputs (`common/`); `crdts` actors are `u128`, the size of our UUID
 //! replica ids. Our local operations return a delta (crdts: make the op, apply it); a peer's
-//! update is `join(state, delta)` (crdts: `apply(op)`); decodes are validated.
+//! update is `join(state, delta)` by value (crdts: `apply(op)`, by value: each side drops what it
+//! received inside the timed loop); decodes are validated. Every result and state passes through
+//! `black_box` alike on both sides (see [`looped`]).
 #![allow(missing_docs)]
 
 mod common;
