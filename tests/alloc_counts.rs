@@ -410,4 +410,142 @@ fn allocation_counts_and_memory_after_removal() {
         // Reported, not asserted: the map does not meet 2x yet (see docs/performance.md).
         let _ = (sparse, clone, fresh);
     }
+    operation_rows_allocate_at_most_what_crdts_does();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13, the operation rows (perf4): the counts this branch reached, asserted exactly, beside
+// crdts doing the same work. Called from the one test above (a second test would run on another
+// thread while it counts, and the allocator counts every thread); each count is the least of
+// several runs of fresh states all the same. Each side joins one delta before counting, so that
+// the peer's first appearance (a new replica in the receiver's context, a new actor in crdts'
+// clock) is not counted as the operation's.
+
+/// The least of five runs of `f`.
+fn least_allocs(f: impl Fn() -> usize) -> usize {
+    (0..5).map(|_| f()).min().expect("five runs")
+}
+
+/// `(ours, crdts)` allocations per operation for a peer's one-key delta of a map of
+/// MV-registers (10^3 keys) joined BY VALUE, as a receiver joins what it decoded (crdts: `apply`
+/// of the op, by value).
+fn map_join_by_value() -> (f64, f64) {
+    let (ours, theirs) = mv_maps(1_000);
+    let o = least_allocs(|| {
+        let mut src = ours.clone();
+        let deltas: Vec<_> = (0..=OPS).map(|k| src.update(rid(PEER), k % 1_000, |r| r.write(k)).0).collect();
+        let mut s = ours.clone();
+        let mut deltas = deltas.into_iter();
+        let _ = s.join(deltas.next().expect("a delta"));
+        allocs(|| {
+            for d in deltas {
+                let _ = s.join(d);
+            }
+        })
+    });
+    let t = least_allocs(|| {
+        let mut tsrc = theirs.clone();
+        let ops: Vec<_> = (0..=OPS)
+            .map(|k| {
+                let op =
+                    tsrc.update(k % 1_000, tsrc.read_ctx().derive_add_ctx(PEER), |r, ctx| r.write(k, ctx));
+                tsrc.apply(op.clone());
+                op
+            })
+            .collect();
+        let mut t_ = theirs.clone();
+        let mut ops = ops.into_iter();
+        t_.apply(ops.next().expect("an op"));
+        allocs(|| ops.for_each(|op| t_.apply(op)))
+    });
+    (per_op(o), per_op(t))
+}
+
+/// `(ours, crdts)` allocations per operation for a peer's String insert delta joined by value
+/// into 10^3 elements (crdts: `apply(add)` by value). Ours moves the element in.
+fn set_join_by_value_string() -> (f64, f64) {
+    let (ours, theirs) = string_sets(1_000);
+    let elem = |i: u64| format!("element-{:08}", (1 << 40) | i);
+    let o = least_allocs(|| {
+        let mut src = ours.clone();
+        let deltas: Vec<OrSet<String>> = (0..=OPS).map(|i| src.insert(rid(PEER), elem(i))).collect();
+        let mut s = ours.clone();
+        let mut deltas = deltas.into_iter();
+        let _ = s.join(deltas.next().expect("a delta"));
+        allocs(|| {
+            for d in deltas {
+                let _ = s.join(d);
+            }
+        })
+    });
+    let t = least_allocs(|| {
+        let mut tsrc = theirs.clone();
+        let ops: Vec<_> = (0..=OPS)
+            .map(|i| {
+                let op = tsrc.add(elem(i), tsrc.read_ctx().derive_add_ctx(PEER));
+                tsrc.apply(op.clone());
+                op
+            })
+            .collect();
+        let mut t_ = theirs.clone();
+        let mut ops = ops.into_iter();
+        t_.apply(ops.next().expect("an op"));
+        allocs(|| ops.for_each(|op| t_.apply(op)))
+    });
+    (per_op(o), per_op(t))
+}
+
+/// `(ours, crdts)` allocations per LWW write + join of a String (crdts' marker `(time, actor)`,
+/// as in the compare bench): one clone of the value for the write on both sides; ours writes it
+/// into the register's existing buffer and joins the delta by value.
+fn lww_string_write_join() -> (f64, f64) {
+    let v = String::from("new title");
+    let o = least_allocs(|| {
+        let (mut s, mut t_) = (LwwRegister::new(), LwwRegister::new());
+        let _ = s.write(rid(ME), Timestamp::from_parts(0, 0), String::from("a fairly ordinary title"));
+        t_.join_ref(&s);
+        allocs(|| {
+            (1..=OPS).for_each(|i| {
+                let d = s.write(rid(ME), Timestamp::from_parts(i, 0), v.clone());
+                t_.join(d);
+            })
+        })
+    });
+    let t = least_allocs(|| {
+        let old = String::from("a fairly ordinary title");
+        let (mut cs, mut ct) = (
+            crdts::LWWReg { val: old.clone(), marker: (0u64, ME) },
+            crdts::LWWReg { val: old, marker: (0u64, ME) },
+        );
+        allocs(|| {
+            (1..=OPS).for_each(|i| {
+                cs.update(v.clone(), (i, ME));
+                ct.merge(cs.clone());
+            })
+        })
+    });
+    (per_op(o), per_op(t))
+}
+
+fn operation_rows_allocate_at_most_what_crdts_does() {
+    let (map_o, map_t) = map_join_by_value();
+    let (set_o, set_t) = set_join_by_value_string();
+    let (lww_o, lww_t) = lww_string_write_join();
+    eprintln!("| operation (perf4) | convergent allocs/op | crdts allocs/op |\n|---|---|---|");
+    eprintln!("| OR-Map join a one-key delta by value, 1000 keys | {map_o:.2} | {map_t:.2} |");
+    eprintln!("| OR-Set String insert delta joined by value, 1000 | {set_o:.2} | {set_t:.2} |");
+    eprintln!("| LWW write + join, String | {lww_o:.2} | {lww_t:.2} |");
+    // The map join: no allocation (the log of a key's joined dots is inline; it was a vector per
+    // side, 2 allocations per join), as crdts.
+    assert_eq!(map_o, 0.0, "one-key map join");
+    assert!(map_o <= map_t);
+    // The set join: the element is moved in, not cloned: no allocation per join (was 1: the
+    // clone). What is counted, 2 in 1 000 joins, is the receiver growing from 10^3 to 2 * 10^3
+    // elements (its slot vector and its tables, amortized).
+    assert!(set_o <= 0.002, "String set join by value: {set_o}");
+    assert!(set_o <= set_t);
+    // The register: the caller's clone of the value only (the write reuses the register's buffer;
+    // the delta holds the caller's value and is moved into the receiver).
+    assert_eq!(lww_o, 1.0, "LWW String write + join");
+    assert!(lww_o <= lww_t);
 }

@@ -25,9 +25,13 @@ use crate::lattice::{Decompose, Lattice};
 #[derive(Debug, Default, Clone)]
 pub struct DotLog {
     enabled: bool,
-    added: Vec<Dot>,
-    removed: Vec<Dot>,
+    added: LoggedDots,
+    removed: LoggedDots,
 }
+
+/// The dots one side of a [`DotLog`] holds: the few of a one-key join or update inline (a map
+/// records a log per key it joins; a heap vector there was an allocation per joined key).
+pub(crate) type LoggedDots = smallvec::SmallVec<[Dot; 2]>;
 
 impl DotLog {
     /// A log that records nothing.
@@ -81,7 +85,7 @@ impl DotLog {
     }
 
     /// Takes the recorded `(added, removed)` dots, leaving the log empty (and still enabled).
-    pub(crate) fn take(&mut self) -> (Vec<Dot>, Vec<Dot>) {
+    pub(crate) fn take(&mut self) -> (LoggedDots, LoggedDots) {
         (core::mem::take(&mut self.added), core::mem::take(&mut self.removed))
     }
 }
@@ -123,6 +127,20 @@ pub trait DotStore: Clone + PartialEq + Default + super::sealed::Sealed {
         other_ctx: &CausalContext,
         log: &mut DotLog,
     ) -> bool;
+
+    /// [`join_store`](Self::join_store) of a store the caller is about to drop (the join of a
+    /// received delta by value): a store may move what it adds out of `other` rather than clone
+    /// it, leaving `other` unspecified (fit only to be dropped). The same result. `other` is
+    /// borrowed, not moved in, so that the store struct itself is not copied.
+    fn join_store_moving(
+        &mut self,
+        ctx: &CausalContext,
+        other: &mut Self,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> bool {
+        self.join_store(ctx, other, other_ctx, log)
+    }
 
     /// Keeps only the live dots for which `keep` returns true (with their payloads), dropping
     /// nested values that become empty. Used for decompositions and optimal deltas.
@@ -255,6 +273,15 @@ impl<S: DotStore> Lattice for Causal<S> {
     fn join_ref(&mut self, other: &Self) -> bool {
         let mut log = DotLog::disabled();
         let a = self.store.join_store(&self.context, &other.store, &other.context, &mut log);
+        let b = self.context.join_ref(&other.context);
+        a | b
+    }
+
+    /// By value: what the store adds may be moved out of `other`
+    /// ([`DotStore::join_store_moving`]).
+    fn join(&mut self, mut other: Self) -> bool {
+        let mut log = DotLog::disabled();
+        let a = self.store.join_store_moving(&self.context, &mut other.store, &other.context, &mut log);
         let b = self.context.join_ref(&other.context);
         a | b
     }

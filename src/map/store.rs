@@ -18,6 +18,10 @@ pub(super) struct Entry<K, S> {
     pub(super) hash: u64,
     pub(super) key: K,
     pub(super) value: S,
+    /// The join that last found this key on both sides (see [`MapStore::joins`]): after a
+    /// join's walk of the other side's keys, the entries not marked with that join's number are
+    /// the keys only this side holds, found without hashing a key or looking up a dot.
+    pub(super) joined: u32,
 }
 
 /// The store of an [`OrMap`](crate::OrMap): each key holds a nested dot store `S`, all of them
@@ -62,6 +66,9 @@ pub struct MapStore<K, S> {
     pub(super) index: HashMap<Dot, u64>,
     /// The number of live dots.
     pub(super) dots: usize,
+    /// The number of joins into this store (wrapping; every mark is cleared when it wraps), the
+    /// mark of the entries a join found on both sides.
+    pub(super) joins: u32,
 }
 
 /// Up to this many live dots a map keeps no index: a dot is found by a search of its values.
@@ -74,6 +81,7 @@ impl<K, S> Default for MapStore<K, S> {
             entries: HashTable::new(),
             index: HashMap::default(),
             dots: 0,
+            joins: 0,
         }
     }
 }
@@ -290,6 +298,17 @@ impl<K, S: DotStore> MapStore<K, S> {
     }
 
     /// Indexes every live dot of the values; returns the first dot found under two keys.
+    /// The mark of a new join (see [`Entry::joined`]): never 0, the mark of entries no join has
+    /// found yet. When the count wraps, every mark is cleared first (once per 2^32 joins).
+    fn next_join_mark(&mut self) -> u32 {
+        self.joins = self.joins.wrapping_add(1);
+        if self.joins == 0 {
+            self.entries.iter_mut().for_each(|e| e.joined = 0);
+            self.joins = 1;
+        }
+        self.joins
+    }
+
     fn build_index(&mut self) -> Option<Dot> {
         let mut dup = None;
         let index = &mut self.index;
@@ -336,7 +355,7 @@ impl<K, S: DotStore> MapStore<K, S> {
             });
         }
         self.dots += value.dot_count();
-        self.entries.insert_unique(hash, Entry { hash, key, value }, |e| e.hash);
+        self.entries.insert_unique(hash, Entry { hash, key, value, joined: 0 }, |e| e.hash);
         if !was && self.indexed() {
             dup = dup.or(self.build_index());
         }
@@ -359,17 +378,25 @@ impl<K, S: DotStore> MapStore<K, S> {
 }
 
 /// Moves what `sub` recorded for the key hashing to `hash` into the index and the parent log.
-fn apply_log<K, S: DotStore>(hash: u64, sub: &mut DotLog, store: &mut MapStore<K, S>, log: &mut DotLog) {
+/// Returns the number of dots the log says were removed.
+fn apply_log<K, S: DotStore>(
+    hash: u64,
+    sub: &mut DotLog,
+    store: &mut MapStore<K, S>,
+    log: &mut DotLog,
+) -> usize {
     // NOTE: added before removed: a mutation can mint a dot and then remove it (write then
     // clear), never the other way round (dots are never re-minted).
     let (added, removed) = sub.take();
     store.note(hash, &added, &removed);
+    let gone = removed.len();
     for d in added {
         log.added(d);
     }
     for d in removed {
         log.removed(d);
     }
+    gone
 }
 
 impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
@@ -451,14 +478,16 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
     ) -> bool {
         let mut changed = false;
         let mut sub = DotLog::recording();
+        let mark = self.next_join_mark();
         // Keys the other side holds: nested join with the whole contexts.
         let held = self.entries.len();
-        let mut matched = 0usize;
+        let (mut matched, mut removed_here) = (0usize, 0usize);
         for theirs in &other.entries {
             let h = self.hasher.hash_one(&theirs.key);
             match self.entries.find_entry(h, |e| e.hash == h && e.key == theirs.key) {
                 Ok(mut found) => {
                     matched += 1;
+                    found.get_mut().joined = mark;
                     changed |= found.get_mut().value.join_store(ctx, &theirs.value, other_ctx, &mut sub);
                     if found.get().value.is_empty() {
                         found.remove();
@@ -469,23 +498,49 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
                     if mine.join_store(ctx, &theirs.value, other_ctx, &mut sub) {
                         changed = true;
                         if !mine.is_empty() {
-                            let e = Entry { hash: h, key: theirs.key.clone(), value: mine };
+                            let e = Entry { hash: h, key: theirs.key.clone(), value: mine, joined: mark };
                             self.entries.insert_unique(h, e, |e| e.hash);
                         }
                     }
                 }
             }
-            apply_log(h, &mut sub, self, log);
+            removed_here += apply_log(h, &mut sub, self, log);
         }
         // Keys only this side holds: the other side has the empty value there, which removes
         // the dots its context has seen. Only keys holding such a dot can change; none when
         // every key of this side is also the other's.
-        if matched < held {
+        // Every dot of the other context is live there, or was removed here under a key both
+        // sides hold (such a dot was seen and dropped there, so it is not live there: the two
+        // counts are of disjoint sets): then no dot is left that could remove anything under a
+        // key only this side holds. The case of every one-key delta that overwrites a value.
+        if matched < held && (removed_here as u64).saturating_add(other.dots as u64) < other_ctx.dot_count() {
             let empty = S::default();
-            for h in self.keys_removed_by(other, other_ctx) {
+            // The keys only this side holds are the entries this join did not mark. A context
+            // with few dots against this map is walked dot by dot (`keys_removed_by`: a remove
+            // delta); a larger one (a state) costs a scan of the entries instead, which reads
+            // each entry's mark and looks up dots only under the unmarked keys: no key hashed,
+            // no lookup per dot of the other context.
+            let doomed = if usize::try_from(other_ctx.dot_count()).is_ok_and(|n| n < self.entries.len() / 8) {
+                self.keys_removed_by(other, other_ctx)
+            } else {
+                let mut hashes = Vec::new();
+                for e in &self.entries {
+                    if e.joined != mark && hashes.last() != Some(&e.hash) {
+                        let mut seen = false;
+                        e.value.for_each_dot(&mut |d| seen = seen || other_ctx.contains(&d));
+                        if seen {
+                            hashes.push(e.hash);
+                        }
+                    }
+                }
+                hashes.sort_unstable();
+                hashes.dedup();
+                hashes
+            };
+            for h in doomed {
                 let mut emptied = false;
                 for mine in self.entries.iter_hash_mut(h) {
-                    if mine.hash == h && !other.contains_key(&mine.key) {
+                    if mine.hash == h && mine.joined != mark {
                         changed |= mine.value.join_store(ctx, &empty, other_ctx, &mut sub);
                         emptied |= mine.value.is_empty();
                     }
@@ -496,7 +551,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
                         Err(_) => emptied = false,
                     }
                 }
-                apply_log(h, &mut sub, self, log);
+                let _ = apply_log(h, &mut sub, self, log);
             }
         }
         if changed {
@@ -585,7 +640,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
         let mine = match store.entries.find_entry(h, |e| e.hash == h && e.key == key) {
             Ok(found) => found.into_mut(),
             Err(absent) => {
-                let e = Entry { hash: h, key: key.clone(), value: S::default() };
+                let e = Entry { hash: h, key: key.clone(), value: S::default(), joined: 0 };
                 absent.into_table().insert_unique(h, e, |e| e.hash).into_mut()
             }
         };

@@ -9,7 +9,6 @@
 //! result depend on the order of delivery (the bug of a strict `>` comparison).
 
 use alloc::vec::Vec;
-use core::cmp::Ordering;
 use core::fmt;
 
 use crate::causal::ReplicaId;
@@ -54,9 +53,18 @@ pub struct LwwRegister<T> {
     pub(super) entry: Option<(Timestamp, ReplicaId, T)>,
 }
 
-/// The total order of writes: timestamp, then replica, then value.
-fn cmp_writes<T: Ord>(a: &(Timestamp, ReplicaId, T), b: &(Timestamp, ReplicaId, T)) -> Ordering {
-    (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2))
+/// Whether write `(ts, replica, value)` comes after `cur` in the total order of writes:
+/// timestamp, then replica, then value. Branches on the first field that differs (the timestamp,
+/// nearly always) rather than building an `Ordering` per field.
+#[inline]
+fn beats<T: Ord>(ts: Timestamp, replica: ReplicaId, value: &T, cur: &(Timestamp, ReplicaId, T)) -> bool {
+    if ts != cur.0 {
+        ts > cur.0
+    } else if replica != cur.1 {
+        replica > cur.1
+    } else {
+        *value > cur.2
+    }
 }
 
 impl<T> LwwRegister<T> {
@@ -169,18 +177,21 @@ impl<T: Ord + Clone> LwwRegister<T> {
     /// assert_eq!(reg.value(), Some(&"new"));
     /// ```
     #[must_use = "the delta must be sent to other replicas"]
+    #[inline]
     pub fn write(&mut self, replica: ReplicaId, ts: Timestamp, value: T) -> Self {
-        let new = (ts, replica, value);
-        let wins = match &self.entry {
-            None => true,
-            Some(cur) => cmp_writes(&new, cur) == Ordering::Greater,
-        };
-        if wins {
-            self.entry = Some(new.clone());
-            LwwRegister { entry: Some(new) }
-        } else {
-            LwwRegister::new()
+        match &mut self.entry {
+            None => self.entry = Some((ts, replica, value.clone())),
+            Some(cur) => {
+                if !beats(ts, replica, &value, cur) {
+                    return LwwRegister::new();
+                }
+                // In place: the value's clone reuses the current value's buffer where it can.
+                cur.0 = ts;
+                cur.1 = replica;
+                cur.2.clone_from(&value);
+            }
         }
+        LwwRegister { entry: Some((ts, replica, value)) }
     }
 
     /// Writes `value` with a timestamp from `clock` (given the wall time `wall_ms`): the clock
@@ -235,10 +246,11 @@ impl<T: Ord + Clone> Lattice for LwwRegister<T> {
     }
 
     /// Keeps the greater write. `O(1)` plus a clone of `other`'s value when it wins.
+    #[inline]
     fn join_ref(&mut self, other: &Self) -> bool {
         match (&self.entry, &other.entry) {
             (_, None) => false,
-            (Some(mine), Some(theirs)) if cmp_writes(theirs, mine) != Ordering::Greater => false,
+            (Some(mine), Some(theirs)) if !beats(theirs.0, theirs.1, &theirs.2, mine) => false,
             _ => {
                 self.entry.clone_from(&other.entry);
                 true
@@ -247,15 +259,19 @@ impl<T: Ord + Clone> Lattice for LwwRegister<T> {
     }
 
     /// Keeps the greater write without cloning. `O(1)`.
+    #[inline]
     fn join(&mut self, other: Self) -> bool {
-        match (&self.entry, other.entry) {
-            (_, None) => false,
-            (Some(mine), Some(theirs)) if cmp_writes(&theirs, mine) != Ordering::Greater => false,
-            (_, theirs) => {
-                self.entry = theirs;
-                true
+        let Some(theirs) = other.entry else { return false };
+        match &mut self.entry {
+            Some(mine) => {
+                if !beats(theirs.0, theirs.1, &theirs.2, mine) {
+                    return false;
+                }
+                *mine = theirs;
             }
+            None => self.entry = Some(theirs),
         }
+        true
     }
 
     /// `O(1)`: writes form a chain.
@@ -263,7 +279,7 @@ impl<T: Ord + Clone> Lattice for LwwRegister<T> {
         match (&self.entry, &other.entry) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(a), Some(b)) => cmp_writes(a, b) != Ordering::Greater,
+            (Some(a), Some(b)) => !beats(a.0, a.1, &a.2, b),
         }
     }
 }

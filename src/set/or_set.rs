@@ -471,3 +471,84 @@ where
         reps.swap_remove(usize::arbitrary(g) % n)
     }
 }
+
+/// A received delta joined by value (its element moved in, `DotStore::join_store_moving`) gives
+/// the state a join by reference gives, whatever the delta's shape and however often it arrives.
+#[cfg(test)]
+mod join_by_value {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use super::*;
+    use crate::Lattice;
+
+    fn rid(n: u128) -> ReplicaId {
+        ReplicaId::from_u128(n)
+    }
+
+    #[test]
+    fn by_value_equals_by_reference_on_a_three_replica_history() {
+        // Three replicas insert, remove and re-insert; each delta goes to two receivers, one
+        // joining by value and one by reference, in a rotated order with every third delta
+        // delivered twice (the second time its dot is already seen).
+        let mut reps: Vec<OrSet<String>> = (0..3).map(|_| OrSet::new()).collect();
+        let mut deltas = Vec::new();
+        for i in 0..60u32 {
+            let r = (i % 3) as usize;
+            let e = alloc::format!("e{}", i % 7);
+            let d = if i % 5 == 4 {
+                reps[r].remove(rid(r as u128 + 1), &e)
+            } else {
+                reps[r].insert(rid(r as u128 + 1), e)
+            };
+            deltas.push(d);
+            if i % 11 == 10 {
+                let other = reps[(r + 1) % 3].clone();
+                reps[r].join(other);
+            }
+        }
+        let (mut by_value, mut by_ref) = (OrSet::new(), OrSet::new());
+        let n = deltas.len();
+        for k in 0..n {
+            let d = &deltas[(k * 7) % n];
+            let again = k % 3 == 0;
+            let a = by_value.join(d.clone());
+            let b = by_ref.join_ref(d);
+            assert_eq!(a, b, "changed, delta {k}");
+            if again {
+                assert!(!by_value.join(d.clone()), "a delta seen before changes nothing");
+                assert!(!by_ref.join_ref(d));
+            }
+            assert_eq!(by_value, by_ref, "after delta {k}");
+            by_value.check_invariants();
+        }
+        let all = reps.into_iter().fold(OrSet::new(), Lattice::joined);
+        assert_eq!(by_value.clone().joined(all.clone()), by_ref.joined(all));
+    }
+
+    #[test]
+    fn by_value_into_a_full_narrow_store_and_into_a_wide_one() {
+        // A narrow store whose replica table is full (65 536 replicas with live elements): the
+        // insert delta of a 65 537th replica cannot take the one-dot path, falls back to the
+        // general join (which widens the store), and still moves nothing it should not.
+        let mut full = OrSet::new();
+        for r in 0..(1u128 << 16) {
+            let _ = full.insert(rid(r + 10), r as u64);
+        }
+        assert!(!full.store().is_wide());
+        let d = OrSet::new().insert(rid(1 << 40), 1 << 40);
+        let (mut a, mut b) = (full.clone(), full);
+        assert!(a.join(d.clone()));
+        assert!(b.join_ref(&d));
+        assert!(a.store().is_wide());
+        assert_eq!(a, b);
+        // The wide store receives a narrow insert delta by value: the one-dot path, moved.
+        let e = OrSet::new().insert(rid(1 << 41), 1 << 41);
+        assert!(a.join(e.clone()));
+        assert!(b.join_ref(&e));
+        assert!(!a.join(e), "seen");
+        assert_eq!(a, b);
+        assert!(a.contains(&(1 << 41)));
+        a.check_invariants();
+    }
+}

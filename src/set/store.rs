@@ -1245,6 +1245,43 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
         other_ctx: &CausalContext,
         log: &mut DotLog,
     ) -> Option<bool> {
+        let Some(p) = self.one_dot(ctx, other, other_ctx)? else { return Some(false) };
+        let slot = &other.slots[0];
+        if log.is_enabled() {
+            log.added(other.replicas.dot(slot.dot));
+        }
+        self.add_packed(ElemRef::Borrowed(&slot.elem), p);
+        Some(true)
+    }
+
+    /// [`join_one`](Self::join_one) with `other` by value: the element is moved out of `other`
+    /// (left without its slot, to be dropped), not cloned.
+    fn join_one_owned<Q: Pack>(
+        &mut self,
+        ctx: &CausalContext,
+        other: &mut Packing<T, Q>,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> Option<bool> {
+        let Some(p) = self.one_dot(ctx, other, other_ctx)? else { return Some(false) };
+        if log.is_enabled() {
+            log.added(other.replicas.dot(other.slots[0].dot));
+        }
+        let slot = other.slots.pop().expect("`one_dot` saw one slot");
+        self.add_packed(ElemRef::Owned(slot.elem), p);
+        Some(true)
+    }
+
+    /// The shape check of [`join_one`](Self::join_one): `None` when `other` is not an insert
+    /// delta (or the replica table is full); `Some(None)` when its dot was seen here already;
+    /// otherwise the dot packed for this store, its replica indexed and its live count raised.
+    #[inline]
+    fn one_dot<Q: Pack>(
+        &mut self,
+        ctx: &CausalContext,
+        other: &Packing<T, Q>,
+        other_ctx: &CausalContext,
+    ) -> Option<Option<P>> {
         let [slot] = &other.slots[..] else { return None };
         if other.live_dots() != 1 || other_ctx.replica_count() != 1 {
             return None;
@@ -1255,15 +1292,11 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
             return None;
         }
         if ranges_contain(ctx.ranges_of(&id), n) {
-            return Some(false);
+            return Some(None);
         }
         let idx = self.replicas.index_for(id, P::SLOTS)?;
         self.replicas.entries[idx].1 += 1;
-        if log.is_enabled() {
-            log.added(other.replicas.dot(slot.dot));
-        }
-        self.add_packed(ElemRef::Borrowed(&slot.elem), P::pack(idx, n));
-        Some(true)
+        Some(Some(P::pack(idx, n)))
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
@@ -1320,6 +1353,27 @@ impl<T: Hash + Eq + Clone> DotStore for SetStore<T> {
             theirs.entries.len(),
         );
         pair!(mut &mut self.repr, &other.repr, (a, b) => a.join_store(ctx, b, other_ctx, log))
+    }
+
+    /// An insert delta's element is moved into this store, not cloned; any other shape joins
+    /// as [`join_store`](Self::join_store) does.
+    fn join_store_moving(
+        &mut self,
+        ctx: &CausalContext,
+        other: &mut Self,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> bool {
+        let one = match (&mut self.repr, &mut other.repr) {
+            (Repr::Narrow(a), Repr::Narrow(b)) => a.join_one_owned(ctx, b, other_ctx, log),
+            (Repr::Narrow(a), Repr::Wide(b)) => a.join_one_owned(ctx, b, other_ctx, log),
+            (Repr::Wide(a), Repr::Narrow(b)) => a.join_one_owned(ctx, b, other_ctx, log),
+            (Repr::Wide(a), Repr::Wide(b)) => a.join_one_owned(ctx, b, other_ctx, log),
+        };
+        match one {
+            Some(changed) => changed,
+            None => self.join_store(ctx, other, other_ctx, log),
+        }
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
