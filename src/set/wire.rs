@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
-use crate::wire::{DecodeCx, Reader, ReplicaTable, WireDot, WireStore};
+use crate::wire::{DecodeCx, Reader, ReplicaTable, WireDot, WireStore, check_store_dots, put_len, put_serde, put_varint};
 
 impl<T> WireStore for SetStore<T>
 where
@@ -70,9 +70,44 @@ where
         groups.serialize(s)
     }
 
+    /// Writes the bytes of [`serialize_wire`](Self::serialize_wire) directly: an empty store
+    /// and a single element (a delta) without building anything, more grouped and sorted by
+    /// reference, never cloned; each element through serde.
+    fn encode_wire(&self, table: &ReplicaTable, out: &mut Vec<u8>) {
+        if self.is_empty() {
+            out.push(0);
+            return;
+        }
+        if let Some((id, n, elem)) = self.single() {
+            // One group of one dot: `[(index, [(n - 1, element)])]`.
+            out.push(1);
+            put_varint(out, u64::from(table.index(&id)));
+            out.push(1);
+            put_varint(out, n - 1);
+            put_serde(out, elem);
+            return;
+        }
+        let mut groups: Vec<(u32, Vec<(u64, &T)>)> =
+            self.dots_by_replica().into_iter().map(|(id, dots)| (table.index(&id), dots)).collect();
+        groups.sort_unstable_by_key(|(i, _)| *i);
+        put_len(out, groups.len());
+        for (index, mut dots) in groups {
+            dots.sort_unstable_by_key(|(n, _)| *n);
+            put_varint(out, u64::from(index));
+            put_len(out, dots.len());
+            let mut prev = 0u64;
+            for (n, elem) in dots {
+                put_varint(out, n - prev - 1);
+                put_serde(out, elem);
+                prev = n;
+            }
+        }
+    }
+
     /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly
     /// from the bytes, building nothing but the store of that element; anything larger through
     /// the serde wire form. The same checks, in the same order, as [`from_wire`](Self::from_wire).
+    #[inline]
     fn decode_wire(r: &mut Reader<'_>, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
         let start = *r;
         // `[(index, [(gap, element)])]`: one group of one element, or none.
@@ -86,7 +121,9 @@ where
         };
         if index == u32::MAX || r.len() != Ok(1) {
             *r = start;
-            return r.store(table, cx);
+            let s: Self = r.store(table, cx)?;
+            check_store_dots(&s, table.context(), cx)?;
+            return Ok(s);
         }
         cx.check_len("set.dots", 1, cx.limits.max_dots)?;
         let gap = r.u64()?;
@@ -102,6 +139,10 @@ where
             return Err(Error::CounterOutOfRange { field: "set", value: n, max: SetStore::<T>::MAX_COUNTER });
         }
         cx.check_len("set.elements", 1, cx.limits.max_elements)?;
+        // One dot: `set.dots` above checked it against `max_dots`, as `store.dots` would.
+        if !table.context().contains_at(index as usize, n) {
+            return Err(Error::DotOutsideContext { dot });
+        }
         Ok(SetStore::of_one(elem, dot))
     }
 
