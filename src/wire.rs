@@ -62,11 +62,11 @@ impl<'a> ReplicaTable<'a> {
     #[inline]
     pub(crate) fn resolve(&self, w: WireDot, cx: &DecodeCx) -> Result<Dot, Error> {
         let (r, _) =
-            self.ctx.replica_at(w.0 as usize).ok_or(Error::UnknownReplicaIndex { index: u64::from(w.0) })?;
+            self.ctx.replica_at(w.0 as usize).ok_or_else(|| Error::UnknownReplicaIndex { index: u64::from(w.0) })?;
         if w.1 > cx.limits.max_counter {
             return Err(Error::CounterOutOfRange { field: "dot", value: w.1, max: cx.limits.max_counter });
         }
-        Dot::new(r, w.1).ok_or(Error::CounterOutOfRange {
+        Dot::new(r, w.1).ok_or_else(|| Error::CounterOutOfRange {
             field: "dot",
             value: 0,
             max: cx.limits.max_counter,
@@ -457,7 +457,7 @@ impl<'b> Reader<'b> {
     /// Sixteen raw bytes (a replica id).
     #[inline]
     pub(crate) fn bytes16(&mut self) -> Result<[u8; 16], Error> {
-        let (head, rest) = self.bytes.split_first_chunk::<16>().ok_or(Error::Malformed { field: "value" })?;
+        let (head, rest) = self.bytes.split_first_chunk::<16>().ok_or_else(|| Error::Malformed { field: "value" })?;
         self.bytes = rest;
         Ok(*head)
     }
@@ -535,8 +535,8 @@ pub trait WireStore: DotStore {
     /// [`serialize_wire`](Self::serialize_wire) through postcard, which the provided method
     /// calls; a store may write them directly.
     #[doc(hidden)]
-    fn encode_wire(&self, table: &ReplicaTable, out: &mut Vec<u8>) {
-        put_serde(out, &StoreOut(self, table));
+    fn encode_wire(&self, table: &ReplicaTable, w: &mut Writer<'_>) {
+        w.serde(&StoreOut(self, table));
     }
 
     /// The store of a wire form, checking its own invariants (canonical order, no dot twice,
@@ -663,34 +663,141 @@ impl postcard::ser_flavors::Flavor for ExtendOut<'_> {
 /// # Panics
 ///
 /// If `v`'s `Serialize` impl fails (see [`Decode::encode_body`]).
-#[inline]
-pub(crate) fn put_serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+fn put_serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
     // Serializing our types into a Vec cannot fail.
     postcard::serialize_with_flavor(v, ExtendOut(out)).expect("serialization into memory");
 }
 
-/// Appends `v` as a postcard varint (LEB128, minimal) to `out`.
-#[inline]
-pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    if v < 0x80 {
-        out.push(v as u8);
-        return;
-    }
-    let mut buf = [0u8; 10];
-    let mut i = 0;
-    while v >= 0x80 {
-        buf[i] = (v as u8) | 0x80;
-        v >>= 7;
-        i += 1;
-    }
-    buf[i] = v as u8;
-    out.extend_from_slice(&buf[..=i]);
+/// The room of a [`Writer`]'s buffer.
+const WRITER_ROOM: usize = 64;
+
+/// The output of the direct encoders ([`Decode::encode_body`] of the crate's types): the bytes
+/// of the postcard format, gathered in a small buffer on the stack and appended to the vector
+/// 64 bytes at a time (one copy, where a call into the vector per field would cost more than
+/// the field). Flushed when dropped. Plumbing: public only because it appears in public bounds;
+/// hidden from the docs and not covered by semver.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Writer<'a> {
+    out: &'a mut Vec<u8>,
+    buf: [u8; WRITER_ROOM],
+    len: usize,
 }
 
-/// Appends a sequence length (a `usize` varint) to `out`.
-#[inline]
-pub(crate) fn put_len(out: &mut Vec<u8>, n: usize) {
-    put_varint(out, n as u64);
+impl<'a> Writer<'a> {
+    /// A writer appending to `out`.
+    #[inline]
+    pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
+        Writer { out, buf: [0; WRITER_ROOM], len: 0 }
+    }
+
+    /// Appends the buffered bytes to the vector.
+    #[inline]
+    fn flush(&mut self) {
+        self.out.extend_from_slice(&self.buf[..self.len]);
+        self.len = 0;
+    }
+
+    /// Makes room for `n <= WRITER_ROOM` bytes in the buffer.
+    #[inline]
+    fn room(&mut self, n: usize) {
+        if self.len + n > WRITER_ROOM {
+            self.flush();
+        }
+    }
+
+    /// One byte.
+    #[inline]
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.room(1);
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// A varint (LEB128, minimal).
+    #[inline]
+    pub(crate) fn varint(&mut self, mut v: u64) {
+        self.room(10);
+        let mut i = self.len;
+        while v >= 0x80 {
+            self.buf[i] = (v as u8) | 0x80;
+            v >>= 7;
+            i += 1;
+        }
+        self.buf[i] = v as u8;
+        self.len = i + 1;
+    }
+
+    /// A sequence length (a `usize` varint).
+    #[inline]
+    pub(crate) fn len(&mut self, n: usize) {
+        self.varint(n as u64);
+    }
+
+    /// Sixteen raw bytes (a replica id).
+    #[inline]
+    pub(crate) fn bytes16(&mut self, b: &[u8; 16]) {
+        self.room(16);
+        self.buf[self.len..self.len + 16].copy_from_slice(b);
+        self.len += 16;
+    }
+
+    /// Raw bytes.
+    #[inline]
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
+        if b.len() <= 10 && self.len + 10 <= WRITER_ROOM {
+            // A varint of serde's: byte by byte (a copy of a few bytes costs less than a call).
+            for (d, &x) in self.buf[self.len..self.len + 10].iter_mut().zip(b) {
+                *d = x;
+            }
+            self.len += b.len();
+        } else if b.len() <= WRITER_ROOM - self.len {
+            self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+            self.len += b.len();
+        } else {
+            self.flush();
+            self.out.extend_from_slice(b);
+        }
+    }
+
+    /// A value through serde (postcard).
+    ///
+    /// # Panics
+    ///
+    /// If `v`'s `Serialize` impl fails (see [`Decode::encode_body`]).
+    #[inline]
+    pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
+        postcard::serialize_with_flavor(v, WriterOut(self)).expect("serialization into memory");
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// A postcard output into a [`Writer`].
+struct WriterOut<'w, 'a>(&'w mut Writer<'a>);
+
+impl postcard::ser_flavors::Flavor for WriterOut<'_, '_> {
+    type Output = ();
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.bytes(data);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.byte(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
 }
 
 /// A postcard output that allocates nothing and only checks that the bytes written are exactly
@@ -755,6 +862,7 @@ fn is_canonical<T: Serialize>(v: &T, rest: &[u8]) -> bool {
 ///
 /// assert_eq!(wire::from_bytes::<GCounter>(&[9]), Err(Error::UnsupportedVersion { found: 9 }));
 /// ```
+#[inline]
 pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
     from_bytes_with(bytes, &Limits::default())
 }
@@ -774,6 +882,7 @@ pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
 /// let tight = Limits { max_bytes: 2, ..Limits::default() };
 /// assert!(matches!(wire::from_bytes_with::<GCounter>(&[1, 0, 0], &tight), Err(Error::TooLarge { .. })));
 /// ```
+#[inline]
 pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     if bytes.len() > limits.max_bytes {
         return Err(Error::TooLarge {

@@ -12,8 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::{Causal, CausalContext, Dot, Ranges, ReplicaId, VersionVector};
 use crate::error::Error;
 use crate::wire::{
-    Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, checked_default, decode_through, put_len,
-    put_varint,
+    Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, Writer, checked_default, decode_through,
 };
 
 /// One replica's entry of a context on the wire: the id and its ranges, gap-encoded as
@@ -51,17 +50,17 @@ impl Serialize for GapsOut<'_> {
     }
 }
 
-/// Appends the wire form of a context to `out`, written directly: the bytes of [`ContextOut`]
-/// through postcard.
-fn put_context(out: &mut Vec<u8>, ctx: &CausalContext) {
-    put_len(out, ctx.replica_count());
+/// Writes the wire form of a context directly: the bytes of [`ContextOut`] through postcard.
+#[inline]
+fn put_context(w: &mut Writer<'_>, ctx: &CausalContext) {
+    w.len(ctx.replica_count());
     for (r, rs) in ctx.ranges() {
-        out.extend_from_slice(&r.to_bytes());
-        put_len(out, rs.len());
+        w.bytes16(&r.to_bytes());
+        w.len(rs.len());
         let mut prev = 0u64;
         for &(lo, hi) in rs {
-            put_varint(out, lo - prev - 1);
-            put_varint(out, hi - lo);
+            w.varint(lo - prev - 1);
+            w.varint(hi - lo);
             prev = hi;
         }
     }
@@ -105,7 +104,7 @@ pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<C
         }
         entries.push((r, rs));
     }
-    CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
+    CausalContext::from_canonical_parts(entries).ok_or_else(|| Error::NotCanonical { field: "context" })
 }
 
 /// A context read directly from the bytes, checked as it is read (the same checks as
@@ -137,7 +136,7 @@ fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Erro
         }
         entries.push((id, rs));
     }
-    CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
+    CausalContext::from_canonical_parts(entries).ok_or_else(|| Error::NotCanonical { field: "context" })
 }
 
 /// The wire form of a causal pair: the context (which is also the replica table), then the store.
@@ -181,8 +180,9 @@ impl<S: WireStore> Causal<S> {
     /// ([`WireStore::encode_wire`]). The bytes of the `Serialize` impl through postcard.
     #[inline]
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
-        put_context(out, &self.context);
-        self.store.encode_wire(&ReplicaTable::of(&self.context), out);
+        let mut w = Writer::new(out);
+        put_context(&mut w, &self.context);
+        self.store.encode_wire(&ReplicaTable::of(&self.context), &mut w);
     }
 }
 
@@ -250,7 +250,7 @@ impl Decode for CausalContext {
     decode_through!(|w, cx| context_from_wire(w, cx));
 
     fn encode_body(&self, out: &mut Vec<u8>) {
-        put_context(out, self);
+        put_context(&mut Writer::new(out), self);
     }
 }
 
@@ -266,7 +266,7 @@ fn vv_from_wire(v: Vec<(ReplicaId, u64)>, cx: &DecodeCx) -> Result<VersionVector
     if let Some(&(_, n)) = v.iter().find(|(_, n)| *n > limits.max_counter) {
         return Err(Error::CounterOutOfRange { field: "version-vector", value: n, max: limits.max_counter });
     }
-    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version-vector" })
+    VersionVector::from_canonical_parts(v).ok_or_else(|| Error::NotCanonical { field: "version-vector" })
 }
 
 impl<'de> Deserialize<'de> for VersionVector {
@@ -292,7 +292,7 @@ fn dot_from_wire((r, n): (ReplicaId, u64), cx: &DecodeCx) -> Result<Dot, Error> 
     if n > max {
         return Err(Error::CounterOutOfRange { field: "dot", value: n, max });
     }
-    Dot::new(r, n).ok_or(Error::CounterOutOfRange { field: "dot", value: 0, max })
+    Dot::new(r, n).ok_or_else(|| Error::CounterOutOfRange { field: "dot", value: 0, max })
 }
 
 impl<'de> Deserialize<'de> for Dot {

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
-use crate::wire::{DecodeCx, Reader, ReplicaTable, WireDot, WireStore, check_store_dots, put_len, put_serde, put_varint};
+use crate::wire::{DecodeCx, Reader, ReplicaTable, WireDot, WireStore, Writer, check_store_dots};
 
 impl<T> WireStore for SetStore<T>
 where
@@ -73,32 +73,32 @@ where
     /// Writes the bytes of [`serialize_wire`](Self::serialize_wire) directly: an empty store
     /// and a single element (a delta) without building anything, more grouped and sorted by
     /// reference, never cloned; each element through serde.
-    fn encode_wire(&self, table: &ReplicaTable, out: &mut Vec<u8>) {
+    fn encode_wire(&self, table: &ReplicaTable, w: &mut Writer<'_>) {
         if self.is_empty() {
-            out.push(0);
+            w.byte(0);
             return;
         }
         if let Some((id, n, elem)) = self.single() {
             // One group of one dot: `[(index, [(n - 1, element)])]`.
-            out.push(1);
-            put_varint(out, u64::from(table.index(&id)));
-            out.push(1);
-            put_varint(out, n - 1);
-            put_serde(out, elem);
+            w.byte(1);
+            w.varint(u64::from(table.index(&id)));
+            w.byte(1);
+            w.varint(n - 1);
+            w.serde(elem);
             return;
         }
         let mut groups: Vec<(u32, Vec<(u64, &T)>)> =
             self.dots_by_replica().into_iter().map(|(id, dots)| (table.index(&id), dots)).collect();
         groups.sort_unstable_by_key(|(i, _)| *i);
-        put_len(out, groups.len());
+        w.len(groups.len());
         for (index, mut dots) in groups {
             dots.sort_unstable_by_key(|(n, _)| *n);
-            put_varint(out, u64::from(index));
-            put_len(out, dots.len());
+            w.varint(u64::from(index));
+            w.len(dots.len());
             let mut prev = 0u64;
             for (n, elem) in dots {
-                put_varint(out, n - prev - 1);
-                put_serde(out, elem);
+                w.varint(n - prev - 1);
+                w.serde(elem);
                 prev = n;
             }
         }
@@ -129,7 +129,7 @@ where
         let gap = r.u64()?;
         let elem: T = r.value()?;
         r.check_end()?;
-        let n = gap.checked_add(1).ok_or(Error::CounterOutOfRange {
+        let n = gap.checked_add(1).ok_or_else(|| Error::CounterOutOfRange {
             field: "set",
             value: u64::MAX,
             max: SetStore::<T>::MAX_COUNTER,
