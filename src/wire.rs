@@ -771,6 +771,15 @@ impl<'a> Writer<'a> {
     }
 }
 
+impl Writer<'_> {
+    /// A large value through serde (postcard), straight into the vector: the buffer is for small
+    /// fields, a copy through it would cost more than it saves.
+    pub(crate) fn serde_large<T: Serialize + ?Sized>(&mut self, v: &T) {
+        self.flush();
+        put_serde(self.out, v);
+    }
+}
+
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
         self.flush();

@@ -63,6 +63,14 @@ impl CausalContext {
         CausalContext { entries: Entries::new_const() }
     }
 
+    /// The context of one replica's dots `lo..=hi` (`1 <= lo <= hi`), inline: no allocation.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn of_range(replica: ReplicaId, lo: u64, hi: u64) -> CausalContext {
+        debug_assert!(1 <= lo && lo <= hi);
+        CausalContext { entries: Entries::from_buf([(replica, Ranges::from_buf([(lo, hi)]))]) }
+    }
+
     /// Whether the context holds no dot.
     ///
     /// ```

@@ -114,6 +114,21 @@ fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Erro
     let l = &cx.limits;
     let n = r.len()?;
     cx.check_len("context.replicas", n, l.max_replicas)?;
+    if n == 1 {
+        // One replica (the context of a delta of one replica's operation): read directly into
+        // an inline context when it has one range, the same checks in the same order.
+        let mut ahead = *r;
+        let id = ReplicaId::from_bytes(ahead.bytes16()?);
+        if ahead.len()? == 1 {
+            cx.check_len("context.ranges", 1, l.max_ranges)?;
+            let (gap, len) = (ahead.u64()?, ahead.u64()?);
+            let mut rs = Ranges::new();
+            push_range(&mut rs, gap, len, cx)?;
+            *r = ahead;
+            let (lo, hi) = rs[0];
+            return Ok(CausalContext::of_range(id, lo, hi));
+        }
+    }
     // At most one entry per 18 bytes left (16-byte id, a length, a range): a length prefix
     // never makes this allocate more than the input holds.
     let mut entries = super::context::Entries::with_capacity(n.min(r.rest().len() / 18));

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
-use crate::wire::{DecodeCx, Reader, ReplicaTable, WireDot, WireStore, Writer, check_store_dots};
+use crate::wire::{DecodeCx, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots};
 
 impl<T> WireStore for SetStore<T>
 where
@@ -70,9 +70,9 @@ where
         groups.serialize(s)
     }
 
-    /// Writes the bytes of [`serialize_wire`](Self::serialize_wire) directly: an empty store
-    /// and a single element (a delta) without building anything, more grouped and sorted by
-    /// reference, never cloned; each element through serde.
+    /// Writes the bytes of [`serialize_wire`](Self::serialize_wire): an empty store and a single
+    /// element (a delta) directly, without building anything; more through
+    /// [`serialize_wire`](Self::serialize_wire) (grouped and sorted by reference, never cloned).
     fn encode_wire(&self, table: &ReplicaTable, w: &mut Writer<'_>) {
         if self.is_empty() {
             w.byte(0);
@@ -87,21 +87,8 @@ where
             w.serde(elem);
             return;
         }
-        let mut groups: Vec<(u32, Vec<(u64, &T)>)> =
-            self.dots_by_replica().into_iter().map(|(id, dots)| (table.index(&id), dots)).collect();
-        groups.sort_unstable_by_key(|(i, _)| *i);
-        w.len(groups.len());
-        for (index, mut dots) in groups {
-            dots.sort_unstable_by_key(|(n, _)| *n);
-            w.varint(u64::from(index));
-            w.len(dots.len());
-            let mut prev = 0u64;
-            for (n, elem) in dots {
-                w.varint(n - prev - 1);
-                w.serde(elem);
-                prev = n;
-            }
-        }
+        // More: grouped and sorted by reference, through serde straight into the output.
+        w.serde_large(&StoreOut(self, table));
     }
 
     /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly
