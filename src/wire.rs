@@ -61,8 +61,10 @@ impl<'a> ReplicaTable<'a> {
     /// The dot of a wire form, checked against the table and the limits.
     #[inline]
     pub(crate) fn resolve(&self, w: WireDot, cx: &DecodeCx) -> Result<Dot, Error> {
-        let (r, _) =
-            self.ctx.replica_at(w.0 as usize).ok_or_else(|| Error::UnknownReplicaIndex { index: u64::from(w.0) })?;
+        let (r, _) = self
+            .ctx
+            .replica_at(w.0 as usize)
+            .ok_or_else(|| Error::UnknownReplicaIndex { index: u64::from(w.0) })?;
         if w.1 > cx.limits.max_counter {
             return Err(Error::CounterOutOfRange { field: "dot", value: w.1, max: cx.limits.max_counter });
         }
@@ -457,7 +459,8 @@ impl<'b> Reader<'b> {
     /// Sixteen raw bytes (a replica id).
     #[inline]
     pub(crate) fn bytes16(&mut self) -> Result<[u8; 16], Error> {
-        let (head, rest) = self.bytes.split_first_chunk::<16>().ok_or_else(|| Error::Malformed { field: "value" })?;
+        let (head, rest) =
+            self.bytes.split_first_chunk::<16>().ok_or_else(|| Error::Malformed { field: "value" })?;
         self.bytes = rest;
         Ok(*head)
     }
@@ -563,7 +566,11 @@ pub trait WireStore: DotStore {
 /// Checks a decoded store against its context: at most [`Limits::max_dots`] dots (field
 /// `store.dots`), every one of them in `ctx` (else [`Error::DotOutsideContext`] naming the first
 /// found).
-pub(crate) fn check_store_dots<S: DotStore>(store: &S, ctx: &CausalContext, cx: &DecodeCx) -> Result<(), Error> {
+pub(crate) fn check_store_dots<S: DotStore>(
+    store: &S,
+    ctx: &CausalContext,
+    cx: &DecodeCx,
+) -> Result<(), Error> {
     cx.check_len("store.dots", store.dot_count(), cx.limits.max_dots)?;
     let mut bad = None;
     store.for_each_dot(&mut |d| {

@@ -64,7 +64,9 @@ struct Row {
 /// remove of a one-dot element.
 fn rows(m: u64) -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut push = |name: &str, ours: f64, theirs: f64| rows.push(Row { name: format!("{name}, source of {m}"), ours, theirs });
+    let mut push = |name: &str, ours: f64, theirs: f64| {
+        rows.push(Row { name: format!("{name}, source of {m}"), ours, theirs })
+    };
 
     let (mut set, oset) = sets(m, |e| e);
     let ins = set.insert(rid(PEER), 1 << 40);
@@ -72,7 +74,9 @@ fn rows(m: u64) -> Vec<Row> {
     let rm = set.remove(rid(PEER), &5);
     let orm = oset.rm(5, oset.contains(&5).derive_rm_ctx());
     type Op = crdts::orswot::Op<u64, u128>;
-    for (what, delta, op) in [("one insert delta, u64", &ins, &add), ("a one-element remove delta, u64", &rm, &orm)] {
+    for (what, delta, op) in
+        [("one insert delta, u64", &ins, &add), ("a one-element remove delta, u64", &rm, &orm)]
+    {
         let theirs = per_op(|| drop(bincode::serialize(op).expect("encode")));
         push(&format!("encode {what} (wire::encode)"), per_op(|| drop(wire::encode(delta))), theirs);
         push(&format!("encode {what} (wire::to_bytes)"), per_op(|| drop(wire::to_bytes(delta))), theirs);

@@ -284,7 +284,9 @@ fn direct_encoder_agrees_with_serde_on_random_histories() {
             }
             3 => {
                 let d = maps[r]
-                    .update(id, word.clone(), |c| if e % 2 == 0 { c.increment(e + 1) } else { c.decrement(e + 1) })
+                    .update(id, word.clone(), |c| {
+                        if e % 2 == 0 { c.increment(e + 1) } else { c.decrement(e + 1) }
+                    })
                     .0;
                 check(&d);
                 maps[other].join_ref(&d);
@@ -307,8 +309,13 @@ fn direct_encoder_agrees_with_serde_on_random_histories() {
                 pn[other].join_ref(&d);
             }
             _ => {
-                let (s, w, m, n, c) =
-                    (sets[other].clone(), words[other].clone(), maps[other].clone(), nested[other].clone(), counters[other].clone());
+                let (s, w, m, n, c) = (
+                    sets[other].clone(),
+                    words[other].clone(),
+                    maps[other].clone(),
+                    nested[other].clone(),
+                    counters[other].clone(),
+                );
                 sets[r].join(s);
                 words[r].join(w);
                 maps[r].join(m);

@@ -133,12 +133,14 @@ impl CausalContext {
 
     /// The position of `r` among the context's replicas (sorted by id): its index in the
     /// replica table of an encoded value.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     #[inline]
     pub(crate) fn replica_index(&self, r: &ReplicaId) -> Option<usize> {
         self.find(r).ok()
     }
 
     /// The replica at position `i` (sorted by id) and its ranges.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     #[inline]
     pub(crate) fn replica_at(&self, i: usize) -> Option<(ReplicaId, &[(u64, u64)])> {
         self.entries.get(i).map(|(r, rs)| (*r, rs.as_slice()))
@@ -146,6 +148,7 @@ impl CausalContext {
 
     /// Whether the replica at position `i` (sorted by id) has event `n`: [`contains`](Self::contains)
     /// for a dot given by its index in an encoded value's replica table.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     #[inline]
     pub(crate) fn contains_at(&self, i: usize, n: u64) -> bool {
         self.entries.get(i).is_some_and(|(_, rs)| ranges_contain(rs, n))
