@@ -68,7 +68,7 @@ impl<'a> ReplicaTable<'a> {
         if w.1 > cx.limits.max_counter {
             return Err(Error::CounterOutOfRange { field: "dot", value: w.1, max: cx.limits.max_counter });
         }
-        Dot::new(r, w.1).ok_or_else(|| Error::CounterOutOfRange {
+        Dot::new(r, w.1).ok_or(Error::CounterOutOfRange {
             field: "dot",
             value: 0,
             max: cx.limits.max_counter,
@@ -459,8 +459,7 @@ impl<'b> Reader<'b> {
     /// Sixteen raw bytes (a replica id).
     #[inline]
     pub(crate) fn bytes16(&mut self) -> Result<[u8; 16], Error> {
-        let (head, rest) =
-            self.bytes.split_first_chunk::<16>().ok_or_else(|| Error::Malformed { field: "value" })?;
+        let (head, rest) = self.bytes.split_first_chunk::<16>().ok_or(Error::Malformed { field: "value" })?;
         self.bytes = rest;
         Ok(*head)
     }

@@ -104,7 +104,7 @@ pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<C
         }
         entries.push((r, rs));
     }
-    CausalContext::from_canonical_parts(entries).ok_or_else(|| Error::NotCanonical { field: "context" })
+    CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
 }
 
 /// A context read directly from the bytes, checked as it is read (the same checks as
@@ -151,7 +151,7 @@ fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Erro
         }
         entries.push((id, rs));
     }
-    CausalContext::from_canonical_parts(entries).ok_or_else(|| Error::NotCanonical { field: "context" })
+    CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
 }
 
 /// The wire form of a causal pair: the context (which is also the replica table), then the store.
@@ -281,7 +281,7 @@ fn vv_from_wire(v: Vec<(ReplicaId, u64)>, cx: &DecodeCx) -> Result<VersionVector
     if let Some(&(_, n)) = v.iter().find(|(_, n)| *n > limits.max_counter) {
         return Err(Error::CounterOutOfRange { field: "version-vector", value: n, max: limits.max_counter });
     }
-    VersionVector::from_canonical_parts(v).ok_or_else(|| Error::NotCanonical { field: "version-vector" })
+    VersionVector::from_canonical_parts(v).ok_or(Error::NotCanonical { field: "version-vector" })
 }
 
 impl<'de> Deserialize<'de> for VersionVector {
@@ -307,7 +307,7 @@ fn dot_from_wire((r, n): (ReplicaId, u64), cx: &DecodeCx) -> Result<Dot, Error> 
     if n > max {
         return Err(Error::CounterOutOfRange { field: "dot", value: n, max });
     }
-    Dot::new(r, n).ok_or_else(|| Error::CounterOutOfRange { field: "dot", value: 0, max })
+    Dot::new(r, n).ok_or(Error::CounterOutOfRange { field: "dot", value: 0, max })
 }
 
 impl<'de> Deserialize<'de> for Dot {

@@ -116,7 +116,7 @@ where
         let gap = r.u64()?;
         let elem: T = r.value()?;
         r.check_end()?;
-        let n = gap.checked_add(1).ok_or_else(|| Error::CounterOutOfRange {
+        let n = gap.checked_add(1).ok_or(Error::CounterOutOfRange {
             field: "set",
             value: u64::MAX,
             max: SetStore::<T>::MAX_COUNTER,
