@@ -68,11 +68,11 @@ impl<'a> ReplicaTable<'a> {
         if w.1 > cx.limits.max_counter {
             return Err(Error::CounterOutOfRange { field: "dot", value: w.1, max: cx.limits.max_counter });
         }
-        Dot::new(r, w.1).ok_or(Error::CounterOutOfRange {
-            field: "dot",
-            value: 0,
-            max: cx.limits.max_counter,
-        })
+        // `let else`, not `ok_or`: an error built eagerly is dropped on every success (measured).
+        let Some(dot) = Dot::new(r, w.1) else {
+            return Err(Error::CounterOutOfRange { field: "dot", value: 0, max: cx.limits.max_counter });
+        };
+        Ok(dot)
     }
 }
 
@@ -459,7 +459,9 @@ impl<'b> Reader<'b> {
     /// Sixteen raw bytes (a replica id).
     #[inline]
     pub(crate) fn bytes16(&mut self) -> Result<[u8; 16], Error> {
-        let (head, rest) = self.bytes.split_first_chunk::<16>().ok_or(Error::Malformed { field: "value" })?;
+        let Some((head, rest)) = self.bytes.split_first_chunk::<16>() else {
+            return Err(Error::Malformed { field: "value" });
+        };
         self.bytes = rest;
         Ok(*head)
     }
@@ -669,69 +671,51 @@ impl postcard::ser_flavors::Flavor for ExtendOut<'_> {
 /// # Panics
 ///
 /// If `v`'s `Serialize` impl fails (see [`Decode::encode_body`]).
+#[inline]
 fn put_serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
     // Serializing our types into a Vec cannot fail.
     postcard::serialize_with_flavor(v, ExtendOut(out)).expect("serialization into memory");
 }
 
-/// The room of a [`Writer`]'s buffer.
-const WRITER_ROOM: usize = 64;
-
 /// The output of the direct encoders ([`Decode::encode_body`] of the crate's types): the bytes
-/// of the postcard format, gathered in a small buffer on the stack and appended to the vector
-/// 64 bytes at a time (one copy, where a call into the vector per field would cost more than
-/// the field). Flushed when dropped. Plumbing: public only because it appears in public bounds;
-/// hidden from the docs and not covered by semver.
+/// of the postcard format appended to a vector, each field written in place (no serde call per
+/// field). Plumbing: public only because it appears in public bounds; hidden from the docs and
+/// not covered by semver.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Writer<'a> {
     out: &'a mut Vec<u8>,
-    buf: [u8; WRITER_ROOM],
-    len: usize,
 }
 
 impl<'a> Writer<'a> {
     /// A writer appending to `out`.
     #[inline]
     pub(crate) fn new(out: &'a mut Vec<u8>) -> Self {
-        Writer { out, buf: [0; WRITER_ROOM], len: 0 }
-    }
-
-    /// Appends the buffered bytes to the vector.
-    #[inline]
-    fn flush(&mut self) {
-        self.out.extend_from_slice(&self.buf[..self.len]);
-        self.len = 0;
-    }
-
-    /// Makes room for `n <= WRITER_ROOM` bytes in the buffer.
-    #[inline]
-    fn room(&mut self, n: usize) {
-        if self.len + n > WRITER_ROOM {
-            self.flush();
-        }
+        Writer { out }
     }
 
     /// One byte.
     #[inline]
     pub(crate) fn byte(&mut self, b: u8) {
-        self.room(1);
-        self.buf[self.len] = b;
-        self.len += 1;
+        self.out.push(b);
     }
 
     /// A varint (LEB128, minimal).
     #[inline]
     pub(crate) fn varint(&mut self, mut v: u64) {
-        self.room(10);
-        let mut i = self.len;
+        if v < 0x80 {
+            self.out.push(v as u8);
+            return;
+        }
+        let mut buf = [0u8; 10];
+        let mut i = 0;
         while v >= 0x80 {
-            self.buf[i] = (v as u8) | 0x80;
+            buf[i] = (v as u8) | 0x80;
             v >>= 7;
             i += 1;
         }
-        self.buf[i] = v as u8;
-        self.len = i + 1;
+        buf[i] = v as u8;
+        self.out.extend_from_slice(&buf[..=i]);
     }
 
     /// A sequence length (a `usize` varint).
@@ -743,27 +727,13 @@ impl<'a> Writer<'a> {
     /// Sixteen raw bytes (a replica id).
     #[inline]
     pub(crate) fn bytes16(&mut self, b: &[u8; 16]) {
-        self.room(16);
-        self.buf[self.len..self.len + 16].copy_from_slice(b);
-        self.len += 16;
+        self.out.extend_from_slice(b);
     }
 
     /// Raw bytes.
     #[inline]
     pub(crate) fn bytes(&mut self, b: &[u8]) {
-        if b.len() <= 10 && self.len + 10 <= WRITER_ROOM {
-            // A varint of serde's: byte by byte (a copy of a few bytes costs less than a call).
-            for (d, &x) in self.buf[self.len..self.len + 10].iter_mut().zip(b) {
-                *d = x;
-            }
-            self.len += b.len();
-        } else if b.len() <= WRITER_ROOM - self.len {
-            self.buf[self.len..self.len + b.len()].copy_from_slice(b);
-            self.len += b.len();
-        } else {
-            self.flush();
-            self.out.extend_from_slice(b);
-        }
+        self.out.extend_from_slice(b);
     }
 
     /// A value through serde (postcard).
@@ -774,21 +744,6 @@ impl<'a> Writer<'a> {
     #[inline]
     pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
         postcard::serialize_with_flavor(v, WriterOut(self)).expect("serialization into memory");
-    }
-}
-
-impl Writer<'_> {
-    /// A large value through serde (postcard), straight into the vector: the buffer is for small
-    /// fields, a copy through it would cost more than it saves.
-    pub(crate) fn serde_large<T: Serialize + ?Sized>(&mut self, v: &T) {
-        self.flush();
-        put_serde(self.out, v);
-    }
-}
-
-impl Drop for Writer<'_> {
-    fn drop(&mut self) {
-        self.flush();
     }
 }
 

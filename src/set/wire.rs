@@ -88,7 +88,7 @@ where
             return;
         }
         // More: grouped and sorted by reference, through serde straight into the output.
-        w.serde_large(&StoreOut(self, table));
+        w.serde(&StoreOut(self, table));
     }
 
     /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly
@@ -116,11 +116,13 @@ where
         let gap = r.u64()?;
         let elem: T = r.value()?;
         r.check_end()?;
-        let n = gap.checked_add(1).ok_or(Error::CounterOutOfRange {
-            field: "set",
-            value: u64::MAX,
-            max: SetStore::<T>::MAX_COUNTER,
-        })?;
+        let Some(n) = gap.checked_add(1) else {
+            return Err(Error::CounterOutOfRange {
+                field: "set",
+                value: u64::MAX,
+                max: SetStore::<T>::MAX_COUNTER,
+            });
+        };
         let dot = table.resolve(WireDot(index, n), cx)?;
         if n > SetStore::<T>::MAX_COUNTER {
             return Err(Error::CounterOutOfRange { field: "set", value: n, max: SetStore::<T>::MAX_COUNTER });
