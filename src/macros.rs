@@ -177,6 +177,9 @@ macro_rules! causal_newtype {
         where
             $store: $crate::wire::WireStore,
         {
+            fn encode_body(&self, out: &mut alloc::vec::Vec<u8>) {
+                self.inner.encode_into(out);
+            }
             fn decode_prefix<'b>(
                 body: &'b [u8],
                 cx: &mut $crate::wire::DecodeCx,

@@ -12,6 +12,10 @@ use crate::Lattice;
 /// more. One range (`1..=n`) is the overwhelmingly common case and lives inline.
 pub(crate) type Ranges = SmallVec<[(u64, u64); 1]>;
 
+/// The replicas of a context and their ranges, sorted by replica. One replica (the context of a
+/// delta made by one replica, such as one insert) lives inline: such a context allocates nothing.
+pub(crate) type Entries = SmallVec<[(ReplicaId, Ranges); 1]>;
+
 /// Every event a replica has seen, live or removed: an arbitrary set of [`Dot`]s.
 ///
 /// Stored per replica as sorted inclusive ranges, kept **canonical** after every operation
@@ -44,7 +48,7 @@ pub(crate) type Ranges = SmallVec<[(u64, u64); 1]>;
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct CausalContext {
     /// Sorted by replica; no entry has empty ranges.
-    entries: Vec<(ReplicaId, Ranges)>,
+    entries: Entries,
 }
 
 impl CausalContext {
@@ -56,7 +60,15 @@ impl CausalContext {
     /// ```
     #[must_use]
     pub const fn new() -> Self {
-        CausalContext { entries: Vec::new() }
+        CausalContext { entries: Entries::new_const() }
+    }
+
+    /// The context of one replica's dots `lo..=hi` (`1 <= lo <= hi`), inline: no allocation.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn of_range(replica: ReplicaId, lo: u64, hi: u64) -> CausalContext {
+        debug_assert!(1 <= lo && lo <= hi);
+        CausalContext { entries: Entries::from_buf([(replica, Ranges::from_buf([(lo, hi)]))]) }
     }
 
     /// Whether the context holds no dot.
@@ -117,6 +129,29 @@ impl CausalContext {
 
     fn find(&self, r: &ReplicaId) -> Result<usize, usize> {
         self.entries.binary_search_by(|(x, _)| x.cmp(r))
+    }
+
+    /// The position of `r` among the context's replicas (sorted by id): its index in the
+    /// replica table of an encoded value.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn replica_index(&self, r: &ReplicaId) -> Option<usize> {
+        self.find(r).ok()
+    }
+
+    /// The replica at position `i` (sorted by id) and its ranges.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn replica_at(&self, i: usize) -> Option<(ReplicaId, &[(u64, u64)])> {
+        self.entries.get(i).map(|(r, rs)| (*r, rs.as_slice()))
+    }
+
+    /// Whether the replica at position `i` (sorted by id) has event `n`: [`contains`](Self::contains)
+    /// for a dot given by its index in an encoded value's replica table.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn contains_at(&self, i: usize, n: u64) -> bool {
+        self.entries.get(i).is_some_and(|(_, rs)| ranges_contain(rs, n))
     }
 
     pub(crate) fn ranges_of(&self, r: &ReplicaId) -> &[(u64, u64)] {
@@ -274,7 +309,7 @@ impl CausalContext {
     /// ```
     #[must_use]
     pub fn difference(&self, other: &CausalContext) -> CausalContext {
-        let mut entries = Vec::new();
+        let mut entries = Entries::new();
         for (r, rs) in &self.entries {
             let d = diff_ranges(rs, other.ranges_of(r));
             if !d.is_empty() {
@@ -297,7 +332,7 @@ impl CausalContext {
     /// ```
     #[must_use]
     pub fn intersection(&self, other: &CausalContext) -> CausalContext {
-        let mut entries = Vec::new();
+        let mut entries = Entries::new();
         for (r, rs) in &self.entries {
             let o = other.ranges_of(r);
             if o.is_empty() {
@@ -349,7 +384,8 @@ impl CausalContext {
     /// decoders: returns `None` if the replicas are not strictly increasing, a replica has no
     /// range, or a replica's ranges are not sorted, disjoint, non-adjacent and within `1..`.
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
-    pub(crate) fn from_canonical_parts(entries: Vec<(ReplicaId, Ranges)>) -> Option<CausalContext> {
+    pub(crate) fn from_canonical_parts(entries: impl Into<Entries>) -> Option<CausalContext> {
+        let entries = entries.into();
         for w in entries.windows(2) {
             if w[0].0 >= w[1].0 {
                 return None;
@@ -500,7 +536,7 @@ impl Lattice for CausalContext {
             // The replicas only `other` names, merged in by one pass over both lists.
             let mine = core::mem::take(&mut self.entries);
             super::work::add(mine.len() + other.entries.len());
-            let mut out = Vec::with_capacity(mine.len() + other.entries.len());
+            let mut out = Entries::with_capacity(mine.len() + other.entries.len());
             let mut theirs = other.entries.iter().peekable();
             for (r, rs) in mine {
                 while let Some(e) = theirs.next_if(|(x, _)| *x < r) {
@@ -531,7 +567,7 @@ impl FromIterator<Dot> for CausalContext {
             a.cmp(b)
         });
         super::work::add(dots.len());
-        let mut entries: Vec<(ReplicaId, Ranges)> = Vec::new();
+        let mut entries = Entries::new();
         for d in dots {
             let n = d.counter();
             match entries.last_mut() {

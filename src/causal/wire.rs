@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::{Causal, CausalContext, Dot, Ranges, ReplicaId, VersionVector};
 use crate::error::Error;
 use crate::wire::{
-    Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, checked_default, decode_through,
+    Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, Writer, checked_default, decode_through,
 };
 
 /// One replica's entry of a context on the wire: the id and its ranges, gap-encoded as
@@ -47,6 +47,22 @@ impl Serialize for GapsOut<'_> {
             prev = hi;
         }
         seq.end()
+    }
+}
+
+/// Writes the wire form of a context directly: the bytes of [`ContextOut`] through postcard.
+#[inline]
+fn put_context(w: &mut Writer<'_>, ctx: &CausalContext) {
+    w.len(ctx.replica_count());
+    for (r, rs) in ctx.ranges() {
+        w.bytes16(&r.to_bytes());
+        w.len(rs.len());
+        let mut prev = 0u64;
+        for &(lo, hi) in rs {
+            w.varint(lo - prev - 1);
+            w.varint(hi - lo);
+            prev = hi;
+        }
     }
 }
 
@@ -93,13 +109,29 @@ pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<C
 
 /// A context read directly from the bytes, checked as it is read (the same checks as
 /// [`context_from_wire`], and minimal varints): nothing is built but the context.
+#[inline]
 fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Error> {
     let l = &cx.limits;
     let n = r.len()?;
     cx.check_len("context.replicas", n, l.max_replicas)?;
+    if n == 1 {
+        // One replica (the context of a delta of one replica's operation): read directly into
+        // an inline context when it has one range, the same checks in the same order.
+        let mut ahead = *r;
+        let id = ReplicaId::from_bytes(ahead.bytes16()?);
+        if ahead.len()? == 1 {
+            cx.check_len("context.ranges", 1, l.max_ranges)?;
+            let (gap, len) = (ahead.u64()?, ahead.u64()?);
+            let mut rs = Ranges::new();
+            push_range(&mut rs, gap, len, cx)?;
+            *r = ahead;
+            let (lo, hi) = rs[0];
+            return Ok(CausalContext::of_range(id, lo, hi));
+        }
+    }
     // At most one entry per 18 bytes left (16-byte id, a length, a range): a length prefix
     // never makes this allocate more than the input holds.
-    let mut entries = Vec::with_capacity(n.min(r.rest().len() / 18));
+    let mut entries = super::context::Entries::with_capacity(n.min(r.rest().len() / 18));
     let mut total = 0usize;
     for _ in 0..n {
         let id = ReplicaId::from_bytes(r.bytes16()?);
@@ -144,28 +176,28 @@ impl<S: WireStore> Causal<S> {
 
     /// Reads and validates a causal pair from the front of `r`, refusing any non-canonical
     /// encoding as it reads: the context directly, then the store
-    /// ([`WireStore::decode_wire`]).
+    /// ([`WireStore::decode_wire`], which also checks that its dots lie in the context).
+    #[inline]
     fn read(r: &mut Reader<'_>, cx: &mut DecodeCx) -> Result<Self, Error> {
         let context = read_context(r, cx)?;
-        let table = ReplicaTable::of(&context);
-        let store = S::decode_wire(r, &table, cx)?;
-        Self::check_dots(store, context, cx)
+        let store = S::decode_wire(r, &ReplicaTable::of(&context), cx)?;
+        Ok(Causal::from_parts(store, context))
     }
 
     /// The pair of a decoded store and context, if the store's dots are within the limits and
     /// the context.
     fn check_dots(store: S, context: CausalContext, cx: &DecodeCx) -> Result<Self, Error> {
-        cx.check_len("store.dots", store.dot_count(), cx.limits.max_dots)?;
-        let mut bad = None;
-        store.for_each_dot(&mut |d| {
-            if bad.is_none() && !context.contains(&d) {
-                bad = Some(d);
-            }
-        });
-        if let Some(dot) = bad {
-            return Err(Error::DotOutsideContext { dot });
-        }
+        crate::wire::check_store_dots(&store, &context, cx)?;
         Ok(Causal::from_parts(store, context))
+    }
+
+    /// Appends the wire form to `out`, written directly: the context, then the store
+    /// ([`WireStore::encode_wire`]). The bytes of the `Serialize` impl through postcard.
+    #[inline]
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::new(out);
+        put_context(&mut w, &self.context);
+        self.store.encode_wire(&ReplicaTable::of(&self.context), &mut w);
     }
 }
 
@@ -190,6 +222,11 @@ impl<'de, S: WireStore> Deserialize<'de> for Causal<S> {
 
 /// `[(context entry)] [store]`: the context, then the store's wire form.
 impl<S: WireStore> Decode for Causal<S> {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        self.encode_into(out);
+    }
+
+    #[inline]
     fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
         let mut r = Reader::whole(body);
         let v = Self::read(&mut r, cx)?;
@@ -204,6 +241,7 @@ impl<S: WireStore> Decode for Causal<S> {
     }
 
     /// The reader refuses every non-canonical input as it reads: no re-encode.
+    #[inline]
     fn decode_canonical(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
         Self::decode_body(body, cx)
     }
@@ -225,6 +263,10 @@ impl<'de> Deserialize<'de> for CausalContext {
 /// `[(replica id, [(gap, length)])]`, sorted by id.
 impl Decode for CausalContext {
     decode_through!(|w, cx| context_from_wire(w, cx));
+
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        put_context(&mut Writer::new(out), self);
+    }
 }
 
 impl Serialize for VersionVector {

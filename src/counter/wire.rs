@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::{GCounter, PnCounter};
 use crate::causal::ReplicaId;
 use crate::error::Error;
-use crate::wire::{Decode, DecodeCx, checked_default};
+use crate::wire::{Decode, DecodeCx, Writer, checked_default};
 
 /// One wire entry with its replica and its counts.
 trait Entry {
@@ -92,26 +92,52 @@ impl<'de> Deserialize<'de> for GCounter {
 /// `[(16-byte id, count)]`.
 impl Decode for GCounter {
     crate::wire::decode_through!(|v, cx| gcounter_from_wire(v, cx));
+
+    /// The bytes of the `Serialize` impl, written directly.
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::new(out);
+        w.len(self.entries.len());
+        for (r, n) in &self.entries {
+            w.bytes16(&r.to_bytes());
+            w.varint(*n);
+        }
+    }
 }
 
-impl Serialize for PnCounter {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl PnCounter {
+    /// The one sorted list of the wire form, `(id, increments, decrements)`, merged from the two
+    /// G-Counters on the fly.
+    fn wire_entries(&self) -> impl Iterator<Item = (ReplicaId, u64, u64)> + '_ {
         let (p, n) = (&self.p.entries, &self.n.entries);
-        let mut out = Vec::with_capacity(p.len().max(n.len()));
         let (mut i, mut j) = (0, 0);
-        while i < p.len() || j < n.len() {
+        core::iter::from_fn(move || {
             let next = match (p.get(i), n.get(j)) {
                 (Some(a), Some(b)) if a.0 == b.0 => (a.0, a.1, b.1),
                 (Some(a), Some(b)) if a.0 < b.0 => (a.0, a.1, 0),
                 (Some(a), None) => (a.0, a.1, 0),
                 (_, Some(b)) => (b.0, 0, b.1),
-                (None, None) => unreachable!("loop condition"),
+                (None, None) => return None,
             };
             i += usize::from(p.get(i).is_some_and(|a| a.0 == next.0));
             j += usize::from(n.get(j).is_some_and(|b| b.0 == next.0));
-            out.push((next.0, next.1, next.2));
+            Some(next)
+        })
+    }
+
+    /// The number of entries of [`wire_entries`](Self::wire_entries).
+    fn wire_len(&self) -> usize {
+        self.wire_entries().count()
+    }
+}
+
+impl Serialize for PnCounter {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.wire_len()))?;
+        for e in self.wire_entries() {
+            seq.serialize_element(&e)?;
         }
-        out.serialize(s)
+        seq.end()
     }
 }
 
@@ -125,6 +151,17 @@ impl<'de> Deserialize<'de> for PnCounter {
 /// `[(16-byte id, increments, decrements)]`.
 impl Decode for PnCounter {
     crate::wire::decode_through!(|v, cx| pncounter_from_wire(v, cx));
+
+    /// The bytes of the `Serialize` impl, written directly.
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        let mut w = Writer::new(out);
+        w.len(self.wire_len());
+        for (r, p, n) in self.wire_entries() {
+            w.bytes16(&r.to_bytes());
+            w.varint(p);
+            w.varint(n);
+        }
+    }
 }
 
 /// A causal counter store's total within [`Limits::max_counter`](crate::Limits::max_counter)

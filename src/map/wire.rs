@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::MapStore;
 use crate::Error;
-use crate::wire::{DecodeCx, ReplicaTable, WireStore};
+use crate::wire::{DecodeCx, ReplicaTable, WireStore, Writer};
 
 /// Canonical: keys in ascending order (hence `K: Ord`), no empty value. Decoding checks both,
 /// the number of keys against [`Limits::max_elements`](crate::Limits::max_elements), the nesting
@@ -22,6 +22,17 @@ where
 
     fn to_wire(&self, table: &ReplicaTable) -> Self::Wire {
         self.sorted_entries().into_iter().map(|(k, v)| (k.clone(), v.to_wire(table))).collect()
+    }
+
+    /// Writes the bytes of the wire form directly: the keys sorted by reference (never cloned),
+    /// each through serde, each value by its own [`WireStore::encode_wire`].
+    fn encode_wire(&self, table: &ReplicaTable, w: &mut Writer<'_>) {
+        let entries = self.sorted_entries();
+        w.len(entries.len());
+        for (k, v) in entries {
+            w.serde(k);
+            v.encode_wire(table, w);
+        }
     }
 
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {

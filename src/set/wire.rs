@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
-use crate::wire::{DecodeCx, Reader, ReplicaTable, WireDot, WireStore};
+use crate::wire::{DecodeCx, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots};
 
 impl<T> WireStore for SetStore<T>
 where
@@ -70,9 +70,31 @@ where
         groups.serialize(s)
     }
 
+    /// Writes the bytes of [`serialize_wire`](Self::serialize_wire): an empty store and a single
+    /// element (a delta) directly, without building anything; more through
+    /// [`serialize_wire`](Self::serialize_wire) (grouped and sorted by reference, never cloned).
+    fn encode_wire(&self, table: &ReplicaTable, w: &mut Writer<'_>) {
+        if self.is_empty() {
+            w.byte(0);
+            return;
+        }
+        if let Some((id, n, elem)) = self.single() {
+            // One group of one dot: `[(index, [(n - 1, element)])]`.
+            w.byte(1);
+            w.varint(u64::from(table.index(&id)));
+            w.byte(1);
+            w.varint(n - 1);
+            w.serde(elem);
+            return;
+        }
+        // More: grouped and sorted by reference, through serde straight into the output.
+        w.serde(&StoreOut(self, table));
+    }
+
     /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly
     /// from the bytes, building nothing but the store of that element; anything larger through
     /// the serde wire form. The same checks, in the same order, as [`from_wire`](Self::from_wire).
+    #[inline]
     fn decode_wire(r: &mut Reader<'_>, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
         let start = *r;
         // `[(index, [(gap, element)])]`: one group of one element, or none.
@@ -86,22 +108,30 @@ where
         };
         if index == u32::MAX || r.len() != Ok(1) {
             *r = start;
-            return r.store(table, cx);
+            let s: Self = r.store(table, cx)?;
+            check_store_dots(&s, table.context(), cx)?;
+            return Ok(s);
         }
         cx.check_len("set.dots", 1, cx.limits.max_dots)?;
         let gap = r.u64()?;
         let elem: T = r.value()?;
         r.check_end()?;
-        let n = gap.checked_add(1).ok_or(Error::CounterOutOfRange {
-            field: "set",
-            value: u64::MAX,
-            max: SetStore::<T>::MAX_COUNTER,
-        })?;
+        let Some(n) = gap.checked_add(1) else {
+            return Err(Error::CounterOutOfRange {
+                field: "set",
+                value: u64::MAX,
+                max: SetStore::<T>::MAX_COUNTER,
+            });
+        };
         let dot = table.resolve(WireDot(index, n), cx)?;
         if n > SetStore::<T>::MAX_COUNTER {
             return Err(Error::CounterOutOfRange { field: "set", value: n, max: SetStore::<T>::MAX_COUNTER });
         }
         cx.check_len("set.elements", 1, cx.limits.max_elements)?;
+        // One dot: `set.dots` above checked it against `max_dots`, as `store.dots` would.
+        if !table.context().contains_at(index as usize, n) {
+            return Err(Error::DotOutsideContext { dot });
+        }
         Ok(SetStore::of_one(elem, dot))
     }
 
