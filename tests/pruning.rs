@@ -678,7 +678,10 @@ fn two_heirs_through_the_simulator_fold_once_on_a_lossy_ring() {
             assert_eq!(sim.state(i).read(), one_fold.read(), "seed {seed}: node {i} reads as after one fold");
             assert!(!sim.state(i).named().contains(&gone));
         }
-        println!("seed {seed}: converged {rounds} rounds after the faults stopped; {:?}", sim.stats().retire_messages);
+        println!(
+            "seed {seed}: converged {rounds} rounds after the faults stopped; {:?}",
+            sim.stats().retire_messages
+        );
     }
 }
 

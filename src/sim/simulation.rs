@@ -1039,7 +1039,9 @@ where
         L: PartialEq,
     {
         let Some(first) = self.nodes.first() else { return true };
-        self.nodes.iter().all(|n| n.up && !n.engine.marks_pending() && n.engine.state() == first.engine.state())
+        self.nodes
+            .iter()
+            .all(|n| n.up && !n.engine.marks_pending() && n.engine.state() == first.engine.state())
     }
 
     /// Steps until [`converged`](Self::converged), at most `max_rounds` times; returns the

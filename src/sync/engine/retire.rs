@@ -488,6 +488,8 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// Phase 2 at the owner: folds `retired` into this replica, purges it, and keeps the
     /// record. `O(state + buffered deltas)`.
     fn fold_retired(&mut self, retired: ReplicaId) {
+        // (Already done by `retire`; not for a mark adopted from a neighbour.)
+        self.remove_neighbour(retired);
         let fold = self.state.fold(retired, self.id).purged(retired);
         self.purge_everywhere(retired);
         // The fold also travels as data, behind the record (data waits for its ack): a replica
@@ -1161,13 +1163,25 @@ mod wire_impls {
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
-    use super::{DONE_CAP, RetireMessage};
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::{DONE_CAP, MarkState, RetireMark, RetireMessage, Retirement};
     use crate::causal::work;
     use crate::sync::{Message, Mode, SyncEngine};
-    use crate::{GCounter, ReplicaId};
+    use crate::{EwFlag, GCounter, Lattice, ReplicaId};
 
     fn rid(n: u128) -> ReplicaId {
         ReplicaId::from_u128(n)
+    }
+
+    /// `b`'s answer to `a`'s mark of `r`: it followed it.
+    fn followed(r: ReplicaId, a: ReplicaId, b: ReplicaId) -> RetireMessage<GCounter> {
+        RetireMessage::MarksHeld(vec![RetireMark {
+            retired: r,
+            owner: a,
+            state: MarkState::Seen(vec![a, b]),
+        }])
     }
 
     /// The purge calls one incoming payload costs after `retired` retirements, `live` of them
@@ -1178,8 +1192,9 @@ mod tests {
         e.add_neighbour(b);
         for i in 0..retired {
             assert!(e.retire(rid(1_000 + i)));
+            e.on_retirement(b, followed(rid(1_000 + i), a, b)).unwrap();
             if i < retired - live {
-                e.on_retirement(b, RetireMessage::Ack(alloc::vec![rid(1_000 + i)])).unwrap();
+                e.on_retirement(b, RetireMessage::Ack(vec![rid(1_000 + i)])).unwrap();
             }
         }
         assert_eq!(e.retirements(), live as usize);
@@ -1203,5 +1218,140 @@ mod tests {
         );
         assert_eq!((w1, w2), (DONE_CAP, DONE_CAP));
         assert_eq!((l1, l2), (DONE_CAP + 10, DONE_CAP + 10));
+    }
+
+    /// An engine with `n` buffered delta-groups (a neighbour `c` that never acknowledges), and
+    /// `gone`'s increment among them.
+    fn buffered(n: u64) -> SyncEngine<EwFlag> {
+        let (gone, a, c) = (rid(1), rid(2), rid(4));
+        let mut e = SyncEngine::<EwFlag>::new(a, Mode::DeltaBpRr);
+        e.add_neighbour(c);
+        e.local(EwFlag::new().enable(gone));
+        for _ in 1..n {
+            e.update(|f, me| f.enable(me));
+        }
+        assert_eq!(e.buffered() as u64, n);
+        e
+    }
+
+    /// The work of one call on an engine holding `n` buffered delta-groups: `retire` (the mark;
+    /// no fold yet), the fold once the last member followed, and applying another heir's record.
+    fn retirement_work(n: u64) -> (usize, usize, usize) {
+        let (gone, a, c) = (rid(1), rid(2), rid(4));
+        let mut e = buffered(n);
+        let _ = work::take();
+        assert!(e.retire(gone));
+        let mark = work::take();
+        e.on_retirement(
+            c,
+            RetireMessage::MarksHeld(vec![RetireMark {
+                retired: gone,
+                owner: a,
+                state: MarkState::Seen(vec![a, c]),
+            }]),
+        )
+        .unwrap();
+        let fold = work::take();
+        assert_eq!(e.state().context().replica_count(), 1, "folded");
+        let mut f = buffered(n);
+        let rec = Retirement { retired: gone, heir: rid(3), fold: EwFlag::new().enable(rid(3)) };
+        let _ = work::take();
+        f.on_retirement(rid(3), RetireMessage::Records(vec![rec])).unwrap();
+        (mark, fold, work::take())
+    }
+
+    /// The test-only work counter counts every purge of `retire` and of applying a record: one
+    /// for the state and one per buffered delta-group, so `O(buffered deltas)` (plus the fold's
+    /// and the join's own merges, small here). Counted at two sizes.
+    #[test]
+    fn retirement_work_grows_with_the_buffered_deltas() {
+        let (m1, f1, r1) = retirement_work(100);
+        let (m2, f2, r2) = retirement_work(200);
+        std::eprintln!(
+            "retire: mark {m1} / {m2}, fold {f1} / {f2}, record {r1} / {r2} at 100 / 200 buffered groups"
+        );
+        assert_eq!((m1, m2), (0, 0), "starting a mark purges nothing");
+        // One purge of the state and one per buffered group (the fold's own group included).
+        assert_eq!((f1, f2), (101, 201), "fold");
+        assert!((101..=120).contains(&r1) && (201..=220).contains(&r2), "record: {r1}, {r2}");
+        assert_eq!(f2 - f1, 100);
+        assert_eq!(r2 - r1, 100);
+    }
+
+    /// Hostile marks: a count over the limit, an owner that is the retired id, a seen set
+    /// over `max_replicas`: typed errors, nothing changes. A mark of an owner outside the
+    /// membership view is ignored (it cannot block the retirement); a forged mark naming this
+    /// replica as owner, received after it followed another owner's mark, is disowned.
+    #[test]
+    fn hostile_marks_are_refused_or_ignored() {
+        let (gone, a, b, stranger) = (rid(1), rid(2), rid(3), rid(0));
+        let mut e = SyncEngine::<GCounter>::new(b, Mode::DeltaBpRr).with_max_buffered(4);
+        e.add_neighbour(a);
+        let m = |owner, state| RetireMark { retired: gone, owner, state };
+        let many = (0..5).map(|_| m(a, MarkState::Seen(vec![a]))).collect();
+        assert!(matches!(
+            e.on_retirement(a, RetireMessage::Marks(many)),
+            Err(crate::Error::TooLarge { field: "retire.marks", .. })
+        ));
+        assert_eq!(
+            e.on_retirement(a, RetireMessage::Marks(vec![m(gone, MarkState::Disowned)])),
+            Err(crate::Error::Malformed { field: "retire.owner" })
+        );
+        let mut e = e.with_limits(crate::Limits { max_replicas: 3, ..crate::Limits::default() });
+        let wide = (10..14).map(rid).collect();
+        assert!(matches!(
+            e.on_retirement(a, RetireMessage::Marks(vec![m(a, MarkState::Seen(wide))])),
+            Err(crate::Error::TooLarge { field: "retire.seen", .. })
+        ));
+        assert!(!e.marks_pending() && e.poll_retirements().is_empty());
+        // A stranger as owner (the lowest id: it would win): ignored.
+        e.on_retirement(a, RetireMessage::Marks(vec![m(stranger, MarkState::Seen(vec![stranger]))])).unwrap();
+        assert!(!e.marks_pending());
+        // b follows a's mark, then a forged mark names b as owner: b disowns it, and goes on
+        // following a.
+        e.on_retirement(a, RetireMessage::Marks(vec![m(a, MarkState::Seen(vec![a]))])).unwrap();
+        e.on_retirement(a, RetireMessage::Marks(vec![m(b, MarkState::Seen(vec![b, a]))])).unwrap();
+        let held = e.retirement_marks();
+        assert_eq!(held, vec![m(a, MarkState::Seen(vec![a, b])), m(b, MarkState::Disowned)]);
+        assert!(!e.retire(gone));
+        // Every answer is a typed value, never a panic, and goes through the wire.
+        for (_, msg) in e.poll_retirements() {
+            let bytes = msg.to_bytes();
+            assert_eq!(RetireMessage::<GCounter>::from_bytes(&bytes, &crate::Limits::default()), Ok(msg));
+            for cut in 0..bytes.len() {
+                assert!(
+                    RetireMessage::<GCounter>::from_bytes(&bytes[..cut], &crate::Limits::default()).is_err()
+                );
+            }
+        }
+    }
+
+    /// A forged mark naming an UNCOMMITTED member as owner is adopted by it (as if `retire` had
+    /// been called there) and completes: a forged mark cannot block a retirement.
+    #[test]
+    fn a_forged_mark_naming_a_member_completes() {
+        let (gone, a, b) = (rid(1), rid(2), rid(3));
+        let mut x = SyncEngine::<GCounter>::new(a, Mode::DeltaBpRr);
+        let mut y = SyncEngine::<GCounter>::new(b, Mode::DeltaBpRr);
+        x.add_neighbour(b);
+        y.add_neighbour(a);
+        x.local(GCounter::new().increment(gone, 5));
+        let forged = RetireMark { retired: gone, owner: a, state: MarkState::Seen(Vec::new()) };
+        y.on_retirement(a, RetireMessage::Marks(vec![forged])).unwrap();
+        for _ in 0..4 {
+            for (_, m) in x.poll_retirements() {
+                y.on_retirement(a, m).unwrap();
+            }
+            for (_, m) in y.poll_retirements() {
+                x.on_retirement(b, m).unwrap();
+            }
+            for (_, m) in x.poll_outgoing() {
+                y.on_message(a, m).unwrap();
+            }
+        }
+        assert!(!x.marks_pending() && !y.marks_pending());
+        assert_eq!((x.state().get(gone), x.state().get(a)), (0, 5));
+        assert_eq!(y.state().value(), 5);
+        assert!(GCounter::bottom().is_bottom());
     }
 }
