@@ -86,13 +86,16 @@ pub struct Retirement<L> {
 /// y.add_neighbour(a);
 /// x.retire(gone);
 /// let out = x.poll_retirements();
-/// assert!(matches!(&out[..], [(to, RetireMessage::Records(r))] if *to == b && r.len() == 1));
-/// for (_, m) in out {
-///     y.on_retirement(a, m).unwrap();
+/// assert!(matches!(&out[..], [(to, RetireMessage::Marks(m))] if *to == b && m.len() == 1));
+/// for _ in 0..3 {
+///     for (_, m) in x.poll_retirements() {
+///         y.on_retirement(a, m).unwrap(); // the mark, then the record
+///     }
+///     for (_, m) in y.poll_retirements() {
+///         x.on_retirement(b, m).unwrap(); // b followed the mark; then its acknowledgement
+///     }
 /// }
-/// for (_, ack) in y.poll_retirements() {
-///     x.on_retirement(b, ack).unwrap();
-/// }
+/// assert_eq!(x.folds_made(), 1);
 /// assert_eq!(x.retirements(), 0); // every neighbour acknowledged: dropped
 /// ```
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -268,6 +271,8 @@ pub(super) struct Book<L> {
     members: BTreeSet<ReplicaId>,
     /// Answers owed to [`RetireMessage::Marks`]: by replica, the retired ids it asked about.
     marks_held_due: BTreeMap<ReplicaId, BTreeSet<ReplicaId>>,
+    /// Folds this engine made as a heir.
+    folds: u64,
     /// Records owed to a replica that sent marks of an id this engine holds a record of (or
     /// dropped one): by replica, the retired ids.
     records_due: BTreeMap<ReplicaId, BTreeSet<ReplicaId>>,
@@ -287,6 +292,7 @@ impl<L> Default for Book<L> {
             members: BTreeSet::new(),
             marks_held_due: BTreeMap::new(),
             records_due: BTreeMap::new(),
+            folds: 0,
         }
     }
 }
@@ -402,6 +408,23 @@ impl<L, V> SyncEngine<L, V> {
     pub fn marks_pending(&self) -> bool {
         !self.retire.pending.is_empty()
     }
+
+    /// How many retired ids this engine folded as their heir (phase 2 of its own marks): a
+    /// durable replica saves its whole state after each (a purge is not a join: a log of deltas
+    /// must not be replayed over it). `O(1)`.
+    ///
+    /// ```
+    /// use convergent::sync::{Mode, SyncEngine};
+    /// use convergent::{GCounter, ReplicaId};
+    ///
+    /// let mut e = SyncEngine::<GCounter>::new(ReplicaId::from_u128(2), Mode::DeltaBpRr);
+    /// e.add_neighbour(ReplicaId::from_u128(3));
+    /// e.retire(ReplicaId::from_u128(1));
+    /// assert_eq!(e.folds_made(), 0); // the neighbour has not followed the mark yet
+    /// ```
+    pub fn folds_made(&self) -> u64 {
+        self.retire.folds
+    }
 }
 
 impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
@@ -498,6 +521,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             self.push(fold.clone(), None);
         }
         self.retire.purge = Some(L::purge);
+        self.retire.folds += 1;
         self.retire
             .live
             .push(Live { rec: Retirement { retired, heir: self.id, fold }, holders: BTreeSet::new() });
@@ -526,12 +550,15 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// x.update(|f, me| f.enable(me));
     /// x.retire(gone);
     /// // Phase 1: the mark goes to b, which follows it and answers.
-    /// assert!(matches!(&x.poll_retirements()[..], [(_, RetireMessage::Marks(_))]));
-    /// # for _ in 0..2 {
-    /// #     for (_, m) in x.poll_retirements() { y.on_retirement(a, m).unwrap(); }
-    /// #     for (_, m) in y.poll_retirements() { x.on_retirement(b, m).unwrap(); }
-    /// # }
-    /// // ... after a round trip, a folded: phase 2, the record, and data waits for its ack.
+    /// let marks = x.poll_retirements();
+    /// assert!(matches!(&marks[..], [(_, RetireMessage::Marks(_))]));
+    /// for (_, m) in marks {
+    ///     y.on_retirement(a, m).unwrap();
+    /// }
+    /// for (_, m) in y.poll_retirements() {
+    ///     x.on_retirement(b, m).unwrap();
+    /// }
+    /// // Phase 2: every member followed, so a folded; the record goes first, data waits.
     /// assert_eq!(x.retirements(), 1);
     /// assert!(!x.marks_pending());
     /// assert!(x.poll_outgoing().is_empty());
@@ -885,9 +912,9 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     ///
     /// let (gone, heir, other) = (ReplicaId::from_u128(1), ReplicaId::from_u128(2), ReplicaId::from_u128(3));
     /// let mut e = SyncEngine::<GCounter>::new(heir, Mode::DeltaBpRr);
-    /// e.add_neighbour(other);
     /// e.local(GCounter::new().increment(gone, 3));
-    /// e.retire(gone);
+    /// e.retire(gone); // no other member yet: folded at once
+    /// e.add_neighbour(other);
     /// let saved = (e.state().clone(), e.seq(), e.retirement_records());
     /// // ... a crash, then a restart from disk:
     /// let mut back = SyncEngine::restore(heir, Mode::DeltaBpRr, saved.0, saved.1).unwrap().with_retirements(saved.2);
