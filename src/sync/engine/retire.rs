@@ -205,9 +205,13 @@ struct Pending {
 }
 
 impl Pending {
-    /// Whether `me` ever followed another owner's mark: it then never folds.
-    fn committed(&self, me: ReplicaId) -> bool {
-        self.owners.iter().any(|(o, m)| *o != me && m.as_ref().is_some_and(|s| s.contains(&me)))
+    /// Whether `me` followed the mark of another owner that is in its view: it then never
+    /// folds. (An owner that left the view, or is being retired itself, no longer binds it:
+    /// the one-fold guarantee is for owners in each other's views.)
+    fn committed(&self, me: ReplicaId, view: &BTreeSet<ReplicaId>) -> bool {
+        self.owners
+            .iter()
+            .any(|(o, m)| *o != me && view.contains(o) && m.as_ref().is_some_and(|s| s.contains(&me)))
     }
 
     /// The live mark `me` follows: the lowest owner in `view` whose mark is not disowned.
@@ -215,15 +219,25 @@ impl Pending {
         self.owners.iter().find(|(o, m)| m.is_some() && view.contains(o)).map(|(o, _)| *o)
     }
 
-    /// `me` follows the winner, and disowns its own mark once committed. Whether it changed.
+    /// `me` follows the winner, and disowns its own mark once committed. With no live mark of
+    /// an owner in the view (its owners left, or are being retired themselves), the lowest
+    /// member of the view that did not disown a mark of its own takes it over: if that is `me`
+    /// and it is not committed, it starts its own mark. Whether it changed.
     fn follow(&mut self, me: ReplicaId, view: &BTreeSet<ReplicaId>) -> bool {
         let mut changed = false;
+        if self.winner(view).is_none() && !self.committed(me, view) {
+            let candidate = view.iter().find(|r| !matches!(self.owners.get(r), Some(None)));
+            if candidate == Some(&me) {
+                self.owners.insert(me, Some(BTreeSet::from([me])));
+                changed = true;
+            }
+        }
         if let Some(w) = self.winner(view) {
             if let Some(Some(seen)) = self.owners.get_mut(&w) {
                 changed |= seen.insert(me);
             }
         }
-        if self.committed(me) {
+        if self.committed(me, view) {
             if let Some(e @ Some(_)) = self.owners.get_mut(&me) {
                 *e = None;
                 changed = true;
@@ -467,7 +481,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
         match self.retire.pending_of(retired) {
             Some(i) => {
                 let p = &mut self.retire.pending[i];
-                if p.winner(&view).is_some() || p.committed(me) || p.owners.contains_key(&me) {
+                if p.winner(&view).is_some() || p.committed(me, &view) || p.owners.contains_key(&me) {
                     return false;
                 }
                 p.owners.insert(me, Some(BTreeSet::from([me])));
@@ -495,7 +509,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             let p = &mut self.retire.pending[i];
             p.follow(me, &view);
             let covered = match p.owners.get(&me) {
-                Some(Some(seen)) => !p.committed(me) && view.iter().all(|r| seen.contains(r)),
+                Some(Some(seen)) => !p.committed(me, &view) && view.iter().all(|r| seen.contains(r)),
                 _ => false,
             };
             if covered {
@@ -748,12 +762,15 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             });
         }
         let view = self.retire.view(me, self.peers.keys().copied());
-        // What is kept: not this replica's own id, not a recorded id, an owner in the view
-        // (or one already held: the view may have changed since).
+        // A mark of another id than this replica's own, not recorded here, is noted as pending;
+        // its owner's mark is kept if the owner is in the view (or already held: the view may
+        // have changed since). A pending id without a live mark in the view is taken over by the
+        // lowest member of the view (`Pending::follow`).
+        let noted = |b: &Book<L>, m: &RetireMark| {
+            m.retired != me && b.knows(m.retired).is_none() && !b.done.contains(&m.retired)
+        };
         let kept = |b: &Book<L>, m: &RetireMark| {
-            m.retired != me
-                && b.knows(m.retired).is_none()
-                && !b.done.contains(&m.retired)
+            noted(b, m)
                 && (view.contains(&m.owner)
                     || b.pending_of(m.retired).is_some_and(|i| b.pending[i].owners.contains_key(&m.owner)))
         };
@@ -762,12 +779,15 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
             if m.owner == m.retired {
                 return Err(Error::Malformed { field: "retire.owner" });
             }
-            if !kept(&self.retire, m) {
+            if !noted(&self.retire, m) {
                 continue;
             }
             let held = self.retire.pending_of(m.retired).map(|i| &self.retire.pending[i]);
             if held.is_none() {
                 new_ids.insert(m.retired);
+            }
+            if !kept(&self.retire, m) {
+                continue;
             }
             if let MarkState::Seen(seen) = &m.state {
                 let mine = held.and_then(|p| p.owners.get(&m.owner)).and_then(Option::as_ref);
@@ -804,9 +824,10 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 }
                 continue;
             }
-            if !kept(&self.retire, &m) {
+            if !noted(&self.retire, &m) {
                 continue;
             }
+            let keep = kept(&self.retire, &m);
             let seen: OwnerMark = match m.state {
                 MarkState::Seen(s) => Some(s.into_iter().filter(|x| *x != r).collect()),
                 MarkState::Disowned => None,
@@ -823,9 +844,11 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 }
             };
             let p = &mut self.retire.pending[i];
-            join_owner(&mut p.owners, m.owner, seen.as_ref());
-            if neighbour {
-                join_owner(p.told.entry(from).or_default(), m.owner, seen.as_ref());
+            if keep {
+                join_owner(&mut p.owners, m.owner, seen.as_ref());
+                if neighbour {
+                    join_owner(p.told.entry(from).or_default(), m.owner, seen.as_ref());
+                }
             }
             asked.insert(r);
         }
@@ -1331,9 +1354,10 @@ mod tests {
             Err(crate::Error::TooLarge { field: "retire.seen", .. })
         ));
         assert!(!e.marks_pending() && e.poll_retirements().is_empty());
-        // A stranger as owner (the lowest id: it would win): ignored.
+        // A stranger as owner (the lowest id: it would win): its mark is neither kept nor
+        // followed; the id is noted as pending, to be taken over by the lowest member (a).
         e.on_retirement(a, RetireMessage::Marks(vec![m(stranger, MarkState::Seen(vec![stranger]))])).unwrap();
-        assert!(!e.marks_pending());
+        assert!(e.marks_pending() && e.retirement_marks().is_empty());
         // b follows a's mark, then a forged mark names b as owner: b disowns it, and goes on
         // following a.
         e.on_retirement(a, RetireMessage::Marks(vec![m(a, MarkState::Seen(vec![a]))])).unwrap();
