@@ -167,7 +167,7 @@ pub struct NodeConfig {
     /// live id in this node's membership view: it starts a retirement mark, and folds once
     /// every live SWIM member followed it (the engine gets the member set at every membership
     /// change, [`SyncEngine::set_members`]). Two nodes whose views differ may both start one;
-    /// the lower owner's mark wins and the id is folded once, as long as one of the two views
+    /// the lower owner's mark wins and the id is folded once, as long as each of the two views
     /// holds the other node. Retirement messages from peers are carried and applied either way.
     /// The store keeps the records, not the marks: a node restarted while a mark was pending
     /// follows it again when a neighbour sends it.

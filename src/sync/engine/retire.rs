@@ -4,8 +4,9 @@
 //! this replica. Marks spread to every neighbour; for one retired id each replica keeps the marks
 //! of every owner it heard of (the seen sets of one owner join by union; a mark its owner
 //! disowned stays disowned), follows the live mark of the LOWEST owner in its membership view,
-//! and adds itself to that mark's seen set. A replica that ever added itself to ANOTHER owner's
-//! mark is committed: it disowns its own mark, if any, and never folds.
+//! and adds itself to that mark's seen set. A replica that added itself to the mark of ANOTHER
+//! owner in its view is committed: it disowns its own mark, if any, and never folds. An id
+//! whose marks' owners all left the view is taken over by the lowest member of the view.
 //!
 //! **Phase 2, the fold.** An uncommitted owner whose seen set covers every member it knows of
 //! (neighbours and [`set_members`](SyncEngine::set_members), minus ids being retired) folds the
@@ -19,9 +20,9 @@
 //! payload is purged of the id before anything else looks at it, so late data naming it neither
 //! resurrects nor double-counts. A record is dropped once every neighbour acknowledged it.
 //!
-//! Why at most one owner folds (when one competing owner's view holds the other): owner `P`
-//! folds only when `Q` (in its view) endorsed `P`'s mark, and `Q`, once it endorsed another
-//! owner's mark, never folds; if `Q` folded first, it never endorses another mark afterwards.
+//! Why at most one owner folds (when each competing owner's view holds the other): owner `P`
+//! folds only when `Q` (in its view) followed `P`'s mark, and `Q`, once it followed the mark of
+//! an owner in its view, never folds; if `Q` folded first, it never follows a mark afterwards.
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
@@ -458,7 +459,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// Call it once the retired replica will never write again AND its last events reached
     /// this replica (or will before the mark completes): events of the retired id that reach
     /// the heir after its fold are dropped. Two replicas that both call it for one id fold it
-    /// once when one's membership view holds the other.
+    /// once when each one's membership view holds the other.
     ///
     /// ```
     /// use convergent::sync::{Mode, SyncEngine};
@@ -680,10 +681,11 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     ///   turns true, and the application must discard this engine and rejoin under a new id
     ///   with the empty state. `O(records × (state + buffered deltas))` for new records,
     ///   `O(records)` otherwise.
-    /// * Marks are joined into the ones held (a mark whose owner is not in this replica's
-    ///   membership view is ignored; so is a mark of this replica's own id, and of an id
-    ///   recorded here, whose record goes back to `from` instead); this replica follows the
-    ///   winner of each, and folds an own mark every member followed. [`RetireMessage::Marks`]
+    /// * Marks are joined into the ones held (the mark of an owner not in this replica's
+    ///   membership view only notes its id as pending; a mark of this replica's own id is
+    ///   ignored, and one of an id recorded here gets the record back to `from` instead); this
+    ///   replica follows the winner of each, takes over an id no owner in its view retires if
+    ///   it is the lowest member, and folds an own mark every member followed. [`RetireMessage::Marks`]
     ///   are answered with [`RetireMessage::MarksHeld`]. `O(marks × members)`, plus a fold.
     ///
     /// # Errors
@@ -1330,7 +1332,7 @@ mod tests {
 
     /// Hostile marks: a count over the limit, an owner that is the retired id, a seen set
     /// over `max_replicas`: typed errors, nothing changes. A mark of an owner outside the
-    /// membership view is ignored (it cannot block the retirement); a forged mark naming this
+    /// membership view is not followed (it cannot block the retirement); a forged mark naming this
     /// replica as owner, received after it followed another owner's mark, is disowned.
     #[test]
     fn hostile_marks_are_refused_or_ignored() {
