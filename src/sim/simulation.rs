@@ -1229,9 +1229,10 @@ where
     L: Prune + Decompose + Decode,
     V: Validator<L> + Clone,
 {
-    /// Retires `retired` with `node` as its heir ([`SyncEngine::retire`]); from now on every
-    /// step routes [`RetireMessage`]s too (records, acknowledgements), and a replica told that
-    /// its own id was retired rejoins empty under a new id. Returns `false` (and does nothing)
+    /// Retires `retired` with `node` as its heir ([`SyncEngine::retire`]: a mark, folded by
+    /// `node` once every node followed it, unless a lower node's mark of the same id wins); from
+    /// now on every step routes [`RetireMessage`]s too (marks, records, acknowledgements), and a
+    /// replica told that its own id was retired rejoins empty under a new id. Returns `false` (and does nothing)
     /// if `node` is down or the engine refuses (its own id, an id it already retired).
     /// `O(state)`.
     ///
