@@ -685,6 +685,38 @@ fn two_heirs_through_the_simulator_fold_once_on_a_lossy_ring() {
     }
 }
 
+/// Regression (the simulated chaos churn of `tests/churn.rs`, seed 103, before takeover): the
+/// owner of a mark is wiped before it folds (its mark waited for a cut-off replica). Its marks
+/// stayed at the other replicas for ever, their owner gone from every view and nobody else
+/// allowed to fold. Now the lowest member of the view takes the id over: it is folded once, and
+/// every engine converges to the purged reference.
+#[test]
+fn a_mark_whose_owner_is_wiped_before_folding_is_taken_over() {
+    for seed in 0..4 {
+        let mut c = Cluster::<V>::new(4, 900 + seed, seed % 2 == 1);
+        for _ in 0..40 {
+            let k = c.rng.gen_range(0..4);
+            c.local_op(k);
+            c.round();
+        }
+        c.settle();
+        let far = c.engines[3].id();
+        c.cut.push(far);
+        let x = c.engines[2].id();
+        assert_eq!(c.wipe(2), 0);
+        for _ in 0..10 {
+            c.round();
+        }
+        assert_eq!(c.folds_of(x), 0, "seed {seed}: the mark waits for the cut-off replica");
+        // The owner loses its disk; replica 1, now the lowest, retires the owner's old id.
+        assert_eq!(c.wipe(0), 1);
+        c.cut.clear();
+        c.settle();
+        c.check();
+        assert_eq!(c.folds_of(x), 1, "seed {seed}: taken over and folded once");
+    }
+}
+
 /// A true partition of membership: replicas {0, 2} and {1, 3} cannot talk, and each side's
 /// membership dropped the other side and the retired replica 4. Replica 0 and replica 1 both
 /// retire 4. No view holds the other owner, so each side's mark completes within its side and
