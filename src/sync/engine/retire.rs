@@ -453,7 +453,8 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// that neighbours get before any more data.
     ///
     /// Returns `false` (and does nothing) for this replica's own id, an id already retired,
-    /// or an id another live mark already retires (this replica follows that one instead).
+    /// an id another live mark already retires (this replica follows that one instead), or
+    /// when [`with_max_buffered`](Self::with_max_buffered) ids are pending already.
     /// `O(1)` for the mark; the fold is `O(state + buffered deltas)`.
     ///
     /// Call it once the retired replica will never write again AND its last events reached
