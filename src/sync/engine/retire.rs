@@ -6,7 +6,7 @@
 //! disowned stays disowned), follows the live mark of the LOWEST owner in its membership view,
 //! and adds itself to that mark's seen set. A replica that added itself to the mark of ANOTHER
 //! owner in its view is committed: it disowns its own mark, if any, and never folds. An id
-//! whose marks' owners all left the view is taken over by the lowest member of the view.
+//! whose marks' owners all left the view is taken over by the lowest member that followed one.
 //!
 //! **Phase 2, the fold.** An uncommitted owner whose seen set covers every member it knows of
 //! (neighbours and [`set_members`](SyncEngine::set_members), minus ids being retired) folds the
@@ -773,7 +773,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
         // A mark of another id than this replica's own, not recorded here, is noted as pending;
         // its owner's mark is kept if the owner is in the view (or already held: the view may
         // have changed since). A pending id without a live mark in the view is taken over by the
-        // lowest member of the view (`Pending::follow`).
+        // lowest member of the view that followed one of its marks (`Pending::follow`).
         let noted = |b: &Book<L>, m: &RetireMark| {
             m.retired != me && b.knows(m.retired).is_none() && !b.done.contains(&m.retired)
         };
@@ -1029,7 +1029,8 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
     /// let followed = RetireMark { retired: gone, owner: a, state: MarkState::Seen(vec![a, b]) };
     /// let mut e = SyncEngine::<GCounter>::new(b, Mode::DeltaBpRr).with_retirement_marks(vec![followed]);
     /// assert!(e.marks_pending());
-    /// assert!(!e.retire(gone)); // b followed a's mark: it never starts its own
+    /// e.add_neighbour(a);
+    /// assert!(!e.retire(gone)); // b followed a's mark, and a is a member: b never starts its own
     /// ```
     #[must_use]
     pub fn with_retirement_marks(mut self, marks: Vec<RetireMark>) -> Self {
