@@ -56,7 +56,7 @@ mod mode;
 mod protocol;
 
 pub use crate::receive::{AcceptAll, BasicCheck, HasContext, OwnDotsCheck, ReceiveCheck, Validator};
-pub use engine::{RetireMessage, Retirement, SyncEngine};
+pub use engine::{MarkState, RetireMark, RetireMessage, Retirement, SyncEngine};
 pub use message::{ENVELOPE_VERSION, Envelope, Message, MessageKind, PROTOCOL_VERSION};
 pub use mode::Mode;
 pub use protocol::{Digest, EngineStats, MAX_DIGEST_PARTS, SyncRecord};

@@ -164,10 +164,13 @@ pub struct NodeConfig {
     pub forget_after: Duration,
     /// Retire the old id of a member that came back under a new one (default `true`; see
     /// docs/network.md, "Retiring replica ids", and docs/pruning.md). The heir is the lowest
-    /// live id in this node's membership view; two nodes whose views differ may both retire the
-    /// same id, which converges (each fold reaches every replica) but counts the retired
-    /// counters once per heir. Retirement messages from peers are carried and applied either
-    /// way.
+    /// live id in this node's membership view: it starts a retirement mark, and folds once
+    /// every live SWIM member followed it (the engine gets the member set at every membership
+    /// change, [`SyncEngine::set_members`]). Two nodes whose views differ may both start one;
+    /// the lower owner's mark wins and the id is folded once, as long as each of the two views
+    /// holds the other node. Retirement messages from peers are carried and applied either way.
+    /// The store keeps the records, not the marks: a node restarted while a mark was pending
+    /// follows it again when a neighbour sends it.
     pub retire_replaced: bool,
     /// A deliberate bug, for tests of the tests only (default `None`).
     pub bug: Option<InjectedBug>,
@@ -336,8 +339,9 @@ pub struct NodeStats {
     /// Times a member on a known address came back as a different replica (a wiped disk): the
     /// old replica was dropped as a neighbour and the new one taken in.
     pub replaced_replicas: u64,
-    /// Replica ids this node retired as their heir ([`SyncEngine::retire`]): a member came back
-    /// under a new id on its address, and this node was the lowest live id.
+    /// Replica ids this node folded as their heir ([`SyncEngine::folds_made`]): a member came
+    /// back under a new id on its address, this node was the lowest live id and started the
+    /// retirement mark, and every live member followed it.
     pub retired_as_heir: u64,
     /// Retirement messages (records and acknowledgements) sent, and their bytes.
     pub retire_sent: Traffic,
@@ -397,7 +401,8 @@ struct Inner<L, V> {
 /// * [`subscribe`](Self::subscribe) tells about every change (local or remote), [`read`](Self::read)
 ///   reads the state, [`stats`](Self::stats) the counters.
 ///
-/// Membership: every live SWIM member is a neighbour of the engine. A member that is declared
+/// Membership: every live SWIM member is a neighbour of the engine (with a full mesh; a ring
+/// overlay takes two of them) and a member for retirement marks. A member that is declared
 /// down is dropped (its buffers freed); when it comes back it gets a snapshot. A member that comes
 /// back on the same address under a new replica id (it lost its disk) replaces the old one.
 ///
@@ -937,6 +942,8 @@ where
                 next.into_iter().chain(prev).collect()
             }
         };
+        // Every live member must follow a retirement mark before its owner folds.
+        self.engine.set_members(live.keys().copied());
         let current: BTreeSet<ReplicaId> = self.engine.neighbours().collect();
         let now = Instant::now();
         for r in current.difference(&wanted) {
@@ -1025,7 +1032,10 @@ where
                 self.notices.push((heir, old, new, left - 1));
             }
         }
-        for (to, m) in self.engine.poll_retirements() {
+        let folds = self.engine.folds_made();
+        let out = self.engine.poll_retirements();
+        self.after_folds(folds);
+        for (to, m) in out {
             let Some(&addr) = self.addrs.get(&to) else { continue };
             let datagram = frame::encode_retire(me, to, &m);
             self.stats.retire_sent.messages += 1;
@@ -1117,13 +1127,27 @@ where
             return;
         }
         if heir == Some(me) {
+            let folds = self.engine.folds_made();
             if self.engine.retire(old) {
-                self.stats.retired_as_heir += 1;
-                self.save_whole();
+                // A mark; folded at once only without other members.
+                self.after_folds(folds);
+                self.save_retirements();
             }
         } else if let Some(h) = heir.filter(|_| notify) {
             // Sent on the next sync ticks (a few times: datagrams get lost).
             self.notices.push((h, old, new, NOTICE_SENDS));
+        }
+    }
+
+    /// After the engine folded retired ids as their heir (its count was `before`): counted,
+    /// and the state saved whole (the fold purged it).
+    fn after_folds(&mut self, before: u64) {
+        let now = self.engine.folds_made();
+        if now != before {
+            self.stats.retired_as_heir += now - before;
+            self.save_whole();
+            let seq = self.engine.seq();
+            self.changes.send_replace(seq);
         }
     }
 
@@ -1198,6 +1222,7 @@ where
         let decoded = frame::decode_retire::<L>(d, self.engine.limits());
         let Some((from, message)) = self.addressed(decoded) else { return };
         let records = matches!(message, convergent::sync::RetireMessage::Records(_));
+        let folds = self.engine.folds_made();
         match self.engine.on_retirement(from, message) {
             Ok(()) => {
                 self.stats.retire_received.messages += 1;
@@ -1208,9 +1233,13 @@ where
                         *self.stats.refused.entry(format!("Rejoin:{e}")).or_default() += 1;
                     }
                 } else if records {
+                    self.stats.retired_as_heir += self.engine.folds_made() - folds;
                     self.save_whole();
                     let seq = self.engine.seq();
                     self.changes.send_replace(seq);
+                } else if self.engine.folds_made() != folds {
+                    // The answer to a mark completed this node's own: it folded.
+                    self.after_folds(folds);
                 } else {
                     // Acknowledgements may have dropped records.
                     self.save_retirements();

@@ -188,7 +188,7 @@ impl<L: Lattice + Decode> DurableReplica<L> {
                             .map_err(StoreError::Decode)?
                         {
                             RetireMessage::Records(records) => records,
-                            RetireMessage::Ack(_) => return Err(StoreError::Corrupt("retirements")),
+                            _ => return Err(StoreError::Corrupt("retirements")),
                         },
                         None => Vec::new(),
                     };

@@ -438,7 +438,9 @@ impl<L: Prune + Decompose + Decode, V: Validator<L>> Retiring<L, V> {
                 e.on_retirement(from, m)
             },
             is_retired: SyncEngine::is_retired,
-            carry: |old, new| new.with_retirements(old.retirement_records()),
+            carry: |old, new| {
+                new.with_retirements(old.retirement_records()).with_retirement_marks(old.retirement_marks())
+            },
             wiped,
         }
     }
@@ -551,7 +553,17 @@ where
         for i in 0..sim.nodes.len() {
             sim.connect(i);
         }
+        sim.share_members();
         sim
+    }
+
+    /// Tells every engine the current id of every node, up or down, as membership would
+    /// ([`SyncEngine::set_members`]): a retirement mark waits for all of them. `O(n²)`.
+    fn share_members(&mut self) {
+        let ids: Vec<ReplicaId> = self.nodes.iter().map(|n| n.engine.id()).collect();
+        for n in &mut self.nodes {
+            n.engine.set_members(ids.iter().copied());
+        }
     }
 
     /// Adds the current ids of `i`'s topology neighbours to its engine.
@@ -878,6 +890,7 @@ where
         self.nodes[node].engine = engine;
         self.nodes[node].up = true;
         self.connect(node);
+        self.share_members();
         self.stats.restarts += 1;
         self.events.push(SimEvent::Restarted { round: self.round, node });
     }
@@ -940,6 +953,7 @@ where
             e.remove_neighbour(old);
             e.add_neighbour(new);
         }
+        self.share_members();
         self.stats.wipes += 1;
         self.events.push(SimEvent::Wiped { round: self.round, node, old, new });
     }
@@ -1007,7 +1021,8 @@ where
         self.partitioned
     }
 
-    /// Whether every replica is up and all states are equal. `O(n × state)`.
+    /// Whether every replica is up, all states are equal, and no retirement mark is pending (a
+    /// pending mark's fold would still change the states). `O(n × state)`.
     ///
     /// ```
     /// # use convergent::{sim::{Simulation, Topology}, sync::Mode};
@@ -1024,7 +1039,9 @@ where
         L: PartialEq,
     {
         let Some(first) = self.nodes.first() else { return true };
-        self.nodes.iter().all(|n| n.up && n.engine.state() == first.engine.state())
+        self.nodes
+            .iter()
+            .all(|n| n.up && !n.engine.marks_pending() && n.engine.state() == first.engine.state())
     }
 
     /// Steps until [`converged`](Self::converged), at most `max_rounds` times; returns the
@@ -1212,9 +1229,10 @@ where
     L: Prune + Decompose + Decode,
     V: Validator<L> + Clone,
 {
-    /// Retires `retired` with `node` as its heir ([`SyncEngine::retire`]); from now on every
-    /// step routes [`RetireMessage`]s too (records, acknowledgements), and a replica told that
-    /// its own id was retired rejoins empty under a new id. Returns `false` (and does nothing)
+    /// Retires `retired` with `node` as its heir ([`SyncEngine::retire`]: a mark, folded by
+    /// `node` once every node followed it, unless a lower node's mark of the same id wins); from
+    /// now on every step routes [`RetireMessage`]s too (marks, records, acknowledgements), and a
+    /// replica told that its own id was retired rejoins empty under a new id. Returns `false` (and does nothing)
     /// if `node` is down or the engine refuses (its own id, an id it already retired).
     /// `O(state)`.
     ///

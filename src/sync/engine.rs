@@ -15,7 +15,7 @@ use crate::limits::Limits;
 use crate::receive::{BasicCheck, ReceivePolicy, Validator};
 
 mod retire;
-pub use retire::{RetireMessage, Retirement};
+pub use retire::{MarkState, RetireMark, RetireMessage, Retirement};
 
 /// One buffered delta-group: what changed the state, and where it came from.
 #[derive(Clone, PartialEq)]
