@@ -521,8 +521,8 @@ pub trait Validator<L> {
 }
 
 /// The validator that accepts every payload that decoded. `O(1)`. Only for trusted peers: with
-/// it, remote input can grow the state past the engine's limits (an OR-Set widens its packing
-/// rather than panic; past `SetStore::MAX_REPLICAS` live replicas, 2^32 - 1, it would). (A lattice of your own needs no `AcceptAll`: `impl Receive for
+/// it, remote input can grow the state past the engine's limits (the checks of
+/// [`BasicCheck`] are skipped; an OR-Set still widens its packing rather than panic). (A lattice of your own needs no `AcceptAll`: `impl Receive for
 /// MyType {}` accepts what decodes under the default [`BasicCheck`].)
 ///
 /// ```
