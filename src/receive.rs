@@ -521,9 +521,10 @@ pub trait Validator<L> {
 }
 
 /// The validator that accepts every payload that decoded. `O(1)`. Only for trusted peers: with
-/// it, remote input can grow the state past the engine's limits (the checks of
-/// [`BasicCheck`] are skipped; an OR-Set still widens its packing rather than panic). (A lattice of your own needs no `AcceptAll`: `impl Receive for
-/// MyType {}` accepts what decodes under the default [`BasicCheck`].)
+/// it, remote input can grow the state past the engine's limits (the checks of [`BasicCheck`]
+/// are skipped; an OR-Set still widens its packing rather than panic). (A lattice of your own
+/// needs no `AcceptAll`: `impl Receive for MyType {}` accepts what decodes under the default
+/// [`BasicCheck`].)
 ///
 /// ```
 /// # use convergent::sync::{AcceptAll, Validator};
