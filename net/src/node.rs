@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use convergent::Prune;
-use convergent::sync::{Digest, Envelope, Message, MessageKind, Mode, ReceiveCheck, SyncEngine, Validator};
+use convergent::sync::{
+    Digest, Envelope, Message, MessageKind, Mode, ReceiveCheck, RetireMark, SyncEngine, Validator,
+};
 use convergent::wire::Decode;
 use convergent::{Lattice, Receive, ReplicaId};
 use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, PostcardCodec, Timer};
@@ -387,6 +389,8 @@ struct Inner<L, V> {
     /// How many retirement records the store holds (saved again when the engine's number
     /// differs).
     saved_retirements: usize,
+    /// The retirement marks the store holds (saved again when the engine's differ).
+    saved_marks: Vec<RetireMark>,
 }
 
 /// A replica on the network: runs a [`SyncEngine`] for any state type `L` on one UDP socket,
@@ -566,7 +570,7 @@ where
         }
         let socket = Arc::new(UdpSocket::bind(config.bind).await.map_err(NodeError::Io)?);
         let addr = socket.local_addr().map_err(NodeError::Io)?;
-        let (store, engine, retirements) = match &config.data {
+        let (store, engine, retirements, marks) = match &config.data {
             Some(path) => {
                 let (store, loaded) = DurableReplica::<L>::load_or_fresh(path)?;
                 let engine = if loaded.fresh {
@@ -580,12 +584,14 @@ where
                         .map_err(|e| NodeError::Store(StoreError::Decode(e)))?
                         .with_sync_record(loaded.record)
                 };
-                (Some(store), engine, loaded.retirements)
+                (Some(store), engine, loaded.retirements, loaded.marks)
             }
-            None => (None, SyncEngine::new(ReplicaId::random(), config.mode), Vec::new()),
+            None => (None, SyncEngine::new(ReplicaId::random(), config.mode), Vec::new(), Vec::new()),
         };
         let saved_retirements = retirements.len();
-        let engine = configure(engine, validator, &config).with_retirements(retirements);
+        let engine =
+            configure(engine, validator, &config).with_retirements(retirements).with_retirement_marks(marks);
+        let saved_marks = engine.retirement_marks();
         let id = engine.id();
         let mut rng = match config.seed {
             Some(s) => StdRng::seed_from_u64(s),
@@ -621,6 +627,7 @@ where
             last_replica_at: HashMap::new(),
             notices: Vec::new(),
             saved_retirements,
+            saved_marks,
         };
         let inner = Arc::new(Mutex::new(inner));
         lock(&inner).announce();
@@ -1170,7 +1177,9 @@ where
 
     /// Saves the retirement records if their number changed since the last save (a new record,
     /// or records every neighbour acknowledged): a heir that crashes before its record reached
-    /// everyone sends it again after the restart.
+    /// everyone sends it again after the restart. And the retirement marks if they changed: a
+    /// replica that followed another owner's mark never starts a competing one after a restart.
+    /// `O(marks × members)` to compare.
     fn save_retirements(&mut self) {
         let n = self.engine.retirements();
         if let Some(store) = &mut self.store {
@@ -1180,6 +1189,14 @@ where
                     self.stats.saves += 1;
                     self.stats.save_bytes += cost.bytes;
                     self.saved_retirements = n;
+                }
+            }
+            let marks = self.engine.retirement_marks();
+            if marks != self.saved_marks {
+                if let Ok(cost) = store.save_retirement_marks(&marks) {
+                    self.stats.saves += 1;
+                    self.stats.save_bytes += cost.bytes;
+                    self.saved_marks = marks;
                 }
             }
         }
@@ -1268,6 +1285,7 @@ where
         self.engine = engine;
         self.unsaved = L::bottom();
         self.saved_retirements = 0;
+        self.saved_marks = Vec::new();
         self.stats.rejoined += 1;
         self.stats.id = Some(id);
         let addr = self.socket.local_addr().map_err(NodeError::Io)?;

@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
-use convergent::sync::{RetireMessage, Retirement, SyncRecord};
+use convergent::sync::{RetireMark, RetireMessage, Retirement, SyncRecord};
 use convergent::wire::{self, Decode};
 use convergent::{Lattice, Limits, ReplicaId};
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// `"id"` (16 bytes), `"seq"` (8 bytes, little endian), `"state"` (the compacted state, wire
-/// form), `"record"` (the sync record), `"retirements"` (the engine's retirement records, as a
+/// form), `"record"` (the sync record), `"marks"` (the engine's retirement marks, as a
+/// `RetireMessage::Marks`), `"retirements"` (the engine's retirement records, as a
 /// `RetireMessage::Records`).
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Deltas appended since the last compaction, by append number: the engine's sequence number
@@ -62,6 +63,9 @@ pub struct Loaded<L> {
     /// The engine's retirement records at their last save
     /// ([`SyncEngine::with_retirements`](convergent::sync::SyncEngine::with_retirements)).
     pub retirements: Vec<Retirement<L>>,
+    /// The engine's retirement marks (phase 1) at their last save
+    /// ([`SyncEngine::with_retirement_marks`](convergent::sync::SyncEngine::with_retirement_marks)).
+    pub marks: Vec<RetireMark>,
 }
 
 /// What one save wrote, for the stats.
@@ -192,6 +196,15 @@ impl<L: Lattice + Decode> DurableReplica<L> {
                         },
                         None => Vec::new(),
                     };
+                    let marks = match meta.get("marks")? {
+                        Some(r) => match RetireMessage::<L>::from_bytes(r.value(), &store_limits())
+                            .map_err(StoreError::Decode)?
+                        {
+                            RetireMessage::Marks(marks) => marks,
+                            _ => return Err(StoreError::Corrupt("marks")),
+                        },
+                        None => Vec::new(),
+                    };
                     if let Ok(log) = read.open_table(LOG) {
                         for row in log.iter()? {
                             let (k, v) = row?;
@@ -212,6 +225,7 @@ impl<L: Lattice + Decode> DurableReplica<L> {
                         state,
                         record,
                         retirements,
+                        marks,
                         (state_len, next, entries, bytes),
                     ))
                 }
@@ -231,13 +245,15 @@ impl<L: Lattice + Decode> DurableReplica<L> {
             compact_every: 256,
             _state: std::marker::PhantomData,
         };
-        if let Some((id, seq, state, record, retirements, (state_bytes, next, entries, bytes))) = stored {
+        if let Some((id, seq, state, record, retirements, marks, (state_bytes, next, entries, bytes))) =
+            stored
+        {
             store.id = id;
             store.state_bytes = state_bytes;
             store.next_entry = next;
             store.log_entries = entries;
             store.log_bytes = bytes;
-            return Ok((store, Loaded { id, seq, state, fresh: false, record, retirements }));
+            return Ok((store, Loaded { id, seq, state, fresh: false, record, retirements, marks }));
         }
         let id = ReplicaId::random();
         store.id = id;
@@ -251,7 +267,15 @@ impl<L: Lattice + Decode> DurableReplica<L> {
         })?;
         Ok((
             store,
-            Loaded { id, seq: 0, state, fresh: true, record: SyncRecord::default(), retirements: Vec::new() },
+            Loaded {
+                id,
+                seq: 0,
+                state,
+                fresh: true,
+                record: SyncRecord::default(),
+                retirements: Vec::new(),
+                marks: Vec::new(),
+            },
         ))
     }
 
@@ -423,6 +447,39 @@ impl<L: Lattice + Decode> DurableReplica<L> {
         let bytes = RetireMessage::Records(records.to_vec()).to_bytes();
         self.write(|meta, _| {
             meta.insert("retirements", &bytes[..])?;
+            Ok(())
+        })?;
+        Ok(SaveCost { bytes: bytes.len() as u64, compacted: false })
+    }
+
+    /// Saves the engine's retirement marks
+    /// ([`SyncEngine::retirement_marks`](convergent::sync::SyncEngine::retirement_marks)),
+    /// replacing the saved ones, in one transaction: a replica that followed another owner's mark
+    /// and restarts still knows it did, and never starts (and folds) a competing mark of the same
+    /// id. `O(marks × members)`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Db`] if the transaction failed; nothing was written then.
+    ///
+    /// ```
+    /// # use convergent::{GCounter, ReplicaId};
+    /// # use convergent::sync::{MarkState, RetireMark};
+    /// # use convergent_net::DurableReplica;
+    /// # let p = std::env::temp_dir().join(format!("doc-{}-{}.redb", line!(), std::process::id()));
+    /// # let _ = std::fs::remove_file(&p);
+    /// let (mut store, loaded) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// let owner = ReplicaId::from_u128(2);
+    /// let mark = RetireMark { retired: ReplicaId::from_u128(7), owner, state: MarkState::Seen(vec![owner, loaded.id]) };
+    /// store.save_retirement_marks(&[mark.clone()]).unwrap();
+    /// drop(store);
+    /// let (_, again) = DurableReplica::<GCounter>::load_or_fresh(&p).unwrap();
+    /// assert_eq!(again.marks, vec![mark]);
+    /// ```
+    pub fn save_retirement_marks(&mut self, marks: &[RetireMark]) -> Result<SaveCost, StoreError> {
+        let bytes = RetireMessage::<L>::Marks(marks.to_vec()).to_bytes();
+        self.write(|meta, _| {
+            meta.insert("marks", &bytes[..])?;
             Ok(())
         })?;
         Ok(SaveCost { bytes: bytes.len() as u64, compacted: false })
