@@ -316,10 +316,11 @@ const AT_OR_BELOW: &[&str] = &[
     "OR-Map update one key, 1000 keys",
 ];
 
-/// Rows at crdts' count but for the receiver's own growth (a table doubling now and then).
+/// Rows above crdts' count, bounded so that they cannot get worse unnoticed.
 const BOUNDS: &[(&str, f64)] = &[
-    // The dot log of a key's join is inline (0 per join; 1 in 1 000 is the map's growth; crdts 0).
-    ("OR-Map join a one-key delta, 1000 keys", 0.01),
+    // The dot log of a key's join: a vector per side (2; crdts 0). An inline log made it 0 and
+    // the merge of 10^5-key String maps 60% slower.
+    ("OR-Map join a one-key delta, 1000 keys", 2.01),
 ];
 
 /// After removing 99% of `n` elements, the replica and its clone hold at most twice what a fresh
@@ -538,10 +539,9 @@ fn operation_rows_allocate_at_most_what_crdts_does() {
     eprintln!("| OR-Map join a one-key delta by value, 1000 keys | {map_o:.2} | {map_t:.2} |");
     eprintln!("| OR-Set String insert delta joined by value, 1000 | {set_o:.2} | {set_t:.2} |");
     eprintln!("| LWW write + join, String | {lww_o:.2} | {lww_t:.2} |");
-    // The map join: no allocation (the log of a key's joined dots is inline; it was a vector per
-    // side, 2 allocations per join), as crdts.
-    assert_eq!(map_o, 0.0, "one-key map join");
-    assert!(map_o <= map_t);
+    // The map join: 2 allocations (the log of a key's joined dots, a vector per side; crdts 0).
+    // An inline log made it 0, and the merge of 10^5-key String maps 60% slower: taken back.
+    assert!(map_o <= 2.01, "one-key map join: {map_o}");
     // The set join: the element is moved in, not cloned: no allocation per join (was 1: the
     // clone). What is counted, 2 in 1 000 joins, is the receiver growing from 10^3 to 2 * 10^3
     // elements (its slot vector and its tables, amortized).

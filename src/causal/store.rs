@@ -29,9 +29,11 @@ pub struct DotLog {
     removed: LoggedDots,
 }
 
-/// The dots one side of a [`DotLog`] holds: the few of a one-key join or update inline (a map
-/// records a log per key it joins; a heap vector there was an allocation per joined key).
-pub(crate) type LoggedDots = smallvec::SmallVec<[Dot; 2]>;
+/// The dots one side of a [`DotLog`] holds. A heap vector (allocated at the first dot): a
+/// two-dot inline buffer spared a one-key map join its 2 allocations but made the merge of
+/// 10^5-key String maps 60% slower (10.4 ms -> 16.0 ms, `cargo bench --bench compare --
+/// ormap_merge_equal_string`), so it was taken back.
+pub(crate) type LoggedDots = alloc::vec::Vec<Dot>;
 
 impl DotLog {
     /// A log that records nothing.
