@@ -351,6 +351,14 @@ impl<L> Book<L> {
         self.pending.iter().position(|p| p.retired == r)
     }
 
+    /// The index of `r`'s pending marks, a new empty entry if it has none.
+    fn pending_index_or_insert(&mut self, r: ReplicaId) -> usize {
+        self.pending_of(r).unwrap_or_else(|| {
+            self.pending.push(Pending { retired: r, owners: BTreeMap::new(), told: BTreeMap::new() });
+            self.pending.len() - 1
+        })
+    }
+
     /// Whether `r` is being retired, or was: marked, recorded, or recently dropped.
     fn retiring(&self, r: ReplicaId) -> bool {
         self.knows(r).is_some() || self.pending_of(r).is_some() || self.done.contains(&r)
@@ -840,17 +848,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 MarkState::Seen(s) => Some(s.into_iter().filter(|x| *x != r).collect()),
                 MarkState::Disowned => None,
             };
-            let i = match self.retire.pending_of(r) {
-                Some(i) => i,
-                None => {
-                    self.retire.pending.push(Pending {
-                        retired: r,
-                        owners: BTreeMap::new(),
-                        told: BTreeMap::new(),
-                    });
-                    self.retire.pending.len() - 1
-                }
-            };
+            let i = self.retire.pending_index_or_insert(r);
             let p = &mut self.retire.pending[i];
             if keep {
                 join_owner(&mut p.owners, m.owner, seen.as_ref());
@@ -1044,17 +1042,7 @@ impl<L: Prune + Decompose, V: Validator<L>> SyncEngine<L, V> {
                 MarkState::Seen(s) => Some(s.into_iter().collect()),
                 MarkState::Disowned => None,
             };
-            let i = match self.retire.pending_of(r) {
-                Some(i) => i,
-                None => {
-                    self.retire.pending.push(Pending {
-                        retired: r,
-                        owners: BTreeMap::new(),
-                        told: BTreeMap::new(),
-                    });
-                    self.retire.pending.len() - 1
-                }
-            };
+            let i = self.retire.pending_index_or_insert(r);
             join_owner(&mut self.retire.pending[i].owners, m.owner, seen.as_ref());
         }
         self
