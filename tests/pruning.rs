@@ -163,6 +163,15 @@ impl<T: Subject> Cluster<T> {
         self.folds.iter().filter(|(r, _)| *r == retired).count()
     }
 
+    /// `n` times: one local operation at a random engine, then a round.
+    fn ops_with_rounds(&mut self, n: usize) {
+        for _ in 0..n {
+            let k = self.rng.gen_range(0..self.engines.len());
+            self.local_op(k);
+            self.round();
+        }
+    }
+
     fn local_op(&mut self, k: usize) {
         let rng = &mut self.rng;
         let mut delta = T::bottom();
@@ -435,20 +444,12 @@ fn retirement_converges_to_the_purged_reference_under_faults() {
 fn a_replica_cut_off_during_retirement_converges_when_back() {
     for seed in 0..8 {
         let mut c = Cluster::<V>::new(4, 100 + seed, true);
-        for _ in 0..40 {
-            let k = c.rng.gen_range(0..4);
-            c.local_op(k);
-            c.round();
-        }
+        c.ops_with_rounds(40);
         c.settle();
         let far = c.engines[3].id();
         c.cut.push(far);
         c.wipe(2);
-        for _ in 0..30 {
-            let k = c.rng.gen_range(0..4);
-            c.local_op(k);
-            c.round();
-        }
+        c.ops_with_rounds(30);
         assert!(c.engines[0].retirements() == 1, "the record waits for the cut-off replica");
         c.cut.clear();
         c.settle();
@@ -694,11 +695,7 @@ fn two_heirs_through_the_simulator_fold_once_on_a_lossy_ring() {
 fn a_mark_whose_owner_is_wiped_before_folding_is_taken_over() {
     for seed in 0..4 {
         let mut c = Cluster::<V>::new(4, 900 + seed, seed % 2 == 1);
-        for _ in 0..40 {
-            let k = c.rng.gen_range(0..4);
-            c.local_op(k);
-            c.round();
-        }
+        c.ops_with_rounds(40);
         c.settle();
         let far = c.engines[3].id();
         c.cut.push(far);
@@ -728,11 +725,7 @@ fn disjoint_membership_views_fold_twice_and_converge() {
     for seed in 0..4 {
         let mut c = Cluster::<V>::new(5, 700 + seed, seed % 2 == 1);
         let gone = c.engines[4].id();
-        for _ in 0..40 {
-            let k = c.rng.gen_range(0..5);
-            c.local_op(k);
-            c.round();
-        }
+        c.ops_with_rounds(40);
         // The retired replica increments once more, so that it has a counter to fold.
         let mut d = V::bottom();
         d.0 = c.engines[4].state().0.clone().increment(gone, 10);
@@ -791,11 +784,7 @@ fn disjoint_membership_views_fold_twice_and_converge() {
 #[test]
 fn a_retirement_reissued_after_the_heirs_restart_changes_nothing() {
     let mut c = Cluster::<V>::new(3, 9, false);
-    for _ in 0..40 {
-        let k = c.rng.gen_range(0..3);
-        c.local_op(k);
-        c.round();
-    }
+    c.ops_with_rounds(40);
     c.settle();
     let old = c.engines[2].id();
     let heir = c.wipe(2);
