@@ -86,6 +86,12 @@ impl DotLog {
         }
     }
 
+    /// Whether the log holds no recorded dot.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+
     /// Takes the recorded `(added, removed)` dots, leaving the log empty (and still enabled).
     pub(crate) fn take(&mut self) -> (LoggedDots, LoggedDots) {
         (core::mem::take(&mut self.added), core::mem::take(&mut self.removed))

@@ -477,6 +477,10 @@ fn apply_log<K, S: DotStore>(
     store: &mut MapStore<K, S>,
     log: &mut DotLog,
 ) -> usize {
+    // A key the join left alone (most keys of a state's merge): nothing to move.
+    if sub.is_empty() {
+        return 0;
+    }
     // NOTE: added before removed: a mutation can mint a dot and then remove it (write then
     // clear), never the other way round (dots are never re-minted).
     let (added, removed) = sub.take();
@@ -543,17 +547,16 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
         }
     }
 
-    /// The join of [`DotStore::join_store`]. With `few` (a delta of at most [`FEW_KEYS`] keys)
+    /// The join of [`DotStore::join_store`]. With `FEW` (a delta of at most [`FEW_KEYS`] keys)
     /// it notes what changed under each key by comparing the key's dots before and after (no
     /// allocation); otherwise through a recording log. The same result either way (tests run
-    /// both on the same histories).
-    pub(super) fn join_keys(
+    /// both on the same histories). A constant, so that a state's merge pays no test per key.
+    pub(super) fn join_keys<const FEW: bool>(
         &mut self,
         ctx: &CausalContext,
         other: &Self,
         other_ctx: &CausalContext,
         log: &mut DotLog,
-        few: bool,
     ) -> bool {
         let mut changed = false;
         // The general path's log (it allocates at the first dot it records, and is reused for
@@ -571,7 +574,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
                     matched += 1;
                     let mine = found.get_mut();
                     mine.joined = mark;
-                    changed |= if few {
+                    changed |= if FEW {
                         join_diffed(&mut mine.value, ctx, &theirs.value, other_ctx, &mut change)
                     } else {
                         mine.value.join_store(ctx, &theirs.value, other_ctx, &mut sub)
@@ -582,7 +585,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
                 }
                 Err(_) => {
                     let mut mine = S::default();
-                    let joined = if few {
+                    let joined = if FEW {
                         join_diffed(&mut mine, ctx, &theirs.value, other_ctx, &mut change)
                     } else {
                         mine.join_store(ctx, &theirs.value, other_ctx, &mut sub)
@@ -596,7 +599,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
                     }
                 }
             }
-            removed_here += if few { change.apply(h, self, log) } else { apply_log(h, &mut sub, self, log) };
+            removed_here += if FEW { change.apply(h, self, log) } else { apply_log(h, &mut sub, self, log) };
         }
         // Keys only this side holds: the other side has the empty value there, which removes
         // the dots its context has seen. Only keys holding such a dot can change; none when
@@ -633,7 +636,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
                 let mut emptied = false;
                 for mine in self.entries.iter_hash_mut(h) {
                     if mine.hash == h && mine.joined != mark {
-                        changed |= if few {
+                        changed |= if FEW {
                             join_diffed(&mut mine.value, ctx, &empty, other_ctx, &mut change)
                         } else {
                             mine.value.join_store(ctx, &empty, other_ctx, &mut sub)
@@ -647,7 +650,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
                         Err(_) => emptied = false,
                     }
                 }
-                let _ = if few { change.apply(h, self, log) } else { apply_log(h, &mut sub, self, log) };
+                let _ = if FEW { change.apply(h, self, log) } else { apply_log(h, &mut sub, self, log) };
             }
         }
         // Only a join that dropped keys or dots can leave a table sparse.
@@ -682,7 +685,11 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
         other_ctx: &CausalContext,
         log: &mut DotLog,
     ) -> bool {
-        self.join_keys(ctx, other, other_ctx, log, other.entries.len() <= FEW_KEYS)
+        if other.entries.len() <= FEW_KEYS {
+            self.join_keys::<true>(ctx, other, other_ctx, log)
+        } else {
+            self.join_keys::<false>(ctx, other, other_ctx, log)
+        }
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {

@@ -114,7 +114,12 @@ mod few_keys_join_matches_the_general_join {
     fn join_by<K: core::hash::Hash + Eq + Clone, V: Nested>(x: &mut OrMap<K, V>, d: &OrMap<K, V>, few: bool) {
         let (store, ctx): (&mut MapStore<K, V::Store>, &mut CausalContext) =
             (&mut x.inner.store, &mut x.inner.context);
-        let _ = store.join_keys(ctx, &d.inner.store, &d.inner.context, &mut DotLog::disabled(), few);
+        let mut log = DotLog::disabled();
+        let _ = if few {
+            store.join_keys::<true>(ctx, &d.inner.store, &d.inner.context, &mut log)
+        } else {
+            store.join_keys::<false>(ctx, &d.inner.store, &d.inner.context, &mut log)
+        };
         let _ = ctx.join_ref(&d.inner.context);
     }
 
