@@ -301,12 +301,12 @@ impl KeyChange {
     fn apply<K, S: DotStore>(&mut self, hash: u64, store: &mut MapStore<K, S>, log: &mut DotLog) -> usize {
         store.note(hash, &self.added, &self.removed);
         let gone = self.removed.len();
-        for d in self.added.drain(..) {
-            log.added(d);
+        if log.is_enabled() {
+            self.added.iter().for_each(|d| log.added(*d));
+            self.removed.iter().for_each(|d| log.removed(*d));
         }
-        for d in self.removed.drain(..) {
-            log.removed(d);
-        }
+        self.added.clear();
+        self.removed.clear();
         gone
     }
 }
