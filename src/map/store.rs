@@ -240,9 +240,101 @@ fn holder<'a, K, S: DotStore>(
     }
 }
 
-/// Up to this many dots, the change an update makes to a value is found by comparing its dots
-/// before and after (on the stack) rather than recorded (in two vectors).
+/// Up to this many dots, the change an update or a join makes to a value is found by comparing
+/// its dots before and after (on the stack) rather than recorded (in two vectors).
 const DIFF: usize = 16;
+
+/// A join of a map with at most this many keys (the delta of an update, or of a few) learns what
+/// it changed under each key by comparing the key's dots before and after ([`DIFF`]): no
+/// allocation. A larger one (a state) records the change in one [`DotLog`] reused for every key,
+/// which costs nothing for a key the join leaves alone.
+const FEW_KEYS: usize = 8;
+
+/// The dots of a value before a change, on the stack (see [`DIFF`]).
+type Snapshot = SmallVec<[Dot; DIFF]>;
+
+/// Fills `out` with the dots of `value` and returns true if it holds at most [`DIFF`] dots;
+/// otherwise returns false and leaves `out` empty.
+#[inline]
+fn snapshot<S: DotStore>(value: &S, out: &mut Snapshot) -> bool {
+    if value.dot_count() > DIFF {
+        return false;
+    }
+    value.for_each_dot(&mut |d| out.push(d));
+    true
+}
+
+/// The dots one key's value gained and lost in a mutation or a join, for the index and the
+/// enclosing log (two inline: an overwrite adds one dot and removes one).
+#[derive(Default)]
+struct KeyChange {
+    added: SmallVec<[Dot; 2]>,
+    removed: SmallVec<[Dot; 2]>,
+}
+
+impl KeyChange {
+    /// Notes the difference between `before` (the value's dots, from [`snapshot`]) and the value
+    /// now.
+    fn diff<S: DotStore>(&mut self, before: &[Dot], now: &S) {
+        let added = &mut self.added;
+        now.for_each_dot(&mut |d| {
+            if !before.contains(&d) {
+                added.push(d);
+            }
+        });
+        for d in before {
+            if !now.contains_dot(d) {
+                self.removed.push(*d);
+            }
+        }
+    }
+
+    /// Takes what `sub` recorded.
+    fn take_log(&mut self, sub: &mut DotLog) {
+        let (a, r) = sub.take();
+        self.added.extend(a);
+        self.removed.extend(r);
+    }
+
+    /// Moves the change of the key hashing to `hash` into the index and the parent log; returns
+    /// the number of dots removed.
+    fn apply<K, S: DotStore>(&mut self, hash: u64, store: &mut MapStore<K, S>, log: &mut DotLog) -> usize {
+        store.note(hash, &self.added, &self.removed);
+        let gone = self.removed.len();
+        if log.is_enabled() {
+            self.added.iter().for_each(|d| log.added(*d));
+            self.removed.iter().for_each(|d| log.removed(*d));
+        }
+        self.added.clear();
+        self.removed.clear();
+        gone
+    }
+}
+
+/// Joins `theirs` (with the other context) into one key's value `mine`, noting what changed in
+/// `change`: by comparing `mine`'s dots before and after when it holds at most [`DIFF`], else
+/// through a recording log. The join of [`MapStore`] for a delta of [`FEW_KEYS`] keys at most.
+fn join_diffed<S: DotStore>(
+    mine: &mut S,
+    ctx: &CausalContext,
+    theirs: &S,
+    other_ctx: &CausalContext,
+    change: &mut KeyChange,
+) -> bool {
+    let mut before = Snapshot::new();
+    if snapshot(mine, &mut before) {
+        let changed = mine.join_store(ctx, theirs, other_ctx, &mut DotLog::disabled());
+        if changed {
+            change.diff(&before, mine);
+        }
+        changed
+    } else {
+        let mut sub = DotLog::recording();
+        let changed = mine.join_store(ctx, theirs, other_ctx, &mut sub);
+        change.take_log(&mut sub);
+        changed
+    }
+}
 
 /// Room (keys, or index entries) a map keeps whatever it holds: below it, removals never shrink.
 const SHRINK_FLOOR: usize = 16;
@@ -385,6 +477,10 @@ fn apply_log<K, S: DotStore>(
     store: &mut MapStore<K, S>,
     log: &mut DotLog,
 ) -> usize {
+    // A key the join left alone (most keys of a state's merge): nothing to move.
+    if sub.is_empty() {
+        return 0;
+    }
     // NOTE: added before removed: a mutation can mint a dot and then remove it (write then
     // clear), never the other way round (dots are never re-minted).
     let (added, removed) = sub.take();
@@ -450,26 +546,12 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
             hashes
         }
     }
-}
 
-impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
-    fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    fn dot_count(&self) -> usize {
-        self.dots
-    }
-
-    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
-        self.entries.iter().for_each(|e| e.value.for_each_dot(f));
-    }
-
-    fn contains_dot(&self, dot: &Dot) -> bool {
-        self.hash_of_dot(dot).is_some()
-    }
-
-    fn join_store(
+    /// The join of [`DotStore::join_store`]. With `FEW` (a delta of at most [`FEW_KEYS`] keys)
+    /// it notes what changed under each key by comparing the key's dots before and after (no
+    /// allocation); otherwise through a recording log. The same result either way (tests run
+    /// both on the same histories). A constant, so that a state's merge pays no test per key.
+    pub(super) fn join_keys<const FEW: bool>(
         &mut self,
         ctx: &CausalContext,
         other: &Self,
@@ -477,25 +559,38 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
         log: &mut DotLog,
     ) -> bool {
         let mut changed = false;
+        // The general path's log (it allocates at the first dot it records, and is reused for
+        // every key) and the few-keys path's change (on the stack).
         let mut sub = DotLog::recording();
+        let mut change = KeyChange::default();
+        let (dots_before, held) = (self.dots, self.entries.len());
         let mark = self.next_join_mark();
         // Keys the other side holds: nested join with the whole contexts.
-        let held = self.entries.len();
         let (mut matched, mut removed_here) = (0usize, 0usize);
         for theirs in &other.entries {
             let h = self.hasher.hash_one(&theirs.key);
             match self.entries.find_entry(h, |e| e.hash == h && e.key == theirs.key) {
                 Ok(mut found) => {
                     matched += 1;
-                    found.get_mut().joined = mark;
-                    changed |= found.get_mut().value.join_store(ctx, &theirs.value, other_ctx, &mut sub);
+                    let mine = found.get_mut();
+                    mine.joined = mark;
+                    changed |= if FEW {
+                        join_diffed(&mut mine.value, ctx, &theirs.value, other_ctx, &mut change)
+                    } else {
+                        mine.value.join_store(ctx, &theirs.value, other_ctx, &mut sub)
+                    };
                     if found.get().value.is_empty() {
                         found.remove();
                     }
                 }
                 Err(_) => {
                     let mut mine = S::default();
-                    if mine.join_store(ctx, &theirs.value, other_ctx, &mut sub) {
+                    let joined = if FEW {
+                        join_diffed(&mut mine, ctx, &theirs.value, other_ctx, &mut change)
+                    } else {
+                        mine.join_store(ctx, &theirs.value, other_ctx, &mut sub)
+                    };
+                    if joined {
                         changed = true;
                         if !mine.is_empty() {
                             let e = Entry { hash: h, key: theirs.key.clone(), value: mine, joined: mark };
@@ -504,7 +599,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
                     }
                 }
             }
-            removed_here += apply_log(h, &mut sub, self, log);
+            removed_here += if FEW { change.apply(h, self, log) } else { apply_log(h, &mut sub, self, log) };
         }
         // Keys only this side holds: the other side has the empty value there, which removes
         // the dots its context has seen. Only keys holding such a dot can change; none when
@@ -541,7 +636,11 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
                 let mut emptied = false;
                 for mine in self.entries.iter_hash_mut(h) {
                     if mine.hash == h && mine.joined != mark {
-                        changed |= mine.value.join_store(ctx, &empty, other_ctx, &mut sub);
+                        changed |= if FEW {
+                            join_diffed(&mut mine.value, ctx, &empty, other_ctx, &mut change)
+                        } else {
+                            mine.value.join_store(ctx, &empty, other_ctx, &mut sub)
+                        };
                         emptied |= mine.value.is_empty();
                     }
                 }
@@ -551,13 +650,46 @@ impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
                         Err(_) => emptied = false,
                     }
                 }
-                let _ = apply_log(h, &mut sub, self, log);
+                let _ = if FEW { change.apply(h, self, log) } else { apply_log(h, &mut sub, self, log) };
             }
         }
-        if changed {
+        // Only a join that dropped keys or dots can leave a table sparse.
+        if changed && (self.entries.len() < held || self.dots < dots_before) {
             self.shrink_if_sparse();
         }
         changed
+    }
+}
+
+impl<K: Hash + Eq + Clone, S: DotStore> DotStore for MapStore<K, S> {
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn dot_count(&self) -> usize {
+        self.dots
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        self.entries.iter().for_each(|e| e.value.for_each_dot(f));
+    }
+
+    fn contains_dot(&self, dot: &Dot) -> bool {
+        self.hash_of_dot(dot).is_some()
+    }
+
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: &Self,
+        other_ctx: &CausalContext,
+        log: &mut DotLog,
+    ) -> bool {
+        if other.entries.len() <= FEW_KEYS {
+            self.join_keys::<true>(ctx, other, other_ctx, log)
+        } else {
+            self.join_keys::<false>(ctx, other, other_ctx, log)
+        }
     }
 
     fn retain_dots(&mut self, keep: &mut dyn FnMut(&Dot) -> bool) {
@@ -649,12 +781,9 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
         let mut dmine = dstore.take(&key).map(|e| e.value).unwrap_or_default();
         // What `f` adds to and removes from the value: for a small value, the difference of its
         // dots before and after (no allocation); otherwise recorded by the nested handle.
-        let before: Option<SmallVec<[Dot; DIFF]>> = (mine.value.dot_count() <= DIFF).then(|| {
-            let mut v = SmallVec::new();
-            mine.value.for_each_dot(&mut |d| v.push(d));
-            v
-        });
-        let mut sub = if before.is_some() { DotLog::disabled() } else { DotLog::recording() };
+        let mut before = Snapshot::new();
+        let small = snapshot(&mine.value, &mut before);
+        let mut sub = if small { DotLog::disabled() } else { DotLog::recording() };
         let r = f(&mut Handle {
             store: &mut mine.value,
             dstore: &mut dmine,
@@ -663,35 +792,18 @@ impl<K: Hash + Eq + Clone, S: DotStore> Handle<'_, MapStore<K, S>> {
             replica: *replica,
             log: &mut sub,
         });
-        let mut added: SmallVec<[Dot; 2]> = SmallVec::new();
-        let mut removed: SmallVec<[Dot; 2]> = SmallVec::new();
-        match before {
-            Some(old) => {
-                mine.value.for_each_dot(&mut |d| {
-                    if !old.contains(&d) {
-                        added.push(d);
-                    }
-                });
-                removed.extend(old.into_iter().filter(|d| !mine.value.contains_dot(d)));
-            }
-            None => {
-                let (a, r) = sub.take();
-                added.extend(a);
-                removed.extend(r);
-            }
+        let mut change = KeyChange::default();
+        if small {
+            change.diff(&before, &mine.value);
+        } else {
+            change.take_log(&mut sub);
         }
         if mine.value.is_empty() {
             if let Ok(found) = store.entries.find_entry(h, |e| e.hash == h && e.key == key) {
                 found.remove();
             }
         }
-        store.note(h, &added, &removed);
-        for d in added {
-            log.added(d);
-        }
-        for d in removed {
-            log.removed(d);
-        }
+        let _ = change.apply(h, store, log);
         if !dmine.is_empty() {
             let _ = dstore.insert_new(dh, key, dmine);
         }

@@ -96,3 +96,133 @@ fn delta_index_follows_removes_within_a_transaction() {
     assert_eq!(d.len(), 1);
     assert_eq!(d.inner.context.dot_count(), 3);
 }
+
+/// The two ways a join learns what changed under each key (the few-keys path compares the key's
+/// dots before and after; the general path records them in a log) on the same multi-replica
+/// histories: every delivery of a delta, in any order and repeated, and every state merge, done
+/// both ways gives equal replicas with exact indexes. Nested maps (whose own joins pick their
+/// path) and values above the on-stack snapshot's size (an OR-Set of up to 24 elements under a
+/// key) included.
+mod few_keys_join_matches_the_general_join {
+    use super::*;
+    use crate::causal::{CausalContext, DotLog, Nested};
+    use crate::{OrSet, map::MapStore};
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    /// Joins `d` into `x` by the chosen path.
+    fn join_by<K: core::hash::Hash + Eq + Clone, V: Nested>(x: &mut OrMap<K, V>, d: &OrMap<K, V>, few: bool) {
+        let (store, ctx): (&mut MapStore<K, V::Store>, &mut CausalContext) =
+            (&mut x.inner.store, &mut x.inner.context);
+        let mut log = DotLog::disabled();
+        let _ = if few {
+            store.join_keys::<true>(ctx, &d.inner.store, &d.inner.context, &mut log)
+        } else {
+            store.join_keys::<false>(ctx, &d.inner.store, &d.inner.context, &mut log)
+        };
+        let _ = ctx.join_ref(&d.inner.context);
+    }
+
+    /// `steps` random operations by 3 replicas; each delta is delivered to a random replica
+    /// (or kept for later, delivered out of order and more than once), and now and then a
+    /// replica merges another's state. Each replica is kept twice, joined by each path.
+    /// Returns the most dots seen under one key.
+    fn run<V: Nested>(
+        seed: u64,
+        steps: usize,
+        mut op: impl FnMut(&mut SmallRng, &mut OrMap<u8, V>, ReplicaId) -> OrMap<u8, V>,
+    ) -> usize
+    where
+        OrMap<u8, V>: Clone + PartialEq + core::fmt::Debug + CheckInvariants,
+    {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut fast: Vec<OrMap<u8, V>> = (0..3).map(|_| OrMap::new()).collect();
+        let mut general = fast.clone();
+        let mut sent: Vec<OrMap<u8, V>> = Vec::new();
+        let (mut diffs, mut most) = (0, 0);
+        for _ in 0..steps {
+            let i = rng.gen_range(0..3);
+            match rng.gen_range(0..4) {
+                0 | 1 => {
+                    let d = op(&mut rng, &mut fast[i], r(i as u128 + 1));
+                    join_by(&mut general[i], &d, false);
+                    sent.push(d);
+                }
+                2 if !sent.is_empty() => {
+                    let d = sent[rng.gen_range(0..sent.len())].clone();
+                    join_by(&mut fast[i], &d, true);
+                    join_by(&mut general[i], &d, false);
+                }
+                _ => {
+                    let j = rng.gen_range(0..3);
+                    let (sf, sg) = (fast[j].clone(), general[j].clone());
+                    assert_eq!(sf, sg);
+                    join_by(&mut fast[i], &sf, true);
+                    join_by(&mut general[i], &sg, false);
+                }
+            }
+            assert_eq!(fast[i], general[i], "seed {seed}");
+            assert_eq!(fast[i].as_causal().context(), general[i].as_causal().context());
+            assert_eq!(fast[i].check_invariants(), Ok(()), "seed {seed}");
+            assert_eq!(general[i].check_invariants(), Ok(()), "seed {seed}");
+            diffs += usize::from(fast[i].len() != fast[(i + 1) % 3].len());
+            most = fast[i].values().map(DotStore::dot_count).max().unwrap_or(0).max(most);
+        }
+        // The histories diverge (concurrent updates and removes meet).
+        assert!(diffs > 0);
+        most
+    }
+
+    #[test]
+    fn maps_of_mv_registers() {
+        for seed in 0..40 {
+            run::<MvRegister<u8>>(seed, 300, |g, m, me| match g.gen_range(0..5) {
+                0 => m.remove(me, &g.gen_range(0..6)),
+                1 if g.gen_range(0..10) == 0 => m.clear(me),
+                _ => {
+                    let (k, v) = (g.gen_range(0..6), g.r#gen());
+                    m.update(me, k, |x| x.write(v)).0
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn maps_of_sets_with_large_values() {
+        let mut most = 0;
+        for seed in 0..30 {
+            most = most.max(run::<OrSet<u8>>(seed, 300, |g, m, me| {
+                let (k, x) = (g.gen_range(0..3), g.gen_range(0..24));
+                match g.gen_range(0..6) {
+                    0 => m.remove(me, &k),
+                    1 => m.update(me, k, |s| s.remove(&x)).0,
+                    2 => {
+                        m.mutate(me, |h| {
+                            (0..3).for_each(|k| {
+                                h.update(k, |s| s.insert(x));
+                            })
+                        })
+                        .0
+                    }
+                    _ => m.update(me, k, |s| s.insert(x)).0,
+                }
+            }));
+        }
+        // Some key held more dots than the join compares on the stack (its log path ran).
+        assert!(most > 16, "{most}");
+    }
+
+    #[test]
+    fn nested_maps() {
+        for seed in 0..30 {
+            run::<OrMap<u8, MvRegister<u8>>>(seed, 300, |g, m, me| {
+                let (k, j, v) = (g.gen_range(0..3), g.gen_range(0..4), g.r#gen());
+                match g.gen_range(0..5) {
+                    0 => m.remove(me, &k),
+                    1 => m.update(me, k, |inner| inner.remove(&j)).0,
+                    _ => m.update(me, k, |inner| inner.update(j, |x| x.write(v))).0,
+                }
+            });
+        }
+    }
+}
