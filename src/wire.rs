@@ -219,8 +219,8 @@ impl DecodeCx {
 /// ));
 /// ```
 pub trait Decode: Serialize + DeserializeOwned {
-    /// Appends the body of `self` to `out`: the bytes [`to_bytes`] and [`encode`] write after
-    /// the format-version byte, which [`decode_body`](Self::decode_body) reads.
+    /// Appends the body of `self` to `out`: the bytes [`to_bytes`] writes after the
+    /// format-version byte, which [`decode_body`](Self::decode_body) reads.
     ///
     /// The provided method serializes `self` with postcard through serde; the crate's types
     /// write the same bytes directly (no serde call per field, no intermediate copy of their
@@ -240,7 +240,6 @@ pub trait Decode: Serialize + DeserializeOwned {
     /// let mut body = Vec::new();
     /// c.encode_body(&mut body);
     /// assert_eq!(&wire::to_bytes(&c)[1..], &body[..]);
-    /// assert_eq!(&wire::encode(&c)[1..], &body[..]);
     /// ```
     fn encode_body(&self, out: &mut Vec<u8>) {
         put_serde(out, self);
@@ -598,52 +597,43 @@ plain_decode!((), bool, u8, u16, u32, u64, u128, i8, i16, i32, i64, i128, alloc:
 /// A varint.
 impl Decode for crate::clock::Timestamp {}
 
-/// Encodes `value` compactly: one format-version byte, then postcard (varints, no field names).
+/// Encodes `value` compactly: one format-version byte, then postcard (varints, no field names),
+/// written by the type's [`Decode::encode_body`].
 ///
-/// The bytes depend only on the value's contents (not on insertion order or hash seeds).
+/// The bytes depend only on the value's contents (not on insertion order or hash seeds). The
+/// crate's types write them directly (no serde call per field, no intermediate copy of their
+/// contents); other types, such as your own lattice with `impl Decode for MyLattice {}`, through
+/// their serde `Serialize` impl. One allocation for a value of up to 64 bytes; `O(value)`.
 ///
 /// # Example
 ///
 /// ```
-/// use convergent::{GCounter, ReplicaId, wire};
+/// use convergent::{GCounter, OrSet, ReplicaId, wire};
 ///
 /// let mut c = GCounter::new();
 /// let delta = c.increment(ReplicaId::from_u128(1), 5);
 /// let bytes = wire::to_bytes(&delta);
 /// let back: GCounter = wire::from_bytes(&bytes).unwrap();
 /// assert_eq!(back, delta);
-/// ```
-pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
-    out.push(FORMAT_VERSION);
-    put_serde(&mut out, value);
-    out
-}
-
-/// The bytes of [`to_bytes`], written by the type's [`Decode::encode_body`]: the crate's types
-/// write them directly (no serde call per field, no intermediate copy of their contents; about
-/// 3x faster than [`to_bytes`] for a one-element delta), other types through serde as
-/// [`to_bytes`] does. One allocation for a value of up to 64 bytes.
-///
-/// [`to_bytes`] takes any `Serialize` type (a [`Message`](crate::sync::Message) over any
-/// payload, for one); this takes the types that also decode, and is the faster of the two.
-///
-/// # Example
-///
-/// ```
-/// use convergent::{OrSet, ReplicaId, wire};
 ///
 /// let mut s = OrSet::new();
-/// let delta = s.insert(ReplicaId::from_u128(1), 7u64);
-/// let bytes = wire::encode(&delta);
-/// assert_eq!(bytes, wire::to_bytes(&delta));
-/// assert_eq!(wire::from_bytes::<OrSet<u64>>(&bytes), Ok(delta));
+/// let insert = s.insert(ReplicaId::from_u128(1), 7u64);
+/// assert_eq!(wire::from_bytes::<OrSet<u64>>(&wire::to_bytes(&insert)), Ok(insert));
 /// ```
 #[must_use]
-pub fn encode<T: Decode>(value: &T) -> Vec<u8> {
+pub fn to_bytes<T: Decode>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     out.push(FORMAT_VERSION);
     value.encode_body(&mut out);
+    out
+}
+
+/// The bytes of [`to_bytes`] for any `Serialize` value, through serde: what the crate's tests
+/// craft wire forms with.
+#[cfg(test)]
+pub(crate) fn serde_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut out = alloc::vec![FORMAT_VERSION];
+    put_serde(&mut out, value);
     out
 }
 
@@ -877,7 +867,9 @@ pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Er
     }
 }
 
-/// The size in bytes of `value` in the compact encoding of [`to_bytes`] (version byte included).
+/// The size in bytes of `value` in the compact encoding of [`to_bytes`] (version byte included),
+/// counted without building the bytes: through the value's `Serialize` impl, which writes the
+/// same bytes as [`Decode::encode_body`] (tested on every type of the crate). `O(value)`.
 ///
 /// ```
 /// use convergent::{GCounter, ReplicaId, wire};
@@ -886,7 +878,14 @@ pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Er
 /// let d = c.increment(ReplicaId::from_u128(1), 1);
 /// assert_eq!(wire::encoded_len(&d), wire::to_bytes(&d).len());
 /// ```
-pub fn encoded_len<T: Serialize>(value: &T) -> usize {
+#[must_use]
+pub fn encoded_len<T: Decode>(value: &T) -> usize {
+    serde_len(value)
+}
+
+/// [`encoded_len`] of any `Serialize` value: the length of its postcard bytes, plus the version
+/// byte.
+pub(crate) fn serde_len<T: Serialize>(value: &T) -> usize {
     1 + postcard::experimental::serialized_size(value).expect("serialization into memory")
 }
 
