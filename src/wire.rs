@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
+mod ser;
 mod state_size;
 pub(crate) use state_size::Measure;
 pub use state_size::{StateSize, receive_sized};
@@ -52,8 +53,12 @@ impl<'a> ReplicaTable<'a> {
     }
 
     /// The index of `r`. Panics if absent: encoders only look up replicas of the context.
+    /// The first replica is compared before any search (a delta's context usually holds one).
     #[inline]
     pub(crate) fn index(&self, r: &ReplicaId) -> u32 {
+        if self.ctx.replica_at(0).is_some_and(|(first, _)| first == *r) {
+            return 0;
+        }
         self.ctx.replica_index(r).expect("replica of a live dot is in the context") as u32
     }
 
@@ -637,29 +642,6 @@ pub(crate) fn serde_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     out
 }
 
-/// A postcard output that appends to a borrowed vector.
-struct ExtendOut<'a>(&'a mut Vec<u8>);
-
-impl postcard::ser_flavors::Flavor for ExtendOut<'_> {
-    type Output = ();
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
-        Ok(())
-    }
-
-    #[inline]
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.push(data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
-}
-
 /// Appends the postcard encoding of `v` (through serde) to `out`.
 ///
 /// # Panics
@@ -667,8 +649,7 @@ impl postcard::ser_flavors::Flavor for ExtendOut<'_> {
 /// If `v`'s `Serialize` impl fails (see [`Decode::encode_body`]).
 #[inline]
 fn put_serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
-    // Serializing our types into a Vec cannot fail.
-    postcard::serialize_with_flavor(v, ExtendOut(out)).expect("serialization into memory");
+    Writer::new(out).serde(v);
 }
 
 /// The output of the direct encoders ([`Decode::encode_body`] of the crate's types): the bytes
@@ -694,22 +675,58 @@ impl<'a> Writer<'a> {
         self.out.push(b);
     }
 
-    /// A varint (LEB128, minimal).
-    #[inline]
-    pub(crate) fn varint(&mut self, mut v: u64) {
+    /// A varint (LEB128, minimal): one byte below 128, written in place (most lengths, gaps and
+    /// indices); longer ones out of line.
+    #[inline(always)]
+    pub(crate) fn varint(&mut self, v: u64) {
         if v < 0x80 {
+            self.out.push(v as u8);
+        } else {
+            self.varint_long(v);
+        }
+    }
+
+    /// A varint of two bytes or more (at most 10). Below 2^56 (up to 8 bytes) without a loop:
+    /// the 7-bit groups are spread to one per byte, the continuation bits set on all but the
+    /// last, and the 8-byte word appended and cut to length.
+    #[inline(never)]
+    fn varint_long(&mut self, v: u64) {
+        if v >= 1 << 56 {
+            let mut v = v;
+            while v >= 0x80 {
+                self.out.push((v as u8) | 0x80);
+                v >>= 7;
+            }
             self.out.push(v as u8);
             return;
         }
-        let mut buf = [0u8; 10];
-        let mut i = 0;
-        while v >= 0x80 {
-            buf[i] = (v as u8) | 0x80;
-            v >>= 7;
-            i += 1;
-        }
-        buf[i] = v as u8;
-        self.out.extend_from_slice(&buf[..=i]);
+        // 56 bits to 8 bytes of 7: halves of 28 bits 32 apart, then quarters of 14 bits 16
+        // apart, then groups of 7 bits 8 apart.
+        let x = ((v & 0x00ff_ffff_f000_0000) << 4) | (v & 0x0fff_ffff);
+        let x = ((x & 0x0fff_c000_0fff_c000) << 2) | (x & 0x0000_3fff_0000_3fff);
+        let spread = ((x & 0x3f80_3f80_3f80_3f80) << 1) | (x & 0x007f_007f_007f_007f);
+        // `v >= 0x80`: two bytes or more, so the shift below is 8 to 56.
+        let len = (64 - v.leading_zeros() as usize).div_ceil(7);
+        let more = 0x8080_8080_8080_8080u64 & ((1u64 << (8 * (len - 1))) - 1);
+        let start = self.out.len();
+        self.out.extend_from_slice(&(spread | more).to_le_bytes());
+        self.out.truncate(start + len);
+    }
+
+    /// Appends what `f` writes into a stack buffer of `N` bytes, copied out
+    /// as one fixed-size block and then cut to the length written: no capacity check or length
+    /// update per byte, no variable-length copy call. `f` must write at most `N` bytes (the
+    /// callers write bounded fields: a one-replica context, a one-element store's header, a
+    /// varint); the output's capacity must allow `N` more bytes without a second allocation
+    /// where that matters (`to_bytes` starts at 64).
+    #[inline(always)]
+    pub(crate) fn small<const N: usize>(&mut self, f: impl FnOnce(&mut Chunk<N>)) {
+        let mut c = Chunk { buf: [0u8; N], n: 0 };
+        f(&mut c);
+        debug_assert!(c.n <= N, "a chunk of {N} bytes holds {}", c.n);
+        let start = self.out.len();
+        self.out.extend_from_slice(&c.buf);
+        self.out.truncate(start + c.n);
     }
 
     /// A sequence length (a `usize` varint).
@@ -737,30 +754,43 @@ impl<'a> Writer<'a> {
     /// If `v`'s `Serialize` impl fails (see [`Decode::encode_body`]).
     #[inline]
     pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
-        postcard::serialize_with_flavor(v, WriterOut(self)).expect("serialization into memory");
+        // The writer is the serializer (`ser.rs`): no postcard serializer built per value.
+        v.serialize(&mut ser::Ser(self)).expect("serialization into memory");
     }
 }
 
-/// A postcard output into a [`Writer`].
-struct WriterOut<'w, 'a>(&'w mut Writer<'a>);
+/// A fixed stack buffer that [`Writer::small`] copies out in one block. Indices stop at the
+/// last byte (never reached by its callers), so no write can panic.
+pub(crate) struct Chunk<const N: usize> {
+    buf: [u8; N],
+    n: usize,
+}
 
-impl postcard::ser_flavors::Flavor for WriterOut<'_, '_> {
-    type Output = ();
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.bytes(data);
-        Ok(())
+impl<const N: usize> Chunk<N> {
+    /// One byte.
+    #[inline(always)]
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.buf[self.n.min(N - 1)] = b;
+        self.n += 1;
     }
 
-    #[inline]
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.byte(data);
-        Ok(())
+    /// A varint (LEB128, minimal).
+    #[inline(always)]
+    pub(crate) fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.byte(v as u8);
     }
 
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
+    /// Sixteen raw bytes (a replica id).
+    #[inline(always)]
+    pub(crate) fn bytes16(&mut self, b: &[u8; 16]) {
+        if let Some(d) = self.buf.get_mut(self.n..self.n + 16) {
+            d.copy_from_slice(b);
+        }
+        self.n += 16;
     }
 }
 

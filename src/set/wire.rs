@@ -79,11 +79,15 @@ where
             return;
         }
         if let Some((id, n, elem)) = self.single() {
-            // One group of one dot: `[(index, [(n - 1, element)])]`.
-            w.byte(1);
-            w.varint(u64::from(table.index(&id)));
-            w.byte(1);
-            w.varint(n - 1);
+            // One group of one dot: `[(index, [(n - 1, element)])]`; the header in one block
+            // (at most 17 bytes).
+            let index = u64::from(table.index(&id));
+            w.small::<32>(|c| {
+                c.byte(1);
+                c.varint(index);
+                c.byte(1);
+                c.varint(n - 1);
+            });
             w.serde(elem);
             return;
         }
