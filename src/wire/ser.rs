@@ -416,7 +416,7 @@ mod tests {
             same(&(v as u16));
             same(&(v as u8));
             same(&(v as i64));
-            same(&-(v as i64));
+            same(&(v as i64).wrapping_neg());
             same(&(v as i32));
             same(&(v as i16));
             same(&(v as i8));
