@@ -53,10 +53,12 @@ impl<'a> ReplicaTable<'a> {
     }
 
     /// The index of `r`. Panics if absent: encoders only look up replicas of the context.
-    /// The first replica is compared before any search (a delta's context usually holds one).
+    /// A context of one replica (a delta's, usually) answers 0 without comparing: every live
+    /// dot of a value lies in its context (checked in debug builds).
     #[inline]
     pub(crate) fn index(&self, r: &ReplicaId) -> u32 {
-        if self.ctx.replica_at(0).is_some_and(|(first, _)| first == *r) {
+        if self.ctx.replica_at(1).is_none() {
+            debug_assert_eq!(self.ctx.replica_index(r), Some(0), "replica of a live dot is in the context");
             return 0;
         }
         self.ctx.replica_index(r).expect("replica of a live dot is in the context") as u32
@@ -689,15 +691,10 @@ impl<'a> Writer<'a> {
     /// A varint of two bytes or more (at most 10). Below 2^56 (up to 8 bytes) without a loop:
     /// the 7-bit groups are spread to one per byte, the continuation bits set on all but the
     /// last, and the 8-byte word appended and cut to length.
-    #[inline(never)]
+    #[inline]
     fn varint_long(&mut self, v: u64) {
         if v >= 1 << 56 {
-            let mut v = v;
-            while v >= 0x80 {
-                self.out.push((v as u8) | 0x80);
-                v >>= 7;
-            }
-            self.out.push(v as u8);
+            self.varint_huge(v);
             return;
         }
         // 56 bits to 8 bytes of 7: halves of 28 bits 32 apart, then quarters of 14 bits 16
@@ -705,12 +702,24 @@ impl<'a> Writer<'a> {
         let x = ((v & 0x00ff_ffff_f000_0000) << 4) | (v & 0x0fff_ffff);
         let x = ((x & 0x0fff_c000_0fff_c000) << 2) | (x & 0x0000_3fff_0000_3fff);
         let spread = ((x & 0x3f80_3f80_3f80_3f80) << 1) | (x & 0x007f_007f_007f_007f);
-        // `v >= 0x80`: two bytes or more, so the shift below is 8 to 56.
-        let len = (64 - v.leading_zeros() as usize).div_ceil(7);
-        let more = 0x8080_8080_8080_8080u64 & ((1u64 << (8 * (len - 1))) - 1);
+        // `ceil(bits / 7)` (exact for bits up to 70); `v >= 0x80`: 2 to 8 bytes, so the
+        // continuation bits of the first `len - 1` bytes shift by 8 to 56.
+        let bits = 64 - v.leading_zeros();
+        let len = (((bits + 6) * 37) >> 8) as usize;
+        let more = 0x8080_8080_8080_8080u64 >> (64 - 8 * (len - 1));
         let start = self.out.len();
         self.out.extend_from_slice(&(spread | more).to_le_bytes());
         self.out.truncate(start + len);
+    }
+
+    /// A varint of 9 or 10 bytes.
+    #[cold]
+    fn varint_huge(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.out.push(v as u8);
     }
 
     /// Appends what `f` writes into a stack buffer of `N` bytes, copied out

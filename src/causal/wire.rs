@@ -51,21 +51,27 @@ impl Serialize for GapsOut<'_> {
 }
 
 /// Writes the wire form of a context directly: the bytes of [`ContextOut`] through postcard.
-#[inline]
+/// A delta's context (one replica, one range) in one block, inline in the caller; others out
+/// of line.
+#[inline(always)]
 fn put_context(w: &mut Writer<'_>, ctx: &CausalContext) {
     if let (Some((r, &[(lo, hi)])), None) = (ctx.replica_at(0), ctx.replica_at(1)) {
-        {
-            // One replica, one range (a delta's context): at most 38 bytes, in one block.
-            w.small::<48>(|c| {
-                c.byte(1);
-                c.bytes16(&r.to_bytes());
-                c.byte(1);
-                c.varint(lo - 1);
-                c.varint(hi - lo);
-            });
-            return;
-        }
+        // At most 38 bytes.
+        w.small::<48>(|c| {
+            c.byte(1);
+            c.bytes16(&r.to_bytes());
+            c.byte(1);
+            c.varint(lo - 1);
+            c.varint(hi - lo);
+        });
+    } else {
+        put_context_ranges(w, ctx);
     }
+}
+
+/// [`put_context`] of any context.
+#[inline(never)]
+fn put_context_ranges(w: &mut Writer<'_>, ctx: &CausalContext) {
     w.len(ctx.replica_count());
     for (r, rs) in ctx.ranges() {
         w.bytes16(&r.to_bytes());

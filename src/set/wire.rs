@@ -15,6 +15,16 @@ use super::SetStore;
 use crate::Error;
 use crate::wire::{DecodeCx, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots};
 
+/// The wire form of a store of two elements or more: grouped and sorted by reference, through
+/// serde straight into the output.
+#[inline(never)]
+fn encode_groups<T>(s: &SetStore<T>, table: &ReplicaTable, w: &mut Writer<'_>)
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    w.serde(&StoreOut(s, table));
+}
+
 impl<T> WireStore for SetStore<T>
 where
     T: Serialize + DeserializeOwned + Hash + Eq + Clone,
@@ -71,8 +81,10 @@ where
     }
 
     /// Writes the bytes of [`serialize_wire`](Self::serialize_wire): an empty store and a single
-    /// element (a delta) directly, without building anything; more through
-    /// [`serialize_wire`](Self::serialize_wire) (grouped and sorted by reference, never cloned).
+    /// element (a delta) directly, without building anything, inline in the caller; more out of
+    /// line through [`serialize_wire`](Self::serialize_wire) (grouped and sorted by reference,
+    /// never cloned).
+    #[inline]
     fn encode_wire(&self, table: &ReplicaTable, w: &mut Writer<'_>) {
         if self.is_empty() {
             w.byte(0);
@@ -91,8 +103,7 @@ where
             w.serde(elem);
             return;
         }
-        // More: grouped and sorted by reference, through serde straight into the output.
-        w.serde(&StoreOut(self, table));
+        encode_groups(self, table, w);
     }
 
     /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly
