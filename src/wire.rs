@@ -677,8 +677,8 @@ impl<'a> Writer<'a> {
         self.out.push(b);
     }
 
-    /// A varint (LEB128, minimal): one byte below 128, written in place (most lengths, gaps and
-    /// indices); longer ones out of line.
+    /// A varint (LEB128, minimal): one byte below 128 pushed in place (most lengths, gaps and
+    /// indices), longer ones by [`varint_long`](Self::varint_long).
     #[inline(always)]
     pub(crate) fn varint(&mut self, v: u64) {
         if v < 0x80 {
@@ -722,22 +722,6 @@ impl<'a> Writer<'a> {
         self.out.push(v as u8);
     }
 
-    /// Appends what `f` writes into a stack buffer of `N` bytes, copied out
-    /// as one fixed-size block and then cut to the length written: no capacity check or length
-    /// update per byte, no variable-length copy call. `f` must write at most `N` bytes (the
-    /// callers write bounded fields: a one-replica context, a one-element store's header, a
-    /// varint); the output's capacity must allow `N` more bytes without a second allocation
-    /// where that matters (`to_bytes` starts at 64).
-    #[inline(always)]
-    pub(crate) fn small<const N: usize>(&mut self, f: impl FnOnce(&mut Chunk<N>)) {
-        let mut c = Chunk { buf: [0u8; N], n: 0 };
-        f(&mut c);
-        debug_assert!(c.n <= N, "a chunk of {N} bytes holds {}", c.n);
-        let start = self.out.len();
-        self.out.extend_from_slice(&c.buf);
-        self.out.truncate(start + c.n);
-    }
-
     /// A sequence length (a `usize` varint).
     #[inline]
     pub(crate) fn len(&mut self, n: usize) {
@@ -765,41 +749,6 @@ impl<'a> Writer<'a> {
     pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
         // The writer is the serializer (`ser.rs`): no postcard serializer built per value.
         v.serialize(&mut ser::Ser(self)).expect("serialization into memory");
-    }
-}
-
-/// A fixed stack buffer that [`Writer::small`] copies out in one block. Indices stop at the
-/// last byte (never reached by its callers), so no write can panic.
-pub(crate) struct Chunk<const N: usize> {
-    buf: [u8; N],
-    n: usize,
-}
-
-impl<const N: usize> Chunk<N> {
-    /// One byte.
-    #[inline(always)]
-    pub(crate) fn byte(&mut self, b: u8) {
-        self.buf[self.n.min(N - 1)] = b;
-        self.n += 1;
-    }
-
-    /// A varint (LEB128, minimal).
-    #[inline(always)]
-    pub(crate) fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.byte((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.byte(v as u8);
-    }
-
-    /// Sixteen raw bytes (a replica id).
-    #[inline(always)]
-    pub(crate) fn bytes16(&mut self, b: &[u8; 16]) {
-        if let Some(d) = self.buf.get_mut(self.n..self.n + 16) {
-            d.copy_from_slice(b);
-        }
-        self.n += 16;
     }
 }
 

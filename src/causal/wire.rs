@@ -51,19 +51,15 @@ impl Serialize for GapsOut<'_> {
 }
 
 /// Writes the wire form of a context directly: the bytes of [`ContextOut`] through postcard.
-/// A delta's context (one replica, one range) in one block, inline in the caller; others out
-/// of line.
+/// A delta's context (one replica, one range) inline in the caller; others out of line.
 #[inline(always)]
 fn put_context(w: &mut Writer<'_>, ctx: &CausalContext) {
     if let (Some((r, &[(lo, hi)])), None) = (ctx.replica_at(0), ctx.replica_at(1)) {
-        // At most 38 bytes.
-        w.small::<48>(|c| {
-            c.byte(1);
-            c.bytes16(&r.to_bytes());
-            c.byte(1);
-            c.varint(lo - 1);
-            c.varint(hi - lo);
-        });
+        w.byte(1);
+        w.bytes16(&r.to_bytes());
+        w.byte(1);
+        w.varint(lo - 1);
+        w.varint(hi - lo);
     } else {
         put_context_ranges(w, ctx);
     }

@@ -91,15 +91,14 @@ where
             return;
         }
         if let Some((id, n, elem)) = self.single() {
-            // One group of one dot: `[(index, [(n - 1, element)])]`; the header in one block
-            // (at most 17 bytes).
+            // One group of one dot: `[(index, [(n - 1, element)])]`, each byte pushed in place
+            // (a stack buffer copied out in one block was slower: its byte stores cannot be
+            // forwarded to the block's wide loads).
             let index = u64::from(table.index(&id));
-            w.small::<32>(|c| {
-                c.byte(1);
-                c.varint(index);
-                c.byte(1);
-                c.varint(n - 1);
-            });
+            w.byte(1);
+            w.varint(index);
+            w.byte(1);
+            w.varint(n - 1);
             w.serde(elem);
             return;
         }
