@@ -229,9 +229,10 @@ pub trait Decode: Serialize + DeserializeOwned {
     /// Appends the body of `self` to `out`: the bytes [`to_bytes`] writes after the
     /// format-version byte, which [`decode_body`](Self::decode_body) reads.
     ///
-    /// The provided method serializes `self` with postcard through serde; the crate's types
-    /// write the same bytes directly (no serde call per field, no intermediate copy of their
-    /// contents). An override must write exactly the bytes of the provided method.
+    /// The provided method serializes `self` through serde in postcard's format (the bytes of
+    /// `postcard::to_allocvec`, written straight into `out`); the crate's types write the same
+    /// bytes directly (no serde call per field, no intermediate copy of their contents). An
+    /// override must write exactly the bytes of the provided method.
     ///
     /// # Panics
     ///
