@@ -692,10 +692,12 @@ impl<'a> Writer<'a> {
     /// A varint of two bytes or more (at most 10). Below 2^56 (up to 8 bytes) without a loop:
     /// the 7-bit groups are spread to one per byte, the continuation bits set on all but the
     /// last, and the 8-byte word appended and cut to length.
+    /// Near the end of the output's capacity it pushes byte by byte instead, so that the word
+    /// never grows the output past what the varint needs.
     #[inline]
     fn varint_long(&mut self, v: u64) {
-        if v >= 1 << 56 {
-            self.varint_huge(v);
+        if v >= 1 << 56 || self.out.capacity() - self.out.len() < 8 {
+            self.varint_bytewise(v);
             return;
         }
         // 56 bits to 8 bytes of 7: halves of 28 bits 32 apart, then quarters of 14 bits 16
@@ -713,9 +715,9 @@ impl<'a> Writer<'a> {
         self.out.truncate(start + len);
     }
 
-    /// A varint of 9 or 10 bytes.
+    /// A varint, one byte at a time (9 or 10 bytes, or the output nearly full).
     #[cold]
-    fn varint_huge(&mut self, mut v: u64) {
+    fn varint_bytewise(&mut self, mut v: u64) {
         while v >= 0x80 {
             self.out.push((v as u8) | 0x80);
             v >>= 7;

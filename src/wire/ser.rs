@@ -363,15 +363,19 @@ mod tests {
 
     use super::Writer;
 
-    /// The writer's bytes of `v`, after a byte already in the output.
-    fn ours<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
-        let mut out = vec![0xAA];
+    /// The writer's bytes of `v`, after a byte already in the output of capacity `cap`.
+    fn ours<T: Serialize + ?Sized>(v: &T, cap: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(cap);
+        out.push(0xAA);
         Writer::new(&mut out).serde(v);
         out.split_off(1)
     }
 
+    /// The same bytes as postcard, written into a roomy output and into a tight one.
     fn same<T: Serialize + ?Sized + core::fmt::Debug>(v: &T) {
-        assert_eq!(ours(v), postcard::to_allocvec(v).expect("postcard"), "{v:?}");
+        let expected = postcard::to_allocvec(v).expect("postcard");
+        assert_eq!(ours(v, 1), expected, "{v:?}");
+        assert_eq!(ours(v, 4096), expected, "{v:?}");
     }
 
     #[derive(Serialize, Debug)]
@@ -425,9 +429,13 @@ mod tests {
             same(&(i128::from(v as i64) << 60));
             same(&f64::from_bits(v));
             same(&f32::from_bits(v as u32));
-            let mut direct = Vec::new();
-            Writer::new(&mut direct).varint(v);
-            assert_eq!(direct, postcard::to_allocvec(&v).expect("postcard"), "varint {v}");
+            // Room for the 8-byte word (a varint below 2^56 without a loop), and none (one byte
+            // at a time).
+            let expected = postcard::to_allocvec(&v).expect("postcard");
+            for mut direct in [Vec::with_capacity(64), Vec::new()] {
+                Writer::new(&mut direct).varint(v);
+                assert_eq!(direct, expected, "varint {v}");
+            }
         }
         same(&i128::MIN);
         same(&i128::MAX);
@@ -480,6 +488,6 @@ mod tests {
             }
         }
         assert!(postcard::to_allocvec(&Unsized).is_err());
-        let _ = ours(&Unsized);
+        let _ = ours(&Unsized, 1);
     }
 }
