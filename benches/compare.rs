@@ -507,7 +507,7 @@ where
     });
 }
 
-/// Encode of `ours` against bincode of `theirs`.
+/// Encode of `ours` (`wire::to_bytes`: the type's direct encoder) against bincode of `theirs`.
 fn encode_row<O, T>(h: &mut Harness, name: &str, label: &str, ours: O, theirs: T)
 where
     O: wire::Decode + 'static,
@@ -575,44 +575,5 @@ fn main() {
     set_joins(&mut h);
     maps(&mut h);
     encoding(&mut h);
-    direct_encoding(&mut h);
     h.table();
-}
-
-/// The encode rows again through the direct encoder, `wire::encode` (the same bytes as
-/// `wire::to_bytes`, written without serde per field), against bincode of crdts' op.
-fn direct_encoding(h: &mut Harness) {
-    if !h.wants("encode") && h.filter.is_some() {
-        return;
-    }
-    fn row<O: wire::Decode + 'static, T: serde::Serialize + 'static>(
-        h: &mut Harness,
-        name: &str,
-        label: &str,
-        ours: O,
-        theirs: T,
-    ) {
-        assert_eq!(wire::encode(&ours), wire::to_bytes(&ours), "{name}: the same bytes");
-        h.row(&format!("encode_direct_{name}"), &format!("encode {label} (wire::encode)"), move || {
-            (
-                looped(ours, |o| wire::encode(black_box(&*o))),
-                looped(theirs, |t| bincode::serialize(black_box(&*t)).expect("encode")),
-            )
-        });
-    }
-    let (set, oset) = common::sets(10_000u64, |e| e);
-    let mut src = set.clone();
-    let ins = src.insert(rid(PEER), 1 << 40);
-    let add = oset.add(1 << 40, oset.read_ctx().derive_add_ctx(PEER));
-    row(h, "insert_delta_u64", "one insert delta, u64", ins, add);
-    let rm = src.remove(rid(PEER), &5);
-    let orm = oset.rm(5, oset.contains(&5).derive_rm_ctx());
-    row(h, "remove_delta_u64", "a one-element remove delta, u64", rm, orm);
-    let (sset, soset) = common::sets(10_000u64, common::string_elem);
-    let mut ssrc = sset.clone();
-    let e = common::string_elem(1 << 40);
-    let sins = ssrc.insert(rid(PEER), e.clone());
-    let sadd = soset.add(e, soset.read_ctx().derive_add_ctx(PEER));
-    row(h, "insert_delta_string", "one insert delta, String", sins, sadd);
-    row(h, "orset_state_string_10000", "a 10^4 String OR-Set state", sset, soset);
 }

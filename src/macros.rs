@@ -177,6 +177,7 @@ macro_rules! causal_newtype {
         where
             $store: $crate::wire::WireStore,
         {
+            #[inline]
             fn encode_body(&self, out: &mut alloc::vec::Vec<u8>) {
                 self.inner.encode_into(out);
             }

@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
+mod ser;
 mod state_size;
 pub(crate) use state_size::Measure;
 pub use state_size::{StateSize, receive_sized};
@@ -52,8 +53,14 @@ impl<'a> ReplicaTable<'a> {
     }
 
     /// The index of `r`. Panics if absent: encoders only look up replicas of the context.
+    /// A context of one replica (a delta's, usually) answers 0 without comparing: every live
+    /// dot of a value lies in its context (checked in debug builds).
     #[inline]
     pub(crate) fn index(&self, r: &ReplicaId) -> u32 {
+        if self.ctx.replica_at(1).is_none() {
+            debug_assert_eq!(self.ctx.replica_index(r), Some(0), "replica of a live dot is in the context");
+            return 0;
+        }
         self.ctx.replica_index(r).expect("replica of a live dot is in the context") as u32
     }
 
@@ -219,12 +226,13 @@ impl DecodeCx {
 /// ));
 /// ```
 pub trait Decode: Serialize + DeserializeOwned {
-    /// Appends the body of `self` to `out`: the bytes [`to_bytes`] and [`encode`] write after
-    /// the format-version byte, which [`decode_body`](Self::decode_body) reads.
+    /// Appends the body of `self` to `out`: the bytes [`to_bytes`] writes after the
+    /// format-version byte, which [`decode_body`](Self::decode_body) reads.
     ///
-    /// The provided method serializes `self` with postcard through serde; the crate's types
-    /// write the same bytes directly (no serde call per field, no intermediate copy of their
-    /// contents). An override must write exactly the bytes of the provided method.
+    /// The provided method serializes `self` through serde in postcard's format (the bytes of
+    /// `postcard::to_allocvec`, written straight into `out`); the crate's types write the same
+    /// bytes directly (no serde call per field, no intermediate copy of their contents). An
+    /// override must write exactly the bytes of the provided method.
     ///
     /// # Panics
     ///
@@ -240,7 +248,6 @@ pub trait Decode: Serialize + DeserializeOwned {
     /// let mut body = Vec::new();
     /// c.encode_body(&mut body);
     /// assert_eq!(&wire::to_bytes(&c)[1..], &body[..]);
-    /// assert_eq!(&wire::encode(&c)[1..], &body[..]);
     /// ```
     fn encode_body(&self, out: &mut Vec<u8>) {
         put_serde(out, self);
@@ -598,76 +605,44 @@ plain_decode!((), bool, u8, u16, u32, u64, u128, i8, i16, i32, i64, i128, alloc:
 /// A varint.
 impl Decode for crate::clock::Timestamp {}
 
-/// Encodes `value` compactly: one format-version byte, then postcard (varints, no field names).
+/// Encodes `value` compactly: one format-version byte, then postcard (varints, no field names),
+/// written by the type's [`Decode::encode_body`].
 ///
-/// The bytes depend only on the value's contents (not on insertion order or hash seeds).
+/// The bytes depend only on the value's contents (not on insertion order or hash seeds). The
+/// crate's types write them directly (no serde call per field, no intermediate copy of their
+/// contents); other types, such as your own lattice with `impl Decode for MyLattice {}`, through
+/// their serde `Serialize` impl. One allocation for a value of up to 64 bytes; `O(value)`.
 ///
 /// # Example
 ///
 /// ```
-/// use convergent::{GCounter, ReplicaId, wire};
+/// use convergent::{GCounter, OrSet, ReplicaId, wire};
 ///
 /// let mut c = GCounter::new();
 /// let delta = c.increment(ReplicaId::from_u128(1), 5);
 /// let bytes = wire::to_bytes(&delta);
 /// let back: GCounter = wire::from_bytes(&bytes).unwrap();
 /// assert_eq!(back, delta);
-/// ```
-pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
-    out.push(FORMAT_VERSION);
-    put_serde(&mut out, value);
-    out
-}
-
-/// The bytes of [`to_bytes`], written by the type's [`Decode::encode_body`]: the crate's types
-/// write them directly (no serde call per field, no intermediate copy of their contents; about
-/// 3x faster than [`to_bytes`] for a one-element delta), other types through serde as
-/// [`to_bytes`] does. One allocation for a value of up to 64 bytes.
-///
-/// [`to_bytes`] takes any `Serialize` type (a [`Message`](crate::sync::Message) over any
-/// payload, for one); this takes the types that also decode, and is the faster of the two.
-///
-/// # Example
-///
-/// ```
-/// use convergent::{OrSet, ReplicaId, wire};
 ///
 /// let mut s = OrSet::new();
-/// let delta = s.insert(ReplicaId::from_u128(1), 7u64);
-/// let bytes = wire::encode(&delta);
-/// assert_eq!(bytes, wire::to_bytes(&delta));
-/// assert_eq!(wire::from_bytes::<OrSet<u64>>(&bytes), Ok(delta));
+/// let insert = s.insert(ReplicaId::from_u128(1), 7u64);
+/// assert_eq!(wire::from_bytes::<OrSet<u64>>(&wire::to_bytes(&insert)), Ok(insert));
 /// ```
 #[must_use]
-pub fn encode<T: Decode>(value: &T) -> Vec<u8> {
+pub fn to_bytes<T: Decode>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     out.push(FORMAT_VERSION);
     value.encode_body(&mut out);
     out
 }
 
-/// A postcard output that appends to a borrowed vector.
-struct ExtendOut<'a>(&'a mut Vec<u8>);
-
-impl postcard::ser_flavors::Flavor for ExtendOut<'_> {
-    type Output = ();
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
-        Ok(())
-    }
-
-    #[inline]
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.push(data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
+/// The bytes of [`to_bytes`] for any `Serialize` value, through serde: what the crate's tests
+/// craft wire forms with.
+#[cfg(test)]
+pub(crate) fn serde_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut out = alloc::vec![FORMAT_VERSION];
+    put_serde(&mut out, value);
+    out
 }
 
 /// Appends the postcard encoding of `v` (through serde) to `out`.
@@ -677,8 +652,7 @@ impl postcard::ser_flavors::Flavor for ExtendOut<'_> {
 /// If `v`'s `Serialize` impl fails (see [`Decode::encode_body`]).
 #[inline]
 fn put_serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
-    // Serializing our types into a Vec cannot fail.
-    postcard::serialize_with_flavor(v, ExtendOut(out)).expect("serialization into memory");
+    Writer::new(out).serde(v);
 }
 
 /// The output of the direct encoders ([`Decode::encode_body`] of the crate's types): the bytes
@@ -704,22 +678,51 @@ impl<'a> Writer<'a> {
         self.out.push(b);
     }
 
-    /// A varint (LEB128, minimal).
-    #[inline]
-    pub(crate) fn varint(&mut self, mut v: u64) {
+    /// A varint (LEB128, minimal): one byte below 128 pushed in place (most lengths, gaps and
+    /// indices), longer ones by [`varint_long`](Self::varint_long).
+    #[inline(always)]
+    pub(crate) fn varint(&mut self, v: u64) {
         if v < 0x80 {
             self.out.push(v as u8);
+        } else {
+            self.varint_long(v);
+        }
+    }
+
+    /// A varint of two bytes or more (at most 10). Below 2^56 (up to 8 bytes) without a loop:
+    /// the 7-bit groups are spread to one per byte, the continuation bits set on all but the
+    /// last, and the 8-byte word appended and cut to length.
+    /// Near the end of the output's capacity it pushes byte by byte instead, so that the word
+    /// never grows the output past what the varint needs.
+    #[inline]
+    fn varint_long(&mut self, v: u64) {
+        if v >= 1 << 56 || self.out.capacity() - self.out.len() < 8 {
+            self.varint_bytewise(v);
             return;
         }
-        let mut buf = [0u8; 10];
-        let mut i = 0;
+        // 56 bits to 8 bytes of 7: halves of 28 bits 32 apart, then quarters of 14 bits 16
+        // apart, then groups of 7 bits 8 apart.
+        let x = ((v & 0x00ff_ffff_f000_0000) << 4) | (v & 0x0fff_ffff);
+        let x = ((x & 0x0fff_c000_0fff_c000) << 2) | (x & 0x0000_3fff_0000_3fff);
+        let spread = ((x & 0x3f80_3f80_3f80_3f80) << 1) | (x & 0x007f_007f_007f_007f);
+        // `ceil(bits / 7)` (exact for bits up to 70); `v >= 0x80`: 2 to 8 bytes, so the
+        // continuation bits of the first `len - 1` bytes shift by 8 to 56.
+        let bits = 64 - v.leading_zeros();
+        let len = (((bits + 6) * 37) >> 8) as usize;
+        let more = 0x8080_8080_8080_8080u64 >> (64 - 8 * (len - 1));
+        let start = self.out.len();
+        self.out.extend_from_slice(&(spread | more).to_le_bytes());
+        self.out.truncate(start + len);
+    }
+
+    /// A varint, one byte at a time (9 or 10 bytes, or the output nearly full).
+    #[cold]
+    fn varint_bytewise(&mut self, mut v: u64) {
         while v >= 0x80 {
-            buf[i] = (v as u8) | 0x80;
+            self.out.push((v as u8) | 0x80);
             v >>= 7;
-            i += 1;
         }
-        buf[i] = v as u8;
-        self.out.extend_from_slice(&buf[..=i]);
+        self.out.push(v as u8);
     }
 
     /// A sequence length (a `usize` varint).
@@ -747,30 +750,8 @@ impl<'a> Writer<'a> {
     /// If `v`'s `Serialize` impl fails (see [`Decode::encode_body`]).
     #[inline]
     pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
-        postcard::serialize_with_flavor(v, WriterOut(self)).expect("serialization into memory");
-    }
-}
-
-/// A postcard output into a [`Writer`].
-struct WriterOut<'w, 'a>(&'w mut Writer<'a>);
-
-impl postcard::ser_flavors::Flavor for WriterOut<'_, '_> {
-    type Output = ();
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.bytes(data);
-        Ok(())
-    }
-
-    #[inline]
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.byte(data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
+        // The writer is the serializer (`ser.rs`): no postcard serializer built per value.
+        v.serialize(&mut ser::Ser(self)).expect("serialization into memory");
     }
 }
 
@@ -877,7 +858,9 @@ pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Er
     }
 }
 
-/// The size in bytes of `value` in the compact encoding of [`to_bytes`] (version byte included).
+/// The size in bytes of `value` in the compact encoding of [`to_bytes`] (version byte included),
+/// counted without building the bytes: through the value's `Serialize` impl, which writes the
+/// same bytes as [`Decode::encode_body`] (tested on every type of the crate). `O(value)`.
 ///
 /// ```
 /// use convergent::{GCounter, ReplicaId, wire};
@@ -886,7 +869,14 @@ pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Er
 /// let d = c.increment(ReplicaId::from_u128(1), 1);
 /// assert_eq!(wire::encoded_len(&d), wire::to_bytes(&d).len());
 /// ```
-pub fn encoded_len<T: Serialize>(value: &T) -> usize {
+#[must_use]
+pub fn encoded_len<T: Decode>(value: &T) -> usize {
+    serde_len(value)
+}
+
+/// [`encoded_len`] of any `Serialize` value: the length of its postcard bytes, plus the version
+/// byte.
+pub(crate) fn serde_len<T: Serialize>(value: &T) -> usize {
     1 + postcard::experimental::serialized_size(value).expect("serialization into memory")
 }
 

@@ -194,15 +194,48 @@ fn a_decoded_one_element_delta_behaves_as_the_original_under_every_operation() {
 #[path = "data/vectors.rs"]
 mod vectors;
 
-/// `wire::encode` (the crate's direct encoders, no serde per field) writes exactly the bytes of
-/// `wire::to_bytes` (postcard through serde) and of the stored golden vector, for every type.
+/// The bytes of a value through its serde `Serialize` impl (postcard), after the format-version
+/// byte: the reference the direct encoders (`Decode::encode_body`, which `wire::to_bytes`
+/// writes through) must match byte for byte.
+fn serde_bytes<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    let mut b = vec![wire::FORMAT_VERSION];
+    b.extend(postcard::to_allocvec(v).expect("serialization into memory"));
+    b
+}
+
+/// Every payload-carrying message kind around `v`, bare and in an envelope: the message encoders
+/// write their header and then the payload's own `encode_body`, which must give the serde bytes.
+fn check_messages<T: wire::Decode + Clone + PartialEq + std::fmt::Debug>(v: &T, seq: u64) {
+    use convergent::sync::{Envelope, Message};
+    let (a, b) = (ReplicaId::from_u128(0xA1), ReplicaId::from_u128(0xB2));
+    let messages = [
+        Message::State { state: v.clone() },
+        Message::Delta { seq, delta: v.clone() },
+        Message::Snapshot { seq, state: v.clone() },
+        Message::Ack { seq },
+        Message::Chunk { seq, index: 3, count: 200, part: v.clone() },
+        Message::ChunkAck { seq, index: 300 },
+    ];
+    for m in messages {
+        let bytes = m.to_bytes();
+        assert_eq!(bytes, serde_bytes(&m), "{m:?}");
+        assert_eq!(m.encoded_len(), bytes.len(), "{m:?}");
+        let e = Envelope { from: a, to: b, message: m };
+        assert_eq!(e.to_bytes(), serde_bytes(&e), "{e:?}");
+        assert_eq!(Envelope::<T>::from_bytes(&e.to_bytes(), &convergent::Limits::default()).as_ref(), Ok(&e));
+    }
+}
+
+/// `wire::to_bytes` (the crate's direct encoders, no serde per field) writes exactly the bytes
+/// of postcard through serde and of the stored golden vector, for every type.
 #[test]
 fn direct_encoder_writes_the_golden_bytes() {
     use convergent::EwFlag;
     use convergent::sync::Message;
     fn same<T: wire::Decode>(name: &str, v: T) {
-        let direct = wire::encode(&v);
-        assert_eq!(direct, wire::to_bytes(&v), "{name}");
+        let direct = wire::to_bytes(&v);
+        assert_eq!(direct, serde_bytes(&v), "{name}");
+        assert_eq!(wire::encoded_len(&v), direct.len(), "{name}");
         let path = format!("{}/tests/data/{name}.bin", env!("CARGO_MANIFEST_DIR"));
         assert_eq!(direct, std::fs::read(&path).expect("stored vector"), "{name}");
         let mut body = vec![7u8];
@@ -233,6 +266,15 @@ fn direct_encoder_writes_the_golden_bytes() {
     same("derived_shopping_list", vectors::shopping_list());
     same("message_state_gcounter", Message::State { state: vectors::gcounter() });
     same("message_ack", Message::<EwFlag>::Ack { seq: 1_000_000 });
+    // Every message kind around every golden value (no stored vectors of their own).
+    check_messages(&vectors::ormap3(), 1 << 35);
+    check_messages(&vectors::orset_string_delta_group(), 0);
+    check_messages(&vectors::lww_string(), 127);
+    check_messages(&vectors::mvregister(), 128);
+    check_messages(&vectors::causal_context_gaps(), 5);
+    let digest = Message::<EwFlag>::Digest { digest: vec![vectors::version_vector(); 3], asks_back: true };
+    assert_eq!(digest.to_bytes(), serde_bytes(&digest));
+    assert_eq!(digest.encoded_len(), digest.to_bytes().len());
 }
 
 /// The direct encoders against postcard through serde on the values of realistic histories:
@@ -242,10 +284,12 @@ fn direct_encoder_writes_the_golden_bytes() {
 #[test]
 fn direct_encoder_agrees_with_serde_on_random_histories() {
     use convergent::{GCounter, Lattice, OrMap, OrSet, PnCounter};
-    fn check<T: wire::Decode + PartialEq + std::fmt::Debug>(v: &T) {
-        let direct = wire::encode(v);
-        assert_eq!(direct, wire::to_bytes(v), "{v:?}");
+    fn check<T: wire::Decode + Clone + PartialEq + std::fmt::Debug>(v: &T) {
+        let direct = wire::to_bytes(v);
+        assert_eq!(direct, serde_bytes(v), "{v:?}");
+        assert_eq!(wire::encoded_len(v), direct.len(), "{v:?}");
         assert_eq!(wire::from_bytes::<T>(&direct).as_ref(), Ok(v));
+        check_messages(v, direct.len() as u64 * 997);
     }
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     let mut rng = move |n: u64| {

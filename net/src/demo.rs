@@ -29,7 +29,6 @@ use convergent::wire;
 use convergent::{Lattice, OrMap, OrSet, PnCounter, ReplicaId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::{Faults, Node, NodeConfig};
@@ -138,7 +137,7 @@ pub fn random_edit(l: &mut ShoppingList, me: ReplicaId, rng: &mut impl Rng) -> S
 /// assert_eq!(digest(&ShoppingList::default()), digest(&ShoppingList::default()));
 /// ```
 #[must_use]
-pub fn digest<L: Serialize>(state: &L) -> u64 {
+pub fn digest<L: wire::Decode>(state: &L) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     wire::to_bytes(state).hash(&mut h);
     h.finish()

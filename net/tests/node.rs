@@ -44,7 +44,7 @@ fn recv_sync(sock: &UdpSocket) -> Option<(ReplicaId, ReplicaId, Message<GCounter
 }
 
 /// A sync datagram: the tag, then the envelope.
-fn datagram<L: serde::Serialize>(from: ReplicaId, to: ReplicaId, message: Message<L>) -> Vec<u8> {
+fn datagram<L: convergent::wire::Decode>(from: ReplicaId, to: ReplicaId, message: Message<L>) -> Vec<u8> {
     let mut d = vec![TAG_SYNC];
     d.extend_from_slice(&Envelope { from, to, message }.to_bytes());
     d

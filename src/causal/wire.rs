@@ -51,8 +51,23 @@ impl Serialize for GapsOut<'_> {
 }
 
 /// Writes the wire form of a context directly: the bytes of [`ContextOut`] through postcard.
-#[inline]
+/// A delta's context (one replica, one range) inline in the caller; others out of line.
+#[inline(always)]
 fn put_context(w: &mut Writer<'_>, ctx: &CausalContext) {
+    if let (Some((r, &[(lo, hi)])), None) = (ctx.replica_at(0), ctx.replica_at(1)) {
+        w.byte(1);
+        w.bytes16(&r.to_bytes());
+        w.byte(1);
+        w.varint(lo - 1);
+        w.varint(hi - lo);
+    } else {
+        put_context_ranges(w, ctx);
+    }
+}
+
+/// [`put_context`] of any context.
+#[inline(never)]
+fn put_context_ranges(w: &mut Writer<'_>, ctx: &CausalContext) {
     w.len(ctx.replica_count());
     for (r, rs) in ctx.ranges() {
         w.bytes16(&r.to_bytes());

@@ -500,7 +500,7 @@ mod wire {
     /// Decodes a hand-made wire form, checking that the byte decoder gives the same result,
     /// typed error included (it used to report every validation error as `Malformed`).
     fn craft(ctx: CtxWire, store: StoreWire) -> Result<OrSet<u8>, Error> {
-        let bytes = to_bytes(&(ctx.clone(), store.clone()));
+        let bytes = crate::wire::serde_bytes(&(ctx.clone(), store.clone()));
         let r = Causal::<SetStore<u8>>::from_wire_checked(
             ctx,
             store,

@@ -15,6 +15,16 @@ use super::SetStore;
 use crate::Error;
 use crate::wire::{DecodeCx, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots};
 
+/// The wire form of a store of two elements or more: grouped and sorted by reference, through
+/// serde straight into the output.
+#[inline(never)]
+fn encode_groups<T>(s: &SetStore<T>, table: &ReplicaTable, w: &mut Writer<'_>)
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    w.serde(&StoreOut(s, table));
+}
+
 impl<T> WireStore for SetStore<T>
 where
     T: Serialize + DeserializeOwned + Hash + Eq + Clone,
@@ -71,24 +81,28 @@ where
     }
 
     /// Writes the bytes of [`serialize_wire`](Self::serialize_wire): an empty store and a single
-    /// element (a delta) directly, without building anything; more through
-    /// [`serialize_wire`](Self::serialize_wire) (grouped and sorted by reference, never cloned).
+    /// element (a delta) directly, without building anything, inline in the caller; more out of
+    /// line through [`serialize_wire`](Self::serialize_wire) (grouped and sorted by reference,
+    /// never cloned).
+    #[inline]
     fn encode_wire(&self, table: &ReplicaTable, w: &mut Writer<'_>) {
         if self.is_empty() {
             w.byte(0);
             return;
         }
         if let Some((id, n, elem)) = self.single() {
-            // One group of one dot: `[(index, [(n - 1, element)])]`.
+            // One group of one dot: `[(index, [(n - 1, element)])]`, each byte pushed in place
+            // (a stack buffer copied out in one block was slower: its byte stores cannot be
+            // forwarded to the block's wide loads).
+            let index = u64::from(table.index(&id));
             w.byte(1);
-            w.varint(u64::from(table.index(&id)));
+            w.varint(index);
             w.byte(1);
             w.varint(n - 1);
             w.serde(elem);
             return;
         }
-        // More: grouped and sorted by reference, through serde straight into the output.
-        w.serde(&StoreOut(self, table));
+        encode_groups(self, table, w);
     }
 
     /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly

@@ -293,7 +293,7 @@ mod wire_impls {
     use crate::causal::{ReplicaId, VersionVector};
     use crate::error::Error;
     use crate::limits::Limits;
-    use crate::wire::{self, Decode, DecodeCx};
+    use crate::wire::{self, Decode, DecodeCx, Writer};
 
     /// The body on the wire: a tagged enum, postcard writes the tag as one varint byte.
     #[derive(Serialize)]
@@ -365,8 +365,9 @@ mod wire_impls {
         }
     }
 
-    impl<L: Serialize> Message<L> {
-        /// Encodes the message: `[format version][protocol version][postcard body]`.
+    impl<L: Decode> Message<L> {
+        /// Encodes the message: `[format version][protocol version][postcard body]`, the
+        /// payload written by its [`Decode::encode_body`].
         /// `O(payload)`.
         ///
         /// ```
@@ -412,6 +413,15 @@ mod wire_impls {
 
     /// Version, sender and recipient first, then the message under the same limits.
     impl<L: Decode> Decode for Envelope<L> {
+        /// The bytes of the `Serialize` impl, the payload by its own `encode_body`.
+        fn encode_body(&self, out: &mut Vec<u8>) {
+            let mut w = Writer::new(out);
+            w.byte(ENVELOPE_VERSION);
+            w.bytes16(&self.from.to_bytes());
+            w.bytes16(&self.to.to_bytes());
+            put_message(&self.message, out);
+        }
+
         fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
             let (v, rest) = take::<u8>(body, "protocol version")?;
             if v != ENVELOPE_VERSION {
@@ -423,7 +433,7 @@ mod wire_impls {
         }
     }
 
-    impl<L: Serialize> Envelope<L> {
+    impl<L: Decode> Envelope<L> {
         /// Encodes the envelope: `[format version][protocol version][from][to][body]`.
         /// `O(payload)`.
         ///
@@ -469,6 +479,12 @@ mod wire_impls {
     /// even looked at), then the payload from the rest with [`Decode::decode_body`], under the
     /// same limits.
     impl<L: Decode> Decode for Message<L> {
+        /// The bytes of the `Serialize` impl, the payload by its own `encode_body`.
+        fn encode_body(&self, out: &mut Vec<u8>) {
+            Writer::new(out).byte(PROTOCOL_VERSION);
+            put_message(self, out);
+        }
+
         fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
             let (v, rest) = take::<u8>(body, "protocol version")?;
             if v != PROTOCOL_VERSION {
@@ -476,6 +492,53 @@ mod wire_impls {
             }
             decode_message(rest, cx)
         }
+    }
+
+    /// Appends a message after its protocol version: the `BodyRef` of the `Serialize` impl
+    /// (postcard: the variant index, then the fields in order), the payload by its
+    /// [`Decode::encode_body`].
+    fn put_message<L: Decode>(m: &Message<L>, out: &mut Vec<u8>) {
+        let mut w = Writer::new(out);
+        let payload = match m {
+            Message::State { state } => {
+                w.byte(0);
+                state
+            }
+            Message::Delta { seq, delta } => {
+                w.byte(1);
+                w.varint(*seq);
+                delta
+            }
+            Message::Snapshot { seq, state } => {
+                w.byte(2);
+                w.varint(*seq);
+                state
+            }
+            Message::Ack { seq } => {
+                w.byte(3);
+                w.varint(*seq);
+                return;
+            }
+            Message::Chunk { seq, index, count, part } => {
+                w.byte(4);
+                w.varint(*seq);
+                w.varint(u64::from(*index));
+                w.varint(u64::from(*count));
+                part
+            }
+            Message::ChunkAck { seq, index } => {
+                w.byte(5);
+                w.varint(*seq);
+                w.varint(u64::from(*index));
+                return;
+            }
+            Message::Digest { digest, asks_back } => {
+                w.byte(6);
+                w.serde(&(*asks_back, digest));
+                return;
+            }
+        };
+        payload.encode_body(out);
     }
 
     /// A message after its protocol version: kind, sequence number, then the payload.

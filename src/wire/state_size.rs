@@ -368,7 +368,7 @@ impl<T> Copy for Measure<T> {}
 
 impl<T: Serialize> Measure<T> {
     pub(crate) fn serde() -> Self {
-        Measure { len: super::encoded_len::<T>, scan: scan_serde::<T> }
+        Measure { len: super::serde_len::<T>, scan: scan_serde::<T> }
     }
 }
 

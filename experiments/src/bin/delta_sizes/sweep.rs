@@ -26,7 +26,6 @@ use convergent::{
     causal::{Causal, DotStore},
     wire,
 };
-use serde::Serialize;
 
 /// Replica counts of the full report.
 pub(crate) const NS: [usize; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -82,7 +81,7 @@ pub(crate) fn varint(x: u64) -> usize {
 }
 
 /// Bytes of a value's postcard encoding (no version byte): `s_e`, `s_k`, `s_v`.
-pub(crate) fn payload<T: Serialize>(v: &T) -> usize {
+pub(crate) fn payload<T: wire::Decode>(v: &T) -> usize {
     wire::encoded_len(v) - 1
 }
 
@@ -159,7 +158,7 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn push<T: Serialize + Decompose>(
+    fn push<T: wire::Decode + Decompose>(
         &mut self,
         op: &'static str,
         delta: &T,
@@ -188,7 +187,7 @@ impl Out<'_> {
         causal: impl Fn(&T) -> &Causal<S>,
         f: impl FnOnce(&mut T) -> (T, usize),
     ) where
-        T: Clone + PartialEq + Serialize + Decompose,
+        T: Clone + PartialEq + wire::Decode + Decompose,
         S: DotStore,
     {
         let mut after = state.clone();

@@ -1,0 +1,493 @@
+//! The postcard format written by serde straight into a [`Writer`]: what the direct encoders
+//! use for the parts they do not write field by field (elements, keys, values of other types).
+//!
+//! The same bytes as postcard's own serializer (`tests/wire.rs` compares them on every golden
+//! value and on random histories): unsigned integers above `u8` as minimal LEB128 varints, signed
+//! ones zigzagged first, `u8`/`i8`/`bool` as one byte, floats as little-endian bits, strings,
+//! byte strings, sequences and maps after their length, `Option` as a 0/1 byte, enum variants
+//! by their index as a varint, structs and tuples as their fields in order, no names. Each
+//! method is small enough to inline into the caller's `Serialize` impl: a `u64` element costs
+//! its varint, not a serializer built per element.
+
+use core::fmt;
+
+use serde::Serialize;
+use serde::ser::{self, Serializer};
+
+use super::Writer;
+
+/// The error of a [`Writer`] used as a serde serializer: a sequence or map of unknown length
+/// (postcard needs the length first), a `Display` that failed inside `collect_str`, or a
+/// custom error of the value's own `Serialize` impl. Never raised by the crate's types.
+#[derive(Debug)]
+pub(crate) struct WriteError;
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("value not serializable in the compact format")
+    }
+}
+
+impl ser::StdError for WriteError {}
+
+impl ser::Error for WriteError {
+    fn custom<M: fmt::Display>(_msg: M) -> Self {
+        WriteError
+    }
+}
+
+type Res = Result<(), WriteError>;
+
+impl Writer<'_> {
+    /// A `u128` varint (LEB128, minimal).
+    fn varint128(&mut self, mut v: u128) {
+        while v >= 0x80 {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.byte(v as u8);
+    }
+}
+
+/// A [`Writer`] as a serde serializer (a crate-private wrapper: the writer itself is public
+/// plumbing, and its serializer's error type is not).
+pub(crate) struct Ser<'w, 'a>(pub(crate) &'w mut Writer<'a>);
+
+impl Serializer for &mut Ser<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    #[inline]
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
+    #[inline]
+    fn serialize_bool(self, v: bool) -> Res {
+        self.0.byte(u8::from(v));
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_i8(self, v: i8) -> Res {
+        self.0.byte(v as u8);
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_i16(self, v: i16) -> Res {
+        self.0.varint(u64::from(((v << 1) ^ (v >> 15)) as u16));
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_i32(self, v: i32) -> Res {
+        self.0.varint(u64::from(((v << 1) ^ (v >> 31)) as u32));
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_i64(self, v: i64) -> Res {
+        self.0.varint(((v << 1) ^ (v >> 63)) as u64);
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_i128(self, v: i128) -> Res {
+        self.0.varint128(((v << 1) ^ (v >> 127)) as u128);
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_u8(self, v: u8) -> Res {
+        self.0.byte(v);
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_u16(self, v: u16) -> Res {
+        self.0.varint(u64::from(v));
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_u32(self, v: u32) -> Res {
+        self.0.varint(u64::from(v));
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_u64(self, v: u64) -> Res {
+        self.0.varint(v);
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_u128(self, v: u128) -> Res {
+        self.0.varint128(v);
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_f32(self, v: f32) -> Res {
+        self.0.bytes(&v.to_bits().to_le_bytes());
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_f64(self, v: f64) -> Res {
+        self.0.bytes(&v.to_bits().to_le_bytes());
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_char(self, v: char) -> Res {
+        self.serialize_str(v.encode_utf8(&mut [0u8; 4]))
+    }
+
+    #[inline]
+    fn serialize_str(self, v: &str) -> Res {
+        self.0.len(v.len());
+        self.0.bytes(v.as_bytes());
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_bytes(self, v: &[u8]) -> Res {
+        self.0.len(v.len());
+        self.0.bytes(v);
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_none(self) -> Res {
+        self.0.byte(0);
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Res {
+        self.0.byte(1);
+        value.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_unit(self) -> Res {
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_unit_struct(self, _name: &'static str) -> Res {
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_unit_variant(self, _name: &'static str, index: u32, _variant: &'static str) -> Res {
+        self.0.varint(u64::from(index));
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _name: &'static str, value: &T) -> Res {
+        value.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _name: &'static str,
+        index: u32,
+        _variant: &'static str,
+        value: &T,
+    ) -> Res {
+        self.0.varint(u64::from(index));
+        value.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self, WriteError> {
+        self.0.len(len.ok_or(WriteError)?);
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_tuple(self, _len: usize) -> Result<Self, WriteError> {
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self, WriteError> {
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self, WriteError> {
+        self.0.varint(u64::from(index));
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_map(self, len: Option<usize>) -> Result<Self, WriteError> {
+        self.0.len(len.ok_or(WriteError)?);
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, WriteError> {
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self, WriteError> {
+        self.0.varint(u64::from(index));
+        Ok(self)
+    }
+
+    /// The length first, so the text is formatted twice: once counted, once written.
+    fn collect_str<T: ?Sized + fmt::Display>(self, value: &T) -> Res {
+        struct Count(usize);
+        impl fmt::Write for Count {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0 += s.len();
+                Ok(())
+            }
+        }
+        struct Out<'x, 'y>(&'x mut Writer<'y>);
+        impl fmt::Write for Out<'_, '_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0.bytes(s.as_bytes());
+                Ok(())
+            }
+        }
+        let mut n = Count(0);
+        fmt::write(&mut n, format_args!("{value}")).map_err(|_| WriteError)?;
+        self.0.len(n.0);
+        fmt::write(&mut Out(self.0), format_args!("{value}")).map_err(|_| WriteError)
+    }
+}
+
+/// The compound forms: their parts in order, nothing around them (lengths and variant indices
+/// are written when they start).
+macro_rules! compound {
+    ($($tr:ident :: $m:ident),*) => {$(
+        impl ser::$tr for &mut Ser<'_, '_> {
+            type Ok = ();
+            type Error = WriteError;
+
+            #[inline]
+            fn $m<T: ?Sized + Serialize>(&mut self, value: &T) -> Res {
+                value.serialize(&mut **self)
+            }
+
+            #[inline]
+            fn end(self) -> Res {
+                Ok(())
+            }
+        }
+    )*};
+}
+compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+macro_rules! named_compound {
+    ($($tr:ident),*) => {$(
+        impl ser::$tr for &mut Ser<'_, '_> {
+            type Ok = ();
+            type Error = WriteError;
+
+            #[inline]
+            fn serialize_field<T: ?Sized + Serialize>(&mut self, _key: &'static str, value: &T) -> Res {
+                value.serialize(&mut **self)
+            }
+
+            #[inline]
+            fn end(self) -> Res {
+                Ok(())
+            }
+        }
+    )*};
+}
+named_compound!(SerializeStruct, SerializeStructVariant);
+
+impl ser::SerializeMap for &mut Ser<'_, '_> {
+    type Ok = ();
+    type Error = WriteError;
+
+    #[inline]
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Res {
+        key.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Res {
+        value.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Res {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::collections::BTreeMap;
+    use alloc::string::String;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use serde::{Serialize, Serializer};
+
+    use super::Writer;
+
+    /// The writer's bytes of `v`, after a byte already in the output of capacity `cap`.
+    fn ours<T: Serialize + ?Sized>(v: &T, cap: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(cap);
+        out.push(0xAA);
+        Writer::new(&mut out).serde(v);
+        out.split_off(1)
+    }
+
+    /// The same bytes as postcard, written into a roomy output and into a tight one.
+    fn same<T: Serialize + ?Sized + core::fmt::Debug>(v: &T) {
+        let expected = postcard::to_allocvec(v).expect("postcard");
+        assert_eq!(ours(v, 1), expected, "{v:?}");
+        assert_eq!(ours(v, 4096), expected, "{v:?}");
+    }
+
+    #[derive(Serialize, Debug)]
+    struct Unit;
+    #[derive(Serialize, Debug)]
+    struct Newtype(u32);
+    #[derive(Serialize, Debug)]
+    struct Pair(i16, String);
+    #[derive(Serialize, Debug)]
+    struct Fields {
+        a: Option<u64>,
+        b: Vec<(u8, bool)>,
+        c: BTreeMap<String, i64>,
+        d: [u8; 3],
+    }
+    #[derive(Serialize, Debug)]
+    enum E {
+        A,
+        B(u128),
+        C(i8, f32),
+        D { x: f64, y: char },
+    }
+    /// Serializes through `collect_str` (formatted twice by both serializers).
+    #[derive(Debug)]
+    struct Shown(u32);
+    impl Serialize for Shown {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(&format_args!("n={}-{}", self.0, "x".repeat(self.0 as usize)))
+        }
+    }
+
+    /// Every serde data-model form gives postcard's bytes, at every varint width boundary.
+    #[test]
+    fn writer_serializer_writes_postcard_bytes() {
+        let mut edges: Vec<u64> = vec![0, 1, 0x7f, 0x80, 0xff, 300, u64::MAX, u64::MAX - 1];
+        for k in 1..64 {
+            edges.extend([(1u64 << k) - 1, 1u64 << k, (1u64 << k) + 1]);
+        }
+        for &v in &edges {
+            same(&v);
+            same(&(v as u32));
+            same(&(v as u16));
+            same(&(v as u8));
+            same(&(v as i64));
+            same(&(v as i64).wrapping_neg());
+            same(&(v as i32));
+            same(&(v as i16));
+            same(&(v as i8));
+            same(&u128::from(v));
+            same(&(u128::from(v) << 64 | u128::from(v)));
+            same(&(i128::from(v as i64) << 60));
+            same(&f64::from_bits(v));
+            same(&f32::from_bits(v as u32));
+            // Room for the 8-byte word (a varint below 2^56 without a loop), and none (one byte
+            // at a time).
+            let expected = postcard::to_allocvec(&v).expect("postcard");
+            for mut direct in [Vec::with_capacity(64), Vec::new()] {
+                Writer::new(&mut direct).varint(v);
+                assert_eq!(direct, expected, "varint {v}");
+            }
+        }
+        same(&i128::MIN);
+        same(&i128::MAX);
+        same(&u128::MAX);
+        same(&true);
+        same(&false);
+        same(&'a');
+        same(&'\u{10FFFF}');
+        same("");
+        same("h\u{e9}llo");
+        same(&"x".repeat(200));
+        same(&serde_bytes_like(&[1, 2, 3]));
+        same(&());
+        same(&Unit);
+        same(&Newtype(70_000));
+        same(&Pair(-300, "p".into()));
+        same(&Fields {
+            a: Some(1 << 40),
+            b: vec![(1, true), (255, false)],
+            c: [("k".into(), -1), ("l".into(), i64::MIN)].into_iter().collect(),
+            d: [7, 8, 9],
+        });
+        same(&Fields { a: None, b: vec![], c: BTreeMap::new(), d: [0; 3] });
+        same(&[E::A, E::B(u128::MAX), E::C(-1, 1.5), E::D { x: -0.0, y: '\u{1F600}' }]);
+        same(&Shown(0));
+        same(&Shown(150));
+        same(&(Some(Shown(3)), vec![Shown(1)]));
+    }
+
+    /// A byte string (serde's `serialize_bytes`).
+    #[derive(Debug)]
+    struct Bytes<'a>(&'a [u8]);
+    impl Serialize for Bytes<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(self.0)
+        }
+    }
+    fn serde_bytes_like(b: &[u8]) -> Bytes<'_> {
+        Bytes(b)
+    }
+
+    /// A sequence of unknown length is refused (postcard refuses it too).
+    #[test]
+    #[should_panic(expected = "serialization into memory")]
+    fn unknown_length_panics() {
+        struct Unsized;
+        impl Serialize for Unsized {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(core::iter::from_fn(|| None::<u8>).filter(|_| true))
+            }
+        }
+        assert!(postcard::to_allocvec(&Unsized).is_err());
+        let _ = ours(&Unsized, 1);
+    }
+}
