@@ -545,6 +545,26 @@ impl Lattice for CausalContext {
     /// Union. `O(r + g)` over both operands (one merge of the replica lists when `other` names
     /// replicas `self` has not seen, so many new replicas never shift the list once each).
     fn join_ref(&mut self, other: &Self) -> bool {
+        // The context of a delta of one replica's consecutive events (every local operation's):
+        // one search, merged in place.
+        if let [(r, rs)] = &other.entries[..]
+            && let [(lo, hi)] = rs[..]
+            && let Ok(i) = self.find(r)
+        {
+            return insert_range(&mut self.entries[i].1, lo, hi);
+        }
+        self.join_entries(other)
+    }
+
+    fn leq(&self, other: &Self) -> bool {
+        self.subset(other)
+    }
+}
+
+impl CausalContext {
+    /// [`join_ref`](Lattice::join_ref) in general.
+    #[inline(never)]
+    fn join_entries(&mut self, other: &Self) -> bool {
         let mut changed = false;
         let mut fresh = false;
         for (r, rs) in &other.entries {
@@ -584,10 +604,6 @@ impl Lattice for CausalContext {
             changed = true;
         }
         changed
-    }
-
-    fn leq(&self, other: &Self) -> bool {
-        self.subset(other)
     }
 }
 

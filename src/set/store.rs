@@ -92,6 +92,20 @@ impl Pack for u128 {
     }
 }
 
+/// Whether an index of `len` entries has more than twice the buckets a fresh index of them
+/// would have (and more than [`SHRINK_FLOOR`]). Buckets are counted from the allocation
+/// (`capacity()` drops with every deleted entry): `buckets * (4 + 1)` bytes plus a trailing
+/// control group of at most 16 bytes and alignment, so the quotient by 5 rounded down to a power
+/// of two is the bucket count. (Without the rounding a table of exactly twice the fresh buckets
+/// counted as sparse: a set that grows and shrinks by the same few elements rebuilt both indexes
+/// every cycle.)
+fn index_is_sparse(t: &HashTable<u32>, len: usize) -> bool {
+    let per_bucket = core::mem::size_of::<u32>() + 1;
+    let counted = t.allocation_size() / per_bucket;
+    let buckets = if counted == 0 { 0 } else { 1 << counted.ilog2() };
+    buckets > SHRINK_FLOOR && buckets > 2 * crate::limits::fresh_buckets(len)
+}
+
 /// Whether the canonical range list `rs` holds `n`.
 #[inline]
 fn ranges_contain(rs: &[(u64, u64)], n: u64) -> bool {
@@ -188,10 +202,17 @@ impl Replicas {
     /// table is full, an entry without live dots is reused: callers hold no index of a replica
     /// without live dots across this call. `None` if `slots` replicas all have live dots (the
     /// store then widens its packing: see [`Pack`]).
+    #[inline]
     fn index_for(&mut self, id: ReplicaId, slots: usize) -> Option<usize> {
         if let Some(i) = self.find_small(&id) {
             return Some(i);
         }
+        self.index_for_search(id, slots)
+    }
+
+    /// [`index_for`](Self::index_for) past the small-table scan.
+    #[inline(never)]
+    fn index_for_search(&mut self, id: ReplicaId, slots: usize) -> Option<usize> {
         self.build_lookup();
         match self.search(&id) {
             Ok(k) => Some(self.by_id[k] as usize),
@@ -520,6 +541,12 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
         each!(&self.repr, s => s.dot_count_of(value))
     }
 
+    /// The allocation sizes of the slot vector's capacity and of the two indexes (test hook).
+    #[cfg(test)]
+    pub(crate) fn room(&self) -> (usize, usize, usize) {
+        each!(&self.repr, s => (s.slots.capacity(), s.by_elem.allocation_size(), s.by_dot.allocation_size()))
+    }
+
     /// The number of entries of the replica table.
     #[cfg(test)]
     pub(crate) fn replica_table_len(&self) -> usize {
@@ -814,18 +841,16 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     /// Memory follows the live size: when removals leave the slot vector with more than twice
     /// the room its elements need, or an index with more than twice the buckets a fresh index of
     /// them would have (counted from its allocation, and above [`SHRINK_FLOOR`]), that part
-    /// shrinks to fit. The room then has
-    /// to halve again before the next shrink: amortized `O(1)` per removal.
+    /// shrinks: the slot vector to one and a half times its elements (so that a set growing
+    /// and shrinking by the same few elements does not reallocate every cycle), an index to fit.
+    /// The room then has to halve again before the next shrink: amortized `O(1)` per removal.
     fn shrink_if_sparse(&mut self) {
         let len = self.slots.len();
         let Self { slots, by_elem, by_dot, hasher, .. } = self;
         if slots.capacity() > SHRINK_FLOOR && slots.capacity() > 2 * len {
-            slots.shrink_to_fit();
+            slots.grow(len + len / 2);
         }
-        let entry = core::mem::size_of::<u32>();
-        if crate::limits::table_is_sparse(by_elem.allocation_size(), entry, len, SHRINK_FLOOR)
-            || crate::limits::table_is_sparse(by_dot.allocation_size(), entry, len, SHRINK_FLOOR)
-        {
+        if index_is_sparse(by_elem, len) || index_is_sparse(by_dot, len) {
             by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));
             by_dot.shrink_to(len, |&j| hasher.hash_one(slots[j as usize].dot));
         }

@@ -741,3 +741,45 @@ fn insert_deltas_of_twelve_replicas_out_of_order_join_as_the_general_path_does()
         assert_eq!(r, all);
     }
 }
+
+/// Regression (set5): a set that grows by 64 elements and shrinks back, again and again (the
+/// compare bench's insert-join rows do this around 10^2 elements), keeps its indexes after the
+/// first cycle. An index of exactly twice the fresh bucket count was counted as sparse (the
+/// trailing control bytes of its allocation were counted as buckets), so every cycle shrank
+/// both indexes on the removals and rebuilt them on the inserts.
+#[test]
+fn a_set_growing_and_shrinking_by_the_same_elements_keeps_its_indexes() {
+    let (me, peer) = (rid(1), rid(2));
+    let mut s = OrSet::new();
+    let _ = s.insert_all(me, 0..100u64);
+    let mut room = Vec::new();
+    for cycle in 0..5u64 {
+        let mut removals = Vec::new();
+        for i in 0..64 {
+            let e = 1_000 + cycle * 64 + i;
+            let mut src = s.clone();
+            s.join(src.insert(peer, e));
+            removals.push(src.remove(peer, &e));
+        }
+        let peak = s.store().room();
+        for r in removals {
+            s.join(r);
+        }
+        assert_eq!(s.len(), 100);
+        if cycle > 0 {
+            // (The first cycle trims the slot vector the inserts doubled, to 1.5x.)
+            assert_eq!(s.store().room(), peak, "cycle {cycle}: the removals shrank nothing");
+        }
+        s.check_invariants();
+        room.push(s.store().room());
+    }
+    assert!(room.windows(2).all(|w| w[0] == w[1]), "room per cycle: {room:?}");
+    // Far below the peak, the indexes do shrink (the policy stands).
+    let before = s.store().room();
+    let drop: Vec<u64> = (0..90).collect();
+    for e in drop {
+        let _ = s.remove(me, &e);
+    }
+    let after = s.store().room();
+    assert!(after.1 < before.1 && after.2 < before.2, "{before:?} -> {after:?}");
+}
