@@ -841,14 +841,13 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     /// Memory follows the live size: when removals leave the slot vector with more than twice
     /// the room its elements need, or an index with more than twice the buckets a fresh index of
     /// them would have (counted from its allocation, and above [`SHRINK_FLOOR`]), that part
-    /// shrinks: the slot vector to one and a half times its elements (so that a set growing
-    /// and shrinking by the same few elements does not reallocate every cycle), an index to fit.
-    /// The room then has to halve again before the next shrink: amortized `O(1)` per removal.
+    /// shrinks to fit. The room then has to halve again before the next shrink: amortized
+    /// `O(1)` per removal.
     fn shrink_if_sparse(&mut self) {
         let len = self.slots.len();
         let Self { slots, by_elem, by_dot, hasher, .. } = self;
         if slots.capacity() > SHRINK_FLOOR && slots.capacity() > 2 * len {
-            slots.grow(len + len / 2);
+            slots.shrink_to_fit();
         }
         if index_is_sparse(by_elem, len) || index_is_sparse(by_dot, len) {
             by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));

