@@ -212,16 +212,11 @@ impl GCounter {
         if n == 0 {
             return false;
         }
-        // One look at the inline-or-heap storage for the search and the update.
-        let entries = &mut self.entries[..];
-        match entries.binary_search_by(|(r, _)| r.cmp(&replica)) {
+        match self.search(replica) {
+            Ok(i) if self.entries[i].1 >= n => false,
             Ok(i) => {
-                let e = &mut entries[i].1;
-                let raised = *e < n;
-                if raised {
-                    *e = n;
-                }
-                raised
+                self.entries[i].1 = n;
+                true
             }
             Err(i) => {
                 self.entries.insert(i, (replica, n));
@@ -304,10 +299,6 @@ impl Lattice for GCounter {
     /// `O(r + r')` otherwise.
     #[inline]
     fn join_ref(&mut self, other: &Self) -> bool {
-        // A one-entry delta (every increment's): one search, raised in place.
-        if let [(r, n)] = other.entries[..] {
-            return self.raise(r, n);
-        }
         if other.entries.is_empty() {
             return false;
         }
