@@ -448,6 +448,41 @@ fn insert_point(rs: &mut Ranges, n: u64) -> bool {
     true
 }
 
+/// Adds the dots `lo..=hi` (`1 <= lo <= hi`) to the canonical list `rs`, in place, keeping it
+/// canonical. Returns whether a dot was new. `O(log g)` plus a shift of the ranges it merges or
+/// moves; `O(1)` when the range extends or follows the last one (the next events of a replica).
+fn insert_range(rs: &mut Ranges, lo: u64, hi: u64) -> bool {
+    debug_assert!(1 <= lo && lo <= hi);
+    if let Some(last) = rs.last_mut()
+        && lo > last.1
+    {
+        // After every range: `last.1 < lo`, so `last.1 + 1` does not overflow.
+        if lo == last.1 + 1 {
+            last.1 = hi;
+        } else {
+            rs.push((lo, hi));
+        }
+        return true;
+    }
+    // The ranges `i..j` overlap or touch `lo..=hi`: those before `i` end before `lo - 1`,
+    // those from `j` start after `hi + 1`.
+    let i = rs.partition_point(|&(_, h)| h.saturating_add(1) < lo);
+    let j = i + rs[i..].partition_point(|&(l, _)| l <= hi.saturating_add(1));
+    if i == j {
+        super::work::add(rs.len() - i + 1);
+        rs.insert(i, (lo, hi));
+        return true;
+    }
+    let (first, last) = (rs[i], rs[j - 1]);
+    if j == i + 1 && first.0 <= lo && hi <= first.1 {
+        return false;
+    }
+    super::work::add(rs.len() - i);
+    rs[i] = (first.0.min(lo), last.1.max(hi));
+    rs.drain(i + 1..j);
+    true
+}
+
 /// The canonical union of two canonical range lists.
 pub(crate) fn union_ranges(a: &[(u64, u64)], b: &[(u64, u64)]) -> Ranges {
     super::work::add(a.len() + b.len());
@@ -510,18 +545,37 @@ impl Lattice for CausalContext {
     /// Union. `O(r + g)` over both operands (one merge of the replica lists when `other` names
     /// replicas `self` has not seen, so many new replicas never shift the list once each).
     fn join_ref(&mut self, other: &Self) -> bool {
+        // The context of a delta of one replica's consecutive events (every local operation's):
+        // one search, merged in place.
+        if let [(r, rs)] = &other.entries[..]
+            && let [(lo, hi)] = rs[..]
+            && let Ok(i) = self.find(r)
+        {
+            return insert_range(&mut self.entries[i].1, lo, hi);
+        }
+        self.join_entries(other)
+    }
+
+    fn leq(&self, other: &Self) -> bool {
+        self.subset(other)
+    }
+}
+
+impl CausalContext {
+    /// [`join_ref`](Lattice::join_ref) in general.
+    #[inline(never)]
+    fn join_entries(&mut self, other: &Self) -> bool {
         let mut changed = false;
         let mut fresh = false;
         for (r, rs) in &other.entries {
             match self.find(r) {
                 Ok(i) => {
                     let mine = &mut self.entries[i].1;
-                    if rs.len() == 1 && mine.len() == 1 {
-                        // Fast path: two prefixes or two single ranges.
-                        let (a, b) = (mine[0], rs[0]);
-                        if a.0 <= b.0 && b.1 <= a.1 {
-                            continue;
-                        }
+                    if let [(lo, hi)] = rs[..] {
+                        // One range (a prefix, or the dots of a delta): merged in place, no new
+                        // list.
+                        changed |= insert_range(mine, lo, hi);
+                        continue;
                     }
                     let merged = union_ranges(mine, rs);
                     if merged != *mine {
@@ -550,10 +604,6 @@ impl Lattice for CausalContext {
             changed = true;
         }
         changed
-    }
-
-    fn leq(&self, other: &Self) -> bool {
-        self.subset(other)
     }
 }
 
@@ -649,8 +699,35 @@ mod tests {
                 assert_eq!(naive(&u), naive(a).union(&naive(b)).copied().collect());
                 let d = diff_ranges(a, b);
                 assert!(ranges_canonical(&d), "{a:?} - {b:?} = {d:?}");
+                if let [(lo, hi)] = b[..] {
+                    let mut x = a.clone();
+                    let new = insert_range(&mut x, lo, hi);
+                    assert_eq!(x, u, "{a:?} + {lo}..={hi} in place");
+                    assert_eq!(new, u != *a, "{a:?} + {lo}..={hi}: whether a dot was new");
+                }
                 assert_eq!(naive(&d), naive(a).difference(&naive(b)).copied().collect());
             }
+        }
+    }
+
+    /// The in-place union of one range at the top of the counter space (no `+ 1` overflows).
+    #[test]
+    fn insert_range_at_the_top_of_the_counter_space() {
+        let m = u64::MAX;
+        for (a, (lo, hi)) in [
+            (&[(1, 3), (m - 1, m)][..], (m, m)),
+            (&[(1, 3), (m - 1, m)][..], (5, m - 2)),
+            (&[(1, 3), (m - 1, m)][..], (4, m)),
+            (&[(1, 3)][..], (m, m)),
+            (&[(m, m)][..], (1, m - 1)),
+            (&[(2, 2), (m, m)][..], (1, 1)),
+        ] {
+            let mut x: Ranges = a.iter().copied().collect();
+            let new = insert_range(&mut x, lo, hi);
+            let u = union_ranges(a, &[(lo, hi)]);
+            assert_eq!(x, u, "{a:?} + {lo}..={hi}");
+            assert!(ranges_canonical(&x));
+            assert_eq!(new, u.as_slice() != a);
         }
     }
 

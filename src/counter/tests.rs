@@ -333,3 +333,57 @@ mod wire {
 
     use crate::Limits;
 }
+
+/// The one-entry join path of a G-Counter (`join_ref` of a delta of one entry: one search, raised
+/// in place) against the general merge (the receiver joined into the delta), on a history of
+/// eight replicas whose increment deltas reach three receivers late, out of order and some
+/// twice: the same counter and the same change report, including for stale and empty
+/// receivers.
+#[test]
+fn one_entry_deltas_join_as_the_general_merge_does() {
+    let ids: Vec<ReplicaId> = (1..=8u128).map(|i| ReplicaId::from_u128(i * 0x9e37_79b9_7f4a_7c15)).collect();
+    let mut reps: Vec<GCounter> = vec![GCounter::new(); ids.len()];
+    let mut recv: Vec<GCounter> = vec![GCounter::new(); 3];
+    let mut inbox: Vec<Vec<GCounter>> = vec![Vec::new(); 3];
+    let mut seed = 7u64;
+    let mut next = |m: usize| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % m
+    };
+    let (mut raised, mut stale) = (0, 0);
+    for _ in 0..3_000 {
+        let a = next(ids.len());
+        let d = reps[a].increment(ids[a], 1 + next(3) as u64);
+        if next(20) == 0 {
+            let b = next(ids.len());
+            let other = reps[b].clone();
+            reps[a].join(other);
+        }
+        for q in &mut inbox {
+            q.push(d.clone());
+        }
+        let r = next(3);
+        while !inbox[r].is_empty() && next(5) < 3 {
+            let k = next(inbox[r].len());
+            let d = inbox[r].swap_remove(k);
+            assert_eq!(d.iter().count(), 1);
+            let mut fast = recv[r].clone();
+            let changed = fast.join_ref(&d);
+            let mut general = d.clone();
+            general.join_ref(&recv[r]);
+            assert_eq!(fast, general, "one-entry path == general merge");
+            assert_eq!(changed, fast != recv[r], "change reported");
+            if changed {
+                raised += 1;
+            } else {
+                stale += 1;
+            }
+            recv[r] = fast;
+        }
+    }
+    assert!(raised > 500 && stale > 500, "{raised} raised, {stale} stale");
+    let all = reps.into_iter().fold(GCounter::new(), Lattice::joined);
+    for (q, r) in inbox.into_iter().zip(recv) {
+        assert_eq!(q.into_iter().fold(r, Lattice::joined), all);
+    }
+}

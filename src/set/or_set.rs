@@ -66,7 +66,7 @@ impl<T: Hash + Eq + Clone> Handle<'_, SetStore<T>> {
         let d = self.mint();
         self.store.add_dot(value.clone(), d);
         if self.dstore.is_empty() {
-            // The delta of one insert: one allocation, no indexes (built if a later insert of
+            // The delta of one insert: no allocation, no indexes (built if a later insert of
             // the same mutation needs them). `next <= MAX_COUNTER` is checked above.
             *self.dstore = SetStore::of_one(value, d);
         } else {

@@ -9,7 +9,8 @@
 //!
 //! * each store has a small replica table (index -> id, live dot count), and a dot is packed in a
 //!   `u64` as `replica index (16 bits) | event number (48 bits)`;
-//! * elements live in a dense vector of slots `(element, primary dot)`, 16 bytes for a `u64`;
+//! * elements live in a dense vector of slots `(element, primary dot)`, 16 bytes for a `u64` (one
+//!   slot is held inline: a one-element store, such as an insert delta, allocates nothing);
 //! * two hash tables of `u32` slot numbers find a slot by element and by primary dot (5 bytes per
 //!   bucket each, the keys are read from the slot);
 //! * an element with several concurrent dots (two replicas added it concurrently) keeps its other
@@ -91,6 +92,20 @@ impl Pack for u128 {
     }
 }
 
+/// Whether an index of `len` entries has more than twice the buckets a fresh index of them
+/// would have (and more than [`SHRINK_FLOOR`]). Buckets are counted from the allocation
+/// (`capacity()` drops with every deleted entry): `buckets * (4 + 1)` bytes plus a trailing
+/// control group of at most 16 bytes and alignment, so the quotient by 5 rounded down to a power
+/// of two is the bucket count. (Without the rounding a table of exactly twice the fresh buckets
+/// counted as sparse: a set that grows and shrinks by the same few elements rebuilt both indexes
+/// every cycle.)
+fn index_is_sparse(t: &HashTable<u32>, len: usize) -> bool {
+    let per_bucket = core::mem::size_of::<u32>() + 1;
+    let counted = t.allocation_size() / per_bucket;
+    let buckets = if counted == 0 { 0 } else { 1 << counted.ilog2() };
+    buckets > SHRINK_FLOOR && buckets > 2 * crate::limits::fresh_buckets(len)
+}
+
 /// Whether the canonical range list `rs` holds `n`.
 #[inline]
 fn ranges_contain(rs: &[(u64, u64)], n: u64) -> bool {
@@ -108,6 +123,10 @@ fn ranges_contain(rs: &[(u64, u64)], n: u64) -> bool {
 fn ranges_len(rs: &[(u64, u64)]) -> u64 {
     rs.iter().fold(0u64, |acc, &(lo, hi)| acc.saturating_add(hi - lo + 1))
 }
+
+/// Replica tables up to this size are searched by comparing ids in turn (see
+/// [`Replicas::find`]).
+pub(super) const SMALL_TABLE: usize = 8;
 
 /// The replica table of one store: index -> `(id, live dots)`, and the indices sorted by id.
 ///
@@ -151,8 +170,19 @@ impl Replicas {
         self.by_id.binary_search_by(|&i| self.entries[i as usize].0.cmp(id))
     }
 
+    /// The index of `id` found by comparing ids one by one, when the table is small (or its
+    /// lookup unbuilt): cheaper than the sorted lookup's indirect binary search for the few
+    /// replicas most sets hear from. `None` if absent or the table is large.
+    #[inline]
+    fn find_small(&self, id: &ReplicaId) -> Option<usize> {
+        if self.entries.len() <= SMALL_TABLE || self.lookup_unbuilt() {
+            return self.entries.iter().position(|(r, _)| r == id);
+        }
+        None
+    }
+
     fn find(&self, id: &ReplicaId) -> Option<usize> {
-        if self.lookup_unbuilt() {
+        if self.entries.len() <= SMALL_TABLE || self.lookup_unbuilt() {
             return self.entries.iter().position(|(r, _)| r == id);
         }
         self.search(id).ok().map(|k| self.by_id[k] as usize)
@@ -172,7 +202,17 @@ impl Replicas {
     /// table is full, an entry without live dots is reused: callers hold no index of a replica
     /// without live dots across this call. `None` if `slots` replicas all have live dots (the
     /// store then widens its packing: see [`Pack`]).
+    #[inline]
     fn index_for(&mut self, id: ReplicaId, slots: usize) -> Option<usize> {
+        if let Some(i) = self.find_small(&id) {
+            return Some(i);
+        }
+        self.index_for_search(id, slots)
+    }
+
+    /// [`index_for`](Self::index_for) past the small-table scan.
+    #[inline(never)]
+    fn index_for_search(&mut self, id: ReplicaId, slots: usize) -> Option<usize> {
         self.build_lookup();
         match self.search(&id) {
             Ok(k) => Some(self.by_id[k] as usize),
@@ -215,6 +255,11 @@ pub(super) struct Slot<T, P> {
     elem: T,
     pub(super) dot: P,
 }
+
+/// The slots of a store. One slot (the store of a one-insert delta, and of a map key's
+/// one-element set) is held inline: such a store allocates nothing for it, and dropping it frees
+/// nothing. Larger stores spill to the heap, sized as a vector would be.
+pub(super) type SlotVec<T, P> = SmallVec<[Slot<T, P>; 1]>;
 
 /// The dots of elements with more than one live dot, beyond the one in the slot.
 #[derive(Clone)]
@@ -272,7 +317,7 @@ enum Repr<T> {
 /// The store itself, generic over how it packs its dots.
 #[derive(Clone)]
 pub(super) struct Packing<T, P> {
-    pub(super) slots: Vec<Slot<T, P>>,
+    pub(super) slots: SlotVec<T, P>,
     by_elem: HashTable<u32>,
     by_dot: HashTable<u32>,
     pub(super) extras: Option<Box<Extras<P>>>,
@@ -289,7 +334,7 @@ impl<T> Default for SetStore<T> {
 impl<T, P> Default for Packing<T, P> {
     fn default() -> Self {
         Packing {
-            slots: Vec::new(),
+            slots: SlotVec::new(),
             by_elem: HashTable::new(),
             by_dot: HashTable::new(),
             extras: None,
@@ -496,6 +541,12 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
         each!(&self.repr, s => s.dot_count_of(value))
     }
 
+    /// The allocation sizes of the slot vector's capacity and of the two indexes (test hook).
+    #[cfg(test)]
+    pub(crate) fn room(&self) -> (usize, usize, usize) {
+        each!(&self.repr, s => (s.slots.capacity(), s.by_elem.allocation_size(), s.by_dot.allocation_size()))
+    }
+
     /// The number of entries of the replica table.
     #[cfg(test)]
     pub(crate) fn replica_table_len(&self) -> usize {
@@ -529,7 +580,7 @@ impl<T: Hash + Eq + Clone> Packing<T, u64> {
                 by_slot: x.by_slot.into_iter().map(|(s, l)| (s, l.into_iter().map(wide).collect())).collect(),
             })
         });
-        let slots: Vec<Slot<T, u128>> =
+        let slots: SlotVec<T, u128> =
             self.slots.into_iter().map(|s| Slot { elem: s.elem, dot: wide(s.dot) }).collect();
         let hasher = self.hasher;
         let mut by_dot = HashTable::with_capacity(slots.len());
@@ -551,10 +602,10 @@ impl<T, P: Pack> Packing<T, P> {
     }
 
     /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
-    /// `replicas`, without indexes: one allocation (the slot).
+    /// `replicas`, without indexes: no allocation (the slot is inline).
     fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
         Packing {
-            slots: alloc::vec![Slot { elem, dot: p }],
+            slots: SlotVec::from_buf([Slot { elem, dot: p }]),
             by_elem: HashTable::new(),
             by_dot: HashTable::new(),
             extras: None,
@@ -790,18 +841,15 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     /// Memory follows the live size: when removals leave the slot vector with more than twice
     /// the room its elements need, or an index with more than twice the buckets a fresh index of
     /// them would have (counted from its allocation, and above [`SHRINK_FLOOR`]), that part
-    /// shrinks to fit. The room then has
-    /// to halve again before the next shrink: amortized `O(1)` per removal.
+    /// shrinks to fit. The room then has to halve again before the next shrink: amortized
+    /// `O(1)` per removal.
     fn shrink_if_sparse(&mut self) {
         let len = self.slots.len();
         let Self { slots, by_elem, by_dot, hasher, .. } = self;
         if slots.capacity() > SHRINK_FLOOR && slots.capacity() > 2 * len {
             slots.shrink_to_fit();
         }
-        let entry = core::mem::size_of::<u32>();
-        if crate::limits::table_is_sparse(by_elem.allocation_size(), entry, len, SHRINK_FLOOR)
-            || crate::limits::table_is_sparse(by_dot.allocation_size(), entry, len, SHRINK_FLOOR)
-        {
+        if index_is_sparse(by_elem, len) || index_is_sparse(by_dot, len) {
             by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));
             by_dot.shrink_to(len, |&j| hasher.hash_one(slots[j as usize].dot));
         }
@@ -1288,7 +1336,8 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
         }
         let (oi, n) = slot.dot.unpack();
         let id = other.replicas.id(oi);
-        if other_ctx.ranges_of(&id) != [(n, n)] {
+        // The other context's one replica, read directly (no search).
+        if other_ctx.replica_at(0) != Some((id, &[(n, n)][..])) {
             return None;
         }
         if ranges_contain(ctx.ranges_of(&id), n) {
@@ -1537,7 +1586,7 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
 
 impl<T: Hash + Eq + Clone> SetStore<T> {
     /// The store of one element with one live dot (what decoding a one-insert delta and a local insert build):
-    /// one allocation, the slot (the one-entry replica table is inline); the indexes are built
+    /// no allocation (the slot and the one-entry replica table are inline); the indexes are built
     /// by the first mutation that needs them. The caller checks `dot.counter() <= MAX_COUNTER`.
     pub(crate) fn of_one(elem: T, dot: Dot) -> Self {
         debug_assert!(dot.counter() <= COUNTER_MASK);
