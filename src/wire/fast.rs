@@ -1,0 +1,641 @@
+//! Fast paths for the serde parts of a decode (the elements of a set, the keys of a map, plain
+//! values): a strict reader of the postcard format as a serde `Deserializer`, and a serde
+//! `Serializer` that compares the postcard bytes of a value with the bytes it was read from
+//! (the canonical-form check) without writing them anywhere.
+//!
+//! Both only ever speed a decode up, never decide it: when either gives up ([`GiveUp`]: an input
+//! it does not take, such as an over-long varint, `bool` 2 or invalid UTF-8, a mismatch, or a
+//! serde shape it does not handle) the caller runs the postcard path, whose outcome (value or
+//! precise error) stands. So the reader must accept only what postcard accepts, reading the
+//! same value from the same bytes, and the comparer may report a match only for bytes that
+//! postcard writes for the value. The reader is stricter than postcard (minimal varints only):
+//! every input it refuses postcard either refuses too or the canonical check refuses.
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::ser::{self, Serialize};
+
+use super::Reader;
+
+/// A fast path gave up: the postcard path decides.
+#[derive(Debug)]
+pub(super) struct GiveUp;
+
+impl core::fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("fast path gave up")
+    }
+}
+
+impl de::StdError for GiveUp {}
+
+impl de::Error for GiveUp {
+    #[inline]
+    fn custom<M: core::fmt::Display>(_: M) -> Self {
+        GiveUp
+    }
+}
+
+impl ser::Error for GiveUp {
+    #[inline]
+    fn custom<M: core::fmt::Display>(_: M) -> Self {
+        GiveUp
+    }
+}
+
+type Fast<T> = Result<T, GiveUp>;
+
+/// The largest last byte of a minimal varint of `bytes` bytes holding `bits` bits.
+const fn last_max(bits: u32) -> u8 {
+    ((1u32 << (bits % 7)) - 1) as u8
+}
+
+/// Reads a value of the postcard format from the front of `r`, strictly: minimal varints,
+/// `bool` 0 or 1, option tags 0 or 1, UTF-8 strings. On success `r` is past the value.
+#[inline]
+pub(super) fn take<'b, T: de::Deserialize<'b>>(r: &mut Reader<'b>) -> Fast<T> {
+    let mut de = StrictDe { r: *r };
+    let v = T::deserialize(&mut de)?;
+    *r = de.r;
+    Ok(v)
+}
+
+/// Whether `expected` is exactly the postcard encoding of `v` (`false` also when the comparer
+/// does not handle the shape of `v`: the caller then asks postcard).
+#[inline]
+pub(super) fn same<T: Serialize + ?Sized>(v: &T, expected: &[u8]) -> bool {
+    let mut s = Same { rest: Reader::prefix(expected) };
+    v.serialize(&mut s).is_ok() && s.rest.rest().is_empty()
+}
+
+/// The strict reader: a serde `Deserializer` over a [`Reader`].
+struct StrictDe<'b> {
+    r: Reader<'b>,
+}
+
+impl<'b> StrictDe<'b> {
+    #[inline]
+    fn byte(&mut self) -> Fast<u8> {
+        let Some((&b, rest)) = self.r.bytes.split_first() else {
+            return Err(GiveUp);
+        };
+        self.r.bytes = rest;
+        Ok(b)
+    }
+
+    #[inline]
+    fn varint(&mut self, bits: u32) -> Fast<u64> {
+        self.r.varint(bits.div_ceil(7) as usize, last_max(bits)).map_err(|_| GiveUp)
+    }
+
+    #[inline]
+    fn take_n(&mut self) -> Fast<&'b [u8]> {
+        let n = self.r.len().map_err(|_| GiveUp)?;
+        if n > self.r.bytes.len() {
+            return Err(GiveUp);
+        }
+        let (head, rest) = self.r.bytes.split_at(n);
+        self.r.bytes = rest;
+        Ok(head)
+    }
+}
+
+/// `n` values in a row (a tuple, a struct's fields, a sequence's elements, a map's entries).
+struct Items<'a, 'b> {
+    de: &'a mut StrictDe<'b>,
+    left: usize,
+}
+
+impl<'b> de::SeqAccess<'b> for Items<'_, 'b> {
+    type Error = GiveUp;
+
+    #[inline]
+    fn next_element_seed<S: DeserializeSeed<'b>>(&mut self, seed: S) -> Fast<Option<S::Value>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> Option<usize> {
+        // Never more than the bytes left (postcard's rule): a length prefix cannot make the
+        // visitor reserve more than the input holds.
+        (self.left <= self.de.r.bytes.len()).then_some(self.left)
+    }
+}
+
+impl<'b> de::MapAccess<'b> for Items<'_, 'b> {
+    type Error = GiveUp;
+
+    #[inline]
+    fn next_key_seed<K: DeserializeSeed<'b>>(&mut self, seed: K) -> Fast<Option<K::Value>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    #[inline]
+    fn next_value_seed<V: DeserializeSeed<'b>>(&mut self, seed: V) -> Fast<V::Value> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> Option<usize> {
+        (self.left <= self.de.r.bytes.len()).then_some(self.left)
+    }
+}
+
+impl<'b> de::EnumAccess<'b> for &mut StrictDe<'b> {
+    type Error = GiveUp;
+    type Variant = Self;
+
+    #[inline]
+    fn variant_seed<V: DeserializeSeed<'b>>(self, seed: V) -> Fast<(V::Value, Self)> {
+        let index = self.varint(32)? as u32;
+        let v = seed.deserialize(IntoDeserializer::<GiveUp>::into_deserializer(index))?;
+        Ok((v, self))
+    }
+}
+
+impl<'b> de::VariantAccess<'b> for &mut StrictDe<'b> {
+    type Error = GiveUp;
+
+    #[inline]
+    fn unit_variant(self) -> Fast<()> {
+        Ok(())
+    }
+
+    #[inline]
+    fn newtype_variant_seed<V: DeserializeSeed<'b>>(self, seed: V) -> Fast<V::Value> {
+        seed.deserialize(self)
+    }
+
+    #[inline]
+    fn tuple_variant<V: Visitor<'b>>(self, len: usize, visitor: V) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: len })
+    }
+
+    #[inline]
+    fn struct_variant<V: Visitor<'b>>(self, fields: &'static [&'static str], visitor: V) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: fields.len() })
+    }
+}
+
+/// `deserialize_$name` of a varint of `$bits` bits, as `$t` (zig-zag for the signed types).
+macro_rules! strict_varint {
+    ($($name:ident, $visit:ident, $t:ty, $bits:expr, $signed:expr;)*) => {$(
+        #[inline]
+        fn $name<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+            let v = self.varint($bits)?;
+            if $signed {
+                visitor.$visit(((v >> 1) as $t) ^ (-((v & 1) as i64) as $t))
+            } else {
+                visitor.$visit(v as $t)
+            }
+        }
+    )*};
+}
+
+/// Shapes the strict reader leaves to postcard.
+macro_rules! strict_give_up {
+    ($($name:ident),*) => {$(
+        #[inline]
+        fn $name<V: Visitor<'b>>(self, _: V) -> Fast<V::Value> {
+            Err(GiveUp)
+        }
+    )*};
+}
+
+impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
+    type Error = GiveUp;
+
+    strict_varint! {
+        deserialize_u16, visit_u16, u16, 16, false;
+        deserialize_u32, visit_u32, u32, 32, false;
+        deserialize_u64, visit_u64, u64, 64, false;
+        deserialize_i16, visit_i16, i16, 16, true;
+        deserialize_i32, visit_i32, i32, 32, true;
+        deserialize_i64, visit_i64, i64, 64, true;
+    }
+
+    strict_give_up!(
+        deserialize_any,
+        deserialize_u128,
+        deserialize_i128,
+        deserialize_f32,
+        deserialize_f64,
+        deserialize_char,
+        deserialize_identifier,
+        deserialize_ignored_any
+    );
+
+    #[inline]
+    fn deserialize_bool<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        match self.byte()? {
+            0 => visitor.visit_bool(false),
+            1 => visitor.visit_bool(true),
+            _ => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn deserialize_u8<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.byte()?;
+        visitor.visit_u8(b)
+    }
+
+    #[inline]
+    fn deserialize_i8<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.byte()?;
+        visitor.visit_i8(b as i8)
+    }
+
+    #[inline]
+    fn deserialize_str<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let s = core::str::from_utf8(self.take_n()?).map_err(|_| GiveUp)?;
+        visitor.visit_borrowed_str(s)
+    }
+
+    #[inline]
+    fn deserialize_string<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    #[inline]
+    fn deserialize_bytes<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.take_n()?;
+        visitor.visit_borrowed_bytes(b)
+    }
+
+    #[inline]
+    fn deserialize_byte_buf<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    #[inline]
+    fn deserialize_option<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        match self.byte()? {
+            0 => visitor.visit_none(),
+            1 => visitor.visit_some(self),
+            _ => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn deserialize_unit<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        visitor.visit_unit()
+    }
+
+    #[inline]
+    fn deserialize_unit_struct<V: Visitor<'b>>(self, _: &'static str, visitor: V) -> Fast<V::Value> {
+        visitor.visit_unit()
+    }
+
+    #[inline]
+    fn deserialize_newtype_struct<V: Visitor<'b>>(self, _: &'static str, visitor: V) -> Fast<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    #[inline]
+    fn deserialize_seq<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let left = self.r.len().map_err(|_| GiveUp)?;
+        visitor.visit_seq(Items { de: self, left })
+    }
+
+    #[inline]
+    fn deserialize_tuple<V: Visitor<'b>>(self, len: usize, visitor: V) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: len })
+    }
+
+    #[inline]
+    fn deserialize_tuple_struct<V: Visitor<'b>>(
+        self,
+        _: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: len })
+    }
+
+    #[inline]
+    fn deserialize_map<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let left = self.r.len().map_err(|_| GiveUp)?;
+        visitor.visit_map(Items { de: self, left })
+    }
+
+    #[inline]
+    fn deserialize_struct<V: Visitor<'b>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: fields.len() })
+    }
+
+    #[inline]
+    fn deserialize_enum<V: Visitor<'b>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Fast<V::Value> {
+        visitor.visit_enum(self)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
+
+/// The comparer: a serde `Serializer` that matches each part of the postcard encoding of the
+/// value against the bytes left, read strictly (a minimal varint is equal to another exactly
+/// when its value is), giving up at the first difference.
+struct Same<'a> {
+    rest: Reader<'a>,
+}
+
+impl Same<'_> {
+    #[inline]
+    fn byte(&mut self, b: u8) -> Fast<()> {
+        match self.rest.bytes.split_first() {
+            Some((&x, rest)) if x == b => {
+                self.rest.bytes = rest;
+                Ok(())
+            }
+            _ => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn varint(&mut self, v: u64, bits: u32) -> Fast<()> {
+        match self.rest.varint(bits.div_ceil(7) as usize, last_max(bits)) {
+            Ok(x) if x == v => Ok(()),
+            _ => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn raw(&mut self, b: &[u8]) -> Fast<()> {
+        match self.rest.bytes.strip_prefix(b) {
+            Some(rest) => {
+                self.rest.bytes = rest;
+                Ok(())
+            }
+            None => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn prefixed(&mut self, b: &[u8]) -> Fast<()> {
+        self.varint(b.len() as u64, 64)?;
+        self.raw(b)
+    }
+}
+
+impl ser::SerializeSeq for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    #[inline]
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
+        v.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Fast<()> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTuple for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    #[inline]
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
+        v.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Fast<()> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleStruct for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
+        v.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Fast<()> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> Fast<()> {
+        v.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Fast<()> {
+        Ok(())
+    }
+}
+
+/// `serialize_$name` of a varint of `$bits` bits (zig-zag for the signed types).
+macro_rules! same_varint {
+    ($($name:ident, $t:ty, $bits:expr, $signed:expr;)*) => {$(
+        #[inline]
+        fn $name(self, v: $t) -> Fast<()> {
+            let bits: u32 = $bits;
+            let u = if $signed {
+                let v = v as i64;
+                ((v << 1) ^ (v >> (bits - 1))) as u64 & (u64::MAX >> (64 - bits))
+            } else {
+                v as u64
+            };
+            self.varint(u, bits)
+        }
+    )*};
+}
+
+impl ser::Serializer for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = ser::Impossible<(), GiveUp>;
+    type SerializeMap = ser::Impossible<(), GiveUp>;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = ser::Impossible<(), GiveUp>;
+
+    same_varint! {
+        serialize_u16, u16, 16, false;
+        serialize_u32, u32, 32, false;
+        serialize_u64, u64, 64, false;
+        serialize_i16, i16, 16, true;
+        serialize_i32, i32, 32, true;
+        serialize_i64, i64, 64, true;
+    }
+
+    #[inline]
+    fn serialize_bool(self, v: bool) -> Fast<()> {
+        self.byte(u8::from(v))
+    }
+
+    #[inline]
+    fn serialize_u8(self, v: u8) -> Fast<()> {
+        self.byte(v)
+    }
+
+    #[inline]
+    fn serialize_i8(self, v: i8) -> Fast<()> {
+        self.byte(v as u8)
+    }
+
+    #[inline]
+    fn serialize_f32(self, v: f32) -> Fast<()> {
+        self.raw(&v.to_bits().to_le_bytes())
+    }
+
+    #[inline]
+    fn serialize_f64(self, v: f64) -> Fast<()> {
+        self.raw(&v.to_bits().to_le_bytes())
+    }
+
+    #[inline]
+    fn serialize_char(self, v: char) -> Fast<()> {
+        self.prefixed(v.encode_utf8(&mut [0u8; 4]).as_bytes())
+    }
+
+    #[inline]
+    fn serialize_str(self, v: &str) -> Fast<()> {
+        self.prefixed(v.as_bytes())
+    }
+
+    #[inline]
+    fn serialize_bytes(self, v: &[u8]) -> Fast<()> {
+        self.prefixed(v)
+    }
+
+    #[inline]
+    fn serialize_none(self) -> Fast<()> {
+        self.byte(0)
+    }
+
+    #[inline]
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Fast<()> {
+        self.byte(1)?;
+        v.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_unit(self) -> Fast<()> {
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_unit_struct(self, _: &'static str) -> Fast<()> {
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Fast<()> {
+        self.varint(u64::from(index), 32)
+    }
+
+    #[inline]
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Fast<()> {
+        v.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+        v: &T,
+    ) -> Fast<()> {
+        self.varint(u64::from(index), 32)?;
+        v.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_seq(self, len: Option<usize>) -> Fast<Self> {
+        // Postcard refuses a sequence of unknown length.
+        self.varint(len.ok_or(GiveUp)? as u64, 64)?;
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_tuple(self, _: usize) -> Fast<Self> {
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Fast<Self> {
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_struct(self, _: &'static str, _: usize) -> Fast<Self> {
+        Ok(self)
+    }
+
+    fn serialize_i128(self, _: i128) -> Fast<()> {
+        Err(GiveUp)
+    }
+
+    fn serialize_u128(self, _: u128) -> Fast<()> {
+        Err(GiveUp)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Fast<Self::SerializeTupleVariant> {
+        Err(GiveUp)
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Fast<Self::SerializeMap> {
+        Err(GiveUp)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Fast<Self::SerializeStructVariant> {
+        Err(GiveUp)
+    }
+
+    fn collect_str<T: core::fmt::Display + ?Sized>(self, _: &T) -> Fast<()> {
+        // The provided method formats into a `String`: postcard writes it without one.
+        Err(GiveUp)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
