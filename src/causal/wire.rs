@@ -234,10 +234,12 @@ impl<S: WireStore> Decode for Causal<S> {
 
     #[inline(always)]
     fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        // The parts in turn, the pair built once at the end: no intermediate pair is moved.
         let mut r = Reader::whole(body);
-        let v = Self::read(&mut r, cx)?;
+        let context = read_context(&mut r, cx)?;
+        let store = S::decode_wire(&mut r, &ReplicaTable::of(&context), cx)?;
         r.check_end()?;
-        Ok(v)
+        Ok(Causal::from_parts(store, context))
     }
 
     fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
