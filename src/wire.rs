@@ -495,6 +495,14 @@ impl<'b> Reader<'b> {
         self.u64().map(|v| usize::try_from(v).unwrap_or(usize::MAX))
     }
 
+    /// `N` raw bytes, if there are `N`.
+    #[inline]
+    fn raw_bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.bytes.split_first_chunk::<N>()?;
+        self.bytes = rest;
+        Some(*head)
+    }
+
     /// Sixteen raw bytes (a replica id).
     #[inline]
     pub(crate) fn bytes16(&mut self) -> Result<[u8; 16], Error> {
@@ -546,14 +554,21 @@ impl<'b> Reader<'b> {
         cx: &mut DecodeCx,
     ) -> Result<S, Error> {
         let start = self.bytes;
-        let (w, rest) =
-            postcard::take_from_bytes::<S::Wire>(start).map_err(|_| Error::Malformed { field: "value" })?;
-        self.bytes = rest;
+        // The strict reader first; postcard decides when it gives up.
+        let mut ahead = *self;
+        let w = match fast::take::<S::Wire>(&mut ahead) {
+            Ok(w) => w,
+            Err(_) => {
+                let (w, rest) = postcard::take_from_bytes::<S::Wire>(start)
+                    .map_err(|_| Error::Malformed { field: "value" })?;
+                ahead.bytes = rest;
+                w
+            }
+        };
+        self.bytes = ahead.bytes;
         self.check_end()?;
         let s = S::from_wire(w, table, cx)?;
-        let used = &start[..start.len() - rest.len()];
-        let same = postcard::serialize_with_flavor(&StoreOut(&s, table), SameAs { expected: used });
-        if !same.unwrap_or(false) {
+        if !is_canonical(&StoreOut(&s, table), &start[..start.len() - self.bytes.len()]) {
             return Err(Error::NotCanonical { field: "encoding" });
         }
         Ok(s)
@@ -884,7 +899,7 @@ impl postcard::ser_flavors::Flavor for SameAs<'_> {
 /// comparing output (nothing allocated for the bytes; the first difference stops it).
 /// The comparer of [`fast`] first; postcard decides when it reports no match.
 #[inline]
-fn is_canonical<T: Serialize>(v: &T, rest: &[u8]) -> bool {
+fn is_canonical<T: Serialize + ?Sized>(v: &T, rest: &[u8]) -> bool {
     fast::same(v, rest) || postcard::serialize_with_flavor(v, SameAs { expected: rest }).unwrap_or(false)
 }
 

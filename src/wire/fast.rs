@@ -225,9 +225,6 @@ impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
         deserialize_any,
         deserialize_u128,
         deserialize_i128,
-        deserialize_f32,
-        deserialize_f64,
-        deserialize_char,
         deserialize_identifier,
         deserialize_ignored_any
     );
@@ -251,6 +248,30 @@ impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
     fn deserialize_i8<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
         let b = self.byte()?;
         visitor.visit_i8(b as i8)
+    }
+
+    #[inline]
+    fn deserialize_f32<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.r.raw_bytes::<4>().ok_or(GiveUp)?;
+        visitor.visit_f32(f32::from_bits(u32::from_le_bytes(b)))
+    }
+
+    #[inline]
+    fn deserialize_f64<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.r.raw_bytes::<8>().ok_or(GiveUp)?;
+        visitor.visit_f64(f64::from_bits(u64::from_le_bytes(b)))
+    }
+
+    #[inline]
+    fn deserialize_char<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        // Exactly one character (postcard takes the first of up to four bytes; the canonical
+        // check refuses the rest).
+        let s = core::str::from_utf8(self.take_n()?).map_err(|_| GiveUp)?;
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => visitor.visit_char(c),
+            _ => Err(GiveUp),
+        }
     }
 
     #[inline]
@@ -637,5 +658,124 @@ impl ser::Serializer for &mut Same<'_> {
 
     fn is_human_readable(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+    use alloc::string::String;
+    use alloc::vec;
+
+    /// The word-at-a-time varint reader gives what the byte-at-a-time one gives (value, error
+    /// and bytes left) on every input: canonical varints of every length with 0 to 9 bytes after
+    /// them, their over-long forms, cut-short ones and random bytes.
+    #[test]
+    fn varint_word_path_agrees_with_the_bytewise_reader() {
+        let check = |b: &[u8]| {
+            for (max, last) in [(10, 1), (5, 0x0f), (3, 3)] {
+                let (mut a, mut w) = (Reader::prefix(b), Reader::prefix(b));
+                let x = a.varint(max, last);
+                let y = if b.first().is_some_and(|&f| f >= 0x80) {
+                    w.varint_bytewise(max, last)
+                } else {
+                    w.varint(max, last)
+                };
+                assert_eq!((x, a.rest()), (y, w.rest()), "{b:?} max {max}");
+            }
+        };
+        let mut values = vec![0u64, 1, 127, 128, 300, 16_383, 16_384, u64::MAX, u64::MAX >> 1, 1 << 40];
+        values.extend((0..64).flat_map(|k| [1u64 << k, (1u64 << k) - 1, (1u64 << k) + 1]));
+        for v in values {
+            let enc = postcard::to_allocvec(&v).expect("encode");
+            for pad in 0..10 {
+                let mut b = enc.clone();
+                b.extend((0..pad).map(|i| 0x80 | i as u8));
+                check(&b);
+                let mut r = Reader::prefix(&b);
+                assert_eq!(r.u64(), Ok(v));
+                assert_eq!(r.rest().len(), pad);
+                // Over-long: one more byte of zero bits.
+                let mut long = enc.clone();
+                *long.last_mut().expect("byte") |= 0x80;
+                long.push(0);
+                long.extend((0..pad).map(|i| i as u8));
+                check(&long);
+                if long.len() - pad <= 10 {
+                    assert_eq!(
+                        Reader::prefix(&long).u64(),
+                        Err(Error::NotCanonical { field: "encoding" }),
+                        "{long:?}"
+                    );
+                }
+                // Cut short.
+                check(&enc[..enc.len() - 1]);
+            }
+        }
+        // Ten bytes with a last byte over 1, eleven bytes: malformed.
+        let mut b = [0xffu8; 11];
+        b[9] = 2;
+        assert_eq!(Reader::prefix(&b[..10]).u64(), Err(Error::Malformed { field: "value" }));
+        assert_eq!(Reader::prefix(&[0xff; 11]).u64(), Err(Error::Malformed { field: "value" }));
+        // Random bytes, biased to high bits.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 12) as usize;
+            let b: alloc::vec::Vec<u8> = (0..len)
+                .map(|i| ((x >> (i * 5)) as u8) | if (x >> (40 + i)) & 3 != 0 { 0x80 } else { 0 })
+                .collect();
+            check(&b);
+        }
+    }
+
+    /// The strict reader and the comparer accept what postcard writes, for every shape they
+    /// handle, and give up on each non-canonical form.
+    #[test]
+    fn strict_reader_and_comparer_round_trip_and_give_up() {
+        fn round<T>(v: T)
+        where
+            T: Serialize + serde::de::DeserializeOwned + PartialEq + core::fmt::Debug,
+        {
+            let b = postcard::to_allocvec(&v).expect("encode");
+            let mut r = Reader::prefix(&b);
+            assert_eq!(take::<T>(&mut r).ok(), Some(postcard::from_bytes::<T>(&b).expect("decode")));
+            assert!(r.rest().is_empty());
+            assert!(same(&v, &b), "{v:?}");
+            let mut longer = b.clone();
+            longer.push(0);
+            assert!(!same(&v, &longer));
+        }
+        round(7u8);
+        round(-7i8);
+        round(65_535u16);
+        round(-32_768i16);
+        round(u32::MAX);
+        round(i32::MIN);
+        round(i64::MIN);
+        round(u64::MAX);
+        round(true);
+        round(1.5f32);
+        round(-2.25f64);
+        round('é');
+        round(String::from("héllo"));
+        round(Some(3u32));
+        round(None::<u32>);
+        round(());
+        round((1u8, String::from("x"), Some(false)));
+        round(alloc::vec![1u64, 300, 1 << 40]);
+        round(Ok::<u8, u16>(4));
+        round(Err::<u8, u16>(400));
+        let give_up = |b: &[u8]| take::<(bool, Option<u8>, String, char)>(&mut Reader::prefix(b)).is_err();
+        assert!(!give_up(&[1, 1, 5, 1, b'a', 1, b'b']));
+        assert!(give_up(&[2, 1, 5, 1, b'a', 1, b'b']), "bool 2");
+        assert!(give_up(&[1, 2, 5, 1, b'a', 1, b'b']), "option tag 2");
+        assert!(give_up(&[1, 1, 5, 1, 0xff, 1, b'b']), "invalid UTF-8");
+        assert!(give_up(&[1, 1, 5, 0x81, 0, b'a', 1, b'b']), "over-long length");
+        assert!(give_up(&[1, 1, 5, 1, b'a', 2, b'b', b'c']), "two characters");
+        assert!(give_up(&[1, 1, 5, 1, b'a', 1]), "cut short");
     }
 }
