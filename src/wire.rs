@@ -424,6 +424,13 @@ impl<'b> Reader<'b> {
     /// [`varint`](Self::varint) of two bytes or more.
     #[inline]
     fn varint_long(&mut self, max_bytes: usize, last_max: u8) -> Result<u64, Error> {
+        // Two bytes (below 16 384; minimal when the second is not zero): the next most common.
+        if let [b, c, ref rest @ ..] = *self.bytes {
+            if c < 0x80 && c != 0 && max_bytes > 2 {
+                self.bytes = rest;
+                return Ok(u64::from(b & 0x7f) | (u64::from(c) << 7));
+            }
+        }
         // Eight bytes at once (zeros past the end): the varint ends at the first byte without
         // its high bit; its 7-bit groups are packed together in three steps.
         let (w, avail) = match self.bytes.first_chunk::<8>() {

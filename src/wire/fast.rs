@@ -82,9 +82,10 @@ impl<'b> StrictDe<'b> {
         Ok(b)
     }
 
-    #[inline]
-    fn varint(&mut self, bits: u32) -> Fast<u64> {
-        self.r.varint(bits.div_ceil(7) as usize, last_max(bits)).map_err(|_| GiveUp)
+    /// A varint of `BITS` bits (its byte count and last-byte bound are constants).
+    #[inline(always)]
+    fn varint<const BITS: u32>(&mut self) -> Fast<u64> {
+        self.r.varint(BITS.div_ceil(7) as usize, last_max(BITS)).map_err(|_| GiveUp)
     }
 
     #[inline]
@@ -154,7 +155,7 @@ impl<'b> de::EnumAccess<'b> for &mut StrictDe<'b> {
 
     #[inline]
     fn variant_seed<V: DeserializeSeed<'b>>(self, seed: V) -> Fast<(V::Value, Self)> {
-        let index = self.varint(32)? as u32;
+        let index = self.varint::<32>()? as u32;
         let v = seed.deserialize(IntoDeserializer::<GiveUp>::into_deserializer(index))?;
         Ok((v, self))
     }
@@ -189,7 +190,7 @@ macro_rules! strict_varint {
     ($($name:ident, $visit:ident, $t:ty, $bits:expr, $signed:expr;)*) => {$(
         #[inline]
         fn $name<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
-            let v = self.varint($bits)?;
+            let v = self.varint::<$bits>()?;
             if $signed {
                 visitor.$visit(((v >> 1) as $t) ^ (-((v & 1) as i64) as $t))
             } else {
@@ -391,9 +392,11 @@ impl Same<'_> {
         }
     }
 
-    #[inline]
-    fn varint(&mut self, v: u64, bits: u32) -> Fast<()> {
-        match self.rest.varint(bits.div_ceil(7) as usize, last_max(bits)) {
+    /// A varint of `BITS` bits, equal to `v` (minimal encodings are equal exactly when their
+    /// values are).
+    #[inline(always)]
+    fn varint<const BITS: u32>(&mut self, v: u64) -> Fast<()> {
+        match self.rest.varint(BITS.div_ceil(7) as usize, last_max(BITS)) {
             Ok(x) if x == v => Ok(()),
             _ => Err(GiveUp),
         }
@@ -412,7 +415,7 @@ impl Same<'_> {
 
     #[inline]
     fn prefixed(&mut self, b: &[u8]) -> Fast<()> {
-        self.varint(b.len() as u64, 64)?;
+        self.varint::<64>(b.len() as u64)?;
         self.raw(b)
     }
 }
@@ -489,7 +492,7 @@ macro_rules! same_varint {
             } else {
                 v as u64
             };
-            self.varint(u, bits)
+            self.varint::<$bits>(u)
         }
     )*};
 }
@@ -577,7 +580,7 @@ impl ser::Serializer for &mut Same<'_> {
 
     #[inline]
     fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Fast<()> {
-        self.varint(u64::from(index), 32)
+        self.varint::<32>(u64::from(index))
     }
 
     #[inline]
@@ -593,14 +596,14 @@ impl ser::Serializer for &mut Same<'_> {
         _: &'static str,
         v: &T,
     ) -> Fast<()> {
-        self.varint(u64::from(index), 32)?;
+        self.varint::<32>(u64::from(index))?;
         v.serialize(self)
     }
 
     #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Fast<Self> {
         // Postcard refuses a sequence of unknown length.
-        self.varint(len.ok_or(GiveUp)? as u64, 64)?;
+        self.varint::<64>(len.ok_or(GiveUp)? as u64)?;
         Ok(self)
     }
 
