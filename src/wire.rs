@@ -642,6 +642,21 @@ pub trait WireStore: DotStore {
         check_store_dots(&s, table.context(), cx)?;
         Ok(s)
     }
+
+    /// Reads the store after `context` (the last part of the value) with
+    /// [`decode_wire`](Self::decode_wire) and returns the causal pair, built once where it is
+    /// returned; a store may build the pair of a small store in place (no move of the store).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn decode_pair(
+        r: &mut Reader<'_>,
+        context: CausalContext,
+        cx: &mut DecodeCx,
+    ) -> Result<crate::causal::Causal<Self>, Error> {
+        let store = Self::decode_wire(r, &ReplicaTable::of(&context), cx)?;
+        r.check_end()?;
+        Ok(crate::causal::Causal::from_parts(store, context))
+    }
 }
 
 /// Checks a decoded store against its context: at most [`Limits::max_dots`] dots (field

@@ -237,9 +237,7 @@ impl<S: WireStore> Decode for Causal<S> {
         // The parts in turn, the pair built once at the end: no intermediate pair is moved.
         let mut r = Reader::whole(body);
         let context = read_context(&mut r, cx)?;
-        let store = S::decode_wire(&mut r, &ReplicaTable::of(&context), cx)?;
-        r.check_end()?;
-        Ok(Causal::from_parts(store, context))
+        S::decode_pair(&mut r, context, cx)
     }
 
     fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
