@@ -193,6 +193,7 @@ macro_rules! causal_newtype {
             ) -> Result<Self, $crate::error::Error> {
                 $crate::causal::Causal::decode_body(body, cx).map(|inner| Self { inner })
             }
+            #[inline]
             fn decode_canonical(
                 body: &[u8],
                 cx: &mut $crate::wire::DecodeCx,

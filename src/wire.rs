@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
+mod fast;
 mod ser;
 mod state_size;
 pub(crate) use state_size::Measure;
@@ -428,21 +429,62 @@ impl<'b> Reader<'b> {
     }
 
     /// [`varint`](Self::varint) of two bytes or more.
+    #[inline]
     fn varint_long(&mut self, max_bytes: usize, last_max: u8) -> Result<u64, Error> {
+        // Two bytes (below 16 384; minimal when the second is not zero): the next most common.
+        if let [b, c, ref rest @ ..] = *self.bytes {
+            if c < 0x80 && c != 0 && max_bytes > 2 {
+                self.bytes = rest;
+                return Ok(u64::from(b & 0x7f) | (u64::from(c) << 7));
+            }
+        }
+        // Eight bytes at once (zeros past the end): the varint ends at the first byte without
+        // its high bit; its 7-bit groups are packed together in three steps.
+        let (w, avail) = match self.bytes.first_chunk::<8>() {
+            Some(head) => (u64::from_le_bytes(*head), 8),
+            None => (load_short(self.bytes), self.bytes.len()),
+        };
+        let n = ((!w & 0x8080_8080_8080_8080).trailing_zeros() / 8 + 1) as usize;
+        if n <= avail && n <= max_bytes {
+            let last = (w >> (8 * (n - 1))) as u8;
+            if n == max_bytes && last > last_max {
+                return Err(Error::Malformed { field: "value" });
+            }
+            if last == 0 {
+                // A zero last byte after others (the first has its high bit): over-long.
+                return Err(Error::NotCanonical { field: "encoding" });
+            }
+            let x = if n == 8 { w } else { w & ((1u64 << (8 * n)) - 1) } & 0x7f7f_7f7f_7f7f_7f7f;
+            let x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+            let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+            let x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+            self.bytes = &self.bytes[n..];
+            return Ok(x);
+        }
+        // Nine or ten bytes, or an error.
+        self.varint_bytewise(max_bytes, last_max)
+    }
+
+    /// [`varint_long`](Self::varint_long) a byte at a time.
+    fn varint_bytewise(&mut self, max_bytes: usize, last_max: u8) -> Result<u64, Error> {
+        let b = self.bytes;
         let mut out = 0u64;
-        for (i, &b) in self.bytes.iter().enumerate().take(max_bytes) {
-            out |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                if i + 1 == max_bytes && b > last_max {
+        let mut i = 0;
+        while i < max_bytes && i < b.len() {
+            let x = b[i];
+            out |= u64::from(x & 0x7f) << (7 * i);
+            if x < 0x80 {
+                if i + 1 == max_bytes && x > last_max {
                     return Err(Error::Malformed { field: "value" });
                 }
                 // A zero last byte after others: an over-long encoding of a shorter varint.
-                if b == 0 && i > 0 {
+                if x == 0 && i > 0 {
                     return Err(Error::NotCanonical { field: "encoding" });
                 }
-                self.bytes = &self.bytes[i + 1..];
+                self.bytes = &b[i + 1..];
                 return Ok(out);
             }
+            i += 1;
         }
         Err(Error::Malformed { field: "value" })
     }
@@ -467,6 +509,14 @@ impl<'b> Reader<'b> {
         self.u64().map(|v| usize::try_from(v).unwrap_or(usize::MAX))
     }
 
+    /// `N` raw bytes, if there are `N`.
+    #[inline]
+    fn raw_bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.bytes.split_first_chunk::<N>()?;
+        self.bytes = rest;
+        Some(*head)
+    }
+
     /// Sixteen raw bytes (a replica id).
     #[inline]
     pub(crate) fn bytes16(&mut self) -> Result<[u8; 16], Error> {
@@ -479,7 +529,26 @@ impl<'b> Reader<'b> {
 
     /// A value read through serde, then checked canonical by encoding it again against the bytes
     /// it was read from (nothing allocated for the comparison).
+    ///
+    /// The strict reader and the comparer of [`fast`] first (no postcard call; a `u64` or a
+    /// `String` costs a few dozen instructions); postcard decides whenever they give up.
+    #[inline]
     pub(crate) fn value<T: Serialize + DeserializeOwned>(&mut self) -> Result<T, Error> {
+        let start = self.bytes;
+        let mut ahead = *self;
+        if let Ok(v) = fast::take::<T>(&mut ahead) {
+            if fast::same(&v, &start[..start.len() - ahead.bytes.len()]) {
+                *self = ahead;
+                return Ok(v);
+            }
+        }
+        self.value_postcard()
+    }
+
+    /// [`value`](Self::value) through postcard: what decides when the fast path gives up.
+    #[cold]
+    #[inline(never)]
+    fn value_postcard<T: Serialize + DeserializeOwned>(&mut self) -> Result<T, Error> {
         let start = self.bytes;
         let (v, rest) =
             postcard::take_from_bytes::<T>(start).map_err(|_| Error::Malformed { field: "value" })?;
@@ -499,14 +568,21 @@ impl<'b> Reader<'b> {
         cx: &mut DecodeCx,
     ) -> Result<S, Error> {
         let start = self.bytes;
-        let (w, rest) =
-            postcard::take_from_bytes::<S::Wire>(start).map_err(|_| Error::Malformed { field: "value" })?;
-        self.bytes = rest;
+        // The strict reader first; postcard decides when it gives up.
+        let mut ahead = *self;
+        let w = match fast::take::<S::Wire>(&mut ahead) {
+            Ok(w) => w,
+            Err(_) => {
+                let (w, rest) = postcard::take_from_bytes::<S::Wire>(start)
+                    .map_err(|_| Error::Malformed { field: "value" })?;
+                ahead.bytes = rest;
+                w
+            }
+        };
+        self.bytes = ahead.bytes;
         self.check_end()?;
         let s = S::from_wire(w, table, cx)?;
-        let used = &start[..start.len() - rest.len()];
-        let same = postcard::serialize_with_flavor(&StoreOut(&s, table), SameAs { expected: used });
-        if !same.unwrap_or(false) {
+        if !is_canonical(&StoreOut(&s, table), &start[..start.len() - self.bytes.len()]) {
             return Err(Error::NotCanonical { field: "encoding" });
         }
         Ok(s)
@@ -572,6 +648,21 @@ pub trait WireStore: DotStore {
         let s: Self = r.store(table, cx)?;
         check_store_dots(&s, table.context(), cx)?;
         Ok(s)
+    }
+
+    /// Reads the store after `context` (the last part of the value) with
+    /// [`decode_wire`](Self::decode_wire) and returns the causal pair, built once where it is
+    /// returned; a store may build the pair of a small store in place (no move of the store).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn decode_pair(
+        r: &mut Reader<'_>,
+        context: CausalContext,
+        cx: &mut DecodeCx,
+    ) -> Result<crate::causal::Causal<Self>, Error> {
+        let store = Self::decode_wire(r, &ReplicaTable::of(&context), cx)?;
+        r.check_end()?;
+        Ok(crate::causal::Causal::from_parts(store, context))
     }
 }
 
@@ -643,6 +734,22 @@ pub(crate) fn serde_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = alloc::vec![FORMAT_VERSION];
     put_serde(&mut out, value);
     out
+}
+
+/// The bytes of `b` (fewer than eight) as a little-endian `u64`, zeros above them: two loads that
+/// may overlap (an overlapping byte lands at the same place in both).
+#[inline]
+fn load_short(b: &[u8]) -> u64 {
+    let n = b.len();
+    match (b.first_chunk::<4>(), b.last_chunk::<4>(), b.first_chunk::<2>(), b.last_chunk::<2>()) {
+        (Some(lo), Some(hi), _, _) => {
+            u64::from(u32::from_le_bytes(*lo)) | (u64::from(u32::from_le_bytes(*hi)) << (8 * (n - 4)))
+        }
+        (_, _, Some(lo), Some(hi)) => {
+            u64::from(u16::from_le_bytes(*lo)) | (u64::from(u16::from_le_bytes(*hi)) << (8 * (n - 2)))
+        }
+        _ => b.first().map_or(0, |&x| u64::from(x)),
+    }
 }
 
 /// Appends the postcard encoding of `v` (through serde) to `out`.
@@ -793,8 +900,10 @@ impl postcard::ser_flavors::Flavor for SameAs<'_> {
 
 /// Whether `rest` is exactly the canonical encoding of `v`: `v` is encoded again into a
 /// comparing output (nothing allocated for the bytes; the first difference stops it).
-fn is_canonical<T: Serialize>(v: &T, rest: &[u8]) -> bool {
-    postcard::serialize_with_flavor(v, SameAs { expected: rest }).unwrap_or(false)
+/// The comparer of [`fast`] first; postcard decides when it reports no match.
+#[inline]
+fn is_canonical<T: Serialize + ?Sized>(v: &T, rest: &[u8]) -> bool {
+    fast::same(v, rest) || postcard::serialize_with_flavor(v, SameAs { expected: rest }).unwrap_or(false)
 }
 
 /// Decodes bytes written by [`to_bytes`], checking the version and every invariant with the

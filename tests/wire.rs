@@ -387,3 +387,200 @@ fn direct_encoder_agrees_with_serde_on_random_histories() {
     }
     assert!(sets.iter().any(|s| s.len() > 5) && maps.iter().any(|m| m.len() > 3));
 }
+
+/// The bytes of a one-insert delta of `elem` by replica 9 (a fresh replica: event 1), and the
+/// offset of the element in them: version, context `[1 entry: 16-byte id, [(gap 0, len 0)]]`,
+/// store `[1 group: (index 0, [1 dot: (gap 0, element)])]`.
+fn one_insert<T>(elem: T) -> (Vec<u8>, usize)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + std::hash::Hash + Eq + Clone,
+{
+    let mut s = convergent::OrSet::new();
+    let bytes = wire::to_bytes(&s.insert(ReplicaId::from_u128(9), elem));
+    assert_eq!(&bytes[18..23], [1, 0, 0, 1, 0], "layout of a one-insert delta");
+    (bytes, 25)
+}
+
+/// The strict element reader gives up on an over-long varint inside the element; the postcard
+/// path then reads it and the canonical check refuses it: the same error as before the reader.
+#[test]
+fn fast_path_refuses_an_overlong_varint_in_the_element() {
+    use convergent::OrSet;
+    // u64 300 is `[0xac, 0x02]`; written as `[0xac, 0x82, 0x00]`.
+    let (bytes, at) = one_insert(300u64);
+    assert_eq!(&bytes[at..], [0xac, 0x02]);
+    let mut b = bytes[..at].to_vec();
+    b.extend([0xac, 0x82, 0x00]);
+    assert_eq!(wire::from_bytes::<OrSet<u64>>(&b), Err(Error::NotCanonical { field: "encoding" }));
+    // A signed element (zig-zag) and a string's length prefix.
+    let (bytes, at) = one_insert(-3i32);
+    assert_eq!(&bytes[at..], [5]);
+    let mut b = bytes[..at].to_vec();
+    b.extend([0x85, 0x00]);
+    assert_eq!(wire::from_bytes::<OrSet<i32>>(&b), Err(Error::NotCanonical { field: "encoding" }));
+    let (bytes, at) = one_insert(String::from("ab"));
+    assert_eq!(&bytes[at..], [2, b'a', b'b']);
+    let mut b = bytes[..at].to_vec();
+    b.extend([0x82, 0x00, b'a', b'b']);
+    assert_eq!(wire::from_bytes::<OrSet<String>>(&b), Err(Error::NotCanonical { field: "encoding" }));
+}
+
+/// Over-long varints in the context (replica count, range count, gap, length) of a delta read
+/// by the one-range context path.
+#[test]
+fn fast_path_refuses_an_overlong_varint_in_the_context() {
+    use convergent::OrSet;
+    let (bytes, _) = one_insert(5u64);
+    for at in [1, 18, 19, 20] {
+        let mut b = bytes[..at].to_vec();
+        b.extend([bytes[at] | 0x80, 0]);
+        b.extend(&bytes[at + 1..]);
+        assert_eq!(
+            wire::from_bytes::<OrSet<u64>>(&b),
+            Err(Error::NotCanonical { field: "encoding" }),
+            "at {at}"
+        );
+    }
+}
+
+/// Over-long varints in the store of a one-element delta (group count, replica index, dot count,
+/// counter gap), and in the empty store of a remove delta.
+#[test]
+fn fast_path_refuses_an_overlong_varint_in_the_store() {
+    use convergent::OrSet;
+    let (bytes, _) = one_insert(5u64);
+    for at in 21..25 {
+        let mut b = bytes[..at].to_vec();
+        b.extend([bytes[at] | 0x80, 0]);
+        b.extend(&bytes[at + 1..]);
+        assert_eq!(
+            wire::from_bytes::<OrSet<u64>>(&b),
+            Err(Error::NotCanonical { field: "encoding" }),
+            "at {at}"
+        );
+    }
+    let mut s = OrSet::new();
+    let _ = s.insert(ReplicaId::from_u128(9), 5u64);
+    let rm = wire::to_bytes(&s.remove(ReplicaId::from_u128(9), &5));
+    assert_eq!(rm.last(), Some(&0));
+    let mut b = rm[..rm.len() - 1].to_vec();
+    b.extend([0x80, 0]);
+    assert_eq!(wire::from_bytes::<OrSet<u64>>(&b), Err(Error::NotCanonical { field: "encoding" }));
+}
+
+/// `bool` 2 and an option tag 2 in an element: malformed (postcard refuses them too).
+#[test]
+fn fast_path_refuses_bool_2_and_option_tag_2() {
+    use convergent::OrSet;
+    let (bytes, at) = one_insert(true);
+    assert_eq!(&bytes[at..], [1]);
+    let mut b = bytes.clone();
+    b[at] = 2;
+    assert_eq!(wire::from_bytes::<OrSet<bool>>(&b), Err(Error::Malformed { field: "value" }));
+    let (bytes, at) = one_insert(Some(7u32));
+    assert_eq!(&bytes[at..], [1, 7]);
+    let mut b = bytes.clone();
+    b[at] = 2;
+    assert_eq!(wire::from_bytes::<OrSet<Option<u32>>>(&b), Err(Error::Malformed { field: "value" }));
+}
+
+/// Invalid UTF-8 in a string element: malformed.
+#[test]
+fn fast_path_refuses_invalid_utf8() {
+    use convergent::OrSet;
+    let (bytes, at) = one_insert(String::from("ab"));
+    let mut b = bytes.clone();
+    b[at + 2] = 0xff;
+    assert_eq!(wire::from_bytes::<OrSet<String>>(&b), Err(Error::Malformed { field: "value" }));
+    // A string cut short: its length says more bytes than there are.
+    assert_eq!(
+        wire::from_bytes::<OrSet<String>>(&bytes[..bytes.len() - 1]),
+        Err(Error::Malformed { field: "value" })
+    );
+}
+
+/// Bytes after a one-element delta (insert or remove): malformed trailing bytes.
+#[test]
+fn fast_path_refuses_trailing_bytes() {
+    use convergent::OrSet;
+    let (mut bytes, _) = one_insert(5u64);
+    bytes.push(0);
+    assert_eq!(wire::from_bytes::<OrSet<u64>>(&bytes), Err(Error::Malformed { field: "bytes.trailing" }));
+    let mut s = OrSet::new();
+    let _ = s.insert(ReplicaId::from_u128(9), 5u64);
+    let mut rm = wire::to_bytes(&s.remove(ReplicaId::from_u128(9), &5));
+    rm.push(0);
+    assert_eq!(wire::from_bytes::<OrSet<u64>>(&rm), Err(Error::Malformed { field: "bytes.trailing" }));
+}
+
+/// An element type with its own serde impls that does not round-trip every input (it reads any
+/// `u64` and keeps it modulo 10): the strict reader takes its bytes, but the canonical check
+/// still compares the value's encoding with them, so `15` is refused and `5` accepted.
+#[test]
+fn fast_path_keeps_the_canonical_check_for_types_with_their_own_serde() {
+    use convergent::OrSet;
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    struct Mod10(u64);
+    impl serde::Serialize for Mod10 {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_u64(self.0)
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for Mod10 {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            u64::deserialize(d).map(|v| Mod10(v % 10))
+        }
+    }
+    let (bytes, at) = one_insert(Mod10(5));
+    assert_eq!(wire::from_bytes::<OrSet<Mod10>>(&bytes).map(|s| s.contains(&Mod10(5))), Ok(true));
+    let mut b = bytes.clone();
+    b[at] = 15;
+    assert_eq!(wire::from_bytes::<OrSet<Mod10>>(&b), Err(Error::NotCanonical { field: "encoding" }));
+    assert!(agrees_with_reference::<OrSet<Mod10>>(&bytes) >= 1);
+}
+
+/// Property: on the deltas of random histories (three replicas inserting and removing elements
+/// of several types, the deltas of every operation and the states), the fast paths (strict element
+/// reader, comparer, one-range context, one-element store) and the serde reference accept the
+/// same inputs, nearby inputs included, and decode them to the same values.
+#[test]
+fn fast_and_general_paths_agree_on_random_histories() {
+    use convergent::OrSet;
+    use quickcheck::{QuickCheck, TestResult};
+
+    fn history<T>(ops: &[(u8, u8, u16)], elem: impl Fn(u16) -> T) -> usize
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + std::hash::Hash + Eq + Clone + std::fmt::Debug,
+    {
+        let ids = [1u128, 9, 1 << 100].map(ReplicaId::from_u128);
+        let mut sets: [OrSet<T>; 3] = Default::default();
+        let mut accepted = 0;
+        for &(r, op, e) in ops {
+            let r = usize::from(r % 3);
+            let delta = match op % 4 {
+                0 | 1 => sets[r].insert(ids[r], elem(e)),
+                2 => sets[r].remove(ids[r], &elem(e)),
+                _ => {
+                    let other = sets[(r + 1) % 3].clone();
+                    convergent::Lattice::join(&mut sets[r], other);
+                    continue;
+                }
+            };
+            accepted += agrees_with_reference::<OrSet<T>>(&wire::to_bytes(&delta));
+        }
+        accepted + agrees_with_reference::<OrSet<T>>(&wire::to_bytes(&sets[0]))
+    }
+
+    fn prop(ops: Vec<(u8, u8, u16)>) -> TestResult {
+        let ops = &ops[..ops.len().min(12)];
+        let accepted = history(ops, u64::from)
+            + history(ops, |e| i64::from(e) - 300 + (i64::from(e) << 40))
+            + history(ops, |e| format!("e{e}"))
+            + history(ops, |e| e % 2 == 0)
+            + history(ops, |e| (e % 3 != 0).then_some(u32::from(e)))
+            + history(ops, |e| (u8::try_from(e % 256).unwrap_or(0), format!("{e:x}")));
+        // Every valid encoding is accepted by both.
+        TestResult::from_bool(accepted >= 6)
+    }
+    QuickCheck::new().tests(60).quickcheck(prop as fn(Vec<(u8, u8, u16)>) -> TestResult);
+}

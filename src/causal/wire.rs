@@ -86,8 +86,20 @@ fn put_context_ranges(w: &mut Writer<'_>, ctx: &CausalContext) {
 /// (adjacent ranges are not canonical).
 #[inline]
 fn push_range(rs: &mut Ranges, gap: u64, len: u64, cx: &DecodeCx) -> Result<(), Error> {
-    let max = cx.limits.max_counter;
     let prev = rs.last().map_or(0, |&(_, hi)| hi);
+    let range = range_after(prev, gap, len, cx)?;
+    if !rs.is_empty() && gap == 0 {
+        return Err(Error::NotCanonical { field: "context" });
+    }
+    rs.push(range);
+    Ok(())
+}
+
+/// The range `(gap, len)` of the wire form after a range ending at `prev` (0 for the first),
+/// checked within `max_counter`.
+#[inline]
+fn range_after(prev: u64, gap: u64, len: u64, cx: &DecodeCx) -> Result<(u64, u64), Error> {
+    let max = cx.limits.max_counter;
     let lo = prev.checked_add(gap).and_then(|x| x.checked_add(1));
     let hi = lo.and_then(|lo| lo.checked_add(len));
     let (Some(lo), Some(hi)) = (lo, hi) else {
@@ -96,11 +108,7 @@ fn push_range(rs: &mut Ranges, gap: u64, len: u64, cx: &DecodeCx) -> Result<(), 
     if hi > max {
         return Err(Error::CounterOutOfRange { field: "context", value: hi, max });
     }
-    if !rs.is_empty() && gap == 0 {
-        return Err(Error::NotCanonical { field: "context" });
-    }
-    rs.push((lo, hi));
-    Ok(())
+    Ok((lo, hi))
 }
 
 pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<CausalContext, Error> {
@@ -124,7 +132,7 @@ pub(crate) fn context_from_wire(w: Vec<WireCtxEntry>, cx: &DecodeCx) -> Result<C
 
 /// A context read directly from the bytes, checked as it is read (the same checks as
 /// [`context_from_wire`], and minimal varints): nothing is built but the context.
-#[inline]
+#[inline(always)]
 fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Error> {
     let l = &cx.limits;
     let n = r.len()?;
@@ -137,10 +145,8 @@ fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Erro
         if ahead.len()? == 1 {
             cx.check_len("context.ranges", 1, l.max_ranges)?;
             let (gap, len) = (ahead.u64()?, ahead.u64()?);
-            let mut rs = Ranges::new();
-            push_range(&mut rs, gap, len, cx)?;
+            let (lo, hi) = range_after(0, gap, len, cx)?;
             *r = ahead;
-            let (lo, hi) = rs[0];
             return Ok(CausalContext::of_range(id, lo, hi));
         }
     }
@@ -192,7 +198,7 @@ impl<S: WireStore> Causal<S> {
     /// Reads and validates a causal pair from the front of `r`, refusing any non-canonical
     /// encoding as it reads: the context directly, then the store
     /// ([`WireStore::decode_wire`], which also checks that its dots lie in the context).
-    #[inline]
+    #[inline(always)]
     fn read(r: &mut Reader<'_>, cx: &mut DecodeCx) -> Result<Self, Error> {
         let context = read_context(r, cx)?;
         let store = S::decode_wire(r, &ReplicaTable::of(&context), cx)?;
@@ -241,12 +247,12 @@ impl<S: WireStore> Decode for Causal<S> {
         self.encode_into(out);
     }
 
-    #[inline]
+    #[inline(always)]
     fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
+        // The parts in turn, the pair built once at the end: no intermediate pair is moved.
         let mut r = Reader::whole(body);
-        let v = Self::read(&mut r, cx)?;
-        r.check_end()?;
-        Ok(v)
+        let context = read_context(&mut r, cx)?;
+        S::decode_pair(&mut r, context, cx)
     }
 
     fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {
@@ -256,7 +262,7 @@ impl<S: WireStore> Decode for Causal<S> {
     }
 
     /// The reader refuses every non-canonical input as it reads: no re-encode.
-    #[inline]
+    #[inline(always)]
     fn decode_canonical(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
         Self::decode_body(body, cx)
     }

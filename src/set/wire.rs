@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
+use crate::causal::{Causal, CausalContext, Dot};
 use crate::wire::{DecodeCx, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots};
 
 /// The wire form of a store of two elements or more: grouped and sorted by reference, through
@@ -106,47 +107,38 @@ where
     }
 
     /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly
-    /// from the bytes, building nothing but the store of that element; anything larger through
-    /// the serde wire form. The same checks, in the same order, as [`from_wire`](Self::from_wire).
+    /// from the bytes ([`read_small`]), building nothing but the store of that element; anything
+    /// larger through the serde wire form.
     #[inline]
     fn decode_wire(r: &mut Reader<'_>, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
-        let start = *r;
-        // `[(index, [(gap, element)])]`: one group of one element, or none.
-        let index = match r.len()? {
-            0 => {
-                r.check_end()?;
-                return Ok(SetStore::default());
+        match read_small(r, table, cx)? {
+            Small::Empty => Ok(SetStore::default()),
+            Small::One(elem, dot) => Ok(SetStore::of_one(elem, dot)),
+            Small::Larger => {
+                let s: Self = r.store(table, cx)?;
+                check_store_dots(&s, table.context(), cx)?;
+                Ok(s)
             }
-            1 => r.u32()?,
-            _ => u32::MAX,
-        };
-        if index == u32::MAX || r.len() != Ok(1) {
-            *r = start;
-            let s: Self = r.store(table, cx)?;
-            check_store_dots(&s, table.context(), cx)?;
-            return Ok(s);
         }
-        cx.check_len("set.dots", 1, cx.limits.max_dots)?;
-        let gap = r.u64()?;
-        let elem: T = r.value()?;
-        r.check_end()?;
-        let Some(n) = gap.checked_add(1) else {
-            return Err(Error::CounterOutOfRange {
-                field: "set",
-                value: u64::MAX,
-                max: SetStore::<T>::MAX_COUNTER,
-            });
-        };
-        let dot = table.resolve(WireDot(index, n), cx)?;
-        if n > SetStore::<T>::MAX_COUNTER {
-            return Err(Error::CounterOutOfRange { field: "set", value: n, max: SetStore::<T>::MAX_COUNTER });
+    }
+
+    /// [`decode_wire`](Self::decode_wire), with the pair of an empty or one-element store built
+    /// where it is returned (the store is not moved into it).
+    #[inline(always)]
+    fn decode_pair(
+        r: &mut Reader<'_>,
+        context: CausalContext,
+        cx: &mut DecodeCx,
+    ) -> Result<Causal<Self>, Error> {
+        match read_small(r, &ReplicaTable::of(&context), cx)? {
+            Small::Empty => Ok(Causal::from_parts(SetStore::default(), context)),
+            Small::One(elem, dot) => Ok(Causal::from_parts(SetStore::of_one(elem, dot), context)),
+            Small::Larger => {
+                let store = Self::decode_wire(r, &ReplicaTable::of(&context), cx)?;
+                r.check_end()?;
+                Ok(Causal::from_parts(store, context))
+            }
         }
-        cx.check_len("set.elements", 1, cx.limits.max_elements)?;
-        // One dot: `set.dots` above checked it against `max_dots`, as `store.dots` would.
-        if !table.context().contains_at(index as usize, n) {
-            return Err(Error::DotOutsideContext { dot });
-        }
-        Ok(SetStore::of_one(elem, dot))
     }
 
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
@@ -186,4 +178,57 @@ where
         cx.check_len("set.elements", store.len(), cx.limits.max_elements)?;
         Ok(store)
     }
+}
+
+/// A store as [`read_small`] found it.
+enum Small<T> {
+    /// No element (a remove delta).
+    Empty,
+    /// One element with its dot, checked.
+    One(T, Dot),
+    /// More: the reader is back at the start of the store.
+    Larger,
+}
+
+/// Reads an empty or one-element store directly from the bytes (the last part of the value),
+/// with the same checks, in the same order, as [`from_wire`](WireStore::from_wire), and that
+/// the dot lies in the context; leaves a larger store unread.
+#[inline(always)]
+fn read_small<T: Serialize + DeserializeOwned>(
+    r: &mut Reader<'_>,
+    table: &ReplicaTable,
+    cx: &mut DecodeCx,
+) -> Result<Small<T>, Error> {
+    let start = *r;
+    // `[(index, [(gap, element)])]`: one group of one element, or none.
+    let index = match r.len()? {
+        0 => {
+            r.check_end()?;
+            return Ok(Small::Empty);
+        }
+        1 => r.u32()?,
+        _ => u32::MAX,
+    };
+    if index == u32::MAX || r.len() != Ok(1) {
+        *r = start;
+        return Ok(Small::Larger);
+    }
+    let max = SetStore::<T>::MAX_COUNTER;
+    cx.check_len("set.dots", 1, cx.limits.max_dots)?;
+    let gap = r.u64()?;
+    let elem: T = r.value()?;
+    r.check_end()?;
+    let Some(n) = gap.checked_add(1) else {
+        return Err(Error::CounterOutOfRange { field: "set", value: u64::MAX, max });
+    };
+    let dot = table.resolve(WireDot(index, n), cx)?;
+    if n > max {
+        return Err(Error::CounterOutOfRange { field: "set", value: n, max });
+    }
+    cx.check_len("set.elements", 1, cx.limits.max_elements)?;
+    // One dot: `set.dots` above checked it against `max_dots`, as `store.dots` would.
+    if !table.context().contains_at(index as usize, n) {
+        return Err(Error::DotOutsideContext { dot });
+    }
+    Ok(Small::One(elem, dot))
 }

@@ -1,0 +1,784 @@
+//! Fast paths for the serde parts of a decode (the elements of a set, the keys of a map, plain
+//! values): a strict reader of the postcard format as a serde `Deserializer`, and a serde
+//! `Serializer` that compares the postcard bytes of a value with the bytes it was read from
+//! (the canonical-form check) without writing them anywhere.
+//!
+//! Both only ever speed a decode up, never decide it: when either gives up ([`GiveUp`]: an input
+//! it does not take, such as an over-long varint, `bool` 2 or invalid UTF-8, a mismatch, or a
+//! serde shape it does not handle) the caller runs the postcard path, whose outcome (value or
+//! precise error) stands. So the reader must accept only what postcard accepts, reading the
+//! same value from the same bytes, and the comparer may report a match only for bytes that
+//! postcard writes for the value. The reader is stricter than postcard (minimal varints only):
+//! every input it refuses postcard either refuses too or the canonical check refuses.
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::ser::{self, Serialize};
+
+use super::Reader;
+
+/// A fast path gave up: the postcard path decides.
+#[derive(Debug)]
+pub(super) struct GiveUp;
+
+impl core::fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("fast path gave up")
+    }
+}
+
+impl de::StdError for GiveUp {}
+
+impl de::Error for GiveUp {
+    #[inline]
+    fn custom<M: core::fmt::Display>(_: M) -> Self {
+        GiveUp
+    }
+}
+
+impl ser::Error for GiveUp {
+    #[inline]
+    fn custom<M: core::fmt::Display>(_: M) -> Self {
+        GiveUp
+    }
+}
+
+type Fast<T> = Result<T, GiveUp>;
+
+/// The largest last byte of a minimal varint of `bytes` bytes holding `bits` bits.
+const fn last_max(bits: u32) -> u8 {
+    ((1u32 << (bits % 7)) - 1) as u8
+}
+
+/// Reads a value of the postcard format from the front of `r`, strictly: minimal varints,
+/// `bool` 0 or 1, option tags 0 or 1, UTF-8 strings. On success `r` is past the value.
+#[inline]
+pub(super) fn take<'b, T: de::Deserialize<'b>>(r: &mut Reader<'b>) -> Fast<T> {
+    let mut de = StrictDe { r: *r };
+    let v = T::deserialize(&mut de)?;
+    *r = de.r;
+    Ok(v)
+}
+
+/// Whether `expected` is exactly the postcard encoding of `v` (`false` also when the comparer
+/// does not handle the shape of `v`: the caller then asks postcard).
+#[inline]
+pub(super) fn same<T: Serialize + ?Sized>(v: &T, expected: &[u8]) -> bool {
+    let mut s = Same { rest: Reader::prefix(expected) };
+    v.serialize(&mut s).is_ok() && s.rest.rest().is_empty()
+}
+
+/// The strict reader: a serde `Deserializer` over a [`Reader`].
+struct StrictDe<'b> {
+    r: Reader<'b>,
+}
+
+impl<'b> StrictDe<'b> {
+    #[inline]
+    fn byte(&mut self) -> Fast<u8> {
+        let Some((&b, rest)) = self.r.bytes.split_first() else {
+            return Err(GiveUp);
+        };
+        self.r.bytes = rest;
+        Ok(b)
+    }
+
+    /// A varint of `BITS` bits (its byte count and last-byte bound are constants).
+    #[inline(always)]
+    fn varint<const BITS: u32>(&mut self) -> Fast<u64> {
+        self.r.varint(BITS.div_ceil(7) as usize, last_max(BITS)).map_err(|_| GiveUp)
+    }
+
+    #[inline]
+    fn take_n(&mut self) -> Fast<&'b [u8]> {
+        let n = self.r.len().map_err(|_| GiveUp)?;
+        if n > self.r.bytes.len() {
+            return Err(GiveUp);
+        }
+        let (head, rest) = self.r.bytes.split_at(n);
+        self.r.bytes = rest;
+        Ok(head)
+    }
+}
+
+/// `n` values in a row (a tuple, a struct's fields, a sequence's elements, a map's entries).
+struct Items<'a, 'b> {
+    de: &'a mut StrictDe<'b>,
+    left: usize,
+}
+
+impl<'b> de::SeqAccess<'b> for Items<'_, 'b> {
+    type Error = GiveUp;
+
+    #[inline]
+    fn next_element_seed<S: DeserializeSeed<'b>>(&mut self, seed: S) -> Fast<Option<S::Value>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> Option<usize> {
+        // Never more than the bytes left (postcard's rule): a length prefix cannot make the
+        // visitor reserve more than the input holds.
+        (self.left <= self.de.r.bytes.len()).then_some(self.left)
+    }
+}
+
+impl<'b> de::MapAccess<'b> for Items<'_, 'b> {
+    type Error = GiveUp;
+
+    #[inline]
+    fn next_key_seed<K: DeserializeSeed<'b>>(&mut self, seed: K) -> Fast<Option<K::Value>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    #[inline]
+    fn next_value_seed<V: DeserializeSeed<'b>>(&mut self, seed: V) -> Fast<V::Value> {
+        seed.deserialize(&mut *self.de)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> Option<usize> {
+        (self.left <= self.de.r.bytes.len()).then_some(self.left)
+    }
+}
+
+impl<'b> de::EnumAccess<'b> for &mut StrictDe<'b> {
+    type Error = GiveUp;
+    type Variant = Self;
+
+    #[inline]
+    fn variant_seed<V: DeserializeSeed<'b>>(self, seed: V) -> Fast<(V::Value, Self)> {
+        let index = self.varint::<32>()? as u32;
+        let v = seed.deserialize(IntoDeserializer::<GiveUp>::into_deserializer(index))?;
+        Ok((v, self))
+    }
+}
+
+impl<'b> de::VariantAccess<'b> for &mut StrictDe<'b> {
+    type Error = GiveUp;
+
+    #[inline]
+    fn unit_variant(self) -> Fast<()> {
+        Ok(())
+    }
+
+    #[inline]
+    fn newtype_variant_seed<V: DeserializeSeed<'b>>(self, seed: V) -> Fast<V::Value> {
+        seed.deserialize(self)
+    }
+
+    #[inline]
+    fn tuple_variant<V: Visitor<'b>>(self, len: usize, visitor: V) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: len })
+    }
+
+    #[inline]
+    fn struct_variant<V: Visitor<'b>>(self, fields: &'static [&'static str], visitor: V) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: fields.len() })
+    }
+}
+
+/// `deserialize_$name` of a varint of `$bits` bits, as `$t` (zig-zag for the signed types).
+macro_rules! strict_varint {
+    ($($name:ident, $visit:ident, $t:ty, $bits:expr, $signed:expr;)*) => {$(
+        #[inline]
+        fn $name<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+            let v = self.varint::<$bits>()?;
+            if $signed {
+                visitor.$visit(((v >> 1) as $t) ^ (-((v & 1) as i64) as $t))
+            } else {
+                visitor.$visit(v as $t)
+            }
+        }
+    )*};
+}
+
+/// Shapes the strict reader leaves to postcard.
+macro_rules! strict_give_up {
+    ($($name:ident),*) => {$(
+        #[inline]
+        fn $name<V: Visitor<'b>>(self, _: V) -> Fast<V::Value> {
+            Err(GiveUp)
+        }
+    )*};
+}
+
+impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
+    type Error = GiveUp;
+
+    strict_varint! {
+        deserialize_u16, visit_u16, u16, 16, false;
+        deserialize_u32, visit_u32, u32, 32, false;
+        deserialize_u64, visit_u64, u64, 64, false;
+        deserialize_i16, visit_i16, i16, 16, true;
+        deserialize_i32, visit_i32, i32, 32, true;
+        deserialize_i64, visit_i64, i64, 64, true;
+    }
+
+    strict_give_up!(
+        deserialize_any,
+        deserialize_u128,
+        deserialize_i128,
+        deserialize_identifier,
+        deserialize_ignored_any
+    );
+
+    #[inline]
+    fn deserialize_bool<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        match self.byte()? {
+            0 => visitor.visit_bool(false),
+            1 => visitor.visit_bool(true),
+            _ => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn deserialize_u8<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.byte()?;
+        visitor.visit_u8(b)
+    }
+
+    #[inline]
+    fn deserialize_i8<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.byte()?;
+        visitor.visit_i8(b as i8)
+    }
+
+    #[inline]
+    fn deserialize_f32<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.r.raw_bytes::<4>().ok_or(GiveUp)?;
+        visitor.visit_f32(f32::from_bits(u32::from_le_bytes(b)))
+    }
+
+    #[inline]
+    fn deserialize_f64<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.r.raw_bytes::<8>().ok_or(GiveUp)?;
+        visitor.visit_f64(f64::from_bits(u64::from_le_bytes(b)))
+    }
+
+    #[inline]
+    fn deserialize_char<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        // Exactly one character (postcard takes the first of up to four bytes; the canonical
+        // check refuses the rest).
+        let s = core::str::from_utf8(self.take_n()?).map_err(|_| GiveUp)?;
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => visitor.visit_char(c),
+            _ => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn deserialize_str<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let s = core::str::from_utf8(self.take_n()?).map_err(|_| GiveUp)?;
+        visitor.visit_borrowed_str(s)
+    }
+
+    #[inline]
+    fn deserialize_string<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    #[inline]
+    fn deserialize_bytes<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let b = self.take_n()?;
+        visitor.visit_borrowed_bytes(b)
+    }
+
+    #[inline]
+    fn deserialize_byte_buf<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    #[inline]
+    fn deserialize_option<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        match self.byte()? {
+            0 => visitor.visit_none(),
+            1 => visitor.visit_some(self),
+            _ => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn deserialize_unit<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        visitor.visit_unit()
+    }
+
+    #[inline]
+    fn deserialize_unit_struct<V: Visitor<'b>>(self, _: &'static str, visitor: V) -> Fast<V::Value> {
+        visitor.visit_unit()
+    }
+
+    #[inline]
+    fn deserialize_newtype_struct<V: Visitor<'b>>(self, _: &'static str, visitor: V) -> Fast<V::Value> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    #[inline]
+    fn deserialize_seq<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let left = self.r.len().map_err(|_| GiveUp)?;
+        visitor.visit_seq(Items { de: self, left })
+    }
+
+    #[inline]
+    fn deserialize_tuple<V: Visitor<'b>>(self, len: usize, visitor: V) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: len })
+    }
+
+    #[inline]
+    fn deserialize_tuple_struct<V: Visitor<'b>>(
+        self,
+        _: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: len })
+    }
+
+    #[inline]
+    fn deserialize_map<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
+        let left = self.r.len().map_err(|_| GiveUp)?;
+        visitor.visit_map(Items { de: self, left })
+    }
+
+    #[inline]
+    fn deserialize_struct<V: Visitor<'b>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Fast<V::Value> {
+        visitor.visit_seq(Items { de: self, left: fields.len() })
+    }
+
+    #[inline]
+    fn deserialize_enum<V: Visitor<'b>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Fast<V::Value> {
+        visitor.visit_enum(self)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
+
+/// The comparer: a serde `Serializer` that matches each part of the postcard encoding of the
+/// value against the bytes left, read strictly (a minimal varint is equal to another exactly
+/// when its value is), giving up at the first difference.
+struct Same<'a> {
+    rest: Reader<'a>,
+}
+
+impl Same<'_> {
+    #[inline]
+    fn byte(&mut self, b: u8) -> Fast<()> {
+        match self.rest.bytes.split_first() {
+            Some((&x, rest)) if x == b => {
+                self.rest.bytes = rest;
+                Ok(())
+            }
+            _ => Err(GiveUp),
+        }
+    }
+
+    /// A varint of `BITS` bits, equal to `v` (minimal encodings are equal exactly when their
+    /// values are).
+    #[inline(always)]
+    fn varint<const BITS: u32>(&mut self, v: u64) -> Fast<()> {
+        match self.rest.varint(BITS.div_ceil(7) as usize, last_max(BITS)) {
+            Ok(x) if x == v => Ok(()),
+            _ => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn raw(&mut self, b: &[u8]) -> Fast<()> {
+        match self.rest.bytes.strip_prefix(b) {
+            Some(rest) => {
+                self.rest.bytes = rest;
+                Ok(())
+            }
+            None => Err(GiveUp),
+        }
+    }
+
+    #[inline]
+    fn prefixed(&mut self, b: &[u8]) -> Fast<()> {
+        self.varint::<64>(b.len() as u64)?;
+        self.raw(b)
+    }
+}
+
+impl ser::SerializeSeq for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    #[inline]
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
+        v.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Fast<()> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTuple for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    #[inline]
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
+        v.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Fast<()> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleStruct for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
+        v.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Fast<()> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> Fast<()> {
+        v.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Fast<()> {
+        Ok(())
+    }
+}
+
+/// `serialize_$name` of a varint of `$bits` bits (zig-zag for the signed types).
+macro_rules! same_varint {
+    ($($name:ident, $t:ty, $bits:expr, $signed:expr;)*) => {$(
+        #[inline]
+        fn $name(self, v: $t) -> Fast<()> {
+            let bits: u32 = $bits;
+            let u = if $signed {
+                let v = v as i64;
+                ((v << 1) ^ (v >> (bits - 1))) as u64 & (u64::MAX >> (64 - bits))
+            } else {
+                v as u64
+            };
+            self.varint::<$bits>(u)
+        }
+    )*};
+}
+
+impl ser::Serializer for &mut Same<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = ser::Impossible<(), GiveUp>;
+    type SerializeMap = ser::Impossible<(), GiveUp>;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = ser::Impossible<(), GiveUp>;
+
+    same_varint! {
+        serialize_u16, u16, 16, false;
+        serialize_u32, u32, 32, false;
+        serialize_u64, u64, 64, false;
+        serialize_i16, i16, 16, true;
+        serialize_i32, i32, 32, true;
+        serialize_i64, i64, 64, true;
+    }
+
+    #[inline]
+    fn serialize_bool(self, v: bool) -> Fast<()> {
+        self.byte(u8::from(v))
+    }
+
+    #[inline]
+    fn serialize_u8(self, v: u8) -> Fast<()> {
+        self.byte(v)
+    }
+
+    #[inline]
+    fn serialize_i8(self, v: i8) -> Fast<()> {
+        self.byte(v as u8)
+    }
+
+    #[inline]
+    fn serialize_f32(self, v: f32) -> Fast<()> {
+        self.raw(&v.to_bits().to_le_bytes())
+    }
+
+    #[inline]
+    fn serialize_f64(self, v: f64) -> Fast<()> {
+        self.raw(&v.to_bits().to_le_bytes())
+    }
+
+    #[inline]
+    fn serialize_char(self, v: char) -> Fast<()> {
+        self.prefixed(v.encode_utf8(&mut [0u8; 4]).as_bytes())
+    }
+
+    #[inline]
+    fn serialize_str(self, v: &str) -> Fast<()> {
+        self.prefixed(v.as_bytes())
+    }
+
+    #[inline]
+    fn serialize_bytes(self, v: &[u8]) -> Fast<()> {
+        self.prefixed(v)
+    }
+
+    #[inline]
+    fn serialize_none(self) -> Fast<()> {
+        self.byte(0)
+    }
+
+    #[inline]
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Fast<()> {
+        self.byte(1)?;
+        v.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_unit(self) -> Fast<()> {
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_unit_struct(self, _: &'static str) -> Fast<()> {
+        Ok(())
+    }
+
+    #[inline]
+    fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Fast<()> {
+        self.varint::<32>(u64::from(index))
+    }
+
+    #[inline]
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Fast<()> {
+        v.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        index: u32,
+        _: &'static str,
+        v: &T,
+    ) -> Fast<()> {
+        self.varint::<32>(u64::from(index))?;
+        v.serialize(self)
+    }
+
+    #[inline]
+    fn serialize_seq(self, len: Option<usize>) -> Fast<Self> {
+        // Postcard refuses a sequence of unknown length.
+        self.varint::<64>(len.ok_or(GiveUp)? as u64)?;
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_tuple(self, _: usize) -> Fast<Self> {
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Fast<Self> {
+        Ok(self)
+    }
+
+    #[inline]
+    fn serialize_struct(self, _: &'static str, _: usize) -> Fast<Self> {
+        Ok(self)
+    }
+
+    fn serialize_i128(self, _: i128) -> Fast<()> {
+        Err(GiveUp)
+    }
+
+    fn serialize_u128(self, _: u128) -> Fast<()> {
+        Err(GiveUp)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Fast<Self::SerializeTupleVariant> {
+        Err(GiveUp)
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Fast<Self::SerializeMap> {
+        Err(GiveUp)
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Fast<Self::SerializeStructVariant> {
+        Err(GiveUp)
+    }
+
+    fn collect_str<T: core::fmt::Display + ?Sized>(self, _: &T) -> Fast<()> {
+        // The provided method formats into a `String`: postcard writes it without one.
+        Err(GiveUp)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+    use alloc::string::String;
+    use alloc::vec;
+
+    /// The word-at-a-time varint reader gives what the byte-at-a-time one gives (value, error
+    /// and bytes left) on every input: canonical varints of every length with 0 to 9 bytes after
+    /// them, their over-long forms, cut-short ones and random bytes.
+    #[test]
+    fn varint_word_path_agrees_with_the_bytewise_reader() {
+        let check = |b: &[u8]| {
+            for (max, last) in [(10, 1), (5, 0x0f), (3, 3)] {
+                let (mut a, mut w) = (Reader::prefix(b), Reader::prefix(b));
+                let x = a.varint(max, last);
+                let y = if b.first().is_some_and(|&f| f >= 0x80) {
+                    w.varint_bytewise(max, last)
+                } else {
+                    w.varint(max, last)
+                };
+                assert_eq!((x, a.rest()), (y, w.rest()), "{b:?} max {max}");
+            }
+        };
+        let mut values = vec![0u64, 1, 127, 128, 300, 16_383, 16_384, u64::MAX, u64::MAX >> 1, 1 << 40];
+        values.extend((0..64).flat_map(|k| [1u64 << k, (1u64 << k) - 1, (1u64 << k) + 1]));
+        for v in values {
+            let enc = postcard::to_allocvec(&v).expect("encode");
+            for pad in 0..10 {
+                let mut b = enc.clone();
+                b.extend((0..pad).map(|i| 0x80 | i as u8));
+                check(&b);
+                let mut r = Reader::prefix(&b);
+                assert_eq!(r.u64(), Ok(v));
+                assert_eq!(r.rest().len(), pad);
+                // Over-long: one more byte of zero bits.
+                let mut long = enc.clone();
+                *long.last_mut().expect("byte") |= 0x80;
+                long.push(0);
+                long.extend((0..pad).map(|i| i as u8));
+                check(&long);
+                if long.len() - pad <= 10 {
+                    assert_eq!(
+                        Reader::prefix(&long).u64(),
+                        Err(Error::NotCanonical { field: "encoding" }),
+                        "{long:?}"
+                    );
+                }
+                // Cut short.
+                check(&enc[..enc.len() - 1]);
+            }
+        }
+        // Ten bytes with a last byte over 1, eleven bytes: malformed.
+        let mut b = [0xffu8; 11];
+        b[9] = 2;
+        assert_eq!(Reader::prefix(&b[..10]).u64(), Err(Error::Malformed { field: "value" }));
+        assert_eq!(Reader::prefix(&[0xff; 11]).u64(), Err(Error::Malformed { field: "value" }));
+        // Random bytes, biased to high bits.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 12) as usize;
+            let b: alloc::vec::Vec<u8> = (0..len)
+                .map(|i| ((x >> (i * 5)) as u8) | if (x >> (40 + i)) & 3 != 0 { 0x80 } else { 0 })
+                .collect();
+            check(&b);
+        }
+    }
+
+    /// The strict reader and the comparer accept what postcard writes, for every shape they
+    /// handle, and give up on each non-canonical form.
+    #[test]
+    fn strict_reader_and_comparer_round_trip_and_give_up() {
+        fn round<T>(v: T)
+        where
+            T: Serialize + serde::de::DeserializeOwned + PartialEq + core::fmt::Debug,
+        {
+            let b = postcard::to_allocvec(&v).expect("encode");
+            let mut r = Reader::prefix(&b);
+            assert_eq!(take::<T>(&mut r).ok(), Some(postcard::from_bytes::<T>(&b).expect("decode")));
+            assert!(r.rest().is_empty());
+            assert!(same(&v, &b), "{v:?}");
+            let mut longer = b.clone();
+            longer.push(0);
+            assert!(!same(&v, &longer));
+        }
+        round(7u8);
+        round(-7i8);
+        round(65_535u16);
+        round(-32_768i16);
+        round(u32::MAX);
+        round(i32::MIN);
+        round(i64::MIN);
+        round(u64::MAX);
+        round(true);
+        round(1.5f32);
+        round(-2.25f64);
+        round('é');
+        round(String::from("héllo"));
+        round(Some(3u32));
+        round(None::<u32>);
+        round(());
+        round((1u8, String::from("x"), Some(false)));
+        round(alloc::vec![1u64, 300, 1 << 40]);
+        round(Ok::<u8, u16>(4));
+        round(Err::<u8, u16>(400));
+        let give_up = |b: &[u8]| take::<(bool, Option<u8>, String, char)>(&mut Reader::prefix(b)).is_err();
+        assert!(!give_up(&[1, 1, 5, 1, b'a', 1, b'b']));
+        assert!(give_up(&[2, 1, 5, 1, b'a', 1, b'b']), "bool 2");
+        assert!(give_up(&[1, 2, 5, 1, b'a', 1, b'b']), "option tag 2");
+        assert!(give_up(&[1, 1, 5, 1, 0xff, 1, b'b']), "invalid UTF-8");
+        assert!(give_up(&[1, 1, 5, 0x81, 0, b'a', 1, b'b']), "over-long length");
+        assert!(give_up(&[1, 1, 5, 1, b'a', 2, b'b', b'c']), "two characters");
+        assert!(give_up(&[1, 1, 5, 1, b'a', 1]), "cut short");
+    }
+}
