@@ -96,7 +96,13 @@ pub(crate) fn fresh_buckets(n: usize) -> usize {
 /// Whether a hash table of `len` entries of `entry` bytes, whose allocation is `bytes`, has more
 /// than twice the buckets a fresh one would (and more than `floor`). Buckets are counted from the
 /// allocation: `capacity()` drops with every deleted entry, so a table full of them looks full.
+/// The allocation is `buckets * (entry + 1)` bytes plus a trailing control group of at most 16
+/// bytes and alignment, and bucket counts are powers of two: the quotient rounded down to a power
+/// of two is the bucket count. (Without the rounding a table of small entries at exactly twice
+/// the fresh buckets counted as sparse: a set growing and shrinking by the same few elements
+/// rebuilt its indexes every cycle.)
 pub(crate) fn table_is_sparse(bytes: usize, entry: usize, len: usize, floor: usize) -> bool {
-    let buckets = bytes / (entry + 1);
+    let counted = bytes / (entry + 1);
+    let buckets = if counted == 0 { 0 } else { 1 << counted.ilog2() };
     buckets > floor && buckets > 2 * fresh_buckets(len)
 }

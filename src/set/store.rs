@@ -93,17 +93,9 @@ impl Pack for u128 {
 }
 
 /// Whether an index of `len` entries has more than twice the buckets a fresh index of them
-/// would have (and more than [`SHRINK_FLOOR`]). Buckets are counted from the allocation
-/// (`capacity()` drops with every deleted entry): `buckets * (4 + 1)` bytes plus a trailing
-/// control group of at most 16 bytes and alignment, so the quotient by 5 rounded down to a power
-/// of two is the bucket count. (Without the rounding a table of exactly twice the fresh buckets
-/// counted as sparse: a set that grows and shrinks by the same few elements rebuilt both indexes
-/// every cycle.)
+/// would have (and more than [`SHRINK_FLOOR`]), counted from its allocation.
 fn index_is_sparse(t: &HashTable<u32>, len: usize) -> bool {
-    let per_bucket = core::mem::size_of::<u32>() + 1;
-    let counted = t.allocation_size() / per_bucket;
-    let buckets = if counted == 0 { 0 } else { 1 << counted.ilog2() };
-    buckets > SHRINK_FLOOR && buckets > 2 * crate::limits::fresh_buckets(len)
+    crate::limits::table_is_sparse(t.allocation_size(), core::mem::size_of::<u32>(), len, SHRINK_FLOOR)
 }
 
 /// Whether the canonical range list `rs` holds `n`.
