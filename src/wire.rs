@@ -21,6 +21,67 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
+/// The compound forms (sequences, tuples, structs, their variants, maps) of a serde serializer
+/// that handles parts in order with nothing around them (lengths and variant indices are taken
+/// when the compound starts): every part goes to the serializer itself. For `&mut $ty`, with the
+/// error type `$err`; `seq:` lists the traits whose part method is `$m(value)`, `named:` those
+/// whose part method is `serialize_field(name, value)`, `map` adds `SerializeMap`.
+macro_rules! forward_compounds {
+    ($ty:ty, $err:ty; seq: $($tr:ident :: $m:ident),*; named: $($named:ident),* $(; $map:ident)?) => {
+        $(impl serde::ser::$tr for &mut $ty {
+            type Ok = ();
+            type Error = $err;
+
+            #[inline]
+            fn $m<T: ?Sized + serde::Serialize>(&mut self, value: &T) -> Result<(), $err> {
+                value.serialize(&mut **self)
+            }
+
+            #[inline]
+            fn end(self) -> Result<(), $err> {
+                Ok(())
+            }
+        })*
+        $(impl serde::ser::$named for &mut $ty {
+            type Ok = ();
+            type Error = $err;
+
+            #[inline]
+            fn serialize_field<T: ?Sized + serde::Serialize>(
+                &mut self,
+                _name: &'static str,
+                value: &T,
+            ) -> Result<(), $err> {
+                value.serialize(&mut **self)
+            }
+
+            #[inline]
+            fn end(self) -> Result<(), $err> {
+                Ok(())
+            }
+        })*
+        $(impl serde::ser::$map for &mut $ty {
+            type Ok = ();
+            type Error = $err;
+
+            #[inline]
+            fn serialize_key<T: ?Sized + serde::Serialize>(&mut self, key: &T) -> Result<(), $err> {
+                key.serialize(&mut **self)
+            }
+
+            #[inline]
+            fn serialize_value<T: ?Sized + serde::Serialize>(&mut self, value: &T) -> Result<(), $err> {
+                value.serialize(&mut **self)
+            }
+
+            #[inline]
+            fn end(self) -> Result<(), $err> {
+                Ok(())
+            }
+        })?
+    };
+}
+
 mod fast;
 mod ser;
 mod state_size;

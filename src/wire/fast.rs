@@ -420,65 +420,10 @@ impl Same<'_> {
     }
 }
 
-impl ser::SerializeSeq for &mut Same<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
-        v.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Fast<()> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTuple for &mut Same<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
-        v.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Fast<()> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for &mut Same<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Fast<()> {
-        v.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Fast<()> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for &mut Same<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> Fast<()> {
-        v.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Fast<()> {
-        Ok(())
-    }
-}
+forward_compounds!(Same<'_>, GiveUp;
+    seq: SerializeSeq::serialize_element, SerializeTuple::serialize_element,
+        SerializeTupleStruct::serialize_field;
+    named: SerializeStruct);
 
 /// `serialize_$name` of a varint of `$bits` bits (zig-zag for the signed types).
 macro_rules! same_varint {

@@ -285,72 +285,12 @@ impl Serializer for &mut Ser<'_, '_> {
     }
 }
 
-/// The compound forms: their parts in order, nothing around them (lengths and variant indices
-/// are written when they start).
-macro_rules! compound {
-    ($($tr:ident :: $m:ident),*) => {$(
-        impl ser::$tr for &mut Ser<'_, '_> {
-            type Ok = ();
-            type Error = WriteError;
-
-            #[inline]
-            fn $m<T: ?Sized + Serialize>(&mut self, value: &T) -> Res {
-                value.serialize(&mut **self)
-            }
-
-            #[inline]
-            fn end(self) -> Res {
-                Ok(())
-            }
-        }
-    )*};
-}
-compound!(
-    SerializeSeq::serialize_element,
-    SerializeTuple::serialize_element,
-    SerializeTupleStruct::serialize_field,
-    SerializeTupleVariant::serialize_field
-);
-
-macro_rules! named_compound {
-    ($($tr:ident),*) => {$(
-        impl ser::$tr for &mut Ser<'_, '_> {
-            type Ok = ();
-            type Error = WriteError;
-
-            #[inline]
-            fn serialize_field<T: ?Sized + Serialize>(&mut self, _key: &'static str, value: &T) -> Res {
-                value.serialize(&mut **self)
-            }
-
-            #[inline]
-            fn end(self) -> Res {
-                Ok(())
-            }
-        }
-    )*};
-}
-named_compound!(SerializeStruct, SerializeStructVariant);
-
-impl ser::SerializeMap for &mut Ser<'_, '_> {
-    type Ok = ();
-    type Error = WriteError;
-
-    #[inline]
-    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Res {
-        key.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Res {
-        value.serialize(&mut **self)
-    }
-
-    #[inline]
-    fn end(self) -> Res {
-        Ok(())
-    }
-}
+// The compound forms: their parts in order, nothing around them (lengths and variant indices
+// are written when they start).
+forward_compounds!(Ser<'_, '_>, WriteError;
+    seq: SerializeSeq::serialize_element, SerializeTuple::serialize_element,
+        SerializeTupleStruct::serialize_field, SerializeTupleVariant::serialize_field;
+    named: SerializeStruct, SerializeStructVariant; SerializeMap);
 
 #[cfg(test)]
 mod tests {
