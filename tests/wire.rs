@@ -110,12 +110,8 @@ fn overlong_varints_in_a_one_element_delta_are_refused() {
     assert_eq!(tail, [1, 0, 0, 1, 0, 1, 0, 5]);
     assert_eq!(wire::from_bytes::<OrSet<u64>>(&bytes), Ok(d));
     for at in 18..bytes.len() {
-        // The byte `v` written as the two bytes `v | 0x80, 0`.
-        let mut b = bytes[..at].to_vec();
-        b.extend([bytes[at] | 0x80, 0]);
-        b.extend(&bytes[at + 1..]);
         assert_eq!(
-            wire::from_bytes::<OrSet<u64>>(&b),
+            wire::from_bytes::<OrSet<u64>>(&overlong_at(&bytes, at)),
             Err(Error::NotCanonical { field: "encoding" }),
             "at {at}"
         );
@@ -388,6 +384,15 @@ fn direct_encoder_agrees_with_serde_on_random_histories() {
     assert!(sets.iter().any(|s| s.len() > 5) && maps.iter().any(|m| m.len() > 3));
 }
 
+/// `bytes` with the one-byte varint at `at` written over-long: the byte `v` as the two bytes
+/// `v | 0x80, 0` (the same number, not in canonical form).
+fn overlong_at(bytes: &[u8], at: usize) -> Vec<u8> {
+    let mut b = bytes[..at].to_vec();
+    b.extend([bytes[at] | 0x80, 0]);
+    b.extend(&bytes[at + 1..]);
+    b
+}
+
 /// The bytes of a one-insert delta of `elem` by replica 9 (a fresh replica: event 1), and the
 /// offset of the element in them: version, context `[1 entry: 16-byte id, [(gap 0, len 0)]]`,
 /// store `[1 group: (index 0, [1 dot: (gap 0, element)])]`.
@@ -432,11 +437,8 @@ fn fast_path_refuses_an_overlong_varint_in_the_context() {
     use convergent::OrSet;
     let (bytes, _) = one_insert(5u64);
     for at in [1, 18, 19, 20] {
-        let mut b = bytes[..at].to_vec();
-        b.extend([bytes[at] | 0x80, 0]);
-        b.extend(&bytes[at + 1..]);
         assert_eq!(
-            wire::from_bytes::<OrSet<u64>>(&b),
+            wire::from_bytes::<OrSet<u64>>(&overlong_at(&bytes, at)),
             Err(Error::NotCanonical { field: "encoding" }),
             "at {at}"
         );
@@ -450,11 +452,8 @@ fn fast_path_refuses_an_overlong_varint_in_the_store() {
     use convergent::OrSet;
     let (bytes, _) = one_insert(5u64);
     for at in 21..25 {
-        let mut b = bytes[..at].to_vec();
-        b.extend([bytes[at] | 0x80, 0]);
-        b.extend(&bytes[at + 1..]);
         assert_eq!(
-            wire::from_bytes::<OrSet<u64>>(&b),
+            wire::from_bytes::<OrSet<u64>>(&overlong_at(&bytes, at)),
             Err(Error::NotCanonical { field: "encoding" }),
             "at {at}"
         );

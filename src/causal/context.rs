@@ -236,7 +236,7 @@ impl CausalContext {
                 return true;
             }
         };
-        insert_point(&mut self.entries[i].1, n)
+        insert_range(&mut self.entries[i].1, n, n)
     }
 
     /// Removes `dot`; returns whether it was present. Crate-internal: a context only grows in a
@@ -422,30 +422,6 @@ fn ranges_contain(rs: &[(u64, u64)], n: u64) -> bool {
 fn ranges_cover(rs: &[(u64, u64)], lo: u64, hi: u64) -> bool {
     let i = rs.partition_point(|&(l, _)| l <= lo);
     i > 0 && rs[i - 1].1 >= hi
-}
-
-/// Inserts `n`, keeping the ranges canonical. Returns whether `n` was new.
-fn insert_point(rs: &mut Ranges, n: u64) -> bool {
-    let i = rs.partition_point(|&(lo, _)| lo <= n);
-    // rs[..i] start at or before n.
-    if i > 0 && rs[i - 1].1 >= n {
-        return false;
-    }
-    let joins_left = i > 0 && rs[i - 1].1 + 1 == n;
-    let joins_right = i < rs.len() && n + 1 == rs[i].0;
-    match (joins_left, joins_right) {
-        (true, true) => {
-            rs[i - 1].1 = rs[i].1;
-            rs.remove(i);
-        }
-        (true, false) => rs[i - 1].1 = n,
-        (false, true) => rs[i].0 = n,
-        (false, false) => {
-            super::work::add(rs.len() - i + 1);
-            rs.insert(i, (n, n));
-        }
-    }
-    true
 }
 
 /// Adds the dots `lo..=hi` (`1 <= lo <= hi`) to the canonical list `rs`, in place, keeping it
@@ -685,7 +661,7 @@ mod tests {
                 let mut rs = Ranges::new();
                 for n in 1..=8u64 {
                     if m & (1 << (n - 1)) != 0 {
-                        insert_point(&mut rs, n);
+                        insert_range(&mut rs, n, n);
                     }
                 }
                 rs

@@ -167,14 +167,17 @@ impl Replicas {
     /// replicas most sets hear from. `None` if absent or the table is large.
     #[inline]
     fn find_small(&self, id: &ReplicaId) -> Option<usize> {
-        if self.entries.len() <= SMALL_TABLE || self.lookup_unbuilt() {
-            return self.entries.iter().position(|(r, _)| r == id);
-        }
-        None
+        if self.scanned() { self.entries.iter().position(|(r, _)| r == id) } else { None }
+    }
+
+    /// Whether ids are found by comparing them in turn: a small table, or its lookup unbuilt.
+    #[inline]
+    fn scanned(&self) -> bool {
+        self.entries.len() <= SMALL_TABLE || self.lookup_unbuilt()
     }
 
     fn find(&self, id: &ReplicaId) -> Option<usize> {
-        if self.entries.len() <= SMALL_TABLE || self.lookup_unbuilt() {
+        if self.scanned() {
             return self.entries.iter().position(|(r, _)| r == id);
         }
         self.search(id).ok().map(|k| self.by_id[k] as usize)
