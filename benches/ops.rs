@@ -152,8 +152,38 @@ fn encoding(c: &mut Criterion) {
 
 const BATCH: u64 = 64;
 
-/// Runs `iters` calls of `timed` on fresh keys, in batches of [`BATCH`], each batch followed
-/// by the same number of untimed `undo` calls on the same keys. Returns the timed total.
+/// Runs `iters` timed calls in batches of [`BATCH`], each on a fresh key (`next`, `next + 1`,
+/// ...): per batch, `prepare` makes the batch's inputs (untimed), `timed` runs on each (timed,
+/// its result kept from the optimizer), then `after` takes each input back (untimed). Returns
+/// the timed total.
+fn batched<S, X, R>(
+    iters: u64,
+    state: &mut S,
+    next: &mut u64,
+    mut prepare: impl FnMut(&mut S, u64) -> X,
+    mut timed: impl FnMut(&mut S, &mut X) -> R,
+    mut after: impl FnMut(&mut S, X),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0;
+    while done < iters {
+        let k = BATCH.min(iters - done);
+        let mut inputs: Vec<X> = (*next..*next + k).map(|key| prepare(state, key)).collect();
+        *next += k;
+        let t = Instant::now();
+        for x in &mut inputs {
+            black_box(timed(state, x));
+        }
+        total += t.elapsed();
+        for x in inputs {
+            after(state, x);
+        }
+        done += k;
+    }
+    total
+}
+
+/// [`batched`] of an operation on each fresh key, undone after each batch (untimed).
 fn undone<S>(
     iters: u64,
     state: &mut S,
@@ -161,23 +191,7 @@ fn undone<S>(
     mut timed: impl FnMut(&mut S, u64),
     mut undo: impl FnMut(&mut S, u64),
 ) -> Duration {
-    let mut total = Duration::ZERO;
-    let mut done = 0;
-    while done < iters {
-        let k = BATCH.min(iters - done);
-        let keys = *next..*next + k;
-        *next += k;
-        let t = Instant::now();
-        for key in keys.clone() {
-            timed(state, key);
-        }
-        total += t.elapsed();
-        for key in keys {
-            undo(state, key);
-        }
-        done += k;
-    }
-    total
+    batched(iters, state, next, |_, key| key, |s, &mut key| timed(s, key), |s, key| undo(s, key))
 }
 
 type TheirSetMap = crdts::Map<u64, Orswot<u64, u128>, u128>;
@@ -239,49 +253,39 @@ fn set_ops(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("convergent remove (delta)", m), &m, |b, _| {
             let (mut s, mut next) = (ours.clone(), fresh);
+            // Insert untimed first, then time the removes.
             b.iter_custom(|iters| {
-                // Insert untimed first, then time the removes: `undone` with the roles swapped.
-                let mut total = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let k = BATCH.min(iters - done);
-                    let keys = next..next + k;
-                    next += k;
-                    for e in keys.clone() {
+                batched(
+                    iters,
+                    &mut s,
+                    &mut next,
+                    |s, e| {
                         let _ = s.insert(me, e);
-                    }
-                    let t = Instant::now();
-                    for e in keys {
-                        black_box(s.remove(me, &e));
-                    }
-                    total += t.elapsed();
-                    done += k;
-                }
-                total
+                        e
+                    },
+                    |s, &mut e| drop(black_box(s.remove(me, &e))),
+                    |_, _| {},
+                )
             })
         });
         g.bench_with_input(BenchmarkId::new("crdts rm (op + apply)", m), &m, |b, _| {
             let (mut s, mut next) = (theirs.clone(), fresh);
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let k = BATCH.min(iters - done);
-                    let keys = next..next + k;
-                    next += k;
-                    for e in keys.clone() {
+                batched(
+                    iters,
+                    &mut s,
+                    &mut next,
+                    |s, e| {
                         let op = s.add(e, s.read_ctx().derive_add_ctx(ME));
                         s.apply(op);
-                    }
-                    let t = Instant::now();
-                    for e in keys {
+                        e
+                    },
+                    |s, &mut e| {
                         let op = s.rm(e, s.contains(&e).derive_rm_ctx());
                         s.apply(op);
-                    }
-                    total += t.elapsed();
-                    done += k;
-                }
-                total
+                    },
+                    |_, _| {},
+                )
             })
         });
     }
@@ -299,54 +303,35 @@ fn set_joins(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("convergent join(state, delta)", m), &m, |b, _| {
             let (mut s, mut src, mut next) = (ours.clone(), ours.clone(), fresh);
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let k = BATCH.min(iters - done);
-                    let ds: Vec<(OrSet<u64>, OrSet<u64>)> =
-                        (next..next + k).map(|e| (src.insert(peer, e), src.remove(peer, &e))).collect();
-                    next += k;
-                    let t = Instant::now();
-                    for (ins, _) in &ds {
-                        s.join_ref(ins);
-                    }
-                    total += t.elapsed();
-                    for (_, rm) in &ds {
-                        s.join_ref(rm);
-                    }
-                    done += k;
-                }
-                total
+                batched(
+                    iters,
+                    &mut s,
+                    &mut next,
+                    |_, e| (src.insert(peer, e), src.remove(peer, &e)),
+                    |s, (ins, _)| s.join_ref(ins),
+                    |s, (_, rm)| {
+                        s.join_ref(&rm);
+                    },
+                )
             })
         });
         g.bench_with_input(BenchmarkId::new("crdts apply(op)", m), &m, |b, _| {
             let (mut s, mut src, mut next) = (theirs.clone(), theirs.clone(), fresh);
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let k = BATCH.min(iters - done);
-                    let ops: Vec<_> = (next..next + k)
-                        .map(|e| {
-                            let add = src.add(e, src.read_ctx().derive_add_ctx(PEER));
-                            src.apply(add.clone());
-                            let rm = src.rm(e, src.contains(&e).derive_rm_ctx());
-                            src.apply(rm.clone());
-                            (add, rm)
-                        })
-                        .collect();
-                    next += k;
-                    let t = Instant::now();
-                    for (add, _) in &ops {
-                        s.apply(add.clone());
-                    }
-                    total += t.elapsed();
-                    for (_, rm) in ops {
-                        s.apply(rm);
-                    }
-                    done += k;
-                }
-                total
+                batched(
+                    iters,
+                    &mut s,
+                    &mut next,
+                    |_, e| {
+                        let add = src.add(e, src.read_ctx().derive_add_ctx(PEER));
+                        src.apply(add.clone());
+                        let rm = src.rm(e, src.contains(&e).derive_rm_ctx());
+                        src.apply(rm.clone());
+                        (add, rm)
+                    },
+                    |s, (add, _)| s.apply(add.clone()),
+                    |s, (_, rm)| s.apply(rm),
+                )
             })
         });
         let mut ours_peer = ours.clone();
@@ -426,49 +411,36 @@ fn map_ops(c: &mut Criterion) {
         let (ours, theirs) = mv_maps(m);
         // A peer that has seen everything overwrites one key: delta (op) against its whole state.
         g.bench_with_input(BenchmarkId::new("convergent join(state, delta)", m), &m, |b, _| {
-            let (mut s, mut src, mut k) = (ours.clone(), ours.clone(), 0u64);
+            let (mut s, mut src, mut next) = (ours.clone(), ours.clone(), 0u64);
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let n = BATCH.min(iters - done);
-                    let ds: Vec<_> = (0..n)
-                        .map(|_| {
-                            k = (k + 1) % m;
-                            src.update(peer, k, |r| r.write(k)).0
-                        })
-                        .collect();
-                    let t = Instant::now();
-                    for d in &ds {
-                        s.join_ref(d);
-                    }
-                    total += t.elapsed();
-                    done += n;
-                }
-                total
+                batched(
+                    iters,
+                    &mut s,
+                    &mut next,
+                    |_, k| {
+                        let k = (k + 1) % m;
+                        src.update(peer, k, |r| r.write(k)).0
+                    },
+                    |s, d| s.join_ref(d),
+                    |_, _| {},
+                )
             })
         });
         g.bench_with_input(BenchmarkId::new("crdts apply(op)", m), &m, |b, _| {
-            let (mut s, mut src, mut k) = (theirs.clone(), theirs.clone(), 0u64);
+            let (mut s, mut src, mut next) = (theirs.clone(), theirs.clone(), 0u64);
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let n = BATCH.min(iters - done);
-                    let ops: Vec<_> = (0..n)
-                        .map(|_| {
-                            k = (k + 1) % m;
-                            crdts_map_write(&mut src, PEER, k, k)
-                        })
-                        .collect();
-                    let t = Instant::now();
-                    for op in ops {
-                        s.apply(op);
-                    }
-                    total += t.elapsed();
-                    done += n;
-                }
-                total
+                batched(
+                    iters,
+                    &mut s,
+                    &mut next,
+                    |_, k| {
+                        let k = (k + 1) % m;
+                        Some(crdts_map_write(&mut src, PEER, k, k))
+                    },
+                    // The op moved out and applied by value (no clone timed).
+                    |s, op| s.apply(op.take().expect("applied once")),
+                    |_, _| {},
+                )
             })
         });
         let mut ours_peer = ours.clone();
