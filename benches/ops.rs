@@ -25,7 +25,8 @@ use convergent::{
     Timestamp, wire,
 };
 use crdts::{CmRDT, CvRDT, Orswot};
-use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn ids(n: usize) -> Vec<ReplicaId> {
     (0..n as u128).map(|i| ReplicaId::from_u128(i + 1)).collect()
@@ -194,6 +195,29 @@ fn undone<S>(
     batched(iters, state, next, |_, key| key, |s, &mut key| timed(s, key), |s, key| undo(s, key))
 }
 
+/// `join(state, state)` of ours against crdts' `merge(state, state)` on states of size `m`: a
+/// replica takes in a peer's whole state (crdts' `merge` takes it by value: cloned untimed).
+fn state_joins<O: Lattice + Clone, T: CvRDT + Clone>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    m: u64,
+    (ours, ours_peer): (&O, &O),
+    (theirs, theirs_peer): (&T, &T),
+) {
+    g.bench_with_input(BenchmarkId::new("convergent join(state, state)", m), &m, |b, _| {
+        b.iter_batched_ref(|| ours.clone(), |s| s.join_ref(ours_peer), BatchSize::LargeInput)
+    });
+    g.bench_with_input(BenchmarkId::new("crdts merge(state, state)", m), &m, |b, _| {
+        b.iter_batched(
+            || (theirs.clone(), theirs_peer.clone()),
+            |(mut s, p)| {
+                s.merge(p);
+                s
+            },
+            BatchSize::LargeInput,
+        )
+    });
+}
+
 type TheirSetMap = crdts::Map<u64, Orswot<u64, u128>, u128>;
 
 /// A map of `m` keys to OR-Sets of one element each, key k written by replica `k % 3`.
@@ -336,21 +360,9 @@ fn set_joins(c: &mut Criterion) {
         });
         let mut ours_peer = ours.clone();
         let _ = ours_peer.insert(peer, fresh);
-        g.bench_with_input(BenchmarkId::new("convergent join(state, state)", m), &m, |b, _| {
-            b.iter_batched_ref(|| ours.clone(), |s| s.join_ref(&ours_peer), BatchSize::LargeInput)
-        });
         let mut theirs_peer = theirs.clone();
         theirs_peer.apply(theirs_peer.add(fresh, theirs_peer.read_ctx().derive_add_ctx(PEER)));
-        g.bench_with_input(BenchmarkId::new("crdts merge(state, state)", m), &m, |b, _| {
-            b.iter_batched(
-                || (theirs.clone(), theirs_peer.clone()),
-                |(mut s, p)| {
-                    s.merge(p);
-                    s
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        state_joins(&mut g, m, (&ours, &ours_peer), (&theirs, &theirs_peer));
     }
     g.finish();
 }
@@ -445,21 +457,9 @@ fn map_ops(c: &mut Criterion) {
         });
         let mut ours_peer = ours.clone();
         let _ = ours_peer.update(peer, 0, |r| r.write(7));
-        g.bench_with_input(BenchmarkId::new("convergent join(state, state)", m), &m, |b, _| {
-            b.iter_batched_ref(|| ours.clone(), |s| s.join_ref(&ours_peer), BatchSize::LargeInput)
-        });
         let mut theirs_peer = theirs.clone();
         let _ = crdts_map_write(&mut theirs_peer, PEER, 0, 7);
-        g.bench_with_input(BenchmarkId::new("crdts merge(state, state)", m), &m, |b, _| {
-            b.iter_batched(
-                || (theirs.clone(), theirs_peer.clone()),
-                |(mut s, p)| {
-                    s.merge(p);
-                    s
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        state_joins(&mut g, m, (&ours, &ours_peer), (&theirs, &theirs_peer));
     }
     g.finish();
 
