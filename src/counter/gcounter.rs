@@ -16,28 +16,30 @@ type Entries = SmallVec<[(ReplicaId, u64); 1]>;
 /// and unless `other` is much smaller than `self`, it merges the two sorted lists linearly.
 const SMALL_JOIN: usize = 4;
 
-/// The position of `replica` in sorted `entries`, or where it would be inserted. A branchy
-/// binary search on the big-endian key (bytes swapped once for the key, once per probe): the
+/// Where `replica` is in sorted `entries`: its count, or the index it would be inserted at. A
+/// branchy binary search on the big-endian key (its bytes swapped once, and once per probe): the
 /// probe's branch is predictable when one peer's deltas arrive in a row, and the next probe's load
-/// does not wait for this one's comparison.
+/// does not wait for this one's comparison. The search narrows the slice itself, so the found
+/// entry needs no bounds check and the insertion index is computed only when it is needed.
 #[inline]
-fn find(entries: &[(ReplicaId, u64)], replica: ReplicaId) -> Result<usize, usize> {
+fn find(entries: &mut [(ReplicaId, u64)], replica: ReplicaId) -> Result<&mut u64, usize> {
     let key = replica.as_uuid().as_u128();
-    let (mut rest, mut base) = (entries, 0);
+    let start = entries.as_ptr() as usize;
+    let mut rest = entries;
     while rest.len() > 1 {
         let half = rest.len() / 2;
-        if rest[half].0.as_uuid().as_u128() <= key {
-            rest = &rest[half..];
-            base += half;
-        } else {
-            rest = &rest[..half];
-        }
+        let all = core::mem::take(&mut rest);
+        rest = if all[half].0.as_uuid().as_u128() <= key { &mut all[half..] } else { &mut all[..half] };
     }
-    match rest.first() {
+    match rest.first_mut() {
         None => Err(0),
         Some(e) => {
             let k = e.0.as_uuid().as_u128();
-            if k == key { Ok(base) } else { Err(base + usize::from(k < key)) }
+            if k == key {
+                return Ok(&mut e.1);
+            }
+            let at = (core::ptr::from_mut(e) as usize - start) / size_of::<(ReplicaId, u64)>();
+            Err(at + usize::from(k < key))
         }
     }
 }
@@ -116,9 +118,8 @@ impl GCounter {
     pub fn increment(&mut self, replica: ReplicaId, n: u64) -> Self {
         // One search: the entry is raised in place, or inserted where the search ended.
         let max = crate::counter::MAX_COUNT;
-        let new = match self.search(replica) {
-            Ok(i) => {
-                let e = &mut self.entries[i].1;
+        let new = match find(&mut self.entries, replica) {
+            Ok(e) => {
                 let new = e.saturating_add(n).min(max);
                 if new == *e {
                     return GCounter::new();
@@ -150,10 +151,7 @@ impl GCounter {
     #[must_use]
     #[inline]
     pub fn get(&self, replica: ReplicaId) -> u64 {
-        match self.search(replica) {
-            Ok(i) => self.entries[i].1,
-            Err(_) => 0,
-        }
+        self.entries.binary_search_by(|(r, _)| r.cmp(&replica)).map_or(0, |i| self.entries[i].1)
     }
 
     /// The value: the sum of all counts, saturating at `u64::MAX`. `O(r)`.
@@ -226,11 +224,6 @@ impl GCounter {
         self.entries.is_empty()
     }
 
-    #[inline]
-    fn search(&self, replica: ReplicaId) -> Result<usize, usize> {
-        find(&self.entries, replica)
-    }
-
     /// Raises `replica`'s count to at least `n`; returns whether it changed. Keeps the entries
     /// canonical (a zero `n` is never stored).
     #[inline]
@@ -239,10 +232,8 @@ impl GCounter {
             return false;
         }
         // One look at the inline-or-heap storage for the search and the update.
-        let entries = &mut self.entries[..];
-        match find(entries, replica) {
-            Ok(i) => {
-                let e = &mut entries[i].1;
+        match find(&mut self.entries, replica) {
+            Ok(e) => {
                 let raised = *e < n;
                 if raised {
                     *e = n;
@@ -257,7 +248,7 @@ impl GCounter {
     }
 
     /// Linear merge of two sorted entry lists, `O(r + r')`.
-    fn merge_from(&mut self, other: &[(ReplicaId, u64)]) -> bool {
+    pub(super) fn merge_from(&mut self, other: &[(ReplicaId, u64)]) -> bool {
         let mine = &self.entries;
         let mut out = Entries::with_capacity(mine.len() + other.len());
         let (mut i, mut j, mut changed) = (0, 0, false);
