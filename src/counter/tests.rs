@@ -334,14 +334,19 @@ mod wire {
     use crate::Limits;
 }
 
-/// The one-entry join path of a G-Counter (`join_ref` of a delta of one entry: one search, raised
-/// in place) against the general merge (the receiver joined into the delta), on a history of
-/// eight replicas whose increment deltas reach three receivers late, out of order and some
-/// twice: the same counter and the same change report, including for stale and empty
-/// receivers.
+/// The one-entry join path of a G-Counter (`join_ref` of a delta of one entry: one branchy
+/// search on the narrowed slice, raised in place or inserted where the search ended) and the
+/// increment that shares the search, against a reference join (both counters' entries collected:
+/// the largest count per replica) and the general merge. A history of 40 replicas (ids that
+/// differ in both 64-bit halves, so the search compares both) whose increment deltas reach three
+/// receivers late, out of order and some twice; every replica sometimes merges another's state.
+/// The same counter, the same change report, and `get` of the delta's replica, for stale, new
+/// and empty receivers at every search depth.
 #[test]
 fn one_entry_deltas_join_as_the_general_merge_does() {
-    let ids: Vec<ReplicaId> = (1..=8u128).map(|i| ReplicaId::from_u128(i * 0x9e37_79b9_7f4a_7c15)).collect();
+    let ids: Vec<ReplicaId> = (1..=40u128)
+        .map(|i| ReplicaId::from_u128(i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834)))
+        .collect();
     let mut reps: Vec<GCounter> = vec![GCounter::new(); ids.len()];
     let mut recv: Vec<GCounter> = vec![GCounter::new(); 3];
     let mut inbox: Vec<Vec<GCounter>> = vec![Vec::new(); 3];
@@ -350,10 +355,13 @@ fn one_entry_deltas_join_as_the_general_merge_does() {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         ((seed >> 33) as usize) % m
     };
-    let (mut raised, mut stale) = (0, 0);
-    for _ in 0..3_000 {
+    let (mut raised, mut stale, mut inserted) = (0, 0, 0);
+    for _ in 0..6_000 {
         let a = next(ids.len());
+        let before = reps[a].clone();
         let d = reps[a].increment(ids[a], 1 + next(3) as u64);
+        let reference: GCounter = before.iter().chain(d.iter()).collect();
+        assert_eq!(reps[a], reference, "increment == reference join of its delta");
         if next(20) == 0 {
             let b = next(ids.len());
             let other = reps[b].clone();
@@ -366,22 +374,28 @@ fn one_entry_deltas_join_as_the_general_merge_does() {
         while !inbox[r].is_empty() && next(5) < 3 {
             let k = next(inbox[r].len());
             let d = inbox[r].swap_remove(k);
-            assert_eq!(d.iter().count(), 1);
+            let [(id, n)] = d.iter().collect::<Vec<_>>()[..] else { panic!("one-entry delta") };
             let mut fast = recv[r].clone();
             let changed = fast.join_ref(&d);
-            let mut general = d.clone();
-            general.join_ref(&recv[r]);
-            assert_eq!(fast, general, "one-entry path == general merge");
+            let reference: GCounter = recv[r].iter().chain(d.iter()).collect();
+            assert_eq!(fast, reference, "one-entry path == reference join");
+            let mut general = recv[r].clone();
+            assert_eq!(general.merge_from(&d.entries), changed, "change reported by the general merge");
+            assert_eq!(general, fast, "one-entry path == general merge");
             assert_eq!(changed, fast != recv[r], "change reported");
-            if changed {
-                raised += 1;
-            } else {
-                stale += 1;
+            assert_eq!(fast.get(id), n.max(recv[r].get(id)));
+            match (changed, recv[r].get(id)) {
+                (true, 0) => inserted += 1,
+                (true, _) => raised += 1,
+                (false, _) => stale += 1,
             }
             recv[r] = fast;
         }
     }
-    assert!(raised > 500 && stale > 500, "{raised} raised, {stale} stale");
+    assert!(
+        raised > 500 && stale > 500 && inserted > 100,
+        "{raised} raised, {stale} stale, {inserted} inserted"
+    );
     let all = reps.into_iter().fold(GCounter::new(), Lattice::joined);
     for (q, r) in inbox.into_iter().zip(recv) {
         assert_eq!(q.into_iter().fold(r, Lattice::joined), all);
