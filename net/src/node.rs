@@ -97,8 +97,10 @@ pub struct Faults {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InjectedBug {
-    /// Every `every`-th received delta-group, snapshot or part is acknowledged without being
-    /// applied.
+    /// Every `every`-th new delta-group, snapshot or part received is acknowledged without
+    /// being applied. The choice is made once per message: a resend (the same sender, kind,
+    /// sequence number and part) is treated as its first copy was, so a dropped message stays
+    /// dropped and a resend of an applied one does not use up a turn.
     AckWithoutApplying {
         /// The period (at least 1).
         every: u32,
@@ -369,8 +371,11 @@ struct Inner<L, V> {
     store: Option<DurableReplica<L>>,
     unsaved: L,
     faults: Faults,
-    /// Payload-carrying messages received, for [`InjectedBug::AckWithoutApplying`].
+    /// For [`InjectedBug::AckWithoutApplying`]: new payload-carrying messages received, and
+    /// whether each (by sender, kind, sequence number, part) was dropped. Grows with every
+    /// message received: tests of the tests only.
     bug_count: u64,
+    bug_dropped: HashMap<(ReplicaId, u8, u64, u32), bool>,
     rng: StdRng,
     stats: NodeStats,
     config: NodeConfig,
@@ -616,6 +621,7 @@ where
             unsaved: L::bottom(),
             faults: Faults::default(),
             bug_count: 0,
+            bug_dropped: HashMap::new(),
             rng,
             stats: NodeStats { id: Some(id), ..NodeStats::default() },
             config,
@@ -1310,9 +1316,19 @@ where
         };
         let mut envelope = envelope;
         if let Some(InjectedBug::AckWithoutApplying { every }) = self.config.bug {
-            if envelope.message.payload().is_some() {
-                self.bug_count += 1;
-                if self.bug_count % u64::from(every.max(1)) == 0 {
+            let key = match &envelope.message {
+                Message::Delta { seq, .. } => Some((0, *seq, 0)),
+                Message::Snapshot { seq, .. } => Some((1, *seq, 0)),
+                Message::Chunk { seq, index, .. } => Some((2, *seq, *index)),
+                _ => None,
+            };
+            if let Some((kind, seq, index)) = key {
+                let count = &mut self.bug_count;
+                let drop = *self.bug_dropped.entry((envelope.from, kind, seq, index)).or_insert_with(|| {
+                    *count += 1;
+                    *count % u64::from(every.max(1)) == 0
+                });
+                if drop {
                     envelope.message = match envelope.message {
                         Message::Delta { seq, .. } => Message::Delta { seq, delta: L::bottom() },
                         Message::Snapshot { seq, .. } => Message::Snapshot { seq, state: L::bottom() },
