@@ -199,11 +199,13 @@ pub struct RunOptions {
     pub stop_when_settled: Option<Duration>,
     /// Once the run converged: this many rounds of probes, each live node in turn making one
     /// more tracked insert on the quiet network, each followed by a wait for convergence (or
-    /// settling). A probe has no repair coming after it (no edits, no reconnection, so no
-    /// overlapping delta-group and no digest handshake): a replica that acknowledges a change
-    /// without applying it keeps the gap, where during the run the digest handshake of a
-    /// reconnecting neighbour may have filled every gap before the final check. 0 (the
-    /// default): none.
+    /// settling). Each probe starts with every node converged and caught up (every neighbour
+    /// acknowledged everything it holds), so it sends exactly one new delta-group to each
+    /// neighbour (a resend has the same sequence number), and no repair comes after it (no
+    /// edits, no reconnection: no overlapping delta-group, no digest handshake). A replica
+    /// that acknowledges a change without applying it keeps the gap, where during the run the
+    /// digest handshake of a reconnecting neighbour may have filled every gap before the final
+    /// check. 0 (the default): none.
     pub probes: usize,
 }
 
@@ -440,11 +442,16 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
     // Quiet: no partition, no edits (and no loss, unless measuring under loss).
     set_faults(&mut procs, o.loss_while_converging, false)?;
     let quiet = Instant::now();
-    await_convergence(&mut procs, o, &mut report)?;
+    await_convergence(&mut procs, o, &mut report, false)?;
     report.time_to_converge = quiet.elapsed();
-    if report.converged {
+    if report.converged && o.probes > 0 {
+        // Every probe starts caught up: nothing in flight.
+        await_convergence(&mut procs, o, &mut report, true)?;
         'probes: for k in 0..o.probes {
             for i in 0..procs.len() {
+                if !report.converged {
+                    break 'probes;
+                }
                 let Some(p) = procs[i].as_mut() else { continue };
                 let e = format!("ack:{i}:probe{k}:{}", rng.random::<u32>());
                 attempted.insert(e.clone());
@@ -452,10 +459,7 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
                 if p.cmd(&format!("insert {e}"))? == "ok" {
                     acked.insert(e);
                 }
-                await_convergence(&mut procs, o, &mut report)?;
-                if !report.converged {
-                    break 'probes;
-                }
+                await_convergence(&mut procs, o, &mut report, true)?;
             }
         }
     }
@@ -509,12 +513,14 @@ pub fn run(program: &Program, o: &RunOptions) -> Result<RunReport, String> {
 
 /// Waits for every replica to hold the same state (and with `await_pruned`, no retired id
 /// named), up to `converge_timeout`, or until the run settled unequal (see
-/// [`RunOptions::stop_when_settled`]). Sets `converged`, `diverged`, `settled_diverged` and,
-/// with `await_pruned`, the named replicas.
+/// [`RunOptions::stop_when_settled`]). `caught_up`: converged counts only once every node also
+/// has all its neighbours caught up (nothing in flight), up to the same timeout. Sets
+/// `converged`, `diverged`, `settled_diverged` and, with `await_pruned`, the named replicas.
 fn await_convergence(
     procs: &mut [Option<Proc>],
     o: &RunOptions,
     report: &mut RunReport,
+    caught_up: bool,
 ) -> Result<(), String> {
     let start = Instant::now();
     let mut settled_since: Option<(Instant, Vec<String>)> = None;
@@ -535,7 +541,10 @@ fn await_convergence(
             report.named_replicas = named;
             report.stale_replicas = stale;
         }
-        if report.converged && (!o.await_pruned || report.stale_replicas.is_empty()) {
+        if report.converged
+            && (!o.await_pruned || report.stale_replicas.is_empty())
+            && (!caught_up || all_caught_up(procs)?)
+        {
             return Ok(());
         }
         if let Some(settle) = o.stop_when_settled.filter(|_| !report.converged) {
