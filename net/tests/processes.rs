@@ -179,8 +179,20 @@ fn small_datagrams_chunk_messages_and_still_converge() {
 }
 
 /// Pruning between processes: node 2 is wiped and restarted four times (a new replica id
-/// each time). The lowest live id retires each old id; once quiet, every state names only
-/// live replica ids, all converge, and the set check still finds nothing lost or unasked.
+/// each time), one round apart. The lowest live id off node 2's address retires each old id;
+/// once quiet, every state names only live replica ids, all converge, and the set check still
+/// finds nothing lost or unasked.
+///
+/// Failed once in about 110 runs (`stale_replicas` held one old id, 3 of 4 retired): a node
+/// that got a replacement notice late already saw a newer incarnation of node 2 with a lower
+/// id, took it for the heir, and nobody told it (reduced to the unit test
+/// `node::tests::a_later_incarnation_on_the_wiped_address_is_never_the_heir`).
+///
+/// What a run does not guarantee: that a given node sees every incarnation (a short-lived one
+/// may come and go between two of its membership updates, and it sees one replacement for
+/// two wipes), nor which node is the heir, nor that the heir's counters survive (node 0 or 1
+/// may be the one killed and restarted from disk). So the counts are checked for "at least
+/// one"; the guarantee is that no old id is named.
 #[test]
 fn wiped_restarts_are_retired_so_states_name_only_live_replicas() {
     let d = dir("prune");
@@ -190,8 +202,8 @@ fn wiped_restarts_are_retired_so_states_name_only_live_replicas() {
     let r = cluster::run(&program(), &o).unwrap();
     let _ = std::fs::remove_dir_all(&d);
     check(&r, "pruning run");
-    assert!(r.replaced_replicas >= 4, "every wipe was seen as a rename: {r:?}");
-    assert!(r.retired_as_heir >= 1, "the heir retired the old ids: {r:?}");
+    assert!(r.replaced_replicas >= 1, "a wipe was seen as a replacement: {r:?}");
+    assert!(r.retired_as_heir >= 1, "a heir retired an old id: {r:?}");
     assert!(r.stale_replicas.is_empty(), "retired ids still named: {:?}", r.stale_replicas);
     assert!(
         r.named_replicas <= o.nodes,
