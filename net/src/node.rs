@@ -168,7 +168,9 @@ pub struct NodeConfig {
     pub forget_after: Duration,
     /// Retire the old id of a member that came back under a new one (default `true`; see
     /// docs/network.md, "Retiring replica ids", and docs/pruning.md). The heir is the lowest
-    /// live id in this node's membership view: it starts a retirement mark, and folds once
+    /// live id in this node's membership view off the wiped address (no incarnation there is
+    /// ever the heir; a node that is not the heir tells the heir of its view, and a notice
+    /// goes on until it reaches one): it starts a retirement mark, and folds once
     /// every live SWIM member followed it (the engine gets the member set at every membership
     /// change, [`SyncEngine::set_members`]). Two nodes whose views differ may both start one;
     /// the lower owner's mark wins and the id is folded once, as long as each of the two views
