@@ -1153,7 +1153,7 @@ where
         if !self.config.retire_replaced {
             return;
         }
-        let me = *self.swim.identity();
+        let me = MemberId { replica: self.engine.id(), ..*self.swim.identity() };
         let heir = heir_of(me, self.swim.iter_members().map(|m| *m.id()), &self.last_replica_at, &r);
         if heir == Some(me.replica) {
             let folds = self.engine.folds_made();
