@@ -101,55 +101,88 @@ pub fn decode_retire<L: convergent::wire::Decode>(
 
 /// The first byte of a datagram telling the heir that a replica id was replaced on its address
 /// (the sender saw it, the heir may have missed it in membership):
-/// `[0x5E][from][to][replaced][by]`, 16 bytes each.
+/// `[0x5E][from][to][replaced][by][at]`: four ids of 16 bytes, then the address `at` where
+/// `replaced` ran: a family byte (4 or 6), 16 address bytes (an IPv4 address in the first 4,
+/// the rest zero) and the port (2 bytes, big-endian).
 pub const TAG_REPLACED: u8 = 0x5E;
 
 /// Bytes of a replacement notice.
-pub const REPLACED_LEN: usize = 1 + 4 * 16;
+pub const REPLACED_LEN: usize = 1 + 4 * 16 + ADDR_LEN;
 
-/// Encodes a replacement notice: `from` saw `replaced` come back as `by`; for `to`, the heir.
+/// Bytes of an address in a replacement notice.
+const ADDR_LEN: usize = 1 + 16 + 2;
+
+/// What a replacement notice tells: `replaced` lost its state and came back as `by` on the
+/// address `at`. Every incarnation on `at` is left out of the choice of `replaced`'s heir (a
+/// later one may hold none of its events).
 ///
 /// ```
 /// use convergent::ReplicaId;
-/// use convergent_net::frame::{decode_replaced, encode_replaced};
+/// use convergent_net::frame::Replacement;
+/// let r = Replacement { replaced: ReplicaId::from_u128(3), by: ReplicaId::from_u128(4), at: "127.0.0.1:9000".parse().unwrap() };
+/// assert_eq!(r.at.port(), 9000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replacement {
+    /// The id that lost its state.
+    pub replaced: convergent::ReplicaId,
+    /// The id it came back under.
+    pub by: convergent::ReplicaId,
+    /// The address both ran on.
+    pub at: std::net::SocketAddr,
+}
+
+/// Encodes a replacement notice: `from` saw the replacement `r`; for `to`, the heir.
+///
+/// ```
+/// use convergent::ReplicaId;
+/// use convergent_net::frame::{decode_replaced, encode_replaced, Replacement};
 ///
 /// let ids = [1, 2, 3, 4].map(ReplicaId::from_u128);
-/// let d = encode_replaced(ids[0], ids[1], ids[2], ids[3]);
-/// assert_eq!(decode_replaced(&d), Ok((ids[0], ids[1], ids[2], ids[3])));
+/// for at in ["127.0.0.1:9000", "[::1]:9001"] {
+///     let r = Replacement { replaced: ids[2], by: ids[3], at: at.parse().unwrap() };
+///     let d = encode_replaced(ids[0], ids[1], &r);
+///     assert_eq!(decode_replaced(&d), Ok((ids[0], ids[1], r)));
+/// }
 /// ```
 #[must_use]
-pub fn encode_replaced(
-    from: convergent::ReplicaId,
-    to: convergent::ReplicaId,
-    replaced: convergent::ReplicaId,
-    by: convergent::ReplicaId,
-) -> Vec<u8> {
+pub fn encode_replaced(from: convergent::ReplicaId, to: convergent::ReplicaId, r: &Replacement) -> Vec<u8> {
     let mut d = Vec::with_capacity(REPLACED_LEN);
     d.push(TAG_REPLACED);
-    for id in [from, to, replaced, by] {
+    for id in [from, to, r.replaced, r.by] {
         d.extend_from_slice(&id.to_bytes());
     }
+    let mut ip = [0u8; 16];
+    match r.at.ip() {
+        std::net::IpAddr::V4(a) => {
+            d.push(4);
+            ip[..4].copy_from_slice(&a.octets());
+        }
+        std::net::IpAddr::V6(a) => {
+            d.push(6);
+            ip = a.octets();
+        }
+    }
+    d.extend_from_slice(&ip);
+    d.extend_from_slice(&r.at.port().to_be_bytes());
     d
 }
 
-/// Decodes a replacement notice: `(from, to, replaced, by)`. Never panics. `O(1)`.
+/// Decodes a replacement notice: `(from, to, replacement)`. Never panics. `O(1)`.
 ///
 /// # Errors
 ///
-/// [`convergent::Error::Malformed`] (field `frame.replaced`) for another length or tag.
+/// [`convergent::Error::Malformed`] (field `frame.replaced`) for another length or tag, an
+/// unknown address family, or an IPv4 address with non-zero padding.
 ///
 /// ```
 /// use convergent::Error;
 /// use convergent_net::frame::{decode_replaced, TAG_REPLACED};
 /// assert_eq!(decode_replaced(&[TAG_REPLACED; 10]), Err(Error::Malformed { field: "frame.replaced" }));
 /// ```
-#[allow(clippy::type_complexity)]
 pub fn decode_replaced(
     datagram: &[u8],
-) -> Result<
-    (convergent::ReplicaId, convergent::ReplicaId, convergent::ReplicaId, convergent::ReplicaId),
-    convergent::Error,
-> {
+) -> Result<(convergent::ReplicaId, convergent::ReplicaId, Replacement), convergent::Error> {
     let bad = convergent::Error::Malformed { field: "frame.replaced" };
     if datagram.len() != REPLACED_LEN || datagram[0] != TAG_REPLACED {
         return Err(bad);
@@ -158,5 +191,14 @@ pub fn decode_replaced(
         let b: [u8; 16] = datagram[1 + 16 * i..17 + 16 * i].try_into().map_err(|_| bad.clone())?;
         Ok(convergent::ReplicaId::from_bytes(b))
     };
-    Ok((id(0)?, id(1)?, id(2)?, id(3)?))
+    let a = &datagram[1 + 4 * 16..];
+    let ip: [u8; 16] = a[1..17].try_into().map_err(|_| bad.clone())?;
+    let ip = match a[0] {
+        4 if ip[4..].iter().all(|b| *b == 0) => std::net::IpAddr::from([ip[0], ip[1], ip[2], ip[3]]),
+        6 => std::net::IpAddr::from(ip),
+        _ => return Err(bad),
+    };
+    let port = u16::from_be_bytes([a[17], a[18]]);
+    let at = std::net::SocketAddr::new(ip, port);
+    Ok((id(0)?, id(1)?, Replacement { replaced: id(2)?, by: id(3)?, at }))
 }

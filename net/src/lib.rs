@@ -5,7 +5,7 @@
 //!
 //! * **Membership** from SWIM ([`foca`]): live members are the engine's neighbours; a member
 //!   that comes back on the same address under a new replica id replaces the old one, and, with
-//!   [`NodeConfig::retire_replaced`], the lowest live id retires the old id ([`SyncEngine::retire`](convergent::sync::SyncEngine::retire)):
+//!   [`NodeConfig::retire_replaced`], the lowest live id off that address retires the old id ([`SyncEngine::retire`](convergent::sync::SyncEngine::retire)):
 //!   every state forgets it (docs/network.md, "Retiring replica ids"). A node told that its own
 //!   id was retired rejoins under a new id with the empty state.
 //! * **Framing**: one tag byte routes membership and sync traffic; every sync frame names its

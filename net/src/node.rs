@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::frame::{self, TAG_MEMBERSHIP, TAG_REPLACED, TAG_RETIRE, TAG_SYNC};
+use crate::frame::{self, Replacement, TAG_MEMBERSHIP, TAG_REPLACED, TAG_RETIRE, TAG_SYNC};
 use crate::store::{DurableReplica, StoreError};
 
 /// A member's identity in the SWIM protocol: its address, the replica it runs, and a number that
@@ -97,8 +97,10 @@ pub struct Faults {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InjectedBug {
-    /// Every `every`-th received delta-group, snapshot or part is acknowledged without being
-    /// applied.
+    /// Every `every`-th new delta-group, snapshot or part received is acknowledged without
+    /// being applied. The choice is made once per message: a resend (the same sender, kind,
+    /// sequence number and part) is treated as its first copy was, so a dropped message stays
+    /// dropped and a resend of an applied one does not use up a turn.
     AckWithoutApplying {
         /// The period (at least 1).
         every: u32,
@@ -166,7 +168,9 @@ pub struct NodeConfig {
     pub forget_after: Duration,
     /// Retire the old id of a member that came back under a new one (default `true`; see
     /// docs/network.md, "Retiring replica ids", and docs/pruning.md). The heir is the lowest
-    /// live id in this node's membership view: it starts a retirement mark, and folds once
+    /// live id in this node's membership view off the wiped address (no incarnation there is
+    /// ever the heir; a node that is not the heir tells the heir of its view, and a notice
+    /// goes on until it reaches one): it starts a retirement mark, and folds once
     /// every live SWIM member followed it (the engine gets the member set at every membership
     /// change, [`SyncEngine::set_members`]). Two nodes whose views differ may both start one;
     /// the lower owner's mark wins and the id is folded once, as long as each of the two views
@@ -369,8 +373,11 @@ struct Inner<L, V> {
     store: Option<DurableReplica<L>>,
     unsaved: L,
     faults: Faults,
-    /// Payload-carrying messages received, for [`InjectedBug::AckWithoutApplying`].
+    /// For [`InjectedBug::AckWithoutApplying`]: new payload-carrying messages received, and
+    /// whether each (by sender, kind, sequence number, part) was dropped. Grows with every
+    /// message received: tests of the tests only.
     bug_count: u64,
+    bug_dropped: HashMap<(ReplicaId, u8, u64, u32), bool>,
     rng: StdRng,
     stats: NodeStats,
     config: NodeConfig,
@@ -384,8 +391,8 @@ struct Inner<L, V> {
     /// the previous one lost its state (seen as a rename, or as down then up).
     last_replica_at: HashMap<SocketAddr, MemberId>,
     /// Replacement notices for the heir (it may not have seen a short-lived incarnation in
-    /// membership): `(heir, replaced, by, sends left)`.
-    notices: Vec<(ReplicaId, ReplicaId, ReplicaId, u8)>,
+    /// membership): `(heir, replacement, sends left)`.
+    notices: Vec<(ReplicaId, Replacement, u8)>,
     /// How many retirement records the store holds (saved again when the engine's number
     /// differs).
     saved_retirements: usize,
@@ -470,6 +477,29 @@ where
 
 /// How many times a replacement notice is sent to the heir (one per sync tick).
 const NOTICE_SENDS: u8 = 10;
+
+/// The heir of `r.replaced` in the view of the node `me` with the live `members`: the lowest
+/// replica id among `me` and the members, leaving out `r.replaced`, `r.by`, every replica on
+/// the address `r.at` (a later incarnation there may be a fresh one that holds none of the
+/// retired id's events yet, and its id says nothing about it: when wipes come one after
+/// another, a node that learns of an old one late may already see a newer incarnation with a
+/// lower id), and every stale entry (a member whose address has since shown another replica
+/// in `last_replica_at`). Nodes whose views hold the same members pick the same heir.
+/// `O(members)`.
+fn heir_of(
+    me: MemberId,
+    members: impl IntoIterator<Item = MemberId>,
+    last_replica_at: &HashMap<SocketAddr, MemberId>,
+    r: &Replacement,
+) -> Option<ReplicaId> {
+    members
+        .into_iter()
+        .filter(|m| last_replica_at.get(&m.addr).is_none_or(|l| l.replica == m.replica))
+        .chain([me])
+        .filter(|m| m.addr != r.at && m.replica != r.replaced && m.replica != r.by)
+        .map(|m| m.replica)
+        .min()
+}
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -616,6 +646,7 @@ where
             unsaved: L::bottom(),
             faults: Faults::default(),
             bug_count: 0,
+            bug_dropped: HashMap::new(),
             rng,
             stats: NodeStats { id: Some(id), ..NodeStats::default() },
             config,
@@ -1031,12 +1062,12 @@ where
 
     fn sync(&mut self) {
         let me = self.engine.id();
-        for (heir, old, new, left) in std::mem::take(&mut self.notices) {
+        for (heir, r, left) in std::mem::take(&mut self.notices) {
             if let Some(&addr) = self.addrs.get(&heir) {
-                self.send_datagram(addr, &frame::encode_replaced(me, heir, old, new), false);
+                self.send_datagram(addr, &frame::encode_replaced(me, heir, &r), false);
             }
             if left > 1 {
-                self.notices.push((heir, old, new, left - 1));
+                self.notices.push((heir, r, left - 1));
             }
         }
         let folds = self.engine.folds_made();
@@ -1096,53 +1127,47 @@ where
             }
             Some(p) if m.bump > p.bump => {
                 self.last_replica_at.insert(m.addr, m);
-                self.replaced(p.replica, m.replica);
+                self.replaced(Replacement { replaced: p.replica, by: m.replica, at: m.addr });
             }
             Some(_) => {}
         }
     }
 
-    /// `old` lost its state and came back as `new` on the same address: it will never write
-    /// again. Dropped as a neighbour at once, and retired if this node is its heir.
-    fn replaced(&mut self, old: ReplicaId, new: ReplicaId) {
+    /// `r.replaced` lost its state and came back as `r.by` on the same address: it will never
+    /// write again. Dropped as a neighbour at once, and retired if this node is its heir.
+    fn replaced(&mut self, r: Replacement) {
         self.stats.replaced_replicas += 1;
-        self.engine.remove_neighbour(old);
-        self.departed.remove(&old);
-        self.retire_if_heir(old, new, true);
+        self.engine.remove_neighbour(r.replaced);
+        self.departed.remove(&r.replaced);
+        self.retire_if_heir(r);
     }
 
-    /// Retires `old` (a member that came back under the id `new` after losing its state) if
-    /// this node is its heir: the lowest replica id among this node and the live members,
-    /// the new incarnation excluded (it holds none of the old one's events). Every node that
-    /// sees the same membership picks the same heir, so one replica folds. The state is then
-    /// saved whole: a purge is not a join, the delta log must not be replayed over it.
-    /// `notify`: if another node is the heir, send it a replacement notice (it may have missed
-    /// a short-lived incarnation in membership); notices are not forwarded further.
-    fn retire_if_heir(&mut self, old: ReplicaId, new: ReplicaId, notify: bool) {
-        let me = self.engine.id();
-        // A member whose address has since shown another replica is a stale entry, not a heir.
-        let heir = self
-            .swim
-            .iter_members()
-            .map(|m| *m.id())
-            .filter(|m| self.last_replica_at.get(&m.addr).is_none_or(|r| r.replica == m.replica))
-            .map(|m| m.replica)
-            .chain([me])
-            .filter(|r| *r != old && *r != new)
-            .min();
+    /// Retires `r.replaced` if this node is its heir ([`heir_of`], from this node's view).
+    /// The state is then saved whole: a purge is not a join, the delta log must not be
+    /// replayed over it. If another node is the heir, it gets a replacement notice (it may
+    /// have missed a short-lived incarnation in membership), from the node that saw the
+    /// replacement or from one that got a notice without being the heir in its own view: the
+    /// notice goes on to a lower id each time (every view holds its own node), so it ends at
+    /// a node that retires the id, whatever the order of wipes and notices.
+    fn retire_if_heir(&mut self, r: Replacement) {
         if !self.config.retire_replaced {
             return;
         }
-        if heir == Some(me) {
+        let me = MemberId { replica: self.engine.id(), ..*self.swim.identity() };
+        let heir = heir_of(me, self.swim.iter_members().map(|m| *m.id()), &self.last_replica_at, &r);
+        if heir == Some(me.replica) {
             let folds = self.engine.folds_made();
-            if self.engine.retire(old) {
+            if self.engine.retire(r.replaced) {
                 // A mark; folded at once only without other members.
                 self.after_folds(folds);
                 self.save_retirements();
             }
-        } else if let Some(h) = heir.filter(|_| notify) {
-            // Sent on the next sync ticks (a few times: datagrams get lost).
-            self.notices.push((h, old, new, NOTICE_SENDS));
+        } else if let Some(h) = heir {
+            // Sent on the next sync ticks (a few times: datagrams get lost); once per heir and
+            // id while its sends last (every copy of a notice that reaches a non-heir lands here).
+            if !self.notices.iter().any(|(to, n, _)| *to == h && n.replaced == r.replaced) {
+                self.notices.push((h, r, NOTICE_SENDS));
+            }
         }
     }
 
@@ -1221,18 +1246,19 @@ where
         }
     }
 
-    /// A member saw `replaced` come back as `by` and names this node its heir. Retired if it
-    /// is not a live member here and this node's own view makes it the heir too.
+    /// A member saw `r.replaced` come back as `r.by` and names this node its heir. Ignored if
+    /// the id is a live member here (this node will see the replacement itself); otherwise
+    /// retired if this node's own view makes it the heir too, and sent on to the heir of its
+    /// view if not.
     fn on_replaced_frame(&mut self, d: &[u8]) {
-        let decoded = frame::decode_replaced(d).map(|(from, to, replaced, by)| (from, to, (replaced, by)));
-        let Some((_, (replaced, by))) = self.addressed(decoded) else { return };
-        if replaced == self.engine.id()
-            || replaced == by
-            || self.swim.iter_members().any(|m| m.id().replica == replaced)
+        let Some((_, r)) = self.addressed(frame::decode_replaced(d)) else { return };
+        if r.replaced == self.engine.id()
+            || r.replaced == r.by
+            || self.swim.iter_members().any(|m| m.id().replica == r.replaced)
         {
             return;
         }
-        self.retire_if_heir(replaced, by, false);
+        self.retire_if_heir(r);
     }
 
     fn on_retire_frame(&mut self, d: &[u8], src: SocketAddr) {
@@ -1310,9 +1336,19 @@ where
         };
         let mut envelope = envelope;
         if let Some(InjectedBug::AckWithoutApplying { every }) = self.config.bug {
-            if envelope.message.payload().is_some() {
-                self.bug_count += 1;
-                if self.bug_count % u64::from(every.max(1)) == 0 {
+            let key = match &envelope.message {
+                Message::Delta { seq, .. } => Some((0, *seq, 0)),
+                Message::Snapshot { seq, .. } => Some((1, *seq, 0)),
+                Message::Chunk { seq, index, .. } => Some((2, *seq, *index)),
+                _ => None,
+            };
+            if let Some((kind, seq, index)) = key {
+                let count = &mut self.bug_count;
+                let drop = *self.bug_dropped.entry((envelope.from, kind, seq, index)).or_insert_with(|| {
+                    *count += 1;
+                    *count % u64::from(every.max(1)) == 0
+                });
+                if drop {
                     envelope.message = match envelope.message {
                         Message::Delta { seq, .. } => Message::Delta { seq, delta: L::bottom() },
                         Message::Snapshot { seq, .. } => Message::Snapshot { seq, state: L::bottom() },
@@ -1351,5 +1387,52 @@ where
                 *self.stats.refused.entry(error_name(&e)).or_default() += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(port: u16, replica: u128, bump: u64) -> MemberId {
+        MemberId {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            replica: ReplicaId::from_u128(replica),
+            bump,
+        }
+    }
+
+    /// The counterexample of the pruning process test (one retired id still named after 60 s
+    /// of quiet): node 2 (port 9002) was wiped twice in a row, `x1 -> x2 -> x3`. Node 1 saw
+    /// `x1 -> x2`, took node 0 for the heir and sent it a notice; node 0 never saw `x2` in
+    /// membership, and when the notice came it already had `x3`, whose id is the lowest. It
+    /// took `x3` for the heir and did nothing, and nobody told `x3`: `x1` stayed named
+    /// forever. No incarnation on the wiped address is ever the heir (the fresh one holds
+    /// none of the old one's events either), so both views pick node 0.
+    #[test]
+    fn a_later_incarnation_on_the_wiped_address_is_never_the_heir() {
+        let (n0, n1) = (member(9000, 50, 1), member(9001, 70, 1));
+        let (x1, x2, x3) = (member(9002, 30, 1), member(9002, 40, 2), member(9002, 10, 3));
+        let r = Replacement { replaced: x1.replica, by: x2.replica, at: x1.addr };
+        // Node 1 saw the replacement: x2 is on the address now, x1 still a stale member.
+        let at_n1 = HashMap::from([(x2.addr, x2), (n0.addr, n0)]);
+        assert_eq!(heir_of(n1, [n0, x1, x2], &at_n1, &r), Some(n0.replica));
+        // Node 0 gets the notice with x3 already live (x1 and x2 never seen).
+        let at_n0 = HashMap::from([(x3.addr, x3), (n1.addr, n1)]);
+        assert_eq!(heir_of(n0, [n1, x3], &at_n0, &r), Some(n0.replica));
+        // And x3 itself never takes it: it leaves itself out and names node 0 too.
+        assert_eq!(heir_of(x3, [n0, n1], &HashMap::new(), &r), Some(n0.replica));
+    }
+
+    /// A stale entry (an address that has since shown another replica) is never the heir.
+    #[test]
+    fn a_stale_member_is_never_the_heir() {
+        let (n0, n1, old, new) =
+            (member(9000, 50, 1), member(9001, 70, 1), member(9003, 5, 1), member(9003, 6, 2));
+        let x = member(9002, 1, 1);
+        let r = Replacement { replaced: x.replica, by: ReplicaId::from_u128(2), at: x.addr };
+        let at = HashMap::from([(new.addr, new)]);
+        assert_eq!(heir_of(n1, [n0, old, new], &at, &r), Some(new.replica));
+        assert_eq!(heir_of(n1, [n0, old], &HashMap::from([(old.addr, new)]), &r), Some(n0.replica));
     }
 }

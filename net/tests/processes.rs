@@ -54,21 +54,25 @@ fn three_processes_with_loss_partition_kills_and_restarts_converge_without_losin
 
 /// The scenario of the next two tests: two processes (every change has one path only; with
 /// three, BP+RR forwards each change to a node by both others, which hides a node that loses
-/// what it acknowledged), loss, a partition, a SIGKILL with restart from disk. The wait for
-/// convergence is long (60 s, for a loaded machine) but ends as soon as the run converges or
-/// settles: every node caught up with its neighbour for 1 s while the states differ (the
-/// protocol believes it is done), so neither variant depends on how long the machine takes.
+/// what it acknowledged), loss, a partition, a SIGKILL with restart from disk, then two rounds
+/// of probes (each node in turn inserts once more on the quiet network; see
+/// [`RunOptions::probes`]). The wait for convergence is long (60 s, for a loaded machine) but
+/// ends as soon as the run converges or settles: every node caught up with its neighbour for
+/// 1 s while the states differ (the protocol believes it is done), so neither variant depends
+/// on how long the machine takes.
 fn two_process_options(name: &str, bug: Option<u32>) -> RunOptions {
     let mut o = RunOptions::short(dir(name), 3);
     o.nodes = 2;
     o.bug_ack_without_applying = bug;
     o.converge_timeout = Duration::from_secs(60);
     o.stop_when_settled = Some(Duration::from_secs(1));
+    o.probes = 2;
     o
 }
 
 /// Two processes with loss, a partition and a kill converge without losing an acknowledged
-/// insert (the correct build of the next test's scenario: it must pass, and fast).
+/// insert, and every probe after the run reaches the other replica (the correct build of the
+/// next test's scenario: it must pass).
 #[test]
 fn two_processes_with_loss_partition_and_a_kill_converge_without_losing_acknowledged_inserts() {
     let o = two_process_options("two", None);
@@ -76,13 +80,20 @@ fn two_processes_with_loss_partition_and_a_kill_converge_without_losing_acknowle
     let _ = std::fs::remove_dir_all(&o.dir);
     check(&r, "two processes");
     assert!(!r.settled_diverged);
-    assert!(r.time_to_converge < Duration::from_secs(20), "{:?}", r.time_to_converge);
 }
 
-/// The test can fail: node 0 acknowledges every 2nd delta-group, snapshot or part it
+/// The test can fail: node 0 acknowledges every 2nd new delta-group, snapshot or part it
 /// receives without applying it (a deliberately broken build). Its peer then never resends
-/// what it lacks: its whole state stays behind, which the full-state comparison catches once
-/// the protocol has settled (both sides caught up, states unequal), not after a timeout.
+/// what it lacks, and the full-state comparison catches it once the protocol has settled
+/// (both sides caught up, states unequal), not after a timeout.
+///
+/// What the run itself drops may all be repaired before the final check (a later delta-group
+/// sent before the lying acknowledgement came back covers the dropped one; the digest
+/// handshake of a restarted or reconnecting neighbour sends everything missing): a catch that
+/// depended on the last rounds' timing, and once let the broken node through. The probes
+/// cannot be repaired: on the quiet network node 1's two probes are the only new messages
+/// node 0 receives, one at a time, so one of them is its turn to drop, whatever the
+/// scheduling, and nothing sends it again.
 /// (On three processes the third one forwards every change too, and the broken node ends up
 /// whole: the bug is real, the final state cannot show it.)
 #[test]
@@ -95,16 +106,39 @@ fn the_fault_test_catches_a_node_that_acknowledges_without_applying() {
     assert!(f.contains(&"diverged"), "the broken node was not caught: {r:?}");
 }
 
+/// The counterexample of the test above, reduced: a run whose own drops were all repaired
+/// before the final check (in CI: 46 inserts acknowledged, none lost, 4 digest answers, and
+/// the broken node was not caught). Here the run has no rounds at all, so nothing happens
+/// before the probes: they alone must catch the broken node. On the quiet network node 1's
+/// second probe is the second new message node 0 receives, its turn to drop.
+#[test]
+fn the_probes_alone_catch_a_node_that_acknowledges_without_applying() {
+    let mut o = two_process_options("bug-ack-probes", Some(2));
+    o.rounds = 0;
+    let r = cluster::run(&program(), &o).unwrap();
+    let _ = std::fs::remove_dir_all(&o.dir);
+    let f = failures(&r);
+    eprintln!("ack without applying, probes only: caught by {f:?}: {r:?}");
+    assert!(f.contains(&"diverged") && r.settled_diverged, "the broken node was not caught: {r:?}");
+    assert!(
+        r.lost.len() == 1 && r.lost[0].starts_with("ack:1:probe1:"),
+        "node 1's second probe is lost on node 0: {r:?}"
+    );
+}
+
 /// The test can fail: the wiped node comes back under its OLD id (a deliberately broken build).
 /// It re-issues event numbers its peers have seen, so its new inserts are dropped as old news
 /// and it refuses its peers' states as its own events from the future: the full-state
-/// comparison and the set check catch it, whatever the process says about its id.
+/// comparison and the set check catch it, whatever the process says about its id. The catch
+/// does not wait for anything: the states can never become equal (the wiped node's inserts
+/// after its restart reach no peer, at any speed), so the short wait (2 s) only bounds the
+/// test's time.
 #[test]
 fn the_fault_test_catches_a_wiped_node_that_reuses_its_id() {
     let d = dir("bug-reuse");
     let mut o = RunOptions::short(d.clone(), 1);
     o.bug_reuse_id_after_wipe = true;
-    o.converge_timeout = Duration::from_secs(4);
+    o.converge_timeout = Duration::from_secs(2);
     let r = cluster::run(&program(), &o).unwrap();
     let _ = std::fs::remove_dir_all(&d);
     let f = failures(&r);
@@ -145,8 +179,20 @@ fn small_datagrams_chunk_messages_and_still_converge() {
 }
 
 /// Pruning between processes: node 2 is wiped and restarted four times (a new replica id
-/// each time). The lowest live id retires each old id; once quiet, every state names only
-/// live replica ids, all converge, and the set check still finds nothing lost or unasked.
+/// each time), one round apart. The lowest live id off node 2's address retires each old id;
+/// once quiet, every state names only live replica ids, all converge, and the set check still
+/// finds nothing lost or unasked.
+///
+/// Failed once in about 110 runs (`stale_replicas` held one old id, 3 of 4 retired): a node
+/// that got a replacement notice late already saw a newer incarnation of node 2 with a lower
+/// id, took it for the heir, and nobody told it (reduced to the unit test
+/// `node::tests::a_later_incarnation_on_the_wiped_address_is_never_the_heir`).
+///
+/// What a run does not guarantee: that a given node sees every incarnation (a short-lived one
+/// may come and go between two of its membership updates, and it sees one replacement for
+/// two wipes), nor which node is the heir, nor that the heir's counters survive (node 0 or 1
+/// may be the one killed and restarted from disk). So the counts are checked for "at least
+/// one"; the guarantee is that no old id is named.
 #[test]
 fn wiped_restarts_are_retired_so_states_name_only_live_replicas() {
     let d = dir("prune");
@@ -156,8 +202,8 @@ fn wiped_restarts_are_retired_so_states_name_only_live_replicas() {
     let r = cluster::run(&program(), &o).unwrap();
     let _ = std::fs::remove_dir_all(&d);
     check(&r, "pruning run");
-    assert!(r.replaced_replicas >= 4, "every wipe was seen as a rename: {r:?}");
-    assert!(r.retired_as_heir >= 1, "the heir retired the old ids: {r:?}");
+    assert!(r.replaced_replicas >= 1, "a wipe was seen as a replacement: {r:?}");
+    assert!(r.retired_as_heir >= 1, "a heir retired an old id: {r:?}");
     assert!(r.stale_replicas.is_empty(), "retired ids still named: {:?}", r.stale_replicas);
     assert!(
         r.named_replicas <= o.nodes,
