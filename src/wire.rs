@@ -711,6 +711,18 @@ pub trait WireStore: DotStore {
         Ok(s)
     }
 
+    /// Decodes a whole causal pair of this store from `body` (all of it): what
+    /// [`Decode::decode_body`] of a causal pair calls. The provided method reads the context,
+    /// then the store with [`decode_pair`](Self::decode_pair); a store may first try a one-pass
+    /// read of its common small shapes, which must accept only bodies the provided method
+    /// accepts and build exactly the value it builds (anything else goes to the provided path,
+    /// which decides the error).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn decode_causal(body: &[u8], cx: &mut DecodeCx) -> Result<crate::causal::Causal<Self>, Error> {
+        crate::causal::read_causal_body(body, cx)
+    }
+
     /// Reads the store after `context` (the last part of the value) with
     /// [`decode_wire`](Self::decode_wire) and returns the causal pair, built once where it is
     /// returned; a store may build the pair of a small store in place (no move of the store).

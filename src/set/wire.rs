@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
-use crate::causal::{Causal, CausalContext, Dot};
+use crate::causal::{Causal, CausalContext, Dot, ReplicaId};
 use crate::wire::{DecodeCx, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots};
 
 /// The wire form of a store of two elements or more: grouped and sorted by reference, through
@@ -141,6 +141,24 @@ where
         }
     }
 
+    /// The body of a delta of one replica's operation (a context of one replica with one
+    /// range, and no element or one element of that replica) in one pass ([`read_delta`]);
+    /// any other body, and every error, through the general path.
+    #[inline(always)]
+    fn decode_causal(body: &[u8], cx: &mut DecodeCx) -> Result<Causal<Self>, Error> {
+        // The pair is built here, in the returned value (a pair returned by `read_delta` was
+        // copied into it: 208 bytes for `u64` elements).
+        match read_delta::<T>(body, cx) {
+            Some(Delta { id, lo, hi, insert: None }) => {
+                Ok(Causal::from_parts(SetStore::default(), CausalContext::of_range(id, lo, hi)))
+            }
+            Some(Delta { id, lo, hi, insert: Some((elem, dot)) }) => {
+                Ok(Causal::from_parts(SetStore::of_one(elem, dot), CausalContext::of_range(id, lo, hi)))
+            }
+            None => read_general(body, cx),
+        }
+    }
+
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
         cx.check_len("set.replicas", wire.len(), SetStore::<T>::MAX_REPLICAS)?;
         let total = wire.iter().fold(0usize, |acc, (_, g)| acc.saturating_add(g.len()));
@@ -178,6 +196,78 @@ where
         cx.check_len("set.elements", store.len(), cx.limits.max_elements)?;
         Ok(store)
     }
+}
+
+/// [`WireStore::decode_causal`] of a set through the general path: what decides every body the
+/// one-pass read does not take.
+#[inline(never)]
+fn read_general<T>(body: &[u8], cx: &mut DecodeCx) -> Result<Causal<SetStore<T>>, Error>
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    crate::causal::read_causal_body(body, cx)
+}
+
+/// The pair of a delta of one replica's operation, read in one pass from a whole body: the
+/// context `[(id, [(gap, len)])]` (one replica, one range), then the store `[]` (a remove delta)
+/// or `[(0, [(gap, element)])]` (an insert delta: its one dot in that range). `None` for any
+/// other body and for any body the general path refuses: this path only ever takes a valid
+/// body, checked against every limit the general path checks ([`read_context`] and
+/// [`read_small`]), and builds the same pair; the general path decides the rest, error
+/// included.
+///
+/// [`read_context`]: crate::causal
+#[inline(always)]
+fn read_delta<T>(body: &[u8], cx: &DecodeCx) -> Option<Delta<T>>
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    let l = &cx.limits;
+    // One replica (its id), one range.
+    let ([1], rest) = body.split_first_chunk::<1>()? else { return None };
+    let (id, rest) = rest.split_first_chunk::<16>()?;
+    let ([1], rest) = rest.split_first_chunk::<1>()? else { return None };
+    if l.max_replicas == 0 || l.max_ranges == 0 {
+        return None;
+    }
+    let mut r = Reader::whole(rest);
+    let (gap, len) = (r.u64().ok()?, r.u64().ok()?);
+    let lo = gap.checked_add(1)?;
+    let hi = lo.checked_add(len)?;
+    if hi > l.max_counter {
+        return None;
+    }
+    let id = ReplicaId::from_bytes(*id);
+    let insert = match r.rest() {
+        [0] => None,
+        // One group, of replica index 0, of one dot.
+        [1, 0, 1, tail @ ..] => {
+            if l.max_dots == 0 || l.max_elements == 0 {
+                return None;
+            }
+            let mut r = Reader::whole(tail);
+            let gap = r.u64().ok()?;
+            let elem: T = r.value().ok()?;
+            r.check_end().ok()?;
+            let n = gap.checked_add(1)?;
+            // In the range (so within `max_counter`), and within what the store packs.
+            if n < lo || n > hi || n > SetStore::<T>::MAX_COUNTER {
+                return None;
+            }
+            Some((elem, Dot::new(id, n)?))
+        }
+        _ => return None,
+    };
+    Some(Delta { id, lo, hi, insert })
+}
+
+/// A delta as [`read_delta`] found it: its context's one replica and range, and its one
+/// element with its dot (an insert) or none (a remove).
+struct Delta<T> {
+    id: ReplicaId,
+    lo: u64,
+    hi: u64,
+    insert: Option<(T, Dot)>,
 }
 
 /// A store as [`read_small`] found it.
