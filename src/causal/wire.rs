@@ -215,6 +215,18 @@ impl<S: WireStore> Causal<S> {
         Ok(Causal::from_parts(store, context))
     }
 
+    /// [`Decode::decode_canonical`] of a causal type around a pair: `wrap(pair)` for the pair
+    /// `body` holds, built where it is returned ([`WireStore::decode_causal`]).
+    #[inline(always)]
+    pub(crate) fn decode_wrapped<R>(
+        body: &[u8],
+        cx: &mut DecodeCx,
+        wrap: impl FnOnce(Self) -> R,
+    ) -> Result<R, Error> {
+        // The reader refuses every non-canonical input as it reads (see `decode_canonical`).
+        S::decode_causal(body, cx, wrap)
+    }
+
     /// The pair of a decoded store and context, if the store's dots are within the limits and
     /// the context.
     fn check_dots(store: S, context: CausalContext, cx: &DecodeCx) -> Result<Self, Error> {
@@ -259,7 +271,7 @@ impl<S: WireStore> Decode for Causal<S> {
 
     #[inline(always)]
     fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        S::decode_causal(body, cx)
+        S::decode_causal(body, cx, |pair| pair)
     }
 
     fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {

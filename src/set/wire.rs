@@ -145,17 +145,21 @@ where
     /// range, and no element or one element of that replica) in one pass ([`read_delta`]);
     /// any other body, and every error, through the general path.
     #[inline(always)]
-    fn decode_causal(body: &[u8], cx: &mut DecodeCx) -> Result<Causal<Self>, Error> {
+    fn decode_causal<R>(
+        body: &[u8],
+        cx: &mut DecodeCx,
+        wrap: impl FnOnce(Causal<Self>) -> R,
+    ) -> Result<R, Error> {
         // The pair is built here, in the returned value (a pair returned by `read_delta` was
         // copied into it: 208 bytes for `u64` elements).
         match read_delta::<T>(body, cx) {
             Some(Delta { id, lo, hi, insert: None }) => {
-                Ok(Causal::from_parts(SetStore::default(), CausalContext::of_range(id, lo, hi)))
+                Ok(wrap(Causal::from_parts(SetStore::default(), CausalContext::of_range(id, lo, hi))))
             }
             Some(Delta { id, lo, hi, insert: Some((elem, dot)) }) => {
-                Ok(Causal::from_parts(SetStore::of_one(elem, dot), CausalContext::of_range(id, lo, hi)))
+                Ok(wrap(Causal::from_parts(SetStore::of_one(elem, dot), CausalContext::of_range(id, lo, hi))))
             }
-            None => read_general(body, cx),
+            None => read_general(body, cx).map(wrap),
         }
     }
 
