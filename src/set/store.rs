@@ -329,13 +329,15 @@ impl<T> Default for SetStore<T> {
 impl<T, P> Default for Packing<T, P> {
     #[inline(always)]
     fn default() -> Self {
+        // The hasher (a call) first: parts built before it were built aside, then copied.
+        let hasher = DefaultHashBuilder::default();
         Packing {
             slots: SlotVec::new(),
             by_elem: HashTable::new(),
             by_dot: HashTable::new(),
             extras: None,
             replicas: Replicas::default(),
-            hasher: DefaultHashBuilder::default(),
+            hasher,
         }
     }
 }
@@ -598,16 +600,17 @@ impl<T, P: Pack> Packing<T, P> {
     }
 
     /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
-    /// `replicas`, without indexes: no allocation (the slot is inline).
+    /// `replicas`, without indexes: no allocation (the slot is inline). The caller makes the
+    /// hasher before the other parts (a call between them had them built aside, then copied).
     #[inline]
-    fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
+    fn of_one(elem: T, p: P, replicas: Replicas, hasher: DefaultHashBuilder) -> Self {
         Packing {
             slots: SlotVec::from_buf([Slot { elem, dot: p }]),
             by_elem: HashTable::new(),
             by_dot: HashTable::new(),
             extras: None,
             replicas,
-            hasher: DefaultHashBuilder::default(),
+            hasher,
         }
     }
 
@@ -1588,8 +1591,10 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     #[inline]
     pub(crate) fn of_one(elem: T, dot: Dot) -> Self {
         debug_assert!(dot.counter() <= COUNTER_MASK);
+        // The hasher (a call) first, as in `Packing::default`.
+        let hasher = DefaultHashBuilder::default();
         let p = <u64 as Pack>::pack(0, dot.counter());
-        SetStore { repr: Repr::Narrow(Packing::of_one(elem, p, Replicas::one(dot.replica(), 1))) }
+        SetStore { repr: Repr::Narrow(Packing::of_one(elem, p, Replicas::one(dot.replica(), 1), hasher)) }
     }
 }
 
