@@ -490,7 +490,7 @@ impl<'b> Reader<'b> {
     }
 
     /// [`varint`](Self::varint) of two bytes or more.
-    #[inline]
+    #[inline(always)]
     fn varint_long(&mut self, max_bytes: usize, last_max: u8) -> Result<u64, Error> {
         // Two bytes (below 16 384; minimal when the second is not zero): the next most common.
         if let [b, c, ref rest @ ..] = *self.bytes {

@@ -326,3 +326,163 @@ fn read_small<T: Serialize + DeserializeOwned>(
     }
     Ok(Small::One(elem, dot))
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::causal::read_causal_body;
+    use crate::wire::{Decode, to_bytes};
+    use crate::{Lattice, Limits, OrSet};
+
+    type Pair<T> = Causal<SetStore<T>>;
+
+    /// Decodes `body` both ways (the store's `decode_causal`, which tries the one-pass read
+    /// first, and the general path alone) and checks that they agree: the same error, or the
+    /// same pair, down to its bytes, its replica table and its allocations. Returns whether the
+    /// one-pass read took the body.
+    fn agree<T>(body: &[u8], limits: &Limits) -> bool
+    where
+        T: Serialize + DeserializeOwned + Hash + Eq + Clone + core::fmt::Debug,
+    {
+        let fast = Pair::<T>::decode_body(body, &mut DecodeCx::new(*limits));
+        let general = read_causal_body::<SetStore<T>>(body, &mut DecodeCx::new(*limits));
+        let took = read_delta::<T>(body, &DecodeCx::new(*limits)).is_some();
+        match (&fast, &general) {
+            (Ok(a), Ok(b)) => {
+                assert!(a == b, "values differ on {body:?}");
+                a.store.check_invariants();
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                a.encode_body(&mut x);
+                b.encode_body(&mut y);
+                assert_eq!(x, y, "{body:?}");
+                assert_eq!(a.store.room(), b.store.room(), "{body:?}");
+                assert_eq!(a.store.replica_table_len(), b.store.replica_table_len(), "{body:?}");
+                assert_eq!(
+                    a.store.single().map(|(r, n, _)| (r, n)),
+                    b.store.single().map(|(r, n, _)| (r, n))
+                );
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a, b, "{body:?}");
+                assert!(!took, "the one-pass read took a body the general path refuses: {body:?}");
+            }
+            _ => panic!("{body:?}: one-pass {:?}, general {:?}", fast.is_ok(), general.is_ok()),
+        }
+        took
+    }
+
+    /// Every delta of random histories on several replicas (inserts, removes, re-inserts of
+    /// elements other replicas hold, joins in random order), and each replica's state, decodes
+    /// alike through the one-pass read and the general path; the one-pass read takes the
+    /// deltas of one replica's single insert or remove whose context is one range (over a
+    /// third of them here: an insert that replaces another replica's dots, or a remove of such
+    /// dots, carries a larger context), and no state of more than one element.
+    #[test]
+    fn one_pass_delta_read_agrees_with_the_general_path_on_random_histories() {
+        fn run<T>(elem: fn(u64) -> T, seed: u64) -> (usize, usize)
+        where
+            T: Serialize + DeserializeOwned + Hash + Eq + Clone + core::fmt::Debug,
+        {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let ids: Vec<ReplicaId> = (0..4).map(|i| ReplicaId::from_u128(7 + i * 1_000_003)).collect();
+            let mut states: Vec<OrSet<T>> = (0..4).map(|_| OrSet::new()).collect();
+            let (mut taken, mut total) = (0, 0);
+            let limits = Limits::default();
+            for _ in 0..400 {
+                let i = rng.gen_range(0..4);
+                let e = elem(rng.gen_range(0..12));
+                let delta = match rng.gen_range(0..10) {
+                    0..=4 => states[i].insert(ids[i], e),
+                    5..=7 => states[i].remove(ids[i], &e),
+                    _ => {
+                        let j = rng.gen_range(0..4);
+                        let other = states[j].clone();
+                        let _ = states[i].join(other);
+                        continue;
+                    }
+                };
+                let bytes = to_bytes(&delta);
+                total += 1;
+                taken += usize::from(agree::<T>(&bytes[1..], &limits));
+                let state = to_bytes(&states[i]);
+                let took = agree::<T>(&state[1..], &limits);
+                assert!(!took || states[i].len() <= 1, "a state of several elements");
+            }
+            (taken, total)
+        }
+        for seed in 0..6 {
+            let (taken, total) = run(|e| e * 1_000_000_007, seed);
+            assert!(taken * 3 > total, "u64: the one-pass read took {taken} of {total} deltas");
+            let (taken, total) = run(|e| format!("element-{e}"), seed);
+            assert!(taken * 3 > total, "String: the one-pass read took {taken} of {total} deltas");
+        }
+    }
+
+    /// Every one-byte change, cut and extension of an insert delta (`u64` and `String`) and of
+    /// a remove delta decodes alike through the one-pass read and the general path (the same
+    /// error, or the same pair), under the default limits and under limits that refuse each
+    /// part of a delta (no replica, range, dot or element allowed; a counter bound inside the
+    /// range).
+    #[test]
+    fn every_mutation_of_a_delta_decodes_as_the_general_path() {
+        fn bodies<T: Decode>(delta: &T) -> Vec<Vec<u8>> {
+            let body = to_bytes(delta)[1..].to_vec();
+            let mut out = Vec::new();
+            for i in 0..body.len() {
+                for b in 0..=255u8 {
+                    let mut m = body.clone();
+                    m[i] = b;
+                    out.push(m);
+                }
+                out.push(body[..i].to_vec());
+            }
+            for b in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut m = body.clone();
+                m.push(b);
+                out.push(m);
+            }
+            out.push(body);
+            out
+        }
+        let d = Limits::default();
+        let limits = [
+            d,
+            Limits { max_replicas: 0, ..d },
+            Limits { max_ranges: 0, ..d },
+            Limits { max_dots: 0, ..d },
+            Limits { max_elements: 0, ..d },
+            Limits { max_counter: 300, ..d },
+        ];
+        let peer = ReplicaId::from_u128(99);
+        let mut s = OrSet::<u64>::new();
+        let mut t = OrSet::<String>::new();
+        for i in 0..300 {
+            let _ = s.insert(peer, i);
+            let _ = t.insert(peer, format!("e{i}"));
+        }
+        let insert = s.insert(peer, 1 << 40);
+        let remove = s.remove(ReplicaId::from_u128(5), &7);
+        let sinsert = t.insert(peer, String::from("element-1099511627776"));
+        let (mut taken, mut total) = (0usize, 0usize);
+        for l in &limits {
+            for b in bodies(&insert).iter().chain(&bodies(&remove)) {
+                taken += usize::from(agree::<u64>(b, l));
+                total += 1;
+            }
+            for b in &bodies(&sinsert) {
+                taken += usize::from(agree::<String>(b, l));
+                total += 1;
+            }
+        }
+        // The one-pass read took the valid ones (the deltas, and each mutation that is still a
+        // valid delta of that shape).
+        assert!(taken > 6 && taken < total / 4, "took {taken} of {total}");
+    }
+}
