@@ -216,11 +216,9 @@ where
 /// context `[(id, [(gap, len)])]` (one replica, one range), then the store `[]` (a remove delta)
 /// or `[(0, [(gap, element)])]` (an insert delta: its one dot in that range). `None` for any
 /// other body and for any body the general path refuses: this path only ever takes a valid
-/// body, checked against every limit the general path checks ([`read_context`] and
-/// [`read_small`]), and builds the same pair; the general path decides the rest, error
-/// included.
-///
-/// [`read_context`]: crate::causal
+/// body, checked against every limit the general path checks (the context reader of
+/// `causal::wire`, and [`read_small`]), and builds the same pair; the general path decides
+/// the rest, error included.
 #[inline(always)]
 fn read_delta<T>(body: &[u8], cx: &DecodeCx) -> Option<Delta<T>>
 where
