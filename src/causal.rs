@@ -25,6 +25,8 @@ pub(crate) mod sealed {
 mod vv;
 #[cfg(feature = "serde")]
 mod wire;
+#[cfg(feature = "serde")]
+pub(crate) use wire::read_causal_body;
 pub(crate) mod work;
 
 pub use crate::prune::FoldStore;

@@ -198,7 +198,7 @@ macro_rules! causal_newtype {
                 body: &[u8],
                 cx: &mut $crate::wire::DecodeCx,
             ) -> Result<Self, $crate::error::Error> {
-                $crate::causal::Causal::decode_canonical(body, cx).map(|inner| Self { inner })
+                $crate::causal::Causal::decode_wrapped(body, cx, |inner| Self { inner })
             }
         }
     };

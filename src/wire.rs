@@ -490,7 +490,7 @@ impl<'b> Reader<'b> {
     }
 
     /// [`varint`](Self::varint) of two bytes or more.
-    #[inline]
+    #[inline(always)]
     fn varint_long(&mut self, max_bytes: usize, last_max: u8) -> Result<u64, Error> {
         // Two bytes (below 16 384; minimal when the second is not zero): the next most common.
         if let [b, c, ref rest @ ..] = *self.bytes {
@@ -709,6 +709,24 @@ pub trait WireStore: DotStore {
         let s: Self = r.store(table, cx)?;
         check_store_dots(&s, table.context(), cx)?;
         Ok(s)
+    }
+
+    /// Decodes a whole causal pair of this store from `body` (all of it) and returns
+    /// `wrap(pair)`: what [`Decode::decode_body`] of a causal pair, and of each causal type,
+    /// calls (`wrap` builds the type around the pair where it is returned: a pair returned,
+    /// then wrapped, was copied, 208 bytes for a set of `u64`). The provided method reads the
+    /// context, then the store with [`decode_pair`](Self::decode_pair); a store may first try a
+    /// one-pass read of its common small shapes, which must accept only bodies the provided
+    /// method accepts and build exactly the value it builds (anything else goes to the provided
+    /// path, which decides the error).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn decode_causal<R>(
+        body: &[u8],
+        cx: &mut DecodeCx,
+        wrap: impl FnOnce(crate::causal::Causal<Self>) -> R,
+    ) -> Result<R, Error> {
+        crate::causal::read_causal_body(body, cx).map(wrap)
     }
 
     /// Reads the store after `context` (the last part of the value) with

@@ -175,6 +175,16 @@ fn read_context(r: &mut Reader<'_>, cx: &DecodeCx) -> Result<CausalContext, Erro
     CausalContext::from_canonical_parts(entries).ok_or(Error::NotCanonical { field: "context" })
 }
 
+/// A whole causal pair read from `body`, part by part: the context, then the store
+/// ([`WireStore::decode_pair`]), the pair built once at the end (no intermediate pair is moved).
+/// What [`WireStore::decode_causal`] provides.
+#[inline(always)]
+pub(crate) fn read_causal_body<S: WireStore>(body: &[u8], cx: &mut DecodeCx) -> Result<Causal<S>, Error> {
+    let mut r = Reader::whole(body);
+    let context = read_context(&mut r, cx)?;
+    S::decode_pair(&mut r, context, cx)
+}
+
 /// The wire form of a causal pair: the context (which is also the replica table), then the store.
 #[derive(Serialize, Deserialize)]
 struct CausalWire<W> {
@@ -203,6 +213,18 @@ impl<S: WireStore> Causal<S> {
         let context = read_context(r, cx)?;
         let store = S::decode_wire(r, &ReplicaTable::of(&context), cx)?;
         Ok(Causal::from_parts(store, context))
+    }
+
+    /// [`Decode::decode_canonical`] of a causal type around a pair: `wrap(pair)` for the pair
+    /// `body` holds, built where it is returned ([`WireStore::decode_causal`]).
+    #[inline(always)]
+    pub(crate) fn decode_wrapped<R>(
+        body: &[u8],
+        cx: &mut DecodeCx,
+        wrap: impl FnOnce(Self) -> R,
+    ) -> Result<R, Error> {
+        // The reader refuses every non-canonical input as it reads (see `decode_canonical`).
+        S::decode_causal(body, cx, wrap)
     }
 
     /// The pair of a decoded store and context, if the store's dots are within the limits and
@@ -249,10 +271,7 @@ impl<S: WireStore> Decode for Causal<S> {
 
     #[inline(always)]
     fn decode_body(body: &[u8], cx: &mut DecodeCx) -> Result<Self, Error> {
-        // The parts in turn, the pair built once at the end: no intermediate pair is moved.
-        let mut r = Reader::whole(body);
-        let context = read_context(&mut r, cx)?;
-        S::decode_pair(&mut r, context, cx)
+        S::decode_causal(body, cx, |pair| pair)
     }
 
     fn decode_prefix<'b>(body: &'b [u8], cx: &mut DecodeCx) -> Result<(Self, &'b [u8]), Error> {

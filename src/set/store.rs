@@ -135,10 +135,9 @@ pub(super) struct Replicas {
 impl Replicas {
     /// The table of one replica with `live` live dots, inline, its lookup unbuilt: no
     /// allocation.
+    #[inline]
     fn one(id: ReplicaId, live: usize) -> Self {
-        let mut entries = SmallVec::new();
-        entries.push((id, live));
-        Replicas { entries, by_id: Vec::new() }
+        Replicas { entries: SmallVec::from_buf([(id, live)]), by_id: Vec::new() }
     }
 
     /// Whether the id lookup is unbuilt (a one-entry table).
@@ -321,20 +320,24 @@ pub(super) struct Packing<T, P> {
 }
 
 impl<T> Default for SetStore<T> {
+    #[inline(always)]
     fn default() -> Self {
         SetStore { repr: Repr::Narrow(Packing::default()) }
     }
 }
 
 impl<T, P> Default for Packing<T, P> {
+    #[inline(always)]
     fn default() -> Self {
+        // The hasher (a call) first: parts built before it were built aside, then copied.
+        let hasher = DefaultHashBuilder::default();
         Packing {
             slots: SlotVec::new(),
             by_elem: HashTable::new(),
             by_dot: HashTable::new(),
             extras: None,
             replicas: Replicas::default(),
-            hasher: DefaultHashBuilder::default(),
+            hasher,
         }
     }
 }
@@ -597,15 +600,17 @@ impl<T, P: Pack> Packing<T, P> {
     }
 
     /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
-    /// `replicas`, without indexes: no allocation (the slot is inline).
-    fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
+    /// `replicas`, without indexes: no allocation (the slot is inline). The caller makes the
+    /// hasher before the other parts (a call between them had them built aside, then copied).
+    #[inline]
+    fn of_one(elem: T, p: P, replicas: Replicas, hasher: DefaultHashBuilder) -> Self {
         Packing {
             slots: SlotVec::from_buf([Slot { elem, dot: p }]),
             by_elem: HashTable::new(),
             by_dot: HashTable::new(),
             extras: None,
             replicas,
-            hasher: DefaultHashBuilder::default(),
+            hasher,
         }
     }
 
@@ -1583,10 +1588,13 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     /// The store of one element with one live dot (what decoding a one-insert delta and a local insert build):
     /// no allocation (the slot and the one-entry replica table are inline); the indexes are built
     /// by the first mutation that needs them. The caller checks `dot.counter() <= MAX_COUNTER`.
+    #[inline]
     pub(crate) fn of_one(elem: T, dot: Dot) -> Self {
         debug_assert!(dot.counter() <= COUNTER_MASK);
+        // The hasher (a call) first, as in `Packing::default`.
+        let hasher = DefaultHashBuilder::default();
         let p = <u64 as Pack>::pack(0, dot.counter());
-        SetStore { repr: Repr::Narrow(Packing::of_one(elem, p, Replicas::one(dot.replica(), 1))) }
+        SetStore { repr: Repr::Narrow(Packing::of_one(elem, p, Replicas::one(dot.replica(), 1), hasher)) }
     }
 }
 

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::SetStore;
 use crate::Error;
-use crate::causal::{Causal, CausalContext, Dot};
+use crate::causal::{Causal, CausalContext, Dot, ReplicaId};
 use crate::wire::{DecodeCx, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots};
 
 /// The wire form of a store of two elements or more: grouped and sorted by reference, through
@@ -141,6 +141,28 @@ where
         }
     }
 
+    /// The body of a delta of one replica's operation (a context of one replica with one
+    /// range, and no element or one element of that replica) in one pass ([`read_delta`]);
+    /// any other body, and every error, through the general path.
+    #[inline(always)]
+    fn decode_causal<R>(
+        body: &[u8],
+        cx: &mut DecodeCx,
+        wrap: impl FnOnce(Causal<Self>) -> R,
+    ) -> Result<R, Error> {
+        // The pair is built here, in the returned value (a pair returned by `read_delta` was
+        // copied into it: 208 bytes for `u64` elements).
+        match read_delta::<T>(body, cx) {
+            Some(Delta { id, lo, hi, insert: None }) => {
+                Ok(wrap(Causal::from_parts(SetStore::default(), CausalContext::of_range(id, lo, hi))))
+            }
+            Some(Delta { id, lo, hi, insert: Some((elem, dot)) }) => {
+                Ok(wrap(Causal::from_parts(SetStore::of_one(elem, dot), CausalContext::of_range(id, lo, hi))))
+            }
+            None => read_general(body, cx).map(wrap),
+        }
+    }
+
     fn from_wire(wire: Self::Wire, table: &ReplicaTable, cx: &mut DecodeCx) -> Result<Self, Error> {
         cx.check_len("set.replicas", wire.len(), SetStore::<T>::MAX_REPLICAS)?;
         let total = wire.iter().fold(0usize, |acc, (_, g)| acc.saturating_add(g.len()));
@@ -178,6 +200,76 @@ where
         cx.check_len("set.elements", store.len(), cx.limits.max_elements)?;
         Ok(store)
     }
+}
+
+/// [`WireStore::decode_causal`] of a set through the general path: what decides every body the
+/// one-pass read does not take.
+#[inline(never)]
+fn read_general<T>(body: &[u8], cx: &mut DecodeCx) -> Result<Causal<SetStore<T>>, Error>
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    crate::causal::read_causal_body(body, cx)
+}
+
+/// The pair of a delta of one replica's operation, read in one pass from a whole body: the
+/// context `[(id, [(gap, len)])]` (one replica, one range), then the store `[]` (a remove delta)
+/// or `[(0, [(gap, element)])]` (an insert delta: its one dot in that range). `None` for any
+/// other body and for any body the general path refuses: this path only ever takes a valid
+/// body, checked against every limit the general path checks (the context reader of
+/// `causal::wire`, and [`read_small`]), and builds the same pair; the general path decides
+/// the rest, error included.
+#[inline(always)]
+fn read_delta<T>(body: &[u8], cx: &DecodeCx) -> Option<Delta<T>>
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    let l = &cx.limits;
+    // One replica (its id), one range.
+    let ([1], rest) = body.split_first_chunk::<1>()? else { return None };
+    let (id, rest) = rest.split_first_chunk::<16>()?;
+    let ([1], rest) = rest.split_first_chunk::<1>()? else { return None };
+    if l.max_replicas == 0 || l.max_ranges == 0 {
+        return None;
+    }
+    let mut r = Reader::whole(rest);
+    let (gap, len) = (r.u64().ok()?, r.u64().ok()?);
+    let lo = gap.checked_add(1)?;
+    let hi = lo.checked_add(len)?;
+    if hi > l.max_counter {
+        return None;
+    }
+    let id = ReplicaId::from_bytes(*id);
+    let insert = match r.rest() {
+        [0] => None,
+        // One group, of replica index 0, of one dot.
+        [1, 0, 1, tail @ ..] => {
+            if l.max_dots == 0 || l.max_elements == 0 {
+                return None;
+            }
+            let mut r = Reader::whole(tail);
+            let gap = r.u64().ok()?;
+            let elem: T = r.value().ok()?;
+            r.check_end().ok()?;
+            let n = gap.checked_add(1)?;
+            // In the range (so within `max_counter`), and within what the store packs.
+            if n < lo || n > hi || n > SetStore::<T>::MAX_COUNTER {
+                return None;
+            }
+            Some((elem, Dot::new(id, n)?))
+        }
+        _ => return None,
+    };
+    Some(Delta { id, lo, hi, insert })
+}
+
+/// A delta as [`read_delta`] found it: its context's one replica and range, and its one
+/// element with its dot (an insert) or none (a remove).
+struct Delta<T> {
+    id: ReplicaId,
+    lo: u64,
+    hi: u64,
+    insert: Option<(T, Dot)>,
 }
 
 /// A store as [`read_small`] found it.
@@ -231,4 +323,164 @@ fn read_small<T: Serialize + DeserializeOwned>(
         return Err(Error::DotOutsideContext { dot });
     }
     Ok(Small::One(elem, dot))
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::causal::read_causal_body;
+    use crate::wire::{Decode, to_bytes};
+    use crate::{Lattice, Limits, OrSet};
+
+    type Pair<T> = Causal<SetStore<T>>;
+
+    /// Decodes `body` both ways (the store's `decode_causal`, which tries the one-pass read
+    /// first, and the general path alone) and checks that they agree: the same error, or the
+    /// same pair, down to its bytes, its replica table and its allocations. Returns whether the
+    /// one-pass read took the body.
+    fn agree<T>(body: &[u8], limits: &Limits) -> bool
+    where
+        T: Serialize + DeserializeOwned + Hash + Eq + Clone + core::fmt::Debug,
+    {
+        let fast = Pair::<T>::decode_body(body, &mut DecodeCx::new(*limits));
+        let general = read_causal_body::<SetStore<T>>(body, &mut DecodeCx::new(*limits));
+        let took = read_delta::<T>(body, &DecodeCx::new(*limits)).is_some();
+        match (&fast, &general) {
+            (Ok(a), Ok(b)) => {
+                assert!(a == b, "values differ on {body:?}");
+                a.store.check_invariants();
+                let (mut x, mut y) = (Vec::new(), Vec::new());
+                a.encode_body(&mut x);
+                b.encode_body(&mut y);
+                assert_eq!(x, y, "{body:?}");
+                assert_eq!(a.store.room(), b.store.room(), "{body:?}");
+                assert_eq!(a.store.replica_table_len(), b.store.replica_table_len(), "{body:?}");
+                assert_eq!(
+                    a.store.single().map(|(r, n, _)| (r, n)),
+                    b.store.single().map(|(r, n, _)| (r, n))
+                );
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a, b, "{body:?}");
+                assert!(!took, "the one-pass read took a body the general path refuses: {body:?}");
+            }
+            _ => panic!("{body:?}: one-pass {:?}, general {:?}", fast.is_ok(), general.is_ok()),
+        }
+        took
+    }
+
+    /// Every delta of random histories on several replicas (inserts, removes, re-inserts of
+    /// elements other replicas hold, joins in random order), and each replica's state, decodes
+    /// alike through the one-pass read and the general path; the one-pass read takes the
+    /// deltas of one replica's single insert or remove whose context is one range (over a
+    /// third of them here: an insert that replaces another replica's dots, or a remove of such
+    /// dots, carries a larger context), and no state of more than one element.
+    #[test]
+    fn one_pass_delta_read_agrees_with_the_general_path_on_random_histories() {
+        fn run<T>(elem: fn(u64) -> T, seed: u64) -> (usize, usize)
+        where
+            T: Serialize + DeserializeOwned + Hash + Eq + Clone + core::fmt::Debug,
+        {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let ids: Vec<ReplicaId> = (0..4).map(|i| ReplicaId::from_u128(7 + i * 1_000_003)).collect();
+            let mut states: Vec<OrSet<T>> = (0..4).map(|_| OrSet::new()).collect();
+            let (mut taken, mut total) = (0, 0);
+            let limits = Limits::default();
+            for _ in 0..400 {
+                let i = rng.gen_range(0..4);
+                let e = elem(rng.gen_range(0..12));
+                let delta = match rng.gen_range(0..10) {
+                    0..=4 => states[i].insert(ids[i], e),
+                    5..=7 => states[i].remove(ids[i], &e),
+                    _ => {
+                        let j = rng.gen_range(0..4);
+                        let other = states[j].clone();
+                        let _ = states[i].join(other);
+                        continue;
+                    }
+                };
+                let bytes = to_bytes(&delta);
+                total += 1;
+                taken += usize::from(agree::<T>(&bytes[1..], &limits));
+                let state = to_bytes(&states[i]);
+                let took = agree::<T>(&state[1..], &limits);
+                assert!(!took || states[i].len() <= 1, "a state of several elements");
+            }
+            (taken, total)
+        }
+        for seed in 0..6 {
+            let (taken, total) = run(|e| e * 1_000_000_007, seed);
+            assert!(taken * 3 > total, "u64: the one-pass read took {taken} of {total} deltas");
+            let (taken, total) = run(|e| format!("element-{e}"), seed);
+            assert!(taken * 3 > total, "String: the one-pass read took {taken} of {total} deltas");
+        }
+    }
+
+    /// Every one-byte change, cut and extension of an insert delta (`u64` and `String`) and of
+    /// a remove delta decodes alike through the one-pass read and the general path (the same
+    /// error, or the same pair), under the default limits and under limits that refuse each
+    /// part of a delta (no replica, range, dot or element allowed; a counter bound inside the
+    /// range).
+    #[test]
+    fn every_mutation_of_a_delta_decodes_as_the_general_path() {
+        fn bodies<T: Decode>(delta: &T) -> Vec<Vec<u8>> {
+            let body = to_bytes(delta)[1..].to_vec();
+            let mut out = Vec::new();
+            for i in 0..body.len() {
+                for b in 0..=255u8 {
+                    let mut m = body.clone();
+                    m[i] = b;
+                    out.push(m);
+                }
+                out.push(body[..i].to_vec());
+            }
+            for b in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut m = body.clone();
+                m.push(b);
+                out.push(m);
+            }
+            out.push(body);
+            out
+        }
+        let d = Limits::default();
+        let limits = [
+            d,
+            Limits { max_replicas: 0, ..d },
+            Limits { max_ranges: 0, ..d },
+            Limits { max_dots: 0, ..d },
+            Limits { max_elements: 0, ..d },
+            Limits { max_counter: 300, ..d },
+        ];
+        let peer = ReplicaId::from_u128(99);
+        let mut s = OrSet::<u64>::new();
+        let mut t = OrSet::<String>::new();
+        for i in 0..300 {
+            let _ = s.insert(peer, i);
+            let _ = t.insert(peer, format!("e{i}"));
+        }
+        let insert = s.insert(peer, 1 << 40);
+        let remove = s.remove(ReplicaId::from_u128(5), &7);
+        let sinsert = t.insert(peer, String::from("element-1099511627776"));
+        let (mut taken, mut total) = (0usize, 0usize);
+        for l in &limits {
+            for b in bodies(&insert).iter().chain(&bodies(&remove)) {
+                taken += usize::from(agree::<u64>(b, l));
+                total += 1;
+            }
+            for b in &bodies(&sinsert) {
+                taken += usize::from(agree::<String>(b, l));
+                total += 1;
+            }
+        }
+        // The one-pass read took the valid ones (the deltas, and each mutation that is still a
+        // valid delta of that shape).
+        assert!(taken > 6 && taken < total / 4, "took {taken} of {total}");
+    }
 }

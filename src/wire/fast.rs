@@ -281,9 +281,14 @@ impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
         visitor.visit_borrowed_str(s)
     }
 
+    /// An owned string: the bytes copied into the string's own buffer, then checked UTF-8
+    /// there (what a `String` does anyway: its one allocation). The check runs word by word
+    /// on the buffer's aligned start, where on the input's (aligned anywhere) it ran byte by
+    /// byte for a short string: 152 instructions for 20 ASCII bytes, against about 30.
     #[inline]
     fn deserialize_string<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
-        self.deserialize_str(visitor)
+        let s = alloc::string::String::from_utf8(self.take_n()?.to_vec()).map_err(|_| GiveUp)?;
+        visitor.visit_string(s)
     }
 
     #[inline]
