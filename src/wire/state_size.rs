@@ -39,6 +39,8 @@ use crate::lattice::Decompose;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
+use super::ser::varint_len;
+
 /// Replica ids, each with the hash of its place in the value; inline for a delta's few.
 type PlacedIds = SmallVec<[(u64, [u8; 16]); 4]>;
 
@@ -382,11 +384,6 @@ fn index_cap(limits: &Limits) -> usize {
     limits.max_replicas.min(u32::MAX as usize)
 }
 
-/// The bytes of `v` as a varint.
-fn varint_width(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
-}
-
 /// A serde serializer that only looks: it collects the `u32`s (replica indices are `u32`s) and
 /// the 16-byte tuples (replica ids) of a value, each id with where it stands in the value.
 pub(crate) struct Scan {
@@ -409,7 +406,7 @@ pub(crate) struct Scan {
 
 impl Scan {
     fn new(cap: usize, histogram: bool) -> Self {
-        let widest = varint_width(cap.saturating_sub(1) as u64);
+        let widest = varint_len(cap.saturating_sub(1) as u64);
         Scan {
             cap,
             histogram,
@@ -431,7 +428,7 @@ impl Scan {
         if i >= self.cap || i >= self.ids.len() {
             return;
         }
-        self.pad += self.widest.saturating_sub(varint_width(u64::from(v)));
+        self.pad += self.widest.saturating_sub(varint_len(u64::from(v)));
         if self.histogram {
             if self.hist.len() <= i {
                 self.hist.resize(i + 1, 0);
