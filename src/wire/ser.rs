@@ -144,10 +144,15 @@ impl Sink for Count {
     }
 }
 
-/// The bytes of `v` as a varint.
+/// The bytes of `v` as a varint: one below 128 (most lengths and indices), else
+/// `ceil(bits / 7)` by a multiply (exact for bits up to 70).
 #[inline]
 pub(crate) fn varint_len(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+    if v < 0x80 {
+        return 1;
+    }
+    let bits = 64 - v.leading_zeros();
+    (((bits + 6) * 37) >> 8) as usize
 }
 
 /// Whether `expected` is exactly the postcard encoding of `v` (`false` also when postcard
