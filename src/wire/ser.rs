@@ -19,10 +19,11 @@ use serde::ser::{self, Serializer};
 
 use super::{Reader, Writer};
 
-/// The error of the serializer: a sequence or map of unknown length (postcard needs the length
-/// first, and refuses it too), a `Display` that failed inside `collect_str`, a custom error of
-/// the value's own `Serialize` impl, or (a [`Compare`]) a byte that differs from the expected
-/// one. Never raised by the crate's types into a [`Writer`] or a [`Count`].
+/// The error of the serializer (and of `StateSize`'s scan): a sequence or map of unknown length
+/// (postcard needs the length first, and refuses it too), a `Display` that failed inside
+/// `collect_str`, a custom error of the value's own `Serialize` impl, or (a [`Compare`]) a byte
+/// that differs from the expected one. Never raised by the crate's types into a [`Writer`] or a
+/// [`Count`].
 #[derive(Debug)]
 pub(crate) struct SerError;
 
