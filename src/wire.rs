@@ -858,7 +858,7 @@ impl<'a> Writer<'a> {
     #[inline]
     pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
         // The writer is the serializer's sink (`ser.rs`): no postcard serializer built per value.
-        v.serialize(&mut ser::Ser(Writer { out: &mut *self.out })).expect("serialization into memory");
+        v.serialize(&mut ser::Ser(self)).expect("serialization into memory");
     }
 }
 

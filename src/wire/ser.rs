@@ -64,8 +64,9 @@ pub(crate) trait Sink {
     }
 }
 
-/// Appends the bytes (the direct encoders' output).
-impl Sink for Writer<'_> {
+/// Appends the bytes (the direct encoders' output; borrowed, so that the serializer is one
+/// pointer to the writer, as the direct encoders hold it).
+impl Sink for &mut Writer<'_> {
     #[inline(always)]
     fn byte(&mut self, b: u8) -> Res {
         Writer::byte(self, b);
