@@ -21,67 +21,6 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
-/// The compound forms (sequences, tuples, structs, their variants, maps) of a serde serializer
-/// that handles parts in order with nothing around them (lengths and variant indices are taken
-/// when the compound starts): every part goes to the serializer itself. For `&mut $ty`, with the
-/// error type `$err`; `seq:` lists the traits whose part method is `$m(value)`, `named:` those
-/// whose part method is `serialize_field(name, value)`, `map` adds `SerializeMap`.
-macro_rules! forward_compounds {
-    ($ty:ty, $err:ty; seq: $($tr:ident :: $m:ident),*; named: $($named:ident),* $(; $map:ident)?) => {
-        $(impl serde::ser::$tr for &mut $ty {
-            type Ok = ();
-            type Error = $err;
-
-            #[inline]
-            fn $m<T: ?Sized + serde::Serialize>(&mut self, value: &T) -> Result<(), $err> {
-                value.serialize(&mut **self)
-            }
-
-            #[inline]
-            fn end(self) -> Result<(), $err> {
-                Ok(())
-            }
-        })*
-        $(impl serde::ser::$named for &mut $ty {
-            type Ok = ();
-            type Error = $err;
-
-            #[inline]
-            fn serialize_field<T: ?Sized + serde::Serialize>(
-                &mut self,
-                _name: &'static str,
-                value: &T,
-            ) -> Result<(), $err> {
-                value.serialize(&mut **self)
-            }
-
-            #[inline]
-            fn end(self) -> Result<(), $err> {
-                Ok(())
-            }
-        })*
-        $(impl serde::ser::$map for &mut $ty {
-            type Ok = ();
-            type Error = $err;
-
-            #[inline]
-            fn serialize_key<T: ?Sized + serde::Serialize>(&mut self, key: &T) -> Result<(), $err> {
-                key.serialize(&mut **self)
-            }
-
-            #[inline]
-            fn serialize_value<T: ?Sized + serde::Serialize>(&mut self, value: &T) -> Result<(), $err> {
-                value.serialize(&mut **self)
-            }
-
-            #[inline]
-            fn end(self) -> Result<(), $err> {
-                Ok(())
-            }
-        })?
-    };
-}
-
 mod fast;
 mod ser;
 mod state_size;
@@ -936,53 +875,16 @@ impl<'a> Writer<'a> {
     /// If `v`'s `Serialize` impl fails (see [`Decode::encode_body`]).
     #[inline]
     pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
-        // The writer is the serializer (`ser.rs`): no postcard serializer built per value.
+        // The writer is the serializer's sink (`ser.rs`): no postcard serializer built per value.
         v.serialize(&mut ser::Ser(self)).expect("serialization into memory");
     }
 }
 
-/// A postcard output that allocates nothing and only checks that the bytes written are exactly
-/// `expected`: the canonical-form check of a decode, stopping at the first difference.
-struct SameAs<'a> {
-    expected: &'a [u8],
-}
-
-impl postcard::ser_flavors::Flavor for SameAs<'_> {
-    type Output = bool;
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        match self.expected.strip_prefix(data) {
-            Some(rest) => {
-                self.expected = rest;
-                Ok(())
-            }
-            None => Err(postcard::Error::SerializeBufferFull),
-        }
-    }
-
-    #[inline]
-    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        match self.expected.split_first() {
-            Some((&b, rest)) if b == data => {
-                self.expected = rest;
-                Ok(())
-            }
-            _ => Err(postcard::Error::SerializeBufferFull),
-        }
-    }
-
-    fn finalize(self) -> postcard::Result<bool> {
-        Ok(self.expected.is_empty())
-    }
-}
-
-/// Whether `rest` is exactly the canonical encoding of `v`: `v` is encoded again into a
-/// comparing output (nothing allocated for the bytes; the first difference stops it).
-/// The comparer of [`fast`] first; postcard decides when it reports no match.
+/// Whether `rest` is exactly the canonical encoding of `v`: `v` is encoded again against it
+/// (nothing allocated for the bytes; the first difference stops it).
 #[inline]
 fn is_canonical<T: Serialize + ?Sized>(v: &T, rest: &[u8]) -> bool {
-    fast::same(v, rest) || postcard::serialize_with_flavor(v, SameAs { expected: rest }).unwrap_or(false)
+    ser::same(v, rest)
 }
 
 /// Decodes bytes written by [`to_bytes`], checking the version and every invariant with the
@@ -1062,10 +964,14 @@ pub fn encoded_len<T: Decode>(value: &T) -> usize {
     serde_len(value)
 }
 
-/// [`encoded_len`] of any `Serialize` value: the length of its postcard bytes, plus the version
-/// byte.
+/// [`encoded_len`] of any `Serialize` value: the length of its postcard bytes (counted by the
+/// serializer of `ser.rs`, nothing written), plus the version byte.
+///
+/// # Panics
+///
+/// If `value`'s `Serialize` impl fails (see [`Decode::encode_body`]).
 pub(crate) fn serde_len<T: Serialize>(value: &T) -> usize {
-    1 + postcard::experimental::serialized_size(value).expect("serialization into memory")
+    1 + ser::count(value).expect("serialization into memory")
 }
 
 /// Validated receipt from bytes: decodes `bytes` under `policy.limits` (all of them), validates

@@ -1,7 +1,7 @@
 //! Fast paths for the serde parts of a decode (the elements of a set, the keys of a map, plain
-//! values): a strict reader of the postcard format as a serde `Deserializer`, and a serde
-//! `Serializer` that compares the postcard bytes of a value with the bytes it was read from
-//! (the canonical-form check) without writing them anywhere.
+//! values): a strict reader of the postcard format as a serde `Deserializer`, and [`same`], the
+//! canonical-form check (the serializer of `ser.rs` comparing the postcard bytes of a value with
+//! the bytes it was read from, writing them nowhere).
 //!
 //! Both only ever speed a decode up, never decide it: when either gives up ([`GiveUp`]: an input
 //! it does not take, such as an over-long varint, `bool` 2 or invalid UTF-8, a mismatch, or a
@@ -12,7 +12,7 @@
 //! every input it refuses postcard either refuses too or the canonical check refuses.
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
-use serde::ser::{self, Serialize};
+use serde::ser::Serialize;
 
 use super::Reader;
 
@@ -29,13 +29,6 @@ impl core::fmt::Display for GiveUp {
 impl de::StdError for GiveUp {}
 
 impl de::Error for GiveUp {
-    #[inline]
-    fn custom<M: core::fmt::Display>(_: M) -> Self {
-        GiveUp
-    }
-}
-
-impl ser::Error for GiveUp {
     #[inline]
     fn custom<M: core::fmt::Display>(_: M) -> Self {
         GiveUp
@@ -59,12 +52,11 @@ pub(super) fn take<'b, T: de::Deserialize<'b>>(r: &mut Reader<'b>) -> Fast<T> {
     Ok(v)
 }
 
-/// Whether `expected` is exactly the postcard encoding of `v` (`false` also when the comparer
-/// does not handle the shape of `v`: the caller then asks postcard).
+/// Whether `expected` is exactly the postcard encoding of `v`: the serializer of `ser.rs`
+/// comparing instead of writing (every shape; `false` also when postcard refuses `v`).
 #[inline]
 pub(super) fn same<T: Serialize + ?Sized>(v: &T, expected: &[u8]) -> bool {
-    let mut s = Same { rest: Reader::prefix(expected) };
-    v.serialize(&mut s).is_ok() && s.rest.rest().is_empty()
+    super::ser::same(v, expected)
 }
 
 /// The strict reader: a serde `Deserializer` over a [`Reader`].
@@ -371,242 +363,6 @@ impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
         visitor: V,
     ) -> Fast<V::Value> {
         visitor.visit_enum(self)
-    }
-
-    fn is_human_readable(&self) -> bool {
-        false
-    }
-}
-
-/// The comparer: a serde `Serializer` that matches each part of the postcard encoding of the
-/// value against the bytes left, read strictly (a minimal varint is equal to another exactly
-/// when its value is), giving up at the first difference.
-struct Same<'a> {
-    rest: Reader<'a>,
-}
-
-impl Same<'_> {
-    #[inline]
-    fn byte(&mut self, b: u8) -> Fast<()> {
-        match self.rest.bytes.split_first() {
-            Some((&x, rest)) if x == b => {
-                self.rest.bytes = rest;
-                Ok(())
-            }
-            _ => Err(GiveUp),
-        }
-    }
-
-    /// A varint of `BITS` bits, equal to `v` (minimal encodings are equal exactly when their
-    /// values are).
-    #[inline(always)]
-    fn varint<const BITS: u32>(&mut self, v: u64) -> Fast<()> {
-        match self.rest.varint(BITS.div_ceil(7) as usize, last_max(BITS)) {
-            Ok(x) if x == v => Ok(()),
-            _ => Err(GiveUp),
-        }
-    }
-
-    #[inline]
-    fn raw(&mut self, b: &[u8]) -> Fast<()> {
-        match self.rest.bytes.strip_prefix(b) {
-            Some(rest) => {
-                self.rest.bytes = rest;
-                Ok(())
-            }
-            None => Err(GiveUp),
-        }
-    }
-
-    #[inline]
-    fn prefixed(&mut self, b: &[u8]) -> Fast<()> {
-        self.varint::<64>(b.len() as u64)?;
-        self.raw(b)
-    }
-}
-
-forward_compounds!(Same<'_>, GiveUp;
-    seq: SerializeSeq::serialize_element, SerializeTuple::serialize_element,
-        SerializeTupleStruct::serialize_field;
-    named: SerializeStruct);
-
-/// `serialize_$name` of a varint of `$bits` bits (zig-zag for the signed types).
-macro_rules! same_varint {
-    ($($name:ident, $t:ty, $bits:expr, $signed:expr;)*) => {$(
-        #[inline]
-        fn $name(self, v: $t) -> Fast<()> {
-            let bits: u32 = $bits;
-            let u = if $signed {
-                let v = v as i64;
-                ((v << 1) ^ (v >> (bits - 1))) as u64 & (u64::MAX >> (64 - bits))
-            } else {
-                v as u64
-            };
-            self.varint::<$bits>(u)
-        }
-    )*};
-}
-
-impl ser::Serializer for &mut Same<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-    type SerializeSeq = Self;
-    type SerializeTuple = Self;
-    type SerializeTupleStruct = Self;
-    type SerializeTupleVariant = ser::Impossible<(), GiveUp>;
-    type SerializeMap = ser::Impossible<(), GiveUp>;
-    type SerializeStruct = Self;
-    type SerializeStructVariant = ser::Impossible<(), GiveUp>;
-
-    same_varint! {
-        serialize_u16, u16, 16, false;
-        serialize_u32, u32, 32, false;
-        serialize_u64, u64, 64, false;
-        serialize_i16, i16, 16, true;
-        serialize_i32, i32, 32, true;
-        serialize_i64, i64, 64, true;
-    }
-
-    #[inline]
-    fn serialize_bool(self, v: bool) -> Fast<()> {
-        self.byte(u8::from(v))
-    }
-
-    #[inline]
-    fn serialize_u8(self, v: u8) -> Fast<()> {
-        self.byte(v)
-    }
-
-    #[inline]
-    fn serialize_i8(self, v: i8) -> Fast<()> {
-        self.byte(v as u8)
-    }
-
-    #[inline]
-    fn serialize_f32(self, v: f32) -> Fast<()> {
-        self.raw(&v.to_bits().to_le_bytes())
-    }
-
-    #[inline]
-    fn serialize_f64(self, v: f64) -> Fast<()> {
-        self.raw(&v.to_bits().to_le_bytes())
-    }
-
-    #[inline]
-    fn serialize_char(self, v: char) -> Fast<()> {
-        self.prefixed(v.encode_utf8(&mut [0u8; 4]).as_bytes())
-    }
-
-    #[inline]
-    fn serialize_str(self, v: &str) -> Fast<()> {
-        self.prefixed(v.as_bytes())
-    }
-
-    #[inline]
-    fn serialize_bytes(self, v: &[u8]) -> Fast<()> {
-        self.prefixed(v)
-    }
-
-    #[inline]
-    fn serialize_none(self) -> Fast<()> {
-        self.byte(0)
-    }
-
-    #[inline]
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Fast<()> {
-        self.byte(1)?;
-        v.serialize(self)
-    }
-
-    #[inline]
-    fn serialize_unit(self) -> Fast<()> {
-        Ok(())
-    }
-
-    #[inline]
-    fn serialize_unit_struct(self, _: &'static str) -> Fast<()> {
-        Ok(())
-    }
-
-    #[inline]
-    fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Fast<()> {
-        self.varint::<32>(u64::from(index))
-    }
-
-    #[inline]
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Fast<()> {
-        v.serialize(self)
-    }
-
-    #[inline]
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        index: u32,
-        _: &'static str,
-        v: &T,
-    ) -> Fast<()> {
-        self.varint::<32>(u64::from(index))?;
-        v.serialize(self)
-    }
-
-    #[inline]
-    fn serialize_seq(self, len: Option<usize>) -> Fast<Self> {
-        // Postcard refuses a sequence of unknown length.
-        self.varint::<64>(len.ok_or(GiveUp)? as u64)?;
-        Ok(self)
-    }
-
-    #[inline]
-    fn serialize_tuple(self, _: usize) -> Fast<Self> {
-        Ok(self)
-    }
-
-    #[inline]
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Fast<Self> {
-        Ok(self)
-    }
-
-    #[inline]
-    fn serialize_struct(self, _: &'static str, _: usize) -> Fast<Self> {
-        Ok(self)
-    }
-
-    fn serialize_i128(self, _: i128) -> Fast<()> {
-        Err(GiveUp)
-    }
-
-    fn serialize_u128(self, _: u128) -> Fast<()> {
-        Err(GiveUp)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Fast<Self::SerializeTupleVariant> {
-        Err(GiveUp)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Fast<Self::SerializeMap> {
-        Err(GiveUp)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Fast<Self::SerializeStructVariant> {
-        Err(GiveUp)
-    }
-
-    fn collect_str<T: core::fmt::Display + ?Sized>(self, _: &T) -> Fast<()> {
-        // The provided method formats into a `String`: postcard writes it without one.
-        Err(GiveUp)
     }
 
     fn is_human_readable(&self) -> bool {

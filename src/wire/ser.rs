@@ -1,5 +1,8 @@
-//! The postcard format written by serde straight into a [`Writer`]: what the direct encoders
-//! use for the parts they do not write field by field (elements, keys, values of other types).
+//! The postcard format written by serde, once, for every place its bytes go ([`Sink`]): the
+//! output of the direct encoders (a [`Writer`], for the parts they do not write field by field:
+//! elements, keys, values of other types), the canonical check of a decode ([`Compare`]: the
+//! bytes of the value against the bytes it was read from, nothing written) and the encoded
+//! length ([`Count`]).
 //!
 //! The same bytes as postcard's own serializer (`tests/wire.rs` compares them on every golden
 //! value and on random histories): unsigned integers above `u8` as minimal LEB128 varints, signed
@@ -14,48 +17,175 @@ use core::fmt;
 use serde::Serialize;
 use serde::ser::{self, Serializer};
 
-use super::Writer;
+use super::{Reader, Writer};
 
-/// The error of a [`Writer`] used as a serde serializer: a sequence or map of unknown length
-/// (postcard needs the length first), a `Display` that failed inside `collect_str`, or a
-/// custom error of the value's own `Serialize` impl. Never raised by the crate's types.
+/// The error of the serializer (and of `StateSize`'s scan): a sequence or map of unknown length
+/// (postcard needs the length first, and refuses it too), a `Display` that failed inside
+/// `collect_str`, a custom error of the value's own `Serialize` impl, or (a [`Compare`]) a byte
+/// that differs from the expected one. Never raised by the crate's types into a [`Writer`] or a
+/// [`Count`].
 #[derive(Debug)]
-pub(crate) struct WriteError;
+pub(crate) struct SerError;
 
-impl fmt::Display for WriteError {
+impl fmt::Display for SerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("value not serializable in the compact format")
     }
 }
 
-impl ser::StdError for WriteError {}
+impl ser::StdError for SerError {}
 
-impl ser::Error for WriteError {
+impl ser::Error for SerError {
     fn custom<M: fmt::Display>(_msg: M) -> Self {
-        WriteError
+        SerError
     }
 }
 
-type Res = Result<(), WriteError>;
+type Res = Result<(), SerError>;
 
-impl Writer<'_> {
-    /// A `u128` varint (LEB128, minimal).
-    fn varint128(&mut self, mut v: u128) {
+/// Where the serializer's bytes go: the three operations of the postcard format.
+pub(crate) trait Sink {
+    /// One byte.
+    fn byte(&mut self, b: u8) -> Res;
+
+    /// Raw bytes.
+    fn bytes(&mut self, b: &[u8]) -> Res;
+
+    /// A `u64` varint (LEB128, minimal).
+    fn varint(&mut self, v: u64) -> Res;
+
+    /// A `u128` varint (LEB128, minimal), a byte at a time.
+    fn varint128(&mut self, mut v: u128) -> Res {
         while v >= 0x80 {
-            self.byte((v as u8) | 0x80);
+            self.byte((v as u8) | 0x80)?;
             v >>= 7;
         }
-        self.byte(v as u8);
+        self.byte(v as u8)
     }
 }
 
-/// A [`Writer`] as a serde serializer (a crate-private wrapper: the writer itself is public
-/// plumbing, and its serializer's error type is not).
-pub(crate) struct Ser<'w, 'a>(pub(crate) &'w mut Writer<'a>);
+/// Appends the bytes (the direct encoders' output; borrowed, so that the serializer is one
+/// pointer to the writer, as the direct encoders hold it).
+impl Sink for &mut Writer<'_> {
+    #[inline(always)]
+    fn byte(&mut self, b: u8) -> Res {
+        Writer::byte(self, b);
+        Ok(())
+    }
 
-impl Serializer for &mut Ser<'_, '_> {
+    #[inline(always)]
+    fn bytes(&mut self, b: &[u8]) -> Res {
+        Writer::bytes(self, b);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn varint(&mut self, v: u64) -> Res {
+        Writer::varint(self, v);
+        Ok(())
+    }
+}
+
+/// Checks the bytes against the expected bytes left, stopping at the first difference. A
+/// varint is read strictly and compared by value: minimal encodings are equal exactly when
+/// their values are (an over-long one never matches).
+pub(crate) struct Compare<'a>(Reader<'a>);
+
+impl Sink for Compare<'_> {
+    #[inline]
+    fn byte(&mut self, b: u8) -> Res {
+        match self.0.bytes.split_first() {
+            Some((&x, rest)) if x == b => {
+                self.0.bytes = rest;
+                Ok(())
+            }
+            _ => Err(SerError),
+        }
+    }
+
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) -> Res {
+        match self.0.bytes.strip_prefix(b) {
+            Some(rest) => {
+                self.0.bytes = rest;
+                Ok(())
+            }
+            None => Err(SerError),
+        }
+    }
+
+    #[inline(always)]
+    fn varint(&mut self, v: u64) -> Res {
+        match self.0.u64() {
+            Ok(x) if x == v => Ok(()),
+            _ => Err(SerError),
+        }
+    }
+}
+
+/// Counts the bytes.
+pub(crate) struct Count(pub(crate) usize);
+
+impl Sink for Count {
+    #[inline]
+    fn byte(&mut self, _: u8) -> Res {
+        self.0 += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) -> Res {
+        self.0 += b.len();
+        Ok(())
+    }
+
+    #[inline]
+    fn varint(&mut self, v: u64) -> Res {
+        self.0 += varint_len(v);
+        Ok(())
+    }
+}
+
+/// The bytes of `v` as a varint: one below 128 (most lengths and indices), else
+/// `ceil(bits / 7)` by a multiply (exact for bits up to 70).
+#[inline]
+pub(crate) fn varint_len(v: u64) -> usize {
+    if v < 0x80 {
+        return 1;
+    }
+    let bits = 64 - v.leading_zeros();
+    (((bits + 6) * 37) >> 8) as usize
+}
+
+/// Whether `expected` is exactly the postcard encoding of `v` (`false` also when postcard
+/// refuses to encode `v`: a sequence of unknown length, a failing `Serialize` impl).
+#[inline]
+pub(crate) fn same<T: Serialize + ?Sized>(v: &T, expected: &[u8]) -> bool {
+    let mut s = Ser(Compare(Reader::prefix(expected)));
+    v.serialize(&mut s).is_ok() && s.0.0.bytes.is_empty()
+}
+
+/// The length of the postcard encoding of `v`, counted without writing it.
+pub(crate) fn count<T: Serialize + ?Sized>(v: &T) -> Result<usize, SerError> {
+    let mut s = Ser(Count(0));
+    v.serialize(&mut s)?;
+    Ok(s.0.0)
+}
+
+/// The serializer of the postcard format into a [`Sink`] (a crate-private wrapper: the writer
+/// is public plumbing, and the serializer's error type is not).
+pub(crate) struct Ser<S>(pub(crate) S);
+
+impl<S: Sink> Ser<S> {
+    #[inline(always)]
+    fn len(&mut self, n: usize) -> Res {
+        self.0.varint(n as u64)
+    }
+}
+
+impl<S: Sink> Serializer for &mut Ser<S> {
     type Ok = ();
-    type Error = WriteError;
+    type Error = SerError;
     type SerializeSeq = Self;
     type SerializeTuple = Self;
     type SerializeTupleStruct = Self;
@@ -71,80 +201,67 @@ impl Serializer for &mut Ser<'_, '_> {
 
     #[inline]
     fn serialize_bool(self, v: bool) -> Res {
-        self.0.byte(u8::from(v));
-        Ok(())
+        self.0.byte(u8::from(v))
     }
 
     #[inline]
     fn serialize_i8(self, v: i8) -> Res {
-        self.0.byte(v as u8);
-        Ok(())
+        self.0.byte(v as u8)
     }
 
     #[inline]
     fn serialize_i16(self, v: i16) -> Res {
-        self.0.varint(u64::from(((v << 1) ^ (v >> 15)) as u16));
-        Ok(())
+        self.0.varint(u64::from(((v << 1) ^ (v >> 15)) as u16))
     }
 
     #[inline]
     fn serialize_i32(self, v: i32) -> Res {
-        self.0.varint(u64::from(((v << 1) ^ (v >> 31)) as u32));
-        Ok(())
+        self.0.varint(u64::from(((v << 1) ^ (v >> 31)) as u32))
     }
 
     #[inline]
     fn serialize_i64(self, v: i64) -> Res {
-        self.0.varint(((v << 1) ^ (v >> 63)) as u64);
-        Ok(())
+        self.0.varint(((v << 1) ^ (v >> 63)) as u64)
     }
 
     #[inline]
     fn serialize_i128(self, v: i128) -> Res {
-        self.0.varint128(((v << 1) ^ (v >> 127)) as u128);
-        Ok(())
+        self.0.varint128(((v << 1) ^ (v >> 127)) as u128)
     }
 
     #[inline]
     fn serialize_u8(self, v: u8) -> Res {
-        self.0.byte(v);
-        Ok(())
+        self.0.byte(v)
     }
 
     #[inline]
     fn serialize_u16(self, v: u16) -> Res {
-        self.0.varint(u64::from(v));
-        Ok(())
+        self.0.varint(u64::from(v))
     }
 
     #[inline]
     fn serialize_u32(self, v: u32) -> Res {
-        self.0.varint(u64::from(v));
-        Ok(())
+        self.0.varint(u64::from(v))
     }
 
     #[inline]
     fn serialize_u64(self, v: u64) -> Res {
-        self.0.varint(v);
-        Ok(())
+        self.0.varint(v)
     }
 
     #[inline]
     fn serialize_u128(self, v: u128) -> Res {
-        self.0.varint128(v);
-        Ok(())
+        self.0.varint128(v)
     }
 
     #[inline]
     fn serialize_f32(self, v: f32) -> Res {
-        self.0.bytes(&v.to_bits().to_le_bytes());
-        Ok(())
+        self.0.bytes(&v.to_bits().to_le_bytes())
     }
 
     #[inline]
     fn serialize_f64(self, v: f64) -> Res {
-        self.0.bytes(&v.to_bits().to_le_bytes());
-        Ok(())
+        self.0.bytes(&v.to_bits().to_le_bytes())
     }
 
     #[inline]
@@ -154,27 +271,23 @@ impl Serializer for &mut Ser<'_, '_> {
 
     #[inline]
     fn serialize_str(self, v: &str) -> Res {
-        self.0.len(v.len());
-        self.0.bytes(v.as_bytes());
-        Ok(())
+        self.serialize_bytes(v.as_bytes())
     }
 
     #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Res {
-        self.0.len(v.len());
-        self.0.bytes(v);
-        Ok(())
+        self.len(v.len())?;
+        self.0.bytes(v)
     }
 
     #[inline]
     fn serialize_none(self) -> Res {
-        self.0.byte(0);
-        Ok(())
+        self.0.byte(0)
     }
 
     #[inline]
     fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Res {
-        self.0.byte(1);
+        self.0.byte(1)?;
         value.serialize(self)
     }
 
@@ -190,8 +303,7 @@ impl Serializer for &mut Ser<'_, '_> {
 
     #[inline]
     fn serialize_unit_variant(self, _name: &'static str, index: u32, _variant: &'static str) -> Res {
-        self.0.varint(u64::from(index));
-        Ok(())
+        self.0.varint(u64::from(index))
     }
 
     #[inline]
@@ -207,23 +319,23 @@ impl Serializer for &mut Ser<'_, '_> {
         _variant: &'static str,
         value: &T,
     ) -> Res {
-        self.0.varint(u64::from(index));
+        self.0.varint(u64::from(index))?;
         value.serialize(self)
     }
 
     #[inline]
-    fn serialize_seq(self, len: Option<usize>) -> Result<Self, WriteError> {
-        self.0.len(len.ok_or(WriteError)?);
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self, SerError> {
+        self.len(len.ok_or(SerError)?)?;
         Ok(self)
     }
 
     #[inline]
-    fn serialize_tuple(self, _len: usize) -> Result<Self, WriteError> {
+    fn serialize_tuple(self, _len: usize) -> Result<Self, SerError> {
         Ok(self)
     }
 
     #[inline]
-    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self, WriteError> {
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self, SerError> {
         Ok(self)
     }
 
@@ -234,19 +346,19 @@ impl Serializer for &mut Ser<'_, '_> {
         index: u32,
         _variant: &'static str,
         _len: usize,
-    ) -> Result<Self, WriteError> {
-        self.0.varint(u64::from(index));
+    ) -> Result<Self, SerError> {
+        self.0.varint(u64::from(index))?;
         Ok(self)
     }
 
     #[inline]
-    fn serialize_map(self, len: Option<usize>) -> Result<Self, WriteError> {
-        self.0.len(len.ok_or(WriteError)?);
+    fn serialize_map(self, len: Option<usize>) -> Result<Self, SerError> {
+        self.len(len.ok_or(SerError)?)?;
         Ok(self)
     }
 
     #[inline]
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, WriteError> {
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self, SerError> {
         Ok(self)
     }
 
@@ -257,40 +369,76 @@ impl Serializer for &mut Ser<'_, '_> {
         index: u32,
         _variant: &'static str,
         _len: usize,
-    ) -> Result<Self, WriteError> {
-        self.0.varint(u64::from(index));
+    ) -> Result<Self, SerError> {
+        self.0.varint(u64::from(index))?;
         Ok(self)
     }
 
     /// The length first, so the text is formatted twice: once counted, once written.
     fn collect_str<T: ?Sized + fmt::Display>(self, value: &T) -> Res {
-        struct Count(usize);
-        impl fmt::Write for Count {
+        struct Out<'x, S>(&'x mut S);
+        impl<S: Sink> fmt::Write for Out<'_, S> {
             fn write_str(&mut self, s: &str) -> fmt::Result {
-                self.0 += s.len();
-                Ok(())
-            }
-        }
-        struct Out<'x, 'y>(&'x mut Writer<'y>);
-        impl fmt::Write for Out<'_, '_> {
-            fn write_str(&mut self, s: &str) -> fmt::Result {
-                self.0.bytes(s.as_bytes());
-                Ok(())
+                self.0.bytes(s.as_bytes()).map_err(|_| fmt::Error)
             }
         }
         let mut n = Count(0);
-        fmt::write(&mut n, format_args!("{value}")).map_err(|_| WriteError)?;
-        self.0.len(n.0);
-        fmt::write(&mut Out(self.0), format_args!("{value}")).map_err(|_| WriteError)
+        fmt::write(&mut Out(&mut n), format_args!("{value}")).map_err(|_| SerError)?;
+        self.len(n.0)?;
+        fmt::write(&mut Out(&mut self.0), format_args!("{value}")).map_err(|_| SerError)
     }
 }
 
-// The compound forms: their parts in order, nothing around them (lengths and variant indices
-// are written when they start).
-forward_compounds!(Ser<'_, '_>, WriteError;
-    seq: SerializeSeq::serialize_element, SerializeTuple::serialize_element,
-        SerializeTupleStruct::serialize_field, SerializeTupleVariant::serialize_field;
-    named: SerializeStruct, SerializeStructVariant; SerializeMap);
+/// The compound forms: their parts in order, nothing around them (lengths and variant indices
+/// are taken when the compound starts). `$m` is the part method, `$name` a field name if it
+/// has one.
+macro_rules! parts {
+    ($($tr:ident :: $m:ident ($($name:ident)?)),*) => {$(
+        impl<S: Sink> ser::$tr for &mut Ser<S> {
+            type Ok = ();
+            type Error = SerError;
+
+            #[inline]
+            fn $m<T: ?Sized + Serialize>(&mut self, $($name: &'static str,)? value: &T) -> Res {
+                value.serialize(&mut **self)
+            }
+
+            #[inline]
+            fn end(self) -> Res {
+                Ok(())
+            }
+        }
+    )*};
+}
+
+parts!(
+    SerializeSeq::serialize_element(),
+    SerializeTuple::serialize_element(),
+    SerializeTupleStruct::serialize_field(),
+    SerializeTupleVariant::serialize_field(),
+    SerializeStruct::serialize_field(_name),
+    SerializeStructVariant::serialize_field(_name)
+);
+
+impl<S: Sink> ser::SerializeMap for &mut Ser<S> {
+    type Ok = ();
+    type Error = SerError;
+
+    #[inline]
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Res {
+        key.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Res {
+        value.serialize(&mut **self)
+    }
+
+    #[inline]
+    fn end(self) -> Res {
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -311,11 +459,25 @@ mod tests {
         out.split_off(1)
     }
 
-    /// The same bytes as postcard, written into a roomy output and into a tight one.
+    /// The same bytes as postcard, written into a roomy output and into a tight one; compared
+    /// equal to them and to nothing else (one byte changed, one more, one fewer); counted.
     fn same<T: Serialize + ?Sized + core::fmt::Debug>(v: &T) {
         let expected = postcard::to_allocvec(v).expect("postcard");
         assert_eq!(ours(v, 1), expected, "{v:?}");
         assert_eq!(ours(v, 4096), expected, "{v:?}");
+        assert!(super::same(v, &expected), "{v:?}");
+        for i in 0..expected.len() {
+            let mut changed = expected.clone();
+            changed[i] ^= 1 << (i % 8);
+            assert!(!super::same(v, &changed), "{v:?} byte {i}");
+        }
+        let mut longer = expected.clone();
+        longer.push(0);
+        assert!(!super::same(v, &longer), "{v:?}");
+        if let Some((_, shorter)) = expected.split_last() {
+            assert!(!super::same(v, shorter), "{v:?}");
+        }
+        assert_eq!(super::count(v).ok(), Some(expected.len()), "{v:?}");
     }
 
     #[derive(Serialize, Debug)]
@@ -347,9 +509,10 @@ mod tests {
         }
     }
 
-    /// Every serde data-model form gives postcard's bytes, at every varint width boundary.
+    /// Every serde data-model form gives postcard's bytes (written, compared, counted), at every
+    /// varint width boundary.
     #[test]
-    fn writer_serializer_writes_postcard_bytes() {
+    fn serializer_writes_compares_and_counts_postcard_bytes() {
         let mut edges: Vec<u64> = vec![0, 1, 0x7f, 0x80, 0xff, 300, u64::MAX, u64::MAX - 1];
         for k in 1..64 {
             edges.extend([(1u64 << k) - 1, 1u64 << k, (1u64 << k) + 1]);
@@ -428,6 +591,8 @@ mod tests {
             }
         }
         assert!(postcard::to_allocvec(&Unsized).is_err());
+        assert!(!super::same(&Unsized, &[]) && !super::same(&Unsized, &[0]));
+        assert!(super::count(&Unsized).is_err());
         let _ = ours(&Unsized, 1);
     }
 }

@@ -39,6 +39,8 @@ use crate::lattice::Decompose;
 use crate::limits::Limits;
 use crate::receive::{Receive, ReceivePolicy};
 
+use super::ser::{SerError, varint_len};
+
 /// Replica ids, each with the hash of its place in the value; inline for a delta's few.
 type PlacedIds = SmallVec<[(u64, [u8; 16]); 4]>;
 
@@ -382,11 +384,6 @@ fn index_cap(limits: &Limits) -> usize {
     limits.max_replicas.min(u32::MAX as usize)
 }
 
-/// The bytes of `v` as a varint.
-fn varint_width(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
-}
-
 /// A serde serializer that only looks: it collects the `u32`s (replica indices are `u32`s) and
 /// the 16-byte tuples (replica ids) of a value, each id with where it stands in the value.
 pub(crate) struct Scan {
@@ -409,7 +406,7 @@ pub(crate) struct Scan {
 
 impl Scan {
     fn new(cap: usize, histogram: bool) -> Self {
-        let widest = varint_width(cap.saturating_sub(1) as u64);
+        let widest = varint_len(cap.saturating_sub(1) as u64);
         Scan {
             cap,
             histogram,
@@ -431,7 +428,7 @@ impl Scan {
         if i >= self.cap || i >= self.ids.len() {
             return;
         }
-        self.pad += self.widest.saturating_sub(varint_width(u64::from(v)));
+        self.pad += self.widest.saturating_sub(varint_len(u64::from(v)));
         if self.histogram {
             if self.hist.len() <= i {
                 self.hist.resize(i + 1, 0);
@@ -465,29 +462,10 @@ impl Scan {
     }
 
     /// Scans one part of a compound, then moves to the next.
-    fn part<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), ScanError> {
+    fn part<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), SerError> {
         v.serialize(&mut *self)?;
         self.next_field();
         Ok(())
-    }
-}
-
-/// The scan's error: never produced by the scan itself, only passed through from a
-/// `Serialize` impl that fails.
-#[derive(Debug)]
-pub(crate) struct ScanError;
-
-impl fmt::Display for ScanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("scan")
-    }
-}
-
-impl ser::StdError for ScanError {}
-
-impl ser::Error for ScanError {
-    fn custom<M: fmt::Display>(_: M) -> Self {
-        ScanError
     }
 }
 
@@ -499,9 +477,9 @@ pub(crate) struct Tuple<'a> {
 
 impl SerializeTuple for Tuple<'_> {
     type Ok = ();
-    type Error = ScanError;
+    type Error = SerError;
 
-    fn serialize_element<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), ScanError> {
+    fn serialize_element<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), SerError> {
         self.scan.last_u8 = None;
         self.scan.part(v)?;
         let b = self.scan.last_u8.take();
@@ -517,7 +495,7 @@ impl SerializeTuple for Tuple<'_> {
         Ok(())
     }
 
-    fn end(self) -> Result<(), ScanError> {
+    fn end(self) -> Result<(), SerError> {
         self.scan.close();
         if let Some((bytes, 16)) = self.id {
             let place = self.scan.place();
@@ -532,11 +510,11 @@ macro_rules! scan_compound {
     ($($tr:ident :: $m:ident),*) => {$(
         impl ser::$tr for &mut Scan {
             type Ok = ();
-            type Error = ScanError;
-            fn $m<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), ScanError> {
+            type Error = SerError;
+            fn $m<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), SerError> {
                 self.part(v)
             }
-            fn end(self) -> Result<(), ScanError> {
+            fn end(self) -> Result<(), SerError> {
                 self.close();
                 Ok(())
             }
@@ -554,11 +532,11 @@ macro_rules! scan_fields {
     ($($tr:ident),*) => {$(
         impl ser::$tr for &mut Scan {
             type Ok = ();
-            type Error = ScanError;
-            fn serialize_field<V: ?Sized + Serialize>(&mut self, _: &'static str, v: &V) -> Result<(), ScanError> {
+            type Error = SerError;
+            fn serialize_field<V: ?Sized + Serialize>(&mut self, _: &'static str, v: &V) -> Result<(), SerError> {
                 self.part(v)
             }
-            fn end(self) -> Result<(), ScanError> {
+            fn end(self) -> Result<(), SerError> {
                 self.close();
                 Ok(())
             }
@@ -569,14 +547,14 @@ scan_fields!(SerializeStruct, SerializeStructVariant);
 
 impl ser::SerializeMap for &mut Scan {
     type Ok = ();
-    type Error = ScanError;
-    fn serialize_key<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), ScanError> {
+    type Error = SerError;
+    fn serialize_key<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), SerError> {
         v.serialize(&mut **self)
     }
-    fn serialize_value<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), ScanError> {
+    fn serialize_value<V: ?Sized + Serialize>(&mut self, v: &V) -> Result<(), SerError> {
         v.serialize(&mut **self)
     }
-    fn end(self) -> Result<(), ScanError> {
+    fn end(self) -> Result<(), SerError> {
         self.close();
         Ok(())
     }
@@ -585,7 +563,7 @@ impl ser::SerializeMap for &mut Scan {
 /// Scalars that are neither a `u32` nor a `u8`: nothing to record.
 macro_rules! scan_ignore {
     ($($m:ident: $t:ty),*) => {$(
-        fn $m(self, _: $t) -> Result<(), ScanError> {
+        fn $m(self, _: $t) -> Result<(), SerError> {
             self.last_u8 = None;
             Ok(())
         }
@@ -594,7 +572,7 @@ macro_rules! scan_ignore {
 
 impl<'a> ser::Serializer for &'a mut Scan {
     type Ok = ();
-    type Error = ScanError;
+    type Error = SerError;
     type SerializeSeq = Self;
     type SerializeTuple = Tuple<'a>;
     type SerializeTupleStruct = Self;
@@ -612,42 +590,38 @@ impl<'a> ser::Serializer for &'a mut Scan {
         serialize_u128: u128, serialize_f32: f32, serialize_f64: f64, serialize_char: char,
         serialize_str: &str, serialize_bytes: &[u8]);
 
-    fn serialize_u8(self, v: u8) -> Result<(), ScanError> {
+    fn serialize_u8(self, v: u8) -> Result<(), SerError> {
         self.last_u8 = Some(v);
         Ok(())
     }
 
-    fn serialize_u32(self, v: u32) -> Result<(), ScanError> {
+    fn serialize_u32(self, v: u32) -> Result<(), SerError> {
         self.last_u8 = None;
         self.u32(v);
         Ok(())
     }
 
-    fn serialize_none(self) -> Result<(), ScanError> {
+    fn serialize_none(self) -> Result<(), SerError> {
         Ok(())
     }
 
-    fn serialize_some<V: ?Sized + Serialize>(self, v: &V) -> Result<(), ScanError> {
+    fn serialize_some<V: ?Sized + Serialize>(self, v: &V) -> Result<(), SerError> {
         v.serialize(self)
     }
 
-    fn serialize_unit(self) -> Result<(), ScanError> {
+    fn serialize_unit(self) -> Result<(), SerError> {
         Ok(())
     }
 
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), ScanError> {
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), SerError> {
         Ok(())
     }
 
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), ScanError> {
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), SerError> {
         Ok(())
     }
 
-    fn serialize_newtype_struct<V: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        v: &V,
-    ) -> Result<(), ScanError> {
+    fn serialize_newtype_struct<V: ?Sized + Serialize>(self, _: &'static str, v: &V) -> Result<(), SerError> {
         v.serialize(self)
     }
 
@@ -657,21 +631,21 @@ impl<'a> ser::Serializer for &'a mut Scan {
         _: u32,
         _: &'static str,
         v: &V,
-    ) -> Result<(), ScanError> {
+    ) -> Result<(), SerError> {
         v.serialize(self)
     }
 
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self, ScanError> {
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self, SerError> {
         self.open(false);
         Ok(self)
     }
 
-    fn serialize_tuple(self, len: usize) -> Result<Tuple<'a>, ScanError> {
+    fn serialize_tuple(self, len: usize) -> Result<Tuple<'a>, SerError> {
         self.open(true);
         Ok(Tuple { scan: self, id: (len == 16).then_some(([0; 16], 0)) })
     }
 
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, ScanError> {
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, SerError> {
         self.open(true);
         Ok(self)
     }
@@ -682,17 +656,17 @@ impl<'a> ser::Serializer for &'a mut Scan {
         _: u32,
         _: &'static str,
         _: usize,
-    ) -> Result<Self, ScanError> {
+    ) -> Result<Self, SerError> {
         self.open(true);
         Ok(self)
     }
 
-    fn serialize_map(self, _: Option<usize>) -> Result<Self, ScanError> {
+    fn serialize_map(self, _: Option<usize>) -> Result<Self, SerError> {
         self.open(false);
         Ok(self)
     }
 
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, ScanError> {
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, SerError> {
         self.open(true);
         Ok(self)
     }
@@ -703,12 +677,12 @@ impl<'a> ser::Serializer for &'a mut Scan {
         _: u32,
         _: &'static str,
         _: usize,
-    ) -> Result<Self, ScanError> {
+    ) -> Result<Self, SerError> {
         self.open(true);
         Ok(self)
     }
 
-    fn collect_str<V: ?Sized + fmt::Display>(self, _: &V) -> Result<(), ScanError> {
+    fn collect_str<V: ?Sized + fmt::Display>(self, _: &V) -> Result<(), SerError> {
         Ok(())
     }
 }
