@@ -530,14 +530,14 @@ impl<'b> Reader<'b> {
     /// A value read through serde, then checked canonical by encoding it again against the bytes
     /// it was read from (nothing allocated for the comparison).
     ///
-    /// The strict reader and the comparer of [`fast`] first (no postcard call; a `u64` or a
-    /// `String` costs a few dozen instructions); postcard decides whenever they give up.
+    /// The strict reader of [`fast`] and the comparer of `ser.rs` first (no postcard call);
+    /// postcard decides whenever they give up.
     #[inline]
     pub(crate) fn value<T: Serialize + DeserializeOwned>(&mut self) -> Result<T, Error> {
         let start = self.bytes;
         let mut ahead = *self;
         if let Ok(v) = fast::take::<T>(&mut ahead) {
-            if fast::same(&v, &start[..start.len() - ahead.bytes.len()]) {
+            if is_canonical(&v, &start[..start.len() - ahead.bytes.len()]) {
                 *self = ahead;
                 return Ok(v);
             }

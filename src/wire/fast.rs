@@ -1,7 +1,7 @@
 //! Fast paths for the serde parts of a decode (the elements of a set, the keys of a map, plain
-//! values): a strict reader of the postcard format as a serde `Deserializer`, and [`same`], the
-//! canonical-form check (the serializer of `ser.rs` comparing the postcard bytes of a value with
-//! the bytes it was read from, writing them nowhere).
+//! values): a strict reader of the postcard format as a serde `Deserializer`; the canonical-form
+//! check that follows it is the serializer of `ser.rs` comparing the postcard bytes of the value
+//! with the bytes it was read from, writing them nowhere.
 //!
 //! Both only ever speed a decode up, never decide it: when either gives up ([`GiveUp`]: an input
 //! it does not take, such as an over-long varint, `bool` 2 or invalid UTF-8, a mismatch, or a
@@ -12,7 +12,6 @@
 //! every input it refuses postcard either refuses too or the canonical check refuses.
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
-use serde::ser::Serialize;
 
 use super::Reader;
 
@@ -50,13 +49,6 @@ pub(super) fn take<'b, T: de::Deserialize<'b>>(r: &mut Reader<'b>) -> Fast<T> {
     let v = T::deserialize(&mut de)?;
     *r = de.r;
     Ok(v)
-}
-
-/// Whether `expected` is exactly the postcard encoding of `v`: the serializer of `ser.rs`
-/// comparing instead of writing (every shape; `false` also when postcard refuses `v`).
-#[inline]
-pub(super) fn same<T: Serialize + ?Sized>(v: &T, expected: &[u8]) -> bool {
-    super::ser::same(v, expected)
 }
 
 /// The strict reader: a serde `Deserializer` over a [`Reader`].
@@ -372,6 +364,9 @@ impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
 
 #[cfg(test)]
 mod tests {
+    use serde::ser::Serialize;
+
+    use super::super::ser::same;
     use super::*;
     use crate::Error;
     use alloc::string::String;
