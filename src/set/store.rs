@@ -14,7 +14,14 @@
 //! * two hash tables of `u32` slot numbers find a slot by element and by primary dot (5 bytes per
 //!   bucket each, the keys are read from the slot);
 //! * an element with several concurrent dots (two replicas added it concurrently) keeps its other
-//!   dots in a side table, boxed and absent in the common case.
+//!   dots in a side table, boxed and absent in the common case;
+//! * the lookup structures (the two tables, their hasher, the side table and the sorted id
+//!   lookup of a large replica table) live in ONE box, built the first time the store needs it
+//!   (a second element, a second dot of an element, a ninth replica) and dropped when removals
+//!   empty the store: a one-element store (an insert delta, a map key's one-element set)
+//!   allocates nothing, seeds no hasher, and drops with no work beyond its element. So the value
+//!   is small: 72 bytes for a `SetStore<u64>`, 120 for an `OrSet<u64>`, moved by every API that
+//!   returns a set or a delta.
 //!
 //! Slot order depends on history, so equality is semantic (same elements with the same dots),
 //! written by hand, and the wire form sorts by dot.
@@ -116,75 +123,47 @@ fn ranges_len(rs: &[(u64, u64)]) -> u64 {
     rs.iter().fold(0u64, |acc, &(lo, hi)| acc.saturating_add(hi - lo + 1))
 }
 
-/// Replica tables up to this size are searched by comparing ids in turn (see
-/// [`Replicas::find`]).
+/// Replica tables up to this size are searched by comparing ids in turn, and keep no sorted
+/// id lookup (see [`Replicas::find`]); a larger table's lookup lives in the store's [`Index`].
 pub(super) const SMALL_TABLE: usize = 8;
 
-/// The replica table of one store: index -> `(id, live dots)`, and the indices sorted by id.
+/// The replica table of one store: index -> `(id, live dots)`.
 ///
 /// A table of one entry (a store whose live dots are one replica's, such as every delta of a
-/// local operation) is held inline, and its id lookup `by_id` may be left unbuilt (empty): a
-/// store decoded from a one-insert delta allocates neither. [`find`](Self::find) then compares
-/// the one id, and [`index_for`](Self::index_for) builds the lookup before it adds an entry.
+/// local operation) is held inline. Tables of up to [`SMALL_TABLE`] entries are searched by
+/// comparing ids in turn (cheaper than an indirect binary search for the few replicas most sets
+/// hear from); a larger one also has the indices sorted by id (`by_id`), in the store's
+/// [`Index`] (which such a store always has).
 #[derive(Clone, Default)]
 pub(super) struct Replicas {
     pub(super) entries: SmallVec<[(ReplicaId, usize); 1]>,
-    by_id: Vec<u32>,
 }
 
 impl Replicas {
-    /// The table of one replica with `live` live dots, inline, its lookup unbuilt: no
-    /// allocation.
+    /// The table of one replica with `live` live dots, inline: no allocation.
     #[inline]
     fn one(id: ReplicaId, live: usize) -> Self {
-        Replicas { entries: SmallVec::from_buf([(id, live)]), by_id: Vec::new() }
+        Replicas { entries: SmallVec::from_buf([(id, live)]) }
     }
 
-    /// Whether the id lookup is unbuilt (a one-entry table).
-    #[inline]
-    fn lookup_unbuilt(&self) -> bool {
-        self.by_id.len() < self.entries.len()
-    }
-
-    /// Builds the id lookup if it is unbuilt.
-    fn build_lookup(&mut self) {
-        if self.lookup_unbuilt() {
-            let Self { entries, by_id } = self;
-            by_id.clear();
-            by_id.extend(0..entries.len() as u32);
-            by_id.sort_unstable_by(|&a, &b| entries[a as usize].0.cmp(&entries[b as usize].0));
-        }
-    }
-
-    /// The position of `id` in the (built) lookup, or where it would go.
-    fn search(&self, id: &ReplicaId) -> Result<usize, usize> {
-        self.by_id.binary_search_by(|&i| self.entries[i as usize].0.cmp(id))
-    }
-
-    /// The index of `id` found by comparing ids one by one, when the table is small (or its
-    /// lookup unbuilt): cheaper than the sorted lookup's indirect binary search for the few
-    /// replicas most sets hear from. `None` if absent or the table is large.
-    #[inline]
-    fn find_small(&self, id: &ReplicaId) -> Option<usize> {
-        if self.scanned() { self.entries.iter().position(|(r, _)| r == id) } else { None }
-    }
-
-    /// Whether ids are found by comparing them in turn: a small table, or its lookup unbuilt.
+    /// Whether ids are found by comparing them in turn (the table has no sorted lookup).
     #[inline]
     fn scanned(&self) -> bool {
-        self.entries.len() <= SMALL_TABLE || self.lookup_unbuilt()
+        self.entries.len() <= SMALL_TABLE
     }
 
-    fn find(&self, id: &ReplicaId) -> Option<usize> {
+    /// The position of `id` in the sorted lookup `by_id`, or where it would go.
+    fn search(&self, by_id: &[u32], id: &ReplicaId) -> Result<usize, usize> {
+        by_id.binary_search_by(|&i| self.entries[i as usize].0.cmp(id))
+    }
+
+    /// The index of `id`; `by_id` is the sorted lookup (empty for a scanned table).
+    #[inline]
+    fn find(&self, by_id: &[u32], id: &ReplicaId) -> Option<usize> {
         if self.scanned() {
             return self.entries.iter().position(|(r, _)| r == id);
         }
-        self.search(id).ok().map(|k| self.by_id[k] as usize)
-    }
-
-    /// Whether `id` has live dots here.
-    fn is_live(&self, id: &ReplicaId) -> bool {
-        self.find(id).is_some_and(|i| self.entries[i].1 > 0)
+        self.search(by_id, id).ok().map(|k| by_id[k] as usize)
     }
 
     /// The number of replicas with live dots. `O(table)`.
@@ -192,43 +171,11 @@ impl Replicas {
         self.entries.iter().filter(|e| e.1 > 0).count()
     }
 
-    /// The index of `id`, creating it if needed, in a table of at most `slots` entries. When the
-    /// table is full, an entry without live dots is reused: callers hold no index of a replica
-    /// without live dots across this call. `None` if `slots` replicas all have live dots (the
-    /// store then widens its packing: see [`Pack`]).
-    #[inline]
-    fn index_for(&mut self, id: ReplicaId, slots: usize) -> Option<usize> {
-        if let Some(i) = self.find_small(&id) {
-            return Some(i);
-        }
-        self.index_for_search(id, slots)
-    }
-
-    /// [`index_for`](Self::index_for) past the small-table scan.
-    #[inline(never)]
-    fn index_for_search(&mut self, id: ReplicaId, slots: usize) -> Option<usize> {
-        self.build_lookup();
-        match self.search(&id) {
-            Ok(k) => Some(self.by_id[k] as usize),
-            Err(k) => {
-                if self.entries.len() < slots {
-                    let idx = self.entries.len();
-                    self.entries.push((id, 0));
-                    // Fits: `slots <= u32::MAX`.
-                    self.by_id.insert(k, idx as u32);
-                    Some(idx)
-                } else {
-                    let free = self.entries.iter().position(|e| e.1 == 0)?;
-                    let old = self.entries[free].0;
-                    let pos = self.search(&old).expect("table is consistent");
-                    self.by_id.remove(pos);
-                    self.entries[free] = (id, 0);
-                    let k = self.search(&id).expect_err("id is new");
-                    self.by_id.insert(k, free as u32);
-                    Some(free)
-                }
-            }
-        }
+    /// The sorted lookup of this table: its indices ordered by id.
+    fn sorted_ids(&self) -> Vec<u32> {
+        let mut by_id: Vec<u32> = (0..self.entries.len() as u32).collect();
+        by_id.sort_unstable_by(|&a, &b| self.entries[a as usize].0.cmp(&self.entries[b as usize].0));
+        by_id
     }
 
     #[inline]
@@ -309,15 +256,40 @@ enum Repr<T> {
 }
 
 /// The store itself, generic over how it packs its dots.
+///
+/// Small stores keep only their slots and replica table (see [`LINEAR`]); the lookup structures
+/// of a larger one live in ONE box, [`Index`], built when the store first needs it, so that a
+/// store of one element (a delta, a map key's one-element set) allocates nothing, seeds no
+/// hasher, and drops with no work beyond its element.
 #[derive(Clone)]
 pub(super) struct Packing<T, P> {
     pub(super) slots: SlotVec<T, P>,
-    by_elem: HashTable<u32>,
-    by_dot: HashTable<u32>,
-    pub(super) extras: Option<Box<Extras<P>>>,
     pub(super) replicas: Replicas,
+    pub(super) index: Option<Box<Index<P>>>,
+}
+
+/// The lookup structures of a store past [`LINEAR`] elements (or with extra dots, or a replica
+/// table past [`SMALL_TABLE`]): `None` in a small store, whose lookups compare its slots.
+#[derive(Clone)]
+pub(super) struct Index<P> {
+    /// Slot numbers by element.
+    by_elem: HashTable<u32>,
+    /// Slot numbers by primary dot.
+    by_dot: HashTable<u32>,
+    /// The extra dots of elements with several live dots; `None` when there are none.
+    pub(super) extras: Option<Box<Extras<P>>>,
+    /// The replica table's indices sorted by id, when it has more than [`SMALL_TABLE`] entries
+    /// (empty otherwise).
+    by_id: Vec<u32>,
     hasher: DefaultHashBuilder,
 }
+
+/// Stores of up to this many elements, with no element holding several dots and a replica
+/// table of at most [`SMALL_TABLE`] entries, have no [`Index`]: a lookup compares the slots in
+/// turn. Once built, an index is dropped again when removals leave fewer than half of
+/// [`LINEAR`] elements (an empty store, for `LINEAR = 1`; hysteresis: a store going up and down around the threshold does not rebuild it
+/// each time).
+pub(super) const LINEAR: usize = 1;
 
 impl<T> Default for SetStore<T> {
     #[inline(always)]
@@ -329,16 +301,7 @@ impl<T> Default for SetStore<T> {
 impl<T, P> Default for Packing<T, P> {
     #[inline(always)]
     fn default() -> Self {
-        // The hasher (a call) first: parts built before it were built aside, then copied.
-        let hasher = DefaultHashBuilder::default();
-        Packing {
-            slots: SlotVec::new(),
-            by_elem: HashTable::new(),
-            by_dot: HashTable::new(),
-            extras: None,
-            replicas: Replicas::default(),
-            hasher,
-        }
+        Packing { slots: SlotVec::new(), replicas: Replicas::default(), index: None }
     }
 }
 
@@ -495,12 +458,12 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     /// Widens the packing if `new` replicas with live dots (not live here yet) would not fit the
     /// narrow one. `O(1)` when they clearly fit; otherwise `O(table)` to count, and `O(store)`
     /// once, to widen.
-    fn make_room(&mut self, new: impl FnOnce(&Replicas) -> usize, upper_bound: usize) {
+    fn make_room(&mut self, new: impl FnOnce(&Packing<T, u64>) -> usize, upper_bound: usize) {
         let Repr::Narrow(s) = &self.repr else { return };
         if s.replicas.entries.len() + upper_bound <= <u64 as Pack>::SLOTS {
             return;
         }
-        if s.replicas.live_count() + new(&s.replicas) <= <u64 as Pack>::SLOTS {
+        if s.replicas.live_count() + new(s) <= <u64 as Pack>::SLOTS {
             return;
         }
         let Repr::Narrow(s) = core::mem::take(&mut self.repr) else { unreachable!() };
@@ -529,7 +492,7 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     /// If the dot's event number exceeds [`MAX_COUNTER`](Self::MAX_COUNTER).
     pub(crate) fn add_dot(&mut self, elem: T, dot: Dot) {
         let id = dot.replica();
-        self.make_room(|r| usize::from(!r.is_live(&id)), 1);
+        self.make_room(|s| usize::from(!s.is_live(&id)), 1);
         each!(&mut self.repr, s => s.add_dot(elem, dot));
     }
 
@@ -542,7 +505,10 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     /// The allocation sizes of the slot vector's capacity and of the two indexes (test hook).
     #[cfg(test)]
     pub(crate) fn room(&self) -> (usize, usize, usize) {
-        each!(&self.repr, s => (s.slots.capacity(), s.by_elem.allocation_size(), s.by_dot.allocation_size()))
+        each!(&self.repr, s => {
+            let (e, d) = s.index.as_ref().map_or((0, 0), |x| (x.by_elem.allocation_size(), x.by_dot.allocation_size()));
+            (s.slots.capacity(), e, d)
+        })
     }
 
     /// The number of entries of the replica table.
@@ -566,99 +532,137 @@ impl<T> Default for Repr<T> {
 
 impl<T: Hash + Eq + Clone> Packing<T, u64> {
     /// The same store packed wide. `O(store)`.
-    fn widen(mut self) -> Packing<T, u128> {
-        self.build_index();
+    fn widen(self) -> Packing<T, u128> {
         let wide = |p: u64| {
             let (i, n) = p.unpack();
             <u128 as Pack>::pack(i, n)
         };
-        let extras = self.extras.map(|x| {
+        let Packing { slots, replicas, index } = self;
+        let extras = index.and_then(|x| x.extras).map(|x| {
             Box::new(Extras {
                 by_dot: x.by_dot.into_iter().map(|(p, s)| (wide(p), s)).collect(),
                 by_slot: x.by_slot.into_iter().map(|(s, l)| (s, l.into_iter().map(wide).collect())).collect(),
             })
         });
         let slots: SlotVec<T, u128> =
-            self.slots.into_iter().map(|s| Slot { elem: s.elem, dot: wide(s.dot) }).collect();
-        let hasher = self.hasher;
-        let mut by_dot = HashTable::with_capacity(slots.len());
-        for (i, s) in slots.iter().enumerate() {
-            by_dot
-                .insert_unique(hasher.hash_one(s.dot), i as u32, |&j| hasher.hash_one(slots[j as usize].dot));
+            slots.into_iter().map(|s| Slot { elem: s.elem, dot: wide(s.dot) }).collect();
+        let mut w = Packing { slots, replicas, index: None };
+        w.index_all(0);
+        if let Some(x) = &mut w.index {
+            x.extras = extras;
         }
-        Packing { slots, by_elem: self.by_elem, by_dot, extras, replicas: self.replicas, hasher }
+        w
     }
 }
 
-impl<T, P: Pack> Packing<T, P> {
-    /// Whether the two indexes are unbuilt: both empty while the store holds one element (a
-    /// store decoded from a one-insert delta allocates none). Lookups then compare the one slot;
-    /// every mutation that writes an index builds them first ([`build_index`](Self::build_index)).
-    #[inline]
-    fn unindexed(&self) -> bool {
-        self.by_elem.len() < self.slots.len()
-    }
-
-    /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
-    /// `replicas`, without indexes: no allocation (the slot is inline). The caller makes the
-    /// hasher before the other parts (a call between them had them built aside, then copied).
-    #[inline]
-    fn of_one(elem: T, p: P, replicas: Replicas, hasher: DefaultHashBuilder) -> Self {
-        Packing {
-            slots: SlotVec::from_buf([Slot { elem, dot: p }]),
-            by_elem: HashTable::new(),
-            by_dot: HashTable::new(),
-            extras: None,
-            replicas,
-            hasher,
-        }
-    }
-
-    /// The number of live dots: the elements plus the extra dots of elements added concurrently
-    /// by several replicas. `O(1)`.
-    fn live_dots(&self) -> usize {
-        self.slots.len() + self.extras.as_ref().map_or(0, |x| x.by_dot.len())
-    }
-
-    /// Iterates every live dot, packed, with its slot.
-    fn packed_dots(&self) -> impl Iterator<Item = (usize, P)> + '_ {
-        let extra = self.extras.iter().flat_map(|x| x.by_dot.iter().map(|(&p, &s)| (s as usize, p)));
-        self.slots.iter().enumerate().map(|(i, s)| (i, s.dot)).chain(extra)
-    }
-}
-
-impl<T: Hash + Eq, P: Pack> Packing<T, P> {
-    /// Builds the indexes if they are unbuilt (see [`unindexed`](Self::unindexed)). `O(1)` when
-    /// they are built.
-    #[inline]
-    fn build_index(&mut self) {
-        if self.unindexed() {
-            self.index_all();
-        }
-    }
-
-    #[cold]
-    fn index_all(&mut self) {
-        let Self { slots, by_elem, by_dot, hasher, .. } = self;
-        let mut e = HashTable::with_capacity(slots.len());
-        let mut d = HashTable::with_capacity(slots.len());
-        for (i, s) in slots.iter().enumerate() {
-            let i = i as u32;
-            e.insert_unique(hasher.hash_one(&s.elem), i, |&j| hasher.hash_one(&slots[j as usize].elem));
-            d.insert_unique(hasher.hash_one(s.dot), i, |&j| hasher.hash_one(slots[j as usize].dot));
-        }
-        *by_elem = e;
-        *by_dot = d;
-    }
-
+impl<P> Index<P> {
     #[inline]
     fn hash_elem<Q: Hash + ?Sized>(&self, q: &Q) -> u64 {
         self.hasher.hash_one(q)
     }
 
     #[inline]
-    fn hash_dot(&self, p: P) -> u64 {
+    fn hash_dot(&self, p: P) -> u64
+    where
+        P: Hash,
+    {
         self.hasher.hash_one(p)
+    }
+}
+
+impl<T, P: Pack> Packing<T, P> {
+    /// The store of one element with its one live dot, packed `(0, n)` for the one replica of
+    /// `replicas`, without an index: no allocation (the slot is inline), no hasher.
+    #[inline]
+    fn of_one(elem: T, p: P, replicas: Replicas) -> Self {
+        Packing { slots: SlotVec::from_buf([Slot { elem, dot: p }]), replicas, index: None }
+    }
+
+    /// The extra dots, if any element has several.
+    #[inline]
+    fn extras(&self) -> Option<&Extras<P>> {
+        self.index.as_ref()?.extras.as_deref()
+    }
+
+    /// The extra dots, mutably, if any element has several.
+    #[inline]
+    fn extras_mut(&mut self) -> Option<&mut Extras<P>> {
+        self.index.as_mut()?.extras.as_deref_mut()
+    }
+
+    /// The replica table's sorted id lookup (empty while the table is scanned).
+    #[inline]
+    fn by_id(&self) -> &[u32] {
+        match &self.index {
+            Some(x) => &x.by_id,
+            None => &[],
+        }
+    }
+
+    /// The index of replica `id` in the table.
+    #[inline]
+    fn find_replica(&self, id: &ReplicaId) -> Option<usize> {
+        self.replicas.find(self.by_id(), id)
+    }
+
+    /// Whether `id` has live dots here.
+    fn is_live(&self, id: &ReplicaId) -> bool {
+        self.find_replica(id).is_some_and(|i| self.replicas.entries[i].1 > 0)
+    }
+
+    /// The number of live dots: the elements plus the extra dots of elements added concurrently
+    /// by several replicas. `O(1)`.
+    fn live_dots(&self) -> usize {
+        self.slots.len() + self.extras().map_or(0, |x| x.by_dot.len())
+    }
+
+    /// Iterates every live dot, packed, with its slot.
+    fn packed_dots(&self) -> impl Iterator<Item = (usize, P)> + '_ {
+        let extra = self.extras().into_iter().flat_map(|x| x.by_dot.iter().map(|(&p, &s)| (s as usize, p)));
+        self.slots.iter().enumerate().map(|(i, s)| (i, s.dot)).chain(extra)
+    }
+}
+
+impl<T: Hash + Eq, P: Pack> Packing<T, P> {
+    /// The slots and the index (built first if the store has none: `O(1)` when it has one,
+    /// `O(LINEAR)` otherwise, or `O(store)` for a store whose replica table outgrew
+    /// [`SMALL_TABLE`] while it was small), with the replica table.
+    #[inline]
+    fn parts(&mut self) -> (&mut SlotVec<T, P>, &mut Index<P>, &mut Replicas) {
+        if self.index.is_none() {
+            self.index_all(0);
+        }
+        let Self { slots, replicas, index } = self;
+        (slots, index.as_deref_mut().expect("built above"), replicas)
+    }
+
+    /// (Re)builds the element and dot tables with room for `room` elements (at least the
+    /// slots), reading the slots in order; creates the index (with its hasher and, for a
+    /// large replica table, the id lookup) if the store has none.
+    #[cold]
+    #[inline(never)]
+    fn index_all(&mut self, room: usize) {
+        let Self { slots, replicas, index } = self;
+        let x = index.get_or_insert_with(|| {
+            Box::new(Index {
+                by_elem: HashTable::new(),
+                by_dot: HashTable::new(),
+                extras: None,
+                by_id: if replicas.scanned() { Vec::new() } else { replicas.sorted_ids() },
+                hasher: DefaultHashBuilder::default(),
+            })
+        });
+        let hasher = &x.hasher;
+        let room = room.max(slots.len());
+        let mut e = HashTable::with_capacity(room);
+        let mut d = HashTable::with_capacity(room);
+        for (i, s) in slots.iter().enumerate() {
+            let i = i as u32;
+            e.insert_unique(hasher.hash_one(&s.elem), i, |&j| hasher.hash_one(&slots[j as usize].elem));
+            d.insert_unique(hasher.hash_one(s.dot), i, |&j| hasher.hash_one(slots[j as usize].dot));
+        }
+        x.by_elem = e;
+        x.by_dot = d;
     }
 
     fn slot_of<Q>(&self, q: &Q) -> Option<usize>
@@ -666,35 +670,84 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         T: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        let Some(x) = &self.index else {
+            return self.slots.iter().position(|s| s.elem.borrow() == q);
+        };
         if self.slots.is_empty() {
             return None;
         }
-        if self.unindexed() {
-            return self.slots.iter().position(|s| s.elem.borrow() == q);
-        }
-        let h = self.hash_elem(q);
-        self.by_elem.find(h, |&i| self.slots[i as usize].elem.borrow() == q).map(|&i| i as usize)
+        let h = x.hash_elem(q);
+        x.by_elem.find(h, |&i| self.slots[i as usize].elem.borrow() == q).map(|&i| i as usize)
     }
 
     /// The slot holding the live dot `p`.
     fn slot_of_dot(&self, p: P) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        if self.unindexed() {
-            if let Some(i) = self.slots.iter().position(|s| s.dot == p) {
-                return Some(i);
-            }
-        } else if let Some(&i) = self.by_dot.find(self.hash_dot(p), |&i| self.slots[i as usize].dot == p) {
+        let Some(x) = &self.index else {
+            return self.slots.iter().position(|s| s.dot == p);
+        };
+        if !self.slots.is_empty()
+            && let Some(&i) = x.by_dot.find(x.hash_dot(p), |&i| self.slots[i as usize].dot == p)
+        {
             return Some(i as usize);
         }
-        self.extras.as_ref()?.by_dot.get(&p).map(|&i| i as usize)
+        x.extras.as_ref()?.by_dot.get(&p).map(|&i| i as usize)
     }
 
     /// The packed form of `dot` in this store, if its replica is in the table and it fits.
     fn packed(&self, dot: &Dot) -> Option<P> {
-        let idx = self.replicas.find(&dot.replica())?;
+        let idx = self.find_replica(&dot.replica())?;
         (dot.counter() <= COUNTER_MASK).then(|| P::pack(idx, dot.counter()))
+    }
+
+    /// The index of `id` in the replica table, creating it if needed, in a table of at most
+    /// `P::SLOTS` entries. When the table is full, an entry without live dots is reused:
+    /// callers hold no index of a replica without live dots across this call. `None` if
+    /// `P::SLOTS` replicas all have live dots (the store then widens its packing: see [`Pack`]).
+    #[inline]
+    fn replica_index(&mut self, id: ReplicaId) -> Option<usize> {
+        let entries = &mut self.replicas.entries;
+        if entries.len() <= SMALL_TABLE {
+            if let Some(i) = entries.iter().position(|(r, _)| *r == id) {
+                return Some(i);
+            }
+            if entries.len() < SMALL_TABLE {
+                entries.push((id, 0));
+                return Some(entries.len() - 1);
+            }
+        }
+        self.replica_index_search(id)
+    }
+
+    /// [`replica_index`](Self::replica_index) past the small-table scan: the sorted lookup
+    /// (built, with the index, when the table first outgrows [`SMALL_TABLE`]).
+    #[inline(never)]
+    fn replica_index_search(&mut self, id: ReplicaId) -> Option<usize> {
+        let (_, x, replicas) = self.parts();
+        if x.by_id.len() < replicas.entries.len() {
+            x.by_id = replicas.sorted_ids();
+        }
+        let by_id = &mut x.by_id;
+        match replicas.search(by_id, &id) {
+            Ok(k) => Some(by_id[k] as usize),
+            Err(k) => {
+                if replicas.entries.len() < P::SLOTS {
+                    let idx = replicas.entries.len();
+                    replicas.entries.push((id, 0));
+                    // Fits: `P::SLOTS <= u32::MAX`.
+                    by_id.insert(k, idx as u32);
+                    Some(idx)
+                } else {
+                    let free = replicas.entries.iter().position(|e| e.1 == 0)?;
+                    let old = replicas.entries[free].0;
+                    let pos = replicas.search(by_id, &old).expect("table is consistent");
+                    by_id.remove(pos);
+                    replicas.entries[free] = (id, 0);
+                    let k = replicas.search(by_id, &id).expect_err("id is new");
+                    by_id.insert(k, free as u32);
+                    Some(free)
+                }
+            }
+        }
     }
 
     /// Adds the new live dot `p` to the element `elem` (creating it if absent). `p` must not be
@@ -703,9 +756,16 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     where
         T: Clone,
     {
-        self.build_index();
-        let h = self.hash_elem(elem.get());
-        let Self { slots, by_elem, by_dot, extras, hasher, .. } = self;
+        if self.index.is_none()
+            && self.slots.len() < LINEAR
+            && !self.slots.iter().any(|s| s.elem == *elem.get())
+        {
+            self.slots.push(Slot { elem: elem.into_owned(), dot: p });
+            return;
+        }
+        let (slots, x, _) = self.parts();
+        let h = x.hash_elem(elem.get());
+        let Index { by_elem, by_dot, extras, hasher, .. } = x;
         let i = u32::try_from(slots.len()).expect("an OR-Set holds at most 2^32 - 1 elements");
         // One probe: find the element, or the place for it.
         match by_elem.entry(
@@ -744,7 +804,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
             dot.replica(),
             dot.counter()
         );
-        let idx = self.replicas.index_for(dot.replica(), P::SLOTS).expect("room was made");
+        let idx = self.replica_index(dot.replica()).expect("room was made");
         self.replicas.entries[idx].1 += 1;
         self.add_packed(ElemRef::Owned(elem), P::pack(idx, dot.counter()));
     }
@@ -779,7 +839,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
             let primary = self.slots[slot as usize].dot;
             let extra_doomed = group.len() - usize::from(group.iter().any(|&(_, p)| p == primary));
             if extra_doomed > 0 {
-                let x = self.extras.as_mut().expect("a non-primary dot is an extra");
+                let x = self.extras_mut().expect("a non-primary dot is an extra");
                 let list = x.by_slot.get_mut(&slot).expect("extras listed by slot");
                 work::add(list.len());
                 // `group` is sorted by dot: one binary search per listed dot.
@@ -810,7 +870,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     /// or removes the element. Moves only the last slot (into `slot`).
     fn drop_primary(&mut self, slot: usize) {
         let p = self.slots[slot].dot;
-        let promoted = self.extras.as_mut().and_then(|x| {
+        let promoted = self.extras_mut().and_then(|x| {
             let s = slot as u32;
             let list = x.by_slot.get_mut(&s)?;
             let q = list.pop().expect("extras lists are never empty");
@@ -822,10 +882,10 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         });
         match promoted {
             Some(q) => {
-                self.build_index();
                 self.drop_empty_extras();
-                let (h_old, h_new) = (self.hash_dot(p), self.hash_dot(q));
-                let Self { slots, by_dot, hasher, .. } = self;
+                let (slots, x, _) = self.parts();
+                let (h_old, h_new) = (x.hash_dot(p), x.hash_dot(q));
+                let Index { by_dot, hasher, .. } = x;
                 if let Ok(e) = by_dot.find_entry(h_old, |&i| i as usize == slot) {
                     e.remove();
                 }
@@ -842,36 +902,49 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     /// the room its elements need, or an index with more than twice the buckets a fresh index of
     /// them would have (counted from its allocation, and above [`SHRINK_FLOOR`]), that part
     /// shrinks to fit. The room then has to halve again before the next shrink: amortized
-    /// `O(1)` per removal.
+    /// `O(1)` per removal. A store left with fewer than half of [`LINEAR`] elements, none with extra
+    /// dots, and a small replica table drops its index altogether.
     fn shrink_if_sparse(&mut self) {
         let len = self.slots.len();
-        let Self { slots, by_elem, by_dot, hasher, .. } = self;
+        let Self { slots, replicas, index } = self;
         if slots.capacity() > SHRINK_FLOOR && slots.capacity() > 2 * len {
             slots.shrink_to_fit();
         }
-        if index_is_sparse(by_elem, len) || index_is_sparse(by_dot, len) {
-            by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));
-            by_dot.shrink_to(len, |&j| hasher.hash_one(slots[j as usize].dot));
+        let Some(x) = index else { return };
+        if 2 * len < LINEAR && x.extras.is_none() && replicas.scanned() {
+            *index = None;
+            return;
+        }
+        if index_is_sparse(&x.by_elem, len) || index_is_sparse(&x.by_dot, len) {
+            let hasher = &x.hasher;
+            x.by_elem.shrink_to(len, |&j| hasher.hash_one(&slots[j as usize].elem));
+            x.by_dot.shrink_to(len, |&j| hasher.hash_one(slots[j as usize].dot));
         }
     }
 
     fn drop_empty_extras(&mut self) {
-        if self.extras.as_ref().is_some_and(|x| x.by_dot.is_empty()) {
-            self.extras = None;
+        if let Some(x) = &mut self.index
+            && x.extras.as_ref().is_some_and(|e| e.by_dot.is_empty())
+        {
+            x.extras = None;
         }
     }
 
     /// Removes the slot `slot`, which has no extra dots, moving the last slot into its place.
     /// Does not touch live counts.
     fn remove_slot(&mut self, slot: usize) -> T {
-        let h_elem = self.hash_elem(&self.slots[slot].elem);
-        let h_dot = self.hash_dot(self.slots[slot].dot);
-        let last = self.slots.len() - 1;
+        let Self { slots, index, .. } = self;
+        let Some(x) = index.as_deref_mut() else {
+            return slots.swap_remove(slot).elem;
+        };
+        let h_elem = x.hash_elem(&slots[slot].elem);
+        let h_dot = x.hash_dot(slots[slot].dot);
+        let last = slots.len() - 1;
         let moved = (slot != last).then(|| {
-            let s = &self.slots[last];
-            (self.hash_elem(&s.elem), self.hash_dot(s.dot))
+            let s = &slots[last];
+            (x.hash_elem(&s.elem), x.hash_dot(s.dot))
         });
-        let Self { slots, by_elem, by_dot, extras, .. } = self;
+        let Index { by_elem, by_dot, extras, .. } = x;
         if let Ok(e) = by_elem.find_entry(h_elem, |&i| i as usize == slot) {
             e.remove();
         }
@@ -904,7 +977,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     fn take_slot(&mut self, slot: usize) -> (T, SmallVec<[P; 2]>) {
         let mut dots: SmallVec<[P; 2]> = SmallVec::new();
         dots.push(self.slots[slot].dot);
-        if let Some(x) = self.extras.as_mut()
+        if let Some(x) = self.extras_mut()
             && let Some(list) = x.by_slot.remove(&(slot as u32))
         {
             for q in &list {
@@ -940,14 +1013,12 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         dots
     }
 
-    /// Empties the store, keeping its allocations and hasher.
+    /// Empties the store: its index goes; the slot vector keeps its room until
+    /// [`shrink_if_sparse`](Self::shrink_if_sparse).
     fn clear_all(&mut self) {
         self.slots.clear();
-        self.by_elem.clear();
-        self.by_dot.clear();
-        self.extras = None;
+        self.index = None;
         self.replicas.entries.clear();
-        self.replicas.by_id.clear();
     }
 
     /// Whether the packed dot `p` is live.
@@ -961,29 +1032,44 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     #[cfg(test)]
     pub(crate) fn check_invariants(&self) {
         let n = self.slots.len();
-        let unindexed = self.by_elem.is_empty() && self.by_dot.is_empty() && n == 1;
-        assert!(unindexed || self.by_elem.len() == n, "element index size");
-        assert!(unindexed || self.by_dot.len() == n, "dot index size");
+        let r = &self.replicas;
+        match &self.index {
+            None => {
+                assert!(n <= LINEAR, "a store past LINEAR elements has an index");
+                assert!(r.scanned(), "a replica table past SMALL_TABLE has an index");
+            }
+            Some(x) => {
+                assert_eq!(x.by_elem.len(), n, "element index size");
+                assert_eq!(x.by_dot.len(), n, "dot index size");
+                for (i, s) in self.slots.iter().enumerate() {
+                    let h = x.hash_dot(s.dot);
+                    assert!(x.by_dot.find(h, |&j| j as usize == i) == Some(&(i as u32)), "dot index");
+                    let h = x.hash_elem(&s.elem);
+                    assert!(x.by_elem.find(h, |&j| j as usize == i) == Some(&(i as u32)), "element index");
+                }
+                // Every slot number appears once in each index.
+                let mut seen = alloc::vec![false; n];
+                for &i in &x.by_elem {
+                    assert!(!core::mem::replace(&mut seen[i as usize], true), "slot twice in element index");
+                }
+                let mut seen = alloc::vec![false; n];
+                for &i in &x.by_dot {
+                    assert!(!core::mem::replace(&mut seen[i as usize], true), "slot twice in dot index");
+                }
+                // The id lookup: none for a scanned table, else a sorted permutation of it.
+                let want = if r.scanned() { 0 } else { r.entries.len() };
+                assert_eq!(x.by_id.len(), want, "replica lookup size");
+                assert!(x.by_id.windows(2).all(|w| r.entries[w[0] as usize].0 < r.entries[w[1] as usize].0));
+            }
+        }
         for (i, s) in self.slots.iter().enumerate() {
-            let found = self.slot_of(&s.elem);
-            assert_eq!(found, Some(i), "element index points at its slot");
-            assert_eq!(self.slot_of_dot(s.dot), Some(i), "dot index points at its slot");
-            let h = self.hash_dot(s.dot);
-            assert!(unindexed || self.by_dot.find(h, |&j| j as usize == i) == Some(&(i as u32)), "dot index");
+            assert_eq!(self.slot_of(&s.elem), Some(i), "element lookup finds its slot");
+            assert_eq!(self.slot_of_dot(s.dot), Some(i), "dot lookup finds its slot");
             let (ri, c) = s.dot.unpack();
-            assert!(ri < self.replicas.entries.len(), "replica index in table");
+            assert!(ri < r.entries.len(), "replica index in table");
             assert!(c >= 1, "counter at least 1");
         }
-        // Every slot number appears once in each index.
-        let mut seen = alloc::vec![false; n];
-        for &i in &self.by_elem {
-            assert!(!core::mem::replace(&mut seen[i as usize], true), "slot twice in element index");
-        }
-        let mut seen = alloc::vec![false; n];
-        for &i in &self.by_dot {
-            assert!(!core::mem::replace(&mut seen[i as usize], true), "slot twice in dot index");
-        }
-        if let Some(x) = &self.extras {
+        if let Some(x) = self.extras() {
             assert!(!x.by_dot.is_empty(), "empty extras are dropped");
             let listed: usize = x.by_slot.values().map(SmallVec::len).sum();
             assert_eq!(listed, x.by_dot.len(), "extras listed once by slot");
@@ -993,7 +1079,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
                 for q in list {
                     assert_eq!(x.by_dot.get(q), Some(&s), "extra dot index");
                     let (ri, c) = q.unpack();
-                    assert!(ri < self.replicas.entries.len() && c >= 1);
+                    assert!(ri < r.entries.len() && c >= 1);
                 }
             }
         }
@@ -1004,20 +1090,15 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
         all.dedup();
         assert_eq!(all.len(), before, "a dot is live twice");
         // Live counts per replica.
-        let mut live = alloc::vec![0usize; self.replicas.entries.len()];
+        let mut live = alloc::vec![0usize; r.entries.len()];
         for p in &all {
             live[p.unpack().0] += 1;
         }
-        for (i, (_, l)) in self.replicas.entries.iter().enumerate() {
+        for (i, (_, l)) in r.entries.iter().enumerate() {
             assert_eq!(*l, live[i], "live count of replica index {i}");
         }
-        // The id lookup is a sorted permutation of the table.
-        let r = &self.replicas;
-        let unbuilt = r.by_id.is_empty() && r.entries.len() == 1;
-        assert!(unbuilt || r.by_id.len() == r.entries.len(), "replica lookup size");
-        assert!(r.by_id.windows(2).all(|w| r.entries[w[0] as usize].0 < r.entries[w[1] as usize].0));
         for (i, (id, _)) in r.entries.iter().enumerate() {
-            assert_eq!(r.find(id), Some(i), "replica lookup");
+            assert_eq!(self.find_replica(id), Some(i), "replica lookup");
         }
         // The public checker agrees.
         assert_eq!(self.check(), Ok(()));
@@ -1027,7 +1108,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
     #[cfg(test)]
     pub(crate) fn dot_count_of(&self, value: &T) -> usize {
         self.slot_of(value).map_or(0, |s| {
-            1 + self.extras.as_ref().and_then(|x| x.by_slot.get(&(s as u32))).map_or(0, SmallVec::len)
+            1 + self.extras().and_then(|x| x.by_slot.get(&(s as u32))).map_or(0, SmallVec::len)
         })
     }
 }
@@ -1066,7 +1147,7 @@ impl<T: Hash + Eq, P: Pack> Packing<T, P> {
             .replicas
             .entries
             .iter()
-            .map(|(id, live)| if *live > 0 { other.replicas.find(id) } else { None })
+            .map(|(id, live)| if *live > 0 { other.find_replica(id) } else { None })
             .collect();
         // Every (element, dot) pair of self is in other, and both have as many pairs.
         self.packed_dots().all(|(slot, p)| {
@@ -1149,7 +1230,7 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
             let mut both: SmallVec<[Known<'_>; 4]> = SmallVec::new();
             if other_ctx.replica_count() < self.replicas.entries.len() {
                 for (id, seen) in other_ctx.ranges() {
-                    if let Some(i) = self.replicas.find(&id) {
+                    if let Some(i) = self.find_replica(&id) {
                         both.push((i, id, seen));
                     }
                 }
@@ -1166,7 +1247,7 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
                 if live == 0 {
                     continue;
                 }
-                let oi = other.replicas.find(&id);
+                let oi = other.find_replica(&id);
                 let idx = i;
                 if ranges_len(seen) <= live as u64 {
                     for &(lo, hi) in seen {
@@ -1232,37 +1313,28 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
                         && t.adds > 0
                     {
                         t.mine = self
-                            .replicas
-                            .index_for(other.replicas.id(oi), P::SLOTS)
+                            .replica_index(other.replicas.id(oi))
                             .expect("room was made (`SetStore::make_room`)");
                         self.replicas.entries[t.mine].1 += t.adds;
                     }
                 }
-                let Self { slots, by_elem, by_dot, hasher, .. } = self;
-                if total >= slots.len() / 2 {
+                if total >= self.slots.len() / 2 {
                     // A bulk join (a full state): no doubling beyond what it brings. Repeated
                     // small joins still grow the vector geometrically.
-                    slots.reserve_exact(total);
+                    self.slots.reserve_exact(total);
                 } else {
-                    slots.reserve(total);
+                    self.slots.reserve(total);
                 }
-                if by_elem.capacity() - by_elem.len() < total {
-                    // Rebuild at the final size reading the slots in order, rather than let the
-                    // tables rehash in bucket order (a random read of a slot per entry).
-                    let want = slots.len() + total;
-                    let mut e = HashTable::with_capacity(want);
-                    let mut d = HashTable::with_capacity(want);
-                    for (i, s) in slots.iter().enumerate() {
-                        let i = i as u32;
-                        e.insert_unique(hasher.hash_one(&s.elem), i, |&j| {
-                            hasher.hash_one(&slots[j as usize].elem)
-                        });
-                        d.insert_unique(hasher.hash_one(s.dot), i, |&j| {
-                            hasher.hash_one(slots[j as usize].dot)
-                        });
-                    }
-                    *by_elem = e;
-                    *by_dot = d;
+                // Rebuild (or build) the tables at the final size reading the slots in order,
+                // rather than let them rehash in bucket order (a random read of a slot per
+                // entry). A store that stays within `LINEAR` elements builds none.
+                let want = self.slots.len() + total;
+                let room = match &self.index {
+                    None => want > LINEAR,
+                    Some(x) => x.by_elem.capacity() - x.by_elem.len() < total,
+                };
+                if room {
+                    self.index_all(want);
                 }
                 for (slot, p) in other.packed_dots() {
                     let (oi, n) = p.unpack();
@@ -1343,7 +1415,7 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
         if ranges_contain(ctx.ranges_of(&id), n) {
             return Some(None);
         }
-        let idx = self.replicas.index_for(id, P::SLOTS)?;
+        let idx = self.replica_index(id)?;
         self.replicas.entries[idx].1 += 1;
         Some(Some(P::pack(idx, n)))
     }
@@ -1545,7 +1617,7 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
 
     /// The only live dot and its element, if the store holds exactly one (a one-insert delta).
     pub(crate) fn single(&self) -> Option<(ReplicaId, u64, &T)> {
-        match (self.slots.as_slice(), &self.extras) {
+        match (self.slots.as_slice(), self.extras()) {
             ([s], None) => {
                 let (ri, n) = s.dot.unpack();
                 Some((self.replicas.id(ri), n, &s.elem))
@@ -1556,11 +1628,17 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
 
     /// Reserves room for `n` more elements.
     pub(crate) fn reserve(&mut self, n: usize) {
-        self.build_index();
-        let Self { slots, by_elem, by_dot, hasher, .. } = self;
-        slots.reserve(n);
-        by_elem.reserve(n, |&j| hasher.hash_one(&slots[j as usize].elem));
-        by_dot.reserve(n, |&j| hasher.hash_one(slots[j as usize].dot));
+        self.slots.reserve(n);
+        let want = self.slots.len().saturating_add(n);
+        match &mut self.index {
+            None if want <= LINEAR => {}
+            None => self.index_all(want),
+            Some(x) => {
+                let (slots, hasher) = (&self.slots, &x.hasher);
+                x.by_elem.reserve(n, |&j| hasher.hash_one(&slots[j as usize].elem));
+                x.by_dot.reserve(n, |&j| hasher.hash_one(slots[j as usize].dot));
+            }
+        }
     }
 }
 
@@ -1591,10 +1669,8 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     #[inline]
     pub(crate) fn of_one(elem: T, dot: Dot) -> Self {
         debug_assert!(dot.counter() <= COUNTER_MASK);
-        // The hasher (a call) first, as in `Packing::default`.
-        let hasher = DefaultHashBuilder::default();
         let p = <u64 as Pack>::pack(0, dot.counter());
-        SetStore { repr: Repr::Narrow(Packing::of_one(elem, p, Replicas::one(dot.replica(), 1), hasher)) }
+        SetStore { repr: Repr::Narrow(Packing::of_one(elem, p, Replicas::one(dot.replica(), 1))) }
     }
 }
 
