@@ -269,6 +269,33 @@ impl<S: DotStore> Causal<S> {
     }
 }
 
+/// The empty context, for [`Causal::one_live_dot`]'s joins.
+static NOTHING_SEEN: CausalContext = CausalContext::new();
+
+impl<S: DotStore> Causal<S> {
+    /// The dot `d`, when this pair is `({d}, {d})`: its context is one dot and its store holds
+    /// one dot (which, the store lying within its context, is that one). The delta of an insert
+    /// and of every mutation that mints one dot and removes nothing has this shape.
+    ///
+    /// Joining such a pair into `(s, c)` needs one search of `c`, by inserting `d` into it: if
+    /// `d` was in `c` already, nothing changes (by the join's definition, `s` keeps its dots:
+    /// the only dot the other side saw is live there, and `d` is live here or was removed here);
+    /// otherwise the join adds `d` and removes nothing, which is the store join against an EMPTY
+    /// context (`c` only decides which of the other store's dots were seen here, and `d` was not).
+    /// So the store's join does not search `c` for `d`'s replica a second time.
+    #[inline]
+    fn one_live_dot(&self) -> Option<Dot> {
+        if self.store.dot_count() != 1 || self.context.replica_count() != 1 {
+            return None;
+        }
+        let Some((r, &[(lo, hi)])) = self.context.replica_at(0) else { return None };
+        if lo != hi {
+            return None;
+        }
+        Dot::new(r, lo)
+    }
+}
+
 impl<S: DotStore> Lattice for Causal<S> {
     fn bottom() -> Self {
         Causal::default()
@@ -281,6 +308,13 @@ impl<S: DotStore> Lattice for Causal<S> {
     /// `(s, c) ⊔ (s', c') = (s ⊔_{c,c'} s', c ∪ c')`. Cost follows `other`.
     fn join_ref(&mut self, other: &Self) -> bool {
         let mut log = DotLog::disabled();
+        if let Some(d) = other.one_live_dot() {
+            if !self.context.insert(d) {
+                return false;
+            }
+            let _ = self.store.join_store(&NOTHING_SEEN, &other.store, &other.context, &mut log);
+            return true;
+        }
         let a = self.store.join_store(&self.context, &other.store, &other.context, &mut log);
         let b = self.context.join_ref(&other.context);
         a | b
@@ -290,6 +324,13 @@ impl<S: DotStore> Lattice for Causal<S> {
     /// ([`DotStore::join_store_moving`]).
     fn join(&mut self, mut other: Self) -> bool {
         let mut log = DotLog::disabled();
+        if let Some(d) = other.one_live_dot() {
+            if !self.context.insert(d) {
+                return false;
+            }
+            let _ = self.store.join_store_moving(&NOTHING_SEEN, &mut other.store, &other.context, &mut log);
+            return true;
+        }
         let a = self.store.join_store_moving(&self.context, &mut other.store, &other.context, &mut log);
         let b = self.context.join_ref(&other.context);
         a | b
