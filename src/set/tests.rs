@@ -366,24 +366,34 @@ fn the_invariant_checker_can_fail() {
     n.slots[0].dot = n.slots[1].dot;
     assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "dot twice");
 
+    // A store past `LINEAR` elements has its index.
+    let indexed = || {
+        let mut s = SetStore::<u8>::default();
+        for e in 0..=store::LINEAR as u8 {
+            s.add_dot(e, Dot::test(1, u64::from(e) + 1));
+        }
+        s
+    };
     // Swapped slots leave both indexes stale, unless the two entries' hash tags collide in both
     // tables, when every lookup still resolves right (each store has its own random hasher, so
     // this happened about once in 20 runs): tried on three fresh stores, one must be caught.
     let stale_caught = (0..3)
         .filter(|_| {
-            let mut bad = SetStore::<u8>::default();
-            bad.add_dot(1, Dot::test(1, 1));
-            bad.add_dot(2, Dot::test(1, 2));
+            let mut bad = indexed();
             bad.narrow_mut().slots.swap(0, 1);
             std::panic::catch_unwind(move || bad.check_invariants()).is_err()
         })
         .count();
     assert!(stale_caught >= 1, "stale index");
 
-    let mut bad = s.clone();
-    bad.narrow_mut().index.as_mut().expect("two elements are indexed").extras =
-        Some(alloc::boxed::Box::default());
+    let mut bad = indexed();
+    bad.narrow_mut().index.as_mut().expect("indexed").extras = Some(alloc::boxed::Box::default());
     assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "empty extras");
+
+    // A store past `LINEAR` elements without its index.
+    let mut bad = indexed();
+    bad.narrow_mut().index = None;
+    assert!(std::panic::catch_unwind(move || bad.check_invariants()).is_err(), "missing index");
 
     // A store dot outside the context is caught by the pair's checker.
     let pair = OrSet { inner: Causal::from_parts(s, CausalContext::new()) };
@@ -868,7 +878,8 @@ impl Model {
 }
 
 /// The lazy index (`Index`, built past `LINEAR` elements, a replica table past `SMALL_TABLE`
-/// entries or a second dot of an element; dropped when removals empty the store) against the
+/// entries or a second dot of an element; dropped when removals leave fewer than `LINEAR / 2`
+/// elements; below it, lookups compare the slots in turn) against the
 /// reference model on random histories of 11 replicas: stores grow across both thresholds and
 /// shrink back through removes, clears and joins of remove deltas, full states and insert
 /// deltas (by value: the one-dot join path; and by reference), delivered late and out of order.
@@ -878,6 +889,9 @@ fn lazy_indexes_match_a_model_across_the_thresholds() {
     const R: usize = 11;
     for seed in 0..12u64 {
         let mut rng = SmallRng::seed_from_u64(seed);
+        // Few elements (stores shrink to one or none, dropping their index) or a few more than
+        // `LINEAR` (stores cross it both ways).
+        let small = if seed % 2 == 0 { 3 } else { 2 * store::LINEAR as u8 - 1 };
         let ids: Vec<ReplicaId> = (0..R as u128).map(|i| rid(100 + i * 7919)).collect();
         let mut sets: Vec<OrSet<u8>> = vec![OrSet::new(); R];
         let mut models: Vec<Model> = vec![Model::default(); R];
@@ -887,7 +901,8 @@ fn lazy_indexes_match_a_model_across_the_thresholds() {
             let r = rng.gen_range(0..R);
             // Mostly few elements (around the thresholds), sometimes a burst of many.
             let wide = rng.gen_bool(0.15);
-            let elem = |rng: &mut SmallRng| if wide { rng.gen_range(0..40u8) } else { rng.gen_range(0..3u8) };
+            let elem =
+                |rng: &mut SmallRng| if wide { rng.gen_range(0..40u8) } else { rng.gen_range(0..small) };
             let what = format!("seed {seed} step {step} replica {r}");
             let made = match rng.gen_range(0..100) {
                 0..35 => {
