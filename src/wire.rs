@@ -531,13 +531,18 @@ impl<'b> Reader<'b> {
     /// it was read from (nothing allocated for the comparison).
     ///
     /// The strict reader of [`fast`] and the comparer of `ser.rs` first (no postcard call);
-    /// postcard decides whenever they give up.
+    /// postcard decides whenever they give up. The comparer takes the varints of two bytes or
+    /// more that the strict reader noted ([`fast::Varints`]) by value instead of reading them
+    /// again: the same answer as comparing the bytes, for every type (its `Deserialize` may read
+    /// one value from several encodings, so the comparison itself stays).
     #[inline]
     pub(crate) fn value<T: Serialize + DeserializeOwned>(&mut self) -> Result<T, Error> {
         let start = self.bytes;
         let mut ahead = *self;
-        if let Ok(v) = fast::take::<T>(&mut ahead) {
-            if is_canonical(&v, &start[..start.len() - ahead.bytes.len()]) {
+        let mut noted = fast::Varints::default();
+        if let Ok(v) = fast::take_noted::<T>(&mut ahead, &mut noted) {
+            // The varints the strict read noted are compared by value, not read again.
+            if ser::same_noted(&v, &start[..start.len() - ahead.bytes.len()], &noted) {
                 *self = ahead;
                 return Ok(v);
             }

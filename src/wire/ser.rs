@@ -17,6 +17,7 @@ use core::fmt;
 use serde::Serialize;
 use serde::ser::{self, Serializer};
 
+use super::fast::Varints;
 use super::{Reader, Writer};
 
 /// The error of the serializer (and of `StateSize`'s scan): a sequence or map of unknown length
@@ -87,16 +88,21 @@ impl Sink for &mut Writer<'_> {
 }
 
 /// Checks the bytes against the expected bytes left, stopping at the first difference. A
-/// varint is read strictly and compared by value: minimal encodings are equal exactly when
-/// their values are (an over-long one never matches).
-pub(crate) struct Compare<'a>(Reader<'a>);
+/// varint is compared by value: its one byte below 128; else with the value a strict read of
+/// the same bytes noted for the address it starts at, if any (see
+/// [`Varints`](super::fast::Varints)), else read strictly from the bytes. Minimal encodings are
+/// equal exactly when their values are (an over-long one never matches).
+pub(crate) struct Compare<'a, 'n> {
+    expected: Reader<'a>,
+    noted: &'n Varints,
+}
 
-impl Sink for Compare<'_> {
+impl Sink for Compare<'_, '_> {
     #[inline]
     fn byte(&mut self, b: u8) -> Res {
-        match self.0.bytes.split_first() {
+        match self.expected.bytes.split_first() {
             Some((&x, rest)) if x == b => {
-                self.0.bytes = rest;
+                self.expected.bytes = rest;
                 Ok(())
             }
             _ => Err(SerError),
@@ -105,9 +111,9 @@ impl Sink for Compare<'_> {
 
     #[inline]
     fn bytes(&mut self, b: &[u8]) -> Res {
-        match self.0.bytes.strip_prefix(b) {
+        match self.expected.bytes.strip_prefix(b) {
             Some(rest) => {
-                self.0.bytes = rest;
+                self.expected.bytes = rest;
                 Ok(())
             }
             None => Err(SerError),
@@ -116,7 +122,20 @@ impl Sink for Compare<'_> {
 
     #[inline(always)]
     fn varint(&mut self, v: u64) -> Res {
-        match self.0.u64() {
+        if v < 0x80 {
+            // Its one byte; any byte from 128 up starts a varint of 128 or more.
+            return self.byte(v as u8);
+        }
+        if let Some(x) = self.noted.at(self.expected.bytes.as_ptr() as usize) {
+            // The bytes here are the minimal encoding of `x`: `v`'s matches them exactly when
+            // `v == x`, and is `varint_len(v)` bytes long.
+            if x != v {
+                return Err(SerError);
+            }
+            self.expected.bytes = self.expected.bytes.get(varint_len(v)..).ok_or(SerError)?;
+            return Ok(());
+        }
+        match self.expected.u64() {
             Ok(x) if x == v => Ok(()),
             _ => Err(SerError),
         }
@@ -161,8 +180,15 @@ pub(crate) fn varint_len(v: u64) -> usize {
 /// refuses to encode `v`: a sequence of unknown length, a failing `Serialize` impl).
 #[inline]
 pub(crate) fn same<T: Serialize + ?Sized>(v: &T, expected: &[u8]) -> bool {
-    let mut s = Ser(Compare(Reader::prefix(expected)));
-    v.serialize(&mut s).is_ok() && s.0.0.bytes.is_empty()
+    same_noted(v, expected, &Varints::default())
+}
+
+/// [`same`], given the varints a strict read of `expected` noted: the same answer, for every
+/// input, the noted varints compared by value instead of read again.
+#[inline]
+pub(crate) fn same_noted<T: Serialize + ?Sized>(v: &T, expected: &[u8], noted: &Varints) -> bool {
+    let mut s = Ser(Compare { expected: Reader::prefix(expected), noted });
+    v.serialize(&mut s).is_ok() && s.0.expected.bytes.is_empty()
 }
 
 /// The length of the postcard encoding of `v`, counted without writing it.
