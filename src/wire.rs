@@ -914,7 +914,9 @@ fn is_canonical<T: Serialize + ?Sized>(v: &T, rest: &[u8]) -> bool {
 /// ```
 #[inline]
 pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
-    from_bytes_with(bytes, &Limits::default())
+    // Not through `from_bytes_with`, which is not inlined for a large decoder: here the limits
+    // are constants, so that the checks against them inlined below fold.
+    decode_checked(bytes, &Limits::default())
 }
 
 /// [`from_bytes`] under explicit limits: every field of `limits` applies (the input size, and
@@ -934,6 +936,12 @@ pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
 /// ```
 #[inline]
 pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
+    decode_checked(bytes, limits)
+}
+
+/// [`from_bytes_with`], inlined in [`from_bytes`] too.
+#[inline(always)]
+fn decode_checked<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     if bytes.len() > limits.max_bytes {
         return Err(Error::TooLarge {
             field: "bytes",
