@@ -531,13 +531,18 @@ impl<'b> Reader<'b> {
     /// it was read from (nothing allocated for the comparison).
     ///
     /// The strict reader of [`fast`] and the comparer of `ser.rs` first (no postcard call);
-    /// postcard decides whenever they give up.
+    /// postcard decides whenever they give up. The comparer takes the varints of two bytes or
+    /// more that the strict reader noted ([`fast::Varints`]) by value instead of reading them
+    /// again: the same answer as comparing the bytes, for every type (its `Deserialize` may read
+    /// one value from several encodings, so the comparison itself stays).
     #[inline]
     pub(crate) fn value<T: Serialize + DeserializeOwned>(&mut self) -> Result<T, Error> {
         let start = self.bytes;
         let mut ahead = *self;
-        if let Ok(v) = fast::take::<T>(&mut ahead) {
-            if is_canonical(&v, &start[..start.len() - ahead.bytes.len()]) {
+        let mut noted = fast::Varints::default();
+        if let Ok(v) = fast::take_noted::<T>(&mut ahead, &mut noted) {
+            // The varints the strict read noted are compared by value, not read again.
+            if ser::same_noted(&v, &start[..start.len() - ahead.bytes.len()], &noted) {
                 *self = ahead;
                 return Ok(v);
             }
@@ -909,7 +914,9 @@ fn is_canonical<T: Serialize + ?Sized>(v: &T, rest: &[u8]) -> bool {
 /// ```
 #[inline]
 pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
-    from_bytes_with(bytes, &Limits::default())
+    // Not through `from_bytes_with`, which is not inlined for a large decoder: here the limits
+    // are constants, so that the checks against them inlined below fold.
+    decode_checked(bytes, &Limits::default())
 }
 
 /// [`from_bytes`] under explicit limits: every field of `limits` applies (the input size, and
@@ -929,6 +936,12 @@ pub fn from_bytes<T: Decode>(bytes: &[u8]) -> Result<T, Error> {
 /// ```
 #[inline]
 pub fn from_bytes_with<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
+    decode_checked(bytes, limits)
+}
+
+/// [`from_bytes_with`], inlined in [`from_bytes`] too.
+#[inline(always)]
+fn decode_checked<T: Decode>(bytes: &[u8], limits: &Limits) -> Result<T, Error> {
     if bytes.len() > limits.max_bytes {
         return Err(Error::TooLarge {
             field: "bytes",

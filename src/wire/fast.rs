@@ -1,7 +1,8 @@
 //! Fast paths for the serde parts of a decode (the elements of a set, the keys of a map, plain
 //! values): a strict reader of the postcard format as a serde `Deserializer`; the canonical-form
 //! check that follows it is the serializer of `ser.rs` comparing the postcard bytes of the value
-//! with the bytes it was read from, writing them nowhere.
+//! with the bytes it was read from, writing them nowhere (given the long varints the reader
+//! noted, [`Varints`], which it compares by value instead of reading them again).
 //!
 //! Both only ever speed a decode up, never decide it: when either gives up ([`GiveUp`]: an input
 //! it does not take, such as an over-long varint, `bool` 2 or invalid UTF-8, a mismatch, or a
@@ -45,18 +46,80 @@ const fn last_max(bits: u32) -> u8 {
 /// `bool` 0 or 1, option tags 0 or 1, UTF-8 strings. On success `r` is past the value.
 #[inline]
 pub(super) fn take<'b, T: de::Deserialize<'b>>(r: &mut Reader<'b>) -> Fast<T> {
-    let mut de = StrictDe { r: *r };
+    let mut de = StrictDe { r: *r, noted: () };
     let v = T::deserialize(&mut de)?;
     *r = de.r;
     Ok(v)
 }
 
-/// The strict reader: a serde `Deserializer` over a [`Reader`].
-struct StrictDe<'b> {
-    r: Reader<'b>,
+/// [`take`], noting in `noted` where the first [`Varints::MAX`] varints of two bytes or more it
+/// read start and their values: what the canonical check of the value (`ser::same_noted`)
+/// compares the varints of its encoding with, instead of reading them again.
+#[inline]
+pub(super) fn take_noted<'b, T: de::Deserialize<'b>>(r: &mut Reader<'b>, noted: &mut Varints) -> Fast<T> {
+    let mut de = StrictDe { r: *r, noted: &mut *noted };
+    let v = T::deserialize(&mut de)?;
+    *r = de.r;
+    Ok(v)
 }
 
-impl<'b> StrictDe<'b> {
+/// What the strict reader notes of each varint of two bytes or more it reads (nothing, or
+/// [`Varints`]).
+trait Note {
+    /// A varint of value `value` (at least 128) was read from the bytes starting at address
+    /// `at`.
+    fn varint(&mut self, at: usize, value: u64);
+}
+
+impl Note for () {
+    #[inline(always)]
+    fn varint(&mut self, _: usize, _: u64) {}
+}
+
+/// Varints of two bytes or more that a strict read read: the address of the first byte of each
+/// and its value, for the first [`MAX`](Self::MAX) of them (an address of 0 marks a free entry:
+/// no slice starts there).
+///
+/// An entry `(at, x)` says that the bytes at `at` are the minimal LEB128 encoding of `x` (the
+/// strict reader reads no other varint), which is what the postcard serializer writes for a
+/// varint of value `x`: so a varint of value `v` written at `at` matches the bytes there exactly
+/// when `v == x` (minimal encodings are prefix-free: a longer or shorter one differs from them
+/// in the high bit of some byte). The comparer uses that to compare a value instead of reading
+/// the bytes again, and gives the answer a byte comparison gives, for every input. (One-byte
+/// varints are not noted: comparing their byte is as cheap as comparing a value.)
+#[derive(Debug, Default)]
+pub(crate) struct Varints {
+    at: [(usize, u64); Varints::MAX],
+}
+
+impl Varints {
+    /// How many varints are noted (a `u64` element of `2^7` or more has one, a pair of them
+    /// two); later ones are read again by the comparer.
+    pub(crate) const MAX: usize = 2;
+
+    /// The value of the varint noted at address `at`, if one is.
+    #[inline(always)]
+    pub(crate) fn at(&self, at: usize) -> Option<u64> {
+        self.at.iter().find(|(a, _)| *a == at).map(|&(_, x)| x)
+    }
+}
+
+impl Note for &mut Varints {
+    #[inline(always)]
+    fn varint(&mut self, at: usize, value: u64) {
+        if let Some(free) = self.at.iter_mut().find(|(a, _)| *a == 0) {
+            *free = (at, value);
+        }
+    }
+}
+
+/// The strict reader: a serde `Deserializer` over a [`Reader`], noting its varints in `noted`.
+struct StrictDe<'b, N> {
+    r: Reader<'b>,
+    noted: N,
+}
+
+impl<'b, N: Note> StrictDe<'b, N> {
     #[inline]
     fn byte(&mut self) -> Fast<u8> {
         let Some((&b, rest)) = self.r.bytes.split_first() else {
@@ -69,12 +132,23 @@ impl<'b> StrictDe<'b> {
     /// A varint of `BITS` bits (its byte count and last-byte bound are constants).
     #[inline(always)]
     fn varint<const BITS: u32>(&mut self) -> Fast<u64> {
-        self.r.varint(BITS.div_ceil(7) as usize, last_max(BITS)).map_err(|_| GiveUp)
+        let at = self.r.bytes.as_ptr() as usize;
+        let v = self.r.varint(BITS.div_ceil(7) as usize, last_max(BITS)).map_err(|_| GiveUp)?;
+        if v >= 0x80 {
+            self.noted.varint(at, v);
+        }
+        Ok(v)
+    }
+
+    /// A length (a `usize` varint, as [`Reader::len`] reads it).
+    #[inline(always)]
+    fn len(&mut self) -> Fast<usize> {
+        self.varint::<64>().map(|v| usize::try_from(v).unwrap_or(usize::MAX))
     }
 
     #[inline]
     fn take_n(&mut self) -> Fast<&'b [u8]> {
-        let n = self.r.len().map_err(|_| GiveUp)?;
+        let n = self.len()?;
         if n > self.r.bytes.len() {
             return Err(GiveUp);
         }
@@ -85,12 +159,12 @@ impl<'b> StrictDe<'b> {
 }
 
 /// `n` values in a row (a tuple, a struct's fields, a sequence's elements, a map's entries).
-struct Items<'a, 'b> {
-    de: &'a mut StrictDe<'b>,
+struct Items<'a, 'b, N> {
+    de: &'a mut StrictDe<'b, N>,
     left: usize,
 }
 
-impl<'b> de::SeqAccess<'b> for Items<'_, 'b> {
+impl<'b, N: Note> de::SeqAccess<'b> for Items<'_, 'b, N> {
     type Error = GiveUp;
 
     #[inline]
@@ -110,7 +184,7 @@ impl<'b> de::SeqAccess<'b> for Items<'_, 'b> {
     }
 }
 
-impl<'b> de::MapAccess<'b> for Items<'_, 'b> {
+impl<'b, N: Note> de::MapAccess<'b> for Items<'_, 'b, N> {
     type Error = GiveUp;
 
     #[inline]
@@ -133,7 +207,7 @@ impl<'b> de::MapAccess<'b> for Items<'_, 'b> {
     }
 }
 
-impl<'b> de::EnumAccess<'b> for &mut StrictDe<'b> {
+impl<'b, N: Note> de::EnumAccess<'b> for &mut StrictDe<'b, N> {
     type Error = GiveUp;
     type Variant = Self;
 
@@ -145,7 +219,7 @@ impl<'b> de::EnumAccess<'b> for &mut StrictDe<'b> {
     }
 }
 
-impl<'b> de::VariantAccess<'b> for &mut StrictDe<'b> {
+impl<'b, N: Note> de::VariantAccess<'b> for &mut StrictDe<'b, N> {
     type Error = GiveUp;
 
     #[inline]
@@ -194,7 +268,7 @@ macro_rules! strict_give_up {
     )*};
 }
 
-impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
+impl<'b, N: Note> de::Deserializer<'b> for &mut StrictDe<'b, N> {
     type Error = GiveUp;
 
     strict_varint! {
@@ -312,7 +386,7 @@ impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
 
     #[inline]
     fn deserialize_seq<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
-        let left = self.r.len().map_err(|_| GiveUp)?;
+        let left = self.len()?;
         visitor.visit_seq(Items { de: self, left })
     }
 
@@ -333,7 +407,7 @@ impl<'b> de::Deserializer<'b> for &mut StrictDe<'b> {
 
     #[inline]
     fn deserialize_map<V: Visitor<'b>>(self, visitor: V) -> Fast<V::Value> {
-        let left = self.r.len().map_err(|_| GiveUp)?;
+        let left = self.len()?;
         visitor.visit_map(Items { de: self, left })
     }
 
@@ -481,5 +555,221 @@ mod tests {
         assert!(give_up(&[1, 1, 5, 0x81, 0, b'a', 1, b'b']), "over-long length");
         assert!(give_up(&[1, 1, 5, 1, b'a', 2, b'b', b'c']), "two characters");
         assert!(give_up(&[1, 1, 5, 1, b'a', 1]), "cut short");
+    }
+
+    /// Element types whose serde impls do not round-trip every input: the canonical check must
+    /// refuse every byte string that is not exactly the encoding of the value read from it.
+    mod hostile {
+        use serde::de::Deserializer;
+        use serde::ser::{SerializeTuple, Serializer};
+        use serde::{Deserialize, Serialize};
+
+        /// Reads any `u64` and keeps it with its low bit set: `2k` and `2k + 1` read alike.
+        #[derive(Debug, PartialEq)]
+        pub(super) struct Odd(pub(super) u64);
+        impl Serialize for Odd {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_u64(self.0)
+            }
+        }
+        impl<'de> Deserialize<'de> for Odd {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                u64::deserialize(d).map(|v| Odd(v | 1))
+            }
+        }
+
+        /// Reads `(a, b)`, writes `(b, a)`: canonical only when `a == b`.
+        #[derive(Debug, PartialEq)]
+        pub(super) struct Swapped(pub(super) u64, pub(super) u64);
+        impl Serialize for Swapped {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                (self.0, self.1).serialize(s)
+            }
+        }
+        impl<'de> Deserialize<'de> for Swapped {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <(u64, u64)>::deserialize(d).map(|(a, b)| Swapped(b, a))
+            }
+        }
+
+        /// Reads `(x, y)` and keeps `x`, writes `(x, x)`: canonical only when `y == x`.
+        #[derive(Debug, PartialEq)]
+        pub(super) struct Dup(pub(super) u64);
+        impl Serialize for Dup {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                (self.0, self.0).serialize(s)
+            }
+        }
+        impl<'de> Deserialize<'de> for Dup {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <(u64, u64)>::deserialize(d).map(|(x, _)| Dup(x))
+            }
+        }
+
+        /// Reads a `u64` varint, writes its bytes one by one (a tuple of `u8`): the same bytes
+        /// through other serializer calls, so always canonical.
+        #[derive(Debug, PartialEq)]
+        pub(super) struct Leb(pub(super) u64);
+        impl Serialize for Leb {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let bytes = postcard::to_allocvec(&self.0).map_err(serde::ser::Error::custom)?;
+                let mut t = s.serialize_tuple(bytes.len())?;
+                for b in &bytes {
+                    t.serialize_element(b)?;
+                }
+                t.end()
+            }
+        }
+        impl<'de> Deserialize<'de> for Leb {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                u64::deserialize(d).map(Leb)
+            }
+        }
+
+        /// Reads a byte, writes it as a `u64` varint: canonical below 128 only.
+        #[derive(Debug, PartialEq)]
+        pub(super) struct Widened(pub(super) u8);
+        impl Serialize for Widened {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_u64(u64::from(self.0))
+            }
+        }
+        impl<'de> Deserialize<'de> for Widened {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                u8::deserialize(d).map(Widened)
+            }
+        }
+
+        /// Reads a byte and a `u64`, writes the `u64` first.
+        #[derive(Debug, PartialEq)]
+        pub(super) struct Moved(pub(super) u8, pub(super) u64);
+        impl Serialize for Moved {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                (self.1, self.0).serialize(s)
+            }
+        }
+        impl<'de> Deserialize<'de> for Moved {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <(u8, u64)>::deserialize(d).map(|(t, x)| Moved(t, x))
+            }
+        }
+    }
+
+    /// The canonical check given the varints the strict read noted (`same_noted`) answers what
+    /// the byte comparer (`same`) answers, which is whether the bytes read are postcard's bytes
+    /// of the value: for element types whose serde impls do not round-trip (a value read from
+    /// two byte strings, fields written in another order or twice, the same bytes through other
+    /// serializer calls) and for plain ones, on their encodings, every one-byte change of them
+    /// and random bytes. Returns how many reads were canonical (so that the test can see both
+    /// answers).
+    #[test]
+    fn noted_varints_give_the_byte_comparers_answer() {
+        use super::super::ser::same_noted;
+        use hostile::{Dup, Leb, Moved, Odd, Swapped, Widened};
+        use serde::de::DeserializeOwned;
+
+        fn check<T: Serialize + DeserializeOwned + core::fmt::Debug>(b: &[u8]) -> (usize, usize) {
+            let mut r = Reader::prefix(b);
+            let mut noted = Varints::default();
+            let Ok(v) = take_noted::<T>(&mut r, &mut noted) else { return (0, 0) };
+            let read = &b[..b.len() - r.rest().len()];
+            let answer = same(&v, read);
+            assert_eq!(same_noted(&v, read, &noted), answer, "{v:?} from {read:?}");
+            let postcard = postcard::to_allocvec(&v).expect("encode");
+            assert_eq!(answer, postcard == read, "{v:?} from {read:?}");
+            (usize::from(answer), usize::from(!answer))
+        }
+        fn around<T: Serialize + DeserializeOwned + core::fmt::Debug>(enc: &[u8]) -> (usize, usize) {
+            let mut seen = check::<T>(enc);
+            let mut add = |(a, b)| {
+                seen.0 += a;
+                seen.1 += b;
+            };
+            for i in 0..enc.len() {
+                for x in [0u8, 1, 0x7f, 0x80, 0x81, 0xff, enc[i] ^ 1, enc[i] ^ 0x80, enc[i].wrapping_add(1)] {
+                    let mut m = enc.to_vec();
+                    m[i] = x;
+                    add(check::<T>(&m));
+                }
+            }
+            seen
+        }
+        let enc = |v: &dyn erased::Enc| v.bytes();
+        let big = [0u64, 5, 127, 128, 300, 1 << 14, 1 << 20, (1 << 40) + 1, (1 << 40) + 7, 1 << 56, u64::MAX];
+        let mut seen = (0, 0);
+        let mut add = |(a, b): (usize, usize)| {
+            seen.0 += a;
+            seen.1 += b;
+        };
+        for &x in &big {
+            add(around::<Odd>(&enc(&x)));
+            add(around::<Leb>(&enc(&x)));
+            add(around::<u64>(&enc(&x)));
+            add(around::<i64>(&enc(&x)));
+            add(around::<u32>(&enc(&(x as u32))));
+            add(around::<Moved>(&enc(&(7u8, x))));
+            add(around::<Widened>(&enc(&(x as u8))));
+            add(around::<String>(&enc(&"x".repeat((x % 300) as usize))));
+            for &y in &big {
+                add(around::<Swapped>(&enc(&(x, y))));
+                add(around::<Dup>(&enc(&(x, y))));
+                add(around::<(u64, u64, u64)>(&enc(&(x, y, x ^ y))));
+                add(around::<(String, u64)>(&enc(&(String::from("k"), y))));
+            }
+        }
+        // Random bytes, biased to high bits (long varints).
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let b: alloc::vec::Vec<u8> = (0..len)
+                .map(|i| ((x >> (i % 8 * 7)) as u8) | if (x >> (40 + i % 20)) & 3 != 0 { 0x80 } else { 0 })
+                .collect();
+            add(check::<Odd>(&b));
+            add(check::<Swapped>(&b));
+            add(check::<Dup>(&b));
+            add(check::<Moved>(&b));
+            add(check::<Widened>(&b));
+            add(check::<(u64, u64, u64)>(&b));
+        }
+        assert!(seen.0 > 1_000 && seen.1 > 1_000, "canonical {}, not {}", seen.0, seen.1);
+    }
+
+    /// Postcard bytes of a value, behind a trait object (the test lists values of several types).
+    mod erased {
+        pub(super) trait Enc {
+            fn bytes(&self) -> alloc::vec::Vec<u8>;
+        }
+        impl<T: serde::Serialize> Enc for T {
+            fn bytes(&self) -> alloc::vec::Vec<u8> {
+                postcard::to_allocvec(self).expect("encode")
+            }
+        }
+    }
+
+    /// Hostile element types are refused where they are not canonical: `2^40` read as `Odd`
+    /// (kept as `2^40 + 1`), a swapped pair of different values, a pair whose second value is
+    /// dropped and written as the first again (both of the same length, so that only the
+    /// values tell them apart), a byte moved after the varint; and accepted where they are.
+    #[test]
+    fn hostile_elements_are_refused_unless_canonical() {
+        use hostile::{Dup, Leb, Moved, Odd, Swapped};
+        let p = |v: &dyn erased::Enc| v.bytes();
+        let (a, b) = ((1u64 << 40) + 7, (1u64 << 40) + 9);
+        let nc = Some(Error::NotCanonical { field: "encoding" });
+        assert_eq!(Reader::whole(&p(&(1u64 << 40))).value::<Odd>().err(), nc);
+        assert_eq!(Reader::whole(&p(&a)).value::<Odd>(), Ok(Odd(a)));
+        assert_eq!(Reader::whole(&p(&(a, b))).value::<Swapped>().err(), nc);
+        assert_eq!(Reader::whole(&p(&(a, a))).value::<Swapped>(), Ok(Swapped(a, a)));
+        assert_eq!(Reader::whole(&p(&(a, b))).value::<Dup>().err(), nc);
+        assert_eq!(Reader::whole(&p(&(b, a))).value::<Dup>().err(), nc);
+        assert_eq!(Reader::whole(&p(&(a, a))).value::<Dup>(), Ok(Dup(a)));
+        assert_eq!(Reader::whole(&p(&(7u8, a))).value::<Moved>().err(), nc);
+        assert_eq!(Reader::whole(&[200]).value::<hostile::Widened>().err(), nc);
+        assert_eq!(Reader::whole(&[100]).value::<hostile::Widened>(), Ok(hostile::Widened(100)));
+        assert_eq!(Reader::whole(&p(&a)).value::<Leb>(), Ok(Leb(a)));
+        assert_eq!(Reader::whole(&p(&(1u64 << 63))).value::<Leb>(), Ok(Leb(1 << 63)));
     }
 }

@@ -17,6 +17,7 @@ use core::fmt;
 use serde::Serialize;
 use serde::ser::{self, Serializer};
 
+use super::fast::Varints;
 use super::{Reader, Writer};
 
 /// The error of the serializer (and of `StateSize`'s scan): a sequence or map of unknown length
@@ -87,16 +88,21 @@ impl Sink for &mut Writer<'_> {
 }
 
 /// Checks the bytes against the expected bytes left, stopping at the first difference. A
-/// varint is read strictly and compared by value: minimal encodings are equal exactly when
-/// their values are (an over-long one never matches).
-pub(crate) struct Compare<'a>(Reader<'a>);
+/// varint is compared by value: its one byte below 128; else with the value a strict read of
+/// the same bytes noted for the address it starts at, if any (see
+/// [`Varints`](super::fast::Varints)), else read strictly from the bytes. Minimal encodings are
+/// equal exactly when their values are (an over-long one never matches).
+pub(crate) struct Compare<'a, 'n> {
+    expected: Reader<'a>,
+    noted: &'n Varints,
+}
 
-impl Sink for Compare<'_> {
+impl Sink for Compare<'_, '_> {
     #[inline]
     fn byte(&mut self, b: u8) -> Res {
-        match self.0.bytes.split_first() {
+        match self.expected.bytes.split_first() {
             Some((&x, rest)) if x == b => {
-                self.0.bytes = rest;
+                self.expected.bytes = rest;
                 Ok(())
             }
             _ => Err(SerError),
@@ -105,22 +111,52 @@ impl Sink for Compare<'_> {
 
     #[inline]
     fn bytes(&mut self, b: &[u8]) -> Res {
-        match self.0.bytes.strip_prefix(b) {
-            Some(rest) => {
-                self.0.bytes = rest;
+        match self.expected.bytes.split_at_checked(b.len()) {
+            Some((head, rest)) if equal_bytes(head, b) => {
+                self.expected.bytes = rest;
                 Ok(())
             }
-            None => Err(SerError),
+            _ => Err(SerError),
         }
     }
 
     #[inline(always)]
     fn varint(&mut self, v: u64) -> Res {
-        match self.0.u64() {
+        if v < 0x80 {
+            // Its one byte; any byte from 128 up starts a varint of 128 or more.
+            return self.byte(v as u8);
+        }
+        if let Some(x) = self.noted.at(self.expected.bytes.as_ptr() as usize) {
+            // The bytes here are the minimal encoding of `x`: `v`'s matches them exactly when
+            // `v == x`, and is `varint_len(v)` bytes long.
+            if x != v {
+                return Err(SerError);
+            }
+            self.expected.bytes = self.expected.bytes.get(varint_len(v)..).ok_or(SerError)?;
+            return Ok(());
+        }
+        match self.expected.u64() {
             Ok(x) if x == v => Ok(()),
             _ => Err(SerError),
         }
     }
+}
+
+/// `a == b` for slices of the same length: up to 32 bytes inline, as two loads of a fixed size
+/// from each that may overlap (a byte in both is compared twice); longer ones by `==` (a call
+/// to `bcmp`, which a short string's compare spent more on than on comparing).
+#[inline(always)]
+fn equal_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn ends<const N: usize>(a: &[u8], b: &[u8]) -> Option<bool> {
+        Some(a.first_chunk::<N>()? == b.first_chunk::<N>()? && a.last_chunk::<N>()? == b.last_chunk::<N>()?)
+    }
+    match a.len() {
+        16..=32 => ends::<16>(a, b),
+        8..=15 => ends::<8>(a, b),
+        4..=7 => ends::<4>(a, b),
+        _ => None,
+    }
+    .unwrap_or_else(|| a == b)
 }
 
 /// Counts the bytes.
@@ -161,8 +197,15 @@ pub(crate) fn varint_len(v: u64) -> usize {
 /// refuses to encode `v`: a sequence of unknown length, a failing `Serialize` impl).
 #[inline]
 pub(crate) fn same<T: Serialize + ?Sized>(v: &T, expected: &[u8]) -> bool {
-    let mut s = Ser(Compare(Reader::prefix(expected)));
-    v.serialize(&mut s).is_ok() && s.0.0.bytes.is_empty()
+    same_noted(v, expected, &Varints::default())
+}
+
+/// [`same`], given the varints a strict read of `expected` noted: the same answer, for every
+/// input, the noted varints compared by value instead of read again.
+#[inline]
+pub(crate) fn same_noted<T: Serialize + ?Sized>(v: &T, expected: &[u8], noted: &Varints) -> bool {
+    let mut s = Ser(Compare { expected: Reader::prefix(expected), noted });
+    v.serialize(&mut s).is_ok() && s.0.expected.bytes.is_empty()
 }
 
 /// The length of the postcard encoding of `v`, counted without writing it.
@@ -550,6 +593,13 @@ mod tests {
         same("");
         same("h\u{e9}llo");
         same(&"x".repeat(200));
+        // Every length of the compare's fixed-size loads (4, 8, 16 bytes, overlapping) and past
+        // them, with distinct bytes: a change anywhere is seen.
+        for n in 0..=40u8 {
+            let s: String = (0..n).map(|i| char::from(b'0' + i % 64)).collect();
+            same(&s);
+            same(&(n, s.clone(), n));
+        }
         same(&serde_bytes_like(&[1, 2, 3]));
         same(&());
         same(&Unit);
