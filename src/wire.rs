@@ -658,7 +658,7 @@ pub trait WireStore: DotStore {
     /// Decodes a whole causal pair of this store from `body` (all of it) and returns
     /// `wrap(pair)`: what [`Decode::decode_body`] of a causal pair, and of each causal type,
     /// calls (`wrap` builds the type around the pair where it is returned: a pair returned,
-    /// then wrapped, was copied, 208 bytes for a set of `u64`). The provided method reads the
+    /// then wrapped, was copied: 120 bytes for a set of `u64`). The provided method reads the
     /// context, then the store with [`decode_pair`](Self::decode_pair); a store may first try a
     /// one-pass read of its common small shapes, which must accept only bodies the provided
     /// method accepts and build exactly the value it builds (anything else goes to the provided

@@ -151,7 +151,8 @@ where
         wrap: impl FnOnce(Causal<Self>) -> R,
     ) -> Result<R, Error> {
         // The pair is built here, in the returned value (a pair returned by `read_delta` was
-        // copied into it: 208 bytes for `u64` elements).
+        // copied into it: 208 bytes for `u64` elements before the store's index went into a box,
+        // 120 since).
         match read_delta::<T>(body, cx) {
             Some(Delta { id, lo, hi, insert: None }) => {
                 Ok(wrap(Causal::from_parts(SetStore::default(), CausalContext::of_range(id, lo, hi))))
