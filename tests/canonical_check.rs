@@ -12,65 +12,9 @@
 #![cfg(feature = "serde")]
 
 use convergent::{Error, OrSet, ReplicaId, wire};
-use serde::de::{DeserializeOwned, Deserializer};
-use serde::ser::Serializer;
-use serde::{Deserialize, Serialize};
-
-/// Reads any `u64` and keeps it with its low bit set: `2k` and `2k + 1` read alike.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Odd(u64);
-impl Serialize for Odd {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.0)
-    }
-}
-impl<'de> Deserialize<'de> for Odd {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        u64::deserialize(d).map(|v| Odd(v | 1))
-    }
-}
-
-/// Reads `(a, b)`, writes `(b, a)`: canonical only when `a == b`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Swapped(u64, u64);
-impl Serialize for Swapped {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.0, self.1).serialize(s)
-    }
-}
-impl<'de> Deserialize<'de> for Swapped {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <(u64, u64)>::deserialize(d).map(|(a, b)| Swapped(b, a))
-    }
-}
-
-/// Reads `(x, y)` and keeps `x`, writes `(x, x)`: canonical only when `y == x`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Dup(u64);
-impl Serialize for Dup {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.0, self.0).serialize(s)
-    }
-}
-impl<'de> Deserialize<'de> for Dup {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <(u64, u64)>::deserialize(d).map(|(x, _)| Dup(x))
-    }
-}
-
-/// Reads a byte, writes it as a `u64` varint: canonical below 128 only.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Widened(u8);
-impl Serialize for Widened {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::from(self.0))
-    }
-}
-impl<'de> Deserialize<'de> for Widened {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        u8::deserialize(d).map(Widened)
-    }
-}
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use testkit::hostile::{Dup, Odd, Swapped, Widened};
 
 /// The reference decoder: postcard, then the value encoded again and compared with the input.
 fn reference<T: wire::Decode + PartialEq>(bytes: &[u8]) -> Option<T> {

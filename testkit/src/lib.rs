@@ -24,6 +24,7 @@ pub mod composite;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
 pub mod gset;
+pub mod hostile;
 pub mod laws;
 pub mod subjects;
 pub mod workload;
