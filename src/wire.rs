@@ -627,6 +627,17 @@ pub trait WireStore: DotStore {
         self.to_wire(table).serialize(s)
     }
 
+    /// Appends the wire form of the causal pair of this store and `context`: the context, then
+    /// the store ([`encode_wire`](Self::encode_wire)), which the provided method writes in
+    /// turn; a store may write its common small shapes (a delta's) in one go, the exact same
+    /// bytes. What [`Decode::encode_body`] of a causal pair, and of each causal type, calls.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn encode_causal(&self, context: &CausalContext, w: &mut Writer<'_>) {
+        context.encode_body(w.out);
+        self.encode_wire(&ReplicaTable::of(context), w);
+    }
+
     /// Appends the postcard encoding of the wire form to `out`: the bytes of
     /// [`serialize_wire`](Self::serialize_wire) through postcard, which the provided method
     /// calls; a store may write them directly.
@@ -802,6 +813,12 @@ impl<'a> Writer<'a> {
         Writer { out }
     }
 
+    /// The output.
+    #[inline(always)]
+    pub(crate) fn out(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
+
     /// One byte.
     #[inline]
     pub(crate) fn byte(&mut self, b: u8) {
@@ -820,8 +837,7 @@ impl<'a> Writer<'a> {
     }
 
     /// A varint of two bytes or more (at most 10). Below 2^56 (up to 8 bytes) without a loop:
-    /// the 7-bit groups are spread to one per byte, the continuation bits set on all but the
-    /// last, and the 8-byte word appended and cut to length.
+    /// the 8-byte word of [`varint_word`] appended and cut to length.
     /// Near the end of the output's capacity it pushes byte by byte instead, so that the word
     /// never grows the output past what the varint needs.
     #[inline]
@@ -830,18 +846,9 @@ impl<'a> Writer<'a> {
             self.varint_bytewise(v);
             return;
         }
-        // 56 bits to 8 bytes of 7: halves of 28 bits 32 apart, then quarters of 14 bits 16
-        // apart, then groups of 7 bits 8 apart.
-        let x = ((v & 0x00ff_ffff_f000_0000) << 4) | (v & 0x0fff_ffff);
-        let x = ((x & 0x0fff_c000_0fff_c000) << 2) | (x & 0x0000_3fff_0000_3fff);
-        let spread = ((x & 0x3f80_3f80_3f80_3f80) << 1) | (x & 0x007f_007f_007f_007f);
-        // `ceil(bits / 7)` (exact for bits up to 70); `v >= 0x80`: 2 to 8 bytes, so the
-        // continuation bits of the first `len - 1` bytes shift by 8 to 56.
-        let bits = 64 - v.leading_zeros();
-        let len = (((bits + 6) * 37) >> 8) as usize;
-        let more = 0x8080_8080_8080_8080u64 >> (64 - 8 * (len - 1));
+        let (word, len) = varint_word(v);
         let start = self.out.len();
-        self.out.extend_from_slice(&(spread | more).to_le_bytes());
+        self.out.extend_from_slice(&word.to_le_bytes());
         self.out.truncate(start + len);
     }
 
@@ -853,6 +860,32 @@ impl<'a> Writer<'a> {
             v >>= 7;
         }
         self.out.push(v as u8);
+    }
+
+    /// Writes the bytes `f` puts in a [`Window`] of `N` bytes at the end of the output, if the
+    /// output has room for `N` more bytes and `f` returns `true`; else writes nothing and
+    /// returns `false` (the caller then writes the bytes another way). The room is zeroed once
+    /// (no allocation: the window never grows the output), `f` writes into it by position, and
+    /// the output is cut after the last byte written.
+    ///
+    /// For a short run of small fields of bounded size (a delta's context and store): a push
+    /// checks the capacity and stores the length back through the output on every byte, a
+    /// window checks each position against its constant size and keeps it in a register.
+    #[inline(always)]
+    pub(crate) fn window<const N: usize>(&mut self, f: impl FnOnce(&mut Window<'_, N>) -> bool) -> bool {
+        let start = self.out.len();
+        if self.out.capacity() - start < N {
+            return false;
+        }
+        self.out.resize(start + N, 0);
+        let Some(buf) = self.out[start..].first_chunk_mut::<N>() else {
+            return false;
+        };
+        let mut win = Window { buf, pos: 0 };
+        let done = f(&mut win);
+        let end = if done { start + win.pos } else { start };
+        self.out.truncate(end);
+        done
     }
 
     /// A sequence length (a `usize` varint).
@@ -882,6 +915,155 @@ impl<'a> Writer<'a> {
     pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) {
         // The writer is the serializer's sink (`ser.rs`): no postcard serializer built per value.
         v.serialize(&mut ser::Ser(self)).expect("serialization into memory");
+    }
+}
+
+/// The varint of `v` (`0x80 <= v < 2^56`: 2 to 8 bytes) as a little-endian word, and its
+/// length: the 7-bit groups spread to one per byte, the continuation bits set on all but the
+/// last (the bytes past the length are zero).
+#[inline(always)]
+fn varint_word(v: u64) -> (u64, usize) {
+    debug_assert!((0x80..1 << 56).contains(&v));
+    // 56 bits to 8 bytes of 7: halves of 28 bits 32 apart, then quarters of 14 bits 16
+    // apart, then groups of 7 bits 8 apart.
+    let x = ((v & 0x00ff_ffff_f000_0000) << 4) | (v & 0x0fff_ffff);
+    let x = ((x & 0x0fff_c000_0fff_c000) << 2) | (x & 0x0000_3fff_0000_3fff);
+    let spread = ((x & 0x3f80_3f80_3f80_3f80) << 1) | (x & 0x007f_007f_007f_007f);
+    // `ceil(bits / 7)` (exact for bits up to 70); `v >= 0x80`: 2 to 8 bytes, so the
+    // continuation bits of the first `len - 1` bytes shift by 8 to 56.
+    let bits = 64 - v.leading_zeros();
+    let len = (((bits + 6) * 37) >> 8) as usize;
+    let more = 0x8080_8080_8080_8080u64 >> (64 - 8 * (len - 1));
+    (spread | more, len)
+}
+
+/// Bytes written by position into `N` bytes reserved at the end of the output
+/// ([`Writer::window`]): each write checks its position against `N`, not the output's capacity.
+/// The fixed parts of a value are written with [`byte`](Self::byte) and the like (a caller
+/// sizes `N` for their most bytes: past it they panic), the parts of unbounded size (an
+/// element) with [`serde`](Self::serde), which reports a value that does not fit.
+/// Plumbing: public only because it appears in public bounds; hidden from the docs and not
+/// covered by semver.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Window<'b, const N: usize> {
+    buf: &'b mut [u8; N],
+    pos: usize,
+}
+
+/// The most bytes [`Window::one_range_context`] writes: 1 + 16 + 1 + 10 + 10.
+pub(crate) const ONE_RANGE_MAX: usize = 38;
+
+impl<const N: usize> Window<'_, N> {
+    /// The wire form of the context of one replica `r` with one range `lo..=hi` (a delta's):
+    /// `[(r, [(lo - 1, hi - lo)])]`, at most [`ONE_RANGE_MAX`] bytes.
+    #[inline(always)]
+    pub(crate) fn one_range_context(&mut self, r: ReplicaId, lo: u64, hi: u64) {
+        self.byte(1);
+        self.bytes16(&r.to_bytes());
+        self.byte(1);
+        self.varint(lo - 1);
+        self.varint(hi - lo);
+    }
+
+    /// One byte.
+    #[inline(always)]
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.buf[self.pos] = b;
+        self.pos += 1;
+    }
+
+    /// Sixteen raw bytes (a replica id).
+    #[inline(always)]
+    pub(crate) fn bytes16(&mut self, b: &[u8; 16]) {
+        self.buf[self.pos..self.pos + 16].copy_from_slice(b);
+        self.pos += 16;
+    }
+
+    /// A varint: the bytes of [`Writer::varint`].
+    #[inline(always)]
+    pub(crate) fn varint(&mut self, v: u64) {
+        if !self.try_varint(v) {
+            window_full();
+        }
+    }
+
+    /// [`varint`](Self::varint), or `false` (the position unchanged) if it does not fit.
+    #[inline(always)]
+    fn try_varint(&mut self, v: u64) -> bool {
+        if v < 0x80 {
+            let Some(b) = self.buf.get_mut(self.pos) else { return false };
+            *b = v as u8;
+            self.pos += 1;
+            return true;
+        }
+        // Below 2^56: the word of `varint_word` stored whole when 8 bytes are left (the bytes
+        // past the varint are overwritten or cut later).
+        if v < 1 << 56 {
+            if let Some(dst) = self.buf.get_mut(self.pos..self.pos + 8) {
+                let (word, len) = varint_word(v);
+                dst.copy_from_slice(&word.to_le_bytes());
+                self.pos += len;
+                return true;
+            }
+        }
+        // A free function, not a method: the window stays in registers.
+        match window_varint_bytewise(&mut self.buf[..], self.pos, v) {
+            Some(end) => {
+                self.pos = end;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A value through serde (postcard), or `false` if it does not fit (or its `Serialize` impl
+    /// fails): the bytes it wrote are then garbage, the caller gives up the window.
+    #[inline(always)]
+    pub(crate) fn serde<T: Serialize + ?Sized>(&mut self, v: &T) -> bool {
+        v.serialize(&mut ser::Ser(self)).is_ok()
+    }
+
+    /// Raw bytes, or `false` if they do not fit.
+    #[inline(always)]
+    fn try_bytes(&mut self, b: &[u8]) -> bool {
+        let Some(dst) = self.buf.get_mut(self.pos..self.pos + b.len()) else { return false };
+        dst.copy_from_slice(b);
+        self.pos += b.len();
+        true
+    }
+
+    /// One byte, or `false` if it does not fit.
+    #[inline(always)]
+    fn try_byte(&mut self, b: u8) -> bool {
+        let Some(d) = self.buf.get_mut(self.pos) else { return false };
+        *d = b;
+        self.pos += 1;
+        true
+    }
+}
+
+/// A fixed part written past the window's size: a caller sized it wrong.
+#[cold]
+#[inline(never)]
+fn window_full() -> ! {
+    panic!("a fixed part written past the end of its window")
+}
+
+/// [`Window::varint`] one byte at a time, into `buf` at `pos`: the position after it, or `None`
+/// if it does not fit.
+#[cold]
+#[inline(never)]
+fn window_varint_bytewise(buf: &mut [u8], mut pos: usize, mut v: u64) -> Option<usize> {
+    loop {
+        let b = buf.get_mut(pos)?;
+        pos += 1;
+        if v < 0x80 {
+            *b = v as u8;
+            return Some(pos);
+        }
+        *b = (v as u8) | 0x80;
+        v >>= 7;
     }
 }
 

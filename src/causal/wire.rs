@@ -12,7 +12,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::{Causal, CausalContext, Dot, Ranges, ReplicaId, VersionVector};
 use crate::error::Error;
 use crate::wire::{
-    Decode, DecodeCx, Reader, ReplicaTable, StoreOut, WireStore, Writer, checked_default, decode_through,
+    Decode, DecodeCx, ONE_RANGE_MAX, Reader, ReplicaTable, StoreOut, WireStore, Writer, checked_default,
+    decode_through,
 };
 
 /// One replica's entry of a context on the wire: the id and its ranges, gap-encoded as
@@ -55,14 +56,26 @@ impl Serialize for GapsOut<'_> {
 #[inline(always)]
 fn put_context(w: &mut Writer<'_>, ctx: &CausalContext) {
     if let (Some((r, &[(lo, hi)])), None) = (ctx.replica_at(0), ctx.replica_at(1)) {
-        w.byte(1);
-        w.bytes16(&r.to_bytes());
-        w.byte(1);
-        w.varint(lo - 1);
-        w.varint(hi - lo);
+        let written = w.window::<ONE_RANGE_MAX>(|b| {
+            b.one_range_context(r, lo, hi);
+            true
+        });
+        if !written {
+            put_one_range(w, r, lo, hi);
+        }
     } else {
         put_context_ranges(w, ctx);
     }
+}
+
+/// The context of one replica `r` with one range `lo..=hi`, pushed byte by byte (the bytes of
+/// [`Window::one_range_context`](crate::wire::Window::one_range_context)).
+fn put_one_range(w: &mut Writer<'_>, r: ReplicaId, lo: u64, hi: u64) {
+    w.byte(1);
+    w.bytes16(&r.to_bytes());
+    w.byte(1);
+    w.varint(lo - 1);
+    w.varint(hi - lo);
 }
 
 /// [`put_context`] of any context.
@@ -235,12 +248,11 @@ impl<S: WireStore> Causal<S> {
     }
 
     /// Appends the wire form to `out`, written directly: the context, then the store
-    /// ([`WireStore::encode_wire`]). The bytes of the `Serialize` impl through postcard.
+    /// ([`WireStore::encode_causal`], which a store may write in one go for a delta). The bytes
+    /// of the `Serialize` impl through postcard.
     #[inline]
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
-        let mut w = Writer::new(out);
-        put_context(&mut w, &self.context);
-        self.store.encode_wire(&ReplicaTable::of(&self.context), &mut w);
+        self.store.encode_causal(&self.context, &mut Writer::new(out));
     }
 }
 
@@ -304,6 +316,7 @@ impl<'de> Deserialize<'de> for CausalContext {
 impl Decode for CausalContext {
     decode_through!(|w, cx| context_from_wire(w, cx));
 
+    #[inline]
     fn encode_body(&self, out: &mut Vec<u8>) {
         put_context(&mut Writer::new(out), self);
     }

@@ -14,7 +14,10 @@ use serde::de::DeserializeOwned;
 use super::SetStore;
 use crate::Error;
 use crate::causal::{Causal, CausalContext, Dot, ReplicaId};
-use crate::wire::{DecodeCx, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots};
+use crate::wire::Decode as _;
+use crate::wire::{
+    DecodeCx, ONE_RANGE_MAX, Reader, ReplicaTable, StoreOut, WireDot, WireStore, Writer, check_store_dots,
+};
 
 /// The wire form of a store of two elements or more: grouped and sorted by reference, through
 /// serde straight into the output.
@@ -104,6 +107,51 @@ where
             return;
         }
         encode_groups(self, table, w);
+    }
+
+    /// A delta of one replica's operation (a context of one replica with one range, and no
+    /// element or one element, of that replica) written in one window of the output
+    /// ([`Writer::window`]: [`DELTA_WINDOW`] bytes of room, as after the version byte of
+    /// [`to_bytes`](crate::wire::to_bytes)); any other pair, a delta whose element does not fit,
+    /// and an output without the room, part by part.
+    ///
+    /// Pushed byte by byte, each push reloaded the output's length, checked the capacity and
+    /// stored the length back: a chain through memory from byte to byte. In the window the
+    /// position stays in a register and the checks are against a constant. Measured (callgrind,
+    /// `to_bytes` of a `u64` insert delta, malloc and free included): 391 instructions to 365
+    /// (bincode of crdts' op: 365), and in time 0.9x of bincode's to 1.3x; a `String` insert
+    /// 382 to 352, a remove delta 261 to 253. Most of the rest: the allocation (about 140),
+    /// [`SetStore::single`] (about 40) and the element's varint (about 40).
+    #[inline(always)]
+    fn encode_causal(&self, context: &CausalContext, w: &mut Writer<'_>) {
+        if let (Some((r, &[(lo, hi)])), None) = (context.replica_at(0), context.replica_at(1)) {
+            let written = if self.is_empty() {
+                // `[]`.
+                w.window::<DELTA_WINDOW>(|b| {
+                    b.one_range_context(r, lo, hi);
+                    b.byte(0);
+                    true
+                })
+            } else if let Some((id, n, elem)) = self.single() {
+                // `[(0, [(n - 1, element)])]`: the one dot is `r`'s (every dot of a pair lies in
+                // its context), index 0 of the table.
+                w.window::<DELTA_WINDOW>(|b| {
+                    debug_assert_eq!(id, r, "the dot of a one-element store lies in its context");
+                    b.one_range_context(r, lo, hi);
+                    b.byte(1);
+                    b.byte(0);
+                    b.byte(1);
+                    b.varint(n - 1);
+                    b.serde(elem)
+                })
+            } else {
+                false
+            };
+            if written {
+                return;
+            }
+        }
+        encode_pair(self, context, w);
     }
 
     /// Reads an empty store (a remove delta) or a one-element store (an insert delta) directly
@@ -202,6 +250,24 @@ where
         Ok(store)
     }
 }
+
+/// [`WireStore::encode_causal`] of a set part by part: the context, then the store.
+#[inline(never)]
+fn encode_pair<T>(s: &SetStore<T>, context: &CausalContext, w: &mut Writer<'_>)
+where
+    T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+{
+    context.encode_body(w.out());
+    s.encode_wire(&ReplicaTable::of(context), w);
+}
+
+/// The window of a delta's bytes ([`WireStore::encode_causal`] of a set): a context of one
+/// range and a one-element store's header (at most [`ONE_RANGE_MAX`] + 13 bytes), then the
+/// element: room for an element of 12 bytes or more (a `u64`'s at most 10), or 40 and more
+/// for the usual context of some 20 bytes. The room after the version byte of a new
+/// [`to_bytes`](crate::wire::to_bytes) output (64 bytes).
+const DELTA_WINDOW: usize = 63;
+const _: () = assert!(ONE_RANGE_MAX + 13 + 10 <= DELTA_WINDOW);
 
 /// [`WireStore::decode_causal`] of a set through the general path: what decides every body the
 /// one-pass read does not take.
@@ -375,6 +441,147 @@ mod tests {
             _ => panic!("{body:?}: one-pass {:?}, general {:?}", fast.is_ok(), general.is_ok()),
         }
         took
+    }
+
+    /// The bytes of `pair` written part by part (the general path of `encode_causal`; its
+    /// context of one range in the window of `put_context`, which the `Serialize` impl checks:
+    /// [`encodes_alike`] compares with both).
+    fn general<T>(pair: &Pair<T>) -> Vec<u8>
+    where
+        T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+    {
+        let mut out = alloc::vec![crate::wire::FORMAT_VERSION];
+        encode_pair(&pair.store, &pair.context, &mut Writer::new(&mut out));
+        out
+    }
+
+    /// Whether `encode_causal` writes `pair` in its window from `to_bytes` (a context of one
+    /// range, at most one element, fitting).
+    fn windowed<T>(pair: &Pair<T>) -> bool
+    where
+        T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+    {
+        let one_range = pair.context.replica_count() == 1 && pair.context.range_count() == 1;
+        let ctx = crate::wire::encoded_len(&pair.context) - 1;
+        match (pair.store.len(), pair.store.single()) {
+            (0, _) => one_range,
+            (1, Some((_, n, e))) => {
+                let elem = crate::wire::serde_len(e) - 1;
+                one_range && ctx + 3 + crate::wire::serde_len(&(n - 1)) - 1 + elem <= DELTA_WINDOW
+            }
+            _ => false,
+        }
+    }
+
+    /// `to_bytes` of `pair` (its window, when it has one) writes the bytes of the general path
+    /// and of the `Serialize` impl; so does `encode_body` after a prefix into outputs of every
+    /// spare capacity around the window's (too little room: the general path), allocating only
+    /// when the bytes need it. Returns whether `to_bytes` used the window.
+    fn encodes_alike<T>(pair: &Pair<T>) -> bool
+    where
+        T: Serialize + DeserializeOwned + Hash + Eq + Clone + core::fmt::Debug,
+    {
+        let expected = general(pair);
+        assert_eq!(to_bytes(pair), expected, "{pair:?}");
+        assert_eq!(crate::wire::serde_bytes(pair), expected, "{pair:?}");
+        for room in (0..=DELTA_WINDOW + 8).chain([expected.len() - 1]) {
+            let mut out = Vec::with_capacity(room + 2);
+            out.extend_from_slice(&[0xAA, 0xBB]);
+            pair.encode_body(&mut out);
+            assert_eq!(out[2..], expected[1..], "room {room}: {pair:?}");
+            if room >= expected.len() - 1 {
+                assert_eq!(out.capacity(), room + 2, "room {room}: grown for {pair:?}");
+            }
+        }
+        windowed(pair)
+    }
+
+    /// Every delta of random histories on several replicas (inserts, removes, re-inserts of
+    /// elements other replicas hold, joins in random order), and each replica's state, encodes
+    /// to the bytes of the general path and of the `Serialize` impl (into any output), with
+    /// elements of every size around what the window holds; the window takes over a third of
+    /// the deltas, and no state of more than one element.
+    #[test]
+    fn delta_window_writes_the_general_path_bytes_on_random_histories() {
+        fn run<T>(elem: impl Fn(u64) -> T, seed: u64) -> (usize, usize)
+        where
+            T: Serialize + DeserializeOwned + Hash + Eq + Clone + core::fmt::Debug,
+        {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let ids: Vec<ReplicaId> = (0..4).map(|i| ReplicaId::from_u128(7 + i * 1_000_003)).collect();
+            let mut states: Vec<OrSet<T>> = (0..4).map(|_| OrSet::new()).collect();
+            let (mut taken, mut total) = (0, 0);
+            for _ in 0..300 {
+                let i = rng.gen_range(0..4);
+                let e = elem(rng.gen_range(0..60));
+                let delta = match rng.gen_range(0..10) {
+                    0..=4 => states[i].insert(ids[i], e),
+                    5..=7 => states[i].remove(ids[i], &e),
+                    _ => {
+                        let j = rng.gen_range(0..4);
+                        let other = states[j].clone();
+                        let _ = states[i].join(other);
+                        continue;
+                    }
+                };
+                total += 1;
+                taken += usize::from(encodes_alike(&delta.inner));
+                let took = encodes_alike(&states[i].inner);
+                assert!(!took || states[i].len() <= 1, "a state of several elements");
+            }
+            (taken, total)
+        }
+        for seed in 0..4 {
+            let (taken, total) = run(|e| e.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (e % 64), seed);
+            assert!(taken * 3 > total, "u64: the window took {taken} of {total} deltas");
+            // Strings of 0 to 59 characters: the longer ones do not fit the window.
+            let (taken, total) = run(|e| "s".repeat(e as usize), seed);
+            assert!(taken * 5 > total, "String: the window took {taken} of {total} deltas");
+        }
+    }
+
+    /// A delta of every varint width in its context (`lo - 1` and `hi - lo`: one byte to ten, a
+    /// byte at a time past 2^56) and its dot (`n - 1`, up to the store's 48 bits), empty or
+    /// with an element of every size around what the window holds: the bytes of the general
+    /// path and of the `Serialize` impl.
+    #[test]
+    fn delta_window_writes_every_varint_width() {
+        // Each width's least and greatest value.
+        let mut edges: Vec<u64> = alloc::vec![0, u64::MAX - 1];
+        for k in (7..64).step_by(7) {
+            edges.extend([(1u64 << k) - 1, 1u64 << k]);
+        }
+        let id = ReplicaId::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10);
+        let max = SetStore::<u64>::MAX_COUNTER;
+        let (mut taken, mut total) = (0, 0);
+        for &a in &edges {
+            for &b in &edges {
+                // `lo - 1 = a`, `hi - lo = b`, within `u64`.
+                let Some(hi) = a.checked_add(1).and_then(|lo| lo.checked_add(b)) else { continue };
+                let lo = a + 1;
+                let ctx = CausalContext::of_range(id, lo, hi);
+                total += 1;
+                taken +=
+                    usize::from(encodes_alike(&Pair::<u64>::from_parts(SetStore::default(), ctx.clone())));
+                for n in [lo, lo + b / 2, hi] {
+                    if n > max {
+                        continue;
+                    }
+                    let dot = Dot::new(id, n).expect("n >= 1");
+                    for e in [0, 0x80, 1 << 40, u64::MAX] {
+                        let pair = Pair::from_parts(SetStore::of_one(e, dot), ctx.clone());
+                        total += 1;
+                        taken += usize::from(encodes_alike(&pair));
+                    }
+                    for len in [0, 12, 20, 30, 40, 45, 50, 70] {
+                        let pair = Pair::from_parts(SetStore::of_one("x".repeat(len), dot), ctx.clone());
+                        total += 1;
+                        taken += usize::from(encodes_alike(&pair));
+                    }
+                }
+            }
+        }
+        assert!(taken * 2 > total, "the window took {taken} of {total}");
     }
 
     /// Every delta of random histories on several replicas (inserts, removes, re-inserts of

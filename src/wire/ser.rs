@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::ser::{self, Serializer};
 
 use super::fast::Varints;
-use super::{Reader, Writer};
+use super::{Reader, Window, Writer};
 
 /// The error of the serializer (and of `StateSize`'s scan): a sequence or map of unknown length
 /// (postcard needs the length first, and refuses it too), a `Display` that failed inside
@@ -84,6 +84,24 @@ impl Sink for &mut Writer<'_> {
     fn varint(&mut self, v: u64) -> Res {
         Writer::varint(self, v);
         Ok(())
+    }
+}
+
+/// Writes into a window of the output ([`Window::serde`]); a value that does not fit fails.
+impl<const N: usize> Sink for &mut Window<'_, N> {
+    #[inline(always)]
+    fn byte(&mut self, b: u8) -> Res {
+        if self.try_byte(b) { Ok(()) } else { Err(SerError) }
+    }
+
+    #[inline(always)]
+    fn bytes(&mut self, b: &[u8]) -> Res {
+        if self.try_bytes(b) { Ok(()) } else { Err(SerError) }
+    }
+
+    #[inline(always)]
+    fn varint(&mut self, v: u64) -> Res {
+        if self.try_varint(v) { Ok(()) } else { Err(SerError) }
     }
 }
 
@@ -616,6 +634,122 @@ mod tests {
         same(&Shown(0));
         same(&Shown(150));
         same(&(Some(Shown(3)), vec![Shown(1)]));
+    }
+
+    /// A window writes the writer's bytes: a varint of every width from every position of the
+    /// window (the word stored whole, one byte at a time near the end, refused past it with
+    /// the position unchanged), and values through serde, fitting or not (a value that does not
+    /// fit is refused, its bytes cut with the window's). `Writer::window`
+    /// keeps what its writer wrote only if the writer succeeds, writes nothing without the
+    /// room, and never grows the output.
+    #[test]
+    fn window_writes_the_bytes_of_the_writer() {
+        const N: usize = 24;
+        /// `filler` bytes, then `put` into a window of `N` of an output holding one byte of
+        /// capacity 64: whether `put` fitted, and the output.
+        fn run(filler: usize, put: impl FnOnce(&mut super::Window<'_, N>) -> bool) -> (bool, Vec<u8>) {
+            let mut out = Vec::with_capacity(64);
+            out.push(0xAA);
+            let fits = Writer::new(&mut out).window::<N>(|b| {
+                for _ in 0..filler {
+                    assert!(b.try_byte(0xEE));
+                }
+                put(b)
+            });
+            assert_eq!(out.capacity(), 64, "the window grew the output");
+            (fits, out)
+        }
+        let expect = |filler: usize, bytes: &[u8]| -> Vec<u8> {
+            let mut e = vec![0xAA];
+            e.extend(core::iter::repeat_n(0xEE, filler));
+            e.extend_from_slice(bytes);
+            e
+        };
+        let mut edges: Vec<u64> = vec![0, 1, 0x7f, 0x80, 0xff, 300, u64::MAX, u64::MAX - 1];
+        for k in 1..64 {
+            edges.extend([(1u64 << k) - 1, 1u64 << k, (1u64 << k) + 1]);
+        }
+        for &v in &edges {
+            let bytes = postcard::to_allocvec(&v).expect("postcard");
+            for filler in 0..=N {
+                let (fits, out) = run(filler, |b| {
+                    let fits = b.try_varint(v);
+                    assert!(fits || b.pos == filler, "a refused varint moved the position");
+                    fits
+                });
+                assert_eq!(fits, filler + bytes.len() <= N, "varint {v} after {filler}");
+                assert_eq!(
+                    out,
+                    if fits { expect(filler, &bytes) } else { vec![0xAA] },
+                    "varint {v} after {filler}"
+                );
+                let (fits, out) = run(filler, |b| b.serde(&v));
+                assert_eq!(fits, filler + bytes.len() <= N, "serde {v} after {filler}");
+                assert_eq!(
+                    out,
+                    if fits { expect(filler, &bytes) } else { vec![0xAA] },
+                    "serde {v} after {filler}"
+                );
+                if fits {
+                    let (_, out) = run(filler, |b| {
+                        b.varint(v);
+                        true
+                    });
+                    assert_eq!(out, expect(filler, &bytes), "varint {v} after {filler}");
+                }
+            }
+        }
+        for n in 0..=N + 2 {
+            let s: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            let bytes = postcard::to_allocvec(&s).expect("postcard");
+            for filler in 0..=N {
+                let (fits, out) = run(filler, |b| b.serde(&s));
+                assert_eq!(fits, filler + bytes.len() <= N, "{s:?} after {filler}");
+                assert_eq!(
+                    out,
+                    if fits { expect(filler, &bytes) } else { vec![0xAA] },
+                    "{s:?} after {filler}"
+                );
+            }
+        }
+        let id: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
+        let (_, out) = run(3, |b| {
+            b.bytes16(&id);
+            b.byte(9);
+            true
+        });
+        assert_eq!(out, expect(3, &[&id[..], &[9]].concat()));
+        // Every serde form, through the window's sink.
+        let fields = Fields {
+            a: Some(1 << 40),
+            b: vec![(1, true), (255, false)],
+            c: [("k".into(), -1), ("l".into(), i64::MIN)].into_iter().collect(),
+            d: [7, 8, 9],
+        };
+        let mut out = Vec::with_capacity(200);
+        assert!(Writer::new(&mut out).window::<100>(|b| b.serde(&fields)));
+        assert_eq!(out, postcard::to_allocvec(&fields).expect("postcard"));
+        // Without the room: nothing written, the writer not called.
+        for cap in [0, 1, N - 1] {
+            let mut out = Vec::with_capacity(cap);
+            assert!(!Writer::new(&mut out).window::<N>(|_| unreachable!("called without the room")));
+            assert!(out.is_empty() && out.capacity() == cap);
+        }
+        let mut out = Vec::with_capacity(N);
+        assert!(Writer::new(&mut out).window::<N>(|b| b.serde(&(u64::MAX, 1u8))));
+        assert_eq!(out, postcard::to_allocvec(&(u64::MAX, 1u8)).expect("postcard"));
+    }
+
+    /// A fixed part written past its window panics (a window sized wrong), not truncated.
+    #[test]
+    #[should_panic(expected = "past the end of its window")]
+    fn a_fixed_varint_past_the_window_panics() {
+        let mut out = Vec::with_capacity(8);
+        let _ = Writer::new(&mut out).window::<4>(|b| {
+            b.byte(1);
+            b.varint(u64::MAX);
+            true
+        });
     }
 
     /// A byte string (serde's `serialize_bytes`).
