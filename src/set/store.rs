@@ -1625,6 +1625,9 @@ impl<T: Hash + Eq + Clone, P: Pack> Packing<T, P> {
     }
 
     /// The only live dot and its element, if the store holds exactly one (a one-insert delta).
+    /// Inline: the encoder of a delta asks it first (out of line it cost about 30 instructions
+    /// per encode, a tenth of the encode).
+    #[inline]
     pub(crate) fn single(&self) -> Option<(ReplicaId, u64, &T)> {
         match (self.slots.as_slice(), self.extras()) {
             ([s], None) => {
@@ -1661,6 +1664,9 @@ impl<T: Hash + Eq + Clone> SetStore<T> {
     }
 
     /// The only live dot and its element, if the store holds exactly one (a one-insert delta).
+    /// Inline: the encoder of a delta asks it first (out of line it cost about 30 instructions
+    /// per encode, a tenth of the encode).
+    #[inline]
     pub(crate) fn single(&self) -> Option<(ReplicaId, u64, &T)> {
         each!(&self.repr, s => s.single())
     }
