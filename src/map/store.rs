@@ -276,6 +276,18 @@ impl KeyChange {
     /// Notes the difference between `before` (the value's dots, from [`snapshot`]) and the value
     /// now.
     fn diff<S: DotStore>(&mut self, before: &[Dot], now: &S) {
+        // One dot before and after (an overwrite of a single value): one comparison.
+        if let [b] = before
+            && now.dot_count() == 1
+        {
+            let mut a = *b;
+            now.for_each_dot(&mut |d| a = d);
+            if a != *b {
+                self.added.push(a);
+                self.removed.push(*b);
+            }
+            return;
+        }
         let added = &mut self.added;
         now.for_each_dot(&mut |d| {
             if !before.contains(&d) {
