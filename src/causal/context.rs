@@ -107,6 +107,7 @@ impl CausalContext {
     /// assert_eq!(c.dot_count(), 3);
     /// ```
     #[must_use]
+    #[inline]
     pub fn dot_count(&self) -> u64 {
         let mut n = 0u64;
         for (_, rs) in &self.entries {
@@ -174,6 +175,7 @@ impl CausalContext {
     /// assert!(!CausalContext::new().contains(&d));
     /// ```
     #[must_use]
+    #[inline]
     pub fn contains(&self, dot: &Dot) -> bool {
         // A context of one replica (a delta's, mostly) is read without a search.
         let rs = match &self.entries[..] {

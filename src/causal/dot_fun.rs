@@ -55,6 +55,15 @@ impl<V> DotFun<V> {
         self.find(d).is_ok()
     }
 
+    /// The dot, when there is exactly one.
+    #[inline]
+    pub(crate) fn only_dot(&self) -> Option<Dot> {
+        match &self.entries[..] {
+            [(d, _)] => Some(*d),
+            _ => None,
+        }
+    }
+
     /// Inserts `(d, v)` unless `d` is already present (payloads are immutable per dot).
     pub(crate) fn insert(&mut self, d: Dot, v: V) -> bool {
         match self.find(&d) {

@@ -123,6 +123,18 @@ pub trait DotStore: Clone + PartialEq + Default + super::sealed::Sealed {
     /// Whether `dot` is live in the store.
     fn contains_dot(&self, dot: &Dot) -> bool;
 
+    /// The live dot, when the store holds exactly one (a register of one value, a flag enabled
+    /// once): what a map's join of a small delta compares before and after under a key. The
+    /// default asks [`dot_count`](Self::dot_count) and [`for_each_dot`](Self::for_each_dot).
+    fn only_dot(&self) -> Option<Dot> {
+        if self.dot_count() != 1 {
+            return None;
+        }
+        let mut one = None;
+        self.for_each_dot(&mut |d| one = Some(d));
+        one
+    }
+
     /// The causal join of `(self, ctx)` with `(other, other_ctx)`, into `self` (contexts are not
     /// touched: the caller joins them afterwards). Returns whether `self` changed, and reports
     /// every dot that became live or stopped being live to `log`.

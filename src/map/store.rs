@@ -275,6 +275,7 @@ struct KeyChange {
 impl KeyChange {
     /// Notes the difference between `before` (the value's dots, from [`snapshot`]) and the value
     /// now.
+    #[inline]
     fn diff<S: DotStore>(&mut self, before: &[Dot], now: &S) {
         // One dot before and after (an overwrite of a single value): one comparison.
         if let [b] = before
@@ -310,6 +311,7 @@ impl KeyChange {
 
     /// Moves the change of the key hashing to `hash` into the index and the parent log; returns
     /// the number of dots removed.
+    #[inline]
     fn apply<K, S: DotStore>(&mut self, hash: u64, store: &mut MapStore<K, S>, log: &mut DotLog) -> usize {
         store.note(hash, &self.added, &self.removed);
         let gone = self.removed.len();
@@ -326,6 +328,7 @@ impl KeyChange {
 /// Joins `theirs` (with the other context) into one key's value `mine`, noting what changed in
 /// `change`: by comparing `mine`'s dots before and after when it holds at most [`DIFF`], else
 /// through a recording log. The join of [`MapStore`] for a delta of [`FEW_KEYS`] keys at most.
+#[inline]
 fn join_diffed<S: DotStore>(
     mine: &mut S,
     ctx: &CausalContext,
@@ -333,6 +336,21 @@ fn join_diffed<S: DotStore>(
     other_ctx: &CausalContext,
     change: &mut KeyChange,
 ) -> bool {
+    // A value of one dot (a register of one value): that dot is the snapshot.
+    if let Some(b) = mine.only_dot() {
+        let changed = mine.join_store(ctx, theirs, other_ctx, &mut DotLog::disabled());
+        if changed {
+            match mine.only_dot() {
+                Some(a) if a != b => {
+                    change.added.push(a);
+                    change.removed.push(b);
+                }
+                Some(_) => {}
+                None => change.diff(&[b], mine),
+            }
+        }
+        return changed;
+    }
     let mut before = Snapshot::new();
     if snapshot(mine, &mut before) {
         let changed = mine.join_store(ctx, theirs, other_ctx, &mut DotLog::disabled());
