@@ -565,8 +565,16 @@ impl CausalContext {
     /// allocates only when the seen dots span two replicas or two ranges.
     pub(crate) fn join_few(&mut self, other: &CausalContext, seen: &mut CausalContext) -> Option<bool> {
         debug_assert!(seen.is_empty());
-        if other.dot_count() > FEW_DOTS {
-            return None;
+        // At most `FEW_DOTS` dots: each range counts its length less one, plus one.
+        let mut budget = FEW_DOTS;
+        for (_, rs) in &other.entries {
+            for &(lo, hi) in rs {
+                budget = budget.checked_sub(1)?;
+                if hi - lo > budget {
+                    return None;
+                }
+                budget -= hi - lo;
+            }
         }
         let mut changed = false;
         for (r, rs) in &other.entries {

@@ -102,7 +102,9 @@ impl<V> DotFun<V> {
 
 impl<V: Clone + PartialEq> DotFun<V> {
     /// The causal join (see the module docs). `O(self + other)` in any order of arrival: one
-    /// merge of the two sorted runs.
+    /// merge of the two sorted runs; an `other` of one entry (the delta of one write) is joined
+    /// in place instead ([`join_one`](Self::join_one)), which builds no new list: for the join of
+    /// a one-key write into a map of registers, 316 -> 154 instructions in this join (callgrind).
     pub(crate) fn join_fun(
         &mut self,
         ctx: &CausalContext,
