@@ -238,6 +238,10 @@ macro_rules! fun_dot_store {
             fn contains_dot(&self, dot: &$crate::Dot) -> bool {
                 self.fun.contains(dot)
             }
+            #[inline]
+            fn only_dot(&self) -> Option<$crate::Dot> {
+                self.fun.only_dot()
+            }
             fn join_store(
                 &mut self,
                 ctx: &$crate::CausalContext,

@@ -107,11 +107,15 @@ impl CausalContext {
     /// assert_eq!(c.dot_count(), 3);
     /// ```
     #[must_use]
+    #[inline]
     pub fn dot_count(&self) -> u64 {
-        self.entries
-            .iter()
-            .flat_map(|(_, rs)| rs.iter())
-            .fold(0u64, |acc, &(lo, hi)| acc.saturating_add(hi - lo + 1))
+        let mut n = 0u64;
+        for (_, rs) in &self.entries {
+            for &(lo, hi) in rs {
+                n = n.saturating_add(hi - lo + 1);
+            }
+        }
+        n
     }
 
     /// The number of ranges stored: the size of the context in memory and on the wire.
@@ -171,8 +175,15 @@ impl CausalContext {
     /// assert!(!CausalContext::new().contains(&d));
     /// ```
     #[must_use]
+    #[inline]
     pub fn contains(&self, dot: &Dot) -> bool {
-        ranges_contain(self.ranges_of(&dot.replica()), dot.counter())
+        // A context of one replica (a delta's, mostly) is read without a search.
+        let rs = match &self.entries[..] {
+            [(r, rs)] if *r == dot.replica() => rs,
+            [_] => return false,
+            _ => self.ranges_of(&dot.replica()),
+        };
+        ranges_contain(rs, dot.counter())
     }
 
     /// The highest event number of `replica` in the context (0 if none).
@@ -414,6 +425,9 @@ pub(crate) fn ranges_canonical(rs: &[(u64, u64)]) -> bool {
 }
 
 fn ranges_contain(rs: &[(u64, u64)], n: u64) -> bool {
+    if let [(lo, hi)] = rs {
+        return *lo <= n && n <= *hi;
+    }
     // The last range with lo <= n.
     let i = rs.partition_point(|&(lo, _)| lo <= n);
     i > 0 && rs[i - 1].1 >= n
@@ -537,7 +551,70 @@ impl Lattice for CausalContext {
     }
 }
 
+/// The most dots a context may hold for [`CausalContext::join_few`] to join it dot by dot.
+pub(crate) const FEW_DOTS: u64 = 4;
+
 impl CausalContext {
+    /// Joins `other` into `self` dot by dot when `other` holds at most [`FEW_DOTS`] dots (the
+    /// context of a delta that writes one value over one or two, or removes a few), and puts
+    /// into `seen` (empty on entry) the dots of `other` that `self` held already. Returns
+    /// whether `self` changed; `None`, with nothing touched, when `other` holds more dots.
+    ///
+    /// One search per replica of `other`, then per dot a lookup in that replica's ranges and,
+    /// for a new dot, an in-place insert. `seen` is built in order (no search, no shift); it
+    /// allocates only when the seen dots span two replicas or two ranges.
+    pub(crate) fn join_few(&mut self, other: &CausalContext, seen: &mut CausalContext) -> Option<bool> {
+        debug_assert!(seen.is_empty());
+        // At most `FEW_DOTS` dots: each range counts its length less one, plus one.
+        let mut budget = FEW_DOTS;
+        for (_, rs) in &other.entries {
+            for &(lo, hi) in rs {
+                budget = budget.checked_sub(1)?;
+                if hi - lo > budget {
+                    return None;
+                }
+                budget -= hi - lo;
+            }
+        }
+        let mut changed = false;
+        for (r, rs) in &other.entries {
+            let mine = match self.find(r) {
+                Ok(i) => &mut self.entries[i].1,
+                Err(i) => {
+                    // A replica this side has never seen: every dot of it is new.
+                    super::work::add(self.entries.len() - i + 1);
+                    self.entries.insert(i, (*r, rs.clone()));
+                    changed = true;
+                    continue;
+                }
+            };
+            for &(lo, hi) in rs {
+                for c in lo..=hi {
+                    if ranges_contain(mine, c) {
+                        seen.push_last(*r, c);
+                    } else {
+                        let _ = insert_range(mine, c, c);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        Some(changed)
+    }
+
+    /// Adds `(r, c)`, which sorts after every dot of `self`, at the end.
+    fn push_last(&mut self, r: ReplicaId, c: u64) {
+        match self.entries.last_mut() {
+            Some((x, rs)) if *x == r => {
+                let _ = insert_range(rs, c, c);
+            }
+            _ => {
+                debug_assert!(self.entries.last().is_none_or(|(x, _)| *x < r));
+                self.entries.push((r, Ranges::from_buf([(c, c)])));
+            }
+        }
+    }
+
     /// [`join_ref`](Lattice::join_ref) in general.
     #[inline(never)]
     fn join_entries(&mut self, other: &Self) -> bool {
@@ -705,6 +782,44 @@ mod tests {
             assert!(ranges_canonical(&x));
             assert_eq!(new, u.as_slice() != a);
         }
+    }
+
+    /// The dot-by-dot join of a small context against the general join, on random pairs of
+    /// contexts over three replicas with gaps: the same union, the same changed flag, and as
+    /// `seen` exactly the dots of the other that this one held (the intersection); `None`, with
+    /// nothing touched, above `FEW_DOTS`.
+    #[test]
+    fn join_few_matches_the_general_join() {
+        use rand::rngs::SmallRng;
+        use rand::{Rng, SeedableRng};
+        let mut g = SmallRng::seed_from_u64(3);
+        let mut random = |most: usize| -> CausalContext {
+            let n = g.gen_range(0..=most);
+            (0..n).map(|_| Dot::test(g.gen_range(1..=3), g.gen_range(1..=7))).collect()
+        };
+        let (mut few, mut many) = (0, 0);
+        for _ in 0..50_000 {
+            let (a, b) = (random(12), random(6));
+            let mut general = a.clone();
+            let changed = general.join_entries(&b);
+            let mut fast = a.clone();
+            let mut seen = CausalContext::new();
+            match fast.join_few(&b, &mut seen) {
+                Some(c) => {
+                    few += 1;
+                    assert_eq!(fast, general, "{a:?} + {b:?}");
+                    assert_eq!(c, changed, "{a:?} + {b:?}");
+                    assert_eq!(seen, a.intersection(&b), "{a:?} + {b:?}");
+                    assert!(fast.entries.iter().all(|(_, rs)| ranges_canonical(rs)));
+                }
+                None => {
+                    many += 1;
+                    assert!(b.dot_count() > FEW_DOTS);
+                    assert_eq!(fast, a);
+                }
+            }
+        }
+        assert!(few > 1000 && many > 1000, "{few} {many}");
     }
 
     #[test]

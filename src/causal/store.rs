@@ -123,9 +123,26 @@ pub trait DotStore: Clone + PartialEq + Default + super::sealed::Sealed {
     /// Whether `dot` is live in the store.
     fn contains_dot(&self, dot: &Dot) -> bool;
 
+    /// The live dot, when the store holds exactly one (a register of one value, a flag enabled
+    /// once): what a map's join of a small delta compares before and after under a key. The
+    /// default asks [`dot_count`](Self::dot_count) and [`for_each_dot`](Self::for_each_dot).
+    fn only_dot(&self) -> Option<Dot> {
+        if self.dot_count() != 1 {
+            return None;
+        }
+        let mut one = None;
+        self.for_each_dot(&mut |d| one = Some(d));
+        one
+    }
+
     /// The causal join of `(self, ctx)` with `(other, other_ctx)`, into `self` (contexts are not
     /// touched: the caller joins them afterwards). Returns whether `self` changed, and reports
     /// every dot that became live or stopped being live to `log`.
+    ///
+    /// `ctx` is asked only about dots of `other` (whether this side has seen them), as the
+    /// join's definition asks: so any context that agrees with `ctx` on the dots of `other_ctx`
+    /// gives the same result ([`Causal`]'s join of a small delta passes only those of its dots
+    /// that `ctx` holds).
     ///
     /// Cost: proportional to `other` plus the dots of `self` that `other_ctx` can remove, not to
     /// the size of `self`, for every store of this crate.
@@ -306,6 +323,16 @@ impl<S: DotStore> Lattice for Causal<S> {
     }
 
     /// `(s, c) ⊔ (s', c') = (s ⊔_{c,c'} s', c ∪ c')`. Cost follows `other`.
+    ///
+    /// When `c'` holds at most 4 dots (the delta of a write
+    /// over one or two values, or of a small remove), `c'` is joined into `c` FIRST, dot by dot,
+    /// noting which of its dots `c` held already; the store join is then given those dots as
+    /// `c` (the only ones it asks about, see [`DotStore::join_store`]). So `c`, which a state
+    /// holds for every replica it has met, is searched once per replica of `c'`, not once by
+    /// the store join and again by the context join (nor merged range list by range list). For
+    /// a one-key overwrite joined into a 10^3-key map of registers, the context's share of the
+    /// join (its union and the store join's lookups) went from 492 to 404 instructions
+    /// (callgrind).
     fn join_ref(&mut self, other: &Self) -> bool {
         let mut log = DotLog::disabled();
         if let Some(d) = other.one_live_dot() {
@@ -314,6 +341,10 @@ impl<S: DotStore> Lattice for Causal<S> {
             }
             let _ = self.store.join_store(&NOTHING_SEEN, &other.store, &other.context, &mut log);
             return true;
+        }
+        let mut seen = CausalContext::new();
+        if let Some(b) = self.context.join_few(&other.context, &mut seen) {
+            return self.store.join_store(&seen, &other.store, &other.context, &mut log) | b;
         }
         let a = self.store.join_store(&self.context, &other.store, &other.context, &mut log);
         let b = self.context.join_ref(&other.context);
@@ -330,6 +361,10 @@ impl<S: DotStore> Lattice for Causal<S> {
             }
             let _ = self.store.join_store_moving(&NOTHING_SEEN, &mut other.store, &other.context, &mut log);
             return true;
+        }
+        let mut seen = CausalContext::new();
+        if let Some(b) = self.context.join_few(&other.context, &mut seen) {
+            return self.store.join_store_moving(&seen, &mut other.store, &other.context, &mut log) | b;
         }
         let a = self.store.join_store_moving(&self.context, &mut other.store, &other.context, &mut log);
         let b = self.context.join_ref(&other.context);
@@ -485,5 +520,117 @@ impl<S: DotStore> Decompose for Causal<S> {
         store.for_each_dot(&mut |d| extra.push(d));
         context.extend(extra);
         Causal { store, context }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::causal::CheckInvariants;
+    use crate::{MvRegister, OrMap, OrSet};
+
+    /// The general join: the store join against the whole receiving context, then the
+    /// contexts' union (no path for small or one-dot deltas).
+    fn general<S: DotStore>(x: &mut Causal<S>, d: &Causal<S>) -> bool {
+        let mut log = DotLog::disabled();
+        let a = x.store.join_store(&x.context, &d.store, &d.context, &mut log);
+        a | x.context.join_ref(&d.context)
+    }
+
+    /// Random histories of three replicas whose deltas are delivered late, twice, or after a
+    /// full state; each delivery is joined by value, by reference and by the general join,
+    /// all three giving the same state and changed flag. Returns how many deliveries took the
+    /// small-context path (a context of 2 to `FEW_DOTS` dots).
+    fn history<T, S: DotStore>(
+        seed: u64,
+        steps: usize,
+        inner: impl Fn(&T) -> &Causal<S>,
+        mut op: impl FnMut(&mut SmallRng, ReplicaId, &mut T) -> T,
+    ) -> usize
+    where
+        T: Lattice + Clone + PartialEq + core::fmt::Debug + CheckInvariants,
+    {
+        let mut g = SmallRng::seed_from_u64(seed);
+        let ids = [ReplicaId::from_u128(3), ReplicaId::from_u128(1 << 70), ReplicaId::from_u128(7)];
+        let mut states: Vec<T> = (0..3).map(|_| T::bottom()).collect();
+        let mut inbox: Vec<(usize, T)> = Vec::new();
+        let mut small = 0;
+        for step in 0..steps {
+            let r = g.gen_range(0..3);
+            match g.gen_range(0..10) {
+                0..5 => {
+                    let d = op(&mut g, ids[r], &mut states[r]);
+                    for to in 0..3 {
+                        if to != r || g.gen_range(0..4) == 0 {
+                            inbox.push((to, d.clone()));
+                        }
+                    }
+                }
+                5..8 if !inbox.is_empty() => {
+                    let k = g.gen_range(0..inbox.len());
+                    let (to, d) =
+                        if g.gen_range(0..3) == 0 { inbox[k].clone() } else { inbox.swap_remove(k) };
+                    let n = inner(&d).context.dot_count();
+                    small += usize::from(n > 1 && n <= super::super::context::FEW_DOTS);
+                    let mut want = inner(&states[to]).clone();
+                    let changed = general(&mut want, inner(&d));
+                    let mut by_ref = states[to].clone();
+                    let changed_ref = by_ref.join_ref(&d);
+                    let changed_val = states[to].join(d);
+                    assert!(*inner(&states[to]) == want, "seed {seed} step {step}: {:?}", states[to]);
+                    assert_eq!(by_ref, states[to], "seed {seed} step {step}");
+                    assert_eq!((changed_ref, changed_val), (changed, changed), "seed {seed} step {step}");
+                    assert_eq!(states[to].check_invariants(), Ok(()), "seed {seed} step {step}");
+                }
+                _ => {
+                    let from = states[g.gen_range(0..3)].clone();
+                    states[r].join(from);
+                }
+            }
+        }
+        small
+    }
+
+    /// Small deltas (a write over one or two values, a remove of a key or element, a clear)
+    /// join as the general join does, whether their dots are new or seen here already.
+    #[test]
+    fn small_deltas_join_as_the_general_join() {
+        let mut small = 0;
+        for seed in 0..30 {
+            small += history::<MvRegister<u8>, _>(seed, 300, MvRegister::as_causal, |g, me, x| {
+                match g.gen_range(0..5) {
+                    0 => x.clear(me),
+                    _ => x.write(me, g.gen_range(0..4)),
+                }
+            });
+            small += history::<OrMap<u8, MvRegister<u8>>, _>(seed, 300, OrMap::as_causal, |g, me, m| {
+                let k = g.gen_range(0..4);
+                match g.gen_range(0..6) {
+                    0 => m.remove(me, &k),
+                    1 => {
+                        m.mutate(me, |h| {
+                            h.update(k, |x| x.write(1));
+                            h.update((k + 1) % 4, |x| x.write(2));
+                        })
+                        .0
+                    }
+                    _ => m.update(me, k, |x| x.write(g.gen_range(0..4))).0,
+                }
+            });
+            small += history::<OrSet<u8>, _>(seed, 300, OrSet::as_causal, |g, me, s| {
+                let e = g.gen_range(0..6);
+                match g.gen_range(0..4) {
+                    0 => s.remove(me, &e),
+                    1 => s.clear(me),
+                    _ => s.insert(me, e),
+                }
+            });
+        }
+        assert!(small > 2000, "{small}");
     }
 }
