@@ -757,13 +757,17 @@ fn insert_deltas_of_twelve_replicas_out_of_order_join_as_the_general_path_does()
 }
 
 /// A set that grows by 64 elements and shrinks back, again and again (as the compare bench's
-/// insert-join rows do around 10^2 elements), keeps its indexes from cycle to cycle, and far
-/// below the peak they still shrink. (The counting fix of `index_is_sparse`, an index of
-/// exactly twice the fresh buckets no longer judged sparse, showed in the bench's profile as
-/// index rebuilds on every cycle; this history does not reach that case, so this test does not
-/// fail without the fix.)
+/// insert-join rows do around 10^2 elements), keeps its indexes across most cycles, and far
+/// below the peak they still shrink. The tables' deleted markers pile up over cycles until an
+/// insert finds no room and the table doubles; the removals then leave it sparse and it shrinks:
+/// when that happens depends on the hash seed (random per process). Over 40 cycles, 60 runs gave
+/// 0 to 6 such rebuilds (10 runs none; the test asserted none in 5 cycles and failed about one
+/// run in twenty). The bound, a quarter of the cycles, still catches a rebuild on every cycle
+/// (the counting fix of `index_is_sparse`: an index of exactly twice the fresh buckets is not
+/// sparse; this history does not reach that case, so this test does not fail without the fix).
 #[test]
 fn a_set_growing_and_shrinking_by_the_same_elements_keeps_its_indexes() {
+    const CYCLES: u64 = 40;
     let (me, peer) = (rid(1), rid(9));
     // Built as the bench builds it: three replicas' inserts merged.
     let mut reps: Vec<OrSet<u64>> = (0..3).map(|_| OrSet::new()).collect();
@@ -772,8 +776,9 @@ fn a_set_growing_and_shrinking_by_the_same_elements_keeps_its_indexes() {
         let _ = reps[r].insert(rid(r as u128 + 1), e);
     }
     let mut s = reps.into_iter().fold(OrSet::new(), Lattice::joined);
-    let mut room = Vec::new();
-    for cycle in 0..5u64 {
+    // Cycles whose removals rebuilt an index (shrank it back after the inserts grew it).
+    let mut rebuilt = Vec::new();
+    for cycle in 0..CYCLES {
         let mut removals = Vec::new();
         for i in 0..64 {
             let e = 1_000 + cycle * 64 + i;
@@ -788,12 +793,13 @@ fn a_set_growing_and_shrinking_by_the_same_elements_keeps_its_indexes() {
         assert_eq!(s.len(), 100);
         // The indexes (the slot vector may shrink to fit: one reallocation a cycle).
         let after = s.store().room();
-        assert_eq!((after.1, after.2), (peak.1, peak.2), "cycle {cycle}: the removals kept the indexes");
+        if (after.1, after.2) != (peak.1, peak.2) {
+            rebuilt.push(cycle);
+        }
         s.check_invariants();
-        let (_, e, d) = s.store().room();
-        room.push((e, d));
     }
-    assert!(room.windows(2).all(|w| w[0] == w[1]), "index room per cycle: {room:?}");
+    std::eprintln!("index rebuilt in cycles {rebuilt:?} of {CYCLES}");
+    assert!(rebuilt.len() * 4 <= CYCLES as usize, "index rebuilt in cycles {rebuilt:?} of {CYCLES}");
     // Far below the peak, the indexes do shrink (the policy stands).
     let before = s.store().room();
     let drop: Vec<u64> = (0..90).collect();
