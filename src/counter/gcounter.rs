@@ -92,6 +92,7 @@ impl GCounter {
     /// assert_eq!(GCounter::new().value(), 0);
     /// ```
     #[must_use]
+    #[inline]
     pub fn new() -> Self {
         GCounter { entries: Entries::new() }
     }

@@ -45,6 +45,7 @@ impl PnCounter {
     /// assert_eq!(PnCounter::new().value(), 0);
     /// ```
     #[must_use]
+    #[inline]
     pub fn new() -> Self {
         PnCounter { p: GCounter::new(), n: GCounter::new() }
     }
