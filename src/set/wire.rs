@@ -443,6 +443,38 @@ mod tests {
         took
     }
 
+    /// A random history of four replicas (inserts and removes of `elems` elements, 5 and 3 in
+    /// 10 steps, joins of another replica's state in random order the other 2): `see` gets each
+    /// operation's delta with the state of the replica that made it.
+    fn history<T>(
+        seed: u64,
+        steps: usize,
+        elems: u64,
+        elem: impl Fn(u64) -> T,
+        mut see: impl FnMut(&OrSet<T>, &OrSet<T>),
+    ) where
+        T: Serialize + DeserializeOwned + Hash + Eq + Clone,
+    {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let ids: Vec<ReplicaId> = (0..4).map(|i| ReplicaId::from_u128(7 + i * 1_000_003)).collect();
+        let mut states: Vec<OrSet<T>> = (0..4).map(|_| OrSet::new()).collect();
+        for _ in 0..steps {
+            let i = rng.gen_range(0..4);
+            let e = elem(rng.gen_range(0..elems));
+            let delta = match rng.gen_range(0..10) {
+                0..=4 => states[i].insert(ids[i], e),
+                5..=7 => states[i].remove(ids[i], &e),
+                _ => {
+                    let j = rng.gen_range(0..4);
+                    let other = states[j].clone();
+                    let _ = states[i].join(other);
+                    continue;
+                }
+            };
+            see(&delta, &states[i]);
+        }
+    }
+
     /// The bytes of `pair` written part by part (the general path of `encode_causal`; its
     /// context of one range in the window of `put_context`, which the `Serialize` impl checks:
     /// [`encodes_alike`] compares with both).
@@ -507,28 +539,13 @@ mod tests {
         where
             T: Serialize + DeserializeOwned + Hash + Eq + Clone + core::fmt::Debug,
         {
-            let mut rng = SmallRng::seed_from_u64(seed);
-            let ids: Vec<ReplicaId> = (0..4).map(|i| ReplicaId::from_u128(7 + i * 1_000_003)).collect();
-            let mut states: Vec<OrSet<T>> = (0..4).map(|_| OrSet::new()).collect();
             let (mut taken, mut total) = (0, 0);
-            for _ in 0..300 {
-                let i = rng.gen_range(0..4);
-                let e = elem(rng.gen_range(0..60));
-                let delta = match rng.gen_range(0..10) {
-                    0..=4 => states[i].insert(ids[i], e),
-                    5..=7 => states[i].remove(ids[i], &e),
-                    _ => {
-                        let j = rng.gen_range(0..4);
-                        let other = states[j].clone();
-                        let _ = states[i].join(other);
-                        continue;
-                    }
-                };
+            history(seed, 300, 60, elem, |delta, state| {
                 total += 1;
                 taken += usize::from(encodes_alike(&delta.inner));
-                let took = encodes_alike(&states[i].inner);
-                assert!(!took || states[i].len() <= 1, "a state of several elements");
-            }
+                let took = encodes_alike(&state.inner);
+                assert!(!took || state.len() <= 1, "a state of several elements");
+            });
             (taken, total)
         }
         for seed in 0..4 {
@@ -596,31 +613,16 @@ mod tests {
         where
             T: Serialize + DeserializeOwned + Hash + Eq + Clone + core::fmt::Debug,
         {
-            let mut rng = SmallRng::seed_from_u64(seed);
-            let ids: Vec<ReplicaId> = (0..4).map(|i| ReplicaId::from_u128(7 + i * 1_000_003)).collect();
-            let mut states: Vec<OrSet<T>> = (0..4).map(|_| OrSet::new()).collect();
             let (mut taken, mut total) = (0, 0);
             let limits = Limits::default();
-            for _ in 0..400 {
-                let i = rng.gen_range(0..4);
-                let e = elem(rng.gen_range(0..12));
-                let delta = match rng.gen_range(0..10) {
-                    0..=4 => states[i].insert(ids[i], e),
-                    5..=7 => states[i].remove(ids[i], &e),
-                    _ => {
-                        let j = rng.gen_range(0..4);
-                        let other = states[j].clone();
-                        let _ = states[i].join(other);
-                        continue;
-                    }
-                };
-                let bytes = to_bytes(&delta);
+            history(seed, 400, 12, elem, |delta, state| {
+                let bytes = to_bytes(delta);
                 total += 1;
                 taken += usize::from(agree::<T>(&bytes[1..], &limits));
-                let state = to_bytes(&states[i]);
-                let took = agree::<T>(&state[1..], &limits);
-                assert!(!took || states[i].len() <= 1, "a state of several elements");
-            }
+                let bytes = to_bytes(state);
+                let took = agree::<T>(&bytes[1..], &limits);
+                assert!(!took || state.len() <= 1, "a state of several elements");
+            });
             (taken, total)
         }
         for seed in 0..6 {
