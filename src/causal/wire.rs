@@ -61,21 +61,12 @@ fn put_context(w: &mut Writer<'_>, ctx: &CausalContext) {
             true
         });
         if !written {
-            put_one_range(w, r, lo, hi);
+            // Without the room: the general path, the same bytes.
+            put_context_ranges(w, ctx);
         }
     } else {
         put_context_ranges(w, ctx);
     }
-}
-
-/// The context of one replica `r` with one range `lo..=hi`, pushed byte by byte (the bytes of
-/// [`Window::one_range_context`](crate::wire::Window::one_range_context)).
-fn put_one_range(w: &mut Writer<'_>, r: ReplicaId, lo: u64, hi: u64) {
-    w.byte(1);
-    w.bytes16(&r.to_bytes());
-    w.byte(1);
-    w.varint(lo - 1);
-    w.varint(hi - lo);
 }
 
 /// [`put_context`] of any context.

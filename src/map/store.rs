@@ -279,10 +279,8 @@ impl KeyChange {
     fn diff<S: DotStore>(&mut self, before: &[Dot], now: &S) {
         // One dot before and after (an overwrite of a single value): one comparison.
         if let [b] = before
-            && now.dot_count() == 1
+            && let Some(a) = now.only_dot()
         {
-            let mut a = *b;
-            now.for_each_dot(&mut |d| a = d);
             if a != *b {
                 self.added.push(a);
                 self.removed.push(*b);
@@ -342,14 +340,7 @@ fn join_diffed<S: DotStore>(
     if let Some(b) = mine.only_dot() {
         let changed = mine.join_store(ctx, theirs, other_ctx, &mut DotLog::disabled());
         if changed {
-            match mine.only_dot() {
-                Some(a) if a != b => {
-                    change.added.push(a);
-                    change.removed.push(b);
-                }
-                Some(_) => {}
-                None => change.diff(&[b], mine),
-            }
+            change.diff(&[b], mine);
         }
         return changed;
     }
