@@ -177,20 +177,24 @@ impl<V: Clone + PartialEq> DotFun<V> {
         super::work::add(self.entries.len() + 1);
         let mut changed = false;
         let mut held = false;
-        // The common overwrite: one value of mine, seen there (so removed there), replaced.
-        if let [(d, v)] = &mut self.entries[..]
-            && *d != e
-            && other_ctx.contains(d)
-        {
-            log.removed(*d);
-            if !ctx.contains(&e) {
-                log.added(e);
-                *d = e;
-                *v = w.clone();
-            } else {
-                self.entries.clear();
+        if let [(d, v)] = &mut self.entries[..] {
+            // Both sides hold the one same dot (a key of two equal states): nothing to do
+            // (payloads are immutable per dot).
+            if *d == e {
+                return false;
             }
-            return true;
+            // The common overwrite: one value of mine, seen there (so removed there), replaced.
+            if other_ctx.contains(d) {
+                log.removed(*d);
+                if !ctx.contains(&e) {
+                    log.added(e);
+                    *d = e;
+                    *v = w.clone();
+                } else {
+                    self.entries.clear();
+                }
+                return true;
+            }
         }
         self.entries.retain(|(d, _)| {
             if *d == e {

@@ -226,3 +226,69 @@ mod few_keys_join_matches_the_general_join {
         }
     }
 }
+
+/// A state merge of maps of many keys (the join looks the other side's keys up in batches, see
+/// `MapStore::join_keys`; every batch size and remainder occurs here) equals the delivery, one
+/// by one, of every delta the other replica has seen (each a join of one key, or of the keys a
+/// clear removed). Keys live on the heap; three replicas update, remove and clear
+/// concurrently, deliver deltas late and merge states now and then.
+#[test]
+fn many_key_state_merges_match_the_delivery_of_every_delta() {
+    use alloc::collections::BTreeSet;
+    use alloc::string::String;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    type M = OrMap<String, MvRegister<u8>>;
+    let key = |k: u32| alloc::format!("key-{k:04}");
+    let mut merged_keys = 0;
+    for seed in 0..10 {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut maps: Vec<M> = (0..3).map(|_| M::new()).collect();
+        // Every delta minted, and which of them each replica has joined (its own and those
+        // delivered to it, directly or through a state): its state is the join of these.
+        let mut deltas: Vec<M> = Vec::new();
+        let mut seen: Vec<BTreeSet<usize>> = alloc::vec![BTreeSet::new(); 3];
+        for _ in 0..500 {
+            let i = rng.gen_range(0..3);
+            let me = r(i as u128 + 1);
+            let d = match rng.gen_range(0..20) {
+                0..=11 => {
+                    let (k, v) = (key(rng.gen_range(0..150)), rng.r#gen());
+                    maps[i].update(me, k, |x| x.write(v)).0
+                }
+                12..=14 => maps[i].remove(me, &key(rng.gen_range(0..150))),
+                15 if rng.gen_range(0..8) == 0 => maps[i].clear(me),
+                15..=17 => {
+                    // A late delta, minted anywhere.
+                    if !deltas.is_empty() {
+                        let n = rng.gen_range(0..deltas.len());
+                        let _ = maps[i].join_ref(&deltas[n]);
+                        seen[i].insert(n);
+                    }
+                    continue;
+                }
+                _ => {
+                    let j = rng.gen_range(0..3);
+                    let mut by_deltas = maps[i].clone();
+                    for &n in &seen[j] {
+                        let _ = by_deltas.join_ref(&deltas[n]);
+                    }
+                    let state = maps[j].clone();
+                    merged_keys = merged_keys.max(state.len());
+                    let _ = maps[i].join_ref(&state);
+                    assert_eq!(maps[i], by_deltas, "seed {seed}");
+                    assert_eq!(maps[i].as_causal().context(), by_deltas.as_causal().context(), "seed {seed}");
+                    assert_eq!(maps[i].check_invariants(), Ok(()), "seed {seed}");
+                    let theirs = seen[j].clone();
+                    seen[i].extend(theirs);
+                    continue;
+                }
+            };
+            seen[i].insert(deltas.len());
+            deltas.push(d);
+        }
+    }
+    // States of many batches were merged.
+    assert!(merged_keys > 60, "{merged_keys}");
+}
