@@ -254,6 +254,10 @@ const FEW_KEYS: usize = 8;
 /// [`MapStore::join_keys`]).
 const AHEAD: usize = 8;
 
+/// A key of the other side in a join's look-ahead: the hash of the key under this map's hasher,
+/// the other side's entry, and whether the key may be held here.
+type Lookahead<'a, K, S> = (u64, Option<&'a Entry<K, S>>, bool);
+
 /// The dots of a value before a change, on the stack (see [`DIFF`]).
 type Snapshot = SmallVec<[Dot; DIFF]>;
 
@@ -601,7 +605,7 @@ impl<K: Hash + Eq + Clone, S: DotStore> MapStore<K, S> {
         // joined, its slot in cache. A merge of equal maps of 10^5 String keys: 13.4 -> 6.2 ms
         // (u64 keys: 2.1 ms either way).
         let mut keys = other.entries.iter();
-        let mut batch: [(u64, Option<&Entry<K, S>>, bool); AHEAD] = [(0, None, true); AHEAD];
+        let mut batch: [Lookahead<'_, K, S>; AHEAD] = [(0, None, true); AHEAD];
         loop {
             let mut n = 0;
             for (slot, theirs) in batch.iter_mut().zip(&mut keys) {
