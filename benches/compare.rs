@@ -425,6 +425,18 @@ fn maps(h: &mut Harness) {
         "OR-Map<u64, PN-Counter>: merge equal replicas, 10^5 keys",
         |k| k,
     );
+    map_merge_received(
+        h,
+        "ormap_merge_received_string_100000",
+        "OR-Map<String, PN-Counter>: merge an equal state decoded from bytes, 10^5 keys",
+        |k| format!("key-{k:08}"),
+    );
+    map_merge_received(
+        h,
+        "ormap_merge_received_u64_100000",
+        "OR-Map<u64, PN-Counter>: merge an equal state decoded from bytes, 10^5 keys",
+        |k| k,
+    );
     for removed in [false, true] {
         let what = if removed { "updates and removes" } else { "updates only" };
         let tag = if removed { "removes" } else { "updates" };
@@ -476,6 +488,30 @@ where
     h.row(name, label, move || {
         let (ours, theirs) = common::pn_maps(100_000, key);
         merge_sides(ours.clone(), ours, theirs.clone(), theirs)
+    });
+}
+
+/// Map merges of equal replicas where the merged state was received from a peer: decoded from
+/// its bytes (ours: `wire`, crdts: bincode) before the row starts, so it has its own hasher and
+/// its own heap layout, unlike a clone (decode untimed).
+fn map_merge_received<K>(h: &mut Harness, name: &str, label: &str, key: fn(u64) -> K)
+where
+    K: Clone
+        + std::hash::Hash
+        + Eq
+        + Ord
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + 'static,
+    OrMap<K, PnCounter>: wire::Decode,
+{
+    h.row(name, label, move || {
+        let (ours, theirs) = common::pn_maps(100_000, key);
+        let received: OrMap<K, PnCounter> = wire::from_bytes(&wire::to_bytes(&ours)).expect("decode");
+        let theirs_received: common::TheirPnMap<K> =
+            bincode::deserialize(&bincode::serialize(&theirs).expect("encode")).expect("decode");
+        merge_sides(ours, received, theirs, theirs_received)
     });
 }
 
