@@ -665,6 +665,13 @@ mod tests {
             e.extend_from_slice(bytes);
             e
         };
+        // What a refusable write into the window did: written as `bytes` after the filler when
+        // they fit, nothing at all otherwise.
+        let check = |filler: usize, bytes: &[u8], (fits, out): (bool, Vec<u8>), what: &str| {
+            assert_eq!(fits, filler + bytes.len() <= N, "{what} after {filler}");
+            assert_eq!(out, if fits { expect(filler, bytes) } else { vec![0xAA] }, "{what} after {filler}");
+            fits
+        };
         let mut edges: Vec<u64> = vec![0, 1, 0x7f, 0x80, 0xff, 300, u64::MAX, u64::MAX - 1];
         for k in 1..64 {
             edges.extend([(1u64 << k) - 1, 1u64 << k, (1u64 << k) + 1]);
@@ -672,25 +679,13 @@ mod tests {
         for &v in &edges {
             let bytes = postcard::to_allocvec(&v).expect("postcard");
             for filler in 0..=N {
-                let (fits, out) = run(filler, |b| {
+                let varint = run(filler, |b| {
                     let fits = b.try_varint(v);
                     assert!(fits || b.pos == filler, "a refused varint moved the position");
                     fits
                 });
-                assert_eq!(fits, filler + bytes.len() <= N, "varint {v} after {filler}");
-                assert_eq!(
-                    out,
-                    if fits { expect(filler, &bytes) } else { vec![0xAA] },
-                    "varint {v} after {filler}"
-                );
-                let (fits, out) = run(filler, |b| b.serde(&v));
-                assert_eq!(fits, filler + bytes.len() <= N, "serde {v} after {filler}");
-                assert_eq!(
-                    out,
-                    if fits { expect(filler, &bytes) } else { vec![0xAA] },
-                    "serde {v} after {filler}"
-                );
-                if fits {
+                check(filler, &bytes, varint, &alloc::format!("varint {v}"));
+                if check(filler, &bytes, run(filler, |b| b.serde(&v)), &alloc::format!("serde {v}")) {
                     let (_, out) = run(filler, |b| {
                         b.varint(v);
                         true
@@ -703,13 +698,7 @@ mod tests {
             let s: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
             let bytes = postcard::to_allocvec(&s).expect("postcard");
             for filler in 0..=N {
-                let (fits, out) = run(filler, |b| b.serde(&s));
-                assert_eq!(fits, filler + bytes.len() <= N, "{s:?} after {filler}");
-                assert_eq!(
-                    out,
-                    if fits { expect(filler, &bytes) } else { vec![0xAA] },
-                    "{s:?} after {filler}"
-                );
+                check(filler, &bytes, run(filler, |b| b.serde(&s)), &alloc::format!("{s:?}"));
             }
         }
         let id: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
